@@ -1,0 +1,432 @@
+//! The connection model: the typed view of an Airflow `openai` connection and its `extra`.
+//!
+//! These types are the single source of truth. Their doc comments become the descriptions an
+//! editor shows on hover (see `schema.rs`), and the parser in `parse.rs` fills them in with the
+//! reference defaults applied, so every consumer sees the same resolved values.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use secrecy::SecretString;
+use serde::Serialize;
+
+/// Default path of the Kubernetes projected service-account token.
+pub const DEFAULT_TOKEN_FILE_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+/// Default Azure resource the managed-identity token is requested for.
+pub const DEFAULT_AZURE_RESOURCE: &str = "https://management.azure.com/";
+/// Default Azure IMDS `api-version`.
+pub const DEFAULT_AZURE_API_VERSION: &str = "2018-02-01";
+/// Default audience of GCP and GitHub Actions ID tokens.
+pub const DEFAULT_AUDIENCE: &str = "https://api.openai.com/v1";
+/// Default number of seconds before expiry at which an access token is refreshed.
+pub const DEFAULT_REFRESH_BUFFER_SECONDS: f64 = 1200.0;
+/// Default number of seconds an external token command may run.
+pub const DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS: f64 = 30.0;
+/// The `conn_type` of an OpenAI connection.
+pub const CONN_TYPE: &str = "openai";
+
+/// How the connection authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthType {
+    /// Send a static API key: `openai_client_kwargs.api_key`, else the connection password, else the
+    /// `OPENAI_API_KEY` environment variable. This is the default when `auth_type` is absent.
+    ApiKey,
+    /// Exchange a short-lived identity token from the environment for a short-lived OpenAI access
+    /// token. No API key is stored or sent.
+    WorkloadIdentity,
+}
+
+impl AuthType {
+    /// Every accepted value, in the order the schema lists them.
+    pub const ALL: [AuthType; 2] = [AuthType::ApiKey, AuthType::WorkloadIdentity];
+
+    /// The value as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::ApiKey => "api_key",
+            AuthType::WorkloadIdentity => "workload_identity",
+        }
+    }
+}
+
+/// Where the subject (identity) token comes from under workload identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// The Kubernetes projected service-account token, read from `token_file_path` on every fetch.
+    Kubernetes,
+    /// An Azure managed-identity token from the instance metadata service (IMDS), or from App
+    /// Service when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set.
+    Azure,
+    /// A Google Cloud ID token for `audience` from the metadata server.
+    Gcp,
+    /// A token from a source the host program registered under `token_provider`, or printed by
+    /// `token_command`.
+    Custom,
+    /// A GitHub Actions OIDC token for `audience` (the job needs `permissions: id-token: write`).
+    GithubActions,
+}
+
+impl ProviderKind {
+    /// Every accepted value, in the order the schema lists them.
+    pub const ALL: [ProviderKind; 5] = [
+        ProviderKind::Kubernetes,
+        ProviderKind::Azure,
+        ProviderKind::Gcp,
+        ProviderKind::Custom,
+        ProviderKind::GithubActions,
+    ];
+
+    /// The value as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Kubernetes => "kubernetes",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Gcp => "gcp",
+            ProviderKind::Custom => "custom",
+            ProviderKind::GithubActions => "github_actions",
+        }
+    }
+}
+
+/// The kind of subject token a source yields; it selects the `subject_token_type` of the exchange.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenType {
+    /// A JWT (`urn:ietf:params:oauth:token-type:jwt`). The default.
+    #[default]
+    Jwt,
+    /// An OpenID Connect ID token (`urn:ietf:params:oauth:token-type:id_token`).
+    Id,
+}
+
+impl TokenType {
+    /// Every accepted value, in the order the schema lists them.
+    pub const ALL: [TokenType; 2] = [TokenType::Jwt, TokenType::Id];
+
+    /// The value as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Jwt => "jwt",
+            TokenType::Id => "id",
+        }
+    }
+}
+
+/// Options passed to the OpenAI client.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ClientKwargs {
+    /// API base URL, an absolute http or https URL such as `https://api.openai.com/v1`.
+    /// Default: the connection `host`, else the `OPENAI_BASE_URL` environment variable, else
+    /// `https://api.openai.com/v1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[hH][tT][tT][pP][sS]?://[^\s/?#@]+([/?#]\S*)?$"))]
+    pub base_url: Option<String>,
+    /// OpenAI organization id, sent as the `OpenAI-Organization` header. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub organization: Option<String>,
+    /// OpenAI project id, sent as the `OpenAI-Project` header. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub project: Option<String>,
+    /// Request timeout in seconds; must be greater than 0. Default: the client's own (600 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub timeout: Option<f64>,
+    /// How many times a failed API request is retried; an integer, 0 or more. Default: the
+    /// client's own (2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 4_294_967_295u32))]
+    pub max_retries: Option<u32>,
+    /// Extra HTTP headers sent with every API request, as a map of header name to value.
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_headers: BTreeMap<String, String>,
+    /// Extra query parameters added to every API request, as a map of name to value.
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_query: BTreeMap<String, String>,
+    /// API key used when `auth_type` is `api_key`; it wins over the connection password.
+    /// Ignored (never sent) under workload identity. Default: none.
+    #[serde(skip_serializing)]
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub api_key: Option<SecretString>,
+}
+
+/// Kubernetes: the projected service-account token file.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct KubernetesConfig {
+    /// Path of the service-account token file, read again on every fetch so kubelet's rotation is
+    /// picked up. Default: `/var/run/secrets/kubernetes.io/serviceaccount/token`.
+    #[serde(default = "default_token_file_path")]
+    #[schemars(length(min = 1))]
+    pub token_file_path: String,
+}
+
+/// Azure: a managed-identity token.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct AzureConfig {
+    /// Resource (audience) the managed-identity token is requested for.
+    /// Default: `https://management.azure.com/`.
+    #[serde(default = "default_azure_resource")]
+    #[schemars(length(min = 1))]
+    pub resource: String,
+    /// Client id of a user-assigned managed identity. Default: the system-assigned identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub client_id: Option<String>,
+    /// Object (principal) id of a user-assigned managed identity. Default: the system-assigned
+    /// identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub object_id: Option<String>,
+    /// Azure resource id of a user-assigned managed identity. Default: the system-assigned
+    /// identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub msi_res_id: Option<String>,
+    /// `api-version` of the instance metadata service (IMDS). Default: `2018-02-01`.
+    #[serde(default = "default_azure_api_version")]
+    #[schemars(length(min = 1))]
+    pub api_version: String,
+}
+
+/// Google Cloud: an ID token from the metadata server.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct GcpConfig {
+    /// Audience of the ID token. Default: `https://api.openai.com/v1`.
+    #[serde(default = "default_audience")]
+    #[schemars(length(min = 1))]
+    pub audience: String,
+}
+
+/// GitHub Actions: the job's OIDC token.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct GithubActionsConfig {
+    /// Audience of the OIDC token. Default: `https://api.openai.com/v1`.
+    #[serde(default = "default_audience")]
+    #[schemars(length(min = 1))]
+    pub audience: String,
+}
+
+/// Custom: a source compiled into the host program, or an external command.
+///
+/// Exactly one of `token_provider` and `token_command` is set; the parser guarantees it.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct CustomConfig {
+    /// Name of a token source the host program registered (for example
+    /// `corp.tokens.vault_jwt`). Set exactly one of `token_provider` and `token_command`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub token_provider: Option<String>,
+    /// Command that prints the subject token on standard output, as an argument array run without
+    /// a shell, for example `["vault", "read", "-field=token", "secret/openai"]`. Set exactly one
+    /// of `token_provider` and `token_command`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
+    pub token_command: Option<Vec<String>>,
+    /// Seconds `token_command` may run before it is killed; must be greater than 0. Default: 30.
+    #[serde(default = "default_token_command_timeout_seconds")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub token_command_timeout_seconds: f64,
+    /// Kind of token the custom source returns: `jwt` or `id`. Default: `jwt`.
+    #[serde(default)]
+    pub token_type: TokenType,
+}
+
+/// Where a custom subject token comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CustomSource<'a> {
+    /// A source registered by the host program under this name.
+    Registered(&'a str),
+    /// An external command (argv, no shell) and its timeout in seconds.
+    Command {
+        /// The program and its arguments.
+        argv: &'a [String],
+        /// Seconds the command may run.
+        timeout_seconds: f64,
+    },
+}
+
+impl CustomConfig {
+    /// The configured source.
+    pub fn source(&self) -> CustomSource<'_> {
+        match (&self.token_provider, &self.token_command) {
+            (Some(name), _) => CustomSource::Registered(name),
+            (None, Some(argv)) => CustomSource::Command {
+                argv,
+                timeout_seconds: self.token_command_timeout_seconds,
+            },
+            // The parser rejects a custom provider that sets neither, so an empty command can only
+            // come from code that built this value by hand; it fails when run.
+            (None, None) => CustomSource::Command {
+                argv: &[],
+                timeout_seconds: self.token_command_timeout_seconds,
+            },
+        }
+    }
+}
+
+/// The keys every workload-identity connection carries.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct WorkloadIdentityKeys {
+    /// Where the subject token comes from: `kubernetes`, `azure`, `gcp`, `custom` or
+    /// `github_actions`. Required under workload identity.
+    pub workload_identity_provider: ProviderKind,
+    /// Id of the identity provider registered with OpenAI. Required under workload identity.
+    #[schemars(length(min = 1))]
+    pub identity_provider_id: String,
+    /// Id of the OpenAI service account the external identity is bound to. Required under
+    /// workload identity.
+    #[schemars(length(min = 1))]
+    pub service_account_id: String,
+    /// Seconds before the access token expires at which it is refreshed, at most half its
+    /// lifetime; a number, 0 or more. Default: 1200.
+    #[serde(default = "default_refresh_buffer_seconds")]
+    #[schemars(range(min = 0))]
+    pub refresh_buffer_seconds: f64,
+}
+
+/// A source of subject tokens, with its parameters and their defaults filled in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ProviderConfig {
+    /// See [`KubernetesConfig`].
+    Kubernetes(KubernetesConfig),
+    /// See [`AzureConfig`].
+    Azure(AzureConfig),
+    /// See [`GcpConfig`].
+    Gcp(GcpConfig),
+    /// See [`CustomConfig`].
+    Custom(CustomConfig),
+    /// See [`GithubActionsConfig`].
+    GithubActions(GithubActionsConfig),
+}
+
+impl ProviderConfig {
+    /// The provider's name as written in `workload_identity_provider`.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            ProviderConfig::Kubernetes(_) => ProviderKind::Kubernetes,
+            ProviderConfig::Azure(_) => ProviderKind::Azure,
+            ProviderConfig::Gcp(_) => ProviderKind::Gcp,
+            ProviderConfig::Custom(_) => ProviderKind::Custom,
+            ProviderConfig::GithubActions(_) => ProviderKind::GithubActions,
+        }
+    }
+
+    /// The kind of token this source yields.
+    pub fn token_type(&self) -> TokenType {
+        match self {
+            ProviderConfig::Gcp(_) => TokenType::Id,
+            ProviderConfig::Custom(custom) => custom.token_type,
+            _ => TokenType::Jwt,
+        }
+    }
+}
+
+/// Workload identity, resolved: the ids, the refresh buffer and the subject-token source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadIdentity {
+    /// Id of the identity provider registered with OpenAI.
+    pub identity_provider_id: String,
+    /// Id of the OpenAI service account.
+    pub service_account_id: String,
+    /// Seconds before expiry at which the access token is refreshed (default 1200).
+    pub refresh_buffer_seconds: f64,
+    /// The subject-token source.
+    pub provider: ProviderConfig,
+}
+
+/// How a connection authenticates, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Auth {
+    /// A static API key (`auth_type` absent or `api_key`).
+    ApiKey,
+    /// Workload identity.
+    WorkloadIdentity(WorkloadIdentity),
+}
+
+impl Auth {
+    /// The `auth_type` this resolves.
+    pub fn auth_type(&self) -> AuthType {
+        match self {
+            Auth::ApiKey => AuthType::ApiKey,
+            Auth::WorkloadIdentity(_) => AuthType::WorkloadIdentity,
+        }
+    }
+}
+
+/// The `extra` object, resolved, with defaults applied.
+#[derive(Clone, Debug)]
+pub struct Extra {
+    /// How the connection authenticates.
+    pub auth: Auth,
+    /// Options for the OpenAI client (`openai_client_kwargs`).
+    pub client_kwargs: ClientKwargs,
+}
+
+/// A whole connection in Airflow's JSON form, resolved.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// `conn_type`; `openai` when present.
+    pub conn_type: Option<String>,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// API base URL (Airflow `host`), used when `openai_client_kwargs.base_url` is absent.
+    pub host: Option<String>,
+    /// Airflow `login`; unused by OpenAI connections.
+    pub login: Option<String>,
+    /// The API key (Airflow `password`), used under `api_key` when `openai_client_kwargs.api_key`
+    /// is absent.
+    pub password: Option<SecretString>,
+    /// Airflow `schema`; unused by OpenAI connections.
+    pub schema: Option<String>,
+    /// Airflow `port`; unused by OpenAI connections.
+    pub port: Option<u16>,
+    /// The resolved `extra`.
+    pub extra: Extra,
+}
+
+impl Connection {
+    /// A connection that holds only an `extra` (what a bare extra document means).
+    pub fn from_extra(extra: Extra) -> Self {
+        Connection {
+            conn_type: None,
+            description: None,
+            host: None,
+            login: None,
+            password: None,
+            schema: None,
+            port: None,
+            extra,
+        }
+    }
+}
+
+fn default_token_file_path() -> String {
+    DEFAULT_TOKEN_FILE_PATH.to_owned()
+}
+
+fn default_azure_resource() -> String {
+    DEFAULT_AZURE_RESOURCE.to_owned()
+}
+
+fn default_azure_api_version() -> String {
+    DEFAULT_AZURE_API_VERSION.to_owned()
+}
+
+fn default_audience() -> String {
+    DEFAULT_AUDIENCE.to_owned()
+}
+
+fn default_refresh_buffer_seconds() -> f64 {
+    DEFAULT_REFRESH_BUFFER_SECONDS
+}
+
+fn default_token_command_timeout_seconds() -> f64 {
+    DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS
+}

@@ -1,0 +1,974 @@
+//! The typed parser: turns a JSON value into the resolved model, collecting every problem.
+//!
+//! It is the reference implementation of the rules the published schema encodes; a test in
+//! `tests/agreement.rs` proves both give the same verdict on every fixture. It never echoes a value
+//! that could be a secret: only enum values (truncated) and type names appear in messages.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::model::{
+    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, Extra, GcpConfig,
+    GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
+    WorkloadIdentity, CONN_TYPE, DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION,
+    DEFAULT_AZURE_RESOURCE, DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS,
+    DEFAULT_TOKEN_FILE_PATH,
+};
+use crate::pointer::{child, suggest};
+
+/// Keys of `extra` that apply whatever the auth type.
+pub(crate) const COMMON_KEYS: [&str; 3] = ["$schema", "auth_type", "openai_client_kwargs"];
+/// Keys of `extra` that apply under workload identity, whatever the provider.
+pub(crate) const WORKLOAD_IDENTITY_KEYS: [&str; 4] = [
+    "workload_identity_provider",
+    "identity_provider_id",
+    "service_account_id",
+    "refresh_buffer_seconds",
+];
+/// Keys of `openai_client_kwargs`.
+pub(crate) const CLIENT_KWARGS_KEYS: [&str; 8] = [
+    "base_url",
+    "organization",
+    "project",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "default_query",
+    "api_key",
+];
+/// Keys of a whole connection.
+pub(crate) const CONNECTION_KEYS: [&str; 9] = [
+    "$schema",
+    "conn_type",
+    "description",
+    "host",
+    "login",
+    "password",
+    "schema",
+    "port",
+    "extra",
+];
+
+/// Keys that apply only to one provider (or, for `audience`, to two).
+pub(crate) fn provider_keys(kind: ProviderKind) -> &'static [&'static str] {
+    match kind {
+        ProviderKind::Kubernetes => &["token_file_path"],
+        ProviderKind::Azure => &["resource", "client_id", "object_id", "msi_res_id", "api_version"],
+        ProviderKind::Gcp => &["audience"],
+        ProviderKind::Custom => &[
+            "token_provider",
+            "token_command",
+            "token_command_timeout_seconds",
+            "token_type",
+        ],
+        ProviderKind::GithubActions => &["audience"],
+    }
+}
+
+fn providers_with_key(key: &str) -> Vec<ProviderKind> {
+    ProviderKind::ALL
+        .into_iter()
+        .filter(|kind| provider_keys(*kind).contains(&key))
+        .collect()
+}
+
+fn all_extra_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = COMMON_KEYS.into_iter().chain(WORKLOAD_IDENTITY_KEYS).collect();
+    for kind in ProviderKind::ALL {
+        for key in provider_keys(kind) {
+            if !keys.contains(key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The document is invalid.
+    Error,
+    /// The document is valid but something in it is ignored or surprising.
+    Warning,
+}
+
+/// Which part of a member a finding points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    /// The member's key (unknown or misplaced keys).
+    Key,
+    /// The member's value (wrong type, bad value, missing keys of an object).
+    Value,
+}
+
+/// One problem found by the parser, before positions are attached.
+#[derive(Clone, Debug)]
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
+    pub(crate) pointer: String,
+    pub(crate) anchor: Anchor,
+    pub(crate) message: String,
+    pub(crate) suggestion: Option<String>,
+}
+
+/// Collects findings while building the typed model.
+#[derive(Default)]
+pub(crate) struct Parser {
+    pub(crate) findings: Vec<Finding>,
+}
+
+/// What a JSON value is, for messages.
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A non-negative whole number, written as `3` or `3.0` (JSON Schema counts both as integers).
+fn whole_number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|number| number.fract() == 0.0 && *number >= 0.0 && *number < 1.8e19)
+            .map(|number| number as u64)
+    })
+}
+
+/// Quotes a user-written enum value for a message, cut short so a pasted blob stays readable.
+fn quote_short(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    if text.chars().count() <= MAX_CHARS {
+        format!("\"{text}\"")
+    } else {
+        let head: String = text.chars().take(MAX_CHARS).collect();
+        format!("\"{head}…\"")
+    }
+}
+
+fn quoted_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|value| format!("\"{value}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The base-URL rule, kept equivalent to the `pattern` on `openai_client_kwargs.base_url`:
+/// `http://` or `https://` (any case), a non-empty authority without whitespace, `/`, `?`, `#` or
+/// `@`, then optionally a path, query or fragment without whitespace.
+pub(crate) fn is_http_url(text: &str) -> bool {
+    let lower = text.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let rest = if lower.starts_with("https://") {
+        &text[8..]
+    } else if lower.starts_with("http://") {
+        &text[7..]
+    } else {
+        return false;
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    !authority.is_empty()
+        && !authority.contains('@')
+        && !rest.chars().any(char::is_whitespace)
+}
+
+impl Parser {
+    fn push(
+        &mut self,
+        severity: Severity,
+        pointer: &str,
+        anchor: Anchor,
+        message: String,
+        suggestion: Option<String>,
+    ) {
+        self.findings.push(Finding {
+            severity,
+            pointer: pointer.to_owned(),
+            anchor,
+            message,
+            suggestion,
+        });
+    }
+
+    pub(crate) fn error(
+        &mut self,
+        pointer: &str,
+        anchor: Anchor,
+        message: String,
+        suggestion: Option<String>,
+    ) {
+        self.push(Severity::Error, pointer, anchor, message, suggestion);
+    }
+
+    fn warning(&mut self, pointer: &str, message: String, suggestion: Option<String>) {
+        self.push(Severity::Warning, pointer, Anchor::Key, message, suggestion);
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|finding| finding.severity == Severity::Error)
+    }
+
+    fn object<'v>(
+        &mut self,
+        value: &'v Value,
+        pointer: &str,
+        what: &str,
+    ) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(map) => Some(map),
+            other => {
+                self.error(
+                    pointer,
+                    Anchor::Value,
+                    format!("{what} must be a JSON object, found {}", kind_of(other)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, value: &Value, pointer: &str, key: &str) -> Option<String> {
+        match value {
+            Value::String(text) if text.is_empty() => {
+                self.error(
+                    pointer,
+                    Anchor::Value,
+                    format!("\"{key}\" must not be empty"),
+                    Some(format!("remove \"{key}\" to use its default, or give it a value")),
+                );
+                None
+            }
+            Value::String(text) => Some(text.clone()),
+            other => {
+                self.error(
+                    pointer,
+                    Anchor::Value,
+                    format!("\"{key}\" must be a string, found {}", kind_of(other)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// A connection-level string: Airflow exports absent fields as `null`, and blanks as `""`.
+    fn nullable_string(&mut self, value: &Value, pointer: &str, key: &str) -> Option<String> {
+        match value {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => {
+                self.error(
+                    pointer,
+                    Anchor::Value,
+                    format!("\"{key}\" must be a string or null, found {}", kind_of(other)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn number(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        key: &str,
+        exclusive_zero: bool,
+    ) -> Option<f64> {
+        let Some(number) = value.as_f64().filter(|_| value.is_number()) else {
+            let hint = match value {
+                Value::String(text) if text.trim().parse::<f64>().is_ok() => {
+                    Some("write the number without quotes".to_owned())
+                }
+                _ => None,
+            };
+            self.error(
+                pointer,
+                Anchor::Value,
+                format!("\"{key}\" must be a number, found {}", kind_of(value)),
+                hint,
+            );
+            return None;
+        };
+        if exclusive_zero && number <= 0.0 {
+            self.error(
+                pointer,
+                Anchor::Value,
+                format!("\"{key}\" must be greater than 0"),
+                None,
+            );
+            None
+        } else if number < 0.0 {
+            self.error(
+                pointer,
+                Anchor::Value,
+                format!("\"{key}\" must be 0 or more"),
+                None,
+            );
+            None
+        } else {
+            Some(number)
+        }
+    }
+
+    fn enum_value<T: Copy>(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        key: &str,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Option<T> {
+        let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
+        let Value::String(text) = value else {
+            self.error(
+                pointer,
+                Anchor::Value,
+                format!(
+                    "\"{key}\" must be one of {}, found {}",
+                    quoted_list(&names),
+                    kind_of(value)
+                ),
+                None,
+            );
+            return None;
+        };
+        if let Some(found) = all.iter().find(|item| name(**item) == text) {
+            return Some(*found);
+        }
+        let normalized = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        let suggestion = names
+            .iter()
+            .find(|candidate| **candidate == normalized)
+            .map(|candidate| (*candidate).to_owned())
+            .or_else(|| suggest(&normalized, names.iter().copied()).map(str::to_owned));
+        self.error(
+            pointer,
+            Anchor::Value,
+            format!(
+                "unknown {key} {}; expected one of {}",
+                quote_short(text),
+                quoted_list(&names)
+            ),
+            suggestion.map(|candidate| format!("did you mean \"{candidate}\"?")),
+        );
+        None
+    }
+
+    fn string_map(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        key: &str,
+    ) -> Option<BTreeMap<String, String>> {
+        let map = self.object(value, pointer, &format!("\"{key}\""))?;
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (name, item) in map {
+            match item {
+                Value::String(text) => {
+                    out.insert(name.clone(), text.clone());
+                }
+                other => {
+                    ok = false;
+                    self.error(
+                        &child(pointer, name),
+                        Anchor::Value,
+                        format!(
+                            "values of \"{key}\" must be strings, found {} for \"{name}\"",
+                            kind_of(other)
+                        ),
+                        matches!(other, Value::Number(_) | Value::Bool(_))
+                            .then(|| "put the value in quotes".to_owned()),
+                    );
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn unknown_key(&mut self, pointer: &str, key: &str, candidates: &[&str]) {
+        let suggestion = suggest(key, candidates.iter().copied())
+            .map(|candidate| format!("did you mean \"{candidate}\"?"));
+        self.error(
+            &child(pointer, key),
+            Anchor::Key,
+            format!("unknown key \"{key}\""),
+            suggestion.or_else(|| Some(format!("expected one of {}", quoted_list(candidates)))),
+        );
+    }
+
+    fn missing(&mut self, pointer: &str, key: &str, why: &str) {
+        self.error(
+            pointer,
+            Anchor::Value,
+            format!("missing required key \"{key}\" ({why})"),
+            None,
+        );
+    }
+
+    /// Parses `openai_client_kwargs`.
+    fn client_kwargs(&mut self, value: &Value, pointer: &str) -> Option<ClientKwargs> {
+        let map = self.object(value, pointer, "\"openai_client_kwargs\"")?;
+        let mut kwargs = ClientKwargs::default();
+        let errors_before = self.error_count();
+        for (key, item) in map {
+            let item_pointer = child(pointer, key);
+            match key.as_str() {
+                "base_url" => {
+                    if let Some(url) = self.string(item, &item_pointer, key) {
+                        if is_http_url(&url) {
+                            kwargs.base_url = Some(url);
+                        } else {
+                            self.error(
+                                &item_pointer,
+                                Anchor::Value,
+                                "\"base_url\" must be an absolute http or https URL".to_owned(),
+                                Some("for example \"https://api.openai.com/v1\"".to_owned()),
+                            );
+                        }
+                    }
+                }
+                "organization" => kwargs.organization = self.string(item, &item_pointer, key),
+                "project" => kwargs.project = self.string(item, &item_pointer, key),
+                "timeout" => kwargs.timeout = self.number(item, &item_pointer, key, true),
+                "max_retries" => kwargs.max_retries = self.max_retries(item, &item_pointer),
+                "default_headers" => {
+                    kwargs.default_headers =
+                        self.string_map(item, &item_pointer, key).unwrap_or_default();
+                }
+                "default_query" => {
+                    kwargs.default_query =
+                        self.string_map(item, &item_pointer, key).unwrap_or_default();
+                }
+                "api_key" => {
+                    kwargs.api_key = self.string(item, &item_pointer, key).map(Into::into);
+                }
+                _ => self.unknown_key(pointer, key, &CLIENT_KWARGS_KEYS),
+            }
+        }
+        (self.error_count() == errors_before).then_some(kwargs)
+    }
+
+    fn max_retries(&mut self, value: &Value, pointer: &str) -> Option<u32> {
+        match whole_number(value) {
+            Some(count) => match u32::try_from(count) {
+                Ok(count) => Some(count),
+                Err(_) => {
+                    self.error(
+                        pointer,
+                        Anchor::Value,
+                        format!("\"max_retries\" must be at most {}", u32::MAX),
+                        None,
+                    );
+                    None
+                }
+            },
+            None => {
+                let message = match value {
+                    Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
+                        "\"max_retries\" must be 0 or more".to_owned()
+                    }
+                    other => format!(
+                        "\"max_retries\" must be an integer, 0 or more, found {}",
+                        kind_of(other)
+                    ),
+                };
+                self.error(pointer, Anchor::Value, message, None);
+                None
+            }
+        }
+    }
+
+    fn error_count(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .count()
+    }
+
+    /// Parses an `extra` object. `has_password` turns on the warning for a password that workload
+    /// identity ignores.
+    pub(crate) fn extra(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        password_pointer: Option<&str>,
+    ) -> Option<Extra> {
+        let map = self.object(value, pointer, "the connection extra")?;
+        let errors_before = self.error_count();
+
+        let auth_type = match map.get("auth_type") {
+            None => Some(AuthType::ApiKey),
+            Some(item) => self.enum_value(
+                item,
+                &child(pointer, "auth_type"),
+                "auth_type",
+                &AuthType::ALL,
+                AuthType::as_str,
+            ),
+        };
+        let provider = match (auth_type, map.get("workload_identity_provider")) {
+            (Some(AuthType::WorkloadIdentity), Some(item)) => self.enum_value(
+                item,
+                &child(pointer, "workload_identity_provider"),
+                "workload_identity_provider",
+                &ProviderKind::ALL,
+                ProviderKind::as_str,
+            ),
+            _ => None,
+        };
+        self.check_extra_keys(map, pointer, auth_type, provider);
+
+        let client_kwargs = match map.get("openai_client_kwargs") {
+            Some(item) => self.client_kwargs(item, &child(pointer, "openai_client_kwargs")),
+            None => Some(ClientKwargs::default()),
+        };
+        if let Some(item) = map.get("$schema") {
+            self.string(item, &child(pointer, "$schema"), "$schema");
+        }
+
+        let auth = match auth_type? {
+            AuthType::ApiKey => Some(Auth::ApiKey),
+            AuthType::WorkloadIdentity => {
+                let identity = self.workload_identity(map, pointer, provider);
+                if identity.is_some() {
+                    self.workload_identity_warnings(map, pointer, password_pointer);
+                }
+                identity.map(Auth::WorkloadIdentity)
+            }
+        };
+        if self.error_count() != errors_before {
+            return None;
+        }
+        Some(Extra {
+            auth: auth?,
+            client_kwargs: client_kwargs?,
+        })
+    }
+
+    /// Reports keys that are unknown, or known but out of place for the chosen auth type or
+    /// provider. Misplacement is only judged once the selector itself is valid, so a typo in
+    /// `auth_type` yields one error, not one per key.
+    fn check_extra_keys(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        auth_type: Option<AuthType>,
+        provider: Option<ProviderKind>,
+    ) {
+        let all_keys = all_extra_keys();
+        for key in map.keys() {
+            let key = key.as_str();
+            if COMMON_KEYS.contains(&key) {
+                continue;
+            }
+            let owners = providers_with_key(key);
+            let is_workload_key = WORKLOAD_IDENTITY_KEYS.contains(&key) || !owners.is_empty();
+            if !is_workload_key {
+                let mut candidates: Vec<&str> = COMMON_KEYS.to_vec();
+                if auth_type == Some(AuthType::WorkloadIdentity) {
+                    candidates.extend(WORKLOAD_IDENTITY_KEYS);
+                    if let Some(kind) = provider {
+                        candidates.extend(provider_keys(kind));
+                    }
+                }
+                let suggestion = suggest(key, candidates.iter().copied())
+                    .or_else(|| suggest(key, all_keys.iter().copied()));
+                self.error(
+                    &child(pointer, key),
+                    Anchor::Key,
+                    format!("unknown key \"{key}\""),
+                    suggestion.map(|candidate| format!("did you mean \"{candidate}\"?")),
+                );
+                continue;
+            }
+            match auth_type {
+                Some(AuthType::ApiKey) => self.error(
+                    &child(pointer, key),
+                    Anchor::Key,
+                    format!("key \"{key}\" applies only when \"auth_type\" is \"workload_identity\""),
+                    Some(
+                        "set \"auth_type\": \"workload_identity\", or remove the key".to_owned(),
+                    ),
+                ),
+                Some(AuthType::WorkloadIdentity) => {
+                    if let Some(kind) = provider
+                        && !owners.is_empty()
+                        && !owners.contains(&kind)
+                    {
+                        let names: Vec<&str> = owners.iter().map(|owner| owner.as_str()).collect();
+                        self.error(
+                            &child(pointer, key),
+                            Anchor::Key,
+                            format!(
+                                "key \"{key}\" does not apply to workload_identity_provider \"{}\"",
+                                kind.as_str()
+                            ),
+                            Some(format!(
+                                "it belongs to {}; remove it",
+                                names
+                                    .iter()
+                                    .map(|name| format!("\"{name}\""))
+                                    .collect::<Vec<_>>()
+                                    .join(" and ")
+                            )),
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn workload_identity(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        provider: Option<ProviderKind>,
+    ) -> Option<WorkloadIdentity> {
+        let why = "needed when \"auth_type\" is \"workload_identity\"";
+        if !map.contains_key("workload_identity_provider") {
+            self.missing(pointer, "workload_identity_provider", why);
+        }
+        let required_id = |parser: &mut Self, key: &str| match map.get(key) {
+            Some(item) => parser.string(item, &child(pointer, key), key),
+            None => {
+                parser.missing(pointer, key, why);
+                None
+            }
+        };
+        let identity_provider_id = required_id(self, "identity_provider_id");
+        let service_account_id = required_id(self, "service_account_id");
+        let refresh_buffer_seconds = match map.get("refresh_buffer_seconds") {
+            Some(item) => self.number(
+                item,
+                &child(pointer, "refresh_buffer_seconds"),
+                "refresh_buffer_seconds",
+                false,
+            ),
+            None => Some(DEFAULT_REFRESH_BUFFER_SECONDS),
+        };
+        let provider = match provider? {
+            ProviderKind::Kubernetes => self.kubernetes(map, pointer).map(ProviderConfig::Kubernetes),
+            ProviderKind::Azure => self.azure(map, pointer).map(ProviderConfig::Azure),
+            ProviderKind::Gcp => {
+                let audience = self.optional_string(map, pointer, "audience", DEFAULT_AUDIENCE);
+                audience.map(|audience| ProviderConfig::Gcp(GcpConfig { audience }))
+            }
+            ProviderKind::Custom => self.custom(map, pointer).map(ProviderConfig::Custom),
+            ProviderKind::GithubActions => {
+                let audience = self.optional_string(map, pointer, "audience", DEFAULT_AUDIENCE);
+                audience.map(|audience| {
+                    ProviderConfig::GithubActions(GithubActionsConfig { audience })
+                })
+            }
+        };
+        Some(WorkloadIdentity {
+            identity_provider_id: identity_provider_id?,
+            service_account_id: service_account_id?,
+            refresh_buffer_seconds: refresh_buffer_seconds?,
+            provider: provider?,
+        })
+    }
+
+    fn optional_string(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        key: &str,
+        default: &str,
+    ) -> Option<String> {
+        match map.get(key) {
+            Some(item) => self.string(item, &child(pointer, key), key),
+            None => Some(default.to_owned()),
+        }
+    }
+
+    /// An optional string with no default: `Ok(None)` when absent, `Err(())` when invalid.
+    fn maybe_string(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        key: &str,
+    ) -> Result<Option<String>, ()> {
+        match map.get(key) {
+            Some(item) => self.string(item, &child(pointer, key), key).map(Some).ok_or(()),
+            None => Ok(None),
+        }
+    }
+
+    fn kubernetes(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<KubernetesConfig> {
+        let token_file_path =
+            self.optional_string(map, pointer, "token_file_path", DEFAULT_TOKEN_FILE_PATH)?;
+        Some(KubernetesConfig { token_file_path })
+    }
+
+    fn azure(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<AzureConfig> {
+        let resource = self.optional_string(map, pointer, "resource", DEFAULT_AZURE_RESOURCE);
+        let api_version =
+            self.optional_string(map, pointer, "api_version", DEFAULT_AZURE_API_VERSION);
+        let client_id = self.maybe_string(map, pointer, "client_id");
+        let object_id = self.maybe_string(map, pointer, "object_id");
+        let msi_res_id = self.maybe_string(map, pointer, "msi_res_id");
+        Some(AzureConfig {
+            resource: resource?,
+            client_id: client_id.ok()?,
+            object_id: object_id.ok()?,
+            msi_res_id: msi_res_id.ok()?,
+            api_version: api_version?,
+        })
+    }
+
+    fn custom(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<CustomConfig> {
+        let token_provider = self.maybe_string(map, pointer, "token_provider");
+        let token_command = match map.get("token_command") {
+            Some(item) => self.argv(item, &child(pointer, "token_command")).map(Some),
+            None => Some(None),
+        };
+        let token_command_timeout_seconds = match map.get("token_command_timeout_seconds") {
+            Some(item) => self.number(
+                item,
+                &child(pointer, "token_command_timeout_seconds"),
+                "token_command_timeout_seconds",
+                true,
+            ),
+            None => Some(DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS),
+        };
+        let token_type = match map.get("token_type") {
+            Some(item) => self.enum_value(
+                item,
+                &child(pointer, "token_type"),
+                "token_type",
+                &TokenType::ALL,
+                TokenType::as_str,
+            ),
+            None => Some(TokenType::Jwt),
+        };
+        match (map.contains_key("token_provider"), map.contains_key("token_command")) {
+            (true, true) => self.error(
+                &child(pointer, "token_command"),
+                Anchor::Key,
+                "\"token_provider\" and \"token_command\" cannot both be set".to_owned(),
+                Some("keep exactly one of them".to_owned()),
+            ),
+            (false, false) => self.missing(
+                pointer,
+                "token_provider",
+                "or \"token_command\"; one of them is needed when \"workload_identity_provider\" is \"custom\"",
+            ),
+            _ => {}
+        }
+        let config = CustomConfig {
+            token_provider: token_provider.ok()?,
+            token_command: token_command?,
+            token_command_timeout_seconds: token_command_timeout_seconds?,
+            token_type: token_type?,
+        };
+        (config.token_provider.is_some() != config.token_command.is_some()).then_some(config)
+    }
+
+    fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {
+        let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
+        let Value::Array(items) = value else {
+            self.error(
+                pointer,
+                Anchor::Value,
+                format!("\"token_command\" must be an array of strings, found {}", kind_of(value)),
+                Some(hint.to_owned()),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.error(
+                pointer,
+                Anchor::Value,
+                "\"token_command\" must name a program to run".to_owned(),
+                Some(hint.to_owned()),
+            );
+            return None;
+        }
+        let mut argv = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            match item {
+                Value::String(text) if !text.is_empty() => argv.push(text.clone()),
+                Value::String(_) => self.error(
+                    &child(pointer, &index.to_string()),
+                    Anchor::Value,
+                    "arguments of \"token_command\" must not be empty".to_owned(),
+                    None,
+                ),
+                other => self.error(
+                    &child(pointer, &index.to_string()),
+                    Anchor::Value,
+                    format!(
+                        "arguments of \"token_command\" must be strings, found {}",
+                        kind_of(other)
+                    ),
+                    None,
+                ),
+            }
+        }
+        (argv.len() == items.len()).then_some(argv)
+    }
+
+    fn workload_identity_warnings(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        password_pointer: Option<&str>,
+    ) {
+        let has_kwargs_key = map
+            .get("openai_client_kwargs")
+            .and_then(Value::as_object)
+            .is_some_and(|kwargs| kwargs.contains_key("api_key"));
+        if has_kwargs_key {
+            self.warning(
+                &child(&child(pointer, "openai_client_kwargs"), "api_key"),
+                "\"api_key\" is ignored under workload identity and never sent".to_owned(),
+                Some("remove it from openai_client_kwargs".to_owned()),
+            );
+        }
+        if let Some(password_pointer) = password_pointer {
+            self.warning(
+                password_pointer,
+                "the connection password is ignored under workload identity and never sent"
+                    .to_owned(),
+                Some("clear the password".to_owned()),
+            );
+        }
+    }
+
+    /// Parses a whole connection. An `extra` given as a string is parsed by `parse_inner`, which
+    /// the caller provides so nested findings can be placed.
+    pub(crate) fn connection(
+        &mut self,
+        value: &Value,
+        inner_extra: Option<&Value>,
+    ) -> Option<Connection> {
+        let map = self.object(value, "", "a connection")?;
+        let errors_before = self.error_count();
+        let text = |parser: &mut Self, key: &str| {
+            map.get(key)
+                .and_then(|item| parser.nullable_string(item, &child("", key), key))
+        };
+        let conn_type = map
+            .get("conn_type")
+            .and_then(|item| self.string(item, "/conn_type", "conn_type"));
+        let description = text(self, "description");
+        let host = text(self, "host");
+        let login = text(self, "login");
+        let password = text(self, "password");
+        let schema = text(self, "schema");
+        if let Some(conn_type) = &conn_type
+            && conn_type != CONN_TYPE
+        {
+            self.error(
+                "/conn_type",
+                Anchor::Value,
+                format!(
+                    "\"conn_type\" must be \"{CONN_TYPE}\" for an OpenAI connection, found {}",
+                    quote_short(conn_type)
+                ),
+                None,
+            );
+        }
+        if let Some(schema_value) = map.get("$schema") {
+            self.string(schema_value, "/$schema", "$schema");
+        }
+        let port = match map.get("port") {
+            None | Some(Value::Null) => None,
+            Some(item) => match whole_number(item).and_then(|port| u16::try_from(port).ok()) {
+                Some(port) => Some(port),
+                None => {
+                    self.error(
+                        "/port",
+                        Anchor::Value,
+                        format!(
+                            "\"port\" must be an integer from 0 to 65535, found {}",
+                            kind_of(item)
+                        ),
+                        None,
+                    );
+                    None
+                }
+            },
+        };
+        for key in map.keys() {
+            if !CONNECTION_KEYS.contains(&key.as_str()) {
+                self.unknown_key("", key, &CONNECTION_KEYS);
+            }
+        }
+        let has_password = password.as_deref().is_some_and(|text| !text.is_empty());
+        let password_pointer = has_password.then_some("/password");
+        let extra = match (map.get("extra"), inner_extra) {
+            (_, Some(parsed)) => self.extra(parsed, "/extra", password_pointer),
+            (None | Some(Value::Null), None) => self.extra(
+                &Value::Object(Map::new()),
+                "/extra",
+                password_pointer,
+            ),
+            (Some(Value::String(text)), None) if text.trim().is_empty() => self.extra(
+                &Value::Object(Map::new()),
+                "/extra",
+                password_pointer,
+            ),
+            (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
+            (Some(other), None) => {
+                self.error(
+                    "/extra",
+                    Anchor::Value,
+                    format!(
+                        "\"extra\" must be an object or a string holding a JSON object, found {}",
+                        kind_of(other)
+                    ),
+                    None,
+                );
+                None
+            }
+        };
+        if self.error_count() != errors_before {
+            return None;
+        }
+        Some(Connection {
+            conn_type,
+            description,
+            host,
+            login,
+            password: password.map(Into::into),
+            schema,
+            port,
+            extra: extra?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rule_matches_examples() {
+        assert!(is_http_url("https://api.openai.com/v1"));
+        assert!(is_http_url("HTTP://127.0.0.1:8080"));
+        assert!(is_http_url("http://h?x=1"));
+        assert!(!is_http_url("api.openai.com/v1"));
+        assert!(!is_http_url("https://"));
+        assert!(!is_http_url("https:///v1"));
+        assert!(!is_http_url("https://user@host"));
+        assert!(!is_http_url("https://host/a b"));
+        assert!(!is_http_url("ftp://host"));
+    }
+}

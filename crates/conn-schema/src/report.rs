@@ -1,0 +1,339 @@
+//! `validate`: from source text to a report of positioned errors and warnings, and its rendering.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::Connection;
+use crate::parse::{Anchor, Parser};
+pub use crate::parse::Severity;
+use crate::positions::{LineIndex, Positions};
+
+/// What a document holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// Decide from the content: an object with `conn_type` or `extra` is a whole connection.
+    #[default]
+    Auto,
+    /// A bare `extra` object.
+    Extra,
+    /// A whole connection in Airflow's JSON form.
+    Connection,
+}
+
+impl DocumentKind {
+    /// Resolves `Auto` for a parsed document.
+    pub fn detect(self, value: &Value) -> DocumentKind {
+        match self {
+            DocumentKind::Auto => match value {
+                Value::Object(map) if map.contains_key("conn_type") || map.contains_key("extra") => {
+                    DocumentKind::Connection
+                }
+                _ => DocumentKind::Extra,
+            },
+            resolved => resolved,
+        }
+    }
+}
+
+/// One problem in a document, positioned in its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// JSON pointer of the value or key concerned (`""` is the whole document).
+    pub pointer: String,
+    /// 1-based line in the text.
+    pub line: usize,
+    /// 1-based column (in characters) in the text.
+    pub column: usize,
+    /// What is wrong and what was expected. Never holds a secret value.
+    pub message: String,
+    /// A likely fix, when one is obvious.
+    pub suggestion: Option<String>,
+}
+
+/// The outcome of validating one document.
+#[derive(Debug)]
+pub struct Report {
+    /// Every finding, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The kind the document was read as.
+    pub kind: DocumentKind,
+    /// The resolved connection, when there are no errors.
+    pub connection: Option<Connection>,
+    /// Whether the document was well-formed JSON (so the schema could judge it too).
+    pub well_formed: bool,
+    text: String,
+    masked: Vec<(usize, usize)>,
+}
+
+impl Report {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error)
+    }
+
+    /// Renders the report like a compiler: `FILE:LINE:COL: error: message`, a snippet with a caret
+    /// under the position (secret-bearing string values masked), and the suggestion.
+    pub fn render(&self, file: &str) -> String {
+        let lines = LineIndex::new(&self.text);
+        let mut out = String::new();
+        for diagnostic in &self.diagnostics {
+            let severity = match diagnostic.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let _ = writeln!(
+                out,
+                "{file}:{}:{}: {severity}: {}",
+                diagnostic.line, diagnostic.column, diagnostic.message
+            );
+            if let Some((snippet, caret)) = self.snippet(&lines, diagnostic.line, diagnostic.column)
+            {
+                let gutter = diagnostic.line.to_string();
+                let pad = " ".repeat(gutter.len());
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{gutter} | {snippet}");
+                let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret));
+            }
+            if let Some(suggestion) = &diagnostic.suggestion {
+                let _ = writeln!(out, "  = help: {suggestion}");
+            }
+        }
+        out
+    }
+
+    /// The line at `line`, masked and cut to a window around `column`, and the caret's column in it.
+    fn snippet(&self, lines: &LineIndex, line: usize, column: usize) -> Option<(String, usize)> {
+        const WINDOW: usize = 60;
+        let (start, end) = lines.line_range(&self.text, line);
+        let raw = self.text.get(start..end)?;
+        let caret_offset = raw
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(raw.len(), |(index, _)| index)
+            + start;
+        let mut shown = String::new();
+        let mut caret = None;
+        let mut offset = start;
+        while offset < end {
+            if caret.is_none() && offset >= caret_offset {
+                caret = Some(shown.chars().count());
+            }
+            if let Some(&(_, mask_end)) = self
+                .masked
+                .iter()
+                .find(|(mask_start, mask_end)| *mask_start == offset && *mask_end > offset)
+            {
+                shown.push_str("\"…\"");
+                offset = mask_end.min(end).max(offset + 1);
+                continue;
+            }
+            let Some(character) = self.text[offset..].chars().next() else {
+                break;
+            };
+            shown.push(if character == '\t' { ' ' } else { character });
+            offset += character.len_utf8();
+        }
+        let caret = caret.unwrap_or_else(|| shown.chars().count());
+        if shown.trim().is_empty() && caret == 0 {
+            return None;
+        }
+        let characters: Vec<char> = shown.chars().collect();
+        let from = caret.saturating_sub(WINDOW);
+        let to = (caret + WINDOW).min(characters.len());
+        let mut window: String = characters[from..to].iter().collect();
+        let mut caret_in_window = caret - from;
+        if from > 0 {
+            window.insert(0, '…');
+            caret_in_window += 1;
+        }
+        if to < characters.len() {
+            window.push('…');
+        }
+        Some((window, caret_in_window))
+    }
+}
+
+/// Validates a document given as bytes: invalid UTF-8 and a byte-order mark are reported with their
+/// position instead of failing.
+pub fn validate_bytes(bytes: &[u8], kind: DocumentKind) -> Report {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => validate(text, kind),
+        Err(error) => {
+            let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]).into_owned();
+            let (line, column) = LineIndex::new(&valid).line_column(&valid, valid.len());
+            syntax_report(
+                String::new(),
+                kind,
+                line,
+                column,
+                "the file is not valid UTF-8".to_owned(),
+                Some("save the file as UTF-8".to_owned()),
+            )
+        }
+    }
+}
+
+fn syntax_report(
+    text: String,
+    kind: DocumentKind,
+    line: usize,
+    column: usize,
+    message: String,
+    suggestion: Option<String>,
+) -> Report {
+    Report {
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            pointer: String::new(),
+            line,
+            column,
+            message,
+            suggestion,
+        }],
+        kind,
+        connection: None,
+        well_formed: false,
+        text,
+        masked: Vec::new(),
+    }
+}
+
+/// Validates a connection document (a bare `extra` or a whole connection, per `kind`).
+pub fn validate(text: &str, kind: DocumentKind) -> Report {
+    if text.starts_with('\u{feff}') {
+        return syntax_report(
+            String::new(),
+            kind,
+            1,
+            1,
+            "the file starts with a byte-order mark, which JSON does not allow".to_owned(),
+            Some("save the file as UTF-8 without a BOM".to_owned()),
+        );
+    }
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => {
+            let (message, suggestion) = describe_syntax_error(&error);
+            // No snippet: the line of a syntax error cannot be parsed to mask the secrets on it.
+            return syntax_report(
+                String::new(),
+                kind,
+                error.line().max(1),
+                error.column().max(1),
+                message,
+                suggestion,
+            );
+        }
+    };
+    let positions = Positions::index(text);
+    let kind = kind.detect(&value);
+    let mut parser = Parser::default();
+    for duplicate in &positions.duplicates {
+        parser.error(
+            &duplicate.pointer,
+            Anchor::Key,
+            format!(
+                "duplicate key \"{}\"; only its last value would be used",
+                duplicate.key
+            ),
+            Some("remove one of the two entries".to_owned()),
+        );
+    }
+    let connection = match kind {
+        DocumentKind::Connection => {
+            let inner = string_extra(&value, &mut parser);
+            match inner {
+                Ok(inner) => parser.connection(&value, inner.as_ref()),
+                Err(()) => None,
+            }
+        }
+        _ => parser
+            .extra(&value, "", None)
+            .map(Connection::from_extra),
+    };
+    let has_errors = parser.has_errors();
+    let lines = LineIndex::new(text);
+    let mut diagnostics: Vec<Diagnostic> = parser
+        .findings
+        .into_iter()
+        .map(|finding| {
+            let offset = positions.offset(&finding.pointer, finding.anchor == Anchor::Key);
+            let (line, column) = lines.line_column(text, offset);
+            Diagnostic {
+                severity: finding.severity,
+                pointer: finding.pointer,
+                line,
+                column,
+                message: finding.message,
+                suggestion: finding.suggestion,
+            }
+        })
+        .collect();
+    diagnostics.sort_by(|a, b| {
+        (a.line, a.column, a.severity, &a.message).cmp(&(b.line, b.column, b.severity, &b.message))
+    });
+    diagnostics.dedup();
+    Report {
+        diagnostics,
+        kind,
+        connection: if has_errors { None } else { connection },
+        well_formed: true,
+        text: text.to_owned(),
+        masked: positions.masked().to_vec(),
+    }
+}
+
+/// Parses an `extra` given as a string holding JSON, as Airflow allows. `Ok(None)` means the extra
+/// is not a non-empty string; an unparseable string is reported at `/extra`.
+fn string_extra(value: &Value, parser: &mut Parser) -> Result<Option<Value>, ()> {
+    let Some(Value::String(text)) = value.get("extra") else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(inner) => Ok(Some(inner)),
+        Err(error) => {
+            let (message, suggestion) = describe_syntax_error(&error);
+            parser.error(
+                "/extra",
+                Anchor::Value,
+                format!(
+                    "the JSON string in \"extra\" is not valid JSON: {message} (line {}, column {} of the string)",
+                    error.line(),
+                    error.column()
+                ),
+                suggestion,
+            );
+            Err(())
+        }
+    }
+}
+
+/// serde_json's message without its position (reported separately), and a hint for common slips.
+fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) {
+    let full = error.to_string();
+    let message = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(message, _)| message)
+        .to_owned();
+    let suggestion = if message.contains("trailing comma") {
+        Some("remove the comma after the last item".to_owned())
+    } else if message.contains("key must be a string") {
+        Some("put keys in double quotes".to_owned())
+    } else if message.contains("EOF while parsing") {
+        Some("the document ends early; check for a missing `}` or `]`".to_owned())
+    } else if message.contains("recursion limit") {
+        Some("the document nests too deeply to be a connection".to_owned())
+    } else {
+        None
+    };
+    (format!("invalid JSON: {message}"), suggestion)
+}

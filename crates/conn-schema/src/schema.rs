@@ -1,0 +1,471 @@
+//! The published JSON Schemas, generated from the model's types.
+//!
+//! schemars gives each group of keys its properties, types, bounds, defaults and descriptions (from
+//! the doc comments); this module arranges the groups into the shape that VS Code's JSON language
+//! service was measured to handle best (`shared/reference/editor-schema-notes.md`):
+//!
+//! - draft 2020-12, and every `$ref` local (`#/$defs/...`): editors fetch absolute refs as URLs and
+//!   lose all validation offline;
+//! - `unevaluatedProperties: false` at the root of the `extra`, because `additionalProperties: false`
+//!   would reject keys declared inside `allOf`/`if`/`then`;
+//! - an `if`/`then` per auth type and per provider, each `if` with `required` (an `if` without it
+//!   passes when the key is absent), so completion offers only the chosen provider's keys and a key
+//!   of another provider is "not allowed";
+//! - `required` in an `allOf` entry of its own, so a missing id does not make the valid keys of the
+//!   same branch show up as unevaluated too;
+//! - enums as `enum` with `markdownEnumDescriptions` (a `oneOf` of consts gives a misleading
+//!   "Value must be ..." for an unknown value), and `markdownDescription` beside every
+//!   `description`, since markdown wins in hover and completion.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
+use serde_json::{Map, Value, json};
+
+use crate::model::{
+    AuthType, AzureConfig, ClientKwargs, CustomConfig, GcpConfig, GithubActionsConfig,
+    KubernetesConfig, ProviderKind, WorkloadIdentityKeys,
+};
+
+/// The JSON Schema dialect of the published schemas.
+pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+/// Stable `$id` of the `extra` schema.
+pub const EXTRA_SCHEMA_ID: &str =
+    "https://openai-conn.github.io/schema/openai-connection-extra.schema.json";
+/// Stable `$id` of the whole-connection schema.
+pub const CONNECTION_SCHEMA_ID: &str =
+    "https://openai-conn.github.io/schema/openai-connection.schema.json";
+/// File name of the `extra` schema under `schema/`.
+pub const EXTRA_SCHEMA_FILE: &str = "openai-connection-extra.schema.json";
+/// File name of the whole-connection schema under `schema/`.
+pub const CONNECTION_SCHEMA_FILE: &str = "openai-connection.schema.json";
+
+// Only the schemas of these two are used: they describe JSON shapes that the parser turns into
+// `Extra` and `Connection`, whose resolved forms are not one-to-one with the keys.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+struct ExtraCommonKeys {
+    /// How the connection authenticates: `api_key` (a static key) or `workload_identity`
+    /// (short-lived tokens exchanged from the platform's identity). Default: `api_key`.
+    #[serde(default = "default_auth_type")]
+    auth_type: AuthType,
+    /// Options passed to the OpenAI client. Default: none.
+    #[serde(default)]
+    openai_client_kwargs: ClientKwargs,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ConnectionKeys {
+    /// Connection type; `openai` for an OpenAI connection.
+    #[schemars(extend("const" = "openai"))]
+    conn_type: Option<String>,
+    /// Free-text description of the connection. Default: none.
+    #[schemars(extend("type" = ["string", "null"]))]
+    description: Option<String>,
+    /// API base URL, used when `openai_client_kwargs.base_url` is not set.
+    /// Default: the `OPENAI_BASE_URL` environment variable, else `https://api.openai.com/v1`.
+    #[schemars(extend("type" = ["string", "null"]))]
+    host: Option<String>,
+    /// Login; unused by OpenAI connections. Default: none.
+    #[schemars(extend("type" = ["string", "null"]))]
+    login: Option<String>,
+    /// The API key, used under `auth_type` `api_key` when `openai_client_kwargs.api_key` is not
+    /// set. Ignored (never sent) under workload identity. Default: the `OPENAI_API_KEY`
+    /// environment variable.
+    #[schemars(extend("type" = ["string", "null"]))]
+    password: Option<String>,
+    /// Schema; unused by OpenAI connections. Default: none.
+    #[schemars(extend("type" = ["string", "null"]))]
+    schema: Option<String>,
+    /// Port; unused by OpenAI connections. Default: none.
+    #[schemars(extend("type" = ["integer", "null"]))]
+    port: Option<u16>,
+}
+
+fn default_auth_type() -> AuthType {
+    AuthType::ApiKey
+}
+
+/// The schema of a bare `extra` object, as published.
+pub fn extra_schema() -> Value {
+    let mut root = Map::new();
+    root.insert("$schema".into(), json!(DIALECT));
+    root.insert("$id".into(), json!(EXTRA_SCHEMA_ID));
+    root.insert("title".into(), json!("OpenAI connection extra"));
+    describe(
+        &mut root,
+        "The `extra` object of an Apache Airflow `openai` connection: the auth type, workload \
+         identity settings and OpenAI client options.",
+    );
+    for (key, value) in extra_body() {
+        root.insert(key, value);
+    }
+    root.insert("$defs".into(), Value::Object(definitions()));
+    finish(Value::Object(root))
+}
+
+/// The schema of a whole connection in Airflow's JSON form, as published.
+pub fn connection_schema() -> Value {
+    let mut properties = Map::new();
+    properties.insert("$schema".into(), schema_key());
+    let mut generated = raw_properties_of::<ConnectionKeys>();
+    let mut extra = Map::new();
+    describe(
+        &mut extra,
+        "The connection's `extra`: an object, or a string holding a JSON object as Airflow stores \
+         it. Default: none (API-key auth).",
+    );
+    extra.insert("type".into(), json!(["object", "string", "null"]));
+    extra.insert("if".into(), json!({"type": "object"}));
+    extra.insert("then".into(), json!({"$ref": "#/$defs/extra"}));
+    generated.insert("extra".into(), Value::Object(extra));
+    properties.extend(generated);
+
+    let mut definitions = definitions();
+    let mut extra_definition = Map::new();
+    describe(
+        &mut extra_definition,
+        "The `extra` object of an OpenAI connection.",
+    );
+    extra_definition.extend(extra_body());
+    definitions.insert("extra".into(), Value::Object(extra_definition));
+
+    finish(json!({
+        "$schema": DIALECT,
+        "$id": CONNECTION_SCHEMA_ID,
+        "title": "OpenAI connection (Airflow JSON form)",
+        "description": "A whole Apache Airflow `openai` connection in Airflow's JSON form: \
+                        `conn_type`, `host`, `password`, `extra` and the unused generic fields.",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+        "$defs": definitions,
+    }))
+}
+
+/// The keywords of the `extra` object itself, shared by both schemas.
+fn extra_body() -> Map<String, Value> {
+    let mut properties = Map::new();
+    properties.insert("$schema".into(), schema_key());
+    properties.extend(properties_of::<ExtraCommonKeys>());
+    let mut body = Map::new();
+    body.insert("type".into(), json!("object"));
+    body.insert("properties".into(), Value::Object(properties));
+    body.insert(
+        "allOf".into(),
+        json!([{
+            "if": {
+                "properties": {"auth_type": {"const": AuthType::WorkloadIdentity.as_str()}},
+                "required": ["auth_type"],
+            },
+            "then": {"$ref": "#/$defs/workload_identity"},
+        }]),
+    );
+    body.insert("unevaluatedProperties".into(), json!(false));
+    body
+}
+
+/// `$defs` shared by both schemas: workload identity and one entry per provider.
+fn definitions() -> Map<String, Value> {
+    let mut definitions = Map::new();
+    let mut branches = vec![json!({"required": required_of::<WorkloadIdentityKeys>()})];
+    for kind in ProviderKind::ALL {
+        branches.push(json!({
+            "if": {
+                "properties": {"workload_identity_provider": {"const": kind.as_str()}},
+                "required": ["workload_identity_provider"],
+            },
+            "then": {"$ref": format!("#/$defs/{}", kind.as_str())},
+        }));
+    }
+    let mut workload_identity = Map::new();
+    describe(
+        &mut workload_identity,
+        "Keys of a workload-identity connection: the provider, the two ids and the refresh buffer.",
+    );
+    workload_identity.insert(
+        "properties".into(),
+        Value::Object(properties_of::<WorkloadIdentityKeys>()),
+    );
+    workload_identity.insert("allOf".into(), Value::Array(branches));
+    definitions.insert("workload_identity".into(), Value::Object(workload_identity));
+
+    for kind in ProviderKind::ALL {
+        let (summary, properties) = match kind {
+            ProviderKind::Kubernetes => (
+                "Keys of the `kubernetes` provider.",
+                properties_of::<KubernetesConfig>(),
+            ),
+            ProviderKind::Azure => ("Keys of the `azure` provider.", properties_of::<AzureConfig>()),
+            ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
+            ProviderKind::Custom => (
+                "Keys of the `custom` provider; exactly one of `token_provider` and \
+                 `token_command` is required.",
+                properties_of::<CustomConfig>(),
+            ),
+            ProviderKind::GithubActions => (
+                "Keys of the `github_actions` provider.",
+                properties_of::<GithubActionsConfig>(),
+            ),
+        };
+        let mut definition = Map::new();
+        describe(&mut definition, summary);
+        definition.insert("properties".into(), Value::Object(properties));
+        if kind == ProviderKind::Custom {
+            // Exactly one source: `anyOf` of the two `required`s gives "Missing property" when
+            // neither is set, and `not` of both gives one error when both are.
+            definition.insert(
+                "anyOf".into(),
+                json!([{"required": ["token_provider"]}, {"required": ["token_command"]}]),
+            );
+            definition.insert(
+                "not".into(),
+                json!({"required": ["token_provider", "token_command"]}),
+            );
+            definition.insert(
+                "errorMessage".into(),
+                json!("Set exactly one of \"token_provider\" and \"token_command\"."),
+            );
+        }
+        definitions.insert(kind.as_str().into(), Value::Object(definition));
+    }
+    definitions
+}
+
+/// The `$schema` key documents may carry so editors find the schema without an association.
+fn schema_key() -> Value {
+    let mut key = Map::new();
+    describe(
+        &mut key,
+        "URI or relative path of the JSON Schema this document follows; used by editors.",
+    );
+    key.insert("type".into(), json!("string"));
+    key.insert("minLength".into(), json!(1));
+    key.insert("doNotSuggest".into(), json!(true));
+    Value::Object(key)
+}
+
+fn describe(map: &mut Map<String, Value>, text: &str) {
+    map.insert("description".into(), json!(text));
+}
+
+fn root_schema_of<T: JsonSchema>() -> Schema {
+    SchemaSettings::draft2020_12()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<T>()
+}
+
+/// The properties of `T`'s schema. schemars lets every `Option` field be `null`; in an `extra`
+/// an absent key and a `null` are not the same mistake, so `null` is taken out unless
+/// `keep_null` (Airflow exports the unused fields of a connection as `null`).
+fn properties_of<T: JsonSchema>() -> Map<String, Value> {
+    let mut properties = raw_properties_of::<T>();
+    properties.values_mut().for_each(strip_null);
+    properties
+}
+
+fn raw_properties_of<T: JsonSchema>() -> Map<String, Value> {
+    root_schema_of::<T>()
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn strip_null(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    if let Some(Value::Object(nested)) = map.get_mut("properties") {
+        nested.values_mut().for_each(strip_null);
+    }
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|name| name != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = map.get("anyOf") {
+        let kept: Vec<Value> = branches
+            .iter()
+            .filter(|branch| branch.get("type") != Some(&json!("null")))
+            .cloned()
+            .collect();
+        if kept.len() == 1 && kept.len() < branches.len() {
+            map.remove("anyOf");
+            if let Value::Object(inner) = &kept[0] {
+                for (key, value) in inner {
+                    map.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+        }
+    }
+}
+
+fn required_of<T: JsonSchema>() -> Value {
+    root_schema_of::<T>()
+        .get("required")
+        .cloned()
+        .unwrap_or_else(|| json!([]))
+}
+
+/// Editor-oriented finishing applied to the whole tree: enums from `oneOf` consts, a
+/// `markdownDescription` beside each `description`, and no schemars-only `format`s.
+fn finish(mut schema: Value) -> Value {
+    polish(&mut schema);
+    schema
+}
+
+fn polish(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            const_one_of_to_enum(map);
+            if let Some(Value::String(format)) = map.get("format")
+                && matches!(
+                    format.as_str(),
+                    "uint16" | "uint32" | "uint64" | "double" | "float" | "int64" | "int32"
+                )
+            {
+                map.remove("format");
+            }
+            if let Some(Value::String(description)) = map.get("description") {
+                let description = unwrap_lines(description);
+                map.insert("description".into(), json!(description));
+                map.insert("markdownDescription".into(), json!(description));
+            }
+            for key in ["enumDescriptions", "markdownEnumDescriptions"] {
+                if let Some(Value::Array(items)) = map.get_mut(key) {
+                    for item in items.iter_mut() {
+                        if let Value::String(text) = item {
+                            *item = json!(unwrap_lines(text));
+                        }
+                    }
+                }
+            }
+            // serde writes an `f64` default of 1200 as `1200.0`; editors insert it as written.
+            if let Some(Value::Number(number)) = map.get("default")
+                && let Some(whole) = number.as_f64().filter(|value| value.fract() == 0.0)
+                && whole.abs() < 1e15
+            {
+                map.insert("default".into(), json!(whole as i64));
+            }
+            // Recurse into every sub-schema, but not into literal values.
+            for (key, child) in map.iter_mut() {
+                if !matches!(key.as_str(), "default" | "const" | "enum" | "examples") {
+                    polish(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(polish),
+        _ => {}
+    }
+}
+
+/// Doc comments arrive with their source line breaks; a description is one paragraph.
+fn unwrap_lines(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Rewrites `{"oneOf": [{"const": "a", "description": ".."}, ..]}` as an `enum` with
+/// `enumDescriptions` and `markdownEnumDescriptions`.
+fn const_one_of_to_enum(map: &mut Map<String, Value>) {
+    let Some(Value::Array(variants)) = map.get("oneOf") else {
+        return;
+    };
+    let mut values = Vec::new();
+    let mut descriptions = Vec::new();
+    for variant in variants {
+        let Some(constant) = variant.get("const") else {
+            return;
+        };
+        values.push(constant.clone());
+        descriptions.push(
+            variant
+                .get("description")
+                .cloned()
+                .unwrap_or_else(|| json!("")),
+        );
+    }
+    map.remove("oneOf");
+    map.insert("type".into(), json!("string"));
+    map.insert("enum".into(), Value::Array(values));
+    map.insert("enumDescriptions".into(), Value::Array(descriptions.clone()));
+    map.insert("markdownEnumDescriptions".into(), Value::Array(descriptions));
+}
+
+/// Pretty-printed with a trailing newline: the exact bytes of the checked-in files.
+pub fn to_pretty(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{
+        CLIENT_KWARGS_KEYS, COMMON_KEYS, CONNECTION_KEYS, WORKLOAD_IDENTITY_KEYS, provider_keys,
+    };
+
+    fn keys(value: &Value) -> Vec<String> {
+        value
+            .as_object()
+            .map(|map| map.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The parser's key lists and the schema's properties come from different places; this keeps
+    /// them the same set.
+    #[test]
+    fn parser_key_lists_match_schema_properties() {
+        let schema = extra_schema();
+        assert_eq!(keys(&schema["properties"]), COMMON_KEYS);
+        assert_eq!(
+            keys(&schema["properties"]["openai_client_kwargs"]["properties"]),
+            CLIENT_KWARGS_KEYS
+        );
+        assert_eq!(
+            keys(&schema["$defs"]["workload_identity"]["properties"]),
+            WORKLOAD_IDENTITY_KEYS
+        );
+        for kind in ProviderKind::ALL {
+            assert_eq!(
+                keys(&schema["$defs"][kind.as_str()]["properties"]),
+                provider_keys(kind),
+                "{kind:?}"
+            );
+        }
+        assert_eq!(keys(&connection_schema()["properties"]), CONNECTION_KEYS);
+    }
+
+    #[test]
+    fn every_ref_is_local() {
+        fn walk(value: &Value, refs: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        refs.push(target.clone());
+                    }
+                    map.values().for_each(|child| walk(child, refs));
+                }
+                Value::Array(items) => items.iter().for_each(|child| walk(child, refs)),
+                _ => {}
+            }
+        }
+        for schema in [extra_schema(), connection_schema()] {
+            let mut refs = Vec::new();
+            walk(&schema, &mut refs);
+            assert!(!refs.is_empty());
+            for target in refs {
+                let name = target.strip_prefix("#/$defs/").expect("local ref");
+                assert!(schema["$defs"].get(name).is_some(), "{target} resolves");
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! What every subject-token source shares: the [`SubjectTokenSource`] trait, the token and its
+//! [`TokenType`], the [`SourceError`] that says which source failed, at which step and whether it is
+//! worth retrying, an injectable [`Env`], and the runtime-agnostic [`retry`] loop with its
+//! [`RetryPolicy`].
+//!
+//! This crate has no async runtime and no HTTP stack: sources bring their own, and sleeping is
+//! injected through [`Sleep`] so tests can run on paused time.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod env;
+mod error;
+mod retry;
+mod token;
+
+pub use env::{Env, MapEnv, ProcessEnv};
+pub use error::{BoxError, SourceError};
+pub use retry::{Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
+pub use token::{SubjectToken, TokenType};
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed, sendable future, as returned by the object-safe traits of this crate.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A source of subject tokens (the identity the platform gives this workload).
+///
+/// Implementations fetch a fresh token on every call; caching belongs to the access-token cache
+/// of `openai-client`, which calls this only when it needs a new exchange.
+pub trait SubjectTokenSource: Send + Sync + std::fmt::Debug {
+    /// Fetches the current subject token.
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>>;
+}
+
+impl<T: SubjectTokenSource + ?Sized> SubjectTokenSource for std::sync::Arc<T> {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        (**self).fetch()
+    }
+}
+
+impl<T: SubjectTokenSource + ?Sized> SubjectTokenSource for Box<T> {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        (**self).fetch()
+    }
+}

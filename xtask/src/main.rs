@@ -1,0 +1,84 @@
+//! `cargo xtask`: maintainer tasks.
+//!
+//! - `schema [--check]`: write (or check) `schema/*.json` from the model's types.
+//! - `snapshots`: run the validation snapshot tests.
+//! - `tidy`: check dependency direction (no HTTP or async stack below `openai-client`).
+//! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, the tests.
+
+mod schema;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("schema") => {
+            let check = args.iter().any(|arg| arg == "--check");
+            if check {
+                schema::check(&root)
+            } else {
+                schema::write(&root)
+            }
+        }
+        Some("snapshots") => cargo(&root, &["test", "-p", "conn-schema", "--test", "snapshots"]),
+        Some("tidy") => tidy::check(&root),
+        Some("ci") => ci(&root),
+        _ => bail!(
+            "usage: cargo xtask <schema [--check] | snapshots | tidy | ci>\n\
+             schema      write schema/*.json from the model's types (--check: fail if stale)\n\
+             snapshots   run the validation snapshot tests\n\
+             tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
+             ci          fmt check, clippy -D warnings, schema check, tidy, all tests"
+        ),
+    }
+}
+
+fn ci(root: &Path) -> Result<()> {
+    cargo(root, &["fmt", "--all", "--check"])?;
+    cargo(
+        root,
+        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+    )?;
+    schema::check(root)?;
+    tidy::check(root)?;
+    cargo(root, &["test", "--workspace", "--locked"])?;
+    Ok(())
+}
+
+/// Runs cargo in the workspace root and fails if it fails.
+pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The workspace root: the parent of this crate's directory.
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
