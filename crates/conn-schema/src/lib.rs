@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod load;
 pub mod model;
 mod parse;
 mod pointer;

@@ -1,0 +1,1 @@
+//! Loading connections from where operators keep them (filled in by the loading work).
