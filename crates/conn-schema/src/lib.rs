@@ -26,5 +26,7 @@ pub use model::{
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
     WorkloadIdentity,
 };
-pub use report::{Diagnostic, DocumentKind, Report, Severity, validate, validate_bytes};
+pub use report::{
+    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
+};
 pub use schema_check::{SchemaCompileError, SchemaError, SchemaValidator};

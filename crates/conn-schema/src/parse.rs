@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, Extra, GcpConfig,
-    GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
-    WorkloadIdentity, CONN_TYPE, DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION,
-    DEFAULT_AZURE_RESOURCE, DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS,
-    DEFAULT_TOKEN_FILE_PATH,
+    Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig,
+    DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
+    DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS, DEFAULT_TOKEN_FILE_PATH,
+    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
+    TokenType, WorkloadIdentity,
 };
 use crate::pointer::{child, suggest};
 
@@ -54,7 +54,13 @@ pub(crate) const CONNECTION_KEYS: [&str; 9] = [
 pub(crate) fn provider_keys(kind: ProviderKind) -> &'static [&'static str] {
     match kind {
         ProviderKind::Kubernetes => &["token_file_path"],
-        ProviderKind::Azure => &["resource", "client_id", "object_id", "msi_res_id", "api_version"],
+        ProviderKind::Azure => &[
+            "resource",
+            "client_id",
+            "object_id",
+            "msi_res_id",
+            "api_version",
+        ],
         ProviderKind::Gcp => &["audience"],
         ProviderKind::Custom => &[
             "token_provider",
@@ -74,7 +80,10 @@ fn providers_with_key(key: &str) -> Vec<ProviderKind> {
 }
 
 fn all_extra_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&str> = COMMON_KEYS.into_iter().chain(WORKLOAD_IDENTITY_KEYS).collect();
+    let mut keys: Vec<&str> = COMMON_KEYS
+        .into_iter()
+        .chain(WORKLOAD_IDENTITY_KEYS)
+        .collect();
     for kind in ProviderKind::ALL {
         for key in provider_keys(kind) {
             if !keys.contains(key) {
@@ -166,7 +175,10 @@ fn quoted_list(values: &[&str]) -> String {
 /// `http://` or `https://` (any case), a non-empty authority without whitespace, `/`, `?`, `#` or
 /// `@`, then optionally a path, query or fragment without whitespace.
 pub(crate) fn is_http_url(text: &str) -> bool {
-    let lower = text.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = text
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let rest = if lower.starts_with("https://") {
         &text[8..]
     } else if lower.starts_with("http://") {
@@ -176,9 +188,7 @@ pub(crate) fn is_http_url(text: &str) -> bool {
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    !authority.is_empty()
-        && !authority.contains('@')
-        && !rest.chars().any(char::is_whitespace)
+    !authority.is_empty() && !authority.contains('@') && !rest.chars().any(char::is_whitespace)
 }
 
 impl Parser {
@@ -246,7 +256,9 @@ impl Parser {
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must not be empty"),
-                    Some(format!("remove \"{key}\" to use its default, or give it a value")),
+                    Some(format!(
+                        "remove \"{key}\" to use its default, or give it a value"
+                    )),
                 );
                 None
             }
@@ -272,7 +284,10 @@ impl Parser {
                 self.error(
                     pointer,
                     Anchor::Value,
-                    format!("\"{key}\" must be a string or null, found {}", kind_of(other)),
+                    format!(
+                        "\"{key}\" must be a string or null, found {}",
+                        kind_of(other)
+                    ),
                     None,
                 );
                 None
@@ -446,12 +461,14 @@ impl Parser {
                 "timeout" => kwargs.timeout = self.number(item, &item_pointer, key, true),
                 "max_retries" => kwargs.max_retries = self.max_retries(item, &item_pointer),
                 "default_headers" => {
-                    kwargs.default_headers =
-                        self.string_map(item, &item_pointer, key).unwrap_or_default();
+                    kwargs.default_headers = self
+                        .string_map(item, &item_pointer, key)
+                        .unwrap_or_default();
                 }
                 "default_query" => {
-                    kwargs.default_query =
-                        self.string_map(item, &item_pointer, key).unwrap_or_default();
+                    kwargs.default_query = self
+                        .string_map(item, &item_pointer, key)
+                        .unwrap_or_default();
                 }
                 "api_key" => {
                     kwargs.api_key = self.string(item, &item_pointer, key).map(Into::into);
@@ -599,10 +616,10 @@ impl Parser {
                 Some(AuthType::ApiKey) => self.error(
                     &child(pointer, key),
                     Anchor::Key,
-                    format!("key \"{key}\" applies only when \"auth_type\" is \"workload_identity\""),
-                    Some(
-                        "set \"auth_type\": \"workload_identity\", or remove the key".to_owned(),
+                    format!(
+                        "key \"{key}\" applies only when \"auth_type\" is \"workload_identity\""
                     ),
+                    Some("set \"auth_type\": \"workload_identity\", or remove the key".to_owned()),
                 ),
                 Some(AuthType::WorkloadIdentity) => {
                     if let Some(kind) = provider
@@ -662,7 +679,9 @@ impl Parser {
             None => Some(DEFAULT_REFRESH_BUFFER_SECONDS),
         };
         let provider = match provider? {
-            ProviderKind::Kubernetes => self.kubernetes(map, pointer).map(ProviderConfig::Kubernetes),
+            ProviderKind::Kubernetes => self
+                .kubernetes(map, pointer)
+                .map(ProviderConfig::Kubernetes),
             ProviderKind::Azure => self.azure(map, pointer).map(ProviderConfig::Azure),
             ProviderKind::Gcp => {
                 let audience = self.optional_string(map, pointer, "audience", DEFAULT_AUDIENCE);
@@ -671,9 +690,8 @@ impl Parser {
             ProviderKind::Custom => self.custom(map, pointer).map(ProviderConfig::Custom),
             ProviderKind::GithubActions => {
                 let audience = self.optional_string(map, pointer, "audience", DEFAULT_AUDIENCE);
-                audience.map(|audience| {
-                    ProviderConfig::GithubActions(GithubActionsConfig { audience })
-                })
+                audience
+                    .map(|audience| ProviderConfig::GithubActions(GithubActionsConfig { audience }))
             }
         };
         Some(WorkloadIdentity {
@@ -705,7 +723,10 @@ impl Parser {
         key: &str,
     ) -> Result<Option<String>, ()> {
         match map.get(key) {
-            Some(item) => self.string(item, &child(pointer, key), key).map(Some).ok_or(()),
+            Some(item) => self
+                .string(item, &child(pointer, key), key)
+                .map(Some)
+                .ok_or(()),
             None => Ok(None),
         }
     }
@@ -786,7 +807,10 @@ impl Parser {
             self.error(
                 pointer,
                 Anchor::Value,
-                format!("\"token_command\" must be an array of strings, found {}", kind_of(value)),
+                format!(
+                    "\"token_command\" must be an array of strings, found {}",
+                    kind_of(value)
+                ),
                 Some(hint.to_owned()),
             );
             return None;
@@ -915,16 +939,12 @@ impl Parser {
         let password_pointer = has_password.then_some("/password");
         let extra = match (map.get("extra"), inner_extra) {
             (_, Some(parsed)) => self.extra(parsed, "/extra", password_pointer),
-            (None | Some(Value::Null), None) => self.extra(
-                &Value::Object(Map::new()),
-                "/extra",
-                password_pointer,
-            ),
-            (Some(Value::String(text)), None) if text.trim().is_empty() => self.extra(
-                &Value::Object(Map::new()),
-                "/extra",
-                password_pointer,
-            ),
+            (None | Some(Value::Null), None) => {
+                self.extra(&Value::Object(Map::new()), "/extra", password_pointer)
+            }
+            (Some(Value::String(text)), None) if text.trim().is_empty() => {
+                self.extra(&Value::Object(Map::new()), "/extra", password_pointer)
+            }
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
                 self.error(

@@ -10,7 +10,10 @@ pub(crate) fn child(parent: &str, key: &str) -> String {
 ///
 /// Case and `-`/`_` differences always match; otherwise the Damerau-Levenshtein distance must be
 /// small relative to the word, so short unrelated keys are not "corrected".
-pub(crate) fn suggest<'a>(written: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    written: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let normalized = written.to_ascii_lowercase().replace('-', "_");
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {

@@ -175,12 +175,20 @@ impl LineIndex {
 
     /// The byte range of the 1-based `line`, without its line break.
     pub(crate) fn line_range(&self, text: &str, line: usize) -> (usize, usize) {
-        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
         let end = self
             .line_starts
             .get(line)
             .map_or(text.len(), |next| next.saturating_sub(1));
-        let end = if text[start..end].ends_with('\r') { end - 1 } else { end };
+        let end = if text[start..end].ends_with('\r') {
+            end - 1
+        } else {
+            end
+        };
         (start, end.max(start))
     }
 }
@@ -194,12 +202,24 @@ mod tests {
         let text = "{\n  \"a\": {\"b\": 1},\n  \"a\": 2\n}";
         let positions = Positions::index(text);
         let lines = LineIndex::new(text);
-        assert_eq!(lines.line_column(text, positions.offset("/a/b", true)), (2, 9));
-        assert_eq!(lines.line_column(text, positions.offset("/a/b", false)), (2, 14));
-        assert_eq!(lines.line_column(text, positions.offset("/a/zz", true)), (3, 8));
+        assert_eq!(
+            lines.line_column(text, positions.offset("/a/b", true)),
+            (2, 9)
+        );
+        assert_eq!(
+            lines.line_column(text, positions.offset("/a/b", false)),
+            (2, 14)
+        );
+        assert_eq!(
+            lines.line_column(text, positions.offset("/a/zz", true)),
+            (3, 8)
+        );
         assert_eq!(positions.duplicates.len(), 1);
         let duplicate = &positions.duplicates[0].pointer;
-        assert_eq!(lines.line_column(text, positions.offset(duplicate, true)), (3, 3));
+        assert_eq!(
+            lines.line_column(text, positions.offset(duplicate, true)),
+            (3, 3)
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::Connection;
-use crate::parse::{Anchor, Parser};
 pub use crate::parse::Severity;
+use crate::parse::{Anchor, Parser};
 use crate::positions::{LineIndex, Positions};
 
 /// What a document holds.
@@ -27,7 +27,9 @@ impl DocumentKind {
     pub fn detect(self, value: &Value) -> DocumentKind {
         match self {
             DocumentKind::Auto => match value {
-                Value::Object(map) if map.contains_key("conn_type") || map.contains_key("extra") => {
+                Value::Object(map)
+                    if map.contains_key("conn_type") || map.contains_key("extra") =>
+                {
                     DocumentKind::Connection
                 }
                 _ => DocumentKind::Extra,
@@ -44,6 +46,10 @@ pub struct Diagnostic {
     pub severity: Severity,
     /// JSON pointer of the value or key concerned (`""` is the whole document).
     pub pointer: String,
+    /// Where the value came from when not from the document's file, such as
+    /// `env OPENAI_CONN_EXTRA__AUDIENCE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// 1-based line in the text.
     pub line: usize,
     /// 1-based column (in characters) in the text.
@@ -87,13 +93,26 @@ impl Report {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let _ = writeln!(
-                out,
-                "{file}:{}:{}: {severity}: {}",
-                diagnostic.line, diagnostic.column, diagnostic.message
-            );
-            if let Some((snippet, caret)) = self.snippet(&lines, diagnostic.line, diagnostic.column)
-            {
+            match (&diagnostic.origin, diagnostic.line) {
+                (Some(origin), _) => {
+                    let _ = writeln!(out, "{origin}: {severity}: {}", diagnostic.message);
+                }
+                (None, 0) => {
+                    let _ = writeln!(out, "{file}: {severity}: {}", diagnostic.message);
+                }
+                (None, line) => {
+                    let _ = writeln!(
+                        out,
+                        "{file}:{line}:{}: {severity}: {}",
+                        diagnostic.column, diagnostic.message
+                    );
+                }
+            }
+            let snippet = match diagnostic.origin {
+                None => self.snippet(&lines, diagnostic.line, diagnostic.column),
+                Some(_) => None,
+            };
+            if let Some((snippet, caret)) = snippet {
                 let gutter = diagnostic.line.to_string();
                 let pad = " ".repeat(gutter.len());
                 let _ = writeln!(out, "{pad} |");
@@ -191,6 +210,7 @@ fn syntax_report(
         diagnostics: vec![Diagnostic {
             severity: Severity::Error,
             pointer: String::new(),
+            origin: None,
             line,
             column,
             message,
@@ -232,51 +252,92 @@ pub fn validate(text: &str, kind: DocumentKind) -> Report {
         }
     };
     let positions = Positions::index(text);
-    let kind = kind.detect(&value);
+    let lines = LineIndex::new(text);
+    let locate = |pointer: &str, at_key: bool| {
+        let (line, column) = lines.line_column(text, positions.offset(pointer, at_key));
+        Location {
+            origin: None,
+            line,
+            column,
+        }
+    };
+    let duplicates: Vec<(String, String)> = positions
+        .duplicates
+        .iter()
+        .map(|duplicate| (duplicate.pointer.clone(), duplicate.key.clone()))
+        .collect();
+    let mut report = check(&value, kind, &duplicates, &locate);
+    report.text = text.to_owned();
+    report.masked = positions.masked().to_vec();
+    report
+}
+
+/// Where a finding sits: an origin other than the document's own file (such as an environment
+/// variable that overrode the value), and a line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Where the value came from when it is not the document's file (for example
+    /// `env OPENAI_CONN_EXTRA__AUDIENCE`); `None` for the file itself.
+    pub origin: Option<String>,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column (0 when unknown).
+    pub column: usize,
+}
+
+/// Validates an already-parsed document (from YAML, TOML, an environment variable, ...).
+/// `locate(pointer, at_key)` places each finding; `at_key` asks for the key rather than the value.
+pub fn validate_value(
+    value: &Value,
+    kind: DocumentKind,
+    locate: &dyn Fn(&str, bool) -> Location,
+) -> Report {
+    check(value, kind, &[], locate)
+}
+
+fn check(
+    value: &Value,
+    kind: DocumentKind,
+    duplicates: &[(String, String)],
+    locate: &dyn Fn(&str, bool) -> Location,
+) -> Report {
+    let kind = kind.detect(value);
     let mut parser = Parser::default();
-    for duplicate in &positions.duplicates {
+    for (pointer, key) in duplicates {
         parser.error(
-            &duplicate.pointer,
+            pointer,
             Anchor::Key,
-            format!(
-                "duplicate key \"{}\"; only its last value would be used",
-                duplicate.key
-            ),
+            format!("duplicate key \"{key}\"; only its last value would be used"),
             Some("remove one of the two entries".to_owned()),
         );
     }
     let connection = match kind {
-        DocumentKind::Connection => {
-            let inner = string_extra(&value, &mut parser);
-            match inner {
-                Ok(inner) => parser.connection(&value, inner.as_ref()),
-                Err(()) => None,
-            }
-        }
-        _ => parser
-            .extra(&value, "", None)
-            .map(Connection::from_extra),
+        DocumentKind::Connection => match string_extra(value, &mut parser) {
+            Ok(inner) => parser.connection(value, inner.as_ref()),
+            Err(()) => None,
+        },
+        _ => parser.extra(value, "", None).map(Connection::from_extra),
     };
     let has_errors = parser.has_errors();
-    let lines = LineIndex::new(text);
     let mut diagnostics: Vec<Diagnostic> = parser
         .findings
         .into_iter()
         .map(|finding| {
-            let offset = positions.offset(&finding.pointer, finding.anchor == Anchor::Key);
-            let (line, column) = lines.line_column(text, offset);
+            let location = locate(&finding.pointer, finding.anchor == Anchor::Key);
             Diagnostic {
                 severity: finding.severity,
                 pointer: finding.pointer,
-                line,
-                column,
+                origin: location.origin,
+                line: location.line,
+                column: location.column,
                 message: finding.message,
                 suggestion: finding.suggestion,
             }
         })
         .collect();
     diagnostics.sort_by(|a, b| {
-        (a.line, a.column, a.severity, &a.message).cmp(&(b.line, b.column, b.severity, &b.message))
+        (&a.origin, a.line, a.column, a.severity, &a.message)
+            .cmp(&(&b.origin, b.line, b.column, b.severity, &b.message))
     });
     diagnostics.dedup();
     Report {
@@ -284,8 +345,8 @@ pub fn validate(text: &str, kind: DocumentKind) -> Report {
         kind,
         connection: if has_errors { None } else { connection },
         well_formed: true,
-        text: text.to_owned(),
-        masked: positions.masked().to_vec(),
+        text: String::new(),
+        masked: Vec::new(),
     }
 }
 

@@ -197,7 +197,10 @@ fn definitions() -> Map<String, Value> {
                 "Keys of the `kubernetes` provider.",
                 properties_of::<KubernetesConfig>(),
             ),
-            ProviderKind::Azure => ("Keys of the `azure` provider.", properties_of::<AzureConfig>()),
+            ProviderKind::Azure => (
+                "Keys of the `azure` provider.",
+                properties_of::<AzureConfig>(),
+            ),
             ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
             ProviderKind::Custom => (
                 "Keys of the `custom` provider; exactly one of `token_provider` and \
@@ -395,8 +398,14 @@ fn const_one_of_to_enum(map: &mut Map<String, Value>) {
     map.remove("oneOf");
     map.insert("type".into(), json!("string"));
     map.insert("enum".into(), Value::Array(values));
-    map.insert("enumDescriptions".into(), Value::Array(descriptions.clone()));
-    map.insert("markdownEnumDescriptions".into(), Value::Array(descriptions));
+    map.insert(
+        "enumDescriptions".into(),
+        Value::Array(descriptions.clone()),
+    );
+    map.insert(
+        "markdownEnumDescriptions".into(),
+        Value::Array(descriptions),
+    );
 }
 
 /// Pretty-printed with a trailing newline: the exact bytes of the checked-in files.
