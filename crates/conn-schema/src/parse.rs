@@ -256,9 +256,12 @@ impl Parser {
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must not be empty"),
-                    Some(format!(
-                        "remove \"{key}\" to use its default, or give it a value"
-                    )),
+                    Some(match key {
+                        "identity_provider_id" | "service_account_id" => {
+                            format!("set \"{key}\" to the id registered with OpenAI")
+                        }
+                        _ => format!("give \"{key}\" a value, or remove it"),
+                    }),
                 );
                 None
             }
@@ -920,10 +923,15 @@ impl Parser {
                     self.error(
                         "/port",
                         Anchor::Value,
-                        format!(
-                            "\"port\" must be an integer from 0 to 65535, found {}",
-                            kind_of(item)
-                        ),
+                        match item.as_f64() {
+                            Some(number) => format!(
+                                "\"port\" must be an integer from 0 to 65535, found {number}"
+                            ),
+                            None => format!(
+                                "\"port\" must be an integer from 0 to 65535, found {}",
+                                kind_of(item)
+                            ),
+                        },
                         None,
                     );
                     None

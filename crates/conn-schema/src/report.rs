@@ -367,7 +367,8 @@ fn string_extra(value: &Value, parser: &mut Parser) -> Result<Option<Value>, ()>
                 "/extra",
                 Anchor::Value,
                 format!(
-                    "the JSON string in \"extra\" is not valid JSON: {message} (line {}, column {} of the string)",
+                    "the JSON string in \"extra\" is not valid JSON: {} (line {}, column {} of the string)",
+                    message.trim_start_matches("invalid JSON: "),
                     error.line(),
                     error.column()
                 ),
