@@ -19,10 +19,17 @@ pub(crate) fn check(root: &Path) -> Result<()> {
     let metadata = metadata(root)?;
     let violations = violations(&metadata, LIGHT_CRATES, FORBIDDEN);
     if violations.is_empty() {
-        eprintln!("xtask: tidy ok: {} reach none of {}", LIGHT_CRATES.join(", "), FORBIDDEN.join(", "));
+        eprintln!(
+            "xtask: tidy ok: {} reach none of {}",
+            LIGHT_CRATES.join(", "),
+            FORBIDDEN.join(", ")
+        );
         return Ok(());
     }
-    bail!("dependency direction broken:\n  {}", violations.join("\n  "))
+    bail!(
+        "dependency direction broken:\n  {}",
+        violations.join("\n  ")
+    )
 }
 
 pub(crate) fn metadata(root: &Path) -> Result<Value> {
@@ -33,7 +40,10 @@ pub(crate) fn metadata(root: &Path) -> Result<Value> {
         .output()
         .context("running cargo metadata")?;
     if !output.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     serde_json::from_slice(&output.stdout).context("parsing cargo metadata")
 }
@@ -48,8 +58,14 @@ pub(crate) fn violations(metadata: &Value, light: &[&str], forbidden: &[&str]) -
         .filter_map(|package| Some((package["id"].as_str()?, package["name"].as_str()?)))
         .collect();
     let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
-    for node in metadata["resolve"]["nodes"].as_array().into_iter().flatten() {
-        let Some(id) = node["id"].as_str() else { continue };
+    for node in metadata["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(id) = node["id"].as_str() else {
+            continue;
+        };
         for dependency in node["deps"].as_array().into_iter().flatten() {
             let normal = dependency["dep_kinds"]
                 .as_array()
@@ -63,7 +79,10 @@ pub(crate) fn violations(metadata: &Value, light: &[&str], forbidden: &[&str]) -
     }
     let mut found = Vec::new();
     for crate_name in light {
-        let Some(start) = names.iter().find(|(_, name)| *name == crate_name).map(|(id, _)| *id)
+        let Some(start) = names
+            .iter()
+            .find(|(_, name)| *name == crate_name)
+            .map(|(id, _)| *id)
         else {
             continue;
         };
@@ -78,7 +97,10 @@ pub(crate) fn violations(metadata: &Value, light: &[&str], forbidden: &[&str]) -
                 let mut next_path = path.clone();
                 next_path.push(name);
                 if forbidden.contains(&name) {
-                    found.push(format!("{crate_name} reaches {name} via {}", next_path.join(" -> ")));
+                    found.push(format!(
+                        "{crate_name} reaches {name} via {}",
+                        next_path.join(" -> ")
+                    ));
                 } else {
                     stack.push((next, next_path));
                 }
@@ -107,7 +129,8 @@ mod tests {
         let metadata = metadata(&crate::workspace_root()).expect("cargo metadata");
         let violations = violations(&metadata, &["conn-schema"], &["serde_json"]);
         assert!(
-            violations.iter().any(|line| line.starts_with("conn-schema reaches serde_json via conn-schema -> serde_json")),
+            violations.iter().any(|line| line
+                .starts_with("conn-schema reaches serde_json via conn-schema -> serde_json")),
             "{violations:#?}"
         );
     }

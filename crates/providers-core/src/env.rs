@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn map_env_reads_its_values_and_hides_them_in_debug() {
         let env = MapEnv::new().with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "very-secret");
-        assert_eq!(env.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").as_deref(), Some("very-secret"));
+        assert_eq!(
+            env.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").as_deref(),
+            Some("very-secret")
+        );
         assert_eq!(env.var("MISSING"), None);
         assert!(!format!("{env:?}").contains("very-secret"));
     }

@@ -97,7 +97,11 @@ pub enum Decision {
 
 /// Runs `attempt` until it succeeds or `decide` says stop. `attempt` gets the number of retries
 /// done so far; `decide` gets the error and the same number.
-pub async fn retry<T, E, F, Fut, D>(sleep: &dyn Sleep, mut attempt: F, mut decide: D) -> Result<T, E>
+pub async fn retry<T, E, F, Fut, D>(
+    sleep: &dyn Sleep,
+    mut attempt: F,
+    mut decide: D,
+) -> Result<T, E>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -145,8 +149,14 @@ mod tests {
     fn delays_grow_exponentially_within_jitter_and_stop_at_the_budget() {
         let policy = RetryPolicy::exponential(3, Duration::from_secs(1), Duration::from_secs(30));
         for (retries_done, base) in [(0u32, 1.0f64), (1, 2.0), (2, 4.0)] {
-            let delay = policy.delay(retries_done, None).expect("within budget").as_secs_f64();
-            assert!(delay >= base && delay <= base * 1.25, "{retries_done}: {delay}");
+            let delay = policy
+                .delay(retries_done, None)
+                .expect("within budget")
+                .as_secs_f64();
+            assert!(
+                delay >= base && delay <= base * 1.25,
+                "{retries_done}: {delay}"
+            );
         }
         assert_eq!(policy.delay(3, None), None);
     }
@@ -154,10 +164,19 @@ mod tests {
     #[test]
     fn retry_after_wins_but_is_capped() {
         let policy = RetryPolicy::exponential(2, Duration::from_secs(1), Duration::from_secs(8));
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(5))), Some(Duration::from_secs(5)));
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(600))), Some(Duration::from_secs(60)));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(5))),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(600))),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(retry_after_seconds(" 2 "), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after_seconds("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            retry_after_seconds("0.25"),
+            Some(Duration::from_millis(250))
+        );
         assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(retry_after_seconds("-1"), None);
     }
@@ -172,11 +191,20 @@ mod tests {
         };
         let result: Result<u32, &str> = block_on(retry(
             &sleep,
-            |retries_done| async move { if retries_done < 2 { Err("busy") } else { Ok(retries_done) } },
+            |retries_done| async move {
+                if retries_done < 2 {
+                    Err("busy")
+                } else {
+                    Ok(retries_done)
+                }
+            },
             |_, _| Decision::RetryAfter(Duration::from_millis(7)),
         ));
         assert_eq!(result, Ok(2));
-        assert_eq!(*slept.lock().expect("not poisoned"), vec![Duration::from_millis(7); 2]);
+        assert_eq!(
+            *slept.lock().expect("not poisoned"),
+            vec![Duration::from_millis(7); 2]
+        );
     }
 
     #[test]

@@ -88,12 +88,18 @@ mod tests {
         let token = SubjectToken::new("eyJ.secret-subject-token", TokenType::Id);
         let debug = format!("{token:?}");
         assert!(!debug.contains("secret-subject-token"), "{debug}");
-        assert!(debug.contains("[redacted]") && debug.contains("Id"), "{debug}");
+        assert!(
+            debug.contains("[redacted]") && debug.contains("Id"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn urns_match_rfc_8693() {
         assert_eq!(TokenType::Jwt.urn(), "urn:ietf:params:oauth:token-type:jwt");
-        assert_eq!(TokenType::Id.urn(), "urn:ietf:params:oauth:token-type:id_token");
+        assert_eq!(
+            TokenType::Id.urn(),
+            "urn:ietf:params:oauth:token-type:id_token"
+        );
     }
 }
