@@ -5,27 +5,25 @@
 //! JSON at all (syntax errors, a BOM, invalid UTF-8) have no value for a schema to judge; duplicate
 //! keys are a property of the text that no schema can see, so those are checked separately.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use conn_schema::schema::{CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE};
-use conn_schema::{DocumentKind, SchemaValidator, validate_bytes};
+use common::Published;
+use conn_schema::{DocumentKind, validate_bytes};
 use serde_json::Value;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
-
-fn published(file: &str) -> SchemaValidator {
-    let text = std::fs::read_to_string(workspace().join("schema").join(file)).expect("schema file");
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    SchemaValidator::new(&schema).expect("schema compiles")
-}
-
 fn fixtures(class: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(workspace().join("tests/fixtures").join(class))
         .expect("fixture directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
         .collect();
     paths.sort();
     paths
@@ -33,8 +31,7 @@ fn fixtures(class: &str) -> Vec<PathBuf> {
 
 #[test]
 fn parser_and_published_schema_agree_on_every_fixture() {
-    let extra = published(EXTRA_SCHEMA_FILE);
-    let connection = published(CONNECTION_SCHEMA_FILE);
+    let published = Published::load();
     let mut compared = 0;
     for class in ["valid", "invalid", "../../examples"] {
         for path in fixtures(class) {
@@ -51,26 +48,13 @@ fn parser_and_published_schema_agree_on_every_fixture() {
                     .iter()
                     .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
                     .all(|diagnostic| diagnostic.message.starts_with("duplicate key"));
-            let validator = match report.kind {
-                DocumentKind::Connection => &connection,
-                _ => &extra,
-            };
-            let mut schema_errors = validator.errors(&value);
-            // An `extra` held as a JSON string is opaque to the connection schema (as in Airflow,
-            // where it is text); its content is judged by the extra schema, as a tool would.
-            if let Some(Value::String(inner)) = value.get("extra")
-                && !inner.trim().is_empty()
-            {
-                match serde_json::from_str::<Value>(inner) {
-                    Ok(inner) => schema_errors.extend(extra.errors(&inner)),
-                    Err(error) => schema_errors.push(conn_schema::SchemaError {
-                        pointer: "/extra".to_owned(),
-                        message: error.to_string(),
-                    }),
-                }
-            }
+            let schema_errors = published.errors(&value, report.kind);
             if only_duplicates {
-                assert!(schema_errors.is_empty(), "{}: {schema_errors:?}", path.display());
+                assert!(
+                    schema_errors.is_empty(),
+                    "{}: {schema_errors:?}",
+                    path.display()
+                );
                 continue;
             }
             assert_eq!(
@@ -90,7 +74,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
 /// The schema alone also holds the line where the parser's messages are strictest.
 #[test]
 fn schema_rejects_a_key_of_another_provider_and_accepts_the_reference_example() {
-    let extra = published(EXTRA_SCHEMA_FILE);
+    let extra = Published::load().extra;
     let reference = serde_json::json!({
         "auth_type": "workload_identity",
         "workload_identity_provider": "kubernetes",
@@ -103,7 +87,9 @@ fn schema_rejects_a_key_of_another_provider_and_accepts_the_reference_example() 
     wrong["audience"] = "https://api.openai.com/v1".into();
     let errors = extra.errors(&wrong);
     assert!(
-        errors.iter().any(|error| error.message.contains("audience")),
+        errors
+            .iter()
+            .any(|error| error.message.contains("audience")),
         "{errors:?}"
     );
 }

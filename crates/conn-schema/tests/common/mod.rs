@@ -1,0 +1,50 @@
+//! What the agreement and property tests share: the published schemas and the schema's verdict.
+
+use std::path::Path;
+
+use conn_schema::schema::{CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE};
+use conn_schema::{DocumentKind, SchemaError, SchemaValidator};
+use serde_json::Value;
+
+/// The checked-in schemas, compiled.
+pub struct Published {
+    pub extra: SchemaValidator,
+    pub connection: SchemaValidator,
+}
+
+impl Published {
+    pub fn load() -> Published {
+        let read = |file: &str| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema").join(file);
+            let text = std::fs::read_to_string(path).expect("schema file");
+            let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+            SchemaValidator::new(&schema).expect("schema compiles")
+        };
+        Published {
+            extra: read(EXTRA_SCHEMA_FILE),
+            connection: read(CONNECTION_SCHEMA_FILE),
+        }
+    }
+
+    /// The schema's errors for `value` read as `kind`. An `extra` held as a JSON string is opaque
+    /// to the connection schema (as in Airflow, where it is text); its content is judged by the
+    /// extra schema, as a tool would.
+    pub fn errors(&self, value: &Value, kind: DocumentKind) -> Vec<SchemaError> {
+        if kind != DocumentKind::Connection {
+            return self.extra.errors(value);
+        }
+        let mut errors = self.connection.errors(value);
+        if let Some(Value::String(inner)) = value.get("extra")
+            && !inner.trim().is_empty()
+        {
+            match serde_json::from_str::<Value>(inner) {
+                Ok(inner) => errors.extend(self.extra.errors(&inner)),
+                Err(error) => errors.push(SchemaError {
+                    pointer: "/extra".to_owned(),
+                    message: error.to_string(),
+                }),
+            }
+        }
+        errors
+    }
+}
