@@ -3,8 +3,13 @@
 //! - `schema [--check]`: write (or check) `schema/*.json` from the model's types.
 //! - `snapshots`: run the validation snapshot tests.
 //! - `tidy`: check dependency direction (no HTTP or async stack below `openai-client`).
-//! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, the tests.
+//! - `editor-test`: the schema in VS Code's own JSON language service (`tests/editor`).
+//! - `fuzz`: the libFuzzer target on the validator, for 60 s.
+//! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
+//!   the editor test, and a build of the fuzz target.
 
+mod editor;
+mod fuzz;
 mod schema;
 mod tidy;
 
@@ -37,13 +42,17 @@ fn run(args: &[String]) -> Result<()> {
         }
         Some("snapshots") => cargo(&root, &["test", "-p", "conn-schema", "--test", "snapshots"]),
         Some("tidy") => tidy::check(&root),
+        Some("editor-test") => editor::run(&root),
+        Some("fuzz") => fuzz::run(&root, 60),
         Some("ci") => ci(&root),
         _ => bail!(
-            "usage: cargo xtask <schema [--check] | snapshots | tidy | ci>\n\
+            "usage: cargo xtask <schema [--check] | snapshots | tidy | editor-test | fuzz | ci>\n\
              schema      write schema/*.json from the model's types (--check: fail if stale)\n\
              snapshots   run the validation snapshot tests\n\
              tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
-             ci          fmt check, clippy -D warnings, schema check, tidy, all tests"
+             editor-test run the schema through VS Code's JSON language service (tests/editor)\n\
+             fuzz        fuzz the validator for 60 s (installs cargo-fuzz if missing)\n\
+             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, fuzz build"
         ),
     }
 }
@@ -65,6 +74,8 @@ fn ci(root: &Path) -> Result<()> {
     schema::check(root)?;
     tidy::check(root)?;
     cargo(root, &["test", "--workspace", "--locked"])?;
+    editor::run(root)?;
+    fuzz::build(root)?;
     Ok(())
 }
 

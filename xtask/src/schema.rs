@@ -12,6 +12,7 @@ pub(crate) fn expected() -> Vec<(&'static str, String)> {
     vec![
         (EXTRA_SCHEMA_FILE, to_pretty(&extra_schema())),
         (CONNECTION_SCHEMA_FILE, to_pretty(&connection_schema())),
+        crate::editor::catalog(),
     ]
 }
 

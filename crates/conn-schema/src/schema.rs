@@ -57,7 +57,8 @@ struct ExtraCommonKeys {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct ConnectionKeys {
-    /// Connection type; `openai` for an OpenAI connection.
+    /// Connection type; `openai` for an OpenAI connection. Default: none (the document is read
+    /// as an OpenAI connection).
     #[schemars(extend("const" = "openai"))]
     conn_type: Option<String>,
     /// Free-text description of the connection. Default: none.
@@ -149,6 +150,21 @@ fn extra_body() -> Map<String, Value> {
     let mut properties = Map::new();
     properties.insert("$schema".into(), schema_key());
     properties.extend(properties_of::<ExtraCommonKeys>());
+    // The editor's own text for a pattern mismatch prints the regex ("String does not match the
+    // pattern of \"^[hH][tT]...\"."), which tells a person nothing; VS Code shows
+    // `patternErrorMessage` instead. Spec validators ignore it.
+    if let Some(Value::Object(base_url)) = properties
+        .get_mut("openai_client_kwargs")
+        .and_then(|kwargs| kwargs.pointer_mut("/properties/base_url"))
+    {
+        base_url.insert(
+            "patternErrorMessage".into(),
+            json!(
+                "\"base_url\" must be an absolute http or https URL, such as \
+                 \"https://api.openai.com/v1\"."
+            ),
+        );
+    }
     let mut body = Map::new();
     body.insert("type".into(), json!("object"));
     body.insert("properties".into(), Value::Object(properties));
@@ -216,19 +232,26 @@ fn definitions() -> Map<String, Value> {
         describe(&mut definition, summary);
         definition.insert("properties".into(), Value::Object(properties));
         if kind == ProviderKind::Custom {
-            // Exactly one source: `anyOf` of the two `required`s gives "Missing property" when
-            // neither is set, and `not` of both gives one error when both are.
+            // Exactly one source. Neither: `anyOf` of the two `required`s gives "Missing property"
+            // at the object's `{` (a `required` message cannot be reworded or moved).
+            //
+            // Both: this used to be `not: {required: [both]}` with an `errorMessage`. The editor
+            // reports a failed `not` over the WHOLE object (every line underlined) and, because
+            // `required` passes on a non-object, also on a root array or string. Stating it as
+            // "when `token_provider` is set, `token_command` is not allowed" gives the same verdict
+            // in every validator, and the editor underlines only the `token_command` key, with the
+            // `errorMessage` of the `then` (VS Code uses it for a `false` property).
             definition.insert(
                 "anyOf".into(),
                 json!([{"required": ["token_provider"]}, {"required": ["token_command"]}]),
             );
+            definition.insert("if".into(), json!({"required": ["token_provider"]}));
             definition.insert(
-                "not".into(),
-                json!({"required": ["token_provider", "token_command"]}),
-            );
-            definition.insert(
-                "errorMessage".into(),
-                json!("Set exactly one of \"token_provider\" and \"token_command\"."),
+                "then".into(),
+                json!({
+                    "properties": {"token_command": false},
+                    "errorMessage": "Set exactly one of \"token_provider\" and \"token_command\", not both.",
+                }),
             );
         }
         definitions.insert(kind.as_str().into(), Value::Object(definition));
@@ -241,7 +264,8 @@ fn schema_key() -> Value {
     let mut key = Map::new();
     describe(
         &mut key,
-        "URI or relative path of the JSON Schema this document follows; used by editors.",
+        "URI or relative path of the JSON Schema this document follows; used by editors. \
+         Default: none.",
     );
     key.insert("type".into(), json!("string"));
     key.insert("minLength".into(), json!(1));

@@ -59,7 +59,8 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|number| json!(number)),
-        prop_oneof![Just(-1.0), Just(0.0), Just(0.5), Just(1200.0), Just(1e300)].prop_map(|number: f64| json!(number)),
+        prop_oneof![Just(-1.0), Just(0.0), Just(0.5), Just(1200.0), Just(1e300)]
+            .prop_map(|number: f64| json!(number)),
         proptest::sample::select(WORDS).prop_map(|word| json!(word)),
         "[a-z_]{0,12}".prop_map(Value::String),
     ]
@@ -70,7 +71,13 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec(
-                (prop_oneof![proptest::sample::select(KEYS).prop_map(str::to_owned), "[a-z_]{1,10}"], inner),
+                (
+                    prop_oneof![
+                        proptest::sample::select(KEYS).prop_map(str::to_owned),
+                        "[a-z_]{1,10}"
+                    ],
+                    inner
+                ),
                 0..6
             )
             .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>())),

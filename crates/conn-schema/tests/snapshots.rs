@@ -8,7 +8,10 @@ use std::path::Path;
 use conn_schema::{DocumentKind, validate_bytes};
 
 fn fixture_name(path: &Path) -> String {
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("?");
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("?");
     format!("invalid/{name}")
 }
 
@@ -19,7 +22,10 @@ fn invalid_fixtures_render_stable_reports() {
         let report = validate_bytes(&bytes, DocumentKind::Auto);
         assert!(report.has_errors(), "{} must be rejected", path.display());
         for diagnostic in &report.diagnostics {
-            assert!(diagnostic.line >= 1 && diagnostic.column >= 1, "{diagnostic:?}");
+            assert!(
+                diagnostic.line >= 1 && diagnostic.column >= 1,
+                "{diagnostic:?}"
+            );
         }
         insta::assert_snapshot!(report.render(&fixture_name(path)));
     });

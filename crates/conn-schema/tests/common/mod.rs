@@ -7,15 +7,17 @@ use conn_schema::{DocumentKind, SchemaError, SchemaValidator};
 use serde_json::Value;
 
 /// The checked-in schemas, compiled.
-pub struct Published {
-    pub extra: SchemaValidator,
-    pub connection: SchemaValidator,
+pub(crate) struct Published {
+    pub(crate) extra: SchemaValidator,
+    pub(crate) connection: SchemaValidator,
 }
 
 impl Published {
-    pub fn load() -> Published {
+    pub(crate) fn load() -> Published {
         let read = |file: &str| {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema").join(file);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../schema")
+                .join(file);
             let text = std::fs::read_to_string(path).expect("schema file");
             let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
             SchemaValidator::new(&schema).expect("schema compiles")
@@ -29,7 +31,7 @@ impl Published {
     /// The schema's errors for `value` read as `kind`. An `extra` held as a JSON string is opaque
     /// to the connection schema (as in Airflow, where it is text); its content is judged by the
     /// extra schema, as a tool would.
-    pub fn errors(&self, value: &Value, kind: DocumentKind) -> Vec<SchemaError> {
+    pub(crate) fn errors(&self, value: &Value, kind: DocumentKind) -> Vec<SchemaError> {
         if kind != DocumentKind::Connection {
             return self.extra.errors(value);
         }
