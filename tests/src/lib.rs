@@ -18,7 +18,10 @@ pub fn json_files(folder: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
         .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
         .collect();
     paths.sort();
     paths
@@ -32,7 +35,14 @@ pub fn openai_conn() -> PathBuf {
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let status = Command::new(cargo)
-                .args(["build", "--quiet", "--package", "openai-conn", "--bin", "openai-conn"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--package",
+                    "openai-conn",
+                    "--bin",
+                    "openai-conn",
+                ])
                 .current_dir(workspace())
                 .status()
                 .expect("cargo runs");

@@ -18,12 +18,20 @@ fn cli_and_library_agree_on_every_fixture() {
     let mut checked = 0;
     for folder in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
         for path in json_files(folder) {
-            let relative = path.strip_prefix(workspace()).expect("inside the workspace");
+            let relative = path
+                .strip_prefix(workspace())
+                .expect("inside the workspace");
             let relative = relative.to_str().expect("utf-8 path");
             let output = run(&["validate", "--format", "json", relative]);
-            let library = validate_bytes(&std::fs::read(&path).expect("fixture"), DocumentKind::Auto);
+            let library =
+                validate_bytes(&std::fs::read(&path).expect("fixture"), DocumentKind::Auto);
             let expected_code = if library.has_errors() { 1 } else { 0 };
-            assert_eq!(output.status.code(), Some(expected_code), "{relative}: {}", stdout(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(expected_code),
+                "{relative}: {}",
+                stdout(&output)
+            );
             let diagnostics: Vec<Value> =
                 serde_json::from_slice(&output.stdout).expect("--format json prints JSON");
             assert_eq!(diagnostics.len(), library.diagnostics.len(), "{relative}");
@@ -50,14 +58,22 @@ fn human_output_points_at_the_typo_with_a_caret_and_a_suggestion() {
         "{text}"
     );
     assert!(text.contains("  |   ^\n"), "{text}");
-    assert!(text.contains("= help: did you mean \"workload_identity_provider\"?"), "{text}");
+    assert!(
+        text.contains("= help: did you mean \"workload_identity_provider\"?"),
+        "{text}"
+    );
 }
 
 #[test]
 fn warnings_do_not_fail_and_errors_in_any_file_do() {
-    let warning_only = run(&["validate", "tests/fixtures/valid/workload-identity-ignored-api-key.json"]);
+    let warning_only = run(&[
+        "validate",
+        "tests/fixtures/valid/workload-identity-ignored-api-key.json",
+    ]);
     assert_eq!(warning_only.status.code(), Some(0));
-    assert!(stdout(&warning_only).contains("warning: \"api_key\" is ignored under workload identity"));
+    assert!(
+        stdout(&warning_only).contains("warning: \"api_key\" is ignored under workload identity")
+    );
     let mixed = run(&[
         "validate",
         "examples/gcp.json",
@@ -71,9 +87,17 @@ fn warnings_do_not_fail_and_errors_in_any_file_do() {
 fn unreadable_files_and_bad_usage_exit_2() {
     let missing = run(&["validate", "tests/fixtures/no-such-file.json"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read tests/fixtures/no-such-file.json"));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("cannot read tests/fixtures/no-such-file.json")
+    );
     assert_eq!(run(&["validate"]).status.code(), Some(2));
-    assert_eq!(run(&["validate", "--kind", "bogus", "examples/gcp.json"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["validate", "--kind", "bogus", "examples/gcp.json"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -92,12 +116,19 @@ fn stdin_is_read_for_a_dash_and_kind_forces_the_reading() {
     let output = child.wait_with_output().expect("wait");
     // As a whole connection, `auth_type` is not a connection key.
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("<stdin>:1:2: error: unknown key \"auth_type\""), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("<stdin>:1:2: error: unknown key \"auth_type\""),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
 fn a_secret_on_the_line_of_an_error_is_masked() {
-    let output = run(&["validate", "tests/fixtures/invalid/secret-on-typo-line.json"]);
+    let output = run(&[
+        "validate",
+        "tests/fixtures/invalid/secret-on-typo-line.json",
+    ]);
     let text = stdout(&output);
     assert!(text.contains("unknown key \"api_kye\""), "{text}");
     assert!(!text.contains("SUPERSECRET"), "{text}");

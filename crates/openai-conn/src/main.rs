@@ -56,8 +56,12 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Schema { kind } => {
             let text = match kind {
-                SchemaKind::Extra => include_str!("../../../schema/openai-connection-extra.schema.json"),
-                SchemaKind::Connection => include_str!("../../../schema/openai-connection.schema.json"),
+                SchemaKind::Extra => {
+                    include_str!("../../../schema/openai-connection-extra.schema.json")
+                }
+                SchemaKind::Connection => {
+                    include_str!("../../../schema/openai-connection.schema.json")
+                }
             };
             print!("{text}");
             ExitCode::SUCCESS

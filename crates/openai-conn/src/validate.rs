@@ -70,7 +70,11 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         match bytes {
             Ok(bytes) => {
                 let report = validate_bytes(&bytes, args.kind.into());
-                let label = if name == "-" { "<stdin>".to_owned() } else { name };
+                let label = if name == "-" {
+                    "<stdin>".to_owned()
+                } else {
+                    name
+                };
                 reports.push((label, report));
             }
             Err(error) => {
@@ -99,7 +103,10 @@ fn print_human(reports: &[(String, Report)]) {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
                 Auth::WorkloadIdentity(identity) => {
-                    format!("workload_identity, provider {}", identity.provider.kind().as_str())
+                    format!(
+                        "workload_identity, provider {}",
+                        identity.provider.kind().as_str()
+                    )
                 }
             };
             println!("{file}: ok ({summary})");
@@ -111,16 +118,19 @@ fn print_json(reports: &[(String, Report)]) {
     let diagnostics: Vec<JsonDiagnostic<'_>> = reports
         .iter()
         .flat_map(|(file, report)| {
-            report.diagnostics.iter().map(move |diagnostic| JsonDiagnostic {
-                file,
-                severity: diagnostic.severity,
-                pointer: &diagnostic.pointer,
-                line: diagnostic.line,
-                column: diagnostic.column,
-                message: &diagnostic.message,
-                suggestion: diagnostic.suggestion.as_deref(),
-                origin: diagnostic.origin.as_deref(),
-            })
+            report
+                .diagnostics
+                .iter()
+                .map(move |diagnostic| JsonDiagnostic {
+                    file,
+                    severity: diagnostic.severity,
+                    pointer: &diagnostic.pointer,
+                    line: diagnostic.line,
+                    column: diagnostic.column,
+                    message: &diagnostic.message,
+                    suggestion: diagnostic.suggestion.as_deref(),
+                    origin: diagnostic.origin.as_deref(),
+                })
         })
         .collect();
     match serde_json::to_string_pretty(&diagnostics) {
