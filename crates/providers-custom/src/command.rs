@@ -1,0 +1,308 @@
+//! [`CommandSource`]: a subject token printed by an external command, run without a shell, with a
+//! timeout, its output bounded and its standard output treated as a secret.
+
+use std::fmt;
+use std::io;
+use std::process::Stdio;
+use std::time::Duration;
+
+use providers_core::{BoxFuture, SourceError, SubjectToken, SubjectTokenSource, TokenType};
+use secrecy::SecretString;
+use secrecy::zeroize::Zeroizing;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::{CustomError, STDERR_LIMIT, StderrHead};
+
+/// The most a command may print on standard output, in bytes. Tokens are a few kilobytes; the
+/// bound keeps a runaway command from filling memory before its timeout.
+pub const STDOUT_LIMIT: usize = 1 << 20;
+
+/// Runs an external command and takes its trimmed standard output as the subject token.
+///
+/// The command is an argument vector run directly, never through a shell, with standard input
+/// closed and the process environment inherited. It is started again on every fetch.
+///
+/// - A command that outlives its timeout is killed and reaped before the fetch returns.
+/// - Errors carry the exit status and the first [`STDERR_LIMIT`] bytes of standard error, never
+///   standard output.
+/// - Debug shows the program and the number of arguments, not the arguments: a command line such
+///   as `vault read -field=token ...` or `--client-secret=...` may hold secrets.
+///
+/// Only the direct child is killed on timeout: a command that starts background processes of its
+/// own must stop them itself. If such a process keeps standard output open after the command
+/// exits, the fetch waits for it until the timeout.
+///
+/// Fetching needs a Tokio runtime with I/O and time enabled (`Runtime::enable_all`), as child
+/// processes and timeouts are driven by it.
+#[derive(Clone)]
+pub struct CommandSource {
+    argv: Vec<String>,
+    timeout: Duration,
+    token_type: TokenType,
+}
+
+impl CommandSource {
+    /// The timeout used when the connection does not set `token_command_timeout_seconds`.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A source running `argv` (program first) for at most `timeout`, whose tokens have
+    /// `token_type`. An empty `argv` or program, or a zero timeout, is an error.
+    pub fn new(
+        argv: Vec<String>,
+        timeout: Duration,
+        token_type: TokenType,
+    ) -> Result<Self, CustomError> {
+        if argv.first().is_none_or(|program| program.is_empty()) {
+            return Err(CustomError::EmptyCommand);
+        }
+        if timeout.is_zero() {
+            return Err(CustomError::InvalidTimeout { seconds: 0.0 });
+        }
+        Ok(CommandSource {
+            argv,
+            timeout,
+            token_type,
+        })
+    }
+
+    /// The program, the first element of the argument vector.
+    pub fn program(&self) -> &str {
+        &self.argv[0]
+    }
+
+    /// How long the command may run.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The type of the tokens this source returns.
+    pub fn token_type(&self) -> TokenType {
+        self.token_type
+    }
+
+    /// Runs the command once and turns its output into a token.
+    async fn run(&self) -> Result<SubjectToken, CustomError> {
+        let program = self.program();
+        tracing::debug!(
+            program,
+            arguments = self.argv.len() - 1,
+            timeout_seconds = self.timeout.as_secs_f64(),
+            "running the custom token command"
+        );
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(&self.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // If the fetch itself is dropped (the caller gave up), the child must not outlive it.
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|source| spawn_error(program, source))?;
+        let stdout_pipe = child.stdout.take().expect("stdout was set to piped");
+        let stderr_pipe = child.stderr.take().expect("stderr was set to piped");
+
+        // Standard output is the token: its buffers are wiped when dropped. Reserving room up
+        // front keeps reallocation from leaving copies of a typical token behind.
+        let mut stdout = Zeroizing::new(Vec::with_capacity(16 * 1024));
+        let mut stderr = Vec::with_capacity(STDERR_LIMIT);
+        // Both pipes are drained while waiting, so a chatty command never blocks on a full pipe.
+        let collected = tokio::time::timeout(self.timeout, async {
+            tokio::join!(
+                read_head(stdout_pipe, STDOUT_LIMIT, &mut stdout),
+                read_head(stderr_pipe, STDERR_LIMIT, &mut stderr),
+                child.wait(),
+            )
+        })
+        .await;
+
+        let Ok((stdout_more, stderr_more, status)) = collected else {
+            // `kill` also waits for the child, so it is reaped here and leaves no zombie. An error
+            // means it could not be signalled, which only happens once it has exited by itself.
+            if let Err(error) = child.kill().await {
+                tracing::warn!(program, %error, "could not kill the timed-out token command");
+            }
+            tracing::warn!(
+                program,
+                timeout_seconds = self.timeout.as_secs_f64(),
+                "killed the custom token command after its timeout"
+            );
+            return Err(CustomError::Timeout {
+                program: program.to_owned(),
+                timeout: self.timeout,
+                stderr: StderrHead::new(&stderr, false),
+            });
+        };
+        let io_error = |source| CustomError::Io {
+            program: program.to_owned(),
+            source,
+        };
+        let status = status.map_err(io_error)?;
+        let stderr = StderrHead::new(&stderr, stderr_more.map_err(io_error)?);
+        let stdout_more = stdout_more.map_err(io_error)?;
+
+        if !status.success() {
+            return Err(CustomError::Failed {
+                program: program.to_owned(),
+                status,
+                stderr,
+            });
+        }
+        if stdout_more {
+            return Err(CustomError::OutputTooLarge {
+                program: program.to_owned(),
+                limit: STDOUT_LIMIT,
+            });
+        }
+        // `str::from_utf8` borrows, so the only copy of the token outside the wiped buffer is
+        // the secret itself. Its error holds positions, not bytes.
+        let Ok(text) = std::str::from_utf8(&stdout) else {
+            return Err(CustomError::NotUtf8 {
+                program: program.to_owned(),
+                status,
+                stderr,
+            });
+        };
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(CustomError::EmptyOutput {
+                program: program.to_owned(),
+                status,
+                stderr,
+            });
+        }
+        Ok(SubjectToken::new(
+            SecretString::from(token),
+            self.token_type,
+        ))
+    }
+}
+
+impl SubjectTokenSource for CommandSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        Box::pin(async move { self.run().await.map_err(SourceError::from) })
+    }
+}
+
+impl fmt::Debug for CommandSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The arguments may hold secrets, so only their number is shown.
+        f.debug_struct("CommandSource")
+            .field("program", &self.program())
+            .field("arguments", &(self.argv.len() - 1))
+            .field("timeout", &self.timeout)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
+}
+
+/// Converts `token_command_timeout_seconds` to a duration; it must be finite and positive.
+pub(crate) fn timeout_from_seconds(seconds: f64) -> Result<Duration, CustomError> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(timeout) if !timeout.is_zero() => Ok(timeout),
+        _ => Err(CustomError::InvalidTimeout { seconds }),
+    }
+}
+
+/// Maps a failure to start `program` to the variant that says what went wrong.
+fn spawn_error(program: &str, source: io::Error) -> CustomError {
+    let program = program.to_owned();
+    if source.kind() == io::ErrorKind::NotFound {
+        CustomError::ProgramNotFound { program, source }
+    } else {
+        CustomError::Spawn { program, source }
+    }
+}
+
+/// Reads `pipe` to its end, keeping the first `limit` bytes in `head` and discarding the rest.
+/// Returns whether anything was discarded.
+async fn read_head<R: AsyncRead + Unpin>(
+    mut pipe: R,
+    limit: usize,
+    head: &mut Vec<u8>,
+) -> io::Result<bool> {
+    // The chunk may hold part of a token, so it is wiped too.
+    let mut chunk = Zeroizing::new([0u8; 8 * 1024]);
+    let mut more = false;
+    loop {
+        let read = pipe.read(&mut chunk[..]).await?;
+        if read == 0 {
+            return Ok(more);
+        }
+        let keep = read.min(limit.saturating_sub(head.len()));
+        head.extend_from_slice(&chunk[..keep]);
+        more |= keep < read;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_must_be_finite_and_positive() {
+        assert_eq!(
+            timeout_from_seconds(30.0).ok(),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            timeout_from_seconds(0.3).ok(),
+            Some(Duration::from_millis(300))
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert!(
+                matches!(
+                    timeout_from_seconds(bad),
+                    Err(CustomError::InvalidTimeout { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn spawn_errors_tell_a_missing_program_from_other_failures() {
+        let missing = spawn_error("vault", io::Error::from(io::ErrorKind::NotFound));
+        assert!(
+            matches!(missing, CustomError::ProgramNotFound { .. }),
+            "{missing:?}"
+        );
+        assert!(!missing.is_transient());
+        let denied = spawn_error("vault", io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(matches!(denied, CustomError::Spawn { .. }), "{denied:?}");
+        assert!(denied.to_string().contains("\"vault\""), "{denied}");
+    }
+
+    #[tokio::test]
+    async fn read_head_keeps_the_first_bytes_and_reports_the_rest() {
+        let input = vec![b'x'; 20_000];
+        let mut head = Vec::new();
+        let more = read_head(&input[..], 100, &mut head)
+            .await
+            .expect("in memory");
+        assert_eq!(head.len(), 100);
+        assert!(more);
+
+        let mut head = Vec::new();
+        let more = read_head(&b"short"[..], 100, &mut head)
+            .await
+            .expect("in memory");
+        assert_eq!(head, b"short");
+        assert!(!more);
+    }
+
+    #[test]
+    fn new_rejects_an_empty_command_and_a_zero_timeout() {
+        for argv in [Vec::new(), vec![String::new()]] {
+            assert!(matches!(
+                CommandSource::new(argv, Duration::from_secs(1), TokenType::Jwt),
+                Err(CustomError::EmptyCommand)
+            ));
+        }
+        assert!(matches!(
+            CommandSource::new(vec!["true".to_owned()], Duration::ZERO, TokenType::Jwt),
+            Err(CustomError::InvalidTimeout { .. })
+        ));
+    }
+}

@@ -1,0 +1,297 @@
+//! External token commands through the public API, with real processes.
+//!
+//! The tests use `sh -c` as the program to script the command's behaviour; the source itself never
+//! adds a shell.
+#![cfg(unix)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conn_schema::CustomConfig;
+use providers_core::{SourceError, SubjectTokenSource, TokenType};
+use providers_custom::{
+    CommandSource, CustomError, Registry, STDERR_LIMIT, STDOUT_LIMIT, source_from_config,
+};
+use secrecy::ExposeSecret;
+
+fn argv(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+fn sh(script: &str) -> Vec<String> {
+    argv(&["sh", "-c", script])
+}
+
+fn command_config(argv: Vec<String>, timeout_seconds: f64) -> CustomConfig {
+    CustomConfig {
+        token_provider: None,
+        token_command: Some(argv),
+        token_command_timeout_seconds: timeout_seconds,
+        token_type: conn_schema::TokenType::Jwt,
+    }
+}
+
+fn source(argv: Vec<String>) -> CommandSource {
+    CommandSource::new(argv, Duration::from_secs(20), TokenType::Jwt).expect("valid command")
+}
+
+/// Fetches and expects a failure, returning the source error and this crate's error inside it.
+async fn fetch_error(source: &dyn SubjectTokenSource) -> (SourceError, String) {
+    let error = source.fetch().await.expect_err("the command fails");
+    assert_eq!(error.provider(), "custom");
+    let cause = error
+        .cause()
+        .downcast_ref::<CustomError>()
+        .expect("the cause is this crate's error");
+    let rendered = format!("{cause:?}");
+    (error, rendered)
+}
+
+fn custom_error(error: &SourceError) -> &CustomError {
+    error
+        .cause()
+        .downcast_ref::<CustomError>()
+        .expect("the cause is this crate's error")
+}
+
+/// Whether the process with `pid` still exists in any state, zombies included.
+fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[tokio::test]
+async fn the_trimmed_standard_output_is_the_token_with_the_configured_type() {
+    let mut config = command_config(sh("printf ' tok\\n'"), 30.0);
+    config.token_type = conn_schema::TokenType::Id;
+    let source = source_from_config(&config, &Registry::new()).expect("valid command");
+
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), "tok");
+    assert_eq!(token.token_type(), TokenType::Id);
+    // The parsed default of 30 s is the timeout the source uses.
+    assert_eq!(CommandSource::DEFAULT_TIMEOUT, Duration::from_secs(30));
+    assert!(format!("{source:?}").contains("timeout: 30s"), "{source:?}");
+}
+
+#[tokio::test]
+async fn arguments_are_passed_without_a_shell() {
+    // Shell syntax in an argument reaches the program verbatim: `printf` prints it as is.
+    let source = source(argv(&["printf", "%s", "$HOME;`id`"]));
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), "$HOME;`id`");
+}
+
+#[tokio::test]
+async fn a_non_zero_exit_quotes_stderr_and_never_stdout() {
+    let source = source(sh(
+        "printf 'eyJ.STDOUT-SECRET-4242'; echo 'vault: backend unavailable' >&2; exit 3",
+    ));
+    let (error, cause_debug) = fetch_error(&source).await;
+    let CustomError::Failed {
+        program,
+        status,
+        stderr,
+    } = custom_error(&error)
+    else {
+        panic!("expected Failed, got {cause_debug}");
+    };
+    assert_eq!(program, "sh");
+    assert_eq!(status.code(), Some(3));
+    assert_eq!(stderr.text(), "vault: backend unavailable");
+    assert!(error.is_transient());
+    assert_eq!(error.step(), "running the token command");
+
+    let display = error.to_string();
+    assert!(display.contains("exit status: 3"), "{display}");
+    assert!(display.contains("vault: backend unavailable"), "{display}");
+    for text in [display, format!("{error:?}"), cause_debug] {
+        assert!(!text.contains("STDOUT-SECRET-4242"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn stderr_beyond_the_limit_is_truncated() {
+    let source = source(sh("head -c 5000 /dev/zero | tr '\\0' e >&2; exit 1"));
+    let (error, cause_debug) = fetch_error(&source).await;
+    let CustomError::Failed { stderr, .. } = custom_error(&error) else {
+        panic!("expected Failed, got {cause_debug}");
+    };
+    assert_eq!(stderr.text(), "e".repeat(STDERR_LIMIT));
+    assert!(stderr.is_truncated());
+    let display = error.to_string();
+    assert!(display.contains("(truncated)"), "{display}");
+    assert!(
+        !display.contains(&"e".repeat(STDERR_LIMIT + 1)),
+        "{display}"
+    );
+}
+
+#[tokio::test]
+async fn a_command_that_outlives_its_timeout_is_killed_and_reaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let pid_arg = pid_file.to_str().expect("temp paths are UTF-8");
+    // `exec` makes `sleep` the very process the source started, so its PID is the child's.
+    let config = command_config(
+        argv(&[
+            "sh",
+            "-c",
+            "echo $$ > \"$0\"; echo 'waiting for vault' >&2; exec sleep 30",
+            pid_arg,
+        ]),
+        1.0,
+    );
+    let source = source_from_config(&config, &Registry::new()).expect("valid command");
+
+    let (error, cause_debug) = fetch_error(source.as_ref()).await;
+    let CustomError::Timeout {
+        program,
+        timeout,
+        stderr,
+    } = custom_error(&error)
+    else {
+        panic!("expected Timeout, got {cause_debug}");
+    };
+    assert_eq!(program, "sh");
+    assert_eq!(*timeout, Duration::from_secs(1));
+    assert_eq!(stderr.text(), "waiting for vault");
+    assert!(error.is_transient());
+    assert!(
+        error.to_string().contains("did not finish within 1 s"),
+        "{error}"
+    );
+
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the command wrote its PID")
+        .trim()
+        .parse()
+        .expect("a PID");
+    // Killed and waited for: not running, and not left behind as a zombie either.
+    assert!(!process_exists(pid), "process {pid} still exists");
+}
+
+#[tokio::test]
+async fn blank_standard_output_is_an_empty_output_error() {
+    let source = source(sh("printf '  \\n'"));
+    let (error, cause_debug) = fetch_error(&source).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::EmptyOutput { status, .. } if status.success()),
+        "{cause_debug}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(error.step(), "reading the token command's output");
+}
+
+#[tokio::test]
+async fn a_missing_program_is_not_found_and_named() {
+    let source = source(argv(&["openai-conn-no-such-program-3f9a", "--secret-arg"]));
+    let (error, cause_debug) = fetch_error(&source).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::ProgramNotFound { program, .. }
+            if program == "openai-conn-no-such-program-3f9a"),
+        "{cause_debug}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(error.step(), "starting the token command");
+    let display = error.to_string();
+    assert!(
+        display.contains("\"openai-conn-no-such-program-3f9a\" was not found"),
+        "{display}"
+    );
+    assert!(!display.contains("--secret-arg"), "{display}");
+}
+
+#[tokio::test]
+async fn standard_output_that_is_not_utf8_is_rejected_without_echoing_it() {
+    let source = source(sh("printf 'eyJ.SECRET-PART\\377\\376'"));
+    let (error, cause_debug) = fetch_error(&source).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::NotUtf8 { .. }),
+        "{cause_debug}"
+    );
+    assert!(!error.is_transient());
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("SECRET-PART"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn standard_output_beyond_the_limit_is_rejected() {
+    let script = format!("head -c {} /dev/zero | tr '\\0' a", STDOUT_LIMIT + 1);
+    let source = source(sh(&script));
+    let (error, cause_debug) = fetch_error(&source).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::OutputTooLarge { limit, .. } if *limit == STDOUT_LIMIT),
+        "{cause_debug}"
+    );
+    assert!(!error.to_string().contains("aaaa"), "{error}");
+}
+
+#[test]
+fn debug_shows_the_program_and_argument_count_but_not_the_arguments() {
+    let source = CommandSource::new(
+        sh("printf super-secret-argument"),
+        Duration::from_millis(1500),
+        TokenType::Id,
+    )
+    .expect("valid command");
+    let debug = format!("{source:?}");
+    assert_eq!(
+        debug,
+        "CommandSource { program: \"sh\", arguments: 2, timeout: 1.5s, token_type: Id }"
+    );
+    assert_eq!(source.program(), "sh");
+    assert_eq!(source.timeout(), Duration::from_millis(1500));
+    assert_eq!(source.token_type(), TokenType::Id);
+}
+
+#[test]
+fn bad_command_settings_are_rejected_when_the_source_is_built() {
+    let registry = Registry::new();
+    for seconds in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let error = source_from_config(&command_config(sh("true"), seconds), &registry)
+            .expect_err("bad timeout");
+        assert!(
+            matches!(error, CustomError::InvalidTimeout { .. }),
+            "{seconds}: {error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("token_command_timeout_seconds must be"),
+            "{error}"
+        );
+    }
+    let error = source_from_config(&command_config(Vec::new(), 30.0), &registry)
+        .expect_err("empty command");
+    assert!(matches!(error, CustomError::EmptyCommand), "{error:?}");
+
+    // A hand-built config with neither key set is an empty command too.
+    let mut neither = command_config(Vec::new(), 30.0);
+    neither.token_command = None;
+    let error = source_from_config(&neither, &registry).expect_err("no source");
+    assert!(matches!(error, CustomError::EmptyCommand), "{error:?}");
+}
+
+#[tokio::test]
+async fn concurrent_fetches_each_run_the_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = dir.path().join("runs");
+    let counter_arg = counter.to_str().expect("temp paths are UTF-8");
+    let source: Arc<dyn SubjectTokenSource> = Arc::new(source(argv(&[
+        "sh",
+        "-c",
+        "echo run >> \"$0\"; printf 'eyJ.token'",
+        counter_arg,
+    ])));
+
+    let (first, second) = tokio::join!(source.fetch(), source.fetch());
+    assert_eq!(first.expect("first").secret().expose_secret(), "eyJ.token");
+    assert_eq!(
+        second.expect("second").secret().expose_secret(),
+        "eyJ.token"
+    );
+    let runs = std::fs::read_to_string(&counter).expect("the command ran");
+    assert_eq!(runs.lines().count(), 2);
+}

@@ -1,0 +1,212 @@
+//! The public API of `providers-kubernetes` against real files in a temporary directory.
+
+use std::future::Future;
+use std::path::Path;
+
+use conn_schema::KubernetesConfig;
+use providers_core::{SourceError, SubjectToken, SubjectTokenSource, TokenType};
+use providers_kubernetes::{KubernetesError, KubernetesSource};
+use secrecy::ExposeSecret;
+
+/// Runs a future that never waits on anything (the source reads with `std::fs`), so polling it
+/// with a no-op waker finishes it without an async runtime.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return value;
+        }
+    }
+}
+
+fn fetch(source: &KubernetesSource) -> Result<SubjectToken, SourceError> {
+    block_on(source.fetch())
+}
+
+fn kubernetes_error(error: &SourceError) -> &KubernetesError {
+    assert_eq!(error.provider(), "kubernetes");
+    assert_eq!(error.step(), "reading the token file");
+    assert!(!error.is_transient(), "{error}");
+    error
+        .cause()
+        .downcast_ref::<KubernetesError>()
+        .expect("the cause is this crate's error")
+}
+
+#[test]
+fn reads_and_trims_the_token_as_a_jwt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "  eyJ.header.signature-one\n\n").expect("write token");
+
+    let token = fetch(&KubernetesSource::new(&path)).expect("token");
+    assert_eq!(token.secret().expose_secret(), "eyJ.header.signature-one");
+    assert_eq!(token.token_type(), TokenType::Jwt);
+}
+
+#[test]
+fn from_config_uses_the_configured_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("custom-token");
+    std::fs::write(&path, "eyJ.from-config").expect("write token");
+    let config = KubernetesConfig {
+        token_file_path: path.to_str().expect("temp paths are UTF-8").to_owned(),
+    };
+
+    let source = KubernetesSource::from_config(&config);
+    assert_eq!(source, KubernetesSource::new(&path));
+    let token = fetch(&source).expect("token");
+    assert_eq!(token.secret().expose_secret(), "eyJ.from-config");
+}
+
+#[test]
+fn every_fetch_reads_the_file_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("token");
+    let source = KubernetesSource::new(&path);
+
+    std::fs::write(&path, "eyJ.first").expect("write token");
+    assert_eq!(
+        fetch(&source).expect("first").secret().expose_secret(),
+        "eyJ.first"
+    );
+    std::fs::write(&path, "eyJ.second").expect("rewrite token");
+    assert_eq!(
+        fetch(&source).expect("second").secret().expose_secret(),
+        "eyJ.second"
+    );
+}
+
+/// Lays out a projected volume the way the kubelet does: `token -> ..data/token` and
+/// `..data -> <timestamped dir>`, the directory holding the real file.
+#[cfg(unix)]
+fn write_generation(volume: &Path, generation: &str, token: &str) {
+    let data_dir = volume.join(generation);
+    std::fs::create_dir(&data_dir).expect("create timestamped dir");
+    std::fs::write(data_dir.join("token"), token).expect("write token");
+}
+
+#[cfg(unix)]
+#[test]
+fn rotation_by_an_atomic_data_symlink_swap_is_picked_up() {
+    use std::os::unix::fs::symlink;
+
+    let volume = tempfile::tempdir().expect("temp dir");
+    let volume = volume.path();
+    write_generation(volume, "..2024_01_01_00_00_00.111", "eyJ.generation-one\n");
+    symlink("..2024_01_01_00_00_00.111", volume.join("..data")).expect("link ..data");
+    symlink("..data/token", volume.join("token")).expect("link token");
+    let source = KubernetesSource::new(volume.join("token"));
+    assert_eq!(
+        fetch(&source).expect("first").secret().expose_secret(),
+        "eyJ.generation-one"
+    );
+
+    // The kubelet's swap: a new timestamped directory, a temporary symlink to it, and a rename
+    // over `..data`, which replaces the link atomically. The `token` link itself never changes.
+    write_generation(volume, "..2024_01_02_00_00_00.222", "eyJ.generation-two\n");
+    symlink("..2024_01_02_00_00_00.222", volume.join("..data_tmp")).expect("link ..data_tmp");
+    std::fs::rename(volume.join("..data_tmp"), volume.join("..data")).expect("swap ..data");
+    std::fs::remove_dir_all(volume.join("..2024_01_01_00_00_00.111")).expect("remove old");
+
+    let token = fetch(&source).expect("after rotation");
+    assert_eq!(token.secret().expose_secret(), "eyJ.generation-two");
+    assert_eq!(token.token_type(), TokenType::Jwt);
+}
+
+#[test]
+fn a_missing_file_is_not_found_and_names_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("absent");
+
+    let error = fetch(&KubernetesSource::new(&path)).expect_err("no file");
+    let cause = kubernetes_error(&error);
+    assert!(
+        matches!(cause, KubernetesError::NotFound { .. }),
+        "{cause:?}"
+    );
+    assert_eq!(cause.path(), path);
+    assert!(
+        error.to_string().contains(&path.display().to_string()),
+        "{error}"
+    );
+    assert!(error.to_string().contains("does not exist"), "{error}");
+}
+
+#[test]
+fn an_empty_or_blank_file_is_empty_and_names_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, contents) in [("empty", ""), ("blank", " \n\t\n")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+
+        let error = fetch(&KubernetesSource::new(&path)).expect_err("empty");
+        let cause = kubernetes_error(&error);
+        assert!(
+            matches!(cause, KubernetesError::Empty { .. }),
+            "{name}: {cause:?}"
+        );
+        assert_eq!(
+            cause.to_string(),
+            format!("token file {} is empty; expected a JWT", path.display())
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_rejected_without_echoing_its_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, b"eyJ.secret-prefix\xff\xfe").expect("write file");
+
+    let error = fetch(&KubernetesSource::new(&path)).expect_err("not UTF-8");
+    let cause = kubernetes_error(&error);
+    assert!(
+        matches!(cause, KubernetesError::NotUtf8 { .. }),
+        "{cause:?}"
+    );
+    assert!(
+        error.to_string().contains(&path.display().to_string()),
+        "{error}"
+    );
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("secret-prefix"), "{text}");
+    }
+}
+
+#[test]
+fn a_directory_is_a_read_error_that_names_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let error = fetch(&KubernetesSource::new(dir.path())).expect_err("a directory");
+    let cause = kubernetes_error(&error);
+    assert!(matches!(cause, KubernetesError::Read { .. }), "{cause:?}");
+    assert_eq!(cause.path(), dir.path());
+}
+
+#[test]
+fn debug_of_the_source_and_the_token_never_shows_the_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "eyJ.very-secret-value").expect("write token");
+    let source = KubernetesSource::new(&path);
+
+    let token = fetch(&source).expect("token");
+    for text in [format!("{source:?}"), format!("{token:?}")] {
+        assert!(!text.contains("very-secret-value"), "{text}");
+    }
+    assert!(format!("{source:?}").contains("token"));
+}
+
+#[test]
+fn the_source_works_as_a_shared_trait_object() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "eyJ.shared").expect("write token");
+
+    let source: std::sync::Arc<dyn SubjectTokenSource> =
+        std::sync::Arc::new(KubernetesSource::new(&path));
+    let token = block_on(source.fetch()).expect("token");
+    assert_eq!(token.secret().expose_secret(), "eyJ.shared");
+}
