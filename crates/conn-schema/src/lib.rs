@@ -7,12 +7,15 @@
 //!   line, column, message and suggestion; the resolved [`Connection`] when valid.
 //! - [`schema`]: the published JSON Schemas, generated from the model's types.
 //! - [`SchemaValidator`]: a published schema compiled with `jsonschema`.
+//! - [`load`]: connections from files (JSON, TOML, YAML), `AIRFLOW_CONN_*` variables (JSON or URI
+//!   form) and Airflow connections files, with `OPENAI_CONN_*` overrides layered by figment.
 //!
-//! This crate never performs I/O beyond what its caller hands it and has no HTTP or async stack.
+//! It reads files, standard input and environment variables only when [`load`] is asked to, and
+//! has no HTTP or async stack.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod load;
+pub mod load;
 pub mod model;
 mod parse;
 mod pointer;
@@ -21,6 +24,7 @@ mod report;
 pub mod schema;
 mod schema_check;
 
+pub use load::{EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load, load_with_stdin};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,

@@ -1,0 +1,648 @@
+//! Loading connections from files, stdin, `AIRFLOW_CONN_*` variables and connections files, with
+//! `OPENAI_CONN_*` overrides. The environment is always a `MapEnv`: no test touches the process's.
+
+use std::path::{Path, PathBuf};
+
+use conn_schema::{
+    Auth, Diagnostic, DocumentKind, LoadError, Loaded, MapEnv, ProviderConfig, SourceSpec, load,
+    load_with_stdin,
+};
+use secrecy::ExposeSecret;
+
+const SECRET: &str = "sk-test-SECRET-123";
+
+const GCP_EXTRA_JSON: &str = r#"{
+  "auth_type": "workload_identity",
+  "workload_identity_provider": "gcp",
+  "identity_provider_id": "idp_1",
+  "service_account_id": "sa_1"
+}"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the temporary directory is writable");
+    path
+}
+
+fn file(path: &Path) -> SourceSpec {
+    SourceSpec::File(path.to_owned())
+}
+
+fn env_conn(id: &str) -> SourceSpec {
+    SourceSpec::Env {
+        conn_id: id.to_owned(),
+    }
+}
+
+fn load_ok(spec: &SourceSpec, kind: DocumentKind, env: &MapEnv) -> Loaded {
+    match load(spec, kind, env) {
+        Ok(loaded) => loaded,
+        Err(error) => panic!("load failed: {error}"),
+    }
+}
+
+fn errors(loaded: &Loaded) -> Vec<&Diagnostic> {
+    loaded
+        .report
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
+        .collect()
+}
+
+fn error_at<'a>(loaded: &'a Loaded, pointer: &str) -> &'a Diagnostic {
+    errors(loaded)
+        .into_iter()
+        .find(|diagnostic| diagnostic.pointer == pointer)
+        .unwrap_or_else(|| panic!("no error at {pointer}: {:#?}", loaded.report.diagnostics))
+}
+
+fn assert_clean(loaded: &Loaded) {
+    assert!(
+        !loaded.report.has_errors(),
+        "{}",
+        loaded.report.render(&loaded.label)
+    );
+}
+
+fn password(loaded: &Loaded) -> String {
+    let connection = loaded.report.connection.as_ref().expect("valid connection");
+    connection
+        .password
+        .as_ref()
+        .expect("a password")
+        .expose_secret()
+        .to_owned()
+}
+
+fn host(loaded: &Loaded) -> Option<String> {
+    loaded
+        .report
+        .connection
+        .as_ref()
+        .expect("valid")
+        .host
+        .clone()
+}
+
+fn workload(loaded: &Loaded) -> &conn_schema::WorkloadIdentity {
+    match &loaded.report.connection.as_ref().expect("valid").extra.auth {
+        Auth::WorkloadIdentity(workload) => workload,
+        Auth::ApiKey => panic!("expected workload identity"),
+    }
+}
+
+fn assert_no_secret(text: &str) {
+    assert!(!text.contains(SECRET), "secret leaked: {text}");
+    assert!(!text.contains("SECRET"), "secret leaked: {text}");
+}
+
+#[test]
+fn json_whole_connection_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{{\n  \"conn_type\": \"openai\",\n  \"host\": \"https://api.example.com/v1\",\n  \"password\": \"{SECRET}\",\n  \"extra\": {{\"auth_type\": \"api_key\"}}\n}}\n"
+    );
+    let path = write(dir.path(), "prod.json", &text);
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.label, path.display().to_string());
+    assert_eq!(loaded.conn_id.as_deref(), Some("prod"));
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(password(&loaded), SECRET);
+    assert_eq!(host(&loaded).as_deref(), Some("https://api.example.com/v1"));
+    assert!(loaded.overrides.is_empty());
+    assert_no_secret(&format!("{loaded:?}"));
+}
+
+#[test]
+fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "bad.json",
+        "{\n  \"auth_type\": \"sometimes\"\n}\n",
+    );
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    let error = error_at(&loaded, "/auth_type");
+    assert_eq!((error.line, error.column), (2, 16));
+    assert!(
+        loaded
+            .report
+            .render(&loaded.label)
+            .contains("bad.json:2:16")
+    );
+
+    let broken = write(dir.path(), "broken.json", "{\n  \"auth_type\": \n}\n");
+    let loaded = load_ok(&file(&broken), DocumentKind::Auto, &MapEnv::new());
+    assert!(loaded.report.has_errors());
+    assert!(!loaded.report.well_formed);
+    assert_eq!(loaded.report.diagnostics[0].line, 3);
+}
+
+#[test]
+fn bare_extra_file_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "extra.json", GCP_EXTRA_JSON);
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert!(matches!(workload(&loaded).provider, ProviderConfig::Gcp(_)));
+}
+
+#[test]
+fn extra_as_json_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = serde_json::to_string(GCP_EXTRA_JSON).unwrap();
+    let path = write(
+        dir.path(),
+        "conn.json",
+        &format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}"),
+    );
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(workload(&loaded).identity_provider_id, "idp_1");
+}
+
+#[test]
+fn toml_whole_connection_and_bare_extra() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = write(
+        dir.path(),
+        "conn.toml",
+        &format!(
+            "conn_type = \"openai\"\npassword = \"{SECRET}\"\n\n[extra]\nauth_type = \"api_key\"\n\n[extra.openai_client_kwargs]\ntimeout = 30\n"
+        ),
+    );
+    let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(password(&loaded), SECRET);
+    let connection = loaded.report.connection.as_ref().unwrap();
+    assert_eq!(connection.extra.client_kwargs.timeout, Some(30.0));
+
+    let bare = write(
+        dir.path(),
+        "extra.toml",
+        "auth_type = \"workload_identity\"\nworkload_identity_provider = \"azure\"\nidentity_provider_id = \"idp\"\nservice_account_id = \"sa\"\nresource = \"api://x\"\n",
+    );
+    let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    match &workload(&loaded).provider {
+        ProviderConfig::Azure(azure) => assert_eq!(azure.resource, "api://x"),
+        other => panic!("expected azure, got {other:?}"),
+    }
+}
+
+#[test]
+fn toml_findings_point_at_the_key_or_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "bad.toml",
+        "conn_type = \"openai\"\n\n[extra]\nauth_type = \"sometimes\"\n",
+    );
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    let error = error_at(&loaded, "/extra/auth_type");
+    assert_eq!((error.line, error.column), (4, 13));
+    assert_eq!(error.origin, None);
+
+    let broken = write(dir.path(), "broken.toml", "a = 1\nb = \n");
+    match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
+        Err(LoadError::Syntax {
+            format: "TOML",
+            line,
+            ..
+        }) => assert_eq!(line, 2),
+        other => panic!("expected a TOML syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn yaml_whole_connection_and_bare_extra() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = write(
+        dir.path(),
+        "conn.yaml",
+        &format!(
+            "conn_type: openai\nhost: https://api.example.com/v1\npassword: {SECRET}\nextra:\n  auth_type: api_key\n"
+        ),
+    );
+    let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(password(&loaded), SECRET);
+
+    let bare = write(
+        dir.path(),
+        "extra.yml",
+        "auth_type: workload_identity\nworkload_identity_provider: kubernetes\nidentity_provider_id: idp\nservice_account_id: sa\ntoken_file_path: /tmp/token\n",
+    );
+    let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert_eq!(loaded.conn_id.as_deref(), Some("extra"));
+}
+
+#[test]
+fn yaml_findings_and_syntax_errors_have_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "bad.yaml",
+        "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n  refresh_buffer_seconds: soon\n",
+    );
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
+    assert_eq!((error.line, error.column), (7, 27));
+
+    let broken = write(
+        dir.path(),
+        "broken.yaml",
+        "conn_type: openai\nextra:\n  auth_type: [api_key\n",
+    );
+    match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
+        Err(error @ LoadError::Syntax { format: "YAML", .. }) => {
+            let LoadError::Syntax { line, column, .. } = &error else {
+                unreachable!()
+            };
+            assert!(*line >= 3, "line {line}");
+            assert!(*column >= 1);
+            assert!(error.to_string().contains("broken.yaml:"), "{error}");
+        }
+        other => panic!("expected a YAML syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn kind_flag_forces_the_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    // No `conn_type` or `extra`: detection reads it as a bare extra, with unknown keys.
+    let path = write(
+        dir.path(),
+        "conn.json",
+        "{\"host\": \"https://api.example.com/v1\", \"password\": \"x\"}",
+    );
+    let detected = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    assert_eq!(detected.report.kind, DocumentKind::Extra);
+    assert!(detected.report.has_errors());
+    let forced = load_ok(&file(&path), DocumentKind::Connection, &MapEnv::new());
+    assert_eq!(forced.report.kind, DocumentKind::Connection);
+    assert_clean(&forced);
+}
+
+#[test]
+fn stdin_is_json() {
+    let env = MapEnv::new();
+    let mut input = GCP_EXTRA_JSON.as_bytes();
+    let loaded = load_with_stdin(&SourceSpec::Stdin, DocumentKind::Auto, &env, &mut input).unwrap();
+    assert_clean(&loaded);
+    assert_eq!(loaded.label, "<stdin>");
+    assert_eq!(loaded.conn_id, None);
+}
+
+#[test]
+fn airflow_conn_json_form() {
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_OPENAI_PROD",
+        format!(
+            "{{\"conn_type\": \"openai\", \"host\": \"https://h.example/v1\", \"password\": \"{SECRET}\"}}"
+        ),
+    );
+    let loaded = load_ok(&env_conn("openai_prod"), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    assert_eq!(loaded.label, "env AIRFLOW_CONN_OPENAI_PROD");
+    assert_eq!(loaded.conn_id.as_deref(), Some("openai_prod"));
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(password(&loaded), SECRET);
+}
+
+#[test]
+fn airflow_conn_json_form_without_conn_type_is_still_a_connection() {
+    let env = MapEnv::new().with("AIRFLOW_CONN_X", "{\"host\": \"https://h.example/v1\"}");
+    let loaded = load_ok(&env_conn("x"), DocumentKind::Auto, &env);
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_clean(&loaded);
+}
+
+#[test]
+fn uri_form_with_extra_json() {
+    let extra = percent_encode(GCP_EXTRA_JSON);
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_OPENAI_WI",
+        format!("openai://api.example.com?__extra__={extra}"),
+    );
+    let loaded = load_ok(&env_conn("openai_wi"), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    assert_eq!(host(&loaded).as_deref(), Some("api.example.com"));
+    assert_eq!(workload(&loaded).service_account_id, "sa_1");
+}
+
+#[test]
+fn uri_form_with_plain_query_keys_gives_string_extras() {
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_Q",
+        "openai://:key@api.example.com?auth_type=workload_identity&workload_identity_provider=gcp&identity_provider_id=idp&service_account_id=sa&audience=https%3A%2F%2Faud.example",
+    );
+    let loaded = load_ok(&env_conn("q"), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    match &workload(&loaded).provider {
+        ProviderConfig::Gcp(gcp) => assert_eq!(gcp.audience, "https://aud.example"),
+        other => panic!("expected gcp, got {other:?}"),
+    }
+
+    // Query values are strings, as in Airflow: a number-valued key is reported, at the env var.
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_Q",
+        "openai://h?auth_type=workload_identity&workload_identity_provider=gcp&identity_provider_id=i&service_account_id=s&refresh_buffer_seconds=600",
+    );
+    let loaded = load_ok(&env_conn("q"), DocumentKind::Auto, &env);
+    let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
+    assert_eq!(error.line, 0);
+    assert!(
+        loaded
+            .report
+            .render(&loaded.label)
+            .starts_with("env AIRFLOW_CONN_Q: error:")
+    );
+}
+
+#[test]
+fn uri_host_may_be_an_encoded_base_url() {
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_ENC",
+        format!("openai://:{SECRET}@https%3A%2F%2Fapi.Example.com%2Fv1"),
+    );
+    let loaded = load_ok(&env_conn("enc"), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    // The encoded form keeps its case; a plain host is lower-cased, as by Python's urlsplit.
+    assert_eq!(host(&loaded).as_deref(), Some("https://api.Example.com/v1"));
+    assert_eq!(password(&loaded), SECRET);
+}
+
+#[test]
+fn uri_password_is_percent_decoded() {
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_P",
+        "openai://:sk%2Fab%40c%3Ad%25@API.EXAMPLE.COM",
+    );
+    let loaded = load_ok(&env_conn("p"), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    assert_eq!(password(&loaded), "sk/ab@c:d%");
+    assert_eq!(host(&loaded).as_deref(), Some("api.example.com"));
+}
+
+#[test]
+fn bad_uri_is_a_load_error_without_the_secret() {
+    let env = MapEnv::new().with("AIRFLOW_CONN_B", format!("openai://:{SECRET}"));
+    match load(&env_conn("b"), DocumentKind::Auto, &env) {
+        Err(error @ LoadError::BadUri { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("AIRFLOW_CONN_B"), "{text}");
+            assert_no_secret(&text);
+            assert_no_secret(&format!("{error:?}"));
+        }
+        other => panic!("expected BadUri, got {other:?}"),
+    }
+}
+
+#[test]
+fn missing_env_var_names_it() {
+    match load(&env_conn("nope"), DocumentKind::Auto, &MapEnv::new()) {
+        Err(error @ LoadError::EnvNotSet { .. }) => {
+            assert!(error.to_string().contains("AIRFLOW_CONN_NOPE"), "{error}");
+        }
+        other => panic!("expected EnvNotSet, got {other:?}"),
+    }
+}
+
+#[test]
+fn unreadable_and_unknown_files_are_load_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    match load(&file(&missing), DocumentKind::Auto, &MapEnv::new()) {
+        Err(error @ LoadError::Read { .. }) => {
+            assert!(error.to_string().contains("missing.json"), "{error}");
+        }
+        other => panic!("expected Read, got {other:?}"),
+    }
+    let ini = write(dir.path(), "conn.ini", "x");
+    assert!(matches!(
+        load(&file(&ini), DocumentKind::Auto, &MapEnv::new()),
+        Err(LoadError::UnknownExtension { .. })
+    ));
+}
+
+fn connections_file(dir: &Path, name: &str, text: &str, id: &str) -> SourceSpec {
+    SourceSpec::ConnectionsFile {
+        path: write(dir, name, text),
+        conn_id: id.to_owned(),
+    }
+}
+
+#[test]
+fn connections_file_json_hit_miss_and_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{{\n  \"zeta\": \"openai://:{SECRET}@api.example.com\",\n  \"alpha\": {{\n    \"conn_type\": \"openai\",\n    \"extra\": {{\"auth_type\": \"nope\"}}\n  }},\n  \"good\": {{\"conn_type\": \"openai\", \"password\": \"{SECRET}\"}}\n}}\n"
+    );
+    let spec = connections_file(dir.path(), "conns.json", &text, "good");
+    let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert!(
+        loaded.label.ends_with("conns.json#good"),
+        "{}",
+        loaded.label
+    );
+    assert_eq!(password(&loaded), SECRET);
+
+    let spec = connections_file(dir.path(), "conns.json", &text, "zeta");
+    let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(host(&loaded).as_deref(), Some("api.example.com"));
+
+    let spec = connections_file(dir.path(), "conns.json", &text, "alpha");
+    let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
+    let error = error_at(&loaded, "/extra/auth_type");
+    assert_eq!((error.line, error.column), (5, 28));
+
+    let spec = connections_file(dir.path(), "conns.json", &text, "missing");
+    match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
+        Err(error @ LoadError::ConnIdNotFound { .. }) => {
+            let LoadError::ConnIdNotFound { available, .. } = &error else {
+                unreachable!()
+            };
+            assert_eq!(available, &["alpha", "good", "zeta"]);
+            assert!(
+                error.to_string().contains("\"alpha\", \"good\", \"zeta\""),
+                "{error}"
+            );
+            assert_no_secret(&error.to_string());
+        }
+        other => panic!("expected ConnIdNotFound, got {other:?}"),
+    }
+}
+
+#[test]
+fn connections_file_yaml_hit_miss_and_extra_dejson() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "one:\n  conn_type: openai\n  extra_dejson:\n    auth_type: workload_identity\n    workload_identity_provider: gcp\n    identity_provider_id: idp\n    service_account_id: sa\ntwo:\n  conn_type: openai\n  extra:\n    auth_type: bogus\n";
+    let spec = connections_file(dir.path(), "conns.yaml", text, "one");
+    let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
+    assert_clean(&loaded);
+    assert_eq!(workload(&loaded).identity_provider_id, "idp");
+
+    let spec = connections_file(dir.path(), "conns.yaml", text, "two");
+    let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
+    let error = error_at(&loaded, "/extra/auth_type");
+    assert_eq!((error.line, error.column), (11, 16));
+
+    let spec = connections_file(dir.path(), "conns.yaml", text, "three");
+    match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
+        Err(LoadError::ConnIdNotFound { available, .. }) => {
+            assert_eq!(available, ["one", "two"]);
+        }
+        other => panic!("expected ConnIdNotFound, got {other:?}"),
+    }
+}
+
+#[test]
+fn env_overrides_host_password_and_nested_extra() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "conn.json",
+        "{\"conn_type\": \"openai\", \"host\": \"https://old.example/v1\", \"extra\": {\"auth_type\": \"api_key\"}}",
+    );
+    let env = MapEnv::new()
+        .with("OPENAI_CONN_HOST", "https://new.example/v1")
+        .with("OPENAI_CONN_PASSWORD", "12345")
+        .with(
+            "OPENAI_CONN_EXTRA__OPENAI_CLIENT_KWARGS__BASE_URL",
+            "https://base.example/v1",
+        )
+        .with("OPENAI_CONN_EXTRA__OPENAI_CLIENT_KWARGS__TIMEOUT", "45")
+        .with("UNRELATED", "x");
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    assert_eq!(host(&loaded).as_deref(), Some("https://new.example/v1"));
+    // The password stays a string even though it looks like a number.
+    assert_eq!(password(&loaded), "12345");
+    let kwargs = &loaded
+        .report
+        .connection
+        .as_ref()
+        .unwrap()
+        .extra
+        .client_kwargs;
+    assert_eq!(kwargs.base_url.as_deref(), Some("https://base.example/v1"));
+    assert_eq!(kwargs.timeout, Some(45.0));
+    assert_eq!(
+        loaded.overrides,
+        [
+            "OPENAI_CONN_EXTRA__OPENAI_CLIENT_KWARGS__BASE_URL",
+            "OPENAI_CONN_EXTRA__OPENAI_CLIENT_KWARGS__TIMEOUT",
+            "OPENAI_CONN_HOST",
+            "OPENAI_CONN_PASSWORD",
+        ]
+    );
+}
+
+#[test]
+fn env_override_numbers_are_parsed_like_figment_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "extra.json", GCP_EXTRA_JSON);
+    let env = MapEnv::new().with("OPENAI_CONN_EXTRA__REFRESH_BUFFER_SECONDS", "1200");
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    // Applied to the bare extra itself, which stays a bare extra.
+    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert!((workload(&loaded).refresh_buffer_seconds - 1200.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn error_on_overridden_value_names_the_env_var() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "conn.yaml",
+        "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n",
+    );
+    let env = MapEnv::new()
+        .with("OPENAI_CONN_EXTRA__AUDIENCE", "[1, 2]")
+        .with("OPENAI_CONN_PASSWORD", SECRET);
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    let error = error_at(&loaded, "/extra/audience");
+    assert_eq!(
+        error.origin.as_deref(),
+        Some("env OPENAI_CONN_EXTRA__AUDIENCE")
+    );
+    let rendered = loaded.report.render(&loaded.label);
+    assert!(
+        rendered.contains("env OPENAI_CONN_EXTRA__AUDIENCE: "),
+        "{rendered}"
+    );
+    assert_no_secret(&rendered);
+    assert_no_secret(&format!("{loaded:?}"));
+    assert!(
+        loaded
+            .overrides
+            .contains(&"OPENAI_CONN_PASSWORD".to_owned())
+    );
+}
+
+#[test]
+fn host_override_on_a_bare_extra_makes_it_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "extra.json",
+        "{\n  \"auth_type\": \"api_key\",\n  \"bogus\": 1\n}",
+    );
+    let env = MapEnv::new().with("OPENAI_CONN_HOST", "https://h.example/v1");
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    // The file's own finding still points into the file.
+    let error = error_at(&loaded, "/extra/bogus");
+    assert_eq!(error.origin, None);
+    assert_eq!(error.line, 3);
+}
+
+#[test]
+fn nested_override_merges_into_a_string_extra() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = serde_json::to_string(GCP_EXTRA_JSON).unwrap();
+    let path = write(
+        dir.path(),
+        "conn.json",
+        &format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}"),
+    );
+    let env = MapEnv::new().with("OPENAI_CONN_EXTRA__AUDIENCE", "https://aud.example");
+    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    assert_clean(&loaded);
+    match &workload(&loaded).provider {
+        ProviderConfig::Gcp(gcp) => assert_eq!(gcp.audience, "https://aud.example"),
+        other => panic!("expected gcp, got {other:?}"),
+    }
+}
+
+#[test]
+fn map_env_debug_hides_values() {
+    let env = MapEnv::new().with("AIRFLOW_CONN_X", SECRET);
+    let debug = format!("{env:?}");
+    assert!(debug.contains("AIRFLOW_CONN_X"));
+    assert_no_secret(&debug);
+}
+
+/// Percent-encodes everything but unreserved characters, as `urllib.parse.quote(safe="")`.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
