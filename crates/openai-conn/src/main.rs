@@ -3,6 +3,7 @@
 //! Exit codes everywhere: 0 ok, 1 the connection (or the remote side) is wrong, 2 usage or
 //! unreadable input.
 
+mod source;
 mod validate;
 
 use std::process::ExitCode;

@@ -1,45 +1,26 @@
-//! `openai-conn validate`: diagnostics for one or more connection documents.
+//! `openai-conn validate`: diagnostics for one or more connections.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use conn_schema::{Auth, DocumentKind, Report, Severity, validate_bytes};
+use clap::Args;
+use conn_schema::{Auth, Loaded, Severity};
 use serde::Serialize;
 
+use crate::source::SourceArgs;
 use crate::{EXIT_INVALID, EXIT_USAGE, Format};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// What the documents hold; `auto` treats an object with `conn_type` or `extra` as a whole
-    /// connection.
-    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
-    kind: KindArg,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Files to validate; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
+    /// Connection files (JSON, TOML or YAML); `-` reads JSON from standard input.
+    #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum KindArg {
-    Auto,
-    Extra,
-    Connection,
-}
-
-impl From<KindArg> for DocumentKind {
-    fn from(kind: KindArg) -> Self {
-        match kind {
-            KindArg::Auto => DocumentKind::Auto,
-            KindArg::Extra => DocumentKind::Extra,
-            KindArg::Connection => DocumentKind::Connection,
-        }
-    }
 }
 
 /// One diagnostic in `--format json`.
@@ -57,72 +38,62 @@ struct JsonDiagnostic<'a> {
 }
 
 pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
-    let mut reports: Vec<(String, Report)> = Vec::new();
+    let specs = match args.source.specs(&args.files) {
+        Ok(specs) => specs,
+        Err(error) => {
+            eprintln!("openai-conn: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut loaded: Vec<Loaded> = Vec::new();
     let mut unreadable = false;
-    for path in &args.files {
-        let name = path.display().to_string();
-        let bytes = if name == "-" {
-            let mut buffer = Vec::new();
-            std::io::stdin().read_to_end(&mut buffer).map(|_| buffer)
-        } else {
-            std::fs::read(path)
-        };
-        match bytes {
-            Ok(bytes) => {
-                let report = validate_bytes(&bytes, args.kind.into());
-                let label = if name == "-" {
-                    "<stdin>".to_owned()
-                } else {
-                    name
-                };
-                reports.push((label, report));
-            }
+    for spec in &specs {
+        match args.source.load(spec) {
+            Ok(one) => loaded.push(one),
             Err(error) => {
-                eprintln!("openai-conn: cannot read {name}: {error}");
+                eprintln!("openai-conn: {error}");
                 unreadable = true;
             }
         }
     }
     match args.format {
-        Format::Human => print_human(&reports),
-        Format::Json => print_json(&reports),
+        Format::Human => print_human(&loaded),
+        Format::Json => print_json(&loaded),
     }
     if unreadable {
         ExitCode::from(EXIT_USAGE)
-    } else if reports.iter().any(|(_, report)| report.has_errors()) {
+    } else if loaded.iter().any(|one| one.report.has_errors()) {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn print_human(reports: &[(String, Report)]) {
-    for (file, report) in reports {
-        print!("{}", report.render(file));
-        if let Some(connection) = &report.connection {
+fn print_human(loaded: &[Loaded]) {
+    for one in loaded {
+        print!("{}", one.report.render(&one.label));
+        if let Some(connection) = &one.report.connection {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
-                Auth::WorkloadIdentity(identity) => {
-                    format!(
-                        "workload_identity, provider {}",
-                        identity.provider.kind().as_str()
-                    )
-                }
+                Auth::WorkloadIdentity(identity) => format!(
+                    "workload_identity, provider {}",
+                    identity.provider.kind().as_str()
+                ),
             };
-            println!("{file}: ok ({summary})");
+            println!("{}: ok ({summary})", one.label);
         }
     }
 }
 
-fn print_json(reports: &[(String, Report)]) {
-    let diagnostics: Vec<JsonDiagnostic<'_>> = reports
+fn print_json(loaded: &[Loaded]) {
+    let diagnostics: Vec<JsonDiagnostic<'_>> = loaded
         .iter()
-        .flat_map(|(file, report)| {
-            report
+        .flat_map(|one| {
+            one.report
                 .diagnostics
                 .iter()
                 .map(move |diagnostic| JsonDiagnostic {
-                    file,
+                    file: &one.label,
                     severity: diagnostic.severity,
                     pointer: &diagnostic.pointer,
                     line: diagnostic.line,
