@@ -1,1 +1,52 @@
-//! Placeholder.
+//! Turns an Apache Airflow OpenAI connection into an authenticated async-openai client.
+//!
+//! - [`from_connection`] is the Airflow hook's `get_conn`: it resolves the base URL, headers,
+//!   timeout and retries, and authenticates with an API key or with workload identity.
+//!   [`plan`] resolves the same without network access, for people to read.
+//! - Under workload identity a subject token from the platform is exchanged (RFC 8693, see
+//!   [`ExchangeError`] for the failure modes) for a short-lived OpenAI access token, kept by a
+//!   [`TokenCache`]: lock-free reads, one exchange at a time, refreshed in the background, served
+//!   while still valid when a refresh fails, compare-and-clear invalidation.
+//! - [`WorkloadIdentityLayer`] is the tower middleware that puts the bearer on every request and
+//!   replays a 401 once with a fresh token.
+//! - [`test_connection`], [`chat_completion`] and [`embed`] are small helpers over the client.
+//!
+//! No function logs or formats a key or token; [`AccessToken`] and every error are safe to print.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api;
+mod cache;
+mod connect;
+mod exchange;
+mod layer;
+mod token;
+
+pub use api::{
+    CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
+    test_connection,
+};
+pub use cache::{
+    DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, TokenCacheBuilder, refresh_after,
+    resolve_exchange_url,
+};
+pub use connect::{
+    API_KEY_ENV, ApiKeyOrigin, AuthPlan, BASE_URL_ENV, BaseUrlOrigin, ClientError, ClientOptions,
+    Connected, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV,
+    PROJECT_ENV, Plan, from_connection, plan,
+};
+pub use exchange::{
+    DEFAULT_TOKEN_EXCHANGE_URL, EXCHANGE_TIMEOUT, ExchangeError, MAX_TOKEN_LIFETIME,
+    TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_EXCHANGE_URL_ENV, TokioSleep, default_exchange_retry_policy,
+};
+pub use layer::{
+    DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
+};
+pub use token::AccessToken;
+
+/// The registry of named sources a `custom` connection may select (see [`ClientOptions::with_registry`]).
+pub use providers_custom::Registry as CustomRegistry;
+
+/// Re-exported so users need not depend on async-openai and providers-core directly.
+pub use async_openai;
+pub use providers_core;

@@ -3,7 +3,9 @@
 //! Exit codes everywhere: 0 ok, 1 the connection (or the remote side) is wrong, 2 usage or
 //! unreadable input.
 
+mod plan;
 mod source;
+mod token;
 mod validate;
 
 use std::process::ExitCode;
@@ -22,6 +24,13 @@ struct Cli {
 enum Command {
     /// Validate connection documents; prints FILE:LINE:COL diagnostics.
     Validate(validate::ValidateArgs),
+    /// Show what a connection will do (base URL, auth, provider parameters with defaults); no
+    /// network.
+    Plan(plan::PlanArgs),
+    /// Fetch the subject token and exchange it; prints the access token's type and lifetime.
+    Token(token::TokenArgs),
+    /// List models with the authenticated client.
+    Test(token::TestArgs),
     /// Print a published JSON Schema, byte for byte as checked in.
     Schema {
         /// Which schema: a bare `extra` object or a whole connection.
@@ -46,15 +55,67 @@ pub(crate) enum Format {
     Json,
 }
 
+/// Logs go to standard error, filtered by `RUST_LOG` (nothing by default). No log line of this
+/// project carries a secret, at any level.
+fn logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+}
+
 /// Exit code: the connection or the remote side is wrong.
 pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit code: usage error or unreadable input.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// A connection that loaded and validated, ready for `plan`, `token` and `test`.
+pub(crate) struct Usable {
+    pub(crate) connection: conn_schema::Connection,
+    pub(crate) conn_id: String,
+    /// Names of the `OPENAI_CONN_*` variables that were applied.
+    pub(crate) overrides: Vec<String>,
+}
+
+/// Loads one connection and checks it. On failure the problem is already printed and the error
+/// is the exit code: 2 for usage or unreadable input, 1 for an invalid connection.
+pub(crate) fn load_connection(
+    source: &source::SourceArgs,
+    file: Option<&std::path::PathBuf>,
+) -> Result<Usable, ExitCode> {
+    let spec = source.single(file).map_err(|error| {
+        eprintln!("openai-conn: {error}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    let loaded = source.load(&spec).map_err(|error| {
+        eprintln!("openai-conn: {error}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
+    let conn_id = loaded.conn_id.clone().unwrap_or_else(|| "stdin".to_owned());
+    if loaded.report.has_errors() {
+        eprint!("{}", loaded.report.render(&loaded.label));
+    }
+    match loaded.report.connection {
+        Some(connection) => Ok(Usable {
+            connection,
+            conn_id,
+            overrides: loaded.overrides,
+        }),
+        None => Err(ExitCode::from(EXIT_INVALID)),
+    }
+}
+
 fn main() -> ExitCode {
+    logging();
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Token(args) => token::token(&args),
+        Command::Test(args) => token::test(&args),
         Command::Schema { kind } => {
             let text = match kind {
                 SchemaKind::Extra => {

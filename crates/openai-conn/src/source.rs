@@ -44,7 +44,9 @@ impl From<KindArg> for DocumentKind {
 /// A usage mistake in the SOURCE arguments (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SourceError {
-    #[error("give a connection file, or --conn-id ID (with --connections-file FILE to read a secrets file)")]
+    #[error(
+        "give a connection file, or --conn-id ID (with --connections-file FILE to read a secrets file)"
+    )]
     Missing,
     #[error("give either files or --conn-id, not both")]
     Both,

@@ -1,0 +1,505 @@
+//! The RFC 8693 token exchange: one `POST` that trades a subject token for an OpenAI access token.
+//!
+//! This module owns the wire format (the five JSON fields, the reply's `access_token` and
+//! `expires_in`), the mapping of statuses to [`ExchangeError`] variants, and the bounded retry of
+//! transient failures. It holds one `reqwest::Client`, built once with redirects off and a 10 s
+//! timeout, and reused by every exchange.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use providers_core::{
+    BoxFuture, Decision, RetryPolicy, Sleep, SourceError, SubjectToken, retry, retry_after_seconds,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// The exchange endpoint used when neither the builder nor `OPENAI_TOKEN_EXCHANGE_URL` sets one.
+pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
+/// The environment variable that overrides the exchange endpoint.
+pub const TOKEN_EXCHANGE_URL_ENV: &str = "OPENAI_TOKEN_EXCHANGE_URL";
+/// The RFC 8693 `grant_type` of a token exchange.
+pub const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// Timeout of one exchange request.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest lifetime accepted from `expires_in`; larger values are clamped to it, so an absurd
+/// value can neither overflow an `Instant` nor keep a token forever.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+// An `error_description` is server text shown to people; it is kept short and printable.
+const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// Getting an access token failed: the subject-token source, the exchange request, or its reply.
+///
+/// Messages never contain a token or a response body; the one piece of server text they carry is
+/// an OAuth `error_description`, which the OAuth error contract defines as human-readable.
+/// The error is `Clone` (causes are shared) so one failed refresh can be handed to every caller
+/// that waited for it.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    /// The subject-token source failed.
+    #[error("could not get a subject token: {0}")]
+    Source(#[source] Arc<SourceError>),
+    /// The subject-token source returned an empty token.
+    #[error("the subject-token source returned an empty token")]
+    EmptySubjectToken,
+    /// The exchange answered 400, 401 or 403: an OAuth error such as `invalid_grant`.
+    #[error("oauth error {error} ({status}): {description}")]
+    OAuth {
+        /// The body's `error` code, or `unknown_error` when the body has none.
+        error: String,
+        /// The body's `error_description`, or a generic sentence when the body has none.
+        description: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The exchange answered with a redirect, which is never followed: the subject token must go
+    /// only to the configured endpoint.
+    #[error("token exchange answered with a redirect ({status}), which is not followed")]
+    Redirect {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The exchange answered with another unexpected status.
+    #[error("token exchange failed with status {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `Retry-After`, when it sent one in seconds.
+        retry_after: Option<Duration>,
+    },
+    /// The exchange request timed out.
+    #[error("token exchange request timed out")]
+    Timeout(#[source] Arc<reqwest::Error>),
+    /// The exchange endpoint could not be reached.
+    #[error("could not connect to the token exchange endpoint")]
+    Connect(#[source] Arc<reqwest::Error>),
+    /// The exchange request failed in another way (a broken connection, an unreadable body).
+    #[error("token exchange request failed")]
+    Transport(#[source] Arc<reqwest::Error>),
+    /// The exchange answered 2xx with a body that is not a valid token response.
+    #[error("token exchange response is malformed: expected {expected}")]
+    Malformed {
+        /// What the body should have held.
+        expected: &'static str,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The refresh that callers were waiting for was stopped before it finished (its runtime shut
+    /// down); the next call starts a new one.
+    #[error("the token refresh was interrupted before it finished")]
+    Interrupted,
+    /// The exchange endpoint is not a usable URL.
+    #[error("invalid token exchange url {url:?}: {reason}")]
+    InvalidUrl {
+        /// The rejected value.
+        url: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The HTTP client for the exchange could not be built.
+    #[error("could not build the token exchange http client")]
+    HttpClient(#[source] Arc<reqwest::Error>),
+}
+
+impl ExchangeError {
+    /// Whether trying again later may succeed: 408, 429, 5xx, timeouts, connection failures,
+    /// transient source failures and interrupted refreshes. OAuth errors, redirects and malformed
+    /// replies are not transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ExchangeError::Source(source) => source.is_transient(),
+            ExchangeError::Status { status, .. } => is_retryable_status(*status),
+            ExchangeError::Timeout(_) | ExchangeError::Connect(_) | ExchangeError::Interrupted => {
+                true
+            }
+            ExchangeError::Transport(error) => error.is_request() || error.is_body(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status the exchange answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ExchangeError::OAuth { status, .. }
+            | ExchangeError::Redirect { status }
+            | ExchangeError::Status { status, .. }
+            | ExchangeError::Malformed { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    // Whether the exchange loop retries this error itself. Source failures are not retried here:
+    // the exchange reuses the subject token it was given, and the cache's refresh backoff retries
+    // the whole step.
+    fn is_retried_by_exchange(&self) -> bool {
+        match self {
+            ExchangeError::Status { status, .. } => is_retryable_status(*status),
+            ExchangeError::Timeout(_) | ExchangeError::Connect(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    status == 408 || status == 429 || (500..=599).contains(&status)
+}
+
+/// A successful exchange: the access token and how long it lives.
+pub(crate) struct Exchanged {
+    pub(crate) access_token: SecretString,
+    pub(crate) expires_in: Duration,
+}
+
+/// Sleeps with tokio's timer (paused-time aware); the default [`Sleep`] of the exchange.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokioSleep;
+
+impl Sleep for TokioSleep {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
+/// 8 s plus up to 25 % jitter, `Retry-After` honoured up to 60 s.
+pub fn default_exchange_retry_policy() -> RetryPolicy {
+    RetryPolicy::exponential(2, Duration::from_millis(500), Duration::from_secs(8))
+}
+
+/// Checks an exchange endpoint: an absolute `https` URL, or `http` to a loopback host (a local
+/// mock or proxy), without credentials in it.
+pub(crate) fn parse_exchange_url(text: &str) -> Result<Url, ExchangeError> {
+    let invalid = |reason: &str| ExchangeError::InvalidUrl {
+        url: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(text).map_err(|error| invalid(&error.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials in the url are not allowed"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(invalid(
+            "plain http is only allowed to a loopback host; the subject token must not travel in clear text",
+        )),
+        _ => Err(invalid("expected an http or https url")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Performs exchanges against one endpoint for one identity-provider / service-account pair.
+pub(crate) struct Exchanger {
+    client: reqwest::Client,
+    url: Url,
+    identity_provider_id: String,
+    service_account_id: String,
+    policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+}
+
+impl std::fmt::Debug for Exchanger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchanger")
+            .field("url", &self.url.as_str())
+            .field("identity_provider_id", &self.identity_provider_id)
+            .field("service_account_id", &self.service_account_id)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exchanger {
+    pub(crate) fn new(
+        url: Url,
+        identity_provider_id: String,
+        service_account_id: String,
+        policy: RetryPolicy,
+        sleep: Arc<dyn Sleep>,
+    ) -> Result<Self, ExchangeError> {
+        // Built once: a client per exchange costs a TLS handshake and tens of milliseconds.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(EXCHANGE_TIMEOUT)
+            .build()
+            .map_err(|error| ExchangeError::HttpClient(Arc::new(error)))?;
+        Ok(Exchanger {
+            client,
+            url,
+            identity_provider_id,
+            service_account_id,
+            policy,
+            sleep,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Exchanges `subject`, retrying transient failures within the policy. `on_attempt` is called
+    /// before every request (the cache counts them).
+    pub(crate) async fn exchange(
+        &self,
+        subject: &SubjectToken,
+        on_attempt: &(dyn Fn() + Send + Sync),
+    ) -> Result<Exchanged, ExchangeError> {
+        retry(
+            self.sleep.as_ref(),
+            |retries_done| {
+                on_attempt();
+                self.attempt(subject, retries_done + 1)
+            },
+            |error, retries_done| {
+                if !error.is_retried_by_exchange() {
+                    return Decision::Stop;
+                }
+                let retry_after = match error {
+                    ExchangeError::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                match self.policy.delay(retries_done, retry_after) {
+                    Some(delay) => {
+                        tracing::debug!(
+                            target: "openai_client::exchange",
+                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                            retries_done,
+                            "retrying the token exchange"
+                        );
+                        Decision::RetryAfter(delay)
+                    }
+                    None => Decision::Stop,
+                }
+            },
+        )
+        .await
+    }
+
+    async fn attempt(
+        &self,
+        subject: &SubjectToken,
+        attempt: u32,
+    ) -> Result<Exchanged, ExchangeError> {
+        let started = Instant::now();
+        let result = self.send(subject).await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(exchanged) => tracing::info!(
+                target: "openai_client::exchange",
+                attempt,
+                duration_ms,
+                expires_in = exchanged.expires_in.as_secs(),
+                outcome = "ok",
+                "token exchange succeeded"
+            ),
+            Err(error) => tracing::warn!(
+                target: "openai_client::exchange",
+                attempt,
+                duration_ms,
+                status = error.status(),
+                outcome = "error",
+                error = %error,
+                "token exchange failed"
+            ),
+        }
+        result
+    }
+
+    async fn send(&self, subject: &SubjectToken) -> Result<Exchanged, ExchangeError> {
+        // The subject token is exposed here and only here, where the request body is built.
+        let body = serde_json::json!({
+            "grant_type": TOKEN_EXCHANGE_GRANT_TYPE,
+            "subject_token": subject.secret().expose_secret(),
+            "subject_token_type": subject.token_type().urn(),
+            "identity_provider_id": self.identity_provider_id,
+            "service_account_id": self.service_account_id,
+        });
+        let response = self
+            .client
+            .post(self.url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry_after_seconds);
+        match status {
+            200..=299 => {
+                let bytes = response.bytes().await.map_err(transport_error)?;
+                parse_success(&bytes, status)
+            }
+            300..=399 => Err(ExchangeError::Redirect { status }),
+            400 | 401 | 403 => {
+                // An unreadable error body still yields the OAuth error with generic text.
+                let bytes = response.bytes().await.unwrap_or_default();
+                Err(parse_oauth_error(&bytes, status))
+            }
+            _ => Err(ExchangeError::Status {
+                status,
+                retry_after,
+            }),
+        }
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> ExchangeError {
+    if error.is_timeout() {
+        ExchangeError::Timeout(Arc::new(error))
+    } else if error.is_connect() {
+        ExchangeError::Connect(Arc::new(error))
+    } else {
+        ExchangeError::Transport(Arc::new(error))
+    }
+}
+
+fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
+    let malformed = |expected| ExchangeError::Malformed { expected, status };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| malformed("a json object"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| malformed("a json object"))?;
+    let access_token = match object.get("access_token") {
+        Some(serde_json::Value::String(token)) if !token.is_empty() => token.clone(),
+        _ => return Err(malformed("a non-empty string access_token")),
+    };
+    // A JSON number only: `true` or `"3600"` are rejected, not coerced.
+    let expires_in = match object.get("expires_in") {
+        Some(serde_json::Value::Number(number)) => number.as_f64(),
+        _ => None,
+    }
+    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+    .ok_or_else(|| malformed("a positive number expires_in"))?;
+    let expires_in = if expires_in >= MAX_TOKEN_LIFETIME.as_secs_f64() {
+        MAX_TOKEN_LIFETIME
+    } else {
+        Duration::from_secs_f64(expires_in)
+    };
+    Ok(Exchanged {
+        access_token: SecretString::from(access_token),
+        expires_in,
+    })
+}
+
+fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
+    let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    let field = |name: &str| {
+        value
+            .as_ref()
+            .and_then(|value| value.get(name))
+            .and_then(serde_json::Value::as_str)
+            .map(printable)
+            .filter(|text| !text.is_empty())
+    };
+    ExchangeError::OAuth {
+        error: field("error").unwrap_or_else(|| "unknown_error".to_owned()),
+        description: field("error_description")
+            .unwrap_or_else(|| "the token exchange was rejected".to_owned()),
+        status,
+    }
+}
+
+// Server text goes into messages and logs: keep it on one line and bounded.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_DESCRIPTION_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_needs_a_token_and_a_positive_number() {
+        let ok = parse_success(br#"{"access_token":"a","expires_in":3600}"#, 200).unwrap();
+        assert_eq!(ok.expires_in, Duration::from_secs(3600));
+        assert_eq!(ok.access_token.expose_secret(), "a");
+        for body in [
+            &br#"{"expires_in":3600}"#[..],
+            br#"{"access_token":"","expires_in":3600}"#,
+            br#"{"access_token":1,"expires_in":3600}"#,
+            br#"{"access_token":"a","expires_in":0}"#,
+            br#"{"access_token":"a","expires_in":-5}"#,
+            br#"{"access_token":"a","expires_in":"3600"}"#,
+            br#"{"access_token":"a","expires_in":true}"#,
+            br#"{"access_token":"a"}"#,
+            br#"[1]"#,
+            b"not json",
+        ] {
+            let error = parse_success(body, 200).err().expect("rejected");
+            assert!(
+                matches!(error, ExchangeError::Malformed { status: 200, .. }),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_lifetimes_are_clamped() {
+        let ok = parse_success(br#"{"access_token":"a","expires_in":1e300}"#, 200).unwrap();
+        assert_eq!(ok.expires_in, MAX_TOKEN_LIFETIME);
+        let ok = parse_success(br#"{"access_token":"a","expires_in":0.5}"#, 200).unwrap();
+        assert_eq!(ok.expires_in, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn oauth_errors_keep_code_description_and_status() {
+        let error = parse_oauth_error(
+            br#"{"error":"invalid_grant","error_description":"subject token expired\n"}"#,
+            401,
+        );
+        assert_eq!(
+            error.to_string(),
+            "oauth error invalid_grant (401): subject token expired"
+        );
+        let error = parse_oauth_error(b"<html>", 403);
+        assert_eq!(
+            error.to_string(),
+            "oauth error unknown_error (403): the token exchange was rejected"
+        );
+    }
+
+    #[test]
+    fn exchange_urls_must_be_https_or_loopback_http() {
+        assert!(parse_exchange_url("https://auth.openai.com/oauth/token").is_ok());
+        assert!(parse_exchange_url("http://127.0.0.1:8080/token").is_ok());
+        assert!(parse_exchange_url("http://localhost/token").is_ok());
+        assert!(parse_exchange_url("http://[::1]/token").is_ok());
+        assert!(parse_exchange_url("http://auth.example.com/token").is_err());
+        assert!(parse_exchange_url("https://user:pw@auth.example.com/token").is_err());
+        assert!(parse_exchange_url("ftp://auth.example.com/token").is_err());
+        assert!(parse_exchange_url("auth.openai.com").is_err());
+    }
+
+    #[test]
+    fn transience_follows_the_status() {
+        let status = |status| ExchangeError::Status {
+            status,
+            retry_after: None,
+        };
+        assert!(
+            status(503).is_transient() && status(429).is_transient() && status(408).is_transient()
+        );
+        assert!(!status(404).is_transient());
+        assert!(!ExchangeError::Redirect { status: 302 }.is_transient());
+        assert!(!parse_oauth_error(b"{}", 401).is_transient());
+    }
+}

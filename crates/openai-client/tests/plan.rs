@@ -1,0 +1,196 @@
+//! The pure resolution rules: base URL, API key source, exchange URL, options and their errors.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use openai_client::providers_core::MapEnv;
+use openai_client::{
+    ApiKeyOrigin, AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeUrlOrigin, plan,
+};
+use serde_json::{Value, json};
+use support::parse;
+
+fn options(env: MapEnv) -> ClientOptions {
+    ClientOptions::new().with_env(Arc::new(env))
+}
+
+fn api_key_connection(host: Value, password: Value, kwargs: Value) -> conn_schema::Connection {
+    parse(&json!({
+        "conn_type": "openai",
+        "host": host,
+        "password": password,
+        "extra": {"openai_client_kwargs": kwargs}
+    }))
+}
+
+#[test]
+fn base_url_prefers_kwargs_then_host_then_env_then_default() {
+    let env = MapEnv::new()
+        .with("OPENAI_BASE_URL", "https://env.example.com/v1")
+        .with("OPENAI_API_KEY", "sk-env");
+    let cases = [
+        (
+            api_key_connection(
+                json!("https://host.example.com/v1"),
+                Value::Null,
+                json!({"base_url": "https://kwargs.example.com/v1/"}),
+            ),
+            "https://kwargs.example.com/v1",
+            BaseUrlOrigin::ClientKwargs,
+        ),
+        (
+            api_key_connection(json!("https://host.example.com/v1"), Value::Null, json!({})),
+            "https://host.example.com/v1",
+            BaseUrlOrigin::Host,
+        ),
+        (
+            api_key_connection(json!(""), Value::Null, json!({})),
+            "https://env.example.com/v1",
+            BaseUrlOrigin::Env,
+        ),
+    ];
+    for (connection, url, origin) in cases {
+        let plan = plan(&connection, "c", &options(env.clone())).unwrap();
+        assert_eq!(
+            (plan.base_url.as_str(), plan.base_url_origin),
+            (url, origin)
+        );
+    }
+    let connection = api_key_connection(Value::Null, json!("sk-p"), json!({}));
+    let plan = plan(&connection, "c", &options(MapEnv::new())).unwrap();
+    assert_eq!(
+        (plan.base_url.as_str(), plan.base_url_origin),
+        ("https://api.openai.com/v1", BaseUrlOrigin::Default)
+    );
+}
+
+#[test]
+fn api_key_prefers_kwargs_then_password_then_env() {
+    let env = MapEnv::new().with("OPENAI_API_KEY", "sk-env");
+    let cases = [
+        (
+            json!("sk-p"),
+            json!({"api_key": "sk-k"}),
+            ApiKeyOrigin::ClientKwargs,
+        ),
+        (json!("sk-p"), json!({}), ApiKeyOrigin::Password),
+        (json!(""), json!({}), ApiKeyOrigin::Env),
+    ];
+    for (password, kwargs, origin) in cases {
+        let connection = api_key_connection(Value::Null, password, kwargs);
+        let plan = plan(&connection, "c", &options(env.clone())).unwrap();
+        assert_eq!(plan.auth, AuthPlan::ApiKey { origin });
+    }
+}
+
+#[test]
+fn a_missing_api_key_names_the_connection() {
+    let connection = api_key_connection(Value::Null, Value::Null, json!({}));
+    let error = plan(&connection, "my_openai", &options(MapEnv::new())).unwrap_err();
+    assert!(
+        matches!(error, ClientError::MissingApiKey { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("\"my_openai\""), "{error}");
+}
+
+#[test]
+fn workload_identity_plan_shows_the_exchange_and_the_ignored_key() {
+    let connection = parse(&json!({
+        "conn_type": "openai",
+        "password": "sk-ignored",
+        "extra": {
+            "auth_type": "workload_identity",
+            "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp",
+            "service_account_id": "sa",
+            "refresh_buffer_seconds": 300
+        }
+    }));
+    let env = MapEnv::new().with(
+        "OPENAI_TOKEN_EXCHANGE_URL",
+        "https://auth.example.com/token",
+    );
+    let resolved = plan(&connection, "c", &options(env.clone())).unwrap();
+    let AuthPlan::WorkloadIdentity {
+        exchange_url,
+        exchange_url_origin,
+        ignored_api_key,
+        refresh_buffer,
+        ..
+    } = resolved.auth
+    else {
+        panic!("expected workload identity");
+    };
+    assert_eq!(exchange_url, "https://auth.example.com/token");
+    assert_eq!(exchange_url_origin, ExchangeUrlOrigin::Env);
+    assert_eq!(ignored_api_key, Some(ApiKeyOrigin::Password));
+    assert_eq!(refresh_buffer, Duration::from_secs(300));
+
+    let resolved = plan(
+        &connection,
+        "c",
+        &options(env).with_exchange_url("https://override.example.com/token"),
+    )
+    .unwrap();
+    assert!(matches!(
+        resolved.auth,
+        AuthPlan::WorkloadIdentity {
+            exchange_url_origin: ExchangeUrlOrigin::Override,
+            ..
+        }
+    ));
+
+    let resolved = plan(&connection, "c", &options(MapEnv::new())).unwrap();
+    assert!(matches!(
+        resolved.auth,
+        AuthPlan::WorkloadIdentity { ref exchange_url, exchange_url_origin: ExchangeUrlOrigin::Default, .. }
+            if exchange_url == "https://auth.openai.com/oauth/token"
+    ));
+}
+
+#[test]
+fn organization_and_project_fall_back_to_the_environment() {
+    let env = MapEnv::new()
+        .with("OPENAI_API_KEY", "sk")
+        .with("OPENAI_ORG_ID", "org-env")
+        .with("OPENAI_PROJECT_ID", "proj-env");
+    let connection = api_key_connection(Value::Null, Value::Null, json!({"project": "proj-kw"}));
+    let plan = plan(&connection, "c", &options(env)).unwrap();
+    assert_eq!(plan.organization.as_deref(), Some("org-env"));
+    assert_eq!(plan.project.as_deref(), Some("proj-kw"));
+    assert_eq!(plan.timeout, Duration::from_secs(600));
+    assert_eq!(plan.max_retries, 2);
+}
+
+#[test]
+fn a_bad_header_or_key_is_an_error_not_a_panic() {
+    let env = MapEnv::new().with("OPENAI_API_KEY", "sk\nbroken");
+    let connection = api_key_connection(Value::Null, Value::Null, json!({}));
+    let error = openai_client::from_connection(&connection, "c", options(env)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ClientError::InvalidApiKey {
+                origin: ApiKeyOrigin::Env,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("broken"));
+
+    let connection = api_key_connection(
+        Value::Null,
+        json!("sk"),
+        json!({"default_headers": {"X-Bad": "a\u{7f}b"}}),
+    );
+    let error =
+        openai_client::from_connection(&connection, "c", options(MapEnv::new())).unwrap_err();
+    assert!(
+        matches!(error, ClientError::InvalidHeader { .. }),
+        "{error:?}"
+    );
+}
