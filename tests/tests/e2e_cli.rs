@@ -1,0 +1,322 @@
+//! The built `openai-conn` binary against mocks on 127.0.0.1: the exchange, the API and the
+//! metadata endpoints, pointed at by the same environment overrides operators use.
+
+use std::process::Output;
+
+use openai_conn_tests::command;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const SUBJECT: &str = "subject-TOKEN-e2e-0123";
+const ACCESS: &str = "access-TOKEN-e2e-4567";
+const API_KEY: &str = "sk-KEY-e2e-89ab";
+
+/// Runs the binary off the async runtime, so the mocks keep serving while it runs.
+async fn run(args: Vec<String>, env: Vec<(String, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let arguments: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = command(&arguments);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("openai-conn runs")
+    })
+    .await
+    .expect("the blocking task finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An exchange that accepts exactly this subject token and type, and an API that accepts exactly
+/// the access token.
+async fn exchange_and_api(subject_token_type: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_json(json!({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": SUBJECT,
+            "subject_token_type": subject_token_type,
+            "identity_provider_id": "idp-e2e",
+            "service_account_id": "sa-e2e",
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": ACCESS,
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(header("authorization", format!("Bearer {ACCESS}").as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn write_connection(directory: &tempfile::TempDir, extra: Value, base: &str) -> String {
+    let path = directory.path().join("conn.json");
+    let document = json!({"conn_type": "openai", "host": format!("{base}/v1"), "extra": extra});
+    std::fs::write(&path, document.to_string()).expect("write connection");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+fn workload(provider: &str, more: Value) -> Value {
+    let mut extra = json!({
+        "auth_type": "workload_identity",
+        "workload_identity_provider": provider,
+        "identity_provider_id": "idp-e2e",
+        "service_account_id": "sa-e2e",
+    });
+    if let (Some(target), Value::Object(more)) = (extra.as_object_mut(), more) {
+        target.extend(more);
+    }
+    extra
+}
+
+fn requests_carry(requests: &[Request], needle: &str) -> bool {
+    requests.iter().any(|request| {
+        request
+            .headers
+            .values()
+            .any(|value| value.to_str().unwrap_or_default().contains(needle))
+            || String::from_utf8_lossy(&request.body).contains(needle)
+            || request.url.as_str().contains(needle)
+    })
+}
+
+/// `token` then `test` for one connection; asserts the outputs and what the mocks received.
+async fn token_and_test(server: &MockServer, file: &str, env: Vec<(String, String)>) {
+    let mut env = env;
+    env.push((
+        "OPENAI_TOKEN_EXCHANGE_URL".into(),
+        format!("{}/oauth/token", server.uri()),
+    ));
+    let token = run(vec!["token".into(), file.into()], env.clone()).await;
+    assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
+    let printed: Value = serde_json::from_slice(&token.stdout).expect("token prints JSON");
+    assert_eq!(printed["token_type"], "Bearer");
+    assert_eq!(printed["access_token"], "[redacted]");
+    let expires_in = printed["expires_in"]
+        .as_u64()
+        .expect("expires_in is a number");
+    assert!(expires_in > 3500 && expires_in <= 3600, "{expires_in}");
+    assert!(!text(&token.stdout).contains(ACCESS) && !text(&token.stderr).contains(ACCESS));
+
+    let shown = run(
+        vec!["token".into(), "--show-token".into(), file.into()],
+        env.clone(),
+    )
+    .await;
+    assert!(
+        text(&shown.stdout).contains(ACCESS),
+        "{}",
+        text(&shown.stderr)
+    );
+
+    let test = run(vec!["test".into(), file.into()], env).await;
+    assert_eq!(test.status.code(), Some(0), "{}", text(&test.stderr));
+    assert_eq!(text(&test.stdout), "Connection established!\n");
+
+    let requests = server.received_requests().await.expect("recording is on");
+    let models: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/models")
+        .collect();
+    assert_eq!(models.len(), 1);
+    assert!(
+        models
+            .iter()
+            .all(|r| !requests_carry(&[(*r).clone()], API_KEY))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_token_file_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, format!("{SUBJECT}\n")).expect("token file");
+    let extra = workload("kubernetes", json!({"token_file_path": token_file}));
+    let file = write_connection(&directory, extra, &server.uri());
+    token_and_test(&server, &file, vec![]).await;
+    let exchanges = server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/token")
+        .count();
+    // One exchange per process: `token`, `token --show-token`, `test`.
+    assert_eq!(exchanges, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_token_command_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:id_token").await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let extra = workload(
+        "custom",
+        json!({"token_command": ["sh", "-c", format!("printf '{SUBJECT}'")], "token_type": "id"}),
+    );
+    let file = write_connection(&directory, extra, &server.uri());
+    token_and_test(&server, &file, vec![]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_never_sends_a_configured_api_key() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, SUBJECT).expect("token file");
+    let path = directory.path().join("conn.json");
+    let document = json!({
+        "conn_type": "openai",
+        "host": format!("{}/v1", server.uri()),
+        "password": API_KEY,
+        "extra": workload("kubernetes", json!({
+            "token_file_path": token_file,
+            "openai_client_kwargs": {"api_key": API_KEY},
+        })),
+    });
+    std::fs::write(&path, document.to_string()).expect("write");
+    let env = vec![
+        (
+            "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+            format!("{}/oauth/token", server.uri()),
+        ),
+        ("OPENAI_API_KEY".to_owned(), API_KEY.to_owned()),
+    ];
+    let test = run(
+        vec!["test".into(), path.to_str().expect("utf-8").into()],
+        env,
+    )
+    .await;
+    assert_eq!(test.status.code(), Some(0), "{}", text(&test.stderr));
+    let requests = server.received_requests().await.expect("recording");
+    assert!(!requests.is_empty());
+    assert!(!requests_carry(&requests, API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_from_password_kwargs_and_env() {
+    let server = MockServer::start().await;
+    for key in ["sk-from-kwargs", "sk-from-password", "sk-from-env"] {
+        Mock::given(method("GET"))
+            .and(path("/v1/models"))
+            .and(header("authorization", format!("Bearer {key}").as_str()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let directory = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        (
+            json!({"host": format!("{}/v1", server.uri()), "password": "sk-from-password", "extra": {"openai_client_kwargs": {"api_key": "sk-from-kwargs"}}}),
+            vec![],
+        ),
+        (
+            json!({"host": format!("{}/v1", server.uri()), "password": "sk-from-password", "extra": {}}),
+            vec![],
+        ),
+        (
+            json!({"host": format!("{}/v1", server.uri()), "extra": {}}),
+            vec![("OPENAI_API_KEY".to_owned(), "sk-from-env".to_owned())],
+        ),
+    ];
+    for (index, (document, env)) in cases.into_iter().enumerate() {
+        let path = directory.path().join(format!("conn-{index}.json"));
+        let mut document = document;
+        document["conn_type"] = json!("openai");
+        std::fs::write(&path, document.to_string()).expect("write");
+        let test = run(
+            vec!["test".into(), path.to_str().expect("utf-8").into()],
+            env,
+        )
+        .await;
+        assert_eq!(
+            test.status.code(),
+            Some(0),
+            "case {index}: {}",
+            text(&test.stderr)
+        );
+    }
+    // Each key was seen exactly once (the `expect(1)`s are verified when the server drops).
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_oauth_error_is_one_line_and_exit_1() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "No service account mapping found for the provided service_account_id.",
+        })))
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, SUBJECT).expect("token file");
+    let file = write_connection(
+        &directory,
+        workload("kubernetes", json!({"token_file_path": token_file})),
+        &server.uri(),
+    );
+    let env = vec![(
+        "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+        format!("{}/oauth/token", server.uri()),
+    )];
+    let token = run(vec!["token".into(), file], env).await;
+    assert_eq!(token.status.code(), Some(1));
+    assert_eq!(
+        text(&token.stderr),
+        "oauth error invalid_grant (401): No service account mapping found for the provided service_account_id.\n"
+    );
+    assert!(token.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_reports_an_api_failure_and_exits_1() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .and(query_param("x", "1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}})))
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("conn.json");
+    std::fs::write(
+        &path,
+        json!({"conn_type": "openai", "host": format!("{}/v1", server.uri()), "password": API_KEY})
+            .to_string(),
+    )
+    .expect("write");
+    let test = run(
+        vec!["test".into(), path.to_str().expect("utf-8").into()],
+        vec![],
+    )
+    .await;
+    assert_eq!(test.status.code(), Some(1));
+    let stderr = text(&test.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("Incorrect API key provided"), "{stderr}");
+    assert!(!stderr.contains(API_KEY) && !text(&test.stdout).contains(API_KEY));
+}
