@@ -320,3 +320,63 @@ async fn test_reports_an_api_failure_and_exits_1() {
     assert!(stderr.contains("Incorrect API key provided"), "{stderr}");
     assert!(!stderr.contains(API_KEY) && !text(&test.stdout).contains(API_KEY));
 }
+
+/// Every subcommand at `RUST_LOG=trace`: no subject token, access token or API key in any output,
+/// except the access token printed on purpose by `token --show-token`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_any_output_even_at_trace_level() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, SUBJECT).expect("token file");
+    let path = directory.path().join("conn.json");
+    let document = json!({
+        "conn_type": "openai",
+        "host": format!("{}/v1", server.uri()),
+        "password": API_KEY,
+        "extra": workload("kubernetes", json!({
+            "token_file_path": token_file,
+            "openai_client_kwargs": {"api_key": API_KEY, "default_headers": {"X-Secret": API_KEY}},
+        })),
+    });
+    std::fs::write(&path, document.to_string()).expect("write");
+    let file = path.to_str().expect("utf-8").to_owned();
+    let env = vec![
+        ("RUST_LOG".to_owned(), "trace".to_owned()),
+        (
+            "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+            format!("{}/oauth/token", server.uri()),
+        ),
+        ("OPENAI_API_KEY".to_owned(), API_KEY.to_owned()),
+    ];
+    let mut saw_trace = false;
+    for args in [
+        vec!["validate", &file],
+        vec!["validate", "--format", "json", &file],
+        vec!["plan", &file],
+        vec!["plan", "--format", "human", &file],
+        vec!["token", &file],
+        vec!["test", &file],
+    ] {
+        let output = run(
+            args.iter().map(|arg| (*arg).to_owned()).collect(),
+            env.clone(),
+        )
+        .await;
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        saw_trace |= stderr.contains("TRACE");
+        for secret in [SUBJECT, ACCESS, API_KEY] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{args:?} leaked {secret}:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+    assert!(
+        saw_trace,
+        "RUST_LOG=trace produced no trace output, so the test proves nothing"
+    );
+    let shown = run(vec!["token".into(), "--show-token".into(), file], env).await;
+    assert!(text(&shown.stdout).contains(ACCESS));
+    assert!(!text(&shown.stderr).contains(ACCESS) && !text(&shown.stdout).contains(SUBJECT));
+}
