@@ -1,1 +1,446 @@
-//! Placeholder.
+//! Azure managed identity as a subject-token source (token type `jwt`).
+//!
+//! [`AzureSource`] asks the platform's managed-identity endpoint for an access token and hands it
+//! on as the subject token. It picks the endpoint on every fetch, from the injected [`Env`]:
+//!
+//! - App Service, Functions and Container Apps: when `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are
+//!   both set, `GET $IDENTITY_ENDPOINT?api-version=2019-08-01&resource=R` with the headers
+//!   `X-IDENTITY-HEADER` and `Metadata: true`;
+//! - otherwise the instance metadata service (IMDS):
+//!   `GET {authority}/metadata/identity/oauth2/token?api-version=V&resource=R` with the header
+//!   `Metadata: true`; the authority is `http://169.254.169.254`, or
+//!   `AZURE_POD_IDENTITY_AUTHORITY_HOST` when set.
+//!
+//! Transport failures, 404, 408, 429 and 5xx are retried (three times, exponential backoff from
+//! 1 s with jitter, `Retry-After` honoured); 410 (IMDS upgrading) every 10 s up to seven times;
+//! 400, 401 and 403 never. Every attempt has a 10 s timeout and redirects are never followed.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conn_schema::AzureConfig;
+use providers_core::{
+    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
+    TokenType, retry, retry_after_seconds,
+};
+use reqwest::header::{HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+pub use error::{AzureError, Endpoint};
+
+/// The IMDS authority when `AZURE_POD_IDENTITY_AUTHORITY_HOST` is not set.
+pub const DEFAULT_AUTHORITY: &str = "http://169.254.169.254";
+
+/// The `api-version` the App Service identity endpoint is asked with; the configured
+/// `api_version` is IMDS's and does not apply there.
+pub const APP_SERVICE_API_VERSION: &str = "2019-08-01";
+
+/// The timeout of each attempt.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Retries of transport failures, 404, 408, 429 and 5xx: three, at about 1 s, 2 s and 4 s.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 3,
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(8),
+    jitter: 0.25,
+    max_retry_after: Duration::from_secs(60),
+};
+
+/// Retries of 410, which IMDS answers for up to 70 s while it upgrades: every 10 s, seven times.
+pub const DEFAULT_UPGRADE_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 7,
+    base_delay: Duration::from_secs(10),
+    max_delay: Duration::from_secs(10),
+    jitter: 0.0,
+    max_retry_after: Duration::from_secs(10),
+};
+
+const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
+
+/// A managed-identity token from IMDS or the App Service identity endpoint.
+///
+/// Build it with [`AzureSource::from_config`]; the `with_*` methods adjust retries, sleeping, the
+/// timeout and the IMDS authority (for tests). One HTTP client is built here and reused by every
+/// fetch. Debug shows the configuration only: the source never holds a token.
+pub struct AzureSource {
+    resource: String,
+    identity: Identity,
+    api_version: String,
+    env: Arc<dyn Env>,
+    authority: Option<String>,
+    // Building a rustls client does not fail in practice, but `from_config` is infallible by
+    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    retry_policy: RetryPolicy,
+    upgrade_retry_policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    timeout: Duration,
+}
+
+/// The optional user-assigned identity selectors.
+#[derive(Clone, Debug, Default)]
+struct Identity {
+    client_id: Option<String>,
+    object_id: Option<String>,
+    msi_res_id: Option<String>,
+}
+
+impl Identity {
+    /// The identity in words, for the "not assigned" advice.
+    fn describe(&self, endpoint: Endpoint) -> String {
+        let resource_id_name = match endpoint {
+            Endpoint::Imds => "msi_res_id",
+            Endpoint::AppService => "mi_res_id",
+        };
+        let selectors: Vec<String> = [
+            ("client_id", &self.client_id),
+            ("object_id", &self.object_id),
+            (resource_id_name, &self.msi_res_id),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|value| format!("{name} {value}")))
+        .collect();
+        if selectors.is_empty() {
+            "the system-assigned identity".to_owned()
+        } else {
+            format!(
+                "the user-assigned identity with {}",
+                selectors.join(" and ")
+            )
+        }
+    }
+}
+
+impl AzureSource {
+    /// A source for `config`, reading `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST` from `env` at every fetch. Never fails: a bad
+    /// environment is reported by [`SubjectTokenSource::fetch`].
+    pub fn from_config(config: &AzureConfig, env: Arc<dyn Env>) -> AzureSource {
+        AzureSource {
+            resource: config.resource.clone(),
+            identity: Identity {
+                client_id: config.client_id.clone(),
+                object_id: config.object_id.clone(),
+                msi_res_id: config.msi_res_id.clone(),
+            },
+            api_version: config.api_version.clone(),
+            env,
+            authority: None,
+            client: build_client(),
+            retry_policy: DEFAULT_RETRY_POLICY,
+            upgrade_retry_policy: DEFAULT_UPGRADE_RETRY_POLICY,
+            sleep: Arc::new(tokio_sleep),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Uses `authority` (scheme, host and port, such as `http://127.0.0.1:8080`) for IMDS instead
+    /// of `AZURE_POD_IDENTITY_AUTHORITY_HOST` and the default. The App Service endpoint, when its
+    /// variables are set, still wins.
+    pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
+    /// Replaces [`DEFAULT_RETRY_POLICY`], the policy for transport failures, 404, 408, 429
+    /// and 5xx.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Replaces [`DEFAULT_UPGRADE_RETRY_POLICY`], the policy for 410.
+    pub fn with_upgrade_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.upgrade_retry_policy = policy;
+        self
+    }
+
+    /// Sleeps between attempts with `sleep` instead of tokio's timer.
+    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    async fn fetch_token(&self) -> Result<SubjectToken, AzureError> {
+        let client = self.client.as_ref().map_err(|source| AzureError::Client {
+            source: source.clone(),
+        })?;
+        let request = self.request()?;
+        // 410 has its own budget so an IMDS upgrade does not use up the retries of other failures.
+        let mut retries = 0;
+        let mut upgrade_retries = 0;
+        let token = retry(
+            &*self.sleep,
+            |_| self.attempt(client, &request),
+            |failure: &Failure, _| {
+                if !failure.error.is_transient() {
+                    return Decision::Stop;
+                }
+                let (delay, counter) = if failure.error.status() == Some(410) {
+                    (self.upgrade_retry_policy.delay(upgrade_retries, None), &mut upgrade_retries)
+                } else {
+                    (self.retry_policy.delay(retries, failure.retry_after), &mut retries)
+                };
+                match delay {
+                    Some(delay) => {
+                        *counter += 1;
+                        tracing::debug!(error = %failure.error, ?delay, "retrying the managed identity request");
+                        Decision::RetryAfter(delay)
+                    }
+                    None => Decision::Stop,
+                }
+            },
+        )
+        .await
+        .map_err(|failure| failure.error)?;
+        Ok(SubjectToken::new(token, TokenType::Jwt))
+    }
+
+    /// The endpoint, URL and headers for this fetch, from the environment as it is now.
+    fn request(&self) -> Result<Request, AzureError> {
+        let set = |name: &str| self.env.var(name).filter(|value| !value.is_empty());
+        if let (Some(endpoint), Some(header)) = (set("IDENTITY_ENDPOINT"), set("IDENTITY_HEADER")) {
+            let header = SecretString::from(header);
+            let mut url = parse_endpoint(&endpoint, "IDENTITY_ENDPOINT")?;
+            self.append_query(&mut url, APP_SERVICE_API_VERSION, "mi_res_id");
+            let mut identity_header = HeaderValue::from_str(header.expose_secret())
+                .map_err(|_| AzureError::InvalidIdentityHeader)?;
+            identity_header.set_sensitive(true);
+            return Ok(Request {
+                endpoint: Endpoint::AppService,
+                url,
+                identity_header: Some(identity_header),
+            });
+        }
+        let (authority, origin) = match (&self.authority, set("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+        {
+            (Some(authority), _) => (authority.clone(), "the IMDS authority override"),
+            (None, Some(authority)) => (authority, "AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+            (None, None) => (DEFAULT_AUTHORITY.to_owned(), "the default IMDS authority"),
+        };
+        let mut url = parse_endpoint(
+            &format!("{}{IMDS_PATH}", authority.trim_end_matches('/')),
+            origin,
+        )?;
+        self.append_query(&mut url, &self.api_version, "msi_res_id");
+        Ok(Request {
+            endpoint: Endpoint::Imds,
+            url,
+            identity_header: None,
+        })
+    }
+
+    fn append_query(&self, url: &mut Url, api_version: &str, resource_id_name: &str) {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("api-version", api_version);
+        query.append_pair("resource", &self.resource);
+        for (name, value) in [
+            ("client_id", &self.identity.client_id),
+            ("object_id", &self.identity.object_id),
+            (resource_id_name, &self.identity.msi_res_id),
+        ] {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        request: &Request,
+    ) -> Result<SecretString, Failure> {
+        let endpoint = request.endpoint;
+        let mut builder = client
+            .get(request.url.clone())
+            .header("Metadata", "true")
+            .timeout(self.timeout);
+        if let Some(identity_header) = &request.identity_header {
+            builder = builder.header("X-IDENTITY-HEADER", identity_header.clone());
+        }
+        let response = builder.send().await.map_err(|source| AzureError::Send {
+            endpoint,
+            source: source.without_url(),
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            let body = response
+                .bytes()
+                .await
+                .map_err(|source| AzureError::ReadBody {
+                    endpoint,
+                    source: source.without_url(),
+                })?;
+            let reply: TokenReply = serde_json::from_slice(&body)
+                .map_err(|source| AzureError::InvalidReply { endpoint, source })?;
+            if reply.access_token.expose_secret().is_empty() {
+                return Err(AzureError::EmptyToken { endpoint }.into());
+            }
+            return Ok(reply.access_token);
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry_after_seconds);
+        let status = status.as_u16();
+        let error = if (300..400).contains(&status) {
+            AzureError::Redirect { endpoint, status }
+        } else {
+            // A body that cannot be read only loses the error code; the status says enough.
+            let code = response
+                .bytes()
+                .await
+                .ok()
+                .and_then(|body| error_code(&body));
+            if status == 400 {
+                AzureError::IdentityNotAssigned {
+                    endpoint,
+                    identity: self.identity.describe(endpoint),
+                    code,
+                }
+            } else {
+                AzureError::Status {
+                    endpoint,
+                    status,
+                    code,
+                }
+            }
+        };
+        Err(Failure { error, retry_after })
+    }
+}
+
+impl fmt::Debug for AzureSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureSource")
+            .field("resource", &self.resource)
+            .field("client_id", &self.identity.client_id)
+            .field("object_id", &self.identity.object_id)
+            .field("msi_res_id", &self.identity.msi_res_id)
+            .field("api_version", &self.api_version)
+            .field("authority", &self.authority)
+            .field("retry_policy", &self.retry_policy)
+            .field("upgrade_retry_policy", &self.upgrade_retry_policy)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubjectTokenSource for AzureSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+}
+
+/// One resolved request: where it goes and the App Service secret header, if any.
+struct Request {
+    endpoint: Endpoint,
+    url: Url,
+    identity_header: Option<HeaderValue>,
+}
+
+/// A failed attempt and the server's `Retry-After`, which only the retry decision needs.
+struct Failure {
+    error: AzureError,
+    retry_after: Option<Duration>,
+}
+
+impl From<AzureError> for Failure {
+    fn from(error: AzureError) -> Self {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// The one field read from a token reply; the others (whose numbers may be strings) are ignored.
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: SecretString,
+}
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    error: Option<serde_json::Value>,
+}
+
+/// The `error` code of an error reply, kept only when it looks like a code (short, plain
+/// characters), so that nothing else from the body can reach an error message.
+fn error_code(body: &[u8]) -> Option<String> {
+    let reply: ErrorReply = serde_json::from_slice(body).ok()?;
+    let code = reply.error?.as_str()?.to_owned();
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    (!code.is_empty() && code.len() <= 64 && code.chars().all(plain)).then_some(code)
+}
+
+fn parse_endpoint(value: &str, origin: &'static str) -> Result<Url, AzureError> {
+    let url = Url::parse(value).map_err(|source| AzureError::InvalidEndpoint { origin, source })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(AzureError::UnsupportedScheme { origin });
+    }
+    Ok(url)
+}
+
+fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
+    reqwest::Client::builder()
+        // A credential request must not be replayed to wherever a redirect points.
+        .redirect(reqwest::redirect::Policy::none())
+        // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
+        .no_proxy()
+        .build()
+        .map_err(Arc::new)
+}
+
+fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
+    Box::pin(tokio::time::sleep(duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_keeps_only_plain_short_codes() {
+        assert_eq!(
+            error_code(br#"{"error":"invalid_request","error_description":"secret"}"#).as_deref(),
+            Some("invalid_request")
+        );
+        assert_eq!(error_code(br#"{"error":"has spaces and secret"}"#), None);
+        assert_eq!(error_code(br#"{"error":{"nested":"secret"}}"#), None);
+        assert_eq!(error_code(&[b'a'; 100]), None);
+        assert_eq!(error_code(br#"{"error":""}"#), None);
+    }
+
+    #[test]
+    fn identity_description_names_the_selectors() {
+        assert_eq!(
+            Identity::default().describe(Endpoint::Imds),
+            "the system-assigned identity"
+        );
+        let identity = Identity {
+            client_id: Some("c1".into()),
+            object_id: None,
+            msi_res_id: Some("/sub/r".into()),
+        };
+        assert_eq!(
+            identity.describe(Endpoint::AppService),
+            "the user-assigned identity with client_id c1 and mi_res_id /sub/r"
+        );
+    }
+}

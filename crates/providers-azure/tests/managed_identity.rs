@@ -1,0 +1,374 @@
+//! The Azure managed-identity source against a real HTTP server on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conn_schema::AzureConfig;
+use providers_azure::{AzureError, AzureSource};
+use providers_core::{
+    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "eyJ.azure-MI-token.sig";
+const IDENTITY_HEADER: &str = "identity-header-SECRET";
+
+fn config() -> AzureConfig {
+    AzureConfig {
+        resource: "api://openai-wi".to_owned(),
+        client_id: None,
+        object_id: None,
+        msi_res_id: None,
+        api_version: "2018-02-01".to_owned(),
+    }
+}
+
+/// A Sleep that records every delay and returns at once.
+fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&delays);
+    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
+        recorder.lock().expect("not poisoned").push(delay);
+        Box::pin(async {})
+    };
+    (Arc::new(sleep), delays)
+}
+
+fn imds_source(
+    server: &MockServer,
+    config: &AzureConfig,
+) -> (AzureSource, Arc<Mutex<Vec<Duration>>>) {
+    let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
+    let (sleep, delays) = recording_sleep();
+    (
+        AzureSource::from_config(config, Arc::new(env)).with_sleep(sleep),
+        delays,
+    )
+}
+
+fn token_reply() -> ResponseTemplate {
+    // IMDS sends its numbers as strings.
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": TOKEN,
+        "expires_in": "86399",
+        "expires_on": "1700000000",
+        "not_before": "1699913600",
+        "resource": "api://openai-wi",
+        "token_type": "Bearer",
+    }))
+}
+
+async fn fetch_error(source: &AzureSource) -> SourceError {
+    source.fetch().await.expect_err("the fetch fails")
+}
+
+fn azure_error(error: &SourceError) -> &AzureError {
+    error
+        .cause()
+        .downcast_ref::<AzureError>()
+        .expect("an AzureError")
+}
+
+#[tokio::test]
+async fn imds_request_is_exact_and_the_token_is_the_access_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/metadata/identity/oauth2/token"))
+        .and(query_param("api-version", "2018-02-01"))
+        .and(query_param("resource", "api://openai-wi"))
+        .and(query_param("client_id", "cid-1"))
+        .and(query_param("object_id", "oid-2"))
+        .and(query_param("msi_res_id", "/subscriptions/s/identities/u"))
+        .and(header("Metadata", "true"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = config();
+    config.client_id = Some("cid-1".into());
+    config.object_id = Some("oid-2".into());
+    config.msi_res_id = Some("/subscriptions/s/identities/u".into());
+    let (source, _) = imds_source(&server, &config);
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(token.token_type(), TokenType::Jwt);
+    let requests = server.received_requests().await.expect("recording");
+    assert!(requests[0].headers.get("x-identity-header").is_none());
+}
+
+#[tokio::test]
+async fn system_assigned_identity_sends_no_selector() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .and(query_param_is_missing("client_id"))
+        .and(query_param_is_missing("object_id"))
+        .and(query_param_is_missing("msi_res_id"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+    assert!(source.fetch().await.is_ok());
+}
+
+#[tokio::test]
+async fn app_service_endpoint_wins_when_both_variables_are_set() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/msi/token"))
+        .and(query_param("api-version", "2019-08-01"))
+        .and(query_param("resource", "api://openai-wi"))
+        .and(query_param("mi_res_id", "/subscriptions/s/identities/u"))
+        .and(query_param_is_missing("msi_res_id"))
+        .and(header("X-IDENTITY-HEADER", IDENTITY_HEADER))
+        .and(header("Metadata", "true"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri()))
+        .with("IDENTITY_HEADER", IDENTITY_HEADER)
+        .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
+    let mut config = config();
+    config.msi_res_id = Some("/subscriptions/s/identities/u".into());
+    let source = AzureSource::from_config(&config, Arc::new(env));
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert!(!format!("{source:?}").contains(IDENTITY_HEADER));
+}
+
+#[tokio::test]
+async fn status_400_is_identity_not_assigned_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": "Identity not found",
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = config();
+    config.client_id = Some("cid-9".into());
+    let (source, delays) = imds_source(&server, &config);
+    let error = fetch_error(&source).await;
+    assert!(matches!(
+        azure_error(&error),
+        AzureError::IdentityNotAssigned { .. }
+    ));
+    assert!(!error.is_transient());
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "the user-assigned identity with client_id cid-9 is not assigned to this resource"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("(invalid_request)") || message.contains("invalid_request"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("Identity not found"),
+        "the body's description stays out: {message}"
+    );
+    assert!(delays.lock().expect("not poisoned").is_empty());
+}
+
+#[tokio::test]
+async fn statuses_401_and_403_are_not_retried() {
+    for status in [401, 403] {
+        let server = MockServer::start().await;
+        Mock::given(path("/metadata/identity/oauth2/token"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (source, _) = imds_source(&server, &config());
+        let error = fetch_error(&source).await;
+        assert_eq!(azure_error(&error).status(), Some(status));
+        assert!(!error.is_transient());
+    }
+}
+
+#[tokio::test]
+async fn transient_statuses_are_retried_three_times_with_growing_delays() {
+    for status in [404, 408, 429, 500, 503] {
+        let server = MockServer::start().await;
+        Mock::given(path("/metadata/identity/oauth2/token"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(4)
+            .mount(&server)
+            .await;
+        let (source, delays) = imds_source(&server, &config());
+        let error = fetch_error(&source).await;
+        assert_eq!(azure_error(&error).status(), Some(status));
+        assert!(error.is_transient());
+        let delays = delays.lock().expect("not poisoned").clone();
+        assert_eq!(delays.len(), 3, "{status}");
+        for (delay, base) in delays.iter().zip([1.0, 2.0, 4.0]) {
+            let seconds = delay.as_secs_f64();
+            assert!(
+                seconds >= base && seconds <= base * 1.25,
+                "{status}: {delays:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn recovers_after_two_server_errors() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, delays) = imds_source(&server, &config());
+    assert!(source.fetch().await.is_ok());
+    assert_eq!(delays.lock().expect("not poisoned").len(), 2);
+}
+
+#[tokio::test]
+async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(410))
+        .expect(8)
+        .mount(&server)
+        .await;
+    let (source, delays) = imds_source(&server, &config());
+    let error = fetch_error(&source).await;
+    assert_eq!(azure_error(&error).status(), Some(410));
+    assert_eq!(
+        *delays.lock().expect("not poisoned"),
+        vec![Duration::from_secs(10); 7]
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let (source, delays) = imds_source(&server, &config());
+    assert!(source.fetch().await.is_ok());
+    assert_eq!(
+        *delays.lock().expect("not poisoned"),
+        vec![Duration::from_secs(7)]
+    );
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_times_out_each_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply().set_delay(Duration::from_secs(5)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+    let source = source
+        .with_timeout(Duration::from_millis(200))
+        .with_retry_policy(RetryPolicy::NONE);
+    let error = fetch_error(&source).await;
+    assert!(
+        matches!(azure_error(&error), AzureError::Send { .. }),
+        "{error}"
+    );
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/elsewhere"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(token_reply())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+    let error = fetch_error(&source).await;
+    assert!(
+        matches!(
+            azure_error(&error),
+            AzureError::Redirect { status: 302, .. }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_empty_replies_are_errors() {
+    for (body, empty) in [
+        (json!({"token": TOKEN}), false),
+        (json!({"access_token": ""}), true),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/metadata/identity/oauth2/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let (source, _) = imds_source(&server, &config());
+        let error = fetch_error(&source).await;
+        match azure_error(&error) {
+            AzureError::EmptyToken { .. } => assert!(empty),
+            AzureError::InvalidReply { .. } => assert!(!empty),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!error.to_string().contains(TOKEN));
+    }
+}
+
+#[tokio::test]
+async fn no_token_in_debug_or_errors() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"access_token": TOKEN, "error": "oops"})),
+        )
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+    let source = source.with_retry_policy(RetryPolicy::NONE);
+    let error = fetch_error(&source).await;
+    for text in [
+        format!("{error}"),
+        format!("{error:?}"),
+        format!("{source:?}"),
+    ] {
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    let token_server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .mount(&token_server)
+        .await;
+    let (source, _) = imds_source(&token_server, &config());
+    let token = source.fetch().await.expect("token");
+    assert!(!format!("{token:?}").contains(TOKEN));
+}
