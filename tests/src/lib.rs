@@ -68,7 +68,18 @@ pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(openai_conn());
     command.args(args).current_dir(workspace());
     for (name, _) in std::env::vars() {
-        if name.starts_with("OPENAI_") || name.starts_with("AIRFLOW_CONN_") {
+        let read_by_the_tool = [
+            "OPENAI_",
+            "AIRFLOW_CONN_",
+            "AZURE_",
+            "IDENTITY_",
+            "GCE_METADATA_",
+            "ACTIONS_ID_TOKEN_",
+            "RUST_LOG",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        if read_by_the_tool {
             command.env_remove(name);
         }
     }

@@ -380,3 +380,84 @@ async fn no_secret_in_any_output_even_at_trace_level() {
     assert!(text(&shown.stdout).contains(ACCESS));
     assert!(!text(&shown.stderr).contains(ACCESS) && !text(&shown.stdout).contains(SUBJECT));
 }
+
+/// A mock metadata endpoint answering `SUBJECT` on `route`, with what it must receive.
+async fn metadata_mock(
+    server: &MockServer,
+    route: &str,
+    matchers: Vec<(&str, &str)>,
+    body: ResponseTemplate,
+) {
+    let mut mock = Mock::given(method("GET")).and(path(route));
+    for (name, value) in matchers {
+        mock = mock.and(query_param(name, value));
+    }
+    mock.respond_with(body).mount(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_imds_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    metadata_mock(
+        &server,
+        "/metadata/identity/oauth2/token",
+        vec![
+            ("api-version", "2018-02-01"),
+            ("resource", "https://management.azure.com/"),
+            ("client_id", "cid-e2e"),
+        ],
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": SUBJECT, "expires_in": "86399"})),
+    )
+    .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = write_connection(
+        &directory,
+        workload("azure", json!({"client_id": "cid-e2e"})),
+        &server.uri(),
+    );
+    token_and_test(
+        &server,
+        &file,
+        vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST".into(), server.uri())],
+    )
+    .await;
+    let requests = server.received_requests().await.expect("recording");
+    let imds: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/metadata/identity/oauth2/token")
+        .collect();
+    assert_eq!(imds.len(), 3);
+    assert!(
+        imds.iter()
+            .all(|r| r.headers.get("metadata").is_some_and(|v| v == "true"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_app_service_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    Mock::given(method("GET"))
+        .and(path("/msi/token"))
+        .and(query_param("api-version", "2019-08-01"))
+        .and(header("x-identity-header", "app-service-header-SECRET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": SUBJECT, "expires_on": "1700000000"})),
+        )
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = write_connection(&directory, workload("azure", json!({})), &server.uri());
+    let env = vec![
+        (
+            "IDENTITY_ENDPOINT".to_owned(),
+            format!("{}/msi/token", server.uri()),
+        ),
+        (
+            "IDENTITY_HEADER".to_owned(),
+            "app-service-header-SECRET".to_owned(),
+        ),
+    ];
+    token_and_test(&server, &file, env).await;
+}
