@@ -65,6 +65,8 @@ pub enum Reply {
     Status(u16),
     /// A redirect to `/elsewhere`.
     Redirect(u16),
+    /// A raw body with a status and content type (an HTML error page, say).
+    Raw(u16, &'static str, &'static str),
 }
 
 #[derive(Debug)]
@@ -240,6 +242,12 @@ async fn exchange(
             (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
         }
         Reply::Status(status) => StatusCode::from_u16(status).unwrap().into_response(),
+        Reply::Raw(status, content_type, body) => (
+            StatusCode::from_u16(status).unwrap(),
+            [(header::CONTENT_TYPE, content_type)],
+            body,
+        )
+            .into_response(),
         Reply::Redirect(status) => (
             StatusCode::from_u16(status).unwrap(),
             [(header::LOCATION, "/elsewhere")],
