@@ -12,6 +12,18 @@
 //! - [`test_connection`], [`chat_completion`] and [`embed`] are small helpers over the client.
 //!
 //! No function logs or formats a key or token; [`AccessToken`] and every error are safe to print.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use conn_schema::{DocumentKind, validate};
+//! use openai_client::{ClientOptions, chat_completion, from_connection};
+//!
+//! let connection = validate(&std::fs::read_to_string("conn.json")?, DocumentKind::Auto).connection.ok_or("invalid connection")?;
+//! let client = from_connection(&connection, "openai_default", ClientOptions::new())?.client; // an async_openai::Client
+//! println!("{}", chat_completion(&client, "Say hello", None).await?);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
