@@ -90,17 +90,6 @@ pub enum ClientError {
         /// The rejected value.
         value: f64,
     },
-    /// This build has no implementation of the configured subject-token source.
-    #[error(
-        "connection {conn_id:?}: workload_identity_provider {provider:?} is not available in this \
-         build"
-    )]
-    ProviderUnavailable {
-        /// The connection id.
-        conn_id: String,
-        /// The provider name.
-        provider: &'static str,
-    },
     /// The subject-token source could not be set up (an unknown custom provider name, say).
     #[error("connection {conn_id:?}: could not set up the {provider} token source: {source}")]
     Provider {
@@ -666,10 +655,6 @@ fn build_source(
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<Arc<dyn SubjectTokenSource>, ClientError> {
-    let unavailable = |provider: ProviderKind| ClientError::ProviderUnavailable {
-        conn_id: conn_id.to_owned(),
-        provider: provider.as_str(),
-    };
     match provider {
         ProviderConfig::Kubernetes(config) => Ok(Arc::new(
             providers_kubernetes::KubernetesSource::from_config(config),
@@ -678,8 +663,13 @@ fn build_source(
             config,
             Arc::clone(&options.env),
         ))),
-        ProviderConfig::Gcp(_) => Err(unavailable(ProviderKind::Gcp)),
-        ProviderConfig::GithubActions(_) => Err(unavailable(ProviderKind::GithubActions)),
+        ProviderConfig::Gcp(config) => Ok(Arc::new(providers_gcp::GcpSource::from_config(
+            config,
+            Arc::clone(&options.env),
+        ))),
+        ProviderConfig::GithubActions(config) => Ok(Arc::new(
+            providers_github::GithubActionsSource::from_config(config, Arc::clone(&options.env)),
+        )),
         ProviderConfig::Custom(config) => {
             providers_custom::source_from_config(config, &options.registry).map_err(|source| {
                 ClientError::Provider {

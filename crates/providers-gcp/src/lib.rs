@@ -1,1 +1,366 @@
-//! Placeholder.
+//! The GCP metadata server as a subject-token source (token type `id`).
+//!
+//! [`GcpSource`] asks the metadata server of a Compute Engine VM, GKE node or Cloud Run service
+//! for an identity token of the instance's default service account:
+//!
+//! `GET http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity?audience=A`
+//! with the header `Metadata-Flavor: Google`. The reply body is the token (trimmed; empty is an
+//! error). The host is replaced by `GCE_METADATA_HOST` (`host` or `host:port`, always plain
+//! `http`) when that variable is set in the injected [`Env`]; it is read on every fetch.
+//!
+//! Timeouts, connection failures, 408, 429, 500, 503 and 504 are retried four times with
+//! exponential backoff from 1 s plus jitter, honouring `Retry-After`; other statuses are not.
+//! Every attempt has a 10 s timeout and redirects are never followed. [`GcpError`] says why a
+//! fetch failed, without any reply body.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conn_schema::GcpConfig;
+use conn_schema::model::DEFAULT_AUDIENCE;
+use providers_core::{
+    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
+    TokenType, retry, retry_after_seconds,
+};
+use reqwest::header::RETRY_AFTER;
+use secrecy::SecretString;
+use url::Url;
+
+pub use error::GcpError;
+
+/// The metadata server's host when `GCE_METADATA_HOST` is not set.
+pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
+
+/// The environment variable that replaces [`DEFAULT_METADATA_HOST`] (`host` or `host:port`).
+pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
+
+/// The path of the default service account's identity-token endpoint.
+pub const IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
+
+/// The timeout of each attempt, including reading the reply.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Retries of timeouts, connection failures, 408, 429, 500, 503 and 504: four, at about 1 s, 2 s,
+/// 4 s and 8 s plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 4,
+    base_delay: Duration::from_secs(1),
+    // Above the last computed delay (8 s), so the jitter of that retry is not clipped away.
+    max_delay: Duration::from_secs(10),
+    jitter: 0.25,
+    max_retry_after: Duration::from_secs(60),
+};
+
+/// An identity token from the GCP metadata server.
+///
+/// Build it with [`GcpSource::from_config`]; the `with_*` methods adjust retries, sleeping and
+/// the timeout (for tests). One HTTP client is built at construction and reused by every fetch.
+/// Debug shows the configuration only: the source never holds a token.
+pub struct GcpSource {
+    audience: String,
+    env: Arc<dyn Env>,
+    // Building a rustls client does not fail in practice, but `from_config` is infallible by
+    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    retry_policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    timeout: Duration,
+}
+
+impl GcpSource {
+    /// A source for `config`, reading `GCE_METADATA_HOST` from `env` at every fetch. Never fails:
+    /// a client that cannot be built or a bad environment is reported by
+    /// [`SubjectTokenSource::fetch`]. An empty audience (which the connection parser never
+    /// produces) falls back to `https://api.openai.com/v1`.
+    pub fn from_config(config: &GcpConfig, env: Arc<dyn Env>) -> GcpSource {
+        let audience = if config.audience.is_empty() {
+            DEFAULT_AUDIENCE.to_owned()
+        } else {
+            config.audience.clone()
+        };
+        GcpSource {
+            audience,
+            env,
+            client: build_client(),
+            retry_policy: DEFAULT_RETRY_POLICY,
+            sleep: Arc::new(tokio_sleep),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Replaces [`DEFAULT_RETRY_POLICY`].
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Sleeps between attempts with `sleep` instead of tokio's timer.
+    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The audience the token is requested for.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    async fn fetch_token(&self) -> Result<SubjectToken, GcpError> {
+        let client = self.client.as_ref().map_err(|source| GcpError::Client {
+            source: Arc::clone(source),
+        })?;
+        let (url, host) = self.request_url()?;
+        let token = retry(
+            &*self.sleep,
+            |_| self.attempt(client, &url, &host),
+            |error: &GcpError, retries_done| {
+                if !error.is_retried() {
+                    return Decision::Stop;
+                }
+                match self.retry_policy.delay(retries_done, error.retry_after()) {
+                    Some(delay) => {
+                        tracing::debug!(
+                            target: "providers_gcp",
+                            error = %error,
+                            retries_done,
+                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                            "retrying the metadata server request"
+                        );
+                        Decision::RetryAfter(delay)
+                    }
+                    None => Decision::Stop,
+                }
+            },
+        )
+        .await?;
+        Ok(SubjectToken::new(token, TokenType::Id))
+    }
+
+    /// The identity URL and the `host[:port]` it goes to, from the environment as it is now.
+    fn request_url(&self) -> Result<(Url, String), GcpError> {
+        let host = self
+            .env
+            .var(METADATA_HOST_ENV)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| DEFAULT_METADATA_HOST.to_owned());
+        let mut url = metadata_base_url(&host)?;
+        url.set_path(IDENTITY_PATH);
+        url.query_pairs_mut()
+            .append_pair("audience", &self.audience);
+        Ok((url, host))
+    }
+
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        host: &str,
+    ) -> Result<SecretString, GcpError> {
+        let transport = |source: reqwest::Error| transport_error(host, source);
+        let response = client
+            .get(url.clone())
+            .header("Metadata-Flavor", "Google")
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => {
+                let body = response.bytes().await.map_err(transport)?;
+                let text = std::str::from_utf8(&body).map_err(|_| GcpError::NotUtf8)?;
+                let token = text.trim();
+                if token.is_empty() {
+                    return Err(GcpError::EmptyToken);
+                }
+                Ok(SecretString::from(token))
+            }
+            300..=399 => Err(GcpError::Redirect { status }),
+            _ => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(retry_after_seconds);
+                Err(GcpError::Status {
+                    status,
+                    retry_after,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for GcpSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GcpSource")
+            .field("audience", &self.audience)
+            .field("retry_policy", &self.retry_policy)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubjectTokenSource for GcpSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+}
+
+/// `http://{host}/` for a `host` or `host:port`, rejecting anything else (a scheme, a path,
+/// credentials), since the value is pasted after `http://` and must not redirect the request.
+fn metadata_base_url(host: &str) -> Result<Url, GcpError> {
+    let invalid = || GcpError::InvalidMetadataHost {
+        value: host.to_owned(),
+    };
+    let url = Url::parse(&format!("http://{host}")).map_err(|_| invalid())?;
+    let plain = url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !host.ends_with('/');
+    if plain { Ok(url) } else { Err(invalid()) }
+}
+
+/// Sorts a transport error by what it means for a retry, dropping the URL it carries.
+fn transport_error(host: &str, source: reqwest::Error) -> GcpError {
+    let host = host.to_owned();
+    let source = source.without_url();
+    if source.is_timeout() {
+        GcpError::Timeout { host, source }
+    } else if source.is_connect() {
+        GcpError::Connect { host, source }
+    } else {
+        GcpError::Transport { host, source }
+    }
+}
+
+fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
+    reqwest::Client::builder()
+        // A credential request must not be replayed to wherever a redirect points.
+        .redirect(reqwest::redirect::Policy::none())
+        // The metadata server is local to the instance; a proxy must never see its tokens.
+        .no_proxy()
+        .build()
+        .map_err(Arc::new)
+}
+
+fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
+    Box::pin(tokio::time::sleep(duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_host_accepts_host_and_port_only() {
+        assert_eq!(
+            metadata_base_url("metadata.google.internal")
+                .unwrap()
+                .as_str(),
+            "http://metadata.google.internal/"
+        );
+        assert_eq!(
+            metadata_base_url("127.0.0.1:8080").unwrap().as_str(),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            metadata_base_url("[::1]:8080").unwrap().as_str(),
+            "http://[::1]:8080/"
+        );
+        for bad in [
+            "http://metadata.google.internal",
+            "metadata/computeMetadata",
+            "user:pw@metadata",
+            "metadata?x=1",
+            "metadata#x",
+            "metadata/",
+            "host:notaport",
+            "",
+        ] {
+            let error = metadata_base_url(bad).expect_err(bad);
+            assert!(
+                matches!(error, GcpError::InvalidMetadataHost { .. }),
+                "{bad}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_gce_metadata_host_the_request_goes_to_metadata_google_internal() {
+        let config = GcpConfig {
+            audience: "https://api.openai.com/v1".to_owned(),
+        };
+        for env in [
+            providers_core::MapEnv::new(),
+            providers_core::MapEnv::new().with(METADATA_HOST_ENV, "  "),
+        ] {
+            let source = GcpSource::from_config(&config, Arc::new(env));
+            let (url, host) = source.request_url().unwrap();
+            assert_eq!(
+                url.as_str(),
+                "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/\
+                 default/identity?audience=https%3A%2F%2Fapi.openai.com%2Fv1"
+            );
+            assert_eq!(host, DEFAULT_METADATA_HOST);
+        }
+    }
+
+    #[test]
+    fn retried_statuses_are_a_subset_of_transient_ones() {
+        let status = |status| GcpError::Status {
+            status,
+            retry_after: None,
+        };
+        for code in [408, 429, 500, 503, 504] {
+            assert!(
+                status(code).is_retried() && status(code).is_transient(),
+                "{code}"
+            );
+        }
+        // A 502 is worth trying later, but google-auth does not retry it in the loop.
+        assert!(status(502).is_transient() && !status(502).is_retried());
+        for code in [400, 401, 403, 404] {
+            assert!(
+                !status(code).is_transient() && !status(code).is_retried(),
+                "{code}"
+            );
+        }
+        assert!(!GcpError::Redirect { status: 302 }.is_retried());
+        assert!(!GcpError::EmptyToken.is_transient());
+    }
+
+    #[test]
+    fn status_messages_name_the_status_and_hint_at_the_cause() {
+        let error = GcpError::Status {
+            status: 404,
+            retry_after: None,
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("metadata server answered status 404 (not found:"),
+            "{error}"
+        );
+        let error = GcpError::Status {
+            status: 503,
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(error.to_string(), "metadata server answered status 503");
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
+    }
+}

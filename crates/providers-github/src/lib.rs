@@ -1,1 +1,384 @@
-//! Placeholder.
+//! The GitHub Actions OIDC token as a subject-token source (token type `jwt`).
+//!
+//! [`GithubActionsSource`] asks the runner's token service for the job's OIDC token, as
+//! `core.getIDToken(audience)` of the actions toolkit does:
+//!
+//! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<urlencoded>` (the URL already carries a query)
+//! with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN` and `Accept: application/json`.
+//! The token is the string field `value` of the JSON reply. The runner sets both variables only
+//! for jobs granted `permissions: id-token: write`; they are read from the injected [`Env`] on
+//! every fetch.
+//!
+//! Timeouts, connection failures, 502, 503 and 504 are retried three times with exponential
+//! backoff from 1 s plus jitter, honouring `Retry-After`; other statuses are not. Every attempt
+//! has a 10 s timeout and redirects are never followed. The request token is a
+//! [`SecretString`] from the moment it is read and is exposed only where the header is built.
+//! [`GithubActionsError`] says why a fetch failed, without any reply body or secret.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conn_schema::GithubActionsConfig;
+use conn_schema::model::DEFAULT_AUDIENCE;
+use providers_core::{
+    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
+    TokenType, retry, retry_after_seconds,
+};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+pub use error::GithubActionsError;
+
+/// The variable holding the token request URL (with its query already started).
+pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+
+/// The variable holding the bearer token that authorises the token request.
+pub const REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+
+/// The timeout of each attempt, including reading the reply.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Retries of timeouts, connection failures, 502, 503 and 504: three, at about 1 s, 2 s and 4 s
+/// plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 3,
+    base_delay: Duration::from_secs(1),
+    // Above the last computed delay (4 s), so the jitter of that retry is not clipped away.
+    max_delay: Duration::from_secs(5),
+    jitter: 0.25,
+    max_retry_after: Duration::from_secs(60),
+};
+
+/// The job's OIDC token from the GitHub Actions runner.
+///
+/// Build it with [`GithubActionsSource::from_config`]; the `with_*` methods adjust retries,
+/// sleeping and the timeout (for tests). One HTTP client is built at construction and reused by
+/// every fetch. Debug shows the audience and settings only: the source holds no token, and the
+/// request token is read per fetch and never printed.
+pub struct GithubActionsSource {
+    audience: String,
+    env: Arc<dyn Env>,
+    // Building a rustls client does not fail in practice, but `from_config` is infallible by
+    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    retry_policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    timeout: Duration,
+}
+
+impl GithubActionsSource {
+    /// A source for `config`, reading `ACTIONS_ID_TOKEN_REQUEST_URL` and
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch. Never fails: a client that
+    /// cannot be built or a missing variable is reported by [`SubjectTokenSource::fetch`]. An
+    /// empty audience (which the connection parser never produces) falls back to
+    /// `https://api.openai.com/v1`.
+    pub fn from_config(config: &GithubActionsConfig, env: Arc<dyn Env>) -> GithubActionsSource {
+        let audience = if config.audience.is_empty() {
+            DEFAULT_AUDIENCE.to_owned()
+        } else {
+            config.audience.clone()
+        };
+        GithubActionsSource {
+            audience,
+            env,
+            client: build_client(),
+            retry_policy: DEFAULT_RETRY_POLICY,
+            sleep: Arc::new(tokio_sleep),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Replaces [`DEFAULT_RETRY_POLICY`].
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Sleeps between attempts with `sleep` instead of tokio's timer.
+    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = sleep;
+        self
+    }
+
+    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The audience the token is requested for.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    async fn fetch_token(&self) -> Result<SubjectToken, GithubActionsError> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|source| GithubActionsError::Client {
+                source: Arc::clone(source),
+            })?;
+        let request = self.request()?;
+        let token = retry(
+            &*self.sleep,
+            |_| self.attempt(client, &request),
+            |error: &GithubActionsError, retries_done| {
+                if !error.is_retried() {
+                    return Decision::Stop;
+                }
+                match self.retry_policy.delay(retries_done, error.retry_after()) {
+                    Some(delay) => {
+                        tracing::debug!(
+                            target: "providers_github",
+                            error = %error,
+                            retries_done,
+                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                            "retrying the github actions token request"
+                        );
+                        Decision::RetryAfter(delay)
+                    }
+                    None => Decision::Stop,
+                }
+            },
+        )
+        .await?;
+        Ok(SubjectToken::new(token, TokenType::Jwt))
+    }
+
+    /// The URL and the authorization header for this fetch, from the environment as it is now.
+    fn request(&self) -> Result<Request, GithubActionsError> {
+        let set = |name: &str| self.env.var(name).filter(|value| !value.trim().is_empty());
+        let url = set(REQUEST_URL_ENV);
+        // The request token is a secret from the moment it is read.
+        let request_token = set(REQUEST_TOKEN_ENV).map(SecretString::from);
+        let (url, request_token) = match (url, request_token) {
+            (Some(url), Some(request_token)) => (url, request_token),
+            (url, request_token) => {
+                let missing = [
+                    (REQUEST_URL_ENV, url.is_none()),
+                    (REQUEST_TOKEN_ENV, request_token.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, missing)| missing.then_some(name))
+                .collect();
+                return Err(GithubActionsError::MissingEnvironment { missing });
+            }
+        };
+        let mut url = parse_request_url(url.trim())?;
+        // `query_pairs_mut` appends with `&` after the runner's query, or starts one with `?`.
+        url.query_pairs_mut()
+            .append_pair("audience", &self.audience);
+        let host = url.host_str().unwrap_or_default().to_owned();
+        // The request token is exposed here and only here, where the header is built.
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", request_token.expose_secret().trim()))
+                .map_err(|_| GithubActionsError::InvalidRequestToken)?;
+        authorization.set_sensitive(true);
+        Ok(Request {
+            url,
+            host,
+            authorization,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        request: &Request,
+    ) -> Result<SecretString, GithubActionsError> {
+        let transport = |source: reqwest::Error| transport_error(&request.host, source);
+        let response = client
+            .get(request.url.clone())
+            .header(AUTHORIZATION, request.authorization.clone())
+            .header(ACCEPT, "application/json")
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => {
+                let body = response.bytes().await.map_err(transport)?;
+                parse_reply(&body)
+            }
+            300..=399 => Err(GithubActionsError::Redirect { status }),
+            _ => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(retry_after_seconds);
+                Err(GithubActionsError::Status {
+                    status,
+                    retry_after,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for GithubActionsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The environment is left out: whatever its own Debug shows, it holds the request token.
+        f.debug_struct("GithubActionsSource")
+            .field("audience", &self.audience)
+            .field("retry_policy", &self.retry_policy)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubjectTokenSource for GithubActionsSource {
+    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+}
+
+/// One resolved request: the URL with the audience, its host for messages, and the sensitive
+/// authorization header.
+struct Request {
+    url: Url,
+    host: String,
+    authorization: HeaderValue,
+}
+
+/// Checks the token request URL: `https`, or `http` to a loopback host (a local test server),
+/// since the request carries a bearer token that must not travel in clear text.
+fn parse_request_url(text: &str) -> Result<Url, GithubActionsError> {
+    let url = Url::parse(text).map_err(|source| GithubActionsError::InvalidRequestUrl {
+        source: Some(source),
+    })?;
+    let usable = match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => is_loopback(&url),
+        _ => false,
+    };
+    if usable {
+        Ok(url)
+    } else {
+        Err(GithubActionsError::InvalidRequestUrl { source: None })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The token from a success reply: the string field `value`, which must not be empty.
+fn parse_reply(body: &[u8]) -> Result<SecretString, GithubActionsError> {
+    // Parsing into an untyped value (not a typed struct) keeps serde_json's error to a syntax
+    // error with a position: a type error would quote the offending string, which may be secret.
+    let reply: serde_json::Value =
+        serde_json::from_slice(body).map_err(|source| GithubActionsError::NotJson { source })?;
+    match reply.get("value") {
+        Some(serde_json::Value::String(token)) if !token.trim().is_empty() => {
+            Ok(SecretString::from(token.trim()))
+        }
+        _ => Err(GithubActionsError::MissingValue),
+    }
+}
+
+/// Sorts a transport error by what it means for a retry, dropping the URL it carries.
+fn transport_error(host: &str, source: reqwest::Error) -> GithubActionsError {
+    let host = host.to_owned();
+    let source = source.without_url();
+    if source.is_timeout() {
+        GithubActionsError::Timeout { host, source }
+    } else if source.is_connect() {
+        GithubActionsError::Connect { host, source }
+    } else {
+        GithubActionsError::Transport { host, source }
+    }
+}
+
+fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
+    reqwest::Client::builder()
+        // The request token must not be replayed to wherever a redirect points.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(Arc::new)
+}
+
+fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
+    Box::pin(tokio::time::sleep(duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_needs_a_non_empty_string_value() {
+        let token = parse_reply(br#"{"count":1,"value":" eyJ.gh.sig "}"#).unwrap();
+        assert_eq!(token.expose_secret(), "eyJ.gh.sig");
+        for body in [
+            &br#"{}"#[..],
+            br#"{"value":""}"#,
+            br#"{"value":"  "}"#,
+            br#"{"value":12}"#,
+            br#"{"value":null}"#,
+            br#"{"value":{"jwt":"x"}}"#,
+            br#"["value"]"#,
+        ] {
+            let error = parse_reply(body).expect_err("rejected");
+            assert!(
+                matches!(error, GithubActionsError::MissingValue),
+                "{error:?}"
+            );
+        }
+        let error = parse_reply(b"eyJ.not-json-SECRET").expect_err("rejected");
+        assert!(matches!(error, GithubActionsError::NotJson { .. }));
+        assert!(!format!("{error} {error:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn request_urls_must_be_https_or_loopback_http() {
+        for good in [
+            "https://pipelines.actions.githubusercontent.com/abc/idtoken?api-version=2.0",
+            "http://127.0.0.1:8080/idtoken",
+            "http://localhost/idtoken",
+            "http://[::1]/idtoken",
+        ] {
+            assert!(parse_request_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://pipelines.actions.githubusercontent.com/idtoken",
+            "ftp://127.0.0.1/idtoken",
+            "not a url",
+            "file:///etc/passwd",
+        ] {
+            let error = parse_request_url(bad).expect_err(bad);
+            assert!(
+                matches!(error, GithubActionsError::InvalidRequestUrl { .. }),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_502_503_504_and_transport_failures_are_retried() {
+        let status = |status| GithubActionsError::Status {
+            status,
+            retry_after: None,
+        };
+        for code in [502, 503, 504] {
+            assert!(status(code).is_retried(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 500] {
+            assert!(!status(code).is_retried(), "{code}");
+        }
+        assert!(status(500).is_transient() && status(429).is_transient());
+        assert!(!status(404).is_transient());
+    }
+}

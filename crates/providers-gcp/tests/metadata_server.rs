@@ -1,0 +1,507 @@
+//! The GCP metadata-server source against a real HTTP server on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conn_schema::GcpConfig;
+use providers_core::{
+    BoxFuture, Env, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+};
+use providers_gcp::{DEFAULT_RETRY_POLICY, GcpError, GcpSource, IDENTITY_PATH};
+use secrecy::ExposeSecret;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.gcp-identity-SECRET.sig";
+const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
+
+fn config(audience: &str) -> GcpConfig {
+    GcpConfig {
+        audience: audience.to_owned(),
+    }
+}
+
+/// A Sleep that records every delay and returns at once.
+fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&delays);
+    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
+        recorder.lock().expect("not poisoned").push(delay);
+        Box::pin(async {})
+    };
+    (Arc::new(sleep), delays)
+}
+
+/// The metadata server's `host:port` as `GCE_METADATA_HOST` holds it.
+fn host_of(server: &MockServer) -> String {
+    server.address().to_string()
+}
+
+/// A source aimed at `server` through `GCE_METADATA_HOST`, with the default retry policy and a
+/// recording sleep (so backoff is observed, never waited for).
+fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<Duration>>>) {
+    let env = MapEnv::new().with("GCE_METADATA_HOST", host_of(server));
+    let (sleep, delays) = recording_sleep();
+    (
+        GcpSource::from_config(&config(audience), Arc::new(env)).with_sleep(sleep),
+        delays,
+    )
+}
+
+fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
+    delays.lock().expect("not poisoned").clone()
+}
+
+async fn request_count(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
+}
+
+fn gcp_error(error: &SourceError) -> &GcpError {
+    assert_eq!(error.provider(), "gcp");
+    error
+        .cause()
+        .downcast_ref::<GcpError>()
+        .expect("the cause is a GcpError")
+}
+
+async fn mount_status(server: &MockServer, status: u16) {
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn request_is_exact_and_the_token_is_the_trimmed_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(IDENTITY_PATH))
+        .and(query_param("audience", OPENAI_AUDIENCE))
+        .and(header("Metadata-Flavor", "Google"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!("  {TOKEN}\n\n")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(token.token_type(), TokenType::Id);
+    assert!(recorded(&delays).is_empty());
+
+    let requests = server.received_requests().await.expect("recording");
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    // The audience is the only query parameter, and it is url-encoded on the wire.
+    assert_eq!(
+        request.url.query(),
+        Some("audience=https%3A%2F%2Fapi.openai.com%2Fv1")
+    );
+    assert_eq!(
+        request
+            .headers
+            .get("metadata-flavor")
+            .and_then(|v| v.to_str().ok()),
+        Some("Google")
+    );
+    assert!(request.headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn a_configured_audience_is_sent_url_encoded() {
+    let server = MockServer::start().await;
+    let audience = "api://openai wi/?team=a&b";
+    Mock::given(path(IDENTITY_PATH))
+        .and(query_param("audience", audience))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, audience);
+    assert_eq!(source.audience(), audience);
+
+    source.fetch().await.expect("token");
+    let requests = server.received_requests().await.expect("recording");
+    assert_eq!(
+        requests[0].url.query(),
+        Some("audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_configured_audience_falls_back_to_the_openai_audience() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .and(query_param("audience", OPENAI_AUDIENCE))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, "");
+    assert_eq!(source.audience(), OPENAI_AUDIENCE);
+    source.fetch().await.expect("token");
+}
+
+/// An environment whose `GCE_METADATA_HOST` the test can change between fetches.
+#[derive(Debug)]
+struct SwitchableEnv(Mutex<String>);
+
+impl Env for SwitchableEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        (name == "GCE_METADATA_HOST").then(|| self.0.lock().expect("not poisoned").clone())
+    }
+}
+
+#[tokio::test]
+async fn gce_metadata_host_is_read_at_every_fetch() {
+    let first = MockServer::start().await;
+    let second = MockServer::start().await;
+    for (server, body) in [(&first, "eyJ.first"), (&second, "eyJ.second")] {
+        Mock::given(path(IDENTITY_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(1)
+            .mount(server)
+            .await;
+    }
+    let env = Arc::new(SwitchableEnv(Mutex::new(host_of(&first))));
+    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), env.clone());
+
+    let token = source.fetch().await.expect("first token");
+    assert_eq!(token.secret().expose_secret(), "eyJ.first");
+    *env.0.lock().expect("not poisoned") = host_of(&second);
+    let token = source.fetch().await.expect("second token");
+    assert_eq!(token.secret().expose_secret(), "eyJ.second");
+}
+
+#[tokio::test]
+async fn an_invalid_gce_metadata_host_fails_before_any_request() {
+    let server = MockServer::start().await;
+    let value = format!("http://{}", host_of(&server));
+    let env = MapEnv::new().with("GCE_METADATA_HOST", value.clone());
+    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+
+    let error = source.fetch().await.expect_err("rejected");
+    assert_eq!(error.step(), "reading GCE_METADATA_HOST");
+    assert!(!error.is_transient());
+    assert!(
+        matches!(gcp_error(&error), GcpError::InvalidMetadataHost { value: v } if *v == value),
+        "{error:?}"
+    );
+    assert_eq!(
+        gcp_error(&error).to_string(),
+        format!(
+            "GCE_METADATA_HOST {value:?} is not a valid metadata server address: expected host or \
+             host:port without a scheme or path"
+        )
+    );
+    assert_eq!(request_count(&server).await, 0);
+}
+
+#[tokio::test]
+async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
+    for body in ["", " \n\t "] {
+        let server = MockServer::start().await;
+        Mock::given(path(IDENTITY_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+        let error = source.fetch().await.expect_err("empty");
+        assert!(
+            matches!(gcp_error(&error), GcpError::EmptyToken),
+            "{error:?}"
+        );
+        assert_eq!(error.step(), "reading the metadata server reply");
+        assert!(!error.is_transient());
+        assert_eq!(
+            error.to_string(),
+            "gcp token source failed while reading the metadata server reply: metadata server \
+             returned an empty identity token"
+        );
+        assert_eq!(request_count(&server).await, 1);
+        assert!(recorded(&delays).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![0xff, 0xfe, b'e', b'y']))
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let error = source.fetch().await.expect_err("not utf-8");
+    assert!(matches!(gcp_error(&error), GcpError::NotUtf8), "{error:?}");
+    assert_eq!(
+        gcp_error(&error).to_string(),
+        "metadata server reply is not valid utf-8; expected an identity token"
+    );
+    assert_eq!(request_count(&server).await, 1);
+}
+
+#[tokio::test]
+async fn two_503s_then_success_takes_three_requests() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let token = source.fetch().await.expect("token after retries");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(request_count(&server).await, 3);
+    assert_eq!(recorded(&delays).len(), 2);
+}
+
+#[tokio::test]
+async fn a_500_forever_takes_five_requests_with_exponential_backoff() {
+    let server = MockServer::start().await;
+    mount_status(&server, 500).await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let error = source.fetch().await.expect_err("gives up");
+    assert_eq!(request_count(&server).await, 5);
+    assert!(
+        matches!(gcp_error(&error), GcpError::Status { status: 500, .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(
+        error.to_string(),
+        "gcp token source failed while requesting an identity token from the metadata server: \
+         metadata server answered status 500"
+    );
+    // 1 s, 2 s, 4 s, 8 s, each plus at most 25 % jitter (the last capped at 10 s).
+    let delays = recorded(&delays);
+    assert_eq!(delays.len(), 4, "{delays:?}");
+    for (delay, base) in delays.iter().zip([1.0f64, 2.0, 4.0, 8.0]) {
+        let seconds = delay.as_secs_f64();
+        assert!(seconds >= base && seconds <= base * 1.25, "{delays:?}");
+    }
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_retried_four_times() {
+    for status in [408, 429, 500, 503, 504] {
+        let server = MockServer::start().await;
+        mount_status(&server, status).await;
+        let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+        let source = source.with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
+
+        let error = source.fetch().await.expect_err("gives up");
+        assert_eq!(gcp_error(&error).status(), Some(status));
+        assert!(error.is_transient(), "{status}");
+        assert_eq!(request_count(&server).await, 5, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn other_statuses_are_not_retried() {
+    for (status, transient) in [
+        (400, false),
+        (401, false),
+        (403, false),
+        (404, false),
+        (502, true),
+    ] {
+        let server = MockServer::start().await;
+        mount_status(&server, status).await;
+        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+        let error = source.fetch().await.expect_err("fails");
+        assert_eq!(gcp_error(&error).status(), Some(status));
+        assert_eq!(error.is_transient(), transient, "{status}");
+        assert_eq!(request_count(&server).await, 1, "{status}");
+        assert!(recorded(&delays).is_empty(), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_404_says_what_is_probably_wrong() {
+    let server = MockServer::start().await;
+    mount_status(&server, 404).await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let error = source.fetch().await.expect_err("fails");
+    assert_eq!(
+        gcp_error(&error).to_string(),
+        "metadata server answered status 404 (not found: the instance may have no default \
+         service account, or this is not a google cloud metadata server)"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_replaces_the_computed_delay() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    source.fetch().await.expect("token after the wait");
+    assert_eq!(recorded(&delays), vec![Duration::from_secs(7)]);
+    assert_eq!(request_count(&server).await, 2);
+}
+
+#[tokio::test]
+async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(TOKEN)
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let source = source
+        .with_retry_policy(RetryPolicy::NONE)
+        .with_timeout(Duration::from_millis(200));
+
+    let error = source.fetch().await.expect_err("times out");
+    assert!(
+        matches!(gcp_error(&error), GcpError::Timeout { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(
+        gcp_error(&error).to_string(),
+        format!(
+            "request to the metadata server at {} timed out",
+            host_of(&server)
+        )
+    );
+    assert_eq!(request_count(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_and_then_reported() {
+    // Bind a port and free it again, so nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    drop(listener);
+    let env = MapEnv::new().with("GCE_METADATA_HOST", address.clone());
+    let (sleep, delays) = recording_sleep();
+    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env)).with_sleep(sleep);
+
+    let error = source.fetch().await.expect_err("refused");
+    assert!(
+        matches!(gcp_error(&error), GcpError::Connect { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert!(
+        gcp_error(&error).to_string().starts_with(&format!(
+            "could not connect to the metadata server at {address};"
+        )),
+        "{error}"
+    );
+    // Four retries after the first attempt.
+    assert_eq!(recorded(&delays).len(), 4);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let server = MockServer::start().await;
+    let target = MockServer::start().await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .expect(0)
+        .mount(&target)
+        .await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/elsewhere", target.uri())),
+        )
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let error = source.fetch().await.expect_err("redirect refused");
+    assert!(
+        matches!(gcp_error(&error), GcpError::Redirect { status: 302 }),
+        "{error:?}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(
+        gcp_error(&error).to_string(),
+        "metadata server answered with redirect status 302; redirects are not followed"
+    );
+    assert_eq!(request_count(&server).await, 1);
+    assert_eq!(request_count(&target).await, 0);
+    assert!(recorded(&delays).is_empty());
+}
+
+/// Every message and Debug rendering of an error and its whole source chain.
+fn renderings(error: &SourceError) -> Vec<String> {
+    let mut texts = vec![format!("{error}"), format!("{error:?}")];
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        texts.push(current.to_string());
+        texts.push(format!("{current:?}"));
+        source = current.source();
+    }
+    texts
+}
+
+#[tokio::test]
+async fn no_token_or_body_reaches_debug_output_or_error_text() {
+    let server = MockServer::start().await;
+    // An error reply that echoes the token, then a success.
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}")),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+
+    let error = source.fetch().await.expect_err("403");
+    for text in renderings(&error) {
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!text.contains("denied for token"), "{text}");
+    }
+
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert!(!format!("{token:?}").contains("SECRET"));
+    assert!(!format!("{source:?}").contains("SECRET"));
+}
+
+#[tokio::test]
+async fn transport_errors_carry_no_url() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, "https://audience.example/SECRET-AUDIENCE");
+    let source = source
+        .with_retry_policy(RetryPolicy::NONE)
+        .with_timeout(Duration::from_millis(200));
+    let error = source.fetch().await.expect_err("times out");
+    for text in renderings(&error) {
+        assert!(!text.contains("SECRET-AUDIENCE"), "{text}");
+        assert!(!text.contains(IDENTITY_PATH), "{text}");
+    }
+}

@@ -1,0 +1,532 @@
+//! The GitHub Actions OIDC source against a real HTTP server on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conn_schema::GithubActionsConfig;
+use providers_core::{
+    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+};
+use providers_github::{DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.github-oidc-SECRET.sig";
+const REQUEST_TOKEN: &str = "ghs_request-token-PRIVATE";
+const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
+const TOKEN_PATH: &str = "/abc/_apis/distributedtask/hubs/Actions/plans/p1/jobs/j1/idtoken";
+
+fn config(audience: &str) -> GithubActionsConfig {
+    GithubActionsConfig {
+        audience: audience.to_owned(),
+    }
+}
+
+/// A Sleep that records every delay and returns at once.
+fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&delays);
+    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
+        recorder.lock().expect("not poisoned").push(delay);
+        Box::pin(async {})
+    };
+    (Arc::new(sleep), delays)
+}
+
+/// The request URL as the runner sets it: with its query already started.
+fn request_url(server: &MockServer) -> String {
+    format!("{}{TOKEN_PATH}?api-version=2.0", server.uri())
+}
+
+fn env_for(url: impl Into<String>) -> MapEnv {
+    MapEnv::new()
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", url)
+        .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+}
+
+/// A source aimed at `server`, with the default retry policy and a recording sleep (so backoff is
+/// observed, never waited for).
+fn source_for(
+    server: &MockServer,
+    audience: &str,
+) -> (GithubActionsSource, Arc<Mutex<Vec<Duration>>>) {
+    let (sleep, delays) = recording_sleep();
+    let env = env_for(request_url(server));
+    (
+        GithubActionsSource::from_config(&config(audience), Arc::new(env)).with_sleep(sleep),
+        delays,
+    )
+}
+
+fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
+    delays.lock().expect("not poisoned").clone()
+}
+
+async fn request_count(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
+}
+
+fn github_error(error: &SourceError) -> &GithubActionsError {
+    assert_eq!(error.provider(), "github_actions");
+    error
+        .cause()
+        .downcast_ref::<GithubActionsError>()
+        .expect("the cause is a GithubActionsError")
+}
+
+fn token_reply() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "count": 2, "value": TOKEN }))
+}
+
+async fn mount_status(server: &MockServer, status: u16) {
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn request_is_exact_and_the_token_is_the_value_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(TOKEN_PATH))
+        .and(query_param("api-version", "2.0"))
+        .and(query_param("audience", OPENAI_AUDIENCE))
+        .and(header("Authorization", format!("Bearer {REQUEST_TOKEN}")))
+        .and(header("Accept", "application/json"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(token.token_type(), TokenType::Jwt);
+    assert!(recorded(&delays).is_empty());
+
+    let requests = server.received_requests().await.expect("recording");
+    assert_eq!(requests.len(), 1);
+    // The audience follows the runner's own query with `&`, url-encoded.
+    assert_eq!(
+        requests[0].url.query(),
+        Some("api-version=2.0&audience=https%3A%2F%2Fapi.openai.com%2Fv1")
+    );
+}
+
+#[tokio::test]
+async fn a_url_without_a_query_gets_one() {
+    let server = MockServer::start().await;
+    let audience = "sts.example/openai wi?x=1&y";
+    Mock::given(path(TOKEN_PATH))
+        .and(query_param("audience", audience))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = env_for(format!("{}{TOKEN_PATH}", server.uri()));
+    let source = GithubActionsSource::from_config(&config(audience), Arc::new(env));
+    assert_eq!(source.audience(), audience);
+
+    source.fetch().await.expect("token");
+    let requests = server.received_requests().await.expect("recording");
+    assert_eq!(
+        requests[0].url.query(),
+        Some("audience=sts.example%2Fopenai+wi%3Fx%3D1%26y")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_configured_audience_falls_back_to_the_openai_audience() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .and(query_param("audience", OPENAI_AUDIENCE))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, "");
+    assert_eq!(source.audience(), OPENAI_AUDIENCE);
+    source.fetch().await.expect("token");
+}
+
+#[tokio::test]
+async fn missing_variables_ask_for_the_id_token_permission() {
+    let server = MockServer::start().await;
+    let cases = [
+        (
+            MapEnv::new(),
+            "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set",
+        ),
+        (
+            MapEnv::new().with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server)),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set",
+        ),
+        (
+            MapEnv::new()
+                .with("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+                .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN),
+            "ACTIONS_ID_TOKEN_REQUEST_URL is not set",
+        ),
+    ];
+    for (env, names) in cases {
+        // Construction never fails; the missing variables surface at fetch time.
+        let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+        let error = source.fetch().await.expect_err("missing variables");
+        assert!(
+            matches!(
+                github_error(&error),
+                GithubActionsError::MissingEnvironment { .. }
+            ),
+            "{error:?}"
+        );
+        assert!(!error.is_transient());
+        assert_eq!(
+            error.step(),
+            "reading the ACTIONS_ID_TOKEN_REQUEST variables"
+        );
+        assert_eq!(
+            github_error(&error).to_string(),
+            format!(
+                "{names}; the github actions job needs `permissions: id-token: write` to request \
+                 an oidc token"
+            )
+        );
+        assert!(error.to_string().contains("id-token: write"), "{error}");
+    }
+    assert_eq!(request_count(&server).await, 0);
+}
+
+#[tokio::test]
+async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
+    let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
+    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+    let error = source.fetch().await.expect_err("refused");
+    assert!(
+        matches!(
+            github_error(&error),
+            GithubActionsError::InvalidRequestUrl { .. }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        github_error(&error).to_string(),
+        "ACTIONS_ID_TOKEN_REQUEST_URL is not a valid token request url: expected an https url \
+         (plain http only to a loopback host)"
+    );
+    assert!(!error.is_transient());
+}
+
+#[tokio::test]
+async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value() {
+    let server = MockServer::start().await;
+    let env = MapEnv::new()
+        .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
+        .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
+    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+    let error = source.fetch().await.expect_err("refused");
+    assert!(
+        matches!(
+            github_error(&error),
+            GithubActionsError::InvalidRequestToken
+        ),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains("PRIVATE"));
+    assert_eq!(request_count(&server).await, 0);
+}
+
+#[tokio::test]
+async fn a_reply_without_a_usable_value_is_an_error() {
+    let bodies = [
+        ResponseTemplate::new(200).set_body_json(json!({ "count": 1 })),
+        ResponseTemplate::new(200).set_body_json(json!({ "value": "" })),
+        ResponseTemplate::new(200).set_body_json(json!({ "value": 42 })),
+    ];
+    for reply in bodies {
+        let server = MockServer::start().await;
+        Mock::given(path(TOKEN_PATH))
+            .respond_with(reply)
+            .mount(&server)
+            .await;
+        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+        let error = source.fetch().await.expect_err("no value");
+        assert!(
+            matches!(github_error(&error), GithubActionsError::MissingValue),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "github_actions token source failed while reading the oidc token reply: github \
+             actions token reply has no non-empty string `value`"
+        );
+        assert!(!error.is_transient());
+        assert_eq!(request_count(&server).await, 1);
+        assert!(recorded(&delays).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let error = source.fetch().await.expect_err("not json");
+    assert!(
+        matches!(github_error(&error), GithubActionsError::NotJson { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        github_error(&error).to_string(),
+        "github actions token reply is not json; expected an object with a string `value`"
+    );
+    assert!(!format!("{error} {error:?}").contains("SECRET"));
+}
+
+#[tokio::test]
+async fn two_503s_then_success_takes_three_requests() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let token = source.fetch().await.expect("token after retries");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(request_count(&server).await, 3);
+    assert_eq!(recorded(&delays).len(), 2);
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_retried_three_times_with_backoff() {
+    for status in [502, 503, 504] {
+        let server = MockServer::start().await;
+        mount_status(&server, status).await;
+        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+        let error = source.fetch().await.expect_err("gives up");
+        assert_eq!(github_error(&error).status(), Some(status));
+        assert!(error.is_transient());
+        assert_eq!(request_count(&server).await, 4, "{status}");
+        // 1 s, 2 s, 4 s, each plus at most 25 % jitter (the last capped at 5 s).
+        let delays = recorded(&delays);
+        assert_eq!(delays.len(), 3, "{delays:?}");
+        for (delay, base) in delays.iter().zip([1.0f64, 2.0, 4.0]) {
+            let seconds = delay.as_secs_f64();
+            assert!(seconds >= base && seconds <= base * 1.25, "{delays:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn other_statuses_are_not_retried() {
+    for (status, transient) in [
+        (400, false),
+        (401, false),
+        (403, false),
+        (404, false),
+        (429, true),
+        (500, true),
+    ] {
+        let server = MockServer::start().await;
+        mount_status(&server, status).await;
+        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+        let error = source.fetch().await.expect_err("fails");
+        assert_eq!(github_error(&error).status(), Some(status));
+        assert_eq!(error.is_transient(), transient, "{status}");
+        assert_eq!(error.step(), "requesting the oidc token");
+        assert_eq!(request_count(&server).await, 1, "{status}");
+        assert!(recorded(&delays).is_empty(), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_request_token_says_so() {
+    let server = MockServer::start().await;
+    mount_status(&server, 401).await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let error = source.fetch().await.expect_err("401");
+    assert_eq!(
+        github_error(&error).to_string(),
+        "github actions token endpoint answered status 401 (the request token was rejected; it \
+         is valid only during its own job)"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_replaces_the_computed_delay() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "9"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    source.fetch().await.expect("token after the wait");
+    assert_eq!(recorded(&delays), vec![Duration::from_secs(9)]);
+    assert_eq!(request_count(&server).await, 2);
+}
+
+#[tokio::test]
+async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(token_reply().set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let source = source
+        .with_retry_policy(RetryPolicy::NONE)
+        .with_timeout(Duration::from_millis(200));
+
+    let error = source.fetch().await.expect_err("times out");
+    assert!(
+        matches!(github_error(&error), GithubActionsError::Timeout { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(
+        github_error(&error).to_string(),
+        "github actions token request to 127.0.0.1 timed out"
+    );
+    assert_eq!(request_count(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_and_then_reported() {
+    // Bind a port and free it again, so nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    let env = env_for(format!("http://{address}/idtoken?api-version=2.0"));
+    let (sleep, delays) = recording_sleep();
+    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env))
+        .with_sleep(sleep)
+        .with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
+
+    let error = source.fetch().await.expect_err("refused");
+    assert!(
+        matches!(github_error(&error), GithubActionsError::Connect { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(
+        github_error(&error).to_string(),
+        "could not connect to the github actions token endpoint at 127.0.0.1"
+    );
+    // Three retries after the first attempt.
+    assert_eq!(recorded(&delays).len(), 3);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let server = MockServer::start().await;
+    let target = MockServer::start().await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(token_reply())
+        .expect(0)
+        .mount(&target)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/elsewhere", target.uri())),
+        )
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let error = source.fetch().await.expect_err("redirect refused");
+    assert!(
+        matches!(
+            github_error(&error),
+            GithubActionsError::Redirect { status: 302 }
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(
+        github_error(&error).to_string(),
+        "github actions token endpoint answered with redirect status 302; redirects are not \
+         followed"
+    );
+    assert_eq!(request_count(&server).await, 1);
+    assert_eq!(request_count(&target).await, 0);
+    assert!(recorded(&delays).is_empty());
+}
+
+/// Every message and Debug rendering of an error and its whole source chain.
+fn renderings(error: &SourceError) -> Vec<String> {
+    let mut texts = vec![format!("{error}"), format!("{error:?}")];
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        texts.push(current.to_string());
+        texts.push(format!("{current:?}"));
+        source = current.source();
+    }
+    texts
+}
+
+#[tokio::test]
+async fn neither_token_nor_request_token_reaches_debug_output_or_error_text() {
+    let server = MockServer::start().await;
+    // Error replies that echo both secrets, then a success.
+    let echo = json!({ "message": format!("bad {REQUEST_TOKEN} for {TOKEN}") });
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(403).set_body_json(echo.clone()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": echo })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(token_reply().set_delay(Duration::from_secs(3)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
+    let source = source
+        .with_retry_policy(RetryPolicy::NONE)
+        .with_timeout(Duration::from_millis(200));
+
+    // A status failure, a reply without `value`, and a timeout (whose reqwest error is kept).
+    for _ in 0..3 {
+        let error = source.fetch().await.expect_err("fails");
+        for text in renderings(&error) {
+            assert!(!text.contains("SECRET"), "{text}");
+            assert!(!text.contains("PRIVATE"), "{text}");
+            assert!(!text.contains(TOKEN_PATH), "{text}");
+        }
+    }
+
+    let token = source.fetch().await.expect("token");
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    for text in [format!("{token:?}"), format!("{source:?}")] {
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!text.contains("PRIVATE"), "{text}");
+    }
+}
