@@ -461,3 +461,51 @@ async fn azure_app_service_end_to_end() {
     ];
     token_and_test(&server, &file, env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcp_metadata_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:id_token").await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/computeMetadata/v1/instance/service-accounts/default/identity",
+        ))
+        .and(query_param("audience", "https://api.openai.com/v1"))
+        .and(header("Metadata-Flavor", "Google"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!("{SUBJECT}\n")))
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = write_connection(&directory, workload("gcp", json!({})), &server.uri());
+    let host = server.uri().trim_start_matches("http://").to_owned();
+    token_and_test(&server, &file, vec![("GCE_METADATA_HOST".into(), host)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_actions_oidc_end_to_end() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    Mock::given(method("GET"))
+        .and(path("/_apis/idtoken"))
+        .and(query_param("api-version", "2.0"))
+        .and(query_param("audience", "https://api.openai.com/v1"))
+        .and(header("authorization", "Bearer actions-request-SECRET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": SUBJECT})))
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = write_connection(
+        &directory,
+        workload("github_actions", json!({})),
+        &server.uri(),
+    );
+    let env = vec![
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+            format!("{}/_apis/idtoken?api-version=2.0", server.uri()),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned(),
+            "actions-request-SECRET".to_owned(),
+        ),
+    ];
+    token_and_test(&server, &file, env).await;
+}
