@@ -5,9 +5,11 @@
 //! - `tidy`: check dependency direction (no HTTP or async stack below `openai-client`).
 //! - `editor-test`: the schema in VS Code's own JSON language service (`tests/editor`).
 //! - `fuzz`: the libFuzzer target on the validator, for 60 s.
+//! - `bench`: authentication benchmarks, ours next to the official Python SDK.
 //! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
 //!   the editor test, and a build of the fuzz target.
 
+mod bench;
 mod editor;
 mod fuzz;
 mod schema;
@@ -44,14 +46,16 @@ fn run(args: &[String]) -> Result<()> {
         Some("tidy") => tidy::check(&root),
         Some("editor-test") => editor::run(&root),
         Some("fuzz") => fuzz::run(&root, 60),
+        Some("bench") => bench::run(&root),
         Some("ci") => ci(&root),
         _ => bail!(
-            "usage: cargo xtask <schema [--check] | snapshots | tidy | editor-test | fuzz | ci>\n\
+            "usage: cargo xtask <schema [--check] | snapshots | tidy | editor-test | fuzz | bench | ci>\n\
              schema      write schema/*.json from the model's types (--check: fail if stale)\n\
              snapshots   run the validation snapshot tests\n\
              tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
              editor-test run the schema through VS Code's JSON language service (tests/editor)\n\
              fuzz        fuzz the validator for 60 s (installs cargo-fuzz if missing)\n\
+             bench       benchmark authentication against the official Python SDK (bench/RESULTS.md)\n\
              ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, fuzz build"
         ),
     }

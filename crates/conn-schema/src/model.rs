@@ -114,8 +114,9 @@ impl TokenType {
     }
 }
 
-/// Options passed to the OpenAI client.
-#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+/// Options passed to the OpenAI client. Debug shows header and query names, not their values,
+/// which may carry credentials.
+#[derive(Clone, Default, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ClientKwargs {
     /// API base URL, an absolute http or https URL such as `https://api.openai.com/v1`.
@@ -154,6 +155,27 @@ pub struct ClientKwargs {
     #[serde(skip_serializing)]
     #[schemars(with = "Option<String>", length(min = 1))]
     pub api_key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for ClientKwargs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKwargs")
+            .field("base_url", &self.base_url)
+            .field("organization", &self.organization)
+            .field("project", &self.project)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field(
+                "default_headers",
+                &self.default_headers.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "default_query",
+                &self.default_query.keys().collect::<Vec<_>>(),
+            )
+            .field("api_key", &self.api_key)
+            .finish()
+    }
 }
 
 /// Kubernetes: the projected service-account token file.

@@ -60,8 +60,8 @@ pub struct Diagnostic {
     pub suggestion: Option<String>,
 }
 
-/// The outcome of validating one document.
-#[derive(Debug)]
+/// The outcome of validating one document. Debug leaves out the source text, which may hold
+/// secrets.
 pub struct Report {
     /// Every finding, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
@@ -73,6 +73,18 @@ pub struct Report {
     pub well_formed: bool,
     text: String,
     masked: Vec<(usize, usize)>,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("diagnostics", &self.diagnostics)
+            .field("kind", &self.kind)
+            .field("connection", &self.connection)
+            .field("well_formed", &self.well_formed)
+            .field("text_bytes", &self.text.len())
+            .finish()
+    }
 }
 
 impl Report {

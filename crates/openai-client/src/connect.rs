@@ -339,8 +339,9 @@ impl ClientOptions {
     }
 }
 
-/// A connection turned into a client.
-#[derive(Clone, Debug)]
+/// A connection turned into a client. Debug leaves the client out: async-openai's config prints
+/// custom header values, which may carry credentials.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Connected {
     /// The ready client: base URL, headers, timeout, retries and authentication applied.
@@ -349,6 +350,16 @@ pub struct Connected {
     pub token_cache: Option<TokenCache>,
     /// What was resolved.
     pub plan: Plan,
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("client", &"async_openai::Client { .. }")
+            .field("token_cache", &self.token_cache)
+            .field("plan", &self.plan)
+            .finish()
+    }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
