@@ -172,12 +172,28 @@ fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> Result<f64> {
     Ok(times[times.len() / 2])
 }
 
+/// The total and the stolen CPU time so far (from `/proc/stat`), to report how much of the run the
+/// hypervisor took away; zeros where `/proc/stat` does not exist.
+fn cpu_ticks() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    (fields.iter().sum(), fields.get(7).copied().unwrap_or(0))
+}
+
 fn number(value: &Value, key: &str) -> f64 {
     value[key].as_f64().unwrap_or(f64::NAN)
 }
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
+    let (total_before, steal_before) = cpu_ticks();
     crate::cargo(
         root,
         &[
@@ -310,17 +326,25 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             )
         };
         // Alternate the two so drift on a shared machine hits both alike; keep the better of two.
-        let best = |file: &str| -> Result<Value> {
-            let first = load(file, "20000")?;
-            let second = load(file, "20000")?;
-            Ok(if number(&first, "rps") >= number(&second, "rps") {
-                first
-            } else {
-                second
-            })
+        // Five alternating rounds, so drift on a shared machine hits both alike; each side keeps
+        // its median round.
+        let (mut statics, mut workloads) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            statics.push(load(&key, "20000")?);
+            workloads.push(load(&workload, "20000")?);
+        }
+        let median = |mut runs: Vec<Value>| {
+            runs.sort_by(|a, b| number(a, "rps").total_cmp(&number(b, "rps")));
+            runs.swap_remove(runs.len() / 2)
         };
-        let ours_static = best(&key)?;
-        let ours_workload = best(&workload)?;
+        let rounds = |runs: &[Value]| {
+            runs.iter()
+                .map(|run| number(run, "rps"))
+                .collect::<Vec<f64>>()
+        };
+        let (static_rounds, workload_rounds) = (rounds(&statics), rounds(&workloads));
+        let ours_static = median(statics);
+        let ours_workload = median(workloads);
         let sdk_load = sdk(
             &python,
             root,
@@ -328,7 +352,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             &mock.base,
             &["--requests", "3000", "--concurrency", "16", "--warmup"],
         )?;
-        results.insert("p4".into(), json!({"ours_workload_identity": ours_workload, "ours_static_key": ours_static, "sdk_workload_identity": sdk_load}));
+        results.insert("p4".into(), json!({"ours_workload_identity": ours_workload, "ours_static_key": ours_static, "sdk_workload_identity": sdk_load, "workload_identity_rounds_rps": workload_rounds, "static_key_rounds_rps": static_rounds}));
     }
     // P5: `openai-conn validate` on the examples, whole process, against spawning `true`.
     {
@@ -354,9 +378,12 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     std::fs::remove_dir_all(&scratch).ok();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let (total_after, steal_after) = cpu_ticks();
+    let steal = steal_after.saturating_sub(steal_before) as f64
+        / total_after.saturating_sub(total_before).max(1) as f64;
     results.insert(
         "machine".into(),
-        json!({"cores": cores, "sdk": SDK_PIN, "seconds": started.elapsed().as_secs_f64()}),
+        json!({"cores": cores, "sdk": SDK_PIN, "seconds": started.elapsed().as_secs_f64(), "cpu_steal_fraction": steal}),
     );
     let results = Value::Object(results);
     std::fs::write(
@@ -484,16 +511,43 @@ fn report(results: &Value) -> String {
          API's simplicity, and neither was done.\n",
         s1 / floor_sum
     );
-    let p4_note = if wi / key >= 0.97 {
+    let p5_note = if validate <= 5.0 {
         String::new()
     } else {
         format!(
-            "- **P4 (workload identity ≥ 0.97 × static key).** This run measured {:.3}. The two \
-             differ by one cached read per request ({o1:.0} ns against about {:.0} µs per \
-             request), which cannot cost 3 %; the gap is scheduling noise on 2 shared cores \
-             (each figure is the better of two alternating runs; rerun on a quiet machine).\n",
+            "- **P5 (≤ 5 ms).** This run measured {validate:.2} ms, of which {spawn:.2} ms is the \
+             cost of starting any process here (`true`, measured alongside); validation itself \
+             adds {:.2} ms. The spawn floor depends on the host's load (CPU steal in this run: \
+             {:.0} %).\n",
+            validate - spawn,
+            100.0 * number(&results["machine"], "cpu_steal_fraction")
+        )
+    };
+    let p4_note = if wi / key >= 0.97 {
+        String::new()
+    } else {
+        let range = |key: &str| {
+            let rounds: Vec<f64> = p4[key]
+                .as_array()
+                .map(|rounds| rounds.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let low = rounds.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = rounds.iter().copied().fold(0.0, f64::max);
+            format!("{low:.0}–{high:.0}")
+        };
+        format!(
+            "- **P4 (workload identity ≥ 0.97 × static key).** This run measured {:.3} (medians \
+             of five alternating rounds; the rounds ranged over {} req/s with workload identity \
+             and {} with a static key). The loopback run is CPU-bound: each request costs about \
+             {:.0} µs of CPU here (2 cores / req/s). Of that, the token read is {o1:.0} ns and the \
+             layer's header work about a microsecond (criterion: `cargo bench -p openai-client \
+             --bench auth`, group `one request through the tower stack`), so workload identity \
+             itself accounts for 1–2 %; the rest of the gap is the spread between rounds on a \
+             shared 2-core VM.\n",
             wi / key,
-            1e6 / key * 16.0
+            range("workload_identity_rounds_rps"),
+            range("static_key_rounds_rps"),
+            2.0e6 / key
         )
     };
     let p1_two = format!(
@@ -507,23 +561,24 @@ fn report(results: &Value) -> String {
         "- **P3 (p99 ≤ 1.2 × p50).** No request waited for an exchange (the refresh runs in the \
          background), and our spread ({:.2}) is the transport's own: the same stream with a static \
          key and no auth at all shows {:.2}. On 2 cores shared by the client, the mock and the \
-         Python runtime, p99 is set by scheduling, not by authentication. The SDK's p99 \
-         ({:.0} µs) is its blocking refresh: {} requests waited for the 300 ms exchange.\n",
+         Python runtime, p99 is set by scheduling, not by authentication. The SDK's worst \
+         request ({:.0} µs) is its blocking refresh: {} requests waited for the 300 ms exchange.\n",
         spread(o3),
         spread(b3),
-        number(&p3["sdk"], "p99_us"),
+        number(&p3["sdk"], "max_us"),
         p3["sdk"]["waited"]
     );
     format!(
         "# Benchmark results\n\n\
-         Produced by `cargo xtask bench` on a machine with {} cores (the same 2-core machine runs \
-         the client, the mock and the SDK, so absolute figures move between runs; ratios much \
-         less). The official SDK is `{}` in `bench/.venv`; both clients talk to the same loopback \
+         Produced by `cargo xtask bench` on a machine with {} cores (the same machine runs the \
+         client, the mock and the SDK, so absolute figures move between runs; ratios much less; \
+         the hypervisor took {:.0} % of the CPU time during this run). The official SDK is `{}` in `bench/.venv`; both clients talk to the same loopback \
          mock (`crates/openai-client/examples/mock_openai.rs`), which rejects expired tokens. Raw \
          figures: `bench/results.json`.\n\n\
          | scenario | ours | official SDK / baseline | ratio | target | |\n\
-         |---|---|---|---|---|---|\n{}\n\n## Where a target is missed\n\n{p1_limit}{p1_two}{p3_limit}{p4_note}",
+         |---|---|---|---|---|---|\n{}\n\n## Where a target is missed\n\n{p1_limit}{p1_two}{p3_limit}{p4_note}{p5_note}",
         results["machine"]["cores"],
+        100.0 * number(&results["machine"], "cpu_steal_fraction"),
         results["machine"]["sdk"].as_str().unwrap_or_default(),
         rows.join("\n")
     )
