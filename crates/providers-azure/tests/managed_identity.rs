@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conn_schema::AzureConfig;
-use providers_azure::{AzureError, AzureSource};
+use providers_azure::{AzureError, AzureSource, Endpoint};
 use providers_core::{
     BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
 };
@@ -97,6 +97,14 @@ async fn imds_request_is_exact_and_the_token_is_the_access_token() {
     assert_eq!(token.token_type(), TokenType::Jwt);
     let requests = server.received_requests().await.expect("recording");
     assert!(requests[0].headers.get("x-identity-header").is_none());
+    // The exact query, in order and form-encoded, with nothing else in it.
+    assert_eq!(
+        requests[0].url.query(),
+        Some(
+            "api-version=2018-02-01&resource=api%3A%2F%2Fopenai-wi&client_id=cid-1&object_id=oid-2\
+             &msi_res_id=%2Fsubscriptions%2Fs%2Fidentities%2Fu"
+        )
+    );
 }
 
 #[tokio::test]
@@ -371,4 +379,226 @@ async fn no_token_in_debug_or_errors() {
     let (source, _) = imds_source(&token_server, &config());
     let token = source.fetch().await.expect("token");
     assert!(!format!("{token:?}").contains(TOKEN));
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.expect("recording").len()
+}
+
+/// The error's message with all its sources, as a log line would show it.
+fn full_text(error: &SourceError) -> String {
+    let mut text = format!("{error} {error:?}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(" | {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn explicit_authority_overrides_the_environment() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The variable points at a port nobody listens on; the override must win.
+    let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
+    let source = AzureSource::from_config(&config(), Arc::new(env))
+        .with_authority(format!("{}/", server.uri()))
+        .with_retry_policy(RetryPolicy::NONE);
+
+    source.fetch().await.expect("ok");
+}
+
+#[tokio::test]
+async fn only_one_app_service_variable_falls_back_to_imds() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
+        .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
+    let source =
+        AzureSource::from_config(&config(), Arc::new(env)).with_retry_policy(RetryPolicy::NONE);
+
+    source.fetch().await.expect("ok");
+}
+
+#[tokio::test]
+async fn app_service_400_names_mi_res_id_and_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/msi/token"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(serde_json::json!({"statusCode": 400})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri()))
+        .with("IDENTITY_HEADER", "app-service-header-secret");
+    let config = AzureConfig {
+        msi_res_id: Some("/subscriptions/s/mi".into()),
+        ..config()
+    };
+    let source = AzureSource::from_config(&config, Arc::new(env));
+
+    let error = source.fetch().await.expect_err("the fetch fails");
+
+    assert!(!error.is_transient());
+    assert_eq!(
+        error.step(),
+        "requesting a token from the App Service identity endpoint"
+    );
+    assert_eq!(
+        azure_error(&error).to_string(),
+        "the App Service identity endpoint answered HTTP 400: the user-assigned identity with \
+         mi_res_id /subscriptions/s/mi is not assigned to this resource; assign it, or set \
+         client_id, object_id or msi_res_id to an identity that is"
+    );
+    assert!(!full_text(&error).contains("app-service-header-secret"));
+}
+
+#[tokio::test]
+async fn system_assigned_400_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+
+    let error = source.fetch().await.expect_err("the fetch fails");
+
+    assert!(
+        matches!(azure_error(&error), AzureError::IdentityNotAssigned { endpoint: Endpoint::Imds, identity, code: None }
+            if identity == "the system-assigned identity"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn gone_has_its_own_budget() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(410))
+        .up_to_n_times(5)
+        .mount(&server)
+        .await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let (source, slept) = imds_source(&server, &config());
+    let source = source.with_retry_policy(providers_azure::DEFAULT_RETRY_POLICY.without_delays());
+
+    source.fetch().await.expect("ok");
+
+    assert_eq!(requests(&server).await, 8);
+    let slept = slept.lock().expect("ok").clone();
+    assert_eq!(slept[..5], [Duration::from_secs(10); 5]);
+    assert_eq!(slept[5..], [Duration::ZERO; 2]);
+}
+
+#[tokio::test]
+async fn connection_errors_are_transient_and_retried() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("ok")
+        .local_addr()
+        .expect("ok")
+        .port();
+    let env = MapEnv::new().with(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        format!("http://127.0.0.1:{port}"),
+    );
+    let (sleep, slept) = recording_sleep();
+    let source = AzureSource::from_config(&config(), Arc::new(env))
+        .with_sleep(sleep)
+        .with_retry_policy(
+            RetryPolicy::exponential(2, Duration::from_secs(1), Duration::from_secs(4))
+                .without_delays(),
+        );
+
+    let error = source.fetch().await.expect_err("the fetch fails");
+
+    assert!(error.is_transient());
+    assert!(
+        matches!(
+            azure_error(&error),
+            AzureError::Send {
+                endpoint: Endpoint::Imds,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(slept.lock().expect("ok").len(), 2);
+}
+
+#[tokio::test]
+async fn error_bodies_never_reach_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(500).set_body_string(format!("upstream said {TOKEN}")))
+        .mount(&server)
+        .await;
+    let (source, _) = imds_source(&server, &config());
+    let source = source.with_retry_policy(RetryPolicy::NONE);
+
+    let error = source.fetch().await.expect_err("the fetch fails");
+
+    assert_eq!(azure_error(&error).to_string(), "IMDS answered HTTP 500");
+    assert!(!full_text(&error).contains(TOKEN));
+}
+
+#[tokio::test]
+async fn bad_environment_is_reported_at_fetch_time() {
+    let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254");
+    let source = AzureSource::from_config(&config(), Arc::new(env));
+
+    let error = source.fetch().await.expect_err("the fetch fails");
+
+    assert!(!error.is_transient());
+    assert_eq!(error.step(), "reading the endpoint from the environment");
+    assert_eq!(
+        azure_error(&error).to_string(),
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST is not a valid URL"
+    );
+
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
+        .with("IDENTITY_HEADER", "h");
+    let error = AzureSource::from_config(&config(), Arc::new(env))
+        .fetch()
+        .await
+        .expect_err("the fetch fails");
+    assert_eq!(
+        azure_error(&error).to_string(),
+        "IDENTITY_ENDPOINT must be an http or https URL"
+    );
+
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
+        .with("IDENTITY_HEADER", "bad\nheader-secret");
+    let error = AzureSource::from_config(&config(), Arc::new(env))
+        .fetch()
+        .await
+        .expect_err("the fetch fails");
+    assert_eq!(
+        azure_error(&error).to_string(),
+        "IDENTITY_HEADER is not a valid HTTP header value"
+    );
+    assert!(!full_text(&error).contains("header-secret"));
 }
