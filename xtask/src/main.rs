@@ -80,6 +80,7 @@ fn ci(root: &Path) -> Result<()> {
     cargo(root, &["test", "--workspace", "--locked"])?;
     editor::run(root)?;
     fuzz::build(root)?;
+    eprintln!("xtask: ci passed");
     Ok(())
 }
 

@@ -15,12 +15,58 @@ pub(crate) const LIGHT_CRATES: &[&str] = &["conn-schema", "providers-core", "pro
 /// What they must not reach.
 pub(crate) const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper"];
 
+/// Dependencies point downward only: each of these crates must not reach the crates listed with
+/// it (the ones above it in ARCHITECTURE.md's picture).
+pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
+    (
+        "conn-schema",
+        &[
+            "providers-core",
+            "providers-http",
+            "providers-kubernetes",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-custom",
+            "openai-client",
+            "openai-conn",
+        ],
+    ),
+    (
+        "providers-core",
+        &[
+            "conn-schema",
+            "providers-http",
+            "providers-kubernetes",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-custom",
+            "openai-client",
+            "openai-conn",
+        ],
+    ),
+    (
+        "providers-http",
+        &[
+            "conn-schema",
+            "providers-kubernetes",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-custom",
+            "openai-client",
+            "openai-conn",
+        ],
+    ),
+];
+
 pub(crate) fn check(root: &Path) -> Result<()> {
     let metadata = metadata(root)?;
-    let violations = violations(&metadata, LIGHT_CRATES, FORBIDDEN);
+    let violations = all_violations(&metadata);
     if violations.is_empty() {
         eprintln!(
-            "xtask: tidy ok: {} reach none of {}",
+            "xtask: tidy ok: {} reach none of {}; dependencies point downward",
             LIGHT_CRATES.join(", "),
             FORBIDDEN.join(", ")
         );
@@ -30,6 +76,15 @@ pub(crate) fn check(root: &Path) -> Result<()> {
         "dependency direction broken:\n  {}",
         violations.join("\n  ")
     )
+}
+
+/// Both rules: no HTTP or async stack under the light crates, and no upward dependency.
+pub(crate) fn all_violations(metadata: &Value) -> Vec<String> {
+    let mut found = violations(metadata, LIGHT_CRATES, FORBIDDEN);
+    for (crate_name, above) in DIRECTION {
+        found.extend(violations(metadata, &[crate_name], above));
+    }
+    found
 }
 
 pub(crate) fn metadata(root: &Path) -> Result<Value> {
@@ -117,10 +172,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn light_crates_reach_no_http_or_async_stack() {
+    fn light_crates_reach_no_http_or_async_stack_and_dependencies_point_downward() {
         let metadata = metadata(&crate::workspace_root()).expect("cargo metadata");
-        let violations = violations(&metadata, LIGHT_CRATES, FORBIDDEN);
+        let violations = all_violations(&metadata);
         assert!(violations.is_empty(), "{violations:#?}");
+    }
+
+    /// The direction rule bites: providers-gcp depends on providers-http, so forbidding that
+    /// edge reports it with its path.
+    #[test]
+    fn an_upward_dependency_is_reported_with_its_path() {
+        let metadata = metadata(&crate::workspace_root()).expect("cargo metadata");
+        let violations = violations(&metadata, &["providers-gcp"], &["providers-http"]);
+        assert_eq!(
+            violations,
+            ["providers-gcp reaches providers-http via providers-gcp -> providers-http"]
+        );
     }
 
     /// The rule bites: conn-schema reaches serde_json, so forbidding serde_json must report it.

@@ -25,11 +25,12 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use providers_core::{Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
+use providers_http::TokioSleep;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::exchange::{
-    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, Exchanger, TOKEN_EXCHANGE_URL_ENV, TokioSleep,
+    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, Exchanger, TOKEN_EXCHANGE_URL_ENV,
     default_exchange_retry_policy, parse_exchange_url,
 };
 use crate::token::{AccessToken, TokenState};

@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use providers_core::{
-    BoxFuture, Decision, RetryPolicy, Sleep, SourceError, SubjectToken, retry, retry_after_seconds,
+use providers_core::{RetryPolicy, Sleep, SourceError, SubjectToken};
+use providers_http::{
+    Proxy, Retryable, TransportFailure, client_builder, is_loopback, retry_after, retry_with_policy,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -129,15 +130,25 @@ impl ExchangeError {
             _ => None,
         }
     }
+}
 
-    // Whether the exchange loop retries this error itself. Source failures are not retried here:
-    // the exchange reuses the subject token it was given, and the cache's refresh backoff retries
-    // the whole step.
-    fn is_retried_by_exchange(&self) -> bool {
+impl Retryable for ExchangeError {
+    /// Whether the exchange loop retries this error itself: 408, 429, 5xx, timeouts and refused
+    /// connections. Source failures are not retried here: the exchange reuses the subject token
+    /// it was given, and the cache's refresh backoff retries the whole step.
+    fn is_retried(&self) -> bool {
         match self {
             ExchangeError::Status { status, .. } => is_retryable_status(*status),
             ExchangeError::Timeout(_) | ExchangeError::Connect(_) => true,
             _ => false,
+        }
+    }
+
+    /// The exchange's `Retry-After`, when a retried status carried one.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ExchangeError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }
@@ -150,16 +161,6 @@ fn is_retryable_status(status: u16) -> bool {
 pub(crate) struct Exchanged {
     pub(crate) access_token: SecretString,
     pub(crate) expires_in: Duration,
-}
-
-/// Sleeps with tokio's timer (paused-time aware); the default [`Sleep`] of the exchange.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TokioSleep;
-
-impl Sleep for TokioSleep {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
 }
 
 /// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
@@ -186,15 +187,6 @@ pub(crate) fn parse_exchange_url(text: &str) -> Result<Url, ExchangeError> {
             "plain http is only allowed to a loopback host; the subject token must not travel in clear text",
         )),
         _ => Err(invalid("expected an http or https url")),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -228,8 +220,8 @@ impl Exchanger {
         sleep: Arc<dyn Sleep>,
     ) -> Result<Self, ExchangeError> {
         // Built once: a client per exchange costs a TLS handshake and tens of milliseconds.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        // The exchange is remote: a proxy the environment names applies.
+        let client = client_builder(Proxy::FromEnvironment)
             .timeout(EXCHANGE_TIMEOUT)
             .build()
             .map_err(|error| ExchangeError::HttpClient(Arc::new(error)))?;
@@ -254,32 +246,13 @@ impl Exchanger {
         subject: &SubjectToken,
         on_attempt: &(dyn Fn() + Send + Sync),
     ) -> Result<Exchanged, ExchangeError> {
-        retry(
+        retry_with_policy(
             self.sleep.as_ref(),
+            &self.policy,
+            "openai token exchange",
             |retries_done| {
                 on_attempt();
                 self.attempt(subject, retries_done + 1)
-            },
-            |error, retries_done| {
-                if !error.is_retried_by_exchange() {
-                    return Decision::Stop;
-                }
-                let retry_after = match error {
-                    ExchangeError::Status { retry_after, .. } => *retry_after,
-                    _ => None,
-                };
-                match self.policy.delay(retries_done, retry_after) {
-                    Some(delay) => {
-                        tracing::debug!(
-                            target: "openai_client::exchange",
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            retries_done,
-                            "retrying the token exchange"
-                        );
-                        Decision::RetryAfter(delay)
-                    }
-                    None => Decision::Stop,
-                }
             },
         )
         .await
@@ -332,11 +305,7 @@ impl Exchanger {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(retry_after_seconds);
+        let retry_after = retry_after(response.headers());
         match status {
             200..=299 => {
                 let bytes = response.bytes().await.map_err(transport_error)?;
@@ -357,12 +326,10 @@ impl Exchanger {
 }
 
 fn transport_error(error: reqwest::Error) -> ExchangeError {
-    if error.is_timeout() {
-        ExchangeError::Timeout(Arc::new(error))
-    } else if error.is_connect() {
-        ExchangeError::Connect(Arc::new(error))
-    } else {
-        ExchangeError::Transport(Arc::new(error))
+    match TransportFailure::of(&error) {
+        TransportFailure::Timeout => ExchangeError::Timeout(Arc::new(error)),
+        TransportFailure::Connect => ExchangeError::Connect(Arc::new(error)),
+        TransportFailure::Other => ExchangeError::Transport(Arc::new(error)),
     }
 }
 

@@ -49,12 +49,15 @@ pub use connect::{
 };
 pub use exchange::{
     DEFAULT_TOKEN_EXCHANGE_URL, EXCHANGE_TIMEOUT, ExchangeError, MAX_TOKEN_LIFETIME,
-    TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_EXCHANGE_URL_ENV, TokioSleep, default_exchange_retry_policy,
+    TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_EXCHANGE_URL_ENV, default_exchange_retry_policy,
 };
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
 pub use token::AccessToken;
+
+/// Sleeps with tokio's timer (paused-time aware); the default sleep of the exchange and sources.
+pub use providers_http::TokioSleep;
 
 /// The registry of named sources a `custom` connection may select (see [`ClientOptions::with_registry`]).
 pub use providers_custom::Registry as CustomRegistry;

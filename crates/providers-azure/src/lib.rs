@@ -26,9 +26,10 @@ use std::time::Duration;
 use conn_schema::AzureConfig;
 use providers_core::{
     BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
-    TokenType, retry, retry_after_seconds,
+    TokenType, retry,
 };
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use providers_http::{Proxy, TokioSleep, build_client};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -134,10 +135,11 @@ impl AzureSource {
             api_version: config.api_version.clone(),
             env,
             authority: None,
-            client: build_client(),
+            // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
+            client: build_client(Proxy::Never),
             retry_policy: DEFAULT_RETRY_POLICY,
             upgrade_retry_policy: DEFAULT_UPGRADE_RETRY_POLICY,
-            sleep: Arc::new(tokio_sleep),
+            sleep: Arc::new(TokioSleep),
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -292,11 +294,7 @@ impl AzureSource {
             }
             return Ok(reply.access_token);
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(retry_after_seconds);
+        let retry_after = providers_http::retry_after(response.headers());
         let status = status.as_u16();
         let error = if (300..400).contains(&status) {
             AzureError::Redirect { endpoint, status }
@@ -395,20 +393,6 @@ fn parse_endpoint(value: &str, origin: &'static str) -> Result<Url, AzureError> 
         return Err(AzureError::UnsupportedScheme { origin });
     }
     Ok(url)
-}
-
-fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
-    reqwest::Client::builder()
-        // A credential request must not be replayed to wherever a redirect points.
-        .redirect(reqwest::redirect::Policy::none())
-        // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
-        .no_proxy()
-        .build()
-        .map_err(Arc::new)
-}
-
-fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
-    Box::pin(tokio::time::sleep(duration))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use providers_core::SourceError;
+use providers_http::Retryable;
 
 use crate::METADATA_HOST_ENV;
 
@@ -127,24 +128,6 @@ impl GcpError {
         }
     }
 
-    /// Whether the fetch retries this failure itself. Narrower than [`GcpError::is_transient`]:
-    /// it follows google-auth's metadata client, which retries 408, 429, 500, 503 and 504 but not
-    /// other 5xx such as 502 (a caller may still retry those later).
-    pub(crate) fn is_retried(&self) -> bool {
-        match self {
-            GcpError::Status { status, .. } => matches!(status, 408 | 429 | 500 | 503 | 504),
-            _ => self.is_transient(),
-        }
-    }
-
-    /// The server's `Retry-After`, when the failure carries one.
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
-        match self {
-            GcpError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
     /// The step that failed, as [`SourceError::step`] reports it.
     pub fn step(&self) -> &'static str {
         match self {
@@ -156,6 +139,26 @@ impl GcpError {
             | GcpError::Redirect { .. }
             | GcpError::Status { .. } => "requesting an identity token from the metadata server",
             GcpError::NotUtf8 | GcpError::EmptyToken => "reading the metadata server reply",
+        }
+    }
+}
+
+impl Retryable for GcpError {
+    /// Whether the fetch retries this failure itself. Narrower than [`GcpError::is_transient`]:
+    /// it follows google-auth's metadata client, which retries 408, 429, 500, 503 and 504 but not
+    /// other 5xx such as 502 (a caller may still retry those later).
+    fn is_retried(&self) -> bool {
+        match self {
+            GcpError::Status { status, .. } => matches!(status, 408 | 429 | 500 | 503 | 504),
+            _ => self.is_transient(),
+        }
+    }
+
+    /// The server's `Retry-After`, when the failure carries one.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            GcpError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

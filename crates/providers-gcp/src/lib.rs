@@ -24,10 +24,9 @@ use std::time::Duration;
 use conn_schema::GcpConfig;
 use conn_schema::model::DEFAULT_AUDIENCE;
 use providers_core::{
-    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
-    TokenType, retry, retry_after_seconds,
+    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use reqwest::header::RETRY_AFTER;
+use providers_http::{Proxy, TokioSleep, TransportFailure, build_client, retry_with_policy};
 use secrecy::SecretString;
 use url::Url;
 
@@ -86,9 +85,10 @@ impl GcpSource {
         GcpSource {
             audience,
             env,
-            client: build_client(),
+            // The metadata server is local to the instance; a proxy must never see its tokens.
+            client: build_client(Proxy::Never),
             retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(tokio_sleep),
+            sleep: Arc::new(TokioSleep),
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -121,27 +121,11 @@ impl GcpSource {
             source: Arc::clone(source),
         })?;
         let (url, host) = self.request_url()?;
-        let token = retry(
+        let token = retry_with_policy(
             &*self.sleep,
+            &self.retry_policy,
+            "gcp metadata server identity token",
             |_| self.attempt(client, &url, &host),
-            |error: &GcpError, retries_done| {
-                if !error.is_retried() {
-                    return Decision::Stop;
-                }
-                match self.retry_policy.delay(retries_done, error.retry_after()) {
-                    Some(delay) => {
-                        tracing::debug!(
-                            target: "providers_gcp",
-                            error = %error,
-                            retries_done,
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            "retrying the metadata server request"
-                        );
-                        Decision::RetryAfter(delay)
-                    }
-                    None => Decision::Stop,
-                }
-            },
         )
         .await?;
         Ok(SubjectToken::new(token, TokenType::Id))
@@ -188,17 +172,10 @@ impl GcpSource {
                 Ok(SecretString::from(token))
             }
             300..=399 => Err(GcpError::Redirect { status }),
-            _ => {
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(retry_after_seconds);
-                Err(GcpError::Status {
-                    status,
-                    retry_after,
-                })
-            }
+            _ => Err(GcpError::Status {
+                status,
+                retry_after: providers_http::retry_after(response.headers()),
+            }),
         }
     }
 }
@@ -239,32 +216,17 @@ fn metadata_base_url(host: &str) -> Result<Url, GcpError> {
 fn transport_error(host: &str, source: reqwest::Error) -> GcpError {
     let host = host.to_owned();
     let source = source.without_url();
-    if source.is_timeout() {
-        GcpError::Timeout { host, source }
-    } else if source.is_connect() {
-        GcpError::Connect { host, source }
-    } else {
-        GcpError::Transport { host, source }
+    match TransportFailure::of(&source) {
+        TransportFailure::Timeout => GcpError::Timeout { host, source },
+        TransportFailure::Connect => GcpError::Connect { host, source },
+        TransportFailure::Other => GcpError::Transport { host, source },
     }
-}
-
-fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
-    reqwest::Client::builder()
-        // A credential request must not be replayed to wherever a redirect points.
-        .redirect(reqwest::redirect::Policy::none())
-        // The metadata server is local to the instance; a proxy must never see its tokens.
-        .no_proxy()
-        .build()
-        .map_err(Arc::new)
-}
-
-fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
-    Box::pin(tokio::time::sleep(duration))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use providers_http::Retryable;
 
     #[test]
     fn metadata_host_accepts_host_and_port_only() {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use providers_core::SourceError;
+use providers_http::Retryable;
 
 use crate::{REQUEST_TOKEN_ENV, REQUEST_URL_ENV};
 
@@ -156,24 +157,6 @@ impl GithubActionsError {
         }
     }
 
-    /// Whether the fetch retries this failure itself: transport failures and 502, 503 and 504,
-    /// the statuses the actions toolkit's HTTP client retries. Narrower than
-    /// [`GithubActionsError::is_transient`], which a caller may use to try again later.
-    pub(crate) fn is_retried(&self) -> bool {
-        match self {
-            GithubActionsError::Status { status, .. } => matches!(status, 502..=504),
-            _ => self.is_transient(),
-        }
-    }
-
-    /// The server's `Retry-After`, when the failure carries one.
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
-        match self {
-            GithubActionsError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
     /// The step that failed, as [`SourceError::step`] reports it.
     pub fn step(&self) -> &'static str {
         match self {
@@ -191,6 +174,26 @@ impl GithubActionsError {
             GithubActionsError::NotJson { .. } | GithubActionsError::MissingValue => {
                 "reading the oidc token reply"
             }
+        }
+    }
+}
+
+impl Retryable for GithubActionsError {
+    /// Whether the fetch retries this failure itself: transport failures and 502, 503 and 504,
+    /// the statuses the actions toolkit's HTTP client retries. Narrower than
+    /// [`GithubActionsError::is_transient`], which a caller may use to try again later.
+    fn is_retried(&self) -> bool {
+        match self {
+            GithubActionsError::Status { status, .. } => matches!(status, 502..=504),
+            _ => self.is_transient(),
+        }
+    }
+
+    /// The server's `Retry-After`, when the failure carries one.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            GithubActionsError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }

@@ -26,10 +26,12 @@ use std::time::Duration;
 use conn_schema::GithubActionsConfig;
 use conn_schema::model::DEFAULT_AUDIENCE;
 use providers_core::{
-    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
-    TokenType, retry, retry_after_seconds,
+    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use providers_http::{
+    Proxy, TokioSleep, TransportFailure, build_client, is_loopback, retry_with_policy,
+};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -87,9 +89,10 @@ impl GithubActionsSource {
         GithubActionsSource {
             audience,
             env,
-            client: build_client(),
+            // The token service is remote: a proxy the runner configures applies.
+            client: build_client(Proxy::FromEnvironment),
             retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(tokio_sleep),
+            sleep: Arc::new(TokioSleep),
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -125,27 +128,11 @@ impl GithubActionsSource {
                 source: Arc::clone(source),
             })?;
         let request = self.request()?;
-        let token = retry(
+        let token = retry_with_policy(
             &*self.sleep,
+            &self.retry_policy,
+            "github actions oidc token",
             |_| self.attempt(client, &request),
-            |error: &GithubActionsError, retries_done| {
-                if !error.is_retried() {
-                    return Decision::Stop;
-                }
-                match self.retry_policy.delay(retries_done, error.retry_after()) {
-                    Some(delay) => {
-                        tracing::debug!(
-                            target: "providers_github",
-                            error = %error,
-                            retries_done,
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            "retrying the github actions token request"
-                        );
-                        Decision::RetryAfter(delay)
-                    }
-                    None => Decision::Stop,
-                }
-            },
         )
         .await?;
         Ok(SubjectToken::new(token, TokenType::Jwt))
@@ -208,17 +195,10 @@ impl GithubActionsSource {
                 parse_reply(&body)
             }
             300..=399 => Err(GithubActionsError::Redirect { status }),
-            _ => {
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(retry_after_seconds);
-                Err(GithubActionsError::Status {
-                    status,
-                    retry_after,
-                })
-            }
+            _ => Err(GithubActionsError::Status {
+                status,
+                retry_after: providers_http::retry_after(response.headers()),
+            }),
         }
     }
 }
@@ -266,15 +246,6 @@ fn parse_request_url(text: &str) -> Result<Url, GithubActionsError> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// The token from a success reply: the string field `value`, which must not be empty.
 fn parse_reply(body: &[u8]) -> Result<SecretString, GithubActionsError> {
     // Parsing into an untyped value (not a typed struct) keeps serde_json's error to a syntax
@@ -293,30 +264,17 @@ fn parse_reply(body: &[u8]) -> Result<SecretString, GithubActionsError> {
 fn transport_error(host: &str, source: reqwest::Error) -> GithubActionsError {
     let host = host.to_owned();
     let source = source.without_url();
-    if source.is_timeout() {
-        GithubActionsError::Timeout { host, source }
-    } else if source.is_connect() {
-        GithubActionsError::Connect { host, source }
-    } else {
-        GithubActionsError::Transport { host, source }
+    match TransportFailure::of(&source) {
+        TransportFailure::Timeout => GithubActionsError::Timeout { host, source },
+        TransportFailure::Connect => GithubActionsError::Connect { host, source },
+        TransportFailure::Other => GithubActionsError::Transport { host, source },
     }
-}
-
-fn build_client() -> Result<reqwest::Client, Arc<reqwest::Error>> {
-    reqwest::Client::builder()
-        // The request token must not be replayed to wherever a redirect points.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(Arc::new)
-}
-
-fn tokio_sleep(duration: Duration) -> BoxFuture<'static, ()> {
-    Box::pin(tokio::time::sleep(duration))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use providers_http::Retryable;
 
     #[test]
     fn the_reply_needs_a_non_empty_string_value() {

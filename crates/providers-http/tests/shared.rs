@@ -1,0 +1,258 @@
+//! The shared HTTP pieces against a real server on 127.0.0.1.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use providers_core::{BoxFuture, RetryPolicy, Sleep};
+use providers_http::{
+    Proxy, Retryable, TransportFailure, build_client, client_builder, is_loopback, retry_after,
+    retry_with_policy,
+};
+use url::Url;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn redirects_are_returned_not_followed() {
+    let server = MockServer::start().await;
+    for proxy in [Proxy::Never, Proxy::FromEnvironment] {
+        server.reset().await;
+        Mock::given(path("/elsewhere"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Mock::given(path("/start"))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("Location", format!("{}/elsewhere", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        let client = build_client(proxy).expect("client");
+        let response = client
+            .get(format!("{}/start", server.uri()))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(response.status().as_u16(), 302, "{proxy:?}");
+        let received = server.received_requests().await.expect("recording");
+        assert_eq!(received.len(), 1, "{proxy:?}: the redirect was followed");
+        assert_eq!(received[0].url.path(), "/start");
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_read_from_the_reply_in_seconds_only() {
+    let server = MockServer::start().await;
+    for (route, value, expected) in [
+        ("/seconds", Some("7"), Some(Duration::from_secs(7))),
+        ("/fraction", Some("0.5"), Some(Duration::from_millis(500))),
+        ("/date", Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
+        ("/none", None, None),
+    ] {
+        let mut reply = ResponseTemplate::new(503);
+        if let Some(value) = value {
+            reply = reply.insert_header("Retry-After", value);
+        }
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(reply)
+            .mount(&server)
+            .await;
+        let response = reqwest::get(format!("{}{route}", server.uri()))
+            .await
+            .expect("reply");
+        assert_eq!(retry_after(response.headers()), expected, "{route}");
+    }
+}
+
+#[tokio::test]
+async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
+    // Timeout: the server answers after the client's limit.
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let client = client_builder(Proxy::Never)
+        .timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    let error = client
+        .get(format!("{}/slow", server.uri()))
+        .send()
+        .await
+        .expect_err("timed out");
+    assert_eq!(TransportFailure::of(&error), TransportFailure::Timeout);
+
+    // Connect: a port nobody listens on any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    let error = build_client(Proxy::Never)
+        .expect("client")
+        .get(format!("http://{address}/"))
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(TransportFailure::of(&error), TransportFailure::Connect);
+
+    // Other: a server that accepts and hangs up without a reply.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let error = build_client(Proxy::Never)
+        .expect("client")
+        .get(format!("http://{address}/"))
+        .send()
+        .await
+        .expect_err("hung up");
+    assert_eq!(TransportFailure::of(&error), TransportFailure::Other);
+}
+
+#[test]
+fn loopback_hosts_are_recognised() {
+    for url in [
+        "http://localhost:8080/x",
+        "http://LOCALHOST/",
+        "http://127.0.0.1/",
+        "http://127.5.6.7:1/",
+        "http://[::1]:9/",
+    ] {
+        assert!(is_loopback(&Url::parse(url).expect(url)), "{url}");
+    }
+    for url in [
+        "http://169.254.169.254/",
+        "http://localhost.example.com/",
+        "http://10.0.0.1/",
+        "http://[::2]/",
+        "file:///tmp/x",
+    ] {
+        assert!(!is_loopback(&Url::parse(url).expect(url)), "{url}");
+    }
+}
+
+/// A failure of a test request: a status, retried or not, with an optional `Retry-After`.
+#[derive(Debug)]
+struct Failure {
+    retried: bool,
+    retry_after: Option<Duration>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failure (retried: {})", self.retried)
+    }
+}
+
+impl Retryable for Failure {
+    fn is_retried(&self) -> bool {
+        self.retried
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+/// Records the delays instead of waiting.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Duration>>);
+
+impl Recorder {
+    fn delays(&self) -> Vec<Duration> {
+        self.0.lock().expect("delays").clone()
+    }
+}
+
+impl Sleep for Recorder {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        self.0.lock().expect("delays").push(duration);
+        Box::pin(async {})
+    }
+}
+
+const POLICY: RetryPolicy = RetryPolicy {
+    max_retries: 3,
+    base_delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(8),
+    jitter: 0.0,
+    max_retry_after: Duration::from_secs(5),
+};
+
+#[tokio::test]
+async fn retries_stop_at_the_budget_with_doubling_delays() {
+    let recorder = Arc::new(Recorder::default());
+    let mut attempts = Vec::new();
+    let result: Result<(), Failure> = retry_with_policy(&*recorder, &POLICY, "test", |done| {
+        attempts.push(done);
+        async {
+            Err(Failure {
+                retried: true,
+                retry_after: None,
+            })
+        }
+    })
+    .await;
+    assert!(result.is_err());
+    assert_eq!(attempts, [0, 1, 2, 3]);
+    assert_eq!(
+        recorder.delays(),
+        [1, 2, 4].map(Duration::from_secs).to_vec()
+    );
+}
+
+#[tokio::test]
+async fn a_failure_that_is_not_retried_stops_at_once() {
+    let recorder = Recorder::default();
+    let mut attempts = 0;
+    let result: Result<(), Failure> = retry_with_policy(&recorder, &POLICY, "test", |_| {
+        attempts += 1;
+        async {
+            Err(Failure {
+                retried: false,
+                retry_after: Some(Duration::from_secs(1)),
+            })
+        }
+    })
+    .await;
+    assert!(result.is_err());
+    assert_eq!(attempts, 1);
+    assert!(recorder.delays().is_empty());
+}
+
+#[tokio::test]
+async fn retry_after_replaces_the_delay_up_to_the_policy_cap_and_success_ends_the_loop() {
+    let recorder = Recorder::default();
+    let result = retry_with_policy(&recorder, &POLICY, "test", |done| async move {
+        match done {
+            0 => Err(Failure {
+                retried: true,
+                retry_after: Some(Duration::from_secs(2)),
+            }),
+            1 => Err(Failure {
+                retried: true,
+                retry_after: Some(Duration::from_secs(600)),
+            }),
+            _ => Ok(done),
+        }
+    })
+    .await;
+    assert_eq!(result.expect("third attempt succeeds"), 2);
+    assert_eq!(recorder.delays(), [2, 5].map(Duration::from_secs).to_vec());
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokio_sleep_follows_paused_time() {
+    let started = tokio::time::Instant::now();
+    providers_http::TokioSleep
+        .sleep(Duration::from_secs(3600))
+        .await;
+    assert_eq!(started.elapsed(), Duration::from_secs(3600));
+}
