@@ -82,6 +82,8 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
             "-c",
             "import openai, sys; sys.exit(openai.__version__ != '3.57.0')",
         ])
+        // A fresh venv has no SDK yet: that is the expected answer, not an error to print.
+        .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
     if !installed {
