@@ -15,50 +15,61 @@ pub(crate) const LIGHT_CRATES: &[&str] = &["conn-schema", "providers-core", "pro
 /// What they must not reach.
 pub(crate) const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper"];
 
-/// Every crate of the product, for the direction rule.
-pub(crate) const OUR_CRATES: &[&str] = &[
-    "conn-schema",
-    "providers-core",
-    "providers-http",
-    "providers-kubernetes",
-    "providers-azure",
-    "providers-gcp",
-    "providers-github",
-    "providers-custom",
-    "openai-client",
-    "openai-conn",
+/// The most crates each light crate may compile, itself included: its normal dependency closure as
+/// `cargo tree -e normal -p CRATE --prefix none` lists it, de-duplicated.
+pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
+    ("providers-core", 12),
+    ("providers-kubernetes", 15),
+    ("conn-schema", 35),
 ];
 
-/// Dependencies point downward only: each of these crates may reach, of [`OUR_CRATES`], only the
-/// ones listed with it (those below it in ARCHITECTURE.md's picture).
+/// Dependencies point downward only: each of these crates may reach, of the workspace's own
+/// crates, only the ones listed with it (those below it in ARCHITECTURE.md's picture). A crate of
+/// the workspace that is not listed here may reach any of them.
 pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("conn-schema", &[]),
+    ("conn-load", &["conn-schema", "providers-core"]),
     ("providers-core", &[]),
     ("providers-http", &["providers-core"]),
+    ("providers-kubernetes", &["providers-core"]),
+    ("providers-custom", &["providers-core"]),
+    ("providers-azure", &["providers-core", "providers-http"]),
+    ("providers-gcp", &["providers-core", "providers-http"]),
+    ("providers-github", &["providers-core", "providers-http"]),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {
     let metadata = metadata(root)?;
-    let violations = all_violations(&metadata);
+    let mut violations = all_violations(&metadata);
+    for (crate_name, limit) in WEIGHT_LIMITS {
+        let tree = normal_tree(root, crate_name)?;
+        if let Some(excess) = overweight(crate_name, *limit, &tree) {
+            violations.push(excess);
+        }
+    }
     if violations.is_empty() {
         eprintln!(
-            "xtask: tidy ok: {} reach none of {}; dependencies point downward",
+            "xtask: tidy ok: {} reach none of {}; dependencies point downward; weights within {}",
             LIGHT_CRATES.join(", "),
-            FORBIDDEN.join(", ")
+            FORBIDDEN.join(", "),
+            WEIGHT_LIMITS
+                .iter()
+                .map(|(name, limit)| format!("{name} <= {limit}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         return Ok(());
     }
-    bail!(
-        "dependency direction broken:\n  {}",
-        violations.join("\n  ")
-    )
+    bail!("tidy failed:\n  {}", violations.join("\n  "))
 }
 
-/// Both rules: no HTTP or async stack under the light crates, and no upward dependency.
+/// Both structural rules: no HTTP or async stack under the light crates, and no upward dependency
+/// (which also keeps every source away from the connection model).
 pub(crate) fn all_violations(metadata: &Value) -> Vec<String> {
     let mut found = violations(metadata, LIGHT_CRATES, FORBIDDEN);
+    let ours = workspace_crates(metadata);
     for (crate_name, below) in DIRECTION {
-        let above: Vec<&str> = OUR_CRATES
+        let above: Vec<&str> = ours
             .iter()
             .copied()
             .filter(|name| name != crate_name && !below.contains(name))
@@ -66,6 +77,121 @@ pub(crate) fn all_violations(metadata: &Value) -> Vec<String> {
         found.extend(violations(metadata, &[crate_name], &above));
     }
     found
+}
+
+/// The names of the workspace's member packages.
+pub(crate) fn workspace_crates(metadata: &Value) -> Vec<&str> {
+    let members: BTreeSet<&str> = metadata["workspace_members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|package| {
+            package["id"]
+                .as_str()
+                .is_some_and(|id| members.contains(id))
+        })
+        .filter_map(|package| package["name"].as_str())
+        .collect()
+}
+
+/// `cargo tree -e normal -p CRATE --prefix depth --no-dedupe`: every line is a depth and a crate.
+pub(crate) fn normal_tree(root: &Path, crate_name: &str) -> Result<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "-e",
+            "normal",
+            "-p",
+            crate_name,
+            "--prefix",
+            "depth",
+            "--no-dedupe",
+            "--locked",
+        ])
+        .current_dir(root)
+        .output()
+        .context("running cargo tree")?;
+    if !output.status.success() {
+        bail!(
+            "cargo tree -p {crate_name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).context("cargo tree printed something that is not UTF-8")
+}
+
+/// The crates of a `--prefix depth` tree, de-duplicated (the root included), and for each direct
+/// dependency the crates of its own subtree.
+fn parse_tree(tree: &str) -> (BTreeSet<&str>, Vec<(&str, BTreeSet<&str>)>) {
+    let mut all = BTreeSet::new();
+    let mut direct: Vec<(&str, BTreeSet<&str>)> = Vec::new();
+    for line in tree.lines() {
+        let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+        let (Ok(depth), rest) = (line[..digits].parse::<usize>(), &line[digits..]) else {
+            continue;
+        };
+        // `name vX.Y.Z (path)`, optionally `(proc-macro)`: the name and version identify a crate.
+        let Some(version_end) = rest.match_indices(' ').nth(1).map(|(at, _)| at) else {
+            continue;
+        };
+        let id = rest[..version_end].trim();
+        all.insert(id);
+        match depth {
+            0 => {}
+            1 => direct.push((id, BTreeSet::from([id]))),
+            _ => {
+                if let Some((_, subtree)) = direct.last_mut() {
+                    subtree.insert(id);
+                }
+            }
+        }
+    }
+    (all, direct)
+}
+
+/// `None` when `crate_name`'s tree has at most `limit` crates; else the message that says by how
+/// much and which direct dependency brings the most crates no other dependency brings.
+pub(crate) fn overweight(crate_name: &str, limit: usize, tree: &str) -> Option<String> {
+    let (all, direct) = parse_tree(tree);
+    if all.len() <= limit {
+        return None;
+    }
+    let mut blame: Vec<(usize, &str, Vec<&str>)> = direct
+        .iter()
+        .map(|(name, subtree)| {
+            let only_here: Vec<&str> = subtree
+                .iter()
+                .copied()
+                .filter(|id| {
+                    !direct
+                        .iter()
+                        .any(|(other, theirs)| other != name && theirs.contains(id))
+                })
+                .collect();
+            (only_here.len(), *name, only_here)
+        })
+        .collect();
+    blame.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let culprit = blame
+        .first()
+        .map(|(count, name, crates)| {
+            format!(
+                "; {name} pushed it over: it alone brings {count} crate(s): {}",
+                crates.join(", ")
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "{crate_name} compiles {} crates, over its limit of {limit}{culprit}",
+        all.len()
+    ))
 }
 
 pub(crate) fn metadata(root: &Path) -> Result<Value> {
@@ -168,6 +294,45 @@ mod tests {
         assert_eq!(
             violations,
             ["providers-gcp reaches providers-http via providers-gcp -> providers-http"]
+        );
+    }
+
+    #[test]
+    fn light_crates_stay_within_their_weight() {
+        let root = crate::workspace_root();
+        for (crate_name, limit) in WEIGHT_LIMITS {
+            let tree = normal_tree(&root, crate_name).expect("cargo tree");
+            assert_eq!(overweight(crate_name, *limit, &tree), None);
+        }
+    }
+
+    /// The weight rule bites, and names the dependency that brings the most: conn-schema is over a
+    /// limit of 5, and schemars (with its derive) brings more crates than any other dependency.
+    #[test]
+    fn an_overweight_crate_is_reported_with_the_dependency_that_pushed_it_over() {
+        let tree = normal_tree(&crate::workspace_root(), "conn-schema").expect("cargo tree");
+        let message = overweight("conn-schema", 5, &tree).expect("over 5");
+        assert!(
+            message.starts_with("conn-schema compiles ")
+                && message.contains("over its limit of 5; schemars v"),
+            "{message}"
+        );
+    }
+
+    /// A source that reached the connection model would break the direction rule.
+    #[test]
+    fn no_source_reaches_the_connection_model() {
+        let metadata = metadata(&crate::workspace_root()).expect("cargo metadata");
+        for (crate_name, below) in DIRECTION {
+            if crate_name.starts_with("providers-") {
+                assert!(!below.contains(&"conn-schema"), "{crate_name}");
+                assert!(!below.contains(&"conn-load"), "{crate_name}");
+            }
+        }
+        // And the rule reports such an edge with its path (conn-load does reach conn-schema).
+        assert_eq!(
+            violations(&metadata, &["conn-load"], &["conn-schema"]),
+            ["conn-load reaches conn-schema via conn-load -> conn-schema"]
         );
     }
 

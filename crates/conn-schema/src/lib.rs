@@ -6,31 +6,32 @@
 //! - [`validate`]: source text to a [`Report`] of errors and warnings, each with its JSON pointer,
 //!   line, column, message and suggestion; the resolved [`Connection`] when valid.
 //! - [`schema`]: the published JSON Schemas, generated from the model's types.
-//! - [`SchemaValidator`]: a published schema compiled with `jsonschema`.
-//! - [`load`]: connections from files (JSON, TOML, YAML), `AIRFLOW_CONN_*` variables (JSON or URI
-//!   form) and Airflow connections files, with `OPENAI_CONN_*` overrides layered by figment.
+//! - [`positions`] and [`pointer`]: JSON pointers and where values sit in a source text, for
+//!   loaders that map findings back to their files (the `conn-load` crate).
+//! - `SchemaValidator` (feature `validator`): a published schema compiled with `jsonschema`.
 //!
-//! It reads files, standard input and environment variables only when [`load`] is asked to, and
-//! has no HTTP or async stack.
+//! It reads no files and no environment (loading is the `conn-load` crate's job) and has no HTTP
+//! or async stack.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod load;
 pub mod model;
 mod parse;
-mod pointer;
-mod positions;
+pub mod pointer;
+pub mod positions;
 mod report;
 pub mod schema;
+#[cfg(feature = "validator")]
 mod schema_check;
 
-pub use load::{EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load, load_with_stdin};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
     WorkloadIdentity,
 };
+pub use parse::kind_of;
 pub use report::{
     Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
 };
+#[cfg(feature = "validator")]
 pub use schema_check::{SchemaCompileError, SchemaError, SchemaValidator};

@@ -130,7 +130,7 @@ pub(crate) struct Parser {
 }
 
 /// What a JSON value is, for messages.
-pub(crate) fn kind_of(value: &Value) -> &'static str {
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "true or false",

@@ -1,7 +1,7 @@
 //! JSON pointers (RFC 6901) and "did you mean" suggestions.
 
 /// The pointer of `key` inside the value at `parent`.
-pub(crate) fn child(parent: &str, key: &str) -> String {
+pub fn child(parent: &str, key: &str) -> String {
     let escaped = key.replace('~', "~0").replace('/', "~1");
     format!("{parent}/{escaped}")
 }

@@ -55,7 +55,7 @@ pub(crate) struct Duplicate {
 
 /// Positions of every value of one document.
 #[derive(Debug, Default)]
-pub(crate) struct Positions {
+pub struct Positions {
     spans: HashMap<String, Span>,
     masked: Vec<(usize, usize)>,
     pub(crate) duplicates: Vec<Duplicate>,
@@ -64,7 +64,7 @@ pub(crate) struct Positions {
 impl Positions {
     /// Indexes `text`, which `serde_json` has already accepted. If the position parser disagrees
     /// (it should not), every pointer falls back to the start of the text.
-    pub(crate) fn index(text: &str) -> Positions {
+    pub fn index(text: &str) -> Positions {
         let options = ParseOptions {
             allow_comments: false,
             allow_loose_object_property_names: false,
@@ -128,7 +128,7 @@ impl Positions {
 
     /// The offset of the key (if asked and it has one) or the value at `pointer`, or of its
     /// nearest indexed ancestor.
-    pub(crate) fn offset(&self, pointer: &str, want_key: bool) -> usize {
+    pub fn offset(&self, pointer: &str, want_key: bool) -> usize {
         let mut current = pointer;
         loop {
             if let Some(span) = self.spans.get(current) {
@@ -152,19 +152,20 @@ impl Positions {
 
 /// Converts byte offsets to 1-based lines and columns (columns count characters).
 #[derive(Debug)]
-pub(crate) struct LineIndex {
+pub struct LineIndex {
     line_starts: Vec<usize>,
 }
 
 impl LineIndex {
-    pub(crate) fn new(text: &str) -> LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
         LineIndex { line_starts }
     }
 
     /// The 1-based line and column of `offset` in `text`.
-    pub(crate) fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+    pub fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|start| *start <= offset);
         let start = self.line_starts[line.saturating_sub(1)];
         let column = text

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use conn_schema::{DocumentKind, ProcessEnv, SourceSpec, load};
+use conn_load::{ProcessEnv, SourceSpec, load};
+use conn_schema::DocumentKind;
 use openai_client::{ClientOptions, from_connection};
 use serde_json::json;
 

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use conn_schema::{DocumentKind, LoadError, Loaded, ProcessEnv, SourceSpec, load};
+use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load};
+use conn_schema::DocumentKind;
 
 /// The SOURCE arguments: files (`-` is standard input), or `--conn-id` with an optional
 /// `--connections-file`.

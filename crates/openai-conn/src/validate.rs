@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use conn_schema::{Auth, Loaded, Severity};
+use conn_load::Loaded;
+use conn_schema::{Auth, Severity};
 use serde::Serialize;
 
 use crate::source::SourceArgs;

@@ -1,11 +1,14 @@
 //! Environment lookups, injected so tests never change the process environment.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Reads environment variables.
 pub trait Env: Send + Sync + std::fmt::Debug {
     /// The value of `name`, if set and valid Unicode.
     fn var(&self, name: &str) -> Option<String>;
+    /// Every variable that is set and valid Unicode, as `(name, value)` pairs (for prefix scans such
+    /// as the `OPENAI_CONN_*` overrides).
+    fn vars(&self) -> Vec<(String, String)>;
 }
 
 /// The real process environment.
@@ -16,13 +19,19 @@ impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect()
+    }
 }
 
 /// A fixed set of variables, for tests and for programs that resolve the environment themselves.
 /// Debug lists the names only, since values may be secrets.
 #[derive(Clone, Default)]
 pub struct MapEnv {
-    vars: HashMap<String, String>,
+    vars: BTreeMap<String, String>,
 }
 
 impl MapEnv {
@@ -38,10 +47,20 @@ impl MapEnv {
     }
 }
 
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MapEnv {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        MapEnv {
+            vars: iter
+                .into_iter()
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
+        }
+    }
+}
+
 impl std::fmt::Debug for MapEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<&String> = self.vars.keys().collect();
-        names.sort();
+        let names: Vec<&String> = self.vars.keys().collect();
         f.debug_struct("MapEnv").field("names", &names).finish()
     }
 }
@@ -49,6 +68,13 @@ impl std::fmt::Debug for MapEnv {
 impl Env for MapEnv {
     fn var(&self, name: &str) -> Option<String> {
         self.vars.get(name).cloned()
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        self.vars
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect()
     }
 }
 

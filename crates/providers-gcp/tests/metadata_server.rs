@@ -150,6 +150,13 @@ impl Env for SwitchableEnv {
     fn var(&self, name: &str) -> Option<String> {
         (name == "GCE_METADATA_HOST").then(|| self.0.lock().expect("not poisoned").clone())
     }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        vec![(
+            "GCE_METADATA_HOST".to_owned(),
+            self.0.lock().expect("not poisoned").clone(),
+        )]
+    }
 }
 
 #[tokio::test]

@@ -3,10 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use conn_schema::{
-    Auth, Diagnostic, DocumentKind, LoadError, Loaded, MapEnv, ProviderConfig, SourceSpec, load,
-    load_with_stdin,
-};
+use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_with_stdin};
+use conn_schema::{Auth, Diagnostic, DocumentKind, ProviderConfig};
 use secrecy::ExposeSecret;
 
 const SECRET: &str = "sk-test-SECRET-123";

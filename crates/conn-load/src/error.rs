@@ -1,0 +1,100 @@
+//! Why a connection could not be loaded at all.
+
+use std::path::PathBuf;
+
+/// Why a connection could not be loaded at all. Messages never include secret values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Standard input could not be read.
+    #[error("cannot read standard input: {0}")]
+    Stdin(#[source] std::io::Error),
+    /// The file's extension names no format this loader reads.
+    #[error("cannot tell the format of {}: expected {expected}", path.display())]
+    UnknownExtension {
+        /// The file.
+        path: PathBuf,
+        /// The extensions accepted for this kind of source.
+        expected: &'static str,
+    },
+    /// A YAML or TOML file is not well-formed.
+    #[error("{label}:{line}:{column}: invalid {format}: {message}")]
+    Syntax {
+        /// The source, as in [`Loaded::label`].
+        label: String,
+        /// `YAML` or `TOML`.
+        format: &'static str,
+        /// 1-based line (0 when the parser gave none).
+        line: usize,
+        /// 1-based column (0 when the parser gave none).
+        column: usize,
+        /// The parser's message, without its position.
+        message: String,
+    },
+    /// The `AIRFLOW_CONN_<ID>` variable is not set.
+    #[error("environment variable {var} is not set (it would hold connection {conn_id:?})")]
+    EnvNotSet {
+        /// The variable's name.
+        var: String,
+        /// The connection id asked for.
+        conn_id: String,
+    },
+    /// The connections file has no such connection id.
+    #[error(
+        "connection id {conn_id:?} is not in {}; it has {}",
+        path.display(),
+        list_ids(available)
+    )]
+    ConnIdNotFound {
+        /// The connections file.
+        path: PathBuf,
+        /// The id asked for.
+        conn_id: String,
+        /// The ids present, sorted.
+        available: Vec<String>,
+    },
+    /// The connections file, or its entry for the id, does not have the shape Airflow accepts.
+    #[error("{label}: {message}")]
+    ConnectionsFile {
+        /// The source, as in [`Loaded::label`].
+        label: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// A connection URI is malformed.
+    #[error("{origin}: invalid connection URI: {reason}")]
+    BadUri {
+        /// Where the URI came from, as in [`Loaded::label`].
+        origin: String,
+        /// What was wrong (never the URI itself, which may hold a password).
+        reason: String,
+    },
+    /// The environment overrides could not be layered onto the document.
+    #[error("cannot apply the environment overrides {}: {message}", vars.join(", "))]
+    Overrides {
+        /// The variables involved.
+        vars: Vec<String>,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn list_ids(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "no connections".to_owned()
+    } else {
+        ids.iter()
+            .map(|id| format!("{id:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,213 @@
+//! Loading connections from where operators keep them: a JSON, TOML or YAML file, standard input,
+//! an `AIRFLOW_CONN_<ID>` environment variable (Airflow's JSON or URI form), or an Airflow
+//! local-filesystem secrets file; then `OPENAI_CONN_*` environment overrides layered on top with
+//! figment, and the merged document validated with positions that point back to where each value
+//! came from.
+//!
+//! A [`LoadError`] means the input could not be read or understood at all (the CLI's exit code 2);
+//! an invalid connection is not an error here but a [`Report`] with errors (exit code 1).
+//!
+//! The environment is injected through [`providers_core::Env`] (the one environment abstraction of
+//! the workspace) so tests never touch the process environment.
+//!
+//! Modules by concern: [`formats`](crate) (JSON, TOML, YAML with positions), `airflow` (connection
+//! URIs and connections files), `overrides` (`OPENAI_CONN_*`), `positions` (mapping findings back
+//! to the source), `error` ([`LoadError`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod airflow;
+mod error;
+mod formats;
+mod overrides;
+mod positions;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use conn_schema::{DocumentKind, Report, validate, validate_bytes};
+pub use providers_core::{Env, MapEnv, ProcessEnv};
+use serde_json::Value;
+
+use crate::airflow::{connections_file_entry, parse_uri};
+pub use crate::error::LoadError;
+use crate::formats::{Format, Parsed, json_document, toml_document, yaml_document};
+use crate::overrides::finish;
+use crate::positions::{PointerMap, SourcePositions};
+
+/// Where a connection comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A JSON, TOML or YAML file, chosen by its extension (`.json`, `.toml`, `.yaml`, `.yml`).
+    File(PathBuf),
+    /// JSON on standard input (`-` on the command line).
+    Stdin,
+    /// The environment variable `AIRFLOW_CONN_<CONN_ID upper-cased>`, in Airflow's JSON or URI form.
+    Env {
+        /// The Airflow connection id.
+        conn_id: String,
+    },
+    /// An Airflow local-filesystem secrets file (JSON or YAML) mapping connection ids to
+    /// connections (objects or URI strings).
+    ConnectionsFile {
+        /// Path of the secrets file.
+        path: PathBuf,
+        /// The connection id to pick from it.
+        conn_id: String,
+    },
+}
+
+/// A loaded connection: where it came from, the validation of the merged document, and the
+/// environment overrides that went into it.
+pub struct Loaded {
+    /// What to call the source in messages: the file path, `<stdin>`, `env AIRFLOW_CONN_X`, or
+    /// `FILE#conn_id`. Pass it to [`Report::render`].
+    pub label: String,
+    /// The connection id: the one asked for, or the file stem for a file; `None` for stdin.
+    pub conn_id: Option<String>,
+    /// The validation of the merged document.
+    pub report: Report,
+    /// Names (never values) of the `OPENAI_CONN_*` variables that were applied, sorted.
+    pub overrides: Vec<String>,
+}
+
+// `Report` keeps the source text for snippets, and that text may hold a password: Debug shows
+// the findings and the resolved connection (whose secrets are `SecretString`s) but not the text.
+impl fmt::Debug for Loaded {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Loaded")
+            .field("label", &self.label)
+            .field("conn_id", &self.conn_id)
+            .field("overrides", &self.overrides)
+            .field("kind", &self.report.kind)
+            .field("well_formed", &self.report.well_formed)
+            .field("diagnostics", &self.report.diagnostics)
+            .field("connection", &self.report.connection)
+            .finish()
+    }
+}
+
+/// Loads and validates the connection `spec` names, reading standard input for
+/// [`SourceSpec::Stdin`]. `kind` forces how the document is read (`Auto` detects a bare `extra`
+/// or a whole connection; environment variables and connections files always hold whole
+/// connections).
+pub fn load(spec: &SourceSpec, kind: DocumentKind, env: &dyn Env) -> Result<Loaded, LoadError> {
+    load_with_stdin(spec, kind, env, &mut std::io::stdin().lock())
+}
+
+/// [`load`], reading [`SourceSpec::Stdin`] from `stdin` instead of the process's standard input.
+pub fn load_with_stdin(
+    spec: &SourceSpec,
+    kind: DocumentKind,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+) -> Result<Loaded, LoadError> {
+    match spec {
+        SourceSpec::File(path) => {
+            let format = Format::of_document(path)?;
+            let bytes = read_file(path)?;
+            let label = path.display().to_string();
+            let conn_id = path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned());
+            let parsed = match format {
+                Format::Json => match json_document(&bytes) {
+                    Ok(parsed) => parsed,
+                    Err(report) => return Ok(unloaded(label, conn_id, *report)),
+                },
+                Format::Toml => toml_document(&bytes, &label)?,
+                Format::Yaml => yaml_document(&bytes, &label)?,
+            };
+            finish(parsed, kind, env, label, conn_id)
+        }
+        SourceSpec::Stdin => {
+            let mut bytes = Vec::new();
+            stdin.read_to_end(&mut bytes).map_err(LoadError::Stdin)?;
+            let label = "<stdin>".to_owned();
+            match json_document(&bytes) {
+                Ok(parsed) => finish(parsed, kind, env, label, None),
+                Err(report) => Ok(unloaded(label, None, *report)),
+            }
+        }
+        SourceSpec::Env { conn_id } => {
+            let var = format!("AIRFLOW_CONN_{}", conn_id.to_uppercase());
+            let label = format!("env {var}");
+            let text = env.var(&var).ok_or_else(|| LoadError::EnvNotSet {
+                var: var.clone(),
+                conn_id: conn_id.clone(),
+            })?;
+            // Airflow's environment backend reads a value starting with `{` as JSON, else a URI.
+            let trimmed = text.trim();
+            let mut parsed = if trimmed.starts_with('{') {
+                match json_document(trimmed.as_bytes()) {
+                    Ok(parsed) => parsed,
+                    Err(report) => return Ok(unloaded(label, Some(conn_id.clone()), *report)),
+                }
+            } else {
+                let (value, warnings) = parse_uri(trimmed).map_err(|reason| LoadError::BadUri {
+                    origin: label.clone(),
+                    reason,
+                })?;
+                Parsed {
+                    value,
+                    pristine_json: None,
+                    positions: SourcePositions::Unknown,
+                    pointers: PointerMap::default(),
+                    whole_connection: true,
+                    warnings,
+                }
+            };
+            parsed.whole_connection = true;
+            finish(parsed, kind, env, label, Some(conn_id.clone()))
+        }
+        SourceSpec::ConnectionsFile { path, conn_id } => {
+            let format = Format::of_connections_file(path)?;
+            let bytes = read_file(path)?;
+            let label = format!("{}#{conn_id}", path.display());
+            let file_label = path.display().to_string();
+            let (mapping, positions) = match format {
+                Format::Yaml => {
+                    let parsed = yaml_document(&bytes, &file_label)?;
+                    (parsed.value, parsed.positions)
+                }
+                _ => {
+                    // A JSON syntax error is a finding with its position, not a load error.
+                    let text = match std::str::from_utf8(&bytes) {
+                        Ok(text) => text,
+                        Err(_) => {
+                            let report = validate_bytes(&bytes, DocumentKind::Connection);
+                            return Ok(unloaded(label, Some(conn_id.clone()), report));
+                        }
+                    };
+                    match serde_json::from_str::<Value>(text) {
+                        Ok(value) => (value, SourcePositions::json(text)),
+                        Err(_) => {
+                            let report = validate(text, DocumentKind::Connection);
+                            return Ok(unloaded(label, Some(conn_id.clone()), report));
+                        }
+                    }
+                }
+            };
+            let parsed = connections_file_entry(mapping, positions, path, conn_id, &label)?;
+            finish(parsed, kind, env, label, Some(conn_id.clone()))
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn unloaded(label: String, conn_id: Option<String>, report: Report) -> Loaded {
+    Loaded {
+        label,
+        conn_id,
+        report,
+        overrides: Vec::new(),
+    }
+}

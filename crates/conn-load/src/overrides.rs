@@ -1,0 +1,212 @@
+//! `OPENAI_CONN_*` environment overrides, layered onto the loaded document with figment, and the
+//! validation of the merged document with the origin of every value.
+
+use std::str::FromStr as _;
+
+use conn_schema::pointer::child;
+use conn_schema::{DocumentKind, Location, validate, validate_value};
+use figment::Figment;
+use figment::providers::Serialized;
+use figment::value::{Dict, Tag, Value as FigmentValue};
+use providers_core::Env;
+use serde_json::{Map, Value};
+
+use crate::formats::Parsed;
+use crate::positions::strip_segment;
+use crate::{LoadError, Loaded};
+
+/// Prefix of the override variables (matched case-insensitively, as figment's `Env` does).
+const OVERRIDE_PREFIX: &str = "OPENAI_CONN_";
+/// Separator of nested keys in override variable names.
+const OVERRIDE_SPLIT: &str = "__";
+/// Top-level connection fields that are always strings in Airflow. Their overrides are taken
+/// verbatim: figment's value parsing would turn an all-digit password into a number.
+const RAW_STRING_FIELDS: [&str; 6] = [
+    "conn_type",
+    "description",
+    "host",
+    "login",
+    "password",
+    "schema",
+];
+
+/// One `OPENAI_CONN_*` variable, split into its key path and parsed.
+pub(crate) struct Override {
+    pub(crate) name: String,
+    pub(crate) path: Vec<String>,
+    pub(crate) value: FigmentValue,
+}
+
+/// The override variables, sorted by name so shallower keys apply before deeper ones.
+pub(crate) fn overrides(env: &dyn Env) -> Vec<Override> {
+    let mut found: Vec<Override> = env
+        .vars()
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let head = name.get(..OVERRIDE_PREFIX.len())?;
+            if !head.eq_ignore_ascii_case(OVERRIDE_PREFIX) {
+                return None;
+            }
+            let rest = &name[OVERRIDE_PREFIX.len()..];
+            if rest.is_empty() {
+                return None;
+            }
+            let path: Vec<String> = rest.split(OVERRIDE_SPLIT).map(str::to_lowercase).collect();
+            let value = if path.len() == 1 && RAW_STRING_FIELDS.contains(&path[0].as_str()) {
+                FigmentValue::from(value)
+            } else {
+                // As figment's `Env` provider: `1200` is a number, `true` a boolean, `"x"` a
+                // string, anything unparseable the string itself.
+                FigmentValue::from_str(&value).unwrap_or_else(|never| match never {})
+            };
+            Some(Override { name, path, value })
+        })
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+pub(crate) fn nest(path: &[String], value: FigmentValue) -> FigmentValue {
+    path.iter().rev().fold(value, |value, key| {
+        let mut dict = Dict::new();
+        dict.insert(key.clone(), value);
+        FigmentValue::Dict(Tag::Default, dict)
+    })
+}
+
+pub(crate) fn finish(
+    parsed: Parsed,
+    kind: DocumentKind,
+    env: &dyn Env,
+    label: String,
+    conn_id: Option<String>,
+) -> Result<Loaded, LoadError> {
+    let Parsed {
+        mut value,
+        pristine_json,
+        positions,
+        mut pointers,
+        whole_connection,
+        warnings,
+    } = parsed;
+    let mut kind = match kind {
+        DocumentKind::Auto if whole_connection => DocumentKind::Connection,
+        other => other.detect(&value),
+    };
+    let mut found = overrides(env);
+
+    // A bare extra takes `EXTRA__*` keys itself; any other override makes it a connection's extra.
+    if kind == DocumentKind::Extra
+        && found
+            .iter()
+            .any(|item| item.path.len() < 2 || item.path[0] != "extra")
+    {
+        let mut wrapper = Map::new();
+        wrapper.insert("extra".to_owned(), value);
+        value = Value::Object(wrapper);
+        pointers.wrapped = true;
+        kind = DocumentKind::Connection;
+    }
+    if kind == DocumentKind::Extra {
+        for item in &mut found {
+            item.path.remove(0);
+        }
+    } else if found
+        .iter()
+        .any(|item| item.path.len() >= 2 && item.path[0] == "extra")
+        && let Some(Value::String(text)) = value.get("extra")
+    {
+        // Nested keys cannot merge into an extra written as a JSON string: parse it first. If it
+        // is not a JSON object, the nested overrides are not applied and the validator reports it.
+        let parsed = if text.trim().is_empty() {
+            Some(Value::Object(Map::new()))
+        } else {
+            serde_json::from_str::<Value>(text)
+                .ok()
+                .filter(Value::is_object)
+        };
+        match parsed {
+            Some(object) => {
+                if let Some(slot) = value.get_mut("extra") {
+                    *slot = object;
+                }
+            }
+            None => found.retain(|item| item.path.len() < 2 || item.path[0] != "extra"),
+        }
+    }
+    if !value.is_object() {
+        // Only an object can take keys; the validator reports the document's real problem.
+        found.clear();
+    }
+
+    let mut report = if found.is_empty() {
+        match &pristine_json {
+            Some(text) => validate(text, kind),
+            None => {
+                let locate = |pointer: &str, at_key: bool| {
+                    let (line, column) = positions.locate(&pointers.to_source(pointer), at_key);
+                    Location {
+                        origin: None,
+                        line,
+                        column,
+                    }
+                };
+                validate_value(&value, kind, &locate)
+            }
+        }
+    } else {
+        let mut figment = Figment::from(Serialized::defaults(&value));
+        let mut origins: Vec<(String, String)> = Vec::new();
+        for item in &found {
+            figment = figment.merge(Serialized::defaults(nest(&item.path, item.value.clone())));
+            let pointer = item
+                .path
+                .iter()
+                .fold(String::new(), |pointer, key| child(&pointer, key));
+            origins.push((pointer, format!("env {}", item.name)));
+        }
+        let merged: Value = figment.extract().map_err(|_| LoadError::Overrides {
+            vars: found.iter().map(|item| item.name.clone()).collect(),
+            // figment's message may quote a value, so it is not passed on.
+            message: "the merged document could not be rebuilt as JSON".to_owned(),
+        })?;
+        let locate = |pointer: &str, at_key: bool| {
+            // The deepest override at or above the pointer supplied the value.
+            let origin = origins
+                .iter()
+                .filter(|(set, _)| strip_segment(pointer, set).is_some())
+                .max_by_key(|(set, _)| set.len());
+            match origin {
+                Some((_, origin)) => Location {
+                    origin: Some(origin.clone()),
+                    line: 0,
+                    column: 0,
+                },
+                None => {
+                    let (line, column) = positions.locate(&pointers.to_source(pointer), at_key);
+                    Location {
+                        origin: None,
+                        line,
+                        column,
+                    }
+                }
+            }
+        };
+        validate_value(&merged, kind, &locate)
+    };
+
+    for mut warning in warnings {
+        let (line, column) = positions.locate(&pointers.to_source(&warning.pointer), false);
+        warning.line = line;
+        warning.column = column;
+        report.diagnostics.push(warning);
+    }
+    let mut names: Vec<String> = found.into_iter().map(|item| item.name).collect();
+    names.sort();
+    Ok(Loaded {
+        label,
+        conn_id,
+        report,
+        overrides: names,
+    })
+}

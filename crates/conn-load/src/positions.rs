@@ -1,0 +1,121 @@
+//! Where each value of a loaded document sits in its source, and how pointers of the validated
+//! document map back to the source.
+
+use std::collections::HashMap;
+
+use conn_schema::positions::{LineIndex, Positions};
+
+/// Where a value sits in its source.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spot {
+    pub(crate) key: Option<(usize, usize)>,
+    pub(crate) value: (usize, usize),
+}
+
+/// Positions of the source document, by the pointer in the source's own coordinates.
+pub(crate) enum SourcePositions {
+    /// No positions (a URI in an environment variable): findings name the source only.
+    Unknown,
+    Json {
+        text: String,
+        positions: Positions,
+        lines: LineIndex,
+    },
+    Spans(HashMap<String, Spot>),
+}
+
+impl SourcePositions {
+    pub(crate) fn json(text: &str) -> SourcePositions {
+        SourcePositions::Json {
+            text: text.to_owned(),
+            positions: Positions::index(text),
+            lines: LineIndex::new(text),
+        }
+    }
+
+    pub(crate) fn locate(&self, pointer: &str, at_key: bool) -> (usize, usize) {
+        match self {
+            SourcePositions::Unknown => (0, 0),
+            SourcePositions::Json {
+                text,
+                positions,
+                lines,
+            } => lines.line_column(text, positions.offset(pointer, at_key)),
+            SourcePositions::Spans(spans) => {
+                let mut current = pointer;
+                loop {
+                    if let Some(spot) = spans.get(current) {
+                        return match (at_key && current == pointer, spot.key) {
+                            (true, Some(key)) => key,
+                            _ => spot.value,
+                        };
+                    }
+                    match current.rfind('/') {
+                        Some(slash) => current = &current[..slash],
+                        None => return (0, 0),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How pointers of the validated document map to pointers of the source.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PointerMap {
+    /// Where the connection sits in its file (`/<conn_id>` in a connections file).
+    pub(crate) prefix: String,
+    /// The bare extra was wrapped as `{"extra": ...}` so connection-level overrides could apply.
+    pub(crate) wrapped: bool,
+    /// The source wrote `extra` under this key (Airflow's `extra_dejson`).
+    pub(crate) extra_written_as: Option<&'static str>,
+}
+
+impl PointerMap {
+    pub(crate) fn to_source(&self, pointer: &str) -> String {
+        let mut pointer = pointer.to_owned();
+        if self.wrapped {
+            pointer = match strip_segment(&pointer, "/extra") {
+                Some(rest) => rest.to_owned(),
+                None => String::new(),
+            };
+        }
+        if let Some(written) = self.extra_written_as
+            && let Some(rest) = strip_segment(&pointer, "/extra")
+        {
+            pointer = format!("/{written}{rest}");
+        }
+        format!("{}{pointer}", self.prefix)
+    }
+}
+
+/// `pointer` without the leading `segment` if it starts with that whole segment.
+pub(crate) fn strip_segment<'a>(pointer: &'a str, segment: &str) -> Option<&'a str> {
+    let rest = pointer.strip_prefix(segment)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_map_rewrites_to_the_source() {
+        let map = PointerMap {
+            prefix: "/my~1id".to_owned(),
+            wrapped: false,
+            extra_written_as: Some("extra_dejson"),
+        };
+        assert_eq!(
+            map.to_source("/extra/auth_type"),
+            "/my~1id/extra_dejson/auth_type"
+        );
+        assert_eq!(map.to_source("/extras"), "/my~1id/extras");
+        let wrapped = PointerMap {
+            wrapped: true,
+            ..PointerMap::default()
+        };
+        assert_eq!(wrapped.to_source("/extra/audience"), "/audience");
+        assert_eq!(wrapped.to_source("/host"), "");
+    }
+}
