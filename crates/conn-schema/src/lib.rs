@@ -5,6 +5,8 @@
 //!   resource and api-version, the audience, the refresh buffer, ...).
 //! - [`validate`]: source text to a [`Report`] of errors and warnings, each with its JSON pointer,
 //!   line, column, message and suggestion; the resolved [`Connection`] when valid.
+//! - [`keys`]: the one table of known keys, from which the parser, the snippet masking and the
+//!   schema generator take their key lists.
 //! - [`schema`]: the published JSON Schemas, generated from the model's types.
 //! - [`positions`] and [`pointer`]: JSON pointers and where values sit in a source text, for
 //!   loaders that map findings back to their files (the `conn-load` crate).
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod keys;
 pub mod model;
 mod parse;
 pub mod pointer;

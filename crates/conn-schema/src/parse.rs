@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::keys::{self, Place, Scope};
 use crate::model::{
     Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig,
     DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
@@ -18,80 +19,13 @@ use crate::model::{
 use crate::pointer::{child, suggest};
 
 /// Keys of `extra` that apply whatever the auth type.
-pub(crate) const COMMON_KEYS: [&str; 3] = ["$schema", "auth_type", "openai_client_kwargs"];
+pub(crate) fn common_keys() -> Vec<&'static str> {
+    keys::names(Place::Extra, Scope::Always)
+}
+
 /// Keys of `extra` that apply under workload identity, whatever the provider.
-pub(crate) const WORKLOAD_IDENTITY_KEYS: [&str; 4] = [
-    "workload_identity_provider",
-    "identity_provider_id",
-    "service_account_id",
-    "refresh_buffer_seconds",
-];
-/// Keys of `openai_client_kwargs`.
-pub(crate) const CLIENT_KWARGS_KEYS: [&str; 8] = [
-    "base_url",
-    "organization",
-    "project",
-    "timeout",
-    "max_retries",
-    "default_headers",
-    "default_query",
-    "api_key",
-];
-/// Keys of a whole connection.
-pub(crate) const CONNECTION_KEYS: [&str; 9] = [
-    "$schema",
-    "conn_type",
-    "description",
-    "host",
-    "login",
-    "password",
-    "schema",
-    "port",
-    "extra",
-];
-
-/// Keys that apply only to one provider (or, for `audience`, to two).
-pub(crate) fn provider_keys(kind: ProviderKind) -> &'static [&'static str] {
-    match kind {
-        ProviderKind::Kubernetes => &["token_file_path"],
-        ProviderKind::Azure => &[
-            "resource",
-            "client_id",
-            "object_id",
-            "msi_res_id",
-            "api_version",
-        ],
-        ProviderKind::Gcp => &["audience"],
-        ProviderKind::Custom => &[
-            "token_provider",
-            "token_command",
-            "token_command_timeout_seconds",
-            "token_type",
-        ],
-        ProviderKind::GithubActions => &["audience"],
-    }
-}
-
-fn providers_with_key(key: &str) -> Vec<ProviderKind> {
-    ProviderKind::ALL
-        .into_iter()
-        .filter(|kind| provider_keys(*kind).contains(&key))
-        .collect()
-}
-
-fn all_extra_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&str> = COMMON_KEYS
-        .into_iter()
-        .chain(WORKLOAD_IDENTITY_KEYS)
-        .collect();
-    for kind in ProviderKind::ALL {
-        for key in provider_keys(kind) {
-            if !keys.contains(key) {
-                keys.push(key);
-            }
-        }
-    }
-    keys
+pub(crate) fn workload_identity_keys() -> Vec<&'static str> {
+    keys::names(Place::Extra, Scope::WorkloadIdentity)
 }
 
 /// How serious a finding is.
@@ -476,7 +410,7 @@ impl Parser {
                 "api_key" => {
                     kwargs.api_key = self.string(item, &item_pointer, key).map(Into::into);
                 }
-                _ => self.unknown_key(pointer, key, &CLIENT_KWARGS_KEYS),
+                _ => self.unknown_key(pointer, key, &keys::all_names(Place::ClientKwargs)),
             }
         }
         (self.error_count() == errors_before).then_some(kwargs)
@@ -589,20 +523,20 @@ impl Parser {
         auth_type: Option<AuthType>,
         provider: Option<ProviderKind>,
     ) {
-        let all_keys = all_extra_keys();
+        let all_keys = keys::all_names(Place::Extra);
         for key in map.keys() {
             let key = key.as_str();
-            if COMMON_KEYS.contains(&key) {
+            let scope = keys::extra_scope(key);
+            if scope == Some(Scope::Always) {
                 continue;
             }
-            let owners = providers_with_key(key);
-            let is_workload_key = WORKLOAD_IDENTITY_KEYS.contains(&key) || !owners.is_empty();
-            if !is_workload_key {
-                let mut candidates: Vec<&str> = COMMON_KEYS.to_vec();
+            let owners = keys::providers_of(key);
+            if scope.is_none() {
+                let mut candidates = common_keys();
                 if auth_type == Some(AuthType::WorkloadIdentity) {
-                    candidates.extend(WORKLOAD_IDENTITY_KEYS);
+                    candidates.extend(workload_identity_keys());
                     if let Some(kind) = provider {
-                        candidates.extend(provider_keys(kind));
+                        candidates.extend(keys::provider_names(kind));
                     }
                 }
                 let suggestion = suggest(key, candidates.iter().copied())
@@ -939,8 +873,9 @@ impl Parser {
             },
         };
         for key in map.keys() {
-            if !CONNECTION_KEYS.contains(&key.as_str()) {
-                self.unknown_key("", key, &CONNECTION_KEYS);
+            let known = keys::all_names(Place::Connection);
+            if !known.contains(&key.as_str()) {
+                self.unknown_key("", key, &known);
             }
         }
         let has_password = password.as_deref().is_some_and(|text| !text.is_empty());

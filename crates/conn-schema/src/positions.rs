@@ -10,35 +10,8 @@ use jsonc_parser::ast::{ObjectPropName, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
+use crate::keys::value_is_shown;
 use crate::pointer::child;
-
-/// Keys whose string values are safe to show in a snippet. Every other string value (passwords,
-/// API keys, header values, anything under an unknown key) is masked, because a snippet of a
-/// mistyped key's line would otherwise print the secret beside it.
-const SHOWN_VALUE_KEYS: &[&str] = &[
-    "$schema",
-    "auth_type",
-    "workload_identity_provider",
-    "token_type",
-    "identity_provider_id",
-    "service_account_id",
-    "token_file_path",
-    "resource",
-    "client_id",
-    "object_id",
-    "msi_res_id",
-    "api_version",
-    "audience",
-    "token_provider",
-    "base_url",
-    "organization",
-    "project",
-    "conn_type",
-    "host",
-    "login",
-    "schema",
-    "description",
-];
 
 #[derive(Clone, Copy, Debug)]
 struct Span {
@@ -110,7 +83,8 @@ impl Positions {
                             key: name.clone(),
                         });
                     }
-                    let shown = SHOWN_VALUE_KEYS.contains(&name.as_str());
+                    // Values are masked unless the table says the key is harmless at this place.
+                    let shown = value_is_shown(&child_pointer);
                     self.walk(&property.value, child_pointer, Some(key_start), shown);
                 }
             }

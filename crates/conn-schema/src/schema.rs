@@ -21,6 +21,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
+use crate::keys::{self, Place, Scope};
 use crate::model::{
     AuthType, AzureConfig, ClientKwargs, CustomConfig, GcpConfig, GithubActionsConfig,
     KubernetesConfig, ProviderKind, WorkloadIdentityKeys,
@@ -108,8 +109,6 @@ pub fn extra_schema() -> Value {
 
 /// The schema of a whole connection in Airflow's JSON form, as published.
 pub fn connection_schema() -> Value {
-    let mut properties = Map::new();
-    properties.insert("$schema".into(), schema_key());
     let mut generated = raw_properties_of::<ConnectionKeys>();
     let mut extra = Map::new();
     describe(
@@ -121,7 +120,7 @@ pub fn connection_schema() -> Value {
     extra.insert("if".into(), json!({"type": "object"}));
     extra.insert("then".into(), json!({"$ref": "#/$defs/extra"}));
     generated.insert("extra".into(), Value::Object(extra));
-    properties.extend(generated);
+    let properties = from_table(&keys::all_names(Place::Connection), generated);
 
     let mut definitions = definitions();
     let mut extra_definition = Map::new();
@@ -147,12 +146,22 @@ pub fn connection_schema() -> Value {
 
 /// The keywords of the `extra` object itself, shared by both schemas.
 fn extra_body() -> Map<String, Value> {
-    let mut properties = Map::new();
-    properties.insert("$schema".into(), schema_key());
-    properties.extend(properties_of::<ExtraCommonKeys>());
+    let mut properties = from_table(
+        &keys::names(Place::Extra, Scope::Always),
+        properties_of::<ExtraCommonKeys>(),
+    );
     // The editor's own text for a pattern mismatch prints the regex ("String does not match the
     // pattern of \"^[hH][tT]...\"."), which tells a person nothing; VS Code shows
     // `patternErrorMessage` instead. Spec validators ignore it.
+    if let Some(Value::Object(kwargs)) = properties
+        .get_mut("openai_client_kwargs")
+        .and_then(|kwargs| kwargs.get_mut("properties"))
+    {
+        *kwargs = from_table(
+            &keys::all_names(Place::ClientKwargs),
+            std::mem::take(kwargs),
+        );
+    }
     if let Some(Value::Object(base_url)) = properties
         .get_mut("openai_client_kwargs")
         .and_then(|kwargs| kwargs.pointer_mut("/properties/base_url"))
@@ -202,7 +211,10 @@ fn definitions() -> Map<String, Value> {
     );
     workload_identity.insert(
         "properties".into(),
-        Value::Object(properties_of::<WorkloadIdentityKeys>()),
+        Value::Object(from_table(
+            &keys::names(Place::Extra, Scope::WorkloadIdentity),
+            properties_of::<WorkloadIdentityKeys>(),
+        )),
     );
     workload_identity.insert("allOf".into(), Value::Array(branches));
     definitions.insert("workload_identity".into(), Value::Object(workload_identity));
@@ -230,7 +242,10 @@ fn definitions() -> Map<String, Value> {
         };
         let mut definition = Map::new();
         describe(&mut definition, summary);
-        definition.insert("properties".into(), Value::Object(properties));
+        definition.insert(
+            "properties".into(),
+            Value::Object(from_table(&keys::provider_names(kind), properties)),
+        );
         if kind == ProviderKind::Custom {
             // Exactly one source. Neither: `anyOf` of the two `required`s gives "Missing property"
             // at the object's `{` (a `required` message cannot be reworded or moved).
@@ -257,6 +272,21 @@ fn definitions() -> Map<String, Value> {
         definitions.insert(kind.as_str().into(), Value::Object(definition));
     }
     definitions
+}
+
+/// The properties named by the key table, in its order: `$schema` is the shared key below, every
+/// other key takes the shape its type gave it in `generated` (a key the types lack is left out,
+/// and the tests below fail).
+fn from_table(names: &[&str], mut generated: Map<String, Value>) -> Map<String, Value> {
+    names
+        .iter()
+        .filter_map(|name| match *name {
+            "$schema" => Some(((*name).to_owned(), schema_key())),
+            _ => generated
+                .remove(*name)
+                .map(|shape| ((*name).to_owned(), shape)),
+        })
+        .collect()
 }
 
 /// The `$schema` key documents may carry so editors find the schema without an association.
@@ -442,10 +472,6 @@ pub fn to_pretty(schema: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{
-        CLIENT_KWARGS_KEYS, COMMON_KEYS, CONNECTION_KEYS, WORKLOAD_IDENTITY_KEYS, provider_keys,
-    };
-
     fn keys(value: &Value) -> Vec<String> {
         value
             .as_object()
@@ -453,28 +479,53 @@ mod tests {
             .unwrap_or_default()
     }
 
-    /// The parser's key lists and the schema's properties come from different places; this keeps
-    /// them the same set.
+    /// The schema lists exactly the table's keys at each place, and every field the types give a
+    /// shape to is in the table (a field missing from it would be left out of the schema).
     #[test]
-    fn parser_key_lists_match_schema_properties() {
+    fn schema_properties_are_the_key_table() {
         let schema = extra_schema();
-        assert_eq!(keys(&schema["properties"]), COMMON_KEYS);
+        assert_eq!(
+            keys(&schema["properties"]),
+            keys::names(Place::Extra, Scope::Always)
+        );
         assert_eq!(
             keys(&schema["properties"]["openai_client_kwargs"]["properties"]),
-            CLIENT_KWARGS_KEYS
+            keys::all_names(Place::ClientKwargs)
         );
         assert_eq!(
             keys(&schema["$defs"]["workload_identity"]["properties"]),
-            WORKLOAD_IDENTITY_KEYS
+            keys::names(Place::Extra, Scope::WorkloadIdentity)
         );
         for kind in ProviderKind::ALL {
             assert_eq!(
                 keys(&schema["$defs"][kind.as_str()]["properties"]),
-                provider_keys(kind),
+                keys::provider_names(kind),
                 "{kind:?}"
             );
         }
-        assert_eq!(keys(&connection_schema()["properties"]), CONNECTION_KEYS);
+        assert_eq!(
+            keys(&connection_schema()["properties"]),
+            keys::all_names(Place::Connection)
+        );
+        let typed = [
+            raw_properties_of::<ExtraCommonKeys>(),
+            raw_properties_of::<ClientKwargs>(),
+            raw_properties_of::<WorkloadIdentityKeys>(),
+            raw_properties_of::<KubernetesConfig>(),
+            raw_properties_of::<AzureConfig>(),
+            raw_properties_of::<GcpConfig>(),
+            raw_properties_of::<CustomConfig>(),
+            raw_properties_of::<GithubActionsConfig>(),
+            raw_properties_of::<ConnectionKeys>(),
+        ];
+        for properties in typed {
+            for name in properties.keys() {
+                assert!(
+                    keys::KEYS.iter().any(|key| key.name == name),
+                    "{name} has a type but is not in the key table"
+                );
+            }
+        }
     }
 
     #[test]

@@ -65,10 +65,47 @@ fn parser_and_published_schema_agree_on_every_fixture() {
                 report.diagnostics,
                 schema_errors
             );
+            // And they point at the same places: every parser error sits at or below a schema
+            // error, and every schema error has a parser error at or below it. ("At or below",
+            // because a schema reports an unknown key or a missing one at its object, the parser at
+            // the key itself.)
+            let parser_pointers: Vec<&str> = report
+                .diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
+                .map(|diagnostic| diagnostic.pointer.as_str())
+                .collect();
+            for pointer in &parser_pointers {
+                assert!(
+                    schema_errors
+                        .iter()
+                        .any(|error| at_or_below(pointer, &error.pointer)),
+                    "{}: the parser's error at {pointer:?} has no schema error at or above it: {schema_errors:?}",
+                    path.display()
+                );
+            }
+            for error in &schema_errors {
+                assert!(
+                    parser_pointers
+                        .iter()
+                        .any(|pointer| at_or_below(pointer, &error.pointer)),
+                    "{}: the schema's error at {:?} has no parser error at or below it: {:?}",
+                    path.display(),
+                    error.pointer,
+                    report.diagnostics
+                );
+            }
             compared += 1;
         }
     }
     assert!(compared >= 45, "only {compared} fixtures compared");
+}
+
+/// Whether `pointer` is `ancestor` or inside it, segment-wise.
+fn at_or_below(pointer: &str, ancestor: &str) -> bool {
+    pointer
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The schema alone also holds the line where the parser's messages are strictest.

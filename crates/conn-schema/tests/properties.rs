@@ -8,32 +8,17 @@ use conn_schema::{DocumentKind, validate};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-/// Keys the model knows, so generated objects often hit real rules rather than only "unknown key".
-const KEYS: &[&str] = &[
-    "auth_type",
-    "openai_client_kwargs",
-    "workload_identity_provider",
-    "identity_provider_id",
-    "service_account_id",
-    "refresh_buffer_seconds",
-    "token_file_path",
-    "resource",
-    "client_id",
-    "object_id",
-    "msi_res_id",
-    "api_version",
-    "audience",
-    "token_provider",
-    "token_command",
-    "token_command_timeout_seconds",
-    "token_type",
-    "base_url",
-    "timeout",
-    "max_retries",
-    "default_headers",
-    "api_key",
-    "$schema",
-];
+/// Keys the model knows, from the one key table, so generated objects often hit real rules rather
+/// than only "unknown key".
+fn known_keys() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for key in conn_schema::keys::KEYS {
+        if !names.contains(&key.name) {
+            names.push(key.name);
+        }
+    }
+    names
+}
 
 /// Values the rules care about: enum values (right and wrong case), ids, URLs, edge numbers.
 const WORDS: &[&str] = &[
@@ -73,7 +58,7 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec(
                 (
                     prop_oneof![
-                        proptest::sample::select(KEYS).prop_map(str::to_owned),
+                        proptest::sample::select(known_keys()).prop_map(str::to_owned),
                         "[a-z_]{1,10}"
                     ],
                     inner
@@ -99,7 +84,7 @@ fn near_valid_extra() -> impl Strategy<Value = Value> {
     (
         proptest::sample::select(bases),
         0usize..3,
-        proptest::sample::select(KEYS),
+        proptest::sample::select(known_keys()),
         scalar(),
     )
         .prop_map(|(mut base, edit, key, value)| {

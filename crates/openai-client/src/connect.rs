@@ -14,13 +14,14 @@ use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 use reqwest::header::{HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
-use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, resolve_exchange_url};
-use crate::exchange::{ExchangeError, parse_exchange_url};
+use crate::cache::TokenCache;
+use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
+use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key};
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -121,141 +122,14 @@ pub enum ClientError {
     },
 }
 
-/// Where the base URL came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BaseUrlOrigin {
-    /// `openai_client_kwargs.base_url`.
-    ClientKwargs,
-    /// The connection `host`.
-    Host,
-    /// The `OPENAI_BASE_URL` environment variable.
-    Env,
-    /// `https://api.openai.com/v1`.
-    Default,
-}
-
-impl BaseUrlOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BaseUrlOrigin::ClientKwargs => "openai_client_kwargs.base_url",
-            BaseUrlOrigin::Host => "the connection host",
-            BaseUrlOrigin::Env => "the OPENAI_BASE_URL environment variable",
-            BaseUrlOrigin::Default => "the default",
-        }
-    }
-}
-
-impl std::fmt::Display for BaseUrlOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where the API key came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ApiKeyOrigin {
-    /// `openai_client_kwargs.api_key`.
-    ClientKwargs,
-    /// The connection password.
-    Password,
-    /// The `OPENAI_API_KEY` environment variable.
-    Env,
-}
-
-impl ApiKeyOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiKeyOrigin::ClientKwargs => "openai_client_kwargs.api_key",
-            ApiKeyOrigin::Password => "the connection password",
-            ApiKeyOrigin::Env => "the OPENAI_API_KEY environment variable",
-        }
-    }
-}
-
-impl std::fmt::Display for ApiKeyOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ExchangeUrlOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExchangeUrlOrigin::Override => "an explicit option",
-            ExchangeUrlOrigin::Env => "the OPENAI_TOKEN_EXCHANGE_URL environment variable",
-            ExchangeUrlOrigin::Default => "the default",
-        }
-    }
-}
-
-/// How a connection will authenticate, resolved without any network access.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum AuthPlan {
-    /// A static API key, sent as `Authorization: Bearer`.
-    ApiKey {
-        /// Where the key comes from (the key itself is never part of a plan).
-        origin: ApiKeyOrigin,
-    },
-    /// Workload identity.
-    WorkloadIdentity {
-        /// The subject-token source.
-        provider: ProviderKind,
-        /// The subject token's type.
-        token_type: conn_schema::TokenType,
-        /// The identity provider id registered with OpenAI.
-        identity_provider_id: String,
-        /// The OpenAI service account id.
-        service_account_id: String,
-        /// How long before expiry the token is refreshed (at most half its lifetime).
-        refresh_buffer: Duration,
-        /// The exchange endpoint.
-        exchange_url: String,
-        /// Where the exchange endpoint came from.
-        exchange_url_origin: ExchangeUrlOrigin,
-        /// Whether an API key was configured and will be ignored (never sent).
-        ignored_api_key: Option<ApiKeyOrigin>,
-    },
-}
-
-/// What [`from_connection`] will build, for people to read (the CLI prints it). Holds no secret.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Plan {
-    /// The connection id.
-    pub conn_id: String,
-    /// The API base, without a trailing slash.
-    pub base_url: String,
-    /// Where the base came from.
-    pub base_url_origin: BaseUrlOrigin,
-    /// The `OpenAI-Organization` header, if any.
-    pub organization: Option<String>,
-    /// The `OpenAI-Project` header, if any.
-    pub project: Option<String>,
-    /// API request timeout.
-    pub timeout: Duration,
-    /// API retries on 429, 5xx and connection errors.
-    pub max_retries: u32,
-    /// Names of the extra headers sent with every request.
-    pub default_header_names: Vec<String>,
-    /// Names of the extra query parameters added to every request.
-    pub default_query_names: Vec<String>,
-    /// How requests authenticate.
-    pub auth: AuthPlan,
-}
-
 /// Options of [`from_connection`] and [`plan`]: the environment, custom sources, and overrides
 /// for tests.
 #[derive(Clone)]
 pub struct ClientOptions {
-    env: Arc<dyn Env>,
+    pub(crate) env: Arc<dyn Env>,
     registry: providers_custom::Registry,
-    exchange_url: Option<String>,
+    pub(crate) exchange_url: Option<String>,
+    pub(crate) applied_overrides: Vec<String>,
     exchange_retry: Option<RetryPolicy>,
     exchange_sleep: Option<Arc<dyn Sleep>>,
     refresh_backoff: Option<RetryPolicy>,
@@ -268,6 +142,7 @@ impl Default for ClientOptions {
             env: Arc::new(ProcessEnv),
             registry: providers_custom::Registry::new(),
             exchange_url: None,
+            applied_overrides: Vec::new(),
             exchange_retry: None,
             exchange_sleep: None,
             refresh_backoff: None,
@@ -298,6 +173,13 @@ impl ClientOptions {
     /// `OPENAI_TOKEN_EXCHANGE_URL` and the sources' variables are read.
     pub fn with_env(mut self, env: Arc<dyn Env>) -> Self {
         self.env = env;
+        self
+    }
+
+    /// Names of the `OPENAI_CONN_*` variables the loader applied to the connection, so that the
+    /// [`Plan`] lists them among the variables in effect.
+    pub fn with_applied_overrides(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.applied_overrides = names.into_iter().collect();
         self
     }
 
@@ -360,127 +242,6 @@ impl std::fmt::Debug for Connected {
             .field("plan", &self.plan)
             .finish()
     }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|value| !value.trim().is_empty())
-}
-
-fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
-    let kwargs = &conn.extra.client_kwargs;
-    let (url, origin) = if let Some(url) = non_empty(kwargs.base_url.clone()) {
-        (url, BaseUrlOrigin::ClientKwargs)
-    } else if let Some(url) = non_empty(conn.host.clone()) {
-        (url, BaseUrlOrigin::Host)
-    } else if let Some(url) = non_empty(env.var(BASE_URL_ENV)) {
-        (url, BaseUrlOrigin::Env)
-    } else {
-        (DEFAULT_BASE_URL.to_owned(), BaseUrlOrigin::Default)
-    };
-    // async-openai joins the base and a path that starts with `/`.
-    (url.trim().trim_end_matches('/').to_owned(), origin)
-}
-
-fn resolve_api_key(conn: &Connection, env: &dyn Env) -> Option<(SecretString, ApiKeyOrigin)> {
-    let present = |key: &SecretString| !key.expose_secret().is_empty();
-    if let Some(key) = conn
-        .extra
-        .client_kwargs
-        .api_key
-        .as_ref()
-        .filter(|k| present(k))
-    {
-        return Some((key.clone(), ApiKeyOrigin::ClientKwargs));
-    }
-    if let Some(key) = conn.password.as_ref().filter(|k| present(k)) {
-        return Some((key.clone(), ApiKeyOrigin::Password));
-    }
-    env.var(API_KEY_ENV)
-        .filter(|key| !key.is_empty())
-        .map(|key| (SecretString::from(key), ApiKeyOrigin::Env))
-}
-
-fn refresh_buffer(identity: &WorkloadIdentity) -> Duration {
-    Duration::try_from_secs_f64(identity.refresh_buffer_seconds).unwrap_or(DEFAULT_REFRESH_BUFFER)
-}
-
-/// Resolves what [`from_connection`] would build, without network access: base URL and its
-/// origin, where the API key comes from, the exchange endpoint, headers, timeout and retries.
-/// Fails on the same configuration errors as [`from_connection`] (except those of the provider
-/// crates, which it does not run).
-pub fn plan(
-    conn: &Connection,
-    conn_id: &str,
-    options: &ClientOptions,
-) -> Result<Plan, ClientError> {
-    let env = options.env.as_ref();
-    let kwargs = &conn.extra.client_kwargs;
-    let (base_url, base_url_origin) = resolve_base_url(conn, env);
-    check_base_url(&base_url, base_url_origin, conn_id)?;
-    let timeout = match kwargs.timeout {
-        None => DEFAULT_TIMEOUT,
-        Some(value) => Duration::try_from_secs_f64(value)
-            .ok()
-            .filter(|timeout| !timeout.is_zero())
-            .ok_or_else(|| ClientError::InvalidTimeout {
-                conn_id: conn_id.to_owned(),
-                value,
-            })?,
-    };
-    let auth = match &conn.extra.auth {
-        Auth::ApiKey => {
-            let (_, origin) =
-                resolve_api_key(conn, env).ok_or_else(|| ClientError::MissingApiKey {
-                    conn_id: conn_id.to_owned(),
-                })?;
-            AuthPlan::ApiKey { origin }
-        }
-        Auth::WorkloadIdentity(identity) => {
-            let (exchange_url, exchange_url_origin) =
-                resolve_exchange_url(options.exchange_url.as_deref(), env);
-            parse_exchange_url(&exchange_url).map_err(|source| ClientError::Exchange {
-                conn_id: conn_id.to_owned(),
-                source,
-            })?;
-            AuthPlan::WorkloadIdentity {
-                provider: identity.provider.kind(),
-                token_type: identity.provider.token_type(),
-                identity_provider_id: identity.identity_provider_id.clone(),
-                service_account_id: identity.service_account_id.clone(),
-                refresh_buffer: refresh_buffer(identity),
-                exchange_url,
-                exchange_url_origin,
-                ignored_api_key: resolve_api_key(conn, env).map(|(_, origin)| origin),
-            }
-        }
-    };
-    Ok(Plan {
-        conn_id: conn_id.to_owned(),
-        base_url,
-        base_url_origin,
-        organization: non_empty(kwargs.organization.clone())
-            .or_else(|| non_empty(env.var(ORGANIZATION_ENV))),
-        project: non_empty(kwargs.project.clone()).or_else(|| non_empty(env.var(PROJECT_ENV))),
-        timeout,
-        max_retries: kwargs.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-        default_header_names: kwargs.default_headers.keys().cloned().collect(),
-        default_query_names: kwargs.default_query.keys().cloned().collect(),
-        auth,
-    })
-}
-
-fn check_base_url(url: &str, origin: BaseUrlOrigin, conn_id: &str) -> Result<(), ClientError> {
-    let invalid = |reason: String| ClientError::InvalidBaseUrl {
-        conn_id: conn_id.to_owned(),
-        url: url.to_owned(),
-        origin,
-        reason,
-    };
-    let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid("expected an http or https url".to_owned()));
-    }
-    Ok(())
 }
 
 /// The Airflow hook's `get_conn`: turns a parsed connection into a ready async-openai client.

@@ -32,6 +32,7 @@ mod cache;
 mod connect;
 mod exchange;
 mod layer;
+mod plan;
 mod token;
 
 pub use api::{
@@ -43,9 +44,8 @@ pub use cache::{
     resolve_exchange_url,
 };
 pub use connect::{
-    API_KEY_ENV, ApiKeyOrigin, AuthPlan, BASE_URL_ENV, BaseUrlOrigin, ClientError, ClientOptions,
-    Connected, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV,
-    PROJECT_ENV, Plan, from_connection, plan,
+    API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, from_connection,
 };
 pub use exchange::{
     DEFAULT_TOKEN_EXCHANGE_URL, EXCHANGE_TIMEOUT, ExchangeError, MAX_TOKEN_LIFETIME,
@@ -54,6 +54,7 @@ pub use exchange::{
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
+pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, plan};
 pub use token::AccessToken;
 
 /// Sleeps with tokio's timer (paused-time aware); the default sleep of the exchange and sources.

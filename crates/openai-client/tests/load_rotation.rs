@@ -2,11 +2,14 @@
 //! least three times. The mock rejects any request whose token has expired by its own clock, so a
 //! request sent with an expired token would show up as a rejection even if the 401 replay then
 //! rescued it.
+//!
+//! Time is tokio's paused clock, which the mock, the cache and the pacing of the tasks all read: the
+//! run covers several token lifetimes in virtual time, whatever the machine's speed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +21,7 @@ use openai_client::providers_core::{
 };
 use openai_client::{ClientOptions, CustomRegistry, from_connection};
 use serde_json::json;
+use tokio::time::Instant;
 
 const EXPIRES_IN_SECONDS: u64 = 2;
 const REQUESTS: usize = 10_000;
@@ -85,7 +89,7 @@ impl SubjectTokenSource for StaticSource {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn ten_thousand_requests_across_rotations_never_use_an_expired_token() {
     let issuer = Arc::new(Issuer::default());
     let router = Router::new()
@@ -134,7 +138,7 @@ async fn ten_thousand_requests_across_rotations_never_use_an_expired_token() {
                 if client.models().list().await.is_err() {
                     failed.fetch_add(1, Ordering::SeqCst);
                 }
-                // Spreads the load over several token lifetimes however fast the machine is.
+                // Spreads the load over several token lifetimes of virtual time.
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
         }));

@@ -194,3 +194,45 @@ fn a_bad_header_or_key_is_an_error_not_a_panic() {
         "{error:?}"
     );
 }
+
+/// A variable is in effect only where it won: the connection's host, password and kwargs come
+/// first, so `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` are not
+/// listed when the connection sets its own values, and are listed when they are used.
+#[test]
+fn env_in_effect_lists_only_the_variables_that_won() {
+    let env = MapEnv::new()
+        .with("OPENAI_BASE_URL", "https://env.example.com/v1")
+        .with("OPENAI_API_KEY", "sk-env")
+        .with("OPENAI_ORG_ID", "org-env")
+        .with("OPENAI_PROJECT_ID", "proj-env");
+    let own = api_key_connection(
+        json!("https://host.example.com/v1"),
+        json!("sk-password"),
+        json!({"organization": "org-own", "project": "proj-own"}),
+    );
+    let resolved = plan(&own, "c", &options(env.clone())).unwrap();
+    assert!(
+        resolved.env_in_effect.is_empty(),
+        "{:?}",
+        resolved.env_in_effect
+    );
+    assert_eq!(resolved.to_json()["env_overrides"], json!([]));
+
+    let bare = api_key_connection(Value::Null, Value::Null, json!({}));
+    let options = options(env).with_applied_overrides(["OPENAI_CONN_HOST".to_owned()]);
+    let resolved = plan(&bare, "c", &options).unwrap();
+    assert_eq!(
+        resolved.env_in_effect,
+        [
+            "OPENAI_CONN_HOST",
+            "OPENAI_BASE_URL",
+            "OPENAI_ORG_ID",
+            "OPENAI_PROJECT_ID",
+            "OPENAI_API_KEY"
+        ]
+    );
+    assert_eq!(
+        resolved.to_json()["env_overrides"],
+        json!(resolved.env_in_effect)
+    );
+}

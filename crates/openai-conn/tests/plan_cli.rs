@@ -1,7 +1,9 @@
 //! `openai-conn plan`: every default and each precedence rule, without network.
 
-use openai_conn_tests::command;
+mod support;
+
 use serde_json::{Value, json};
+use support::command;
 
 fn plan(document: &Value, env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
     let directory = tempfile::tempdir().expect("temp dir");

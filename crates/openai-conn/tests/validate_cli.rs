@@ -4,8 +4,10 @@ use std::io::Write as _;
 use std::process::Stdio;
 
 use conn_schema::{DocumentKind, validate_bytes};
-use openai_conn_tests::{command, json_files, run, workspace};
+mod support;
+
 use serde_json::Value;
+use support::{command, json_files, run, workspace};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -3,8 +3,10 @@
 
 use std::process::Output;
 
-use openai_conn_tests::command;
+mod support;
+
 use serde_json::{Value, json};
+use support::command;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -1,6 +1,8 @@
 //! SOURCE forms from the shell: `AIRFLOW_CONN_*` (JSON and URI), connections files, overrides.
 
-use openai_conn_tests::command;
+mod support;
+
+use support::command;
 
 fn run_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut command = command(args);

@@ -1,0 +1,446 @@
+//! What a connection will do, resolved without network access: the resolution rules of the
+//! reference hook ([`plan`]) and the [`Plan`] people read (`openai-conn plan` prints its JSON form).
+
+use std::time::Duration;
+
+use conn_schema::{Auth, Connection, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity};
+use providers_core::Env;
+use secrecy::{ExposeSecret, SecretString};
+use serde::ser::{Serialize, Serializer};
+use serde_json::{Map, Value, json};
+
+use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, resolve_exchange_url};
+use crate::connect::{
+    API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV,
+};
+use crate::exchange::{TOKEN_EXCHANGE_URL_ENV, parse_exchange_url};
+
+/// Where the base URL came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BaseUrlOrigin {
+    /// `openai_client_kwargs.base_url`.
+    ClientKwargs,
+    /// The connection `host`.
+    Host,
+    /// The `OPENAI_BASE_URL` environment variable.
+    Env,
+    /// `https://api.openai.com/v1`.
+    Default,
+}
+
+impl BaseUrlOrigin {
+    /// A short description for people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaseUrlOrigin::ClientKwargs => "openai_client_kwargs.base_url",
+            BaseUrlOrigin::Host => "the connection host",
+            BaseUrlOrigin::Env => "the OPENAI_BASE_URL environment variable",
+            BaseUrlOrigin::Default => "the default",
+        }
+    }
+}
+
+impl std::fmt::Display for BaseUrlOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the API key came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiKeyOrigin {
+    /// `openai_client_kwargs.api_key`.
+    ClientKwargs,
+    /// The connection password.
+    Password,
+    /// The `OPENAI_API_KEY` environment variable.
+    Env,
+}
+
+impl ApiKeyOrigin {
+    /// A short description for people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyOrigin::ClientKwargs => "openai_client_kwargs.api_key",
+            ApiKeyOrigin::Password => "the connection password",
+            ApiKeyOrigin::Env => "the OPENAI_API_KEY environment variable",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiKeyOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ExchangeUrlOrigin {
+    /// A short description for people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeUrlOrigin::Override => "an explicit option",
+            ExchangeUrlOrigin::Env => "the OPENAI_TOKEN_EXCHANGE_URL environment variable",
+            ExchangeUrlOrigin::Default => "the default",
+        }
+    }
+}
+
+/// How a connection will authenticate, resolved without any network access.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AuthPlan {
+    /// A static API key, sent as `Authorization: Bearer`.
+    ApiKey {
+        /// Where the key comes from (the key itself is never part of a plan).
+        origin: ApiKeyOrigin,
+    },
+    /// Workload identity.
+    WorkloadIdentity {
+        /// The subject-token source.
+        provider: ProviderKind,
+        /// The subject token's type.
+        token_type: conn_schema::TokenType,
+        /// The identity provider id registered with OpenAI.
+        identity_provider_id: String,
+        /// The OpenAI service account id.
+        service_account_id: String,
+        /// How long before expiry the token is refreshed (at most half its lifetime).
+        refresh_buffer: Duration,
+        /// The exchange endpoint.
+        exchange_url: String,
+        /// Where the exchange endpoint came from.
+        exchange_url_origin: ExchangeUrlOrigin,
+        /// Whether an API key was configured and will be ignored (never sent).
+        ignored_api_key: Option<ApiKeyOrigin>,
+        /// Every parameter of the source with its default filled in, as shown to people. A custom
+        /// command shows its program and argument count only: arguments may carry secrets.
+        parameters: Map<String, Value>,
+        /// The environment variables that steer the source or the exchange and are set.
+        env_in_effect: Vec<&'static str>,
+    },
+}
+
+/// What [`from_connection`] will build, for people to read (the CLI prints it). Holds no secret.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The connection id.
+    pub conn_id: String,
+    /// The API base, without a trailing slash.
+    pub base_url: String,
+    /// Where the base came from.
+    pub base_url_origin: BaseUrlOrigin,
+    /// The `OpenAI-Organization` header, if any.
+    pub organization: Option<String>,
+    /// The `OpenAI-Project` header, if any.
+    pub project: Option<String>,
+    /// API request timeout.
+    pub timeout: Duration,
+    /// API retries on 429, 5xx and connection errors.
+    pub max_retries: u32,
+    /// Names of the extra headers sent with every request.
+    pub default_header_names: Vec<String>,
+    /// Names of the extra query parameters added to every request.
+    pub default_query_names: Vec<String>,
+    /// How requests authenticate.
+    pub auth: AuthPlan,
+    /// The environment variables whose values are in effect: the `OPENAI_CONN_*` overrides the
+    /// loader applied (see [`ClientOptions::with_applied_overrides`]), and each `OPENAI_*`
+    /// variable only where it won over the connection.
+    pub env_in_effect: Vec<String>,
+}
+
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|value| !value.trim().is_empty())
+}
+
+fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
+    let kwargs = &conn.extra.client_kwargs;
+    let (url, origin) = if let Some(url) = non_empty(kwargs.base_url.clone()) {
+        (url, BaseUrlOrigin::ClientKwargs)
+    } else if let Some(url) = non_empty(conn.host.clone()) {
+        (url, BaseUrlOrigin::Host)
+    } else if let Some(url) = non_empty(env.var(BASE_URL_ENV)) {
+        (url, BaseUrlOrigin::Env)
+    } else {
+        (DEFAULT_BASE_URL.to_owned(), BaseUrlOrigin::Default)
+    };
+    // async-openai joins the base and a path that starts with `/`.
+    (url.trim().trim_end_matches('/').to_owned(), origin)
+}
+
+pub(crate) fn resolve_api_key(
+    conn: &Connection,
+    env: &dyn Env,
+) -> Option<(SecretString, ApiKeyOrigin)> {
+    let present = |key: &SecretString| !key.expose_secret().is_empty();
+    if let Some(key) = conn
+        .extra
+        .client_kwargs
+        .api_key
+        .as_ref()
+        .filter(|k| present(k))
+    {
+        return Some((key.clone(), ApiKeyOrigin::ClientKwargs));
+    }
+    if let Some(key) = conn.password.as_ref().filter(|k| present(k)) {
+        return Some((key.clone(), ApiKeyOrigin::Password));
+    }
+    env.var(API_KEY_ENV)
+        .filter(|key| !key.is_empty())
+        .map(|key| (SecretString::from(key), ApiKeyOrigin::Env))
+}
+
+pub(crate) fn refresh_buffer(identity: &WorkloadIdentity) -> Duration {
+    Duration::try_from_secs_f64(identity.refresh_buffer_seconds).unwrap_or(DEFAULT_REFRESH_BUFFER)
+}
+
+/// Resolves what [`from_connection`] would build, without network access: base URL and its
+/// origin, where the API key comes from, the exchange endpoint, headers, timeout and retries.
+/// Fails on the same configuration errors as [`from_connection`] (except those of the provider
+/// crates, which it does not run).
+pub fn plan(
+    conn: &Connection,
+    conn_id: &str,
+    options: &ClientOptions,
+) -> Result<Plan, ClientError> {
+    let env = options.env.as_ref();
+    let kwargs = &conn.extra.client_kwargs;
+    let (base_url, base_url_origin) = resolve_base_url(conn, env);
+    check_base_url(&base_url, base_url_origin, conn_id)?;
+    let timeout = match kwargs.timeout {
+        None => DEFAULT_TIMEOUT,
+        Some(value) => Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|timeout| !timeout.is_zero())
+            .ok_or_else(|| ClientError::InvalidTimeout {
+                conn_id: conn_id.to_owned(),
+                value,
+            })?,
+    };
+    let auth = match &conn.extra.auth {
+        Auth::ApiKey => {
+            let (_, origin) =
+                resolve_api_key(conn, env).ok_or_else(|| ClientError::MissingApiKey {
+                    conn_id: conn_id.to_owned(),
+                })?;
+            AuthPlan::ApiKey { origin }
+        }
+        Auth::WorkloadIdentity(identity) => {
+            let (exchange_url, exchange_url_origin) =
+                resolve_exchange_url(options.exchange_url.as_deref(), env);
+            parse_exchange_url(&exchange_url).map_err(|source| ClientError::Exchange {
+                conn_id: conn_id.to_owned(),
+                source,
+            })?;
+            let mut env_in_effect: Vec<&'static str> = Vec::new();
+            if exchange_url_origin == ExchangeUrlOrigin::Env {
+                env_in_effect.push(TOKEN_EXCHANGE_URL_ENV);
+            }
+            env_in_effect.extend(
+                provider_env_vars(&identity.provider)
+                    .iter()
+                    .filter(|name| env.var(name).is_some_and(|value| !value.is_empty())),
+            );
+            AuthPlan::WorkloadIdentity {
+                parameters: provider_parameters(&identity.provider),
+                env_in_effect,
+                provider: identity.provider.kind(),
+                token_type: identity.provider.token_type(),
+                identity_provider_id: identity.identity_provider_id.clone(),
+                service_account_id: identity.service_account_id.clone(),
+                refresh_buffer: refresh_buffer(identity),
+                exchange_url,
+                exchange_url_origin,
+                ignored_api_key: resolve_api_key(conn, env).map(|(_, origin)| origin),
+            }
+        }
+    };
+    // A variable is in effect only where it won: the connection's own values come first.
+    let mut env_in_effect = options.applied_overrides.clone();
+    if base_url_origin == BaseUrlOrigin::Env {
+        env_in_effect.push(BASE_URL_ENV.to_owned());
+    }
+    let from_env = |own: &Option<String>, name: &str, in_effect: &mut Vec<String>| {
+        non_empty(own.clone()).or_else(|| {
+            let value = non_empty(env.var(name));
+            if value.is_some() {
+                in_effect.push(name.to_owned());
+            }
+            value
+        })
+    };
+    let organization = from_env(&kwargs.organization, ORGANIZATION_ENV, &mut env_in_effect);
+    let project = from_env(&kwargs.project, PROJECT_ENV, &mut env_in_effect);
+    if matches!(
+        auth,
+        AuthPlan::ApiKey {
+            origin: ApiKeyOrigin::Env
+        }
+    ) {
+        env_in_effect.push(API_KEY_ENV.to_owned());
+    }
+    Ok(Plan {
+        conn_id: conn_id.to_owned(),
+        base_url,
+        base_url_origin,
+        organization,
+        project,
+        env_in_effect,
+        timeout,
+        max_retries: kwargs.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+        default_header_names: kwargs.default_headers.keys().cloned().collect(),
+        default_query_names: kwargs.default_query.keys().cloned().collect(),
+        auth,
+    })
+}
+
+fn check_base_url(url: &str, origin: BaseUrlOrigin, conn_id: &str) -> Result<(), ClientError> {
+    let invalid = |reason: String| ClientError::InvalidBaseUrl {
+        conn_id: conn_id.to_owned(),
+        url: url.to_owned(),
+        origin,
+        reason,
+    };
+    let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("expected an http or https url".to_owned()));
+    }
+    Ok(())
+}
+
+/// Environment variables that change where a provider's subject token comes from.
+fn provider_env_vars(provider: &ProviderConfig) -> &'static [&'static str] {
+    match provider {
+        ProviderConfig::Kubernetes(_) | ProviderConfig::Custom(_) => &[],
+        ProviderConfig::Azure(_) => &[
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+        ],
+        ProviderConfig::Gcp(_) => &["GCE_METADATA_HOST"],
+        ProviderConfig::GithubActions(_) => &[
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ],
+    }
+}
+
+/// Every provider parameter with its default filled in. A custom command shows its program and
+/// argument count only: arguments may carry secrets.
+fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
+    let mut parameters = match provider {
+        ProviderConfig::Custom(custom) => {
+            let mut map = Map::new();
+            match custom.source() {
+                CustomSource::Registered(name) => {
+                    map.insert("token_provider".into(), json!(name));
+                }
+                CustomSource::Command {
+                    argv,
+                    timeout_seconds,
+                } => {
+                    map.insert(
+                        "token_command".into(),
+                        json!({
+                            "program": argv.first(),
+                            "arguments": argv.len().saturating_sub(1),
+                        }),
+                    );
+                    map.insert(
+                        "token_command_timeout_seconds".into(),
+                        json!(timeout_seconds),
+                    );
+                }
+            }
+            map
+        }
+        other => match serde_json::to_value(other) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        },
+    };
+    parameters.remove("token_type");
+    parameters
+}
+
+impl Plan {
+    /// The plan as the JSON object `openai-conn plan` prints: `conn_id`, `auth_type`, `base_url`
+    /// and its source, `api_key` (never the key) and its source, the client options, under
+    /// workload identity `workload_identity`, and `env_overrides` (the variables in effect).
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("conn_id".into(), json!(self.conn_id));
+        let auth_type = match self.auth {
+            AuthPlan::ApiKey { .. } => "api_key",
+            AuthPlan::WorkloadIdentity { .. } => "workload_identity",
+        };
+        out.insert("auth_type".into(), json!(auth_type));
+        out.insert("base_url".into(), json!(self.base_url));
+        out.insert(
+            "base_url_source".into(),
+            json!(self.base_url_origin.as_str()),
+        );
+        match &self.auth {
+            AuthPlan::ApiKey { origin } => {
+                out.insert("api_key".into(), json!("[redacted]"));
+                out.insert("api_key_source".into(), json!(origin.as_str()));
+            }
+            AuthPlan::WorkloadIdentity { .. } => {
+                out.insert("api_key".into(), Value::Null);
+            }
+        }
+        out.insert("organization".into(), json!(self.organization));
+        out.insert("project".into(), json!(self.project));
+        out.insert("timeout_seconds".into(), json!(self.timeout.as_secs_f64()));
+        out.insert("max_retries".into(), json!(self.max_retries));
+        out.insert("default_headers".into(), json!(self.default_header_names));
+        out.insert("default_query".into(), json!(self.default_query_names));
+        if let AuthPlan::WorkloadIdentity {
+            provider,
+            token_type,
+            identity_provider_id,
+            service_account_id,
+            refresh_buffer,
+            exchange_url,
+            exchange_url_origin,
+            ignored_api_key,
+            parameters,
+            env_in_effect,
+        } = &self.auth
+        {
+            let mut workload = Map::new();
+            workload.insert("provider".into(), json!(provider.as_str()));
+            workload.insert("token_type".into(), json!(token_type.as_str()));
+            workload.extend(parameters.clone());
+            workload.insert("identity_provider_id".into(), json!(identity_provider_id));
+            workload.insert("service_account_id".into(), json!(service_account_id));
+            workload.insert(
+                "refresh_buffer_seconds".into(),
+                json!(refresh_buffer.as_secs_f64()),
+            );
+            workload.insert("token_exchange_url".into(), json!(exchange_url));
+            workload.insert(
+                "token_exchange_url_source".into(),
+                json!(exchange_url_origin.as_str()),
+            );
+            workload.insert(
+                "ignored_api_key".into(),
+                json!(ignored_api_key.map(|origin| origin.as_str())),
+            );
+            workload.insert("env_overrides".into(), json!(env_in_effect));
+            out.insert("workload_identity".into(), Value::Object(workload));
+        }
+        out.insert("env_overrides".into(), json!(self.env_in_effect));
+        Value::Object(out)
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
