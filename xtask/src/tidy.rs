@@ -35,6 +35,13 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("conn-schema", &[]),
     ("providers-core", &[]),
     ("providers-http", &["providers-core"]),
+    // Sources know no connection format: they reach the core (and the HTTP ones providers-http),
+    // never conn-schema; openai-client holds the one mapping from the model to them.
+    ("providers-kubernetes", &["providers-core"]),
+    ("providers-custom", &["providers-core"]),
+    ("providers-azure", &["providers-core", "providers-http"]),
+    ("providers-gcp", &["providers-core", "providers-http"]),
+    ("providers-github", &["providers-core", "providers-http"]),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {
