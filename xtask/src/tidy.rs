@@ -31,6 +31,8 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("conn-load", &["conn-schema", "providers-core"]),
     ("providers-core", &[]),
     ("providers-http", &["providers-core"]),
+    // Sources know no connection format: they reach the core (and the HTTP ones providers-http),
+    // never conn-schema; openai-client holds the one mapping from the model to them.
     ("providers-kubernetes", &["providers-core"]),
     ("providers-custom", &["providers-core"]),
     ("providers-azure", &["providers-core", "providers-http"]),

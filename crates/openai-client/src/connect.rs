@@ -1,6 +1,11 @@
 //! From a parsed connection to a ready client: the resolution rules of the reference hook
 //! ([`plan`], pure), and [`from_connection`], which builds the async-openai client, its tower
 //! stack and, under workload identity, the token cache and its subject-token source.
+//!
+//! This module holds the one mapping from the connection's provider types to the source crates,
+//! which take plain parameters and know no connection format (`build_source`), and the one
+//! place a subject token's type is chosen (`token_type`: each source states its own, a custom
+//! source takes the configured one).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,8 +16,15 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
-use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
-use providers_core::{BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
+use conn_schema::{Auth, Connection, CustomConfig, ProviderConfig, ProviderKind, WorkloadIdentity};
+use providers_azure::AzureSource;
+use providers_core::{
+    BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource, TokenType,
+};
+use providers_custom::CustomSource;
+use providers_gcp::GcpSource;
+use providers_github::GithubActionsSource;
+use providers_kubernetes::KubernetesSource;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
@@ -422,34 +434,89 @@ fn build_cache(
     })
 }
 
+/// The source the connection's provider describes. This is the one mapping from the connection
+/// model to the source crates: each of them is built from plain parameters, with the defaults
+/// the parser filled in, and re-checks nothing the parser checked.
 fn build_source(
     provider: &ProviderConfig,
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<Arc<dyn SubjectTokenSource>, ClientError> {
-    match provider {
-        ProviderConfig::Kubernetes(config) => Ok(Arc::new(
-            providers_kubernetes::KubernetesSource::from_config(config),
-        )),
-        ProviderConfig::Azure(config) => Ok(Arc::new(providers_azure::AzureSource::from_config(
-            config,
-            Arc::clone(&options.env),
-        ))),
-        ProviderConfig::Gcp(config) => Ok(Arc::new(providers_gcp::GcpSource::from_config(
-            config,
-            Arc::clone(&options.env),
-        ))),
-        ProviderConfig::GithubActions(config) => Ok(Arc::new(
-            providers_github::GithubActionsSource::from_config(config, Arc::clone(&options.env)),
-        )),
-        ProviderConfig::Custom(config) => {
-            providers_custom::source_from_config(config, &options.registry).map_err(|source| {
-                ClientError::Provider {
-                    conn_id: conn_id.to_owned(),
-                    provider: ProviderKind::Custom.as_str(),
-                    source: Box::new(source),
-                }
-            })
+    let env = || Arc::clone(&options.env);
+    Ok(match provider {
+        ProviderConfig::Kubernetes(config) => {
+            Arc::new(KubernetesSource::new(&config.token_file_path))
         }
+        ProviderConfig::Azure(config) => {
+            let mut source =
+                AzureSource::new(&config.resource, env()).with_api_version(&config.api_version);
+            if let Some(client_id) = &config.client_id {
+                source = source.with_client_id(client_id);
+            }
+            if let Some(object_id) = &config.object_id {
+                source = source.with_object_id(object_id);
+            }
+            if let Some(msi_res_id) = &config.msi_res_id {
+                source = source.with_msi_res_id(msi_res_id);
+            }
+            Arc::new(source)
+        }
+        ProviderConfig::Gcp(config) => Arc::new(GcpSource::new(&config.audience, env())),
+        ProviderConfig::GithubActions(config) => {
+            Arc::new(GithubActionsSource::new(&config.audience, env()))
+        }
+        ProviderConfig::Custom(config) => {
+            let provider_error = |source: BoxError| ClientError::Provider {
+                conn_id: conn_id.to_owned(),
+                provider: ProviderKind::Custom.as_str(),
+                source,
+            };
+            custom_source(config)
+                .map_err(|error| provider_error(Box::new(error)))?
+                .build(token_type(provider), &options.registry)
+                .map_err(|error| provider_error(Box::new(error)))?
+        }
+    })
+}
+
+/// The type of the subject tokens `provider` yields: the one its source states, or for a custom
+/// source the configured `token_type`.
+pub(crate) fn token_type(provider: &ProviderConfig) -> TokenType {
+    match provider {
+        ProviderConfig::Kubernetes(_) => KubernetesSource::TOKEN_TYPE,
+        ProviderConfig::Azure(_) => AzureSource::TOKEN_TYPE,
+        ProviderConfig::Gcp(_) => GcpSource::TOKEN_TYPE,
+        ProviderConfig::GithubActions(_) => GithubActionsSource::TOKEN_TYPE,
+        ProviderConfig::Custom(config) => match config.token_type {
+            conn_schema::TokenType::Jwt => TokenType::Jwt,
+            conn_schema::TokenType::Id => TokenType::Id,
+        },
     }
+}
+
+/// A `token_command_timeout_seconds` that a `Duration` cannot hold.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "token_command_timeout_seconds {seconds:e} is too large; expected a number of seconds a \
+     duration can hold"
+)]
+struct TimeoutTooLarge {
+    seconds: f64,
+}
+
+/// The custom source a parsed `custom` provider selects.
+fn custom_source(config: &CustomConfig) -> Result<CustomSource, TimeoutTooLarge> {
+    Ok(match config.source() {
+        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.to_owned()),
+        conn_schema::CustomSource::Command {
+            argv,
+            timeout_seconds,
+        } => CustomSource::Command {
+            argv: argv.to_vec(),
+            // The parser guarantees a positive number; only its size can still be out of range.
+            timeout: Duration::try_from_secs_f64(timeout_seconds).map_err(|_| TimeoutTooLarge {
+                seconds: timeout_seconds,
+            })?,
+        },
+    })
 }

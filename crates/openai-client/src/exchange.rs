@@ -1,16 +1,18 @@
 //! The RFC 8693 token exchange: one `POST` that trades a subject token for an OpenAI access token.
 //!
 //! This module owns the wire format (the five JSON fields, the reply's `access_token` and
-//! `expires_in`), the mapping of statuses to [`ExchangeError`] variants, and the bounded retry of
-//! transient failures. It holds one `reqwest::Client`, built once with redirects off and a 10 s
-//! timeout, and reused by every exchange.
+//! `expires_in`), the OAuth errors of 400, 401 and 403, and which failures the bounded retry
+//! repeats. Every other failure is the shared [`HttpError`] of `providers-http`, the same type
+//! the HTTP sources report. It holds one `reqwest::Client`, built once with redirects off and a
+//! 10 s timeout, and reused by every exchange.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use providers_core::{RetryPolicy, Sleep, SourceError, SubjectToken};
 use providers_http::{
-    Proxy, Retryable, TransportFailure, client_builder, is_loopback, retry_after, retry_with_policy,
+    HttpError, Proxy, Retryable, client_builder, is_loopback, is_transient_status,
+    retry_with_policy,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -26,6 +28,9 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest lifetime accepted from `expires_in`; larger values are clamped to it, so an absurd
 /// value can neither overflow an `Instant` nor keep a token forever.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The exchange endpoint as messages name it.
+const ENDPOINT: &str = "the token exchange endpoint";
 
 // An `error_description` is server text shown to people; it is kept short and printable.
 const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -55,38 +60,11 @@ pub enum ExchangeError {
         /// The HTTP status.
         status: u16,
     },
-    /// The exchange answered with a redirect, which is never followed: the subject token must go
-    /// only to the configured endpoint.
-    #[error("token exchange answered with a redirect ({status}), which is not followed")]
-    Redirect {
-        /// The HTTP status.
-        status: u16,
-    },
-    /// The exchange answered with another unexpected status.
-    #[error("token exchange failed with status {status}")]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// The server's `Retry-After`, when it sent one in seconds.
-        retry_after: Option<Duration>,
-    },
-    /// The exchange request timed out.
-    #[error("token exchange request timed out")]
-    Timeout(#[source] Arc<reqwest::Error>),
-    /// The exchange endpoint could not be reached.
-    #[error("could not connect to the token exchange endpoint")]
-    Connect(#[source] Arc<reqwest::Error>),
-    /// The exchange request failed in another way (a broken connection, an unreadable body).
-    #[error("token exchange request failed")]
-    Transport(#[source] Arc<reqwest::Error>),
-    /// The exchange answered 2xx with a body that is not a valid token response.
-    #[error("token exchange response is malformed: expected {expected}")]
-    Malformed {
-        /// What the body should have held.
-        expected: &'static str,
-        /// The HTTP status.
-        status: u16,
-    },
+    /// The exchange request failed as any credential request can: the client, the transport,
+    /// a redirect (never followed: the subject token must go only to the configured endpoint),
+    /// another status, or a 2xx reply that is not a valid token response.
+    #[error(transparent)]
+    Http(#[from] HttpError),
     /// The refresh that callers were waiting for was stopped before it finished (its runtime shut
     /// down); the next call starts a new one.
     #[error("the token refresh was interrupted before it finished")]
@@ -99,9 +77,6 @@ pub enum ExchangeError {
         /// Why it was rejected.
         reason: String,
     },
-    /// The HTTP client for the exchange could not be built.
-    #[error("could not build the token exchange http client")]
-    HttpClient(#[source] Arc<reqwest::Error>),
 }
 
 impl ExchangeError {
@@ -111,11 +86,8 @@ impl ExchangeError {
     pub fn is_transient(&self) -> bool {
         match self {
             ExchangeError::Source(source) => source.is_transient(),
-            ExchangeError::Status { status, .. } => is_retryable_status(*status),
-            ExchangeError::Timeout(_) | ExchangeError::Connect(_) | ExchangeError::Interrupted => {
-                true
-            }
-            ExchangeError::Transport(error) => error.is_request() || error.is_body(),
+            ExchangeError::Http(error) => error.is_transient(),
+            ExchangeError::Interrupted => true,
             _ => false,
         }
     }
@@ -123,10 +95,8 @@ impl ExchangeError {
     /// The HTTP status the exchange answered with, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ExchangeError::OAuth { status, .. }
-            | ExchangeError::Redirect { status }
-            | ExchangeError::Status { status, .. }
-            | ExchangeError::Malformed { status, .. } => Some(*status),
+            ExchangeError::OAuth { status, .. } => Some(*status),
+            ExchangeError::Http(error) => error.status(),
             _ => None,
         }
     }
@@ -138,8 +108,8 @@ impl Retryable for ExchangeError {
     /// it was given, and the cache's refresh backoff retries the whole step.
     fn is_retried(&self) -> bool {
         match self {
-            ExchangeError::Status { status, .. } => is_retryable_status(*status),
-            ExchangeError::Timeout(_) | ExchangeError::Connect(_) => true,
+            ExchangeError::Http(HttpError::Status { status, .. }) => is_transient_status(*status),
+            ExchangeError::Http(HttpError::Timeout { .. } | HttpError::Connect { .. }) => true,
             _ => false,
         }
     }
@@ -147,14 +117,10 @@ impl Retryable for ExchangeError {
     /// The exchange's `Retry-After`, when a retried status carried one.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            ExchangeError::Status { retry_after, .. } => *retry_after,
+            ExchangeError::Http(error) => error.retry_after(),
             _ => None,
         }
     }
-}
-
-fn is_retryable_status(status: u16) -> bool {
-    status == 408 || status == 429 || (500..=599).contains(&status)
 }
 
 /// A successful exchange: the access token and how long it lives.
@@ -224,7 +190,10 @@ impl Exchanger {
         let client = client_builder(Proxy::FromEnvironment)
             .timeout(EXCHANGE_TIMEOUT)
             .build()
-            .map_err(|error| ExchangeError::HttpClient(Arc::new(error)))?;
+            .map_err(|error| HttpError::Client {
+                endpoint: ENDPOINT.into(),
+                source: Arc::new(error),
+            })?;
         Ok(Exchanger {
             client,
             url,
@@ -303,38 +272,35 @@ impl Exchanger {
             .json(&body)
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(|error| HttpError::transport(ENDPOINT, error))?;
         let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
         match status {
             200..=299 => {
-                let bytes = response.bytes().await.map_err(transport_error)?;
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|error| HttpError::transport(ENDPOINT, error))?;
                 parse_success(&bytes, status)
             }
-            300..=399 => Err(ExchangeError::Redirect { status }),
             400 | 401 | 403 => {
                 // An unreadable error body still yields the OAuth error with generic text.
                 let bytes = response.bytes().await.unwrap_or_default();
                 Err(parse_oauth_error(&bytes, status))
             }
-            _ => Err(ExchangeError::Status {
-                status,
-                retry_after,
-            }),
+            // A redirect, or a status with no OAuth meaning.
+            _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
         }
     }
 }
 
-fn transport_error(error: reqwest::Error) -> ExchangeError {
-    match TransportFailure::of(&error) {
-        TransportFailure::Timeout => ExchangeError::Timeout(Arc::new(error)),
-        TransportFailure::Connect => ExchangeError::Connect(Arc::new(error)),
-        TransportFailure::Other => ExchangeError::Transport(Arc::new(error)),
-    }
-}
-
 fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
-    let malformed = |expected| ExchangeError::Malformed { expected, status };
+    let malformed = |expected| {
+        ExchangeError::Http(HttpError::Malformed {
+            endpoint: ENDPOINT.into(),
+            status,
+            expected,
+        })
+    };
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| malformed("a json object"))?;
     let object = value
@@ -413,7 +379,10 @@ mod tests {
         ] {
             let error = parse_success(body, 200).err().expect("rejected");
             assert!(
-                matches!(error, ExchangeError::Malformed { status: 200, .. }),
+                matches!(
+                    error,
+                    ExchangeError::Http(HttpError::Malformed { status: 200, .. })
+                ),
                 "{error}"
             );
         }
@@ -458,15 +427,23 @@ mod tests {
 
     #[test]
     fn transience_follows_the_status() {
-        let status = |status| ExchangeError::Status {
-            status,
-            retry_after: None,
+        let status = |status| {
+            ExchangeError::Http(HttpError::Status {
+                endpoint: ENDPOINT.into(),
+                status,
+                retry_after: None,
+            })
         };
         assert!(
             status(503).is_transient() && status(429).is_transient() && status(408).is_transient()
         );
         assert!(!status(404).is_transient());
-        assert!(!ExchangeError::Redirect { status: 302 }.is_transient());
+        let redirect = ExchangeError::Http(HttpError::Redirect {
+            endpoint: ENDPOINT.into(),
+            status: 302,
+        });
+        assert!(!redirect.is_transient() && !redirect.is_retried());
+        assert!(status(503).is_retried() && !status(404).is_retried());
         assert!(!parse_oauth_error(b"{}", 401).is_transient());
     }
 }

@@ -57,6 +57,9 @@ pub use layer::{
 pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, plan};
 pub use token::AccessToken;
 
+/// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
+pub use providers_http::HttpError;
+
 /// Sleeps with tokio's timer (paused-time aware); the default sleep of the exchange and sources.
 pub use providers_http::TokioSleep;
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use conn_schema::{Auth, Connection, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity};
-use providers_core::Env;
+use providers_core::{Env, TokenType};
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, resolve_exchange_url};
 use crate::connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV,
+    DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, token_type,
 };
 use crate::exchange::{TOKEN_EXCHANGE_URL_ENV, parse_exchange_url};
 
@@ -102,7 +102,7 @@ pub enum AuthPlan {
         /// The subject-token source.
         provider: ProviderKind,
         /// The subject token's type.
-        token_type: conn_schema::TokenType,
+        token_type: TokenType,
         /// The identity provider id registered with OpenAI.
         identity_provider_id: String,
         /// The OpenAI service account id.
@@ -249,7 +249,7 @@ pub fn plan(
                 parameters: provider_parameters(&identity.provider),
                 env_in_effect,
                 provider: identity.provider.kind(),
-                token_type: identity.provider.token_type(),
+                token_type: token_type(&identity.provider),
                 identity_provider_id: identity.identity_provider_id.clone(),
                 service_account_id: identity.service_account_id.clone(),
                 refresh_buffer: refresh_buffer(identity),

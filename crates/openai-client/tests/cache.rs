@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openai_client::providers_core::TokenType;
-use openai_client::{ExchangeError, TokenCache};
+use openai_client::{ExchangeError, HttpError, TokenCache};
 use secrecy::ExposeSecret;
 use support::{CountingSource, Mock, Reply, eventually};
 
@@ -121,7 +121,10 @@ async fn a_failing_refresh_keeps_serving_the_valid_token_then_reports_and_recove
     tokio::time::sleep_until(first.expires_at()).await;
     let error = cache.token().await.unwrap_err();
     assert!(
-        matches!(error, ExchangeError::Status { status: 500, .. }),
+        matches!(
+            error,
+            ExchangeError::Http(HttpError::Status { status: 500, .. })
+        ),
         "{error:?}"
     );
 

@@ -4,7 +4,7 @@
 mod support;
 
 use openai_client::providers_core::{MapEnv, TokenType};
-use openai_client::{ExchangeError, TOKEN_EXCHANGE_URL_ENV, TokenCache};
+use openai_client::{ExchangeError, HttpError, TOKEN_EXCHANGE_URL_ENV, TokenCache};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
@@ -109,7 +109,10 @@ async fn redirect_is_not_followed() {
     let error = cache.token().await.unwrap_err();
 
     assert!(
-        matches!(error, ExchangeError::Redirect { status: 302 }),
+        matches!(
+            error,
+            ExchangeError::Http(HttpError::Redirect { status: 302, .. })
+        ),
         "{error:?}"
     );
     assert_eq!(mock.exchange_calls(), 1);
@@ -144,10 +147,16 @@ async fn retries_are_bounded_and_the_status_is_reported() {
     let error = cache.token().await.unwrap_err();
 
     assert!(
-        matches!(error, ExchangeError::Status { status: 429, .. }),
+        matches!(
+            error,
+            ExchangeError::Http(HttpError::Status { status: 429, .. })
+        ),
         "{error:?}"
     );
-    assert_eq!(error.to_string(), "token exchange failed with status 429");
+    assert_eq!(
+        error.to_string(),
+        "the token exchange endpoint answered status 429"
+    );
     assert_eq!(mock.exchange_calls(), 3);
 }
 
@@ -160,7 +169,10 @@ async fn unexpected_status_is_typed_and_not_retried() {
     let error = cache.token().await.unwrap_err();
 
     assert!(
-        matches!(error, ExchangeError::Status { status: 404, .. }),
+        matches!(
+            error,
+            ExchangeError::Http(HttpError::Status { status: 404, .. })
+        ),
         "{error:?}"
     );
     assert!(!error.to_string().contains("leaky"));
@@ -184,7 +196,10 @@ async fn malformed_success_bodies_are_typed_errors_after_one_call() {
         let cache = mock.cache(CountingSource::new(TokenType::Jwt));
         let error = cache.token().await.unwrap_err();
         assert!(
-            matches!(error, ExchangeError::Malformed { status: 200, .. }),
+            matches!(
+                error,
+                ExchangeError::Http(HttpError::Malformed { status: 200, .. })
+            ),
             "{body}: {error:?}"
         );
         assert_eq!(mock.exchange_calls(), 1, "{body}");
@@ -220,7 +235,10 @@ async fn refused_connections_are_retried_then_reported() {
 
     let error = cache.token().await.unwrap_err();
 
-    assert!(matches!(error, ExchangeError::Connect(_)), "{error:?}");
+    assert!(
+        matches!(error, ExchangeError::Http(HttpError::Connect { .. })),
+        "{error:?}"
+    );
     assert!(error.is_transient());
     assert_eq!(cache.exchanges(), 3);
 }

@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use openai_client::ExchangeError;
 use openai_client::providers_core::TokenType;
+use openai_client::{ExchangeError, HttpError};
 use support::{CountingSource, Mock, Reply};
 
 #[tokio::test]
@@ -18,11 +18,17 @@ async fn server_error_forever_is_a_typed_error_after_the_retry_budget() {
     let error = cache.token().await.unwrap_err();
 
     assert!(
-        matches!(error, ExchangeError::Status { status: 500, .. }),
+        matches!(
+            error,
+            ExchangeError::Http(HttpError::Status { status: 500, .. })
+        ),
         "{error:?}"
     );
     assert!(error.is_transient());
-    assert_eq!(error.to_string(), "token exchange failed with status 500");
+    assert_eq!(
+        error.to_string(),
+        "the token exchange endpoint answered status 500"
+    );
     // One attempt and two retries, then the error; the cache stays usable for the next caller.
     assert_eq!(mock.exchange_calls(), 3);
     mock.set_exchange_default(Reply::Token);
@@ -39,7 +45,10 @@ async fn an_exchange_that_never_answers_times_out_and_is_retried() {
 
     let error = cache.token().await.unwrap_err();
 
-    assert!(matches!(error, ExchangeError::Timeout(_)), "{error:?}");
+    assert!(
+        matches!(error, ExchangeError::Http(HttpError::Timeout { .. })),
+        "{error:?}"
+    );
     assert!(error.is_transient());
     assert_eq!(mock.exchange_calls(), 3);
     assert_eq!(mock.exchanges_completed(), 0);
@@ -62,7 +71,10 @@ async fn an_html_page_is_a_malformed_reply_not_retried() {
         if status == 200 {
             let error = result.unwrap_err();
             assert!(
-                matches!(error, ExchangeError::Malformed { status: 200, .. }),
+                matches!(
+                    error,
+                    ExchangeError::Http(HttpError::Malformed { status: 200, .. })
+                ),
                 "{error:?}"
             );
             assert!(!error.to_string().contains("leak"));

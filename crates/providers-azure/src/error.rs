@@ -1,10 +1,11 @@
-//! The Azure source's error: one variant per step that can fail, none echoing a token or a reply
-//! body.
+//! The Azure source's error: the variants of managed identity itself and the shared [`HttpError`]
+//! for the rest, none echoing a token or a reply body.
 
 use std::fmt;
-use std::sync::Arc;
+use std::time::Duration;
 
 use providers_core::SourceError;
+use providers_http::{HttpError, Retryable};
 
 /// Which managed-identity endpoint a request went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -17,12 +18,19 @@ pub enum Endpoint {
     AppService,
 }
 
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Endpoint {
+    /// The endpoint as messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
             Endpoint::Imds => "IMDS",
             Endpoint::AppService => "the App Service identity endpoint",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -30,17 +38,11 @@ impl fmt::Display for Endpoint {
 ///
 /// Messages carry the HTTP status and at most the short `error` code of an error reply, never a
 /// reply body or a header value, since either may hold a token or the `IDENTITY_HEADER` secret.
+/// The failures of managed identity itself have their own variants; the rest is the shared
+/// [`HttpError`] of `providers-http`, with the endpoint it concerns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AzureError {
-    /// The HTTP client could not be built (reported at fetch time so construction cannot fail).
-    #[error("could not build the HTTP client for the managed identity endpoint")]
-    Client {
-        /// Why the client could not be built.
-        #[source]
-        source: Arc<reqwest::Error>,
-    },
-
     /// An endpoint URL (from the environment or the authority override) does not parse.
     #[error("{origin} is not a valid URL")]
     InvalidEndpoint {
@@ -62,25 +64,6 @@ pub enum AzureError {
     #[error("IDENTITY_HEADER is not a valid HTTP header value")]
     InvalidIdentityHeader,
 
-    /// The request could not be sent or no reply arrived in time (connection refused, timeout).
-    #[error("request to {endpoint} failed")]
-    Send {
-        /// Where the request went.
-        endpoint: Endpoint,
-        /// The transport error, without the URL.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The endpoint answered with a redirect, which a credential request never follows.
-    #[error("{endpoint} answered with redirect status {status}; redirects are not followed")]
-    Redirect {
-        /// Where the request went.
-        endpoint: Endpoint,
-        /// The 3xx status.
-        status: u16,
-    },
-
     /// The endpoint answered 400: the identity asked for is not assigned to this resource.
     #[error(
         "{endpoint} answered HTTP 400{}: {identity} is not assigned to this resource; assign it, \
@@ -96,42 +79,17 @@ pub enum AzureError {
         code: Option<String>,
     },
 
-    /// The endpoint answered another non-success status.
-    #[error("{endpoint} answered HTTP {status}{}", code_suffix(.code))]
-    Status {
+    /// The request failed as any credential request can (the client, the transport, a redirect,
+    /// another status, a reply without a usable `access_token`).
+    #[error("{source}{}", code_suffix(.code))]
+    Http {
         /// Where the request went.
         endpoint: Endpoint,
-        /// The HTTP status.
-        status: u16,
-        /// The reply's `error` code, when it is short and plain.
+        /// The shared failure.
+        #[source]
+        source: HttpError,
+        /// The `error` code of an error reply, when it is short and plain.
         code: Option<String>,
-    },
-
-    /// The success reply's body could not be read (the connection dropped, or the timeout hit).
-    #[error("reading the reply of {endpoint} failed")]
-    ReadBody {
-        /// Where the request went.
-        endpoint: Endpoint,
-        /// The transport error, without the URL.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The success reply is not JSON with a string `access_token`.
-    #[error("the reply of {endpoint} is not JSON with a string access_token")]
-    InvalidReply {
-        /// Where the request went.
-        endpoint: Endpoint,
-        /// The parse error; serde_json names positions and types, not string contents.
-        #[source]
-        source: serde_json::Error,
-    },
-
-    /// The success reply's `access_token` is empty.
-    #[error("the reply of {endpoint} has an empty access_token")]
-    EmptyToken {
-        /// Where the request went.
-        endpoint: Endpoint,
     },
 }
 
@@ -146,19 +104,19 @@ impl AzureError {
     /// 408, 429 and 5xx.
     pub fn is_transient(&self) -> bool {
         match self {
-            AzureError::Send { source, .. } => !source.is_builder(),
-            AzureError::ReadBody { .. } => true,
-            AzureError::Status { status, .. } => is_transient_status(*status),
+            AzureError::Http {
+                source: HttpError::Status { status, .. },
+                ..
+            } => is_transient_status(*status),
+            AzureError::Http { source, .. } => source.is_transient(),
             _ => false,
         }
     }
 
-    /// The HTTP status the endpoint answered, if it answered one that is an error.
+    /// The HTTP status the endpoint answered, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            AzureError::Redirect { status, .. } | AzureError::Status { status, .. } => {
-                Some(*status)
-            }
+            AzureError::Http { source, .. } => source.status(),
             AzureError::IdentityNotAssigned { .. } => Some(400),
             _ => None,
         }
@@ -166,37 +124,60 @@ impl AzureError {
 
     /// The step that failed, as [`SourceError::step`] reports it.
     pub fn step(&self) -> &'static str {
-        let endpoint = match self {
-            AzureError::Client { .. } => return "building the HTTP client",
+        let (endpoint, reading) = match self {
             AzureError::InvalidEndpoint { .. }
             | AzureError::UnsupportedScheme { .. }
             | AzureError::InvalidIdentityHeader => {
                 return "reading the endpoint from the environment";
             }
-            AzureError::Send { endpoint, .. }
-            | AzureError::Redirect { endpoint, .. }
-            | AzureError::IdentityNotAssigned { endpoint, .. }
-            | AzureError::Status { endpoint, .. } => {
-                return match endpoint {
-                    Endpoint::Imds => "requesting a token from IMDS",
-                    Endpoint::AppService => {
-                        "requesting a token from the App Service identity endpoint"
-                    }
-                };
-            }
-            AzureError::ReadBody { endpoint, .. }
-            | AzureError::InvalidReply { endpoint, .. }
-            | AzureError::EmptyToken { endpoint } => endpoint,
+            AzureError::Http {
+                source: HttpError::Client { .. },
+                ..
+            } => return "building the HTTP client",
+            AzureError::Http {
+                endpoint,
+                source: HttpError::Malformed { .. },
+                ..
+            } => (endpoint, true),
+            AzureError::Http { endpoint, .. }
+            | AzureError::IdentityNotAssigned { endpoint, .. } => (endpoint, false),
         };
-        match endpoint {
-            Endpoint::Imds => "reading the IMDS reply",
-            Endpoint::AppService => "reading the App Service identity endpoint reply",
+        match (endpoint, reading) {
+            (Endpoint::Imds, false) => "requesting a token from IMDS",
+            (Endpoint::AppService, false) => {
+                "requesting a token from the App Service identity endpoint"
+            }
+            (Endpoint::Imds, true) => "reading the IMDS reply",
+            (Endpoint::AppService, true) => "reading the App Service identity endpoint reply",
         }
     }
 }
 
+/// The statuses worth trying again: the shared ones, and 404 and 410, which IMDS answers while it
+/// starts or upgrades.
 pub(crate) fn is_transient_status(status: u16) -> bool {
-    matches!(status, 404 | 408 | 410 | 429 | 500..=599)
+    matches!(status, 404 | 410) || providers_http::is_transient_status(status)
+}
+
+impl Retryable for AzureError {
+    /// Every transient failure is retried within the fetch.
+    fn is_retried(&self) -> bool {
+        self.is_transient()
+    }
+
+    /// The server's `Retry-After`; a 410 ignores it and keeps IMDS's own 10 s schedule.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AzureError::Http { source, .. } if source.status() != Some(410) => source.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// 410 (IMDS upgrading) has a budget of its own, so an upgrade does not use up the retries
+    /// of other failures.
+    fn budget(&self) -> usize {
+        usize::from(self.status() == Some(410))
+    }
 }
 
 impl From<AzureError> for SourceError {

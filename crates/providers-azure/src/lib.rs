@@ -13,7 +13,11 @@
 //!
 //! Transport failures, 404, 408, 429 and 5xx are retried (three times, exponential backoff from
 //! 1 s with jitter, `Retry-After` honoured); 410 (IMDS upgrading) every 10 s up to seven times;
-//! 400, 401 and 403 never. Every attempt has a 10 s timeout and redirects are never followed.
+//! 400, 401 and 403 never. Every attempt has a 10 s timeout and redirects are never followed; the
+//! retry loop and the sorting of transport failures are those of `providers-http`.
+//!
+//! The source knows no connection format: it is built from a resource, an [`Env`] and optional
+//! identity selectors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,21 +27,23 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conn_schema::AzureConfig;
 use providers_core::{
-    BoxFuture, Decision, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource,
-    TokenType, retry,
+    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client};
+use providers_http::{Proxy, TokioSleep, build_client, retry_with_policies};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
 pub use error::{AzureError, Endpoint};
+pub use providers_http::HttpError;
 
 /// The IMDS authority when `AZURE_POD_IDENTITY_AUTHORITY_HOST` is not set.
 pub const DEFAULT_AUTHORITY: &str = "http://169.254.169.254";
+
+/// The `api-version` IMDS is asked with unless [`AzureSource::with_api_version`] says otherwise.
+pub const DEFAULT_API_VERSION: &str = "2018-02-01";
 
 /// The `api-version` the App Service identity endpoint is asked with; the configured
 /// `api_version` is IMDS's and does not apply there.
@@ -68,8 +74,9 @@ const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// A managed-identity token from IMDS or the App Service identity endpoint.
 ///
-/// Build it with [`AzureSource::from_config`]; the `with_*` methods adjust retries, sleeping, the
-/// timeout and the IMDS authority (for tests). One HTTP client is built here and reused by every
+/// Build it with [`AzureSource::new`]; the `with_*` methods select a user-assigned identity, the
+/// IMDS `api-version`, and adjust retries, sleeping, the timeout and the IMDS authority (for
+/// tests). One HTTP client is built here and reused by every
 /// fetch. Debug shows the configuration only: the source never holds a token.
 pub struct AzureSource {
     resource: String,
@@ -77,8 +84,7 @@ pub struct AzureSource {
     api_version: String,
     env: Arc<dyn Env>,
     authority: Option<String>,
-    // Building a rustls client does not fail in practice, but `from_config` is infallible by
-    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
     client: Result<reqwest::Client, Arc<reqwest::Error>>,
     retry_policy: RetryPolicy,
     upgrade_retry_policy: RetryPolicy,
@@ -121,18 +127,17 @@ impl Identity {
 }
 
 impl AzureSource {
-    /// A source for `config`, reading `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and
-    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST` from `env` at every fetch. Never fails: a bad
-    /// environment is reported by [`SubjectTokenSource::fetch`].
-    pub fn from_config(config: &AzureConfig, env: Arc<dyn Env>) -> AzureSource {
+    /// The type of every token this source yields: a managed-identity access token is a JWT.
+    pub const TOKEN_TYPE: TokenType = TokenType::Jwt;
+
+    /// A source of the system-assigned identity's tokens for `resource`, reading
+    /// `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and `AZURE_POD_IDENTITY_AUTHORITY_HOST` from `env` at
+    /// every fetch. Never fails: a bad environment is reported by [`SubjectTokenSource::fetch`].
+    pub fn new(resource: impl Into<String>, env: Arc<dyn Env>) -> AzureSource {
         AzureSource {
-            resource: config.resource.clone(),
-            identity: Identity {
-                client_id: config.client_id.clone(),
-                object_id: config.object_id.clone(),
-                msi_res_id: config.msi_res_id.clone(),
-            },
-            api_version: config.api_version.clone(),
+            resource: resource.into(),
+            identity: Identity::default(),
+            api_version: DEFAULT_API_VERSION.to_owned(),
             env,
             authority: None,
             // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
@@ -142,6 +147,32 @@ impl AzureSource {
             sleep: Arc::new(TokioSleep),
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Selects the user-assigned identity with this client id (sent as `client_id`).
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.identity.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Selects the user-assigned identity with this object (principal) id (sent as `object_id`).
+    pub fn with_object_id(mut self, object_id: impl Into<String>) -> Self {
+        self.identity.object_id = Some(object_id.into());
+        self
+    }
+
+    /// Selects the user-assigned identity with this Azure resource id (sent as `msi_res_id` to
+    /// IMDS and as `mi_res_id` to App Service).
+    pub fn with_msi_res_id(mut self, msi_res_id: impl Into<String>) -> Self {
+        self.identity.msi_res_id = Some(msi_res_id.into());
+        self
+    }
+
+    /// Replaces [`DEFAULT_API_VERSION`], the `api-version` IMDS is asked with (the App Service
+    /// endpoint always gets [`APP_SERVICE_API_VERSION`]).
+    pub fn with_api_version(mut self, api_version: impl Into<String>) -> Self {
+        self.api_version = api_version.into();
+        self
     }
 
     /// Uses `authority` (scheme, host and port, such as `http://127.0.0.1:8080`) for IMDS instead
@@ -178,38 +209,25 @@ impl AzureSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, AzureError> {
-        let client = self.client.as_ref().map_err(|source| AzureError::Client {
-            source: source.clone(),
-        })?;
         let request = self.request()?;
-        // 410 has its own budget so an IMDS upgrade does not use up the retries of other failures.
-        let mut retries = 0;
-        let mut upgrade_retries = 0;
-        let token = retry(
-            &*self.sleep,
-            |_| self.attempt(client, &request),
-            |failure: &Failure, _| {
-                if !failure.error.is_transient() {
-                    return Decision::Stop;
-                }
-                let (delay, counter) = if failure.error.status() == Some(410) {
-                    (self.upgrade_retry_policy.delay(upgrade_retries, None), &mut upgrade_retries)
-                } else {
-                    (self.retry_policy.delay(retries, failure.retry_after), &mut retries)
-                };
-                match delay {
-                    Some(delay) => {
-                        *counter += 1;
-                        tracing::debug!(error = %failure.error, ?delay, "retrying the managed identity request");
-                        Decision::RetryAfter(delay)
-                    }
-                    None => Decision::Stop,
-                }
+        let client = self.client.as_ref().map_err(|source| AzureError::Http {
+            endpoint: request.endpoint,
+            source: HttpError::Client {
+                endpoint: request.endpoint.name().into(),
+                source: Arc::clone(source),
             },
+            code: None,
+        })?;
+        // 410 has its own budget (see `AzureError::budget`), so an IMDS upgrade does not use up
+        // the retries of other failures.
+        let token = retry_with_policies(
+            &*self.sleep,
+            &[self.retry_policy, self.upgrade_retry_policy],
+            "azure managed identity token",
+            |_| self.attempt(client, &request),
         )
-        .await
-        .map_err(|failure| failure.error)?;
-        Ok(SubjectToken::new(token, TokenType::Jwt))
+        .await?;
+        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
     }
 
     /// The endpoint, URL and headers for this fetch, from the environment as it is now.
@@ -265,8 +283,13 @@ impl AzureSource {
         &self,
         client: &reqwest::Client,
         request: &Request,
-    ) -> Result<SecretString, Failure> {
+    ) -> Result<SecretString, AzureError> {
         let endpoint = request.endpoint;
+        let http = |source: HttpError| AzureError::Http {
+            endpoint,
+            source,
+            code: None,
+        };
         let mut builder = client
             .get(request.url.clone())
             .header("Metadata", "true")
@@ -274,52 +297,53 @@ impl AzureSource {
         if let Some(identity_header) = &request.identity_header {
             builder = builder.header("X-IDENTITY-HEADER", identity_header.clone());
         }
-        let response = builder.send().await.map_err(|source| AzureError::Send {
-            endpoint,
-            source: source.without_url(),
-        })?;
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| http(HttpError::transport(endpoint.name(), error)))?;
         let status = response.status();
         if status.is_success() {
             let body = response
                 .bytes()
                 .await
-                .map_err(|source| AzureError::ReadBody {
-                    endpoint,
-                    source: source.without_url(),
-                })?;
+                .map_err(|error| http(HttpError::transport(endpoint.name(), error)))?;
+            let malformed = |expected| {
+                http(HttpError::Malformed {
+                    endpoint: endpoint.name().into(),
+                    status: status.as_u16(),
+                    expected,
+                })
+            };
+            // The parse error is dropped: it may quote the reply.
             let reply: TokenReply = serde_json::from_slice(&body)
-                .map_err(|source| AzureError::InvalidReply { endpoint, source })?;
+                .map_err(|_| malformed("json with a string access_token"))?;
             if reply.access_token.expose_secret().is_empty() {
-                return Err(AzureError::EmptyToken { endpoint }.into());
+                return Err(malformed("a non-empty access_token"));
             }
             return Ok(reply.access_token);
         }
-        let retry_after = providers_http::retry_after(response.headers());
-        let status = status.as_u16();
-        let error = if (300..400).contains(&status) {
-            AzureError::Redirect { endpoint, status }
-        } else {
-            // A body that cannot be read only loses the error code; the status says enough.
-            let code = response
-                .bytes()
-                .await
-                .ok()
-                .and_then(|body| error_code(&body));
-            if status == 400 {
-                AzureError::IdentityNotAssigned {
-                    endpoint,
-                    identity: self.identity.describe(endpoint),
-                    code,
-                }
-            } else {
-                AzureError::Status {
-                    endpoint,
-                    status,
-                    code,
-                }
-            }
-        };
-        Err(Failure { error, retry_after })
+        let source = HttpError::status_of(endpoint.name(), &response);
+        if matches!(source, HttpError::Redirect { .. }) {
+            return Err(http(source));
+        }
+        // A body that cannot be read only loses the error code; the status says enough.
+        let code = response
+            .bytes()
+            .await
+            .ok()
+            .and_then(|body| error_code(&body));
+        if status.as_u16() == 400 {
+            return Err(AzureError::IdentityNotAssigned {
+                endpoint,
+                identity: self.identity.describe(endpoint),
+                code,
+            });
+        }
+        Err(AzureError::Http {
+            endpoint,
+            source,
+            code,
+        })
     }
 }
 
@@ -350,21 +374,6 @@ struct Request {
     endpoint: Endpoint,
     url: Url,
     identity_header: Option<HeaderValue>,
-}
-
-/// A failed attempt and the server's `Retry-After`, which only the retry decision needs.
-struct Failure {
-    error: AzureError,
-    retry_after: Option<Duration>,
-}
-
-impl From<AzureError> for Failure {
-    fn from(error: AzureError) -> Self {
-        Failure {
-            error,
-            retry_after: None,
-        }
-    }
 }
 
 /// The one field read from a token reply; the others (whose numbers may be strings) are ignored.

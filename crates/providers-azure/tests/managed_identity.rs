@@ -3,8 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use conn_schema::AzureConfig;
-use providers_azure::{AzureError, AzureSource, Endpoint};
+use providers_azure::{AzureError, AzureSource, Endpoint, HttpError};
 use providers_core::{
     BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
 };
@@ -16,14 +15,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "eyJ.azure-MI-token.sig";
 const IDENTITY_HEADER: &str = "identity-header-SECRET";
 
-fn config() -> AzureConfig {
-    AzureConfig {
-        resource: "api://openai-wi".to_owned(),
-        client_id: None,
-        object_id: None,
-        msi_res_id: None,
-        api_version: "2018-02-01".to_owned(),
-    }
+const RESOURCE: &str = "api://openai-wi";
+
+/// A source of the system-assigned identity for [`RESOURCE`]; tests add selectors with `with_*`.
+fn azure(env: MapEnv) -> AzureSource {
+    AzureSource::new(RESOURCE, Arc::new(env))
 }
 
 /// A Sleep that records every delay and returns at once.
@@ -37,16 +33,19 @@ fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
     (Arc::new(sleep), delays)
 }
 
+/// A source aimed at `server` through `AZURE_POD_IDENTITY_AUTHORITY_HOST`, with `select` applied
+/// and a recording sleep.
 fn imds_source(
     server: &MockServer,
-    config: &AzureConfig,
+    select: impl FnOnce(AzureSource) -> AzureSource,
 ) -> (AzureSource, Arc<Mutex<Vec<Duration>>>) {
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
     let (sleep, delays) = recording_sleep();
-    (
-        AzureSource::from_config(config, Arc::new(env)).with_sleep(sleep),
-        delays,
-    )
+    (select(azure(env)).with_sleep(sleep), delays)
+}
+
+fn system_assigned(source: AzureSource) -> AzureSource {
+    source
 }
 
 fn token_reply() -> ResponseTemplate {
@@ -87,14 +86,17 @@ async fn imds_request_is_exact_and_the_token_is_the_access_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut config = config();
-    config.client_id = Some("cid-1".into());
-    config.object_id = Some("oid-2".into());
-    config.msi_res_id = Some("/subscriptions/s/identities/u".into());
-    let (source, _) = imds_source(&server, &config);
+    let (source, _) = imds_source(&server, |source| {
+        source
+            .with_client_id("cid-1")
+            .with_object_id("oid-2")
+            .with_msi_res_id("/subscriptions/s/identities/u")
+            .with_api_version("2018-02-01")
+    });
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), TOKEN);
     assert_eq!(token.token_type(), TokenType::Jwt);
+    assert_eq!(AzureSource::TOKEN_TYPE, TokenType::Jwt);
     let requests = server.received_requests().await.expect("recording");
     assert!(requests[0].headers.get("x-identity-header").is_none());
     // The exact query, in order and form-encoded, with nothing else in it.
@@ -118,7 +120,7 @@ async fn system_assigned_identity_sends_no_selector() {
         .expect(1)
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
     assert!(source.fetch().await.is_ok());
 }
 
@@ -141,9 +143,7 @@ async fn app_service_endpoint_wins_when_both_variables_are_set() {
         .with("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri()))
         .with("IDENTITY_HEADER", IDENTITY_HEADER)
         .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
-    let mut config = config();
-    config.msi_res_id = Some("/subscriptions/s/identities/u".into());
-    let source = AzureSource::from_config(&config, Arc::new(env));
+    let source = azure(env).with_msi_res_id("/subscriptions/s/identities/u");
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), TOKEN);
     assert!(!format!("{source:?}").contains(IDENTITY_HEADER));
@@ -160,9 +160,7 @@ async fn status_400_is_identity_not_assigned_and_not_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut config = config();
-    config.client_id = Some("cid-9".into());
-    let (source, delays) = imds_source(&server, &config);
+    let (source, delays) = imds_source(&server, |source| source.with_client_id("cid-9"));
     let error = fetch_error(&source).await;
     assert!(matches!(
         azure_error(&error),
@@ -196,7 +194,7 @@ async fn statuses_401_and_403_are_not_retried() {
             .expect(1)
             .mount(&server)
             .await;
-        let (source, _) = imds_source(&server, &config());
+        let (source, _) = imds_source(&server, system_assigned);
         let error = fetch_error(&source).await;
         assert_eq!(azure_error(&error).status(), Some(status));
         assert!(!error.is_transient());
@@ -212,7 +210,7 @@ async fn transient_statuses_are_retried_three_times_with_growing_delays() {
             .expect(4)
             .mount(&server)
             .await;
-        let (source, delays) = imds_source(&server, &config());
+        let (source, delays) = imds_source(&server, system_assigned);
         let error = fetch_error(&source).await;
         assert_eq!(azure_error(&error).status(), Some(status));
         assert!(error.is_transient());
@@ -242,7 +240,7 @@ async fn recovers_after_two_server_errors() {
         .expect(1)
         .mount(&server)
         .await;
-    let (source, delays) = imds_source(&server, &config());
+    let (source, delays) = imds_source(&server, system_assigned);
     assert!(source.fetch().await.is_ok());
     assert_eq!(delays.lock().expect("not poisoned").len(), 2);
 }
@@ -255,7 +253,7 @@ async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
         .expect(8)
         .mount(&server)
         .await;
-    let (source, delays) = imds_source(&server, &config());
+    let (source, delays) = imds_source(&server, system_assigned);
     let error = fetch_error(&source).await;
     assert_eq!(azure_error(&error).status(), Some(410));
     assert_eq!(
@@ -276,7 +274,7 @@ async fn retry_after_is_honoured() {
         .respond_with(token_reply())
         .mount(&server)
         .await;
-    let (source, delays) = imds_source(&server, &config());
+    let (source, delays) = imds_source(&server, system_assigned);
     assert!(source.fetch().await.is_ok());
     assert_eq!(
         *delays.lock().expect("not poisoned"),
@@ -292,15 +290,22 @@ async fn a_slow_endpoint_times_out_each_attempt() {
         .expect(1)
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
     let source = source
         .with_timeout(Duration::from_millis(200))
         .with_retry_policy(RetryPolicy::NONE);
     let error = fetch_error(&source).await;
     assert!(
-        matches!(azure_error(&error), AzureError::Send { .. }),
+        matches!(
+            azure_error(&error),
+            AzureError::Http {
+                source: HttpError::Timeout { .. },
+                ..
+            }
+        ),
         "{error}"
     );
+    assert_eq!(azure_error(&error).to_string(), "request to IMDS timed out");
     assert!(error.is_transient());
 }
 
@@ -317,22 +322,32 @@ async fn a_redirect_is_not_followed() {
         .expect(0)
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
     let error = fetch_error(&source).await;
     assert!(
         matches!(
             azure_error(&error),
-            AzureError::Redirect { status: 302, .. }
+            AzureError::Http {
+                source: HttpError::Redirect { status: 302, .. },
+                ..
+            }
         ),
         "{error}"
     );
+    assert!(!error.is_transient());
 }
 
 #[tokio::test]
 async fn malformed_and_empty_replies_are_errors() {
-    for (body, empty) in [
-        (json!({"token": TOKEN}), false),
-        (json!({"access_token": ""}), true),
+    for (body, expected) in [
+        (
+            json!({"token": TOKEN}),
+            "the reply of IMDS is malformed: expected json with a string access_token",
+        ),
+        (
+            json!({"access_token": ""}),
+            "the reply of IMDS is malformed: expected a non-empty access_token",
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(path("/metadata/identity/oauth2/token"))
@@ -340,13 +355,22 @@ async fn malformed_and_empty_replies_are_errors() {
             .expect(1)
             .mount(&server)
             .await;
-        let (source, _) = imds_source(&server, &config());
+        let (source, _) = imds_source(&server, system_assigned);
         let error = fetch_error(&source).await;
-        match azure_error(&error) {
-            AzureError::EmptyToken { .. } => assert!(empty),
-            AzureError::InvalidReply { .. } => assert!(!empty),
-            other => panic!("unexpected {other:?}"),
-        }
+        assert!(
+            matches!(
+                azure_error(&error),
+                AzureError::Http {
+                    endpoint: Endpoint::Imds,
+                    source: HttpError::Malformed { status: 200, .. },
+                    code: None,
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(azure_error(&error).to_string(), expected);
+        assert_eq!(error.step(), "reading the IMDS reply");
+        assert!(!error.is_transient());
         assert!(!error.to_string().contains(TOKEN));
     }
 }
@@ -361,7 +385,7 @@ async fn no_token_in_debug_or_errors() {
         )
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
     let source = source.with_retry_policy(RetryPolicy::NONE);
     let error = fetch_error(&source).await;
     for text in [
@@ -376,7 +400,7 @@ async fn no_token_in_debug_or_errors() {
         .respond_with(token_reply())
         .mount(&token_server)
         .await;
-    let (source, _) = imds_source(&token_server, &config());
+    let (source, _) = imds_source(&token_server, system_assigned);
     let token = source.fetch().await.expect("token");
     assert!(!format!("{token:?}").contains(TOKEN));
 }
@@ -406,7 +430,7 @@ async fn explicit_authority_overrides_the_environment() {
         .await;
     // The variable points at a port nobody listens on; the override must win.
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
-    let source = AzureSource::from_config(&config(), Arc::new(env))
+    let source = azure(env)
         .with_authority(format!("{}/", server.uri()))
         .with_retry_policy(RetryPolicy::NONE);
 
@@ -424,8 +448,7 @@ async fn only_one_app_service_variable_falls_back_to_imds() {
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
         .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
-    let source =
-        AzureSource::from_config(&config(), Arc::new(env)).with_retry_policy(RetryPolicy::NONE);
+    let source = azure(env).with_retry_policy(RetryPolicy::NONE);
 
     source.fetch().await.expect("ok");
 }
@@ -443,11 +466,7 @@ async fn app_service_400_names_mi_res_id_and_is_not_retried() {
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri()))
         .with("IDENTITY_HEADER", "app-service-header-secret");
-    let config = AzureConfig {
-        msi_res_id: Some("/subscriptions/s/mi".into()),
-        ..config()
-    };
-    let source = AzureSource::from_config(&config, Arc::new(env));
+    let source = azure(env).with_msi_res_id("/subscriptions/s/mi");
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
@@ -472,7 +491,7 @@ async fn system_assigned_400_says_so() {
         .respond_with(ResponseTemplate::new(400))
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
@@ -500,7 +519,7 @@ async fn gone_has_its_own_budget() {
         .respond_with(token_reply())
         .mount(&server)
         .await;
-    let (source, slept) = imds_source(&server, &config());
+    let (source, slept) = imds_source(&server, system_assigned);
     let source = source.with_retry_policy(providers_azure::DEFAULT_RETRY_POLICY.without_delays());
 
     source.fetch().await.expect("ok");
@@ -524,12 +543,10 @@ async fn connection_errors_are_transient_and_retried() {
         format!("http://127.0.0.1:{port}"),
     );
     let (sleep, slept) = recording_sleep();
-    let source = AzureSource::from_config(&config(), Arc::new(env))
-        .with_sleep(sleep)
-        .with_retry_policy(
-            RetryPolicy::exponential(2, Duration::from_secs(1), Duration::from_secs(4))
-                .without_delays(),
-        );
+    let source = azure(env).with_sleep(sleep).with_retry_policy(
+        RetryPolicy::exponential(2, Duration::from_secs(1), Duration::from_secs(4))
+            .without_delays(),
+    );
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
@@ -537,8 +554,9 @@ async fn connection_errors_are_transient_and_retried() {
     assert!(
         matches!(
             azure_error(&error),
-            AzureError::Send {
+            AzureError::Http {
                 endpoint: Endpoint::Imds,
+                source: HttpError::Connect { .. },
                 ..
             }
         ),
@@ -554,19 +572,19 @@ async fn error_bodies_never_reach_the_message() {
         .respond_with(ResponseTemplate::new(500).set_body_string(format!("upstream said {TOKEN}")))
         .mount(&server)
         .await;
-    let (source, _) = imds_source(&server, &config());
+    let (source, _) = imds_source(&server, system_assigned);
     let source = source.with_retry_policy(RetryPolicy::NONE);
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
-    assert_eq!(azure_error(&error).to_string(), "IMDS answered HTTP 500");
+    assert_eq!(azure_error(&error).to_string(), "IMDS answered status 500");
     assert!(!full_text(&error).contains(TOKEN));
 }
 
 #[tokio::test]
 async fn bad_environment_is_reported_at_fetch_time() {
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254");
-    let source = AzureSource::from_config(&config(), Arc::new(env));
+    let source = azure(env);
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
@@ -580,10 +598,7 @@ async fn bad_environment_is_reported_at_fetch_time() {
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
         .with("IDENTITY_HEADER", "h");
-    let error = AzureSource::from_config(&config(), Arc::new(env))
-        .fetch()
-        .await
-        .expect_err("the fetch fails");
+    let error = azure(env).fetch().await.expect_err("the fetch fails");
     assert_eq!(
         azure_error(&error).to_string(),
         "IDENTITY_ENDPOINT must be an http or https URL"
@@ -592,10 +607,7 @@ async fn bad_environment_is_reported_at_fetch_time() {
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
         .with("IDENTITY_HEADER", "bad\nheader-secret");
-    let error = AzureSource::from_config(&config(), Arc::new(env))
-        .fetch()
-        .await
-        .expect_err("the fetch fails");
+    let error = azure(env).fetch().await.expect_err("the fetch fails");
     assert_eq!(
         azure_error(&error).to_string(),
         "IDENTITY_HEADER is not a valid HTTP header value"

@@ -39,17 +39,6 @@ pub enum CustomError {
         /// The registered name.
         name: String,
     },
-    /// `token_command` has no program.
-    #[error("token_command is empty; expected the program and its arguments")]
-    EmptyCommand,
-    /// `token_command_timeout_seconds` is not a usable duration.
-    #[error(
-        "token_command_timeout_seconds must be a finite number of seconds greater than 0, got {seconds}"
-    )]
-    InvalidTimeout {
-        /// The configured value.
-        seconds: f64,
-    },
     /// The program could not be found.
     #[error(
         "token command program {program:?} was not found; expected an executable on PATH or a path to one"
@@ -144,9 +133,6 @@ impl CustomError {
         match self {
             CustomError::NotRegistered { .. } => "looking up the registered token source",
             CustomError::EmptyToken { .. } => "checking the registered source's token",
-            CustomError::EmptyCommand | CustomError::InvalidTimeout { .. } => {
-                "checking the token command"
-            }
             CustomError::ProgramNotFound { .. } | CustomError::Spawn { .. } => {
                 "starting the token command"
             }
@@ -302,13 +288,17 @@ mod tests {
 
     #[test]
     fn conversion_keeps_step_transience_and_cause() {
-        let error: SourceError = CustomError::EmptyCommand.into();
+        let error: SourceError = CustomError::NotRegistered {
+            name: "corp.x".to_owned(),
+            registered: Vec::new(),
+        }
+        .into();
         assert_eq!(error.provider(), "custom");
-        assert_eq!(error.step(), "checking the token command");
+        assert_eq!(error.step(), "looking up the registered token source");
         assert!(!error.is_transient());
         assert!(matches!(
             error.cause().downcast_ref::<CustomError>(),
-            Some(CustomError::EmptyCommand)
+            Some(CustomError::NotRegistered { .. })
         ));
     }
 }

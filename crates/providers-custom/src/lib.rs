@@ -8,9 +8,10 @@
 //! - a [`CommandSource`]: the external command `token_command` (an argument vector, no shell),
 //!   run on every fetch with a timeout, whose trimmed standard output is the token.
 //!
-//! [`source_from_config`] builds either from a parsed connection. Every failure is a
-//! [`CustomError`], which converts into a [`providers_core::SourceError`] with the provider
-//! `custom`.
+//! [`CustomSource`] says which, as plain values (a name, or an argument vector and a
+//! [`Duration`]); [`CustomSource::build`] makes the source, with the token type the caller
+//! configured. The crate knows no connection format. Every failure is a [`CustomError`], which
+//! converts into a [`providers_core::SourceError`] with the provider `custom`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,47 +19,65 @@ mod command;
 mod error;
 mod registry;
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use conn_schema::{CustomConfig, CustomSource};
 use providers_core::{SubjectTokenSource, TokenType};
 
 pub use command::{CommandSource, STDOUT_LIMIT};
 pub use error::{CustomError, STDERR_LIMIT, StderrHead};
 pub use registry::Registry;
 
-/// Builds the source a parsed `custom` connection describes: the registered source named by
-/// `token_provider`, or a [`CommandSource`] for `token_command`, either yielding tokens of the
-/// configured `token_type`.
+/// Where a custom subject token comes from: one of two sources, never both, never neither.
 ///
-/// An unknown name is an error listing the registered ones; an empty command or a timeout that is
-/// not a positive, finite number of seconds is an error too.
-pub fn source_from_config(
-    config: &CustomConfig,
-    registry: &Registry,
-) -> Result<Arc<dyn SubjectTokenSource>, CustomError> {
-    let token_type = token_type(config.token_type);
-    match config.source() {
-        CustomSource::Registered(name) => Ok(Arc::new(registry.typed_source(name, token_type)?)),
-        CustomSource::Command {
-            argv,
-            timeout_seconds,
-        } => {
-            let timeout = command::timeout_from_seconds(timeout_seconds)?;
-            Ok(Arc::new(CommandSource::new(
-                argv.to_vec(),
-                timeout,
+/// Debug shows a command's program and the number of its arguments, not the arguments, which may
+/// hold secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CustomSource {
+    /// The source the host program registered under this name in a [`Registry`].
+    Registered(String),
+    /// An external command, run without a shell on every fetch.
+    Command {
+        /// The program and its arguments.
+        argv: Vec<String>,
+        /// How long the command may run before it is killed.
+        timeout: Duration,
+    },
+}
+
+impl CustomSource {
+    /// Builds the source, yielding tokens of `token_type`: the one `registry` holds under the
+    /// name (an unknown name is an error listing the registered ones), or a [`CommandSource`].
+    pub fn build(
+        &self,
+        token_type: TokenType,
+        registry: &Registry,
+    ) -> Result<Arc<dyn SubjectTokenSource>, CustomError> {
+        match self {
+            CustomSource::Registered(name) => {
+                Ok(Arc::new(registry.typed_source(name, token_type)?))
+            }
+            CustomSource::Command { argv, timeout } => Ok(Arc::new(CommandSource::new(
+                argv.clone(),
+                *timeout,
                 token_type,
-            )?))
+            ))),
         }
     }
 }
 
-/// The schema's token type as the exchange's; the two enums mirror each other but live in crates
-/// that do not depend on one another.
-fn token_type(configured: conn_schema::TokenType) -> TokenType {
-    match configured {
-        conn_schema::TokenType::Jwt => TokenType::Jwt,
-        conn_schema::TokenType::Id => TokenType::Id,
+impl fmt::Debug for CustomSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CustomSource::Registered(name) => f.debug_tuple("Registered").field(name).finish(),
+            // The arguments may hold secrets, so only their number is shown.
+            CustomSource::Command { argv, timeout } => f
+                .debug_struct("Command")
+                .field("program", &argv.first())
+                .field("arguments", &argv.len().saturating_sub(1))
+                .field("timeout", timeout)
+                .finish(),
+        }
     }
 }

@@ -4,9 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use conn_schema::CustomConfig;
 use providers_core::{BoxFuture, SourceError, SubjectToken, SubjectTokenSource, TokenType};
-use providers_custom::{CustomError, Registry, source_from_config};
+use providers_custom::{CustomError, CustomSource, Registry};
 use secrecy::ExposeSecret;
 
 /// A registered source that always returns the same token, reported as a JWT.
@@ -45,13 +44,8 @@ impl SubjectTokenSource for Broken {
     }
 }
 
-fn registered(name: &str, token_type: conn_schema::TokenType) -> CustomConfig {
-    CustomConfig {
-        token_provider: Some(name.to_owned()),
-        token_command: None,
-        token_command_timeout_seconds: 30.0,
-        token_type,
-    }
+fn registered(name: &str) -> CustomSource {
+    CustomSource::Registered(name.to_owned())
 }
 
 fn registry() -> Registry {
@@ -62,21 +56,17 @@ fn registry() -> Registry {
 
 #[tokio::test]
 async fn a_registered_source_is_found_and_its_token_gets_the_configured_type() {
-    let source = source_from_config(
-        &registered("corp.vault", conn_schema::TokenType::Id),
-        &registry(),
-    )
-    .expect("registered");
+    let source = registered("corp.vault")
+        .build(TokenType::Id, &registry())
+        .expect("registered");
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.registered-secret");
     // The source reports a JWT; the connection says `id`, and the connection wins.
     assert_eq!(token.token_type(), TokenType::Id);
 
-    let source = source_from_config(
-        &registered("corp.vault", conn_schema::TokenType::Jwt),
-        &registry(),
-    )
-    .expect("registered");
+    let source = registered("corp.vault")
+        .build(TokenType::Jwt, &registry())
+        .expect("registered");
     assert_eq!(
         source.fetch().await.expect("token").token_type(),
         TokenType::Jwt
@@ -91,11 +81,9 @@ fn an_unknown_name_lists_the_registered_names_sorted() {
     let registry = Registry::new()
         .with("zeta", Arc::new(Fixed("t")))
         .with("alpha", Arc::new(Fixed("t")));
-    let error = source_from_config(
-        &registered("corp.x", conn_schema::TokenType::Jwt),
-        &registry,
-    )
-    .expect_err("not registered");
+    let error = registered("corp.x")
+        .build(TokenType::Jwt, &registry)
+        .expect_err("not registered");
     assert_eq!(
         error.to_string(),
         "no custom token source is registered as \"corp.x\"; registered: \"alpha\", \"zeta\""
@@ -117,11 +105,9 @@ fn an_unknown_name_lists_the_registered_names_sorted() {
 
 #[test]
 fn an_unknown_name_in_an_empty_registry_says_none_are_registered() {
-    let error = source_from_config(
-        &registered("corp.x", conn_schema::TokenType::Jwt),
-        &Registry::new(),
-    )
-    .expect_err("not registered");
+    let error = registered("corp.x")
+        .build(TokenType::Jwt, &Registry::new())
+        .expect_err("not registered");
     assert_eq!(
         error.to_string(),
         "no custom token source is registered as \"corp.x\"; none are registered"
@@ -160,7 +146,8 @@ async fn the_replacing_registration_is_the_one_used() {
     let mut registry = Registry::new();
     registry.register("corp", Arc::new(Fixed("eyJ.old")));
     registry.register("corp", Arc::new(Fixed("eyJ.new")));
-    let source = source_from_config(&registered("corp", conn_schema::TokenType::Jwt), &registry)
+    let source = registered("corp")
+        .build(TokenType::Jwt, &registry)
         .expect("registered");
     assert_eq!(
         source
@@ -176,11 +163,9 @@ async fn the_replacing_registration_is_the_one_used() {
 #[tokio::test]
 async fn an_empty_token_from_a_registered_source_is_an_error() {
     let registry = Registry::new().with("corp.empty", Arc::new(Fixed("")));
-    let source = source_from_config(
-        &registered("corp.empty", conn_schema::TokenType::Jwt),
-        &registry,
-    )
-    .expect("registered");
+    let source = registered("corp.empty")
+        .build(TokenType::Jwt, &registry)
+        .expect("registered");
     let error = source.fetch().await.expect_err("empty token");
     assert_eq!(error.provider(), "custom");
     assert!(!error.is_transient());
@@ -195,11 +180,9 @@ async fn an_empty_token_from_a_registered_source_is_an_error() {
 
 #[tokio::test]
 async fn a_registered_source_error_passes_through_unchanged() {
-    let source = source_from_config(
-        &registered("corp.broken", conn_schema::TokenType::Jwt),
-        &registry(),
-    )
-    .expect("registered");
+    let source = registered("corp.broken")
+        .build(TokenType::Jwt, &registry())
+        .expect("registered");
     let error = source.fetch().await.expect_err("sealed");
     assert_eq!(error.provider(), "vault");
     assert_eq!(error.step(), "reading the secret");

@@ -11,7 +11,10 @@
 //! Timeouts, connection failures, 408, 429, 500, 503 and 504 are retried four times with
 //! exponential backoff from 1 s plus jitter, honouring `Retry-After`; other statuses are not.
 //! Every attempt has a 10 s timeout and redirects are never followed. [`GcpError`] says why a
-//! fetch failed, without any reply body.
+//! fetch failed, without any reply body: its own variant for a bad `GCE_METADATA_HOST`, and the
+//! shared [`HttpError`] of `providers-http` for the rest.
+//!
+//! The source knows no connection format: it is built from an audience and an [`Env`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,16 +24,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conn_schema::GcpConfig;
-use conn_schema::model::DEFAULT_AUDIENCE;
 use providers_core::{
     BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, TransportFailure, build_client, retry_with_policy};
+use providers_http::{Proxy, TokioSleep, build_client, retry_with_policy};
 use secrecy::SecretString;
 use url::Url;
 
 pub use error::GcpError;
+pub use providers_http::HttpError;
 
 /// The metadata server's host when `GCE_METADATA_HOST` is not set.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
@@ -57,14 +59,13 @@ pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
 
 /// An identity token from the GCP metadata server.
 ///
-/// Build it with [`GcpSource::from_config`]; the `with_*` methods adjust retries, sleeping and
-/// the timeout (for tests). One HTTP client is built at construction and reused by every fetch.
+/// Build it with [`GcpSource::new`]; the `with_*` methods adjust retries, sleeping and the
+/// timeout (for tests). One HTTP client is built at construction and reused by every fetch.
 /// Debug shows the configuration only: the source never holds a token.
 pub struct GcpSource {
     audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `from_config` is infallible by
-    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
     client: Result<reqwest::Client, Arc<reqwest::Error>>,
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
@@ -72,18 +73,16 @@ pub struct GcpSource {
 }
 
 impl GcpSource {
-    /// A source for `config`, reading `GCE_METADATA_HOST` from `env` at every fetch. Never fails:
-    /// a client that cannot be built or a bad environment is reported by
-    /// [`SubjectTokenSource::fetch`]. An empty audience (which the connection parser never
-    /// produces) falls back to `https://api.openai.com/v1`.
-    pub fn from_config(config: &GcpConfig, env: Arc<dyn Env>) -> GcpSource {
-        let audience = if config.audience.is_empty() {
-            DEFAULT_AUDIENCE.to_owned()
-        } else {
-            config.audience.clone()
-        };
+    /// The type of every token this source yields: the metadata server issues OpenID Connect ID
+    /// tokens.
+    pub const TOKEN_TYPE: TokenType = TokenType::Id;
+
+    /// A source of ID tokens for `audience`, reading `GCE_METADATA_HOST` from `env` at every
+    /// fetch. Never fails: a client that cannot be built or a bad environment is reported by
+    /// [`SubjectTokenSource::fetch`].
+    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GcpSource {
         GcpSource {
-            audience,
+            audience: audience.into(),
             env,
             // The metadata server is local to the instance; a proxy must never see its tokens.
             client: build_client(Proxy::Never),
@@ -117,7 +116,8 @@ impl GcpSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GcpError> {
-        let client = self.client.as_ref().map_err(|source| GcpError::Client {
+        let client = self.client.as_ref().map_err(|source| HttpError::Client {
+            endpoint: "the metadata server".into(),
             source: Arc::clone(source),
         })?;
         let (url, host) = self.request_url()?;
@@ -128,7 +128,7 @@ impl GcpSource {
             |_| self.attempt(client, &url, &host),
         )
         .await?;
-        Ok(SubjectToken::new(token, TokenType::Id))
+        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
     }
 
     /// The identity URL and the `host[:port]` it goes to, from the environment as it is now.
@@ -152,31 +152,34 @@ impl GcpSource {
         url: &Url,
         host: &str,
     ) -> Result<SecretString, GcpError> {
-        let transport = |source: reqwest::Error| transport_error(host, source);
+        let endpoint = format!("the metadata server at {host}");
         let response = client
             .get(url.clone())
             .header("Metadata-Flavor", "Google")
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        match status {
-            200..=299 => {
-                let body = response.bytes().await.map_err(transport)?;
-                let text = std::str::from_utf8(&body).map_err(|_| GcpError::NotUtf8)?;
-                let token = text.trim();
-                if token.is_empty() {
-                    return Err(GcpError::EmptyToken);
-                }
-                Ok(SecretString::from(token))
-            }
-            300..=399 => Err(GcpError::Redirect { status }),
-            _ => Err(GcpError::Status {
-                status,
-                retry_after: providers_http::retry_after(response.headers()),
-            }),
+            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(HttpError::status_of(endpoint, &response).into());
         }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        let malformed = |expected| HttpError::Malformed {
+            endpoint: endpoint.clone().into(),
+            status: status.as_u16(),
+            expected,
+        };
+        let text =
+            std::str::from_utf8(&body).map_err(|_| malformed("an identity token in utf-8"))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(malformed("a non-empty identity token").into());
+        }
+        Ok(SecretString::from(token))
     }
 }
 
@@ -210,17 +213,6 @@ fn metadata_base_url(host: &str) -> Result<Url, GcpError> {
         && url.fragment().is_none()
         && !host.ends_with('/');
     if plain { Ok(url) } else { Err(invalid()) }
-}
-
-/// Sorts a transport error by what it means for a retry, dropping the URL it carries.
-fn transport_error(host: &str, source: reqwest::Error) -> GcpError {
-    let host = host.to_owned();
-    let source = source.without_url();
-    match TransportFailure::of(&source) {
-        TransportFailure::Timeout => GcpError::Timeout { host, source },
-        TransportFailure::Connect => GcpError::Connect { host, source },
-        TransportFailure::Other => GcpError::Transport { host, source },
-    }
 }
 
 #[cfg(test)]
@@ -264,14 +256,11 @@ mod tests {
 
     #[test]
     fn without_gce_metadata_host_the_request_goes_to_metadata_google_internal() {
-        let config = GcpConfig {
-            audience: "https://api.openai.com/v1".to_owned(),
-        };
         for env in [
             providers_core::MapEnv::new(),
             providers_core::MapEnv::new().with(METADATA_HOST_ENV, "  "),
         ] {
-            let source = GcpSource::from_config(&config, Arc::new(env));
+            let source = GcpSource::new("https://api.openai.com/v1", Arc::new(env));
             let (url, host) = source.request_url().unwrap();
             assert_eq!(
                 url.as_str(),
@@ -284,9 +273,12 @@ mod tests {
 
     #[test]
     fn retried_statuses_are_a_subset_of_transient_ones() {
-        let status = |status| GcpError::Status {
-            status,
-            retry_after: None,
+        let status = |status| {
+            GcpError::Http(HttpError::Status {
+                endpoint: "the metadata server".into(),
+                status,
+                retry_after: None,
+            })
         };
         for code in [408, 429, 500, 503, 504] {
             assert!(
@@ -302,27 +294,41 @@ mod tests {
                 "{code}"
             );
         }
-        assert!(!GcpError::Redirect { status: 302 }.is_retried());
-        assert!(!GcpError::EmptyToken.is_transient());
+        let redirect = GcpError::Http(HttpError::Redirect {
+            endpoint: "the metadata server".into(),
+            status: 302,
+        });
+        assert!(!redirect.is_retried());
+        let empty = GcpError::Http(HttpError::Malformed {
+            endpoint: "the metadata server".into(),
+            status: 200,
+            expected: "a non-empty identity token",
+        });
+        assert!(!empty.is_transient() && !empty.is_retried());
     }
 
     #[test]
     fn status_messages_name_the_status_and_hint_at_the_cause() {
-        let error = GcpError::Status {
+        let error = GcpError::Http(HttpError::Status {
+            endpoint: "the metadata server at h".into(),
             status: 404,
             retry_after: None,
-        };
+        });
         assert!(
             error
                 .to_string()
-                .starts_with("metadata server answered status 404 (not found:"),
+                .starts_with("the metadata server at h answered status 404 (not found:"),
             "{error}"
         );
-        let error = GcpError::Status {
+        let error = GcpError::Http(HttpError::Status {
+            endpoint: "the metadata server at h".into(),
             status: 503,
             retry_after: Some(Duration::from_secs(3)),
-        };
-        assert_eq!(error.to_string(), "metadata server answered status 503");
+        });
+        assert_eq!(
+            error.to_string(),
+            "the metadata server at h answered status 503"
+        );
         assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
     }
 }

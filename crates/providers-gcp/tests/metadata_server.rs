@@ -3,23 +3,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use conn_schema::GcpConfig;
 use providers_core::{
     BoxFuture, Env, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
 };
-use providers_gcp::{DEFAULT_RETRY_POLICY, GcpError, GcpSource, IDENTITY_PATH};
+use providers_gcp::{DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.gcp-identity-SECRET.sig";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
-
-fn config(audience: &str) -> GcpConfig {
-    GcpConfig {
-        audience: audience.to_owned(),
-    }
-}
 
 /// A Sleep that records every delay and returns at once.
 fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
@@ -43,7 +36,7 @@ fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<
     let env = MapEnv::new().with("GCE_METADATA_HOST", host_of(server));
     let (sleep, delays) = recording_sleep();
     (
-        GcpSource::from_config(&config(audience), Arc::new(env)).with_sleep(sleep),
+        GcpSource::new(audience, Arc::new(env)).with_sleep(sleep),
         delays,
     )
 }
@@ -87,6 +80,7 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), TOKEN);
     assert_eq!(token.token_type(), TokenType::Id);
+    assert_eq!(GcpSource::TOKEN_TYPE, TokenType::Id);
     assert!(recorded(&delays).is_empty());
 
     let requests = server.received_requests().await.expect("recording");
@@ -128,20 +122,6 @@ async fn a_configured_audience_is_sent_url_encoded() {
     );
 }
 
-#[tokio::test]
-async fn an_empty_configured_audience_falls_back_to_the_openai_audience() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .and(query_param("audience", OPENAI_AUDIENCE))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, _) = source_for(&server, "");
-    assert_eq!(source.audience(), OPENAI_AUDIENCE);
-    source.fetch().await.expect("token");
-}
-
 /// An environment whose `GCE_METADATA_HOST` the test can change between fetches.
 #[derive(Debug)]
 struct SwitchableEnv(Mutex<String>);
@@ -171,7 +151,7 @@ async fn gce_metadata_host_is_read_at_every_fetch() {
             .await;
     }
     let env = Arc::new(SwitchableEnv(Mutex::new(host_of(&first))));
-    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), env.clone());
+    let source = GcpSource::new(OPENAI_AUDIENCE, env.clone());
 
     let token = source.fetch().await.expect("first token");
     assert_eq!(token.secret().expose_secret(), "eyJ.first");
@@ -185,7 +165,7 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
     let server = MockServer::start().await;
     let value = format!("http://{}", host_of(&server));
     let env = MapEnv::new().with("GCE_METADATA_HOST", value.clone());
-    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env));
 
     let error = source.fetch().await.expect_err("rejected");
     assert_eq!(error.step(), "reading GCE_METADATA_HOST");
@@ -216,15 +196,25 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
 
         let error = source.fetch().await.expect_err("empty");
         assert!(
-            matches!(gcp_error(&error), GcpError::EmptyToken),
+            matches!(
+                gcp_error(&error),
+                GcpError::Http(HttpError::Malformed {
+                    status: 200,
+                    expected: "a non-empty identity token",
+                    ..
+                })
+            ),
             "{error:?}"
         );
         assert_eq!(error.step(), "reading the metadata server reply");
         assert!(!error.is_transient());
         assert_eq!(
             error.to_string(),
-            "gcp token source failed while reading the metadata server reply: metadata server \
-             returned an empty identity token"
+            format!(
+                "gcp token source failed while reading the metadata server reply: the reply of \
+                 the metadata server at {} is malformed: expected a non-empty identity token",
+                host_of(&server)
+            )
         );
         assert_eq!(request_count(&server).await, 1);
         assert!(recorded(&delays).is_empty());
@@ -240,10 +230,20 @@ async fn a_body_that_is_not_utf8_is_an_error() {
         .await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("not utf-8");
-    assert!(matches!(gcp_error(&error), GcpError::NotUtf8), "{error:?}");
+    assert!(
+        matches!(
+            gcp_error(&error),
+            GcpError::Http(HttpError::Malformed { .. })
+        ),
+        "{error:?}"
+    );
     assert_eq!(
         gcp_error(&error).to_string(),
-        "metadata server reply is not valid utf-8; expected an identity token"
+        format!(
+            "the reply of the metadata server at {} is malformed: expected an identity token in \
+             utf-8",
+            host_of(&server)
+        )
     );
     assert_eq!(request_count(&server).await, 1);
 }
@@ -277,14 +277,20 @@ async fn a_500_forever_takes_five_requests_with_exponential_backoff() {
     let error = source.fetch().await.expect_err("gives up");
     assert_eq!(request_count(&server).await, 5);
     assert!(
-        matches!(gcp_error(&error), GcpError::Status { status: 500, .. }),
+        matches!(
+            gcp_error(&error),
+            GcpError::Http(HttpError::Status { status: 500, .. })
+        ),
         "{error:?}"
     );
     assert!(error.is_transient());
     assert_eq!(
         error.to_string(),
-        "gcp token source failed while requesting an identity token from the metadata server: \
-         metadata server answered status 500"
+        format!(
+            "gcp token source failed while requesting an identity token from the metadata server: \
+             the metadata server at {} answered status 500",
+            host_of(&server)
+        )
     );
     // 1 s, 2 s, 4 s, 8 s, each plus at most 25 % jitter (the last capped at 10 s).
     let delays = recorded(&delays);
@@ -339,8 +345,11 @@ async fn a_404_says_what_is_probably_wrong() {
     let error = source.fetch().await.expect_err("fails");
     assert_eq!(
         gcp_error(&error).to_string(),
-        "metadata server answered status 404 (not found: the instance may have no default \
-         service account, or this is not a google cloud metadata server)"
+        format!(
+            "the metadata server at {} answered status 404 (not found: the instance may have no \
+             default service account, or this is not a google cloud metadata server)",
+            host_of(&server)
+        )
     );
 }
 
@@ -381,7 +390,7 @@ async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
 
     let error = source.fetch().await.expect_err("times out");
     assert!(
-        matches!(gcp_error(&error), GcpError::Timeout { .. }),
+        matches!(gcp_error(&error), GcpError::Http(HttpError::Timeout { .. })),
         "{error:?}"
     );
     assert!(error.is_transient());
@@ -403,11 +412,11 @@ async fn a_refused_connection_is_retried_and_then_reported() {
     drop(listener);
     let env = MapEnv::new().with("GCE_METADATA_HOST", address.clone());
     let (sleep, delays) = recording_sleep();
-    let source = GcpSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env)).with_sleep(sleep);
+    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env)).with_sleep(sleep);
 
     let error = source.fetch().await.expect_err("refused");
     assert!(
-        matches!(gcp_error(&error), GcpError::Connect { .. }),
+        matches!(gcp_error(&error), GcpError::Http(HttpError::Connect { .. })),
         "{error:?}"
     );
     assert!(error.is_transient());
@@ -441,13 +450,20 @@ async fn a_redirect_is_not_followed() {
 
     let error = source.fetch().await.expect_err("redirect refused");
     assert!(
-        matches!(gcp_error(&error), GcpError::Redirect { status: 302 }),
+        matches!(
+            gcp_error(&error),
+            GcpError::Http(HttpError::Redirect { status: 302, .. })
+        ),
         "{error:?}"
     );
     assert!(!error.is_transient());
     assert_eq!(
         gcp_error(&error).to_string(),
-        "metadata server answered with redirect status 302; redirects are not followed"
+        format!(
+            "the metadata server at {} answered with redirect status 302; redirects are not \
+             followed",
+            host_of(&server)
+        )
     );
     assert_eq!(request_count(&server).await, 1);
     assert_eq!(request_count(&target).await, 0);

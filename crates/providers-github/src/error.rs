@@ -1,11 +1,11 @@
-//! The GitHub Actions source's error: one variant per way a fetch can fail, none echoing a token,
-//! the request token or a reply body.
+//! The GitHub Actions source's error: the variants of its own protocol (the runner's variables),
+//! and the shared [`HttpError`] for the rest; none echoes a token, the request token or a reply
+//! body.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use providers_core::SourceError;
-use providers_http::Retryable;
+use providers_http::{HttpError, Retryable};
 
 use crate::{REQUEST_TOKEN_ENV, REQUEST_URL_ENV};
 
@@ -15,19 +15,10 @@ const PROVIDER: &str = "github_actions";
 /// Fetching the GitHub Actions OIDC token failed.
 ///
 /// Messages carry the HTTP status at most, never a reply body (a reply may hold the token) and
-/// never the request token. Transport errors are kept as sources with their URL removed.
+/// never the request token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GithubActionsError {
-    /// The HTTP client could not be built. Construction cannot fail by contract, so the error is
-    /// kept and reported by every fetch.
-    #[error("could not build the http client for the github actions token request")]
-    Client {
-        /// Why the client could not be built.
-        #[source]
-        source: Arc<reqwest::Error>,
-    },
-
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` or `ACTIONS_ID_TOKEN_REQUEST_TOKEN` is not set (or empty).
     /// The runner sets both only for jobs granted `permissions: id-token: write`.
     #[error(
@@ -56,67 +47,10 @@ pub enum GithubActionsError {
     #[error("{REQUEST_TOKEN_ENV} is not a valid http header value")]
     InvalidRequestToken,
 
-    /// No reply arrived within the timeout of an attempt.
-    #[error("github actions token request to {host} timed out")]
-    Timeout {
-        /// The host of the token request URL.
-        host: String,
-        /// The transport error, without the URL.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The token endpoint could not be reached (connection refused, name not resolved).
-    #[error("could not connect to the github actions token endpoint at {host}")]
-    Connect {
-        /// The host of the token request URL.
-        host: String,
-        /// The transport error, without the URL.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The request or the reading of its reply failed in another way (a dropped connection).
-    #[error("github actions token request to {host} failed")]
-    Transport {
-        /// The host of the token request URL.
-        host: String,
-        /// The transport error, without the URL.
-        #[source]
-        source: reqwest::Error,
-    },
-
-    /// The endpoint answered with a redirect, which is never followed: the request token must go
-    /// only to the URL the runner gave.
-    #[error(
-        "github actions token endpoint answered with redirect status {status}; redirects are not \
-         followed"
-    )]
-    Redirect {
-        /// The 3xx status.
-        status: u16,
-    },
-
-    /// The endpoint answered another non-success status.
-    #[error("github actions token endpoint answered status {status}{}", status_hint(*.status))]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// The server's `Retry-After` in seconds, when it sent one; used by the retry loop only.
-        retry_after: Option<Duration>,
-    },
-
-    /// The success reply is not JSON.
-    #[error("github actions token reply is not json; expected an object with a string `value`")]
-    NotJson {
-        /// The syntax error; a parse into an untyped value reports positions only, no content.
-        #[source]
-        source: serde_json::Error,
-    },
-
-    /// The success reply has no non-empty string `value`.
-    #[error("github actions token reply has no non-empty string `value`")]
-    MissingValue,
+    /// The request failed as any credential request can (the client, the transport, a redirect,
+    /// a status, a reply without a usable `value`); the message adds what a 401 or 403 means here.
+    #[error("{0}{hint}", hint = status_hint(.0))]
+    Http(#[from] HttpError),
 }
 
 fn missing_list(missing: &[&'static str]) -> String {
@@ -127,9 +61,9 @@ fn missing_list(missing: &[&'static str]) -> String {
 }
 
 /// A short explanation for the statuses whose cause is usually known.
-fn status_hint(status: u16) -> &'static str {
-    match status {
-        401 | 403 => " (the request token was rejected; it is valid only during its own job)",
+fn status_hint(error: &HttpError) -> &'static str {
+    match error.status() {
+        Some(401 | 403) => " (the request token was rejected; it is valid only during its own job)",
         _ => "",
     }
 }
@@ -140,19 +74,15 @@ impl GithubActionsError {
     /// replies stay as they are.
     pub fn is_transient(&self) -> bool {
         match self {
-            GithubActionsError::Timeout { .. } | GithubActionsError::Connect { .. } => true,
-            GithubActionsError::Transport { source, .. } => !source.is_builder(),
-            GithubActionsError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            GithubActionsError::Http(error) => error.is_transient(),
             _ => false,
         }
     }
 
-    /// The HTTP status the endpoint answered, when it answered with a failure.
+    /// The HTTP status the endpoint answered, when it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            GithubActionsError::Redirect { status } | GithubActionsError::Status { status, .. } => {
-                Some(*status)
-            }
+            GithubActionsError::Http(error) => error.status(),
             _ => None,
         }
     }
@@ -160,20 +90,14 @@ impl GithubActionsError {
     /// The step that failed, as [`SourceError::step`] reports it.
     pub fn step(&self) -> &'static str {
         match self {
-            GithubActionsError::Client { .. } => "building the http client",
             GithubActionsError::MissingEnvironment { .. }
             | GithubActionsError::InvalidRequestUrl { .. }
             | GithubActionsError::InvalidRequestToken => {
                 "reading the ACTIONS_ID_TOKEN_REQUEST variables"
             }
-            GithubActionsError::Timeout { .. }
-            | GithubActionsError::Connect { .. }
-            | GithubActionsError::Transport { .. }
-            | GithubActionsError::Redirect { .. }
-            | GithubActionsError::Status { .. } => "requesting the oidc token",
-            GithubActionsError::NotJson { .. } | GithubActionsError::MissingValue => {
-                "reading the oidc token reply"
-            }
+            GithubActionsError::Http(HttpError::Client { .. }) => "building the http client",
+            GithubActionsError::Http(HttpError::Malformed { .. }) => "reading the oidc token reply",
+            GithubActionsError::Http(_) => "requesting the oidc token",
         }
     }
 }
@@ -184,7 +108,9 @@ impl Retryable for GithubActionsError {
     /// [`GithubActionsError::is_transient`], which a caller may use to try again later.
     fn is_retried(&self) -> bool {
         match self {
-            GithubActionsError::Status { status, .. } => matches!(status, 502..=504),
+            GithubActionsError::Http(HttpError::Status { status, .. }) => {
+                matches!(status, 502..=504)
+            }
             _ => self.is_transient(),
         }
     }
@@ -192,7 +118,7 @@ impl Retryable for GithubActionsError {
     /// The server's `Retry-After`, when the failure carries one.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            GithubActionsError::Status { retry_after, .. } => *retry_after,
+            GithubActionsError::Http(error) => error.retry_after(),
             _ => None,
         }
     }

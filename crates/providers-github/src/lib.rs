@@ -13,7 +13,11 @@
 //! backoff from 1 s plus jitter, honouring `Retry-After`; other statuses are not. Every attempt
 //! has a 10 s timeout and redirects are never followed. The request token is a
 //! [`SecretString`] from the moment it is read and is exposed only where the header is built.
-//! [`GithubActionsError`] says why a fetch failed, without any reply body or secret.
+//! [`GithubActionsError`] says why a fetch failed, without any reply body or secret: its own
+//! variants for the runner's variables, and the shared [`HttpError`] of `providers-http` for the
+//! rest.
+//!
+//! The source knows no connection format: it is built from an audience and an [`Env`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,19 +27,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conn_schema::GithubActionsConfig;
-use conn_schema::model::DEFAULT_AUDIENCE;
 use providers_core::{
     BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{
-    Proxy, TokioSleep, TransportFailure, build_client, is_loopback, retry_with_policy,
-};
+use providers_http::{Proxy, TokioSleep, build_client, is_loopback, retry_with_policy};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use error::GithubActionsError;
+pub use providers_http::HttpError;
 
 /// The variable holding the token request URL (with its query already started).
 pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -59,15 +60,14 @@ pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
 
 /// The job's OIDC token from the GitHub Actions runner.
 ///
-/// Build it with [`GithubActionsSource::from_config`]; the `with_*` methods adjust retries,
-/// sleeping and the timeout (for tests). One HTTP client is built at construction and reused by
+/// Build it with [`GithubActionsSource::new`]; the `with_*` methods adjust retries, sleeping and
+/// the timeout (for tests). One HTTP client is built at construction and reused by
 /// every fetch. Debug shows the audience and settings only: the source holds no token, and the
 /// request token is read per fetch and never printed.
 pub struct GithubActionsSource {
     audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `from_config` is infallible by
-    // contract, so a failure is kept and reported by every fetch instead of panicking.
+    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
     client: Result<reqwest::Client, Arc<reqwest::Error>>,
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
@@ -75,19 +75,15 @@ pub struct GithubActionsSource {
 }
 
 impl GithubActionsSource {
-    /// A source for `config`, reading `ACTIONS_ID_TOKEN_REQUEST_URL` and
-    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch. Never fails: a client that
-    /// cannot be built or a missing variable is reported by [`SubjectTokenSource::fetch`]. An
-    /// empty audience (which the connection parser never produces) falls back to
-    /// `https://api.openai.com/v1`.
-    pub fn from_config(config: &GithubActionsConfig, env: Arc<dyn Env>) -> GithubActionsSource {
-        let audience = if config.audience.is_empty() {
-            DEFAULT_AUDIENCE.to_owned()
-        } else {
-            config.audience.clone()
-        };
+    /// The type of every token this source yields: the job's OIDC token is a JWT.
+    pub const TOKEN_TYPE: TokenType = TokenType::Jwt;
+
+    /// A source of the job's OIDC token for `audience`, reading `ACTIONS_ID_TOKEN_REQUEST_URL`
+    /// and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch. Never fails: a client that
+    /// cannot be built or a missing variable is reported by [`SubjectTokenSource::fetch`].
+    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GithubActionsSource {
         GithubActionsSource {
-            audience,
+            audience: audience.into(),
             env,
             // The token service is remote: a proxy the runner configures applies.
             client: build_client(Proxy::FromEnvironment),
@@ -121,12 +117,10 @@ impl GithubActionsSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GithubActionsError> {
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|source| GithubActionsError::Client {
-                source: Arc::clone(source),
-            })?;
+        let client = self.client.as_ref().map_err(|source| HttpError::Client {
+            endpoint: "the github actions token endpoint".into(),
+            source: Arc::clone(source),
+        })?;
         let request = self.request()?;
         let token = retry_with_policy(
             &*self.sleep,
@@ -135,7 +129,7 @@ impl GithubActionsSource {
             |_| self.attempt(client, &request),
         )
         .await?;
-        Ok(SubjectToken::new(token, TokenType::Jwt))
+        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
     }
 
     /// The URL and the authorization header for this fetch, from the environment as it is now.
@@ -161,7 +155,10 @@ impl GithubActionsSource {
         // `query_pairs_mut` appends with `&` after the runner's query, or starts one with `?`.
         url.query_pairs_mut()
             .append_pair("audience", &self.audience);
-        let host = url.host_str().unwrap_or_default().to_owned();
+        let endpoint = format!(
+            "the github actions token endpoint at {}",
+            url.host_str().unwrap_or_default()
+        );
         // The request token is exposed here and only here, where the header is built.
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", request_token.expose_secret().trim()))
@@ -169,7 +166,7 @@ impl GithubActionsSource {
         authorization.set_sensitive(true);
         Ok(Request {
             url,
-            host,
+            endpoint,
             authorization,
         })
     }
@@ -179,7 +176,7 @@ impl GithubActionsSource {
         client: &reqwest::Client,
         request: &Request,
     ) -> Result<SecretString, GithubActionsError> {
-        let transport = |source: reqwest::Error| transport_error(&request.host, source);
+        let endpoint = &request.endpoint;
         let response = client
             .get(request.url.clone())
             .header(AUTHORIZATION, request.authorization.clone())
@@ -187,19 +184,23 @@ impl GithubActionsSource {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        match status {
-            200..=299 => {
-                let body = response.bytes().await.map_err(transport)?;
-                parse_reply(&body)
-            }
-            300..=399 => Err(GithubActionsError::Redirect { status }),
-            _ => Err(GithubActionsError::Status {
-                status,
-                retry_after: providers_http::retry_after(response.headers()),
-            }),
+            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(HttpError::status_of(endpoint.clone(), &response).into());
         }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        parse_reply(&body).map_err(|expected| {
+            HttpError::Malformed {
+                endpoint: endpoint.clone().into(),
+                status: status.as_u16(),
+                expected,
+            }
+            .into()
+        })
     }
 }
 
@@ -220,11 +221,11 @@ impl SubjectTokenSource for GithubActionsSource {
     }
 }
 
-/// One resolved request: the URL with the audience, its host for messages, and the sensitive
-/// authorization header.
+/// One resolved request: the URL with the audience, the endpoint's name (with the URL's host) for
+/// messages, and the sensitive authorization header.
 struct Request {
     url: Url,
-    host: String,
+    endpoint: String,
     authorization: HeaderValue,
 }
 
@@ -246,28 +247,19 @@ fn parse_request_url(text: &str) -> Result<Url, GithubActionsError> {
     }
 }
 
-/// The token from a success reply: the string field `value`, which must not be empty.
-fn parse_reply(body: &[u8]) -> Result<SecretString, GithubActionsError> {
-    // Parsing into an untyped value (not a typed struct) keeps serde_json's error to a syntax
-    // error with a position: a type error would quote the offending string, which may be secret.
-    let reply: serde_json::Value =
-        serde_json::from_slice(body).map_err(|source| GithubActionsError::NotJson { source })?;
+/// What a success reply must hold.
+const EXPECTED_JSON: &str = "json with a non-empty string `value`";
+const EXPECTED_VALUE: &str = "a non-empty string `value`";
+
+/// The token from a success reply: the string field `value`, which must not be empty. The error is
+/// what the reply should have held; nothing of the body goes into it.
+fn parse_reply(body: &[u8]) -> Result<SecretString, &'static str> {
+    let reply: serde_json::Value = serde_json::from_slice(body).map_err(|_| EXPECTED_JSON)?;
     match reply.get("value") {
         Some(serde_json::Value::String(token)) if !token.trim().is_empty() => {
             Ok(SecretString::from(token.trim()))
         }
-        _ => Err(GithubActionsError::MissingValue),
-    }
-}
-
-/// Sorts a transport error by what it means for a retry, dropping the URL it carries.
-fn transport_error(host: &str, source: reqwest::Error) -> GithubActionsError {
-    let host = host.to_owned();
-    let source = source.without_url();
-    match TransportFailure::of(&source) {
-        TransportFailure::Timeout => GithubActionsError::Timeout { host, source },
-        TransportFailure::Connect => GithubActionsError::Connect { host, source },
-        TransportFailure::Other => GithubActionsError::Transport { host, source },
+        _ => Err(EXPECTED_VALUE),
     }
 }
 
@@ -289,15 +281,12 @@ mod tests {
             br#"{"value":{"jwt":"x"}}"#,
             br#"["value"]"#,
         ] {
-            let error = parse_reply(body).expect_err("rejected");
-            assert!(
-                matches!(error, GithubActionsError::MissingValue),
-                "{error:?}"
-            );
+            assert_eq!(parse_reply(body).err(), Some(EXPECTED_VALUE), "{body:?}");
         }
-        let error = parse_reply(b"eyJ.not-json-SECRET").expect_err("rejected");
-        assert!(matches!(error, GithubActionsError::NotJson { .. }));
-        assert!(!format!("{error} {error:?}").contains("SECRET"));
+        assert_eq!(
+            parse_reply(b"eyJ.not-json-SECRET").err(),
+            Some(EXPECTED_JSON)
+        );
     }
 
     #[test]
@@ -326,9 +315,12 @@ mod tests {
 
     #[test]
     fn only_502_503_504_and_transport_failures_are_retried() {
-        let status = |status| GithubActionsError::Status {
-            status,
-            retry_after: None,
+        let status = |status| {
+            GithubActionsError::Http(HttpError::Status {
+                endpoint: "the github actions token endpoint".into(),
+                status,
+                retry_after: None,
+            })
         };
         for code in [502, 503, 504] {
             assert!(status(code).is_retried(), "{code}");

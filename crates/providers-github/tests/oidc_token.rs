@@ -3,11 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use conn_schema::GithubActionsConfig;
 use providers_core::{
     BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
 };
-use providers_github::{DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource};
+use providers_github::{DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource, HttpError};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -17,12 +16,6 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.github-oidc-SECRET.sig";
 const REQUEST_TOKEN: &str = "ghs_request-token-PRIVATE";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
 const TOKEN_PATH: &str = "/abc/_apis/distributedtask/hubs/Actions/plans/p1/jobs/j1/idtoken";
-
-fn config(audience: &str) -> GithubActionsConfig {
-    GithubActionsConfig {
-        audience: audience.to_owned(),
-    }
-}
 
 /// A Sleep that records every delay and returns at once.
 fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
@@ -55,7 +48,7 @@ fn source_for(
     let (sleep, delays) = recording_sleep();
     let env = env_for(request_url(server));
     (
-        GithubActionsSource::from_config(&config(audience), Arc::new(env)).with_sleep(sleep),
+        GithubActionsSource::new(audience, Arc::new(env)).with_sleep(sleep),
         delays,
     )
 }
@@ -105,6 +98,7 @@ async fn request_is_exact_and_the_token_is_the_value_field() {
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), TOKEN);
     assert_eq!(token.token_type(), TokenType::Jwt);
+    assert_eq!(GithubActionsSource::TOKEN_TYPE, TokenType::Jwt);
     assert!(recorded(&delays).is_empty());
 
     let requests = server.received_requests().await.expect("recording");
@@ -127,7 +121,7 @@ async fn a_url_without_a_query_gets_one() {
         .mount(&server)
         .await;
     let env = env_for(format!("{}{TOKEN_PATH}", server.uri()));
-    let source = GithubActionsSource::from_config(&config(audience), Arc::new(env));
+    let source = GithubActionsSource::new(audience, Arc::new(env));
     assert_eq!(source.audience(), audience);
 
     source.fetch().await.expect("token");
@@ -136,20 +130,6 @@ async fn a_url_without_a_query_gets_one() {
         requests[0].url.query(),
         Some("audience=sts.example%2Fopenai+wi%3Fx%3D1%26y")
     );
-}
-
-#[tokio::test]
-async fn an_empty_configured_audience_falls_back_to_the_openai_audience() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .and(query_param("audience", OPENAI_AUDIENCE))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, _) = source_for(&server, "");
-    assert_eq!(source.audience(), OPENAI_AUDIENCE);
-    source.fetch().await.expect("token");
 }
 
 #[tokio::test]
@@ -173,7 +153,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
     ];
     for (env, names) in cases {
         // Construction never fails; the missing variables surface at fetch time.
-        let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+        let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
         let error = source.fetch().await.expect_err("missing variables");
         assert!(
             matches!(
@@ -202,7 +182,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
 #[tokio::test]
 async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
     let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
-    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
     let error = source.fetch().await.expect_err("refused");
     assert!(
         matches!(
@@ -225,7 +205,7 @@ async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value()
     let env = MapEnv::new()
         .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
         .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
-    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env));
+    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
     let error = source.fetch().await.expect_err("refused");
     assert!(
         matches!(
@@ -254,13 +234,17 @@ async fn a_reply_without_a_usable_value_is_an_error() {
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
         let error = source.fetch().await.expect_err("no value");
         assert!(
-            matches!(github_error(&error), GithubActionsError::MissingValue),
+            matches!(
+                github_error(&error),
+                GithubActionsError::Http(HttpError::Malformed { status: 200, .. })
+            ),
             "{error:?}"
         );
         assert_eq!(
             error.to_string(),
-            "github_actions token source failed while reading the oidc token reply: github \
-             actions token reply has no non-empty string `value`"
+            "github_actions token source failed while reading the oidc token reply: the reply of \
+             the github actions token endpoint at 127.0.0.1 is malformed: expected a non-empty \
+             string `value`"
         );
         assert!(!error.is_transient());
         assert_eq!(request_count(&server).await, 1);
@@ -278,12 +262,16 @@ async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("not json");
     assert!(
-        matches!(github_error(&error), GithubActionsError::NotJson { .. }),
+        matches!(
+            github_error(&error),
+            GithubActionsError::Http(HttpError::Malformed { .. })
+        ),
         "{error:?}"
     );
     assert_eq!(
         github_error(&error).to_string(),
-        "github actions token reply is not json; expected an object with a string `value`"
+        "the reply of the github actions token endpoint at 127.0.0.1 is malformed: expected json \
+         with a non-empty string `value`"
     );
     assert!(!format!("{error} {error:?}").contains("SECRET"));
 }
@@ -360,8 +348,8 @@ async fn a_rejected_request_token_says_so() {
     let error = source.fetch().await.expect_err("401");
     assert_eq!(
         github_error(&error).to_string(),
-        "github actions token endpoint answered status 401 (the request token was rejected; it \
-         is valid only during its own job)"
+        "the github actions token endpoint at 127.0.0.1 answered status 401 (the request token \
+         was rejected; it is valid only during its own job)"
     );
 }
 
@@ -398,13 +386,16 @@ async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
 
     let error = source.fetch().await.expect_err("times out");
     assert!(
-        matches!(github_error(&error), GithubActionsError::Timeout { .. }),
+        matches!(
+            github_error(&error),
+            GithubActionsError::Http(HttpError::Timeout { .. })
+        ),
         "{error:?}"
     );
     assert!(error.is_transient());
     assert_eq!(
         github_error(&error).to_string(),
-        "github actions token request to 127.0.0.1 timed out"
+        "request to the github actions token endpoint at 127.0.0.1 timed out"
     );
     assert_eq!(request_count(&server).await, 1);
 }
@@ -417,13 +408,16 @@ async fn a_refused_connection_is_retried_and_then_reported() {
     drop(listener);
     let env = env_for(format!("http://{address}/idtoken?api-version=2.0"));
     let (sleep, delays) = recording_sleep();
-    let source = GithubActionsSource::from_config(&config(OPENAI_AUDIENCE), Arc::new(env))
+    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env))
         .with_sleep(sleep)
         .with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
 
     let error = source.fetch().await.expect_err("refused");
     assert!(
-        matches!(github_error(&error), GithubActionsError::Connect { .. }),
+        matches!(
+            github_error(&error),
+            GithubActionsError::Http(HttpError::Connect { .. })
+        ),
         "{error:?}"
     );
     assert!(error.is_transient());
@@ -457,15 +451,15 @@ async fn a_redirect_is_not_followed() {
     assert!(
         matches!(
             github_error(&error),
-            GithubActionsError::Redirect { status: 302 }
+            GithubActionsError::Http(HttpError::Redirect { status: 302, .. })
         ),
         "{error:?}"
     );
     assert!(!error.is_transient());
     assert_eq!(
         github_error(&error).to_string(),
-        "github actions token endpoint answered with redirect status 302; redirects are not \
-         followed"
+        "the github actions token endpoint at 127.0.0.1 answered with redirect status 302; \
+         redirects are not followed"
     );
     assert_eq!(request_count(&server).await, 1);
     assert_eq!(request_count(&target).await, 0);

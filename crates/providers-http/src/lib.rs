@@ -9,11 +9,19 @@
 //! - [`retry_after`]: a server's `Retry-After` in seconds;
 //! - [`TransportFailure`]: whether a transport error was a timeout, a refused connection or
 //!   something else;
+//! - [`HttpError`]: the one failure type of a credential request (client, timeout, connect,
+//!   transport, redirect, status, malformed reply), naming the endpoint; each protocol's error
+//!   wraps it and keeps only its own variants;
 //! - [`is_loopback`]: the one place plain `http` is allowed for a request that carries a secret;
-//! - [`retry_with_policy`]: the retry loop of `providers-core` driven by a [`RetryPolicy`] and a
-//!   [`Retryable`] error, with one debug event per retry (the error's message, never a body).
+//! - [`retry_with_policy`] and [`retry_with_policies`]: the retry loop of `providers-core` driven
+//!   by one [`RetryPolicy`] (or one per budget) and a [`Retryable`] error, with one debug event per
+//!   retry (the error's message, never a body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod error;
+
+pub use error::{HttpError, is_transient_status};
 
 use std::fmt::Display;
 use std::future::Future;
@@ -113,6 +121,13 @@ pub trait Retryable: Display {
 
     /// The server's `Retry-After`, when the failure carries one.
     fn retry_after(&self) -> Option<Duration>;
+
+    /// Which retry budget the failure draws on: an index into the policies given to
+    /// [`retry_with_policies`]. Zero unless the protocol keeps separate budgets (IMDS retries its
+    /// 410 "upgrading" on a schedule of its own, so it does not use up the other retries).
+    fn budget(&self) -> usize {
+        0
+    }
 }
 
 /// Runs `attempt` (given the retries done so far) until it succeeds, fails with an error that is
@@ -130,17 +145,41 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    retry_with_policies(sleep, std::slice::from_ref(policy), request, attempt).await
+}
+
+/// [`retry_with_policy`] with one policy per budget: a failure draws on the budget
+/// [`Retryable::budget`] names, each counted on its own, and stops the loop when that budget is
+/// spent (or does not exist). `attempt` gets the retries done so far over all budgets.
+pub async fn retry_with_policies<T, E, F, Fut>(
+    sleep: &dyn Sleep,
+    policies: &[RetryPolicy],
+    request: &'static str,
+    attempt: F,
+) -> Result<T, E>
+where
+    E: Retryable,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut spent = vec![0u32; policies.len()];
     retry(sleep, attempt, |error: &E, retries_done| {
         if !error.is_retried() {
             return Decision::Stop;
         }
-        match policy.delay(retries_done, error.retry_after()) {
+        let budget = error.budget();
+        let (Some(policy), Some(used)) = (policies.get(budget), spent.get_mut(budget)) else {
+            return Decision::Stop;
+        };
+        match policy.delay(*used, error.retry_after()) {
             Some(delay) => {
+                *used += 1;
                 tracing::debug!(
                     target: "providers_http::retry",
                     request,
                     error = %error,
                     retries_done,
+                    budget,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     "retrying"
                 );

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use providers_core::{BoxFuture, RetryPolicy, Sleep};
 use providers_http::{
-    Proxy, Retryable, TransportFailure, build_client, client_builder, is_loopback, retry_after,
-    retry_with_policy,
+    HttpError, Proxy, Retryable, TransportFailure, build_client, client_builder, is_loopback,
+    retry_after, retry_with_policies, retry_with_policy,
 };
 use url::Url;
 use wiremock::matchers::{method, path};
@@ -84,6 +84,15 @@ async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
         .await
         .expect_err("timed out");
     assert_eq!(TransportFailure::of(&error), TransportFailure::Timeout);
+    let shared = HttpError::transport("the slow endpoint", error);
+    assert!(
+        matches!(&shared, HttpError::Timeout { endpoint, .. } if endpoint == "the slow endpoint"),
+        "{shared:?}"
+    );
+    assert_eq!(shared.to_string(), "request to the slow endpoint timed out");
+    assert!(shared.is_transient() && shared.is_transport());
+    // The URL (which may carry an audience) is gone from the whole chain.
+    assert!(!format!("{shared:?}").contains("/slow"), "{shared:?}");
 
     // Connect: a port nobody listens on any more.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -96,6 +105,9 @@ async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
         .await
         .expect_err("refused");
     assert_eq!(TransportFailure::of(&error), TransportFailure::Connect);
+    let shared = HttpError::transport("the endpoint", error);
+    assert!(matches!(shared, HttpError::Connect { .. }), "{shared:?}");
+    assert_eq!(shared.to_string(), "could not connect to the endpoint");
 
     // Other: a server that accepts and hangs up without a reply.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -114,6 +126,82 @@ async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
         .await
         .expect_err("hung up");
     assert_eq!(TransportFailure::of(&error), TransportFailure::Other);
+    let shared = HttpError::transport("the endpoint", error);
+    assert!(matches!(shared, HttpError::Transport { .. }), "{shared:?}");
+    assert_eq!(shared.to_string(), "request to the endpoint failed");
+    assert!(shared.is_transient());
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_a_success_is_a_redirect_or_a_status() {
+    let server = MockServer::start().await;
+    Mock::given(path("/moved"))
+        .respond_with(ResponseTemplate::new(307).insert_header("Location", "/elsewhere"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/busy"))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .insert_header("Retry-After", "4")
+                .set_body_string("secret-bearing body"),
+        )
+        .mount(&server)
+        .await;
+    let client = build_client(Proxy::Never).expect("client");
+    let moved = client
+        .get(format!("{}/moved", server.uri()))
+        .send()
+        .await
+        .expect("reply");
+    let error = HttpError::status_of("IMDS", &moved);
+    assert!(
+        matches!(error, HttpError::Redirect { status: 307, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "IMDS answered with redirect status 307; redirects are not followed"
+    );
+    assert!(!error.is_transient());
+
+    let busy = client
+        .get(format!("{}/busy", server.uri()))
+        .send()
+        .await
+        .expect("reply");
+    let error = HttpError::status_of("IMDS", &busy);
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(4)));
+    assert_eq!(error.endpoint(), "IMDS");
+    assert_eq!(error.to_string(), "IMDS answered status 503");
+    assert!(error.is_transient() && !error.is_transport());
+    assert!(!format!("{error:?}").contains("secret-bearing"));
+}
+
+#[test]
+fn only_408_429_and_5xx_statuses_are_transient() {
+    let status = |status| HttpError::Status {
+        endpoint: "e".into(),
+        status,
+        retry_after: None,
+    };
+    for code in [408, 429, 500, 502, 503, 599] {
+        assert!(status(code).is_transient(), "{code}");
+    }
+    for code in [400, 401, 403, 404, 410] {
+        assert!(!status(code).is_transient(), "{code}");
+    }
+    let malformed = HttpError::Malformed {
+        endpoint: "the token exchange endpoint".into(),
+        status: 200,
+        expected: "a json object",
+    };
+    assert_eq!(
+        malformed.to_string(),
+        "the reply of the token exchange endpoint is malformed: expected a json object"
+    );
+    assert!(!malformed.is_transient());
+    assert_eq!(malformed.status(), Some(200));
 }
 
 #[test]
@@ -138,11 +226,23 @@ fn loopback_hosts_are_recognised() {
     }
 }
 
-/// A failure of a test request: a status, retried or not, with an optional `Retry-After`.
+/// A failure of a test request: a status, retried or not, with an optional `Retry-After`, drawing
+/// on a retry budget.
 #[derive(Debug)]
 struct Failure {
     retried: bool,
     retry_after: Option<Duration>,
+    budget: usize,
+}
+
+impl Failure {
+    fn retried(budget: usize) -> Failure {
+        Failure {
+            retried: true,
+            retry_after: None,
+            budget,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
@@ -158,6 +258,10 @@ impl Retryable for Failure {
 
     fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    fn budget(&self) -> usize {
+        self.budget
     }
 }
 
@@ -192,12 +296,7 @@ async fn retries_stop_at_the_budget_with_doubling_delays() {
     let mut attempts = Vec::new();
     let result: Result<(), Failure> = retry_with_policy(&*recorder, &POLICY, "test", |done| {
         attempts.push(done);
-        async {
-            Err(Failure {
-                retried: true,
-                retry_after: None,
-            })
-        }
+        async { Err(Failure::retried(0)) }
     })
     .await;
     assert!(result.is_err());
@@ -218,6 +317,7 @@ async fn a_failure_that_is_not_retried_stops_at_once() {
             Err(Failure {
                 retried: false,
                 retry_after: Some(Duration::from_secs(1)),
+                budget: 0,
             })
         }
     })
@@ -233,12 +333,12 @@ async fn retry_after_replaces_the_delay_up_to_the_policy_cap_and_success_ends_th
     let result = retry_with_policy(&recorder, &POLICY, "test", |done| async move {
         match done {
             0 => Err(Failure {
-                retried: true,
                 retry_after: Some(Duration::from_secs(2)),
+                ..Failure::retried(0)
             }),
             1 => Err(Failure {
-                retried: true,
                 retry_after: Some(Duration::from_secs(600)),
+                ..Failure::retried(0)
             }),
             _ => Ok(done),
         }
@@ -246,6 +346,46 @@ async fn retry_after_replaces_the_delay_up_to_the_policy_cap_and_success_ends_th
     .await;
     assert_eq!(result.expect("third attempt succeeds"), 2);
     assert_eq!(recorder.delays(), [2, 5].map(Duration::from_secs).to_vec());
+}
+
+#[tokio::test]
+async fn each_budget_is_counted_on_its_own_and_an_unknown_one_stops() {
+    const SLOW: RetryPolicy = RetryPolicy {
+        max_retries: 2,
+        base_delay: Duration::from_secs(10),
+        max_delay: Duration::from_secs(10),
+        jitter: 0.0,
+        max_retry_after: Duration::from_secs(10),
+    };
+    // Budget 1 twice (its whole budget), then budget 0 three times (its whole budget), then
+    // budget 1 again: spent, so the loop stops there.
+    let script = [1, 1, 0, 0, 0, 1];
+    let recorder = Recorder::default();
+    let mut attempts = Vec::new();
+    let result: Result<(), Failure> =
+        retry_with_policies(&recorder, &[POLICY, SLOW], "test", |done| {
+            attempts.push(done);
+            let budget = script[usize::try_from(done).expect("small")];
+            async move { Err(Failure::retried(budget)) }
+        })
+        .await;
+    assert_eq!(result.expect_err("spent").budget, 1);
+    assert_eq!(attempts, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(
+        recorder.delays(),
+        [10, 10, 1, 2, 4].map(Duration::from_secs).to_vec()
+    );
+
+    let recorder = Recorder::default();
+    let mut attempts = 0;
+    let result: Result<(), Failure> = retry_with_policies(&recorder, &[POLICY], "test", |_| {
+        attempts += 1;
+        async { Err(Failure::retried(3)) }
+    })
+    .await;
+    assert!(result.is_err());
+    assert_eq!(attempts, 1);
+    assert!(recorder.delays().is_empty());
 }
 
 #[tokio::test(start_paused = true)]

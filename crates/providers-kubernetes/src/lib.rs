@@ -7,6 +7,8 @@
 //! token up, so nothing here caches or watches the file (caching belongs to the access-token
 //! cache of `openai-client`).
 //!
+//! The source knows no connection format: it is built from a path.
+//!
 //! The crate has no async runtime and no HTTP stack: `cargo xtask tidy` fails if tokio, reqwest or
 //! hyper enter its normal dependency tree, so a program can read the token without them.
 #![forbid(unsafe_code)]
@@ -15,7 +17,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use conn_schema::KubernetesConfig;
 use providers_core::{BoxFuture, SourceError, SubjectToken, SubjectTokenSource, TokenType};
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroizing;
@@ -35,15 +36,17 @@ pub struct KubernetesSource {
 }
 
 impl KubernetesSource {
+    /// The type of every token this source yields: a projected service-account token is a JWT.
+    pub const TOKEN_TYPE: TokenType = TokenType::Jwt;
+
     /// A source reading the token file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         KubernetesSource { path: path.into() }
     }
 
-    /// A source reading the `token_file_path` of a parsed connection; the parser has already
-    /// applied the default `/var/run/secrets/kubernetes.io/serviceaccount/token`.
-    pub fn from_config(config: &KubernetesConfig) -> Self {
-        KubernetesSource::new(&config.token_file_path)
+    /// The path of the token file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Reads and checks the token file once.
@@ -62,7 +65,10 @@ impl KubernetesSource {
                 path: self.path.clone(),
             });
         }
-        Ok(SubjectToken::new(SecretString::from(token), TokenType::Jwt))
+        Ok(SubjectToken::new(
+            SecretString::from(token),
+            Self::TOKEN_TYPE,
+        ))
     }
 }
 

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::path::Path;
 
-use conn_schema::KubernetesConfig;
 use providers_core::{SourceError, SubjectToken, SubjectTokenSource, TokenType};
 use providers_kubernetes::{KubernetesError, KubernetesSource};
 use secrecy::ExposeSecret;
@@ -43,21 +42,7 @@ fn reads_and_trims_the_token_as_a_jwt() {
     let token = fetch(&KubernetesSource::new(&path)).expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.header.signature-one");
     assert_eq!(token.token_type(), TokenType::Jwt);
-}
-
-#[test]
-fn from_config_uses_the_configured_path() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("custom-token");
-    std::fs::write(&path, "eyJ.from-config").expect("write token");
-    let config = KubernetesConfig {
-        token_file_path: path.to_str().expect("temp paths are UTF-8").to_owned(),
-    };
-
-    let source = KubernetesSource::from_config(&config);
-    assert_eq!(source, KubernetesSource::new(&path));
-    let token = fetch(&source).expect("token");
-    assert_eq!(token.secret().expose_secret(), "eyJ.from-config");
+    assert_eq!(KubernetesSource::TOKEN_TYPE, TokenType::Jwt);
 }
 
 #[test]
