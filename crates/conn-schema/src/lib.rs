@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod code;
 pub mod load;
 pub mod model;
 mod parse;
@@ -24,7 +25,11 @@ mod report;
 pub mod schema;
 mod schema_check;
 
-pub use load::{EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load, load_with_stdin};
+pub use code::{Code, UnknownCode};
+pub use load::{
+    EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load, load_connections_file,
+    load_with_stdin,
+};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,

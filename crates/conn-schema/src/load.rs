@@ -21,6 +21,7 @@ use figment::value::{Dict, Tag, Value as FigmentValue};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
+use crate::code::Code;
 use crate::parse::Severity;
 use crate::pointer::child;
 use crate::positions::{LineIndex, Positions};
@@ -259,6 +260,22 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// The stable code of this error, as CI annotations and SARIF show it.
+    pub fn code(&self) -> Code {
+        match self {
+            LoadError::Read { .. } | LoadError::Stdin(_) | LoadError::UnknownExtension { .. } => {
+                Code::Unreadable
+            }
+            LoadError::Syntax { .. } => Code::Syntax,
+            LoadError::EnvNotSet { .. } | LoadError::ConnIdNotFound { .. } => Code::NotFound,
+            LoadError::ConnectionsFile { .. } => Code::InvalidConnectionsFile,
+            LoadError::BadUri { .. } => Code::InvalidUri,
+            LoadError::Overrides { .. } => Code::InvalidOverride,
+        }
+    }
+}
+
 fn list_ids(ids: &[String]) -> String {
     if ids.is_empty() {
         "no connections".to_owned()
@@ -375,6 +392,75 @@ pub fn load_with_stdin(
             finish(parsed, kind, env, label, Some(conn_id.clone()))
         }
     }
+}
+
+/// Loads and validates every OpenAI connection of an Airflow connections file, in file order:
+/// the entries whose `conn_type` (or URI scheme) is `openai`, or that name no type. Entries of
+/// other types (a `postgres` connection beside the OpenAI ones) are skipped. A JSON file that does
+/// not parse gives one [`Loaded`] whose report holds the syntax error.
+pub fn load_connections_file(
+    path: &Path,
+    kind: DocumentKind,
+    env: &dyn EnvVars,
+) -> Result<Vec<Loaded>, LoadError> {
+    let format = Format::of_connections_file(path)?;
+    let bytes = read_file(path)?;
+    let file_label = path.display().to_string();
+    let mapping = match format {
+        Format::Yaml => yaml_document(&bytes, &file_label)?.value,
+        _ => match std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        {
+            Some(value) => value,
+            None => {
+                let report = validate_bytes(&bytes, DocumentKind::Connection);
+                return Ok(vec![unloaded(file_label, None, report)]);
+            }
+        },
+    };
+    let ids: Vec<String> = match &mapping {
+        Value::Object(entries) => entries
+            .iter()
+            .filter(|(_, entry)| is_openai_entry(entry))
+            .map(|(conn_id, _)| conn_id.clone())
+            .collect(),
+        Value::Null => Vec::new(),
+        other => {
+            return Err(LoadError::ConnectionsFile {
+                label: file_label,
+                message: format!(
+                    "a connections file must map connection ids to connections, found {}",
+                    crate::parse::kind_of(other)
+                ),
+            });
+        }
+    };
+    ids.into_iter()
+        .map(|conn_id| {
+            let spec = SourceSpec::ConnectionsFile {
+                path: path.to_owned(),
+                conn_id,
+            };
+            load_with_stdin(&spec, kind, env, &mut std::io::empty())
+        })
+        .collect()
+}
+
+/// Whether an entry of a connections file is an OpenAI connection: its `conn_type`, or its URI's
+/// scheme, is `openai` (any case), or it names no type (then validation says what is missing).
+fn is_openai_entry(entry: &Value) -> bool {
+    let scheme = |uri: &str| uri.trim().split_once("://").map(|(scheme, _)| scheme.to_owned());
+    let conn_type = match entry {
+        Value::String(uri) => scheme(uri),
+        Value::Object(object) => match (object.get("conn_type"), object.get("uri")) {
+            (Some(Value::String(conn_type)), _) => Some(conn_type.clone()),
+            (_, Some(Value::String(uri))) => scheme(uri),
+            _ => None,
+        },
+        _ => None,
+    };
+    conn_type.is_none_or(|conn_type| conn_type.trim().eq_ignore_ascii_case(crate::model::CONN_TYPE))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
@@ -1008,6 +1094,7 @@ fn parse_uri(uri: &str) -> Result<(Value, Vec<Diagnostic>), String> {
 fn load_warning(pointer: &str, message: String, suggestion: Option<&str>) -> Diagnostic {
     Diagnostic {
         severity: Severity::Warning,
+        code: Code::IgnoredUriPart,
         pointer: pointer.to_owned(),
         origin: None,
         line: 0,

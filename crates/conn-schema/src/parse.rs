@@ -15,6 +15,7 @@ use crate::model::{
     Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
     TokenType, WorkloadIdentity,
 };
+use crate::code::Code;
 use crate::pointer::{child, suggest};
 
 /// Keys of `extra` that apply whatever the auth type.
@@ -117,6 +118,7 @@ pub(crate) enum Anchor {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     pub(crate) severity: Severity,
+    pub(crate) code: Code,
     pub(crate) pointer: String,
     pub(crate) anchor: Anchor,
     pub(crate) message: String,
@@ -195,6 +197,7 @@ impl Parser {
     fn push(
         &mut self,
         severity: Severity,
+        code: Code,
         pointer: &str,
         anchor: Anchor,
         message: String,
@@ -202,6 +205,7 @@ impl Parser {
     ) {
         self.findings.push(Finding {
             severity,
+            code,
             pointer: pointer.to_owned(),
             anchor,
             message,
@@ -211,16 +215,17 @@ impl Parser {
 
     pub(crate) fn error(
         &mut self,
+        code: Code,
         pointer: &str,
         anchor: Anchor,
         message: String,
         suggestion: Option<String>,
     ) {
-        self.push(Severity::Error, pointer, anchor, message, suggestion);
+        self.push(Severity::Error, code, pointer, anchor, message, suggestion);
     }
 
-    fn warning(&mut self, pointer: &str, message: String, suggestion: Option<String>) {
-        self.push(Severity::Warning, pointer, Anchor::Key, message, suggestion);
+    fn warning(&mut self, code: Code, pointer: &str, message: String, suggestion: Option<String>) {
+        self.push(Severity::Warning, code, pointer, Anchor::Key, message, suggestion);
     }
 
     pub(crate) fn has_errors(&self) -> bool {
@@ -238,7 +243,7 @@ impl Parser {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.error(
+                self.error(Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("{what} must be a JSON object, found {}", kind_of(other)),
@@ -252,7 +257,7 @@ impl Parser {
     fn string(&mut self, value: &Value, pointer: &str, key: &str) -> Option<String> {
         match value {
             Value::String(text) if text.is_empty() => {
-                self.error(
+                self.error(Code::EmptyValue,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must not be empty"),
@@ -267,7 +272,7 @@ impl Parser {
             }
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
+                self.error(Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must be a string, found {}", kind_of(other)),
@@ -284,7 +289,7 @@ impl Parser {
             Value::Null => None,
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
+                self.error(Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!(
@@ -312,7 +317,7 @@ impl Parser {
                 }
                 _ => None,
             };
-            self.error(
+            self.error(Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be a number, found {}", kind_of(value)),
@@ -321,7 +326,7 @@ impl Parser {
             return None;
         };
         if exclusive_zero && number <= 0.0 {
-            self.error(
+            self.error(Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be greater than 0"),
@@ -329,7 +334,7 @@ impl Parser {
             );
             None
         } else if number < 0.0 {
-            self.error(
+            self.error(Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be 0 or more"),
@@ -351,7 +356,7 @@ impl Parser {
     ) -> Option<T> {
         let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
         let Value::String(text) = value else {
-            self.error(
+            self.error(Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -372,7 +377,7 @@ impl Parser {
             .find(|candidate| **candidate == normalized)
             .map(|candidate| (*candidate).to_owned())
             .or_else(|| suggest(&normalized, names.iter().copied()).map(str::to_owned));
-        self.error(
+        self.error(Code::UnknownValue,
             pointer,
             Anchor::Value,
             format!(
@@ -401,7 +406,7 @@ impl Parser {
                 }
                 other => {
                     ok = false;
-                    self.error(
+                    self.error(Code::WrongType,
                         &child(pointer, name),
                         Anchor::Value,
                         format!(
@@ -420,7 +425,7 @@ impl Parser {
     fn unknown_key(&mut self, pointer: &str, key: &str, candidates: &[&str]) {
         let suggestion = suggest(key, candidates.iter().copied())
             .map(|candidate| format!("did you mean \"{candidate}\"?"));
-        self.error(
+        self.error(Code::UnknownKey,
             &child(pointer, key),
             Anchor::Key,
             format!("unknown key \"{key}\""),
@@ -429,7 +434,7 @@ impl Parser {
     }
 
     fn missing(&mut self, pointer: &str, key: &str, why: &str) {
-        self.error(
+        self.error(Code::MissingRequired,
             pointer,
             Anchor::Value,
             format!("missing required key \"{key}\" ({why})"),
@@ -450,7 +455,7 @@ impl Parser {
                         if is_http_url(&url) {
                             kwargs.base_url = Some(url);
                         } else {
-                            self.error(
+                            self.error(Code::InvalidUrl,
                                 &item_pointer,
                                 Anchor::Value,
                                 "\"base_url\" must be an absolute http or https URL".to_owned(),
@@ -487,7 +492,7 @@ impl Parser {
             Some(count) => match u32::try_from(count) {
                 Ok(count) => Some(count),
                 Err(_) => {
-                    self.error(
+                    self.error(Code::OutOfRange,
                         pointer,
                         Anchor::Value,
                         format!("\"max_retries\" must be at most {}", u32::MAX),
@@ -497,16 +502,20 @@ impl Parser {
                 }
             },
             None => {
-                let message = match value {
-                    Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
-                        "\"max_retries\" must be 0 or more".to_owned()
-                    }
-                    other => format!(
-                        "\"max_retries\" must be an integer, 0 or more, found {}",
-                        kind_of(other)
+                let (code, message) = match value {
+                    Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => (
+                        Code::OutOfRange,
+                        "\"max_retries\" must be 0 or more".to_owned(),
+                    ),
+                    other => (
+                        Code::WrongType,
+                        format!(
+                            "\"max_retries\" must be an integer, 0 or more, found {}",
+                            kind_of(other)
+                        ),
                     ),
                 };
-                self.error(pointer, Anchor::Value, message, None);
+                self.error(code, pointer, Anchor::Value, message, None);
                 None
             }
         }
@@ -607,7 +616,7 @@ impl Parser {
                 }
                 let suggestion = suggest(key, candidates.iter().copied())
                     .or_else(|| suggest(key, all_keys.iter().copied()));
-                self.error(
+                self.error(Code::UnknownKey,
                     &child(pointer, key),
                     Anchor::Key,
                     format!("unknown key \"{key}\""),
@@ -616,7 +625,7 @@ impl Parser {
                 continue;
             }
             match auth_type {
-                Some(AuthType::ApiKey) => self.error(
+                Some(AuthType::ApiKey) => self.error(Code::NotAllowedHere,
                     &child(pointer, key),
                     Anchor::Key,
                     format!(
@@ -630,7 +639,7 @@ impl Parser {
                         && !owners.contains(&kind)
                     {
                         let names: Vec<&str> = owners.iter().map(|owner| owner.as_str()).collect();
-                        self.error(
+                        self.error(Code::NotAllowedHere,
                             &child(pointer, key),
                             Anchor::Key,
                             format!(
@@ -782,7 +791,7 @@ impl Parser {
             None => Some(TokenType::Jwt),
         };
         match (map.contains_key("token_provider"), map.contains_key("token_command")) {
-            (true, true) => self.error(
+            (true, true) => self.error(Code::ConflictingKeys,
                 &child(pointer, "token_command"),
                 Anchor::Key,
                 "\"token_provider\" and \"token_command\" cannot both be set".to_owned(),
@@ -807,7 +816,7 @@ impl Parser {
     fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {
         let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
         let Value::Array(items) = value else {
-            self.error(
+            self.error(Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -819,7 +828,7 @@ impl Parser {
             return None;
         };
         if items.is_empty() {
-            self.error(
+            self.error(Code::EmptyValue,
                 pointer,
                 Anchor::Value,
                 "\"token_command\" must name a program to run".to_owned(),
@@ -831,13 +840,13 @@ impl Parser {
         for (index, item) in items.iter().enumerate() {
             match item {
                 Value::String(text) if !text.is_empty() => argv.push(text.clone()),
-                Value::String(_) => self.error(
+                Value::String(_) => self.error(Code::EmptyValue,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     "arguments of \"token_command\" must not be empty".to_owned(),
                     None,
                 ),
-                other => self.error(
+                other => self.error(Code::WrongType,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     format!(
@@ -862,14 +871,14 @@ impl Parser {
             .and_then(Value::as_object)
             .is_some_and(|kwargs| kwargs.contains_key("api_key"));
         if has_kwargs_key {
-            self.warning(
+            self.warning(Code::IgnoredCredential,
                 &child(&child(pointer, "openai_client_kwargs"), "api_key"),
                 "\"api_key\" is ignored under workload identity and never sent".to_owned(),
                 Some("remove it from openai_client_kwargs".to_owned()),
             );
         }
         if let Some(password_pointer) = password_pointer {
-            self.warning(
+            self.warning(Code::IgnoredCredential,
                 password_pointer,
                 "the connection password is ignored under workload identity and never sent"
                     .to_owned(),
@@ -902,7 +911,7 @@ impl Parser {
         if let Some(conn_type) = &conn_type
             && conn_type != CONN_TYPE
         {
-            self.error(
+            self.error(Code::UnknownValue,
                 "/conn_type",
                 Anchor::Value,
                 format!(
@@ -921,6 +930,10 @@ impl Parser {
                 Some(port) => Some(port),
                 None => {
                     self.error(
+                        match item.as_f64() {
+                            Some(number) if number.fract() == 0.0 => Code::OutOfRange,
+                            _ => Code::WrongType,
+                        },
                         "/port",
                         Anchor::Value,
                         match item.as_f64() {
@@ -955,7 +968,7 @@ impl Parser {
             }
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
-                self.error(
+                self.error(Code::WrongType,
                     "/extra",
                     Anchor::Value,
                     format!(
