@@ -94,7 +94,12 @@ fn the_sarif_schema_check_rejects_a_broken_log() {
     log["runs"][0]["results"][0]["level"] = Value::from("fatal");
     log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
         Value::from(0);
-    assert_eq!(sarif_violations(&log).len(), 2, "{:?}", sarif_violations(&log));
+    assert_eq!(
+        sarif_violations(&log).len(),
+        2,
+        "{:?}",
+        sarif_violations(&log)
+    );
 }
 
 #[test]
@@ -130,10 +135,9 @@ fn github_prints_one_workflow_command_per_finding() {
         "{text}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|line| line.starts_with("::warning file=tests/fixtures/valid/workload-identity-ignored-api-key.json,line=")
-                && line.contains(",title=ignored-credential::")),
+        lines.iter().any(|line| line.starts_with(
+            "::warning file=tests/fixtures/valid/workload-identity-ignored-api-key.json,line="
+        ) && line.contains(",title=ignored-credential::")),
         "{text}"
     );
     insta::assert_snapshot!("github", text);
@@ -241,7 +245,11 @@ fn connections_of_other_types_are_skipped_and_syntax_errors_reported() {
         broken.to_str().expect("utf-8"),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains(":1:21: error[syntax]: invalid JSON"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(":1:21: error[syntax]: invalid JSON"),
+        "{}",
+        stdout(&output)
+    );
 
     // The commands that need one connection still want an id.
     let plan = run(&["plan", "--connections-file", path]);

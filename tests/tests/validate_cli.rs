@@ -73,7 +73,9 @@ fn warnings_do_not_fail_and_errors_in_any_file_do() {
     ]);
     assert_eq!(warning_only.status.code(), Some(0));
     assert!(
-        stdout(&warning_only).contains("warning[ignored-credential]: \"api_key\" is ignored under workload identity")
+        stdout(&warning_only).contains(
+            "warning[ignored-credential]: \"api_key\" is ignored under workload identity"
+        )
     );
     let mixed = run(&[
         "validate",

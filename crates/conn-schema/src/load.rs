@@ -450,7 +450,11 @@ pub fn load_connections_file(
 /// Whether an entry of a connections file is an OpenAI connection: its `conn_type`, or its URI's
 /// scheme, is `openai` (any case), or it names no type (then validation says what is missing).
 fn is_openai_entry(entry: &Value) -> bool {
-    let scheme = |uri: &str| uri.trim().split_once("://").map(|(scheme, _)| scheme.to_owned());
+    let scheme = |uri: &str| {
+        uri.trim()
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_owned())
+    };
     let conn_type = match entry {
         Value::String(uri) => scheme(uri),
         Value::Object(object) => match (object.get("conn_type"), object.get("uri")) {
@@ -460,7 +464,11 @@ fn is_openai_entry(entry: &Value) -> bool {
         },
         _ => None,
     };
-    conn_type.is_none_or(|conn_type| conn_type.trim().eq_ignore_ascii_case(crate::model::CONN_TYPE))
+    conn_type.is_none_or(|conn_type| {
+        conn_type
+            .trim()
+            .eq_ignore_ascii_case(crate::model::CONN_TYPE)
+    })
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {

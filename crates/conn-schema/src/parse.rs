@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::code::Code;
 use crate::model::{
     Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig,
     DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
@@ -15,7 +16,6 @@ use crate::model::{
     Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
     TokenType, WorkloadIdentity,
 };
-use crate::code::Code;
 use crate::pointer::{child, suggest};
 
 /// Keys of `extra` that apply whatever the auth type.
@@ -225,7 +225,14 @@ impl Parser {
     }
 
     fn warning(&mut self, code: Code, pointer: &str, message: String, suggestion: Option<String>) {
-        self.push(Severity::Warning, code, pointer, Anchor::Key, message, suggestion);
+        self.push(
+            Severity::Warning,
+            code,
+            pointer,
+            Anchor::Key,
+            message,
+            suggestion,
+        );
     }
 
     pub(crate) fn has_errors(&self) -> bool {
@@ -243,7 +250,8 @@ impl Parser {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.error(Code::WrongType,
+                self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("{what} must be a JSON object, found {}", kind_of(other)),
@@ -257,7 +265,8 @@ impl Parser {
     fn string(&mut self, value: &Value, pointer: &str, key: &str) -> Option<String> {
         match value {
             Value::String(text) if text.is_empty() => {
-                self.error(Code::EmptyValue,
+                self.error(
+                    Code::EmptyValue,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must not be empty"),
@@ -272,7 +281,8 @@ impl Parser {
             }
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(Code::WrongType,
+                self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must be a string, found {}", kind_of(other)),
@@ -289,7 +299,8 @@ impl Parser {
             Value::Null => None,
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(Code::WrongType,
+                self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!(
@@ -317,7 +328,8 @@ impl Parser {
                 }
                 _ => None,
             };
-            self.error(Code::WrongType,
+            self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be a number, found {}", kind_of(value)),
@@ -326,7 +338,8 @@ impl Parser {
             return None;
         };
         if exclusive_zero && number <= 0.0 {
-            self.error(Code::OutOfRange,
+            self.error(
+                Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be greater than 0"),
@@ -334,7 +347,8 @@ impl Parser {
             );
             None
         } else if number < 0.0 {
-            self.error(Code::OutOfRange,
+            self.error(
+                Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be 0 or more"),
@@ -356,7 +370,8 @@ impl Parser {
     ) -> Option<T> {
         let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
         let Value::String(text) = value else {
-            self.error(Code::WrongType,
+            self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -377,7 +392,8 @@ impl Parser {
             .find(|candidate| **candidate == normalized)
             .map(|candidate| (*candidate).to_owned())
             .or_else(|| suggest(&normalized, names.iter().copied()).map(str::to_owned));
-        self.error(Code::UnknownValue,
+        self.error(
+            Code::UnknownValue,
             pointer,
             Anchor::Value,
             format!(
@@ -406,7 +422,8 @@ impl Parser {
                 }
                 other => {
                     ok = false;
-                    self.error(Code::WrongType,
+                    self.error(
+                        Code::WrongType,
                         &child(pointer, name),
                         Anchor::Value,
                         format!(
@@ -425,7 +442,8 @@ impl Parser {
     fn unknown_key(&mut self, pointer: &str, key: &str, candidates: &[&str]) {
         let suggestion = suggest(key, candidates.iter().copied())
             .map(|candidate| format!("did you mean \"{candidate}\"?"));
-        self.error(Code::UnknownKey,
+        self.error(
+            Code::UnknownKey,
             &child(pointer, key),
             Anchor::Key,
             format!("unknown key \"{key}\""),
@@ -434,7 +452,8 @@ impl Parser {
     }
 
     fn missing(&mut self, pointer: &str, key: &str, why: &str) {
-        self.error(Code::MissingRequired,
+        self.error(
+            Code::MissingRequired,
             pointer,
             Anchor::Value,
             format!("missing required key \"{key}\" ({why})"),
@@ -455,7 +474,8 @@ impl Parser {
                         if is_http_url(&url) {
                             kwargs.base_url = Some(url);
                         } else {
-                            self.error(Code::InvalidUrl,
+                            self.error(
+                                Code::InvalidUrl,
                                 &item_pointer,
                                 Anchor::Value,
                                 "\"base_url\" must be an absolute http or https URL".to_owned(),
@@ -492,7 +512,8 @@ impl Parser {
             Some(count) => match u32::try_from(count) {
                 Ok(count) => Some(count),
                 Err(_) => {
-                    self.error(Code::OutOfRange,
+                    self.error(
+                        Code::OutOfRange,
                         pointer,
                         Anchor::Value,
                         format!("\"max_retries\" must be at most {}", u32::MAX),
@@ -616,7 +637,8 @@ impl Parser {
                 }
                 let suggestion = suggest(key, candidates.iter().copied())
                     .or_else(|| suggest(key, all_keys.iter().copied()));
-                self.error(Code::UnknownKey,
+                self.error(
+                    Code::UnknownKey,
                     &child(pointer, key),
                     Anchor::Key,
                     format!("unknown key \"{key}\""),
@@ -625,7 +647,8 @@ impl Parser {
                 continue;
             }
             match auth_type {
-                Some(AuthType::ApiKey) => self.error(Code::NotAllowedHere,
+                Some(AuthType::ApiKey) => self.error(
+                    Code::NotAllowedHere,
                     &child(pointer, key),
                     Anchor::Key,
                     format!(
@@ -639,7 +662,8 @@ impl Parser {
                         && !owners.contains(&kind)
                     {
                         let names: Vec<&str> = owners.iter().map(|owner| owner.as_str()).collect();
-                        self.error(Code::NotAllowedHere,
+                        self.error(
+                            Code::NotAllowedHere,
                             &child(pointer, key),
                             Anchor::Key,
                             format!(
@@ -816,7 +840,8 @@ impl Parser {
     fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {
         let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
         let Value::Array(items) = value else {
-            self.error(Code::WrongType,
+            self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -828,7 +853,8 @@ impl Parser {
             return None;
         };
         if items.is_empty() {
-            self.error(Code::EmptyValue,
+            self.error(
+                Code::EmptyValue,
                 pointer,
                 Anchor::Value,
                 "\"token_command\" must name a program to run".to_owned(),
@@ -840,13 +866,15 @@ impl Parser {
         for (index, item) in items.iter().enumerate() {
             match item {
                 Value::String(text) if !text.is_empty() => argv.push(text.clone()),
-                Value::String(_) => self.error(Code::EmptyValue,
+                Value::String(_) => self.error(
+                    Code::EmptyValue,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     "arguments of \"token_command\" must not be empty".to_owned(),
                     None,
                 ),
-                other => self.error(Code::WrongType,
+                other => self.error(
+                    Code::WrongType,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     format!(
@@ -871,14 +899,16 @@ impl Parser {
             .and_then(Value::as_object)
             .is_some_and(|kwargs| kwargs.contains_key("api_key"));
         if has_kwargs_key {
-            self.warning(Code::IgnoredCredential,
+            self.warning(
+                Code::IgnoredCredential,
                 &child(&child(pointer, "openai_client_kwargs"), "api_key"),
                 "\"api_key\" is ignored under workload identity and never sent".to_owned(),
                 Some("remove it from openai_client_kwargs".to_owned()),
             );
         }
         if let Some(password_pointer) = password_pointer {
-            self.warning(Code::IgnoredCredential,
+            self.warning(
+                Code::IgnoredCredential,
                 password_pointer,
                 "the connection password is ignored under workload identity and never sent"
                     .to_owned(),
@@ -911,7 +941,8 @@ impl Parser {
         if let Some(conn_type) = &conn_type
             && conn_type != CONN_TYPE
         {
-            self.error(Code::UnknownValue,
+            self.error(
+                Code::UnknownValue,
                 "/conn_type",
                 Anchor::Value,
                 format!(
@@ -968,7 +999,8 @@ impl Parser {
             }
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
-                self.error(Code::WrongType,
+                self.error(
+                    Code::WrongType,
                     "/extra",
                     Anchor::Value,
                     format!(

@@ -321,7 +321,8 @@ fn check(
     let kind = kind.detect(value);
     let mut parser = Parser::default();
     for (pointer, key) in duplicates {
-        parser.error(Code::DuplicateKey,
+        parser.error(
+            Code::DuplicateKey,
             pointer,
             Anchor::Key,
             format!("duplicate key \"{key}\"; only its last value would be used"),

@@ -58,7 +58,11 @@ fn result(finding: &Finding<'_>) -> Value {
     if let Some(origin) = finding.origin {
         text.push_str(origin);
         text.push_str(": ");
-    } else if finding.file.map(|file| file.display().to_string()).as_deref() != Some(finding.label)
+    } else if finding
+        .file
+        .map(|file| file.display().to_string())
+        .as_deref()
+        != Some(finding.label)
     {
         text.push_str(finding.label);
         text.push_str(": ");
@@ -130,7 +134,10 @@ mod tests {
             uri(Path::new("tests/fixtures/a.json")),
             "tests/fixtures/a.json"
         );
-        assert_eq!(uri(Path::new("./conf/my conn#1.json")), "conf/my%20conn%231.json");
+        assert_eq!(
+            uri(Path::new("./conf/my conn#1.json")),
+            "conf/my%20conn%231.json"
+        );
         assert_eq!(uri(Path::new("/srv/x/é.yaml")), "file:///srv/x/%C3%A9.yaml");
         assert_eq!(uri(Path::new("../up.toml")), "../up.toml");
     }
