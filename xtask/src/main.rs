@@ -14,6 +14,7 @@ mod editor;
 mod fuzz;
 mod schema;
 mod tidy;
+mod wheel;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -47,6 +48,7 @@ fn run(args: &[String]) -> Result<()> {
         Some("editor-test") => editor::run(&root),
         Some("fuzz") => fuzz::run(&root, 60),
         Some("bench") => bench::run(&root),
+        Some("wheel-test") => wheel::run(&root, args.iter().any(|arg| arg == "--release")),
         Some("ci") => ci(&root),
         _ => bail!(
             "usage: cargo xtask <schema [--check] | snapshots | tidy | editor-test | fuzz | bench | ci>\n\
@@ -79,6 +81,7 @@ fn ci(root: &Path) -> Result<()> {
     tidy::check(root)?;
     cargo(root, &["test", "--workspace", "--locked"])?;
     editor::run(root)?;
+    wheel::run(root, false)?;
     fuzz::build(root)?;
     eprintln!("xtask: ci passed");
     Ok(())

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use conn_schema::pointer::child;
-use conn_schema::{Diagnostic, Severity, kind_of};
+use conn_schema::{Code, Diagnostic, Severity, kind_of};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
@@ -290,6 +290,7 @@ pub(crate) fn parse_uri(uri: &str) -> Result<(Value, Vec<Diagnostic>), String> {
 pub(crate) fn load_warning(pointer: &str, message: String, suggestion: Option<&str>) -> Diagnostic {
     Diagnostic {
         severity: Severity::Warning,
+        code: Code::IgnoredUriPart,
         pointer: pointer.to_owned(),
         origin: None,
         line: 0,

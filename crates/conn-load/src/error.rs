@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use conn_schema::Code;
+
 /// Why a connection could not be loaded at all. Messages never include secret values.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -86,6 +88,22 @@ pub enum LoadError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl LoadError {
+    /// The stable code of this error, as CI annotations and SARIF show it.
+    pub fn code(&self) -> Code {
+        match self {
+            LoadError::Read { .. } | LoadError::Stdin(_) | LoadError::UnknownExtension { .. } => {
+                Code::Unreadable
+            }
+            LoadError::Syntax { .. } => Code::Syntax,
+            LoadError::EnvNotSet { .. } | LoadError::ConnIdNotFound { .. } => Code::NotFound,
+            LoadError::ConnectionsFile { .. } => Code::InvalidConnectionsFile,
+            LoadError::BadUri { .. } => Code::InvalidUri,
+            LoadError::Overrides { .. } => Code::InvalidOverride,
+        }
+    }
 }
 
 fn list_ids(ids: &[String]) -> String {

@@ -196,6 +196,83 @@ pub fn load_with_stdin(
     }
 }
 
+/// Loads and validates every OpenAI connection of an Airflow connections file, in file order:
+/// the entries whose `conn_type` (or URI scheme) is `openai`, or that name no type. Entries of
+/// other types (a `postgres` connection beside the OpenAI ones) are skipped. A JSON file that does
+/// not parse gives one [`Loaded`] whose report holds the syntax error.
+pub fn load_connections_file(
+    path: &Path,
+    kind: DocumentKind,
+    env: &dyn Env,
+) -> Result<Vec<Loaded>, LoadError> {
+    let format = Format::of_connections_file(path)?;
+    let bytes = read_file(path)?;
+    let file_label = path.display().to_string();
+    let mapping = match format {
+        Format::Yaml => yaml_document(&bytes, &file_label)?.value,
+        _ => match std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        {
+            Some(value) => value,
+            None => {
+                let report = validate_bytes(&bytes, DocumentKind::Connection);
+                return Ok(vec![unloaded(file_label, None, report)]);
+            }
+        },
+    };
+    let ids: Vec<String> = match &mapping {
+        Value::Object(entries) => entries
+            .iter()
+            .filter(|(_, entry)| is_openai_entry(entry))
+            .map(|(conn_id, _)| conn_id.clone())
+            .collect(),
+        Value::Null => Vec::new(),
+        other => {
+            return Err(LoadError::ConnectionsFile {
+                label: file_label,
+                message: format!(
+                    "a connections file must map connection ids to connections, found {}",
+                    conn_schema::kind_of(other)
+                ),
+            });
+        }
+    };
+    ids.into_iter()
+        .map(|conn_id| {
+            let spec = SourceSpec::ConnectionsFile {
+                path: path.to_owned(),
+                conn_id,
+            };
+            load_with_stdin(&spec, kind, env, &mut std::io::empty())
+        })
+        .collect()
+}
+
+/// Whether an entry of a connections file is an OpenAI connection: its `conn_type`, or its URI's
+/// scheme, is `openai` (any case), or it names no type (then validation says what is missing).
+fn is_openai_entry(entry: &Value) -> bool {
+    let scheme = |uri: &str| {
+        uri.trim()
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_owned())
+    };
+    let conn_type = match entry {
+        Value::String(uri) => scheme(uri),
+        Value::Object(object) => match (object.get("conn_type"), object.get("uri")) {
+            (Some(Value::String(conn_type)), _) => Some(conn_type.clone()),
+            (_, Some(Value::String(uri))) => scheme(uri),
+            _ => None,
+        },
+        _ => None,
+    };
+    conn_type.is_none_or(|conn_type| {
+        conn_type
+            .trim()
+            .eq_ignore_ascii_case(conn_schema::model::CONN_TYPE)
+    })
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),

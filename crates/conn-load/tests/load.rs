@@ -362,7 +362,7 @@ fn uri_form_with_plain_query_keys_gives_string_extras() {
         loaded
             .report
             .render(&loaded.label)
-            .starts_with("env AIRFLOW_CONN_Q: error:")
+            .starts_with("env AIRFLOW_CONN_Q: error[wrong-type]:")
     );
 }
 

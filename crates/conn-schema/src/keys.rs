@@ -34,8 +34,9 @@ pub struct Key {
     pub place: Place,
     /// When it applies.
     pub scope: Scope,
-    /// Whether its value may be shown in a snippet. Every other value is masked, because it may be
-    /// a secret (a password, an API key, a header value) or hold one.
+    /// Whether a string value written here may be shown in a snippet. Every other string value is
+    /// masked, because it may be a secret (a password, an API key, a header value) or hold one;
+    /// numeric keys are not shown either, since a string there is a mistake of unknown content.
     pub shown: bool,
 }
 
@@ -61,7 +62,7 @@ pub const KEYS: &[Key] = &[
     key("login", Connection, Always, true),
     key("password", Connection, Always, false),
     key("schema", Connection, Always, true),
-    key("port", Connection, Always, true),
+    key("port", Connection, Always, false),
     key("extra", Connection, Always, false),
     key("$schema", Extra, Always, true),
     key("auth_type", Extra, Always, true),
@@ -69,15 +70,15 @@ pub const KEYS: &[Key] = &[
     key("base_url", ClientKwargs, Always, true),
     key("organization", ClientKwargs, Always, true),
     key("project", ClientKwargs, Always, true),
-    key("timeout", ClientKwargs, Always, true),
-    key("max_retries", ClientKwargs, Always, true),
+    key("timeout", ClientKwargs, Always, false),
+    key("max_retries", ClientKwargs, Always, false),
     key("default_headers", ClientKwargs, Always, false),
     key("default_query", ClientKwargs, Always, false),
     key("api_key", ClientKwargs, Always, false),
     key("workload_identity_provider", Extra, WorkloadIdentity, true),
     key("identity_provider_id", Extra, WorkloadIdentity, true),
     key("service_account_id", Extra, WorkloadIdentity, true),
-    key("refresh_buffer_seconds", Extra, WorkloadIdentity, true),
+    key("refresh_buffer_seconds", Extra, WorkloadIdentity, false),
     key("token_file_path", Extra, Providers(&[Kubernetes]), true),
     key("resource", Extra, Providers(&[Azure]), true),
     key("client_id", Extra, Providers(&[Azure]), true),
@@ -91,7 +92,7 @@ pub const KEYS: &[Key] = &[
         "token_command_timeout_seconds",
         Extra,
         Providers(&[Custom]),
-        true,
+        false,
     ),
     key("token_type", Extra, Providers(&[Custom]), true),
 ];

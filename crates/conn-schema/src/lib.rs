@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod code;
 pub mod keys;
 pub mod model;
 mod parse;
@@ -27,6 +28,7 @@ pub mod schema;
 #[cfg(feature = "validator")]
 mod schema_check;
 
+pub use code::{Code, UnknownCode};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,

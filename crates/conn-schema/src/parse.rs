@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::code::Code;
 use crate::keys::{self, Place, Scope};
 use crate::model::{
     Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig,
@@ -51,6 +52,7 @@ pub(crate) enum Anchor {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     pub(crate) severity: Severity,
+    pub(crate) code: Code,
     pub(crate) pointer: String,
     pub(crate) anchor: Anchor,
     pub(crate) message: String,
@@ -129,6 +131,7 @@ impl Parser {
     fn push(
         &mut self,
         severity: Severity,
+        code: Code,
         pointer: &str,
         anchor: Anchor,
         message: String,
@@ -136,6 +139,7 @@ impl Parser {
     ) {
         self.findings.push(Finding {
             severity,
+            code,
             pointer: pointer.to_owned(),
             anchor,
             message,
@@ -145,16 +149,24 @@ impl Parser {
 
     pub(crate) fn error(
         &mut self,
+        code: Code,
         pointer: &str,
         anchor: Anchor,
         message: String,
         suggestion: Option<String>,
     ) {
-        self.push(Severity::Error, pointer, anchor, message, suggestion);
+        self.push(Severity::Error, code, pointer, anchor, message, suggestion);
     }
 
-    fn warning(&mut self, pointer: &str, message: String, suggestion: Option<String>) {
-        self.push(Severity::Warning, pointer, Anchor::Key, message, suggestion);
+    fn warning(&mut self, code: Code, pointer: &str, message: String, suggestion: Option<String>) {
+        self.push(
+            Severity::Warning,
+            code,
+            pointer,
+            Anchor::Key,
+            message,
+            suggestion,
+        );
     }
 
     pub(crate) fn has_errors(&self) -> bool {
@@ -173,6 +185,7 @@ impl Parser {
             Value::Object(map) => Some(map),
             other => {
                 self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("{what} must be a JSON object, found {}", kind_of(other)),
@@ -187,6 +200,7 @@ impl Parser {
         match value {
             Value::String(text) if text.is_empty() => {
                 self.error(
+                    Code::EmptyValue,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must not be empty"),
@@ -202,6 +216,7 @@ impl Parser {
             Value::String(text) => Some(text.clone()),
             other => {
                 self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!("\"{key}\" must be a string, found {}", kind_of(other)),
@@ -219,6 +234,7 @@ impl Parser {
             Value::String(text) => Some(text.clone()),
             other => {
                 self.error(
+                    Code::WrongType,
                     pointer,
                     Anchor::Value,
                     format!(
@@ -247,6 +263,7 @@ impl Parser {
                 _ => None,
             };
             self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be a number, found {}", kind_of(value)),
@@ -256,6 +273,7 @@ impl Parser {
         };
         if exclusive_zero && number <= 0.0 {
             self.error(
+                Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be greater than 0"),
@@ -264,6 +282,7 @@ impl Parser {
             None
         } else if number < 0.0 {
             self.error(
+                Code::OutOfRange,
                 pointer,
                 Anchor::Value,
                 format!("\"{key}\" must be 0 or more"),
@@ -286,6 +305,7 @@ impl Parser {
         let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
         let Value::String(text) = value else {
             self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -307,6 +327,7 @@ impl Parser {
             .map(|candidate| (*candidate).to_owned())
             .or_else(|| suggest(&normalized, names.iter().copied()).map(str::to_owned));
         self.error(
+            Code::UnknownValue,
             pointer,
             Anchor::Value,
             format!(
@@ -336,6 +357,7 @@ impl Parser {
                 other => {
                     ok = false;
                     self.error(
+                        Code::WrongType,
                         &child(pointer, name),
                         Anchor::Value,
                         format!(
@@ -355,6 +377,7 @@ impl Parser {
         let suggestion = suggest(key, candidates.iter().copied())
             .map(|candidate| format!("did you mean \"{candidate}\"?"));
         self.error(
+            Code::UnknownKey,
             &child(pointer, key),
             Anchor::Key,
             format!("unknown key \"{key}\""),
@@ -364,6 +387,7 @@ impl Parser {
 
     fn missing(&mut self, pointer: &str, key: &str, why: &str) {
         self.error(
+            Code::MissingRequired,
             pointer,
             Anchor::Value,
             format!("missing required key \"{key}\" ({why})"),
@@ -385,6 +409,7 @@ impl Parser {
                             kwargs.base_url = Some(url);
                         } else {
                             self.error(
+                                Code::InvalidUrl,
                                 &item_pointer,
                                 Anchor::Value,
                                 "\"base_url\" must be an absolute http or https URL".to_owned(),
@@ -422,6 +447,7 @@ impl Parser {
                 Ok(count) => Some(count),
                 Err(_) => {
                     self.error(
+                        Code::OutOfRange,
                         pointer,
                         Anchor::Value,
                         format!("\"max_retries\" must be at most {}", u32::MAX),
@@ -431,16 +457,20 @@ impl Parser {
                 }
             },
             None => {
-                let message = match value {
-                    Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
-                        "\"max_retries\" must be 0 or more".to_owned()
-                    }
-                    other => format!(
-                        "\"max_retries\" must be an integer, 0 or more, found {}",
-                        kind_of(other)
+                let (code, message) = match value {
+                    Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => (
+                        Code::OutOfRange,
+                        "\"max_retries\" must be 0 or more".to_owned(),
+                    ),
+                    other => (
+                        Code::WrongType,
+                        format!(
+                            "\"max_retries\" must be an integer, 0 or more, found {}",
+                            kind_of(other)
+                        ),
                     ),
                 };
-                self.error(pointer, Anchor::Value, message, None);
+                self.error(code, pointer, Anchor::Value, message, None);
                 None
             }
         }
@@ -542,6 +572,7 @@ impl Parser {
                 let suggestion = suggest(key, candidates.iter().copied())
                     .or_else(|| suggest(key, all_keys.iter().copied()));
                 self.error(
+                    Code::UnknownKey,
                     &child(pointer, key),
                     Anchor::Key,
                     format!("unknown key \"{key}\""),
@@ -551,6 +582,7 @@ impl Parser {
             }
             match auth_type {
                 Some(AuthType::ApiKey) => self.error(
+                    Code::NotAllowedHere,
                     &child(pointer, key),
                     Anchor::Key,
                     format!(
@@ -565,6 +597,7 @@ impl Parser {
                     {
                         let names: Vec<&str> = owners.iter().map(|owner| owner.as_str()).collect();
                         self.error(
+                            Code::NotAllowedHere,
                             &child(pointer, key),
                             Anchor::Key,
                             format!(
@@ -716,7 +749,7 @@ impl Parser {
             None => Some(TokenType::Jwt),
         };
         match (map.contains_key("token_provider"), map.contains_key("token_command")) {
-            (true, true) => self.error(
+            (true, true) => self.error(Code::ConflictingKeys,
                 &child(pointer, "token_command"),
                 Anchor::Key,
                 "\"token_provider\" and \"token_command\" cannot both be set".to_owned(),
@@ -742,6 +775,7 @@ impl Parser {
         let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
         let Value::Array(items) = value else {
             self.error(
+                Code::WrongType,
                 pointer,
                 Anchor::Value,
                 format!(
@@ -754,6 +788,7 @@ impl Parser {
         };
         if items.is_empty() {
             self.error(
+                Code::EmptyValue,
                 pointer,
                 Anchor::Value,
                 "\"token_command\" must name a program to run".to_owned(),
@@ -766,12 +801,14 @@ impl Parser {
             match item {
                 Value::String(text) if !text.is_empty() => argv.push(text.clone()),
                 Value::String(_) => self.error(
+                    Code::EmptyValue,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     "arguments of \"token_command\" must not be empty".to_owned(),
                     None,
                 ),
                 other => self.error(
+                    Code::WrongType,
                     &child(pointer, &index.to_string()),
                     Anchor::Value,
                     format!(
@@ -797,6 +834,7 @@ impl Parser {
             .is_some_and(|kwargs| kwargs.contains_key("api_key"));
         if has_kwargs_key {
             self.warning(
+                Code::IgnoredCredential,
                 &child(&child(pointer, "openai_client_kwargs"), "api_key"),
                 "\"api_key\" is ignored under workload identity and never sent".to_owned(),
                 Some("remove it from openai_client_kwargs".to_owned()),
@@ -804,6 +842,7 @@ impl Parser {
         }
         if let Some(password_pointer) = password_pointer {
             self.warning(
+                Code::IgnoredCredential,
                 password_pointer,
                 "the connection password is ignored under workload identity and never sent"
                     .to_owned(),
@@ -837,6 +876,7 @@ impl Parser {
             && conn_type != CONN_TYPE
         {
             self.error(
+                Code::UnknownValue,
                 "/conn_type",
                 Anchor::Value,
                 format!(
@@ -855,6 +895,10 @@ impl Parser {
                 Some(port) => Some(port),
                 None => {
                     self.error(
+                        match item.as_f64() {
+                            Some(number) if number.fract() == 0.0 => Code::OutOfRange,
+                            _ => Code::WrongType,
+                        },
                         "/port",
                         Anchor::Value,
                         match item.as_f64() {
@@ -891,6 +935,7 @@ impl Parser {
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
                 self.error(
+                    Code::WrongType,
                     "/extra",
                     Anchor::Value,
                     format!(

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::code::Code;
 use crate::model::Connection;
 pub use crate::parse::Severity;
 use crate::parse::{Anchor, Parser};
@@ -44,6 +45,8 @@ impl DocumentKind {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
+    /// The stable code of the finding, such as `unknown-key`.
+    pub code: Code,
     /// JSON pointer of the value or key concerned (`""` is the whole document).
     pub pointer: String,
     /// Where the value came from when not from the document's file, such as
@@ -95,7 +98,7 @@ impl Report {
             .any(|diagnostic| diagnostic.severity == Severity::Error)
     }
 
-    /// Renders the report like a compiler: `FILE:LINE:COL: error: message`, a snippet with a caret
+    /// Renders the report like a compiler: `FILE:LINE:COL: error[CODE]: message`, a snippet with a caret
     /// under the position (secret-bearing string values masked), and the suggestion.
     pub fn render(&self, file: &str) -> String {
         let lines = LineIndex::new(&self.text);
@@ -105,17 +108,18 @@ impl Report {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
+            let code = diagnostic.code;
             match (&diagnostic.origin, diagnostic.line) {
                 (Some(origin), _) => {
-                    let _ = writeln!(out, "{origin}: {severity}: {}", diagnostic.message);
+                    let _ = writeln!(out, "{origin}: {severity}[{code}]: {}", diagnostic.message);
                 }
                 (None, 0) => {
-                    let _ = writeln!(out, "{file}: {severity}: {}", diagnostic.message);
+                    let _ = writeln!(out, "{file}: {severity}[{code}]: {}", diagnostic.message);
                 }
                 (None, line) => {
                     let _ = writeln!(
                         out,
-                        "{file}:{line}:{}: {severity}: {}",
+                        "{file}:{line}:{}: {severity}[{code}]: {}",
                         diagnostic.column, diagnostic.message
                     );
                 }
@@ -221,6 +225,7 @@ fn syntax_report(
     Report {
         diagnostics: vec![Diagnostic {
             severity: Severity::Error,
+            code: Code::Syntax,
             pointer: String::new(),
             origin: None,
             line,
@@ -317,6 +322,7 @@ fn check(
     let mut parser = Parser::default();
     for (pointer, key) in duplicates {
         parser.error(
+            Code::DuplicateKey,
             pointer,
             Anchor::Key,
             format!("duplicate key \"{key}\"; only its last value would be used"),
@@ -338,6 +344,7 @@ fn check(
             let location = locate(&finding.pointer, finding.anchor == Anchor::Key);
             Diagnostic {
                 severity: finding.severity,
+                code: finding.code,
                 pointer: finding.pointer,
                 origin: location.origin,
                 line: location.line,
@@ -375,7 +382,7 @@ fn string_extra(value: &Value, parser: &mut Parser) -> Result<Option<Value>, ()>
         Ok(inner) => Ok(Some(inner)),
         Err(error) => {
             let (message, suggestion) = describe_syntax_error(&error);
-            parser.error(
+            parser.error(Code::Syntax,
                 "/extra",
                 Anchor::Value,
                 format!(

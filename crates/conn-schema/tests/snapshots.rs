@@ -1,6 +1,6 @@
 //! Snapshots of the rendered report of every invalid fixture (`cargo xtask snapshots`).
 //!
-//! Each snapshot is our own rendering (`FILE:LINE:COL: error: message`, snippet, help), so a change
+//! Each snapshot is our own rendering (`FILE:LINE:COL: error[CODE]: message`, snippet, help), so a change
 //! in wording or position shows up in review.
 
 use std::path::Path;

@@ -3,7 +3,9 @@
 //! Exit codes everywhere: 0 ok, 1 the connection (or the remote side) is wrong, 2 usage or
 //! unreadable input.
 
+mod github;
 mod plan;
+mod sarif;
 mod source;
 mod token;
 mod validate;

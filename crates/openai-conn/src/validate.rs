@@ -1,15 +1,16 @@
-//! `openai-conn validate`: diagnostics for one or more connections.
+//! `openai-conn validate`: diagnostics for one or more connections, for people (`human`),
+//! programs (`json`), GitHub Actions (`github`) and code-scanning tools (`sarif`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
-use conn_load::Loaded;
-use conn_schema::{Auth, Severity};
+use clap::{Args, ValueEnum};
+use conn_load::{LoadError, Loaded};
+use conn_schema::{Auth, Code, Severity};
 use serde::Serialize;
 
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, EXIT_USAGE, Format};
+use crate::{EXIT_INVALID, EXIT_USAGE};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -17,11 +18,43 @@ pub(crate) struct ValidateArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
+    format: ValidateFormat,
     /// Connection files (JSON, TOML or YAML); `-` reads JSON from standard input.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+}
+
+/// How `validate` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ValidateFormat {
+    /// `FILE:LINE:COL: error[CODE]: message` with a snippet, for people.
+    Human,
+    /// An array of findings, for programs.
+    Json,
+    /// One GitHub Actions workflow command (`::error file=...::message`) per finding.
+    Github,
+    /// One SARIF 2.1.0 log, for code-scanning upload.
+    Sarif,
+}
+
+/// One finding, whatever the format: a validation diagnostic, or a source that could not be
+/// loaded at all.
+pub(crate) struct Finding<'a> {
+    /// The file the finding is in, when it is in a file (not standard input or a variable).
+    pub(crate) file: Option<&'a std::path::Path>,
+    /// What to call the source: the file, `FILE#conn_id`, `<stdin>`, `env AIRFLOW_CONN_X`.
+    pub(crate) label: &'a str,
+    pub(crate) severity: Severity,
+    pub(crate) code: Code,
+    /// 1-based; 0 when unknown.
+    pub(crate) line: usize,
+    /// 1-based, in characters; 0 when unknown.
+    pub(crate) column: usize,
+    pub(crate) message: String,
+    pub(crate) suggestion: Option<&'a str>,
+    /// The variable that set the value, when not the file (`env OPENAI_CONN_EXTRA__AUDIENCE`).
+    pub(crate) origin: Option<&'a str>,
 }
 
 /// One diagnostic in `--format json`.
@@ -29,6 +62,7 @@ pub(crate) struct ValidateArgs {
 struct JsonDiagnostic<'a> {
     file: &'a str,
     severity: Severity,
+    code: Code,
     pointer: &'a str,
     line: usize,
     column: usize,
@@ -38,39 +72,133 @@ struct JsonDiagnostic<'a> {
     origin: Option<&'a str>,
 }
 
+/// One SOURCE argument and what came of it.
+struct Checked {
+    file: Option<PathBuf>,
+    label: String,
+    outcome: Result<Vec<Loaded>, LoadError>,
+}
+
 pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
-    let specs = match args.source.specs(&args.files) {
-        Ok(specs) => specs,
+    let sources = match args.source.sources(&args.files) {
+        Ok(sources) => sources,
         Err(error) => {
             eprintln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut loaded: Vec<Loaded> = Vec::new();
-    let mut unreadable = false;
-    for spec in &specs {
-        match args.source.load(spec) {
-            Ok(one) => loaded.push(one),
-            Err(error) => {
-                eprintln!("openai-conn: {error}");
-                unreadable = true;
+    let checked: Vec<Checked> = sources
+        .iter()
+        .map(|source| Checked {
+            file: source.file().map(std::path::Path::to_path_buf),
+            label: source.label(),
+            outcome: args.source.load_all(source),
+        })
+        .collect();
+    let unreadable = checked.iter().any(|one| one.outcome.is_err());
+    let invalid = checked.iter().any(|one| {
+        one.outcome
+            .as_ref()
+            .is_ok_and(|loaded| loaded.iter().any(|one| one.report.has_errors()))
+    });
+    let loaded: Vec<&Loaded> = checked
+        .iter()
+        .filter_map(|one| one.outcome.as_ref().ok())
+        .flatten()
+        .collect();
+    match args.format {
+        ValidateFormat::Human => {
+            print_load_errors(&checked);
+            print_human(&loaded);
+        }
+        ValidateFormat::Json => {
+            print_load_errors(&checked);
+            print_json(&loaded);
+        }
+        ValidateFormat::Github => {
+            for finding in findings(&checked) {
+                println!("{}", crate::github::command(&finding));
+            }
+        }
+        ValidateFormat::Sarif => {
+            print_load_errors(&checked);
+            let log = crate::sarif::log(&findings(&checked));
+            match serde_json::to_string_pretty(&log) {
+                Ok(text) => println!("{text}"),
+                Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
             }
         }
     }
-    match args.format {
-        Format::Human => print_human(&loaded),
-        Format::Json => print_json(&loaded),
-    }
     if unreadable {
         ExitCode::from(EXIT_USAGE)
-    } else if loaded.iter().any(|one| one.report.has_errors()) {
+    } else if invalid {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn print_human(loaded: &[Loaded]) {
+fn print_load_errors(checked: &[Checked]) {
+    for one in checked {
+        if let Err(error) = &one.outcome {
+            eprintln!("openai-conn: {error}");
+        }
+    }
+}
+
+/// Every finding, in the order of the sources: load errors first within a source (there is
+/// nothing else for it), then each connection's diagnostics.
+fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
+    let mut out = Vec::new();
+    for one in checked {
+        let file = one.file.as_deref();
+        match &one.outcome {
+            Err(error) => {
+                let (line, column, message) = match error {
+                    LoadError::Syntax {
+                        line,
+                        column,
+                        format,
+                        message,
+                        ..
+                    } => (*line, *column, format!("invalid {format}: {message}")),
+                    other => (0, 0, other.to_string()),
+                };
+                out.push(Finding {
+                    file,
+                    label: &one.label,
+                    severity: Severity::Error,
+                    code: error.code(),
+                    line,
+                    column,
+                    message,
+                    suggestion: None,
+                    origin: None,
+                });
+            }
+            Ok(loaded) => {
+                for connection in loaded {
+                    for diagnostic in &connection.report.diagnostics {
+                        out.push(Finding {
+                            file,
+                            label: &connection.label,
+                            severity: diagnostic.severity,
+                            code: diagnostic.code,
+                            line: diagnostic.line,
+                            column: diagnostic.column,
+                            message: diagnostic.message.clone(),
+                            suggestion: diagnostic.suggestion.as_deref(),
+                            origin: diagnostic.origin.as_deref(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn print_human(loaded: &[&Loaded]) {
     for one in loaded {
         print!("{}", one.report.render(&one.label));
         if let Some(connection) = &one.report.connection {
@@ -86,7 +214,7 @@ fn print_human(loaded: &[Loaded]) {
     }
 }
 
-fn print_json(loaded: &[Loaded]) {
+fn print_json(loaded: &[&Loaded]) {
     let diagnostics: Vec<JsonDiagnostic<'_>> = loaded
         .iter()
         .flat_map(|one| {
@@ -96,6 +224,7 @@ fn print_json(loaded: &[Loaded]) {
                 .map(move |diagnostic| JsonDiagnostic {
                     file: &one.label,
                     severity: diagnostic.severity,
+                    code: diagnostic.code,
                     pointer: &diagnostic.pointer,
                     line: diagnostic.line,
                     column: diagnostic.column,

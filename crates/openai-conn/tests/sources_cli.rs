@@ -93,7 +93,7 @@ fn connections_files_in_yaml_and_json_are_read_by_conn_id() {
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(
-            ":20:5: error: key \"audience\" does not apply to workload_identity_provider \"azure\""
+            ":20:5: error[not-allowed-here]: key \"audience\" does not apply to workload_identity_provider \"azure\""
         ),
         "{stdout}"
     );
@@ -134,7 +134,7 @@ fn an_error_in_an_override_names_the_variable() {
     );
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
-        stdout.contains("env OPENAI_CONN_EXTRA__AUDIENCE: error: key \"audience\" does not apply"),
+        stdout.contains("env OPENAI_CONN_EXTRA__AUDIENCE: error[not-allowed-here]: key \"audience\" does not apply"),
         "{stdout}"
     );
 }

@@ -43,6 +43,7 @@ fn cli_and_library_agree_on_every_fixture() {
                 assert_eq!(printed["line"], diagnostic.line);
                 assert_eq!(printed["column"], diagnostic.column);
                 assert_eq!(printed["message"], diagnostic.message.as_str());
+                assert_eq!(printed["code"], diagnostic.code.as_str());
             }
             checked += 1;
         }
@@ -56,7 +57,7 @@ fn human_output_points_at_the_typo_with_a_caret_and_a_suggestion() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(
-        text.contains("tests/fixtures/invalid/typo-provider-key.json:3:3: error: unknown key \"workload_identity_providr\""),
+        text.contains("tests/fixtures/invalid/typo-provider-key.json:3:3: error[unknown-key]: unknown key \"workload_identity_providr\""),
         "{text}"
     );
     assert!(text.contains("  |   ^\n"), "{text}");
@@ -74,7 +75,9 @@ fn warnings_do_not_fail_and_errors_in_any_file_do() {
     ]);
     assert_eq!(warning_only.status.code(), Some(0));
     assert!(
-        stdout(&warning_only).contains("warning: \"api_key\" is ignored under workload identity")
+        stdout(&warning_only).contains(
+            "warning[ignored-credential]: \"api_key\" is ignored under workload identity"
+        )
     );
     let mixed = run(&[
         "validate",
@@ -119,7 +122,7 @@ fn stdin_is_read_for_a_dash_and_kind_forces_the_reading() {
     // As a whole connection, `auth_type` is not a connection key.
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stdout(&output).contains("<stdin>:1:2: error: unknown key \"auth_type\""),
+        stdout(&output).contains("<stdin>:1:2: error[unknown-key]: unknown key \"auth_type\""),
         "{}",
         stdout(&output)
     );

@@ -1,0 +1,179 @@
+//! The stable code of every finding: a short kebab-case name that CI annotations, SARIF rules and
+//! scripts can rely on while the message wording changes.
+//!
+//! This table is the one place codes are defined: the name, the help text (shown as the SARIF
+//! rule's description) and an example message (the README's table) sit side by side. A code, once
+//! published, is never renamed or reused for another meaning.
+
+use std::fmt;
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, help: $help:literal, example: $example:literal; )*) => {
+        /// The stable code of a finding, serialised as its kebab-case name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in the order of the documentation.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code's kebab-case name, such as `unknown-key`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// One sentence on what the code means and how to fix it.
+            pub const fn help(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $help,)*
+                }
+            }
+
+            /// A message that carries this code, as the README's table shows it.
+            pub const fn example(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $example,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The text is not a well-formed document.
+    Syntax = "syntax",
+        help: "The file is not well-formed JSON, YAML or TOML (or not UTF-8, or starts with a byte-order mark), so nothing else could be checked; fix the syntax at the position shown.",
+        example: "invalid JSON: trailing comma";
+    /// An object has the same key twice.
+    DuplicateKey = "duplicate-key",
+        help: "An object has the same key twice; only the last value would be used, so remove one of them.",
+        example: "duplicate key \"auth_type\"; only its last value would be used";
+    /// A key that no connection or `extra` has (often a typo).
+    UnknownKey = "unknown-key",
+        help: "The key is not part of an OpenAI connection or its extra, often a misspelling; the suggestion names the closest known key.",
+        example: "unknown key \"workload_identity_providr\"";
+    /// A known key in a place where it does not apply.
+    NotAllowedHere = "not-allowed-here",
+        help: "The key exists, but not for this auth_type or workload_identity_provider (for example \"resource\", an Azure key, under \"kubernetes\"); remove it or change the selector.",
+        example: "key \"resource\" does not apply to workload_identity_provider \"kubernetes\"";
+    /// A key that must be present is absent.
+    MissingRequired = "missing-required",
+        help: "A key that the chosen auth_type or provider needs is absent; add it.",
+        example: "missing required key \"service_account_id\" (needed when \"auth_type\" is \"workload_identity\")";
+    /// A value of the wrong JSON type.
+    WrongType = "wrong-type",
+        help: "The value has the wrong JSON type (a string where a number is expected, an array where an object is expected, ...); the message names the type expected.",
+        example: "\"timeout\" must be a number, found a string";
+    /// An empty string or list where a value is needed.
+    EmptyValue = "empty-value",
+        help: "The value is empty where something is needed (an empty id, an empty token_command); give it a value or remove the key.",
+        example: "\"identity_provider_id\" must not be empty";
+    /// A number outside its allowed range.
+    OutOfRange = "out-of-range",
+        help: "The number is outside the range the key allows (a timeout of 0, a negative retry count, a port above 65535).",
+        example: "\"timeout\" must be greater than 0";
+    /// A string that is not one of the accepted values.
+    UnknownValue = "unknown-value",
+        help: "The value is not one of those the key accepts (auth_type, workload_identity_provider, token_type, conn_type); the message lists them.",
+        example: "unknown auth_type \"workload-identity\"; expected one of \"api_key\", \"workload_identity\"";
+    /// A URL that is not an absolute http or https URL.
+    InvalidUrl = "invalid-url",
+        help: "The value must be an absolute http or https URL, such as \"https://api.openai.com/v1\".",
+        example: "\"base_url\" must be an absolute http or https URL";
+    /// Two keys that exclude each other are both set.
+    ConflictingKeys = "conflicting-keys",
+        help: "Two keys that exclude each other are both set (token_provider and token_command); keep exactly one.",
+        example: "\"token_provider\" and \"token_command\" cannot both be set";
+    /// A credential that workload identity ignores (a warning).
+    IgnoredCredential = "ignored-credential",
+        help: "An API key or password is set on a workload-identity connection, which never sends it; remove it so nobody believes it is used.",
+        example: "the connection password is ignored under workload identity and never sent";
+    /// A part of a connection URI that Airflow ignores or reads differently (a warning).
+    IgnoredUriPart = "ignored-uri-part",
+        help: "A part of an Airflow connection URI is ignored or read differently by Airflow (query keys beside __extra__, a path after a host with its own scheme); move it where Airflow reads it.",
+        example: "query keys beside __extra__ are ignored, as Airflow ignores them: timeout";
+    /// The source could not be read at all (exit code 2).
+    Unreadable = "unreadable",
+        help: "The file or standard input could not be read, or its extension names no format this tool reads (.json, .toml, .yaml, .yml).",
+        example: "cannot read conn.json: No such file or directory (os error 2)";
+    /// The named connection does not exist (exit code 2).
+    NotFound = "not-found",
+        help: "The connection asked for is not there: the AIRFLOW_CONN_<ID> variable is not set, or the connections file has no such connection id.",
+        example: "connection id \"openai_prod\" is not in connections.yaml; it has \"openai_default\"";
+    /// An Airflow connections file, or an entry of it, has a shape Airflow rejects (exit code 2).
+    InvalidConnectionsFile = "invalid-connections-file",
+        help: "The Airflow connections file is not a mapping of connection ids to connections, or an entry has a shape Airflow rejects (both \"extra\" and \"extra_dejson\", \"uri\" beside other fields).",
+        example: "\"extra\" and \"extra_dejson\" cannot both be set; keep one";
+    /// An Airflow connection URI that cannot be parsed (exit code 2).
+    InvalidUri = "invalid-uri",
+        help: "The Airflow connection URI cannot be parsed; write it as conn_type://login:password@host:port/schema?key=value, URL-encoding each part.",
+        example: "invalid connection URI: the port is not an integer from 0 to 65535";
+    /// `OPENAI_CONN_*` overrides that cannot be applied (exit code 2).
+    InvalidOverride = "invalid-override",
+        help: "The OPENAI_CONN_* environment overrides cannot be layered onto the document (for example a nested key under a value that is not an object).",
+        example: "cannot apply the environment overrides OPENAI_CONN_EXTRA__AUDIENCE__X: ...";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = UnknownCode;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == name)
+            .ok_or_else(|| UnknownCode(name.to_owned()))
+    }
+}
+
+/// A name that is no [`Code`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown finding code {0:?}")]
+pub struct UnknownCode(String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} is used twice");
+            assert!(
+                !name.is_empty()
+                    && !name.starts_with('-')
+                    && !name.ends_with('-')
+                    && !name.contains("--")
+                    && name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{name} is not kebab-case"
+            );
+            assert_eq!(name.parse::<Code>(), Ok(*code));
+            assert_eq!(
+                serde_json::to_value(code).expect("a code serialises"),
+                serde_json::Value::String(name.to_owned())
+            );
+            assert!(code.help().ends_with('.'), "{name}: help is a sentence");
+            assert!(!code.example().is_empty(), "{name}: example");
+        }
+        assert!("no-such-code".parse::<Code>().is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! `validate --format github`: one GitHub Actions workflow command per finding, which the runner
+//! turns into an annotation on the file and line.
+//!
+//! The escaping is GitHub's own (the `@actions/core` toolkit's `escapeData` and
+//! `escapeProperty`): in the message `%`, CR and LF; in property values also `:` and `,`, which
+//! would otherwise end the value.
+
+use conn_schema::Severity;
+
+use crate::validate::Finding;
+
+/// The workflow command for one finding:
+/// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=CODE::MESSAGE`. A finding without a
+/// file (standard input, an environment variable) has no `file`; one without a position has no
+/// `line` or `col`.
+pub(crate) fn command(finding: &Finding<'_>) -> String {
+    let kind = match finding.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut properties: Vec<(&str, String)> = Vec::new();
+    if let Some(file) = finding.file {
+        properties.push(("file", file.display().to_string()));
+        if finding.line > 0 && finding.origin.is_none() {
+            let line = finding.line.to_string();
+            let column = finding.column.max(1).to_string();
+            properties.push(("line", line.clone()));
+            properties.push(("col", column.clone()));
+            // The findings carry a position, not a span: the annotation covers that one point.
+            properties.push(("endLine", line));
+            properties.push(("endColumn", column));
+        }
+    }
+    properties.push(("title", finding.code.as_str().to_owned()));
+    let properties = properties
+        .iter()
+        .map(|(name, value)| format!("{name}={}", escape_property(value)))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("::{kind} {properties}::{}", escape_data(&message(finding)))
+}
+
+/// The annotation's text: where the finding is when the file alone does not say it (an entry of
+/// a connections file, standard input, an overriding variable), the message, and the
+/// suggestion on its own line.
+fn message(finding: &Finding<'_>) -> String {
+    let mut text = String::new();
+    let file_label = finding.file.map(|file| file.display().to_string());
+    if let Some(origin) = finding.origin {
+        text.push_str(origin);
+        text.push_str(": ");
+    } else if file_label.as_deref() != Some(finding.label) {
+        text.push_str(finding.label);
+        text.push_str(": ");
+    }
+    text.push_str(&finding.message);
+    if let Some(suggestion) = finding.suggestion {
+        text.push_str("\nhelp: ");
+        text.push_str(suggestion);
+    }
+    text
+}
+
+/// A command's message: `%`, CR and LF escaped.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value: as [`escape_data`], and `:` and `,` too.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use conn_schema::Code;
+
+    use super::*;
+
+    fn finding<'a>(file: Option<&'a Path>, label: &'a str) -> Finding<'a> {
+        Finding {
+            file,
+            label,
+            severity: Severity::Error,
+            code: Code::UnknownKey,
+            line: 3,
+            column: 5,
+            message: "unknown key \"x\"".to_owned(),
+            suggestion: None,
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn data_and_properties_are_escaped_as_github_documents() {
+        assert_eq!(escape_data("100% a:b,c\r\nnext"), "100%25 a:b,c%0D%0Anext");
+        assert_eq!(
+            escape_property("100% a:b,c\r\nnext"),
+            "100%25 a%3Ab%2Cc%0D%0Anext"
+        );
+        // `%` first, so the escapes themselves are not escaped again.
+        assert_eq!(escape_data("%0A"), "%250A");
+    }
+
+    #[test]
+    fn a_finding_in_a_file_has_its_position_and_code() {
+        let path = Path::new("conf/a,b:c.json");
+        let mut one = finding(Some(path), "conf/a,b:c.json");
+        one.suggestion = Some("did you mean \"y\"? 100%");
+        assert_eq!(
+            command(&one),
+            "::error file=conf/a%2Cb%3Ac.json,line=3,col=5,endLine=3,endColumn=5,title=unknown-key::unknown key \"x\"%0Ahelp: did you mean \"y\"? 100%25"
+        );
+    }
+
+    #[test]
+    fn warnings_entries_and_sources_without_a_file() {
+        let path = Path::new("connections.yaml");
+        let mut entry = finding(Some(path), "connections.yaml#openai_gcp");
+        entry.severity = Severity::Warning;
+        entry.code = Code::IgnoredCredential;
+        assert_eq!(
+            command(&entry),
+            "::warning file=connections.yaml,line=3,col=5,endLine=3,endColumn=5,title=ignored-credential::connections.yaml#openai_gcp: unknown key \"x\""
+        );
+        let stdin = finding(None, "<stdin>");
+        assert_eq!(
+            command(&stdin),
+            "::error title=unknown-key::<stdin>: unknown key \"x\""
+        );
+        let mut unplaced = finding(Some(path), "connections.yaml");
+        unplaced.line = 0;
+        unplaced.column = 0;
+        assert_eq!(
+            command(&unplaced),
+            "::error file=connections.yaml,title=unknown-key::unknown key \"x\""
+        );
+        let mut overridden = finding(Some(path), "connections.yaml");
+        overridden.origin = Some("env OPENAI_CONN_EXTRA__AUDIENCE");
+        assert_eq!(
+            command(&overridden),
+            "::error file=connections.yaml,title=unknown-key::env OPENAI_CONN_EXTRA__AUDIENCE: unknown key \"x\""
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! `validate --format github` and `--format sarif`, the finding codes in every format, the README's
+//! table of codes, and connections files checked whole (the pre-commit hook's way).
+
+use std::collections::BTreeSet;
+
+use conn_schema::Code;
+mod support;
+
+use serde_json::Value;
+use support::{run, workspace};
+
+/// One error per kind of source: a typo and a missing key, a syntax error, a warning only, and a
+/// file that cannot be read.
+const FILES: [&str; 3] = [
+    "tests/fixtures/invalid/typo-provider-key.json",
+    "tests/fixtures/invalid/syntax-trailing-comma.json",
+    "tests/fixtures/valid/workload-identity-ignored-api-key.json",
+];
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn sarif_schema() -> Value {
+    let path = workspace().join("tests/sarif/sarif-schema-2.1.0.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("the vendored SARIF schema"))
+        .expect("the SARIF schema is JSON")
+}
+
+/// Every violation of the official SARIF 2.1.0 schema, as `pointer: message` lines.
+fn sarif_violations(log: &Value) -> Vec<String> {
+    let validator = jsonschema::validator_for(&sarif_schema()).expect("the SARIF schema compiles");
+    validator
+        .iter_errors(log)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
+}
+
+#[test]
+fn sarif_is_a_valid_sarif_2_1_0_log_with_a_rule_per_code() {
+    let output = run(&[&["validate", "--format", "sarif"], &FILES[..]].concat());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let log: Value = serde_json::from_slice(&output.stdout).expect("--format sarif prints JSON");
+    assert_eq!(sarif_violations(&log), Vec::<String>::new());
+
+    assert_eq!(log["version"], "2.1.0");
+    let runs = log["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "openai-conn");
+    assert!(driver["informationUri"].as_str().is_some());
+    let rules: Vec<&str> = driver["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|rule| rule["id"].as_str().expect("rule id"))
+        .collect();
+    let codes: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+    assert_eq!(rules, codes);
+
+    let results = runs[0]["results"].as_array().expect("results");
+    let found: BTreeSet<(&str, &str)> = results
+        .iter()
+        .map(|result| {
+            (
+                result["ruleId"].as_str().expect("ruleId"),
+                result["level"].as_str().expect("level"),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(&str, &str)> = [
+        ("missing-required", "error"),
+        ("unknown-key", "error"),
+        ("syntax", "error"),
+        ("ignored-credential", "warning"),
+    ]
+    .into();
+    assert_eq!(found, expected);
+    let typo = results
+        .iter()
+        .find(|result| result["ruleId"] == "unknown-key")
+        .expect("the typo");
+    let location = &typo["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], FILES[0]);
+    assert_eq!(location["region"]["startLine"], 3);
+    assert_eq!(location["region"]["startColumn"], 3);
+
+    insta::assert_snapshot!("sarif", stdout(&output));
+}
+
+/// The schema check itself can fail: a log that breaks the schema is caught.
+#[test]
+fn the_sarif_schema_check_rejects_a_broken_log() {
+    let output = run(&["validate", "--format", "sarif", FILES[0]]);
+    let mut log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    log["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        Value::from(0);
+    assert_eq!(
+        sarif_violations(&log).len(),
+        2,
+        "{:?}",
+        sarif_violations(&log)
+    );
+}
+
+#[test]
+fn sarif_reports_unreadable_files_and_exits_2() {
+    let output = run(&[
+        "validate",
+        "--format",
+        "sarif",
+        "examples/gcp.json",
+        "tests/fixtures/no-such-file.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(sarif_violations(&log), Vec::<String>::new());
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["ruleId"], "unreadable");
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "tests/fixtures/no-such-file.json"
+    );
+}
+
+#[test]
+fn github_prints_one_workflow_command_per_finding() {
+    let output = run(&[&["validate", "--format", "github"], &FILES[..]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines.contains(&"::error file=tests/fixtures/invalid/typo-provider-key.json,line=3,col=3,endLine=3,endColumn=3,title=unknown-key::unknown key \"workload_identity_providr\"%0Ahelp: did you mean \"workload_identity_provider\"?"),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|line| line.starts_with(
+            "::warning file=tests/fixtures/valid/workload-identity-ignored-api-key.json,line="
+        ) && line.contains(",title=ignored-credential::")),
+        "{text}"
+    );
+    insta::assert_snapshot!("github", text);
+
+    let clean = run(&["validate", "--format", "github", "examples/gcp.json"]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(stdout(&clean), "");
+
+    let missing = run(&[
+        "validate",
+        "--format",
+        "github",
+        "tests/fixtures/no-such-file.json",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stdout(&missing).starts_with(
+            "::error file=tests/fixtures/no-such-file.json,title=unreadable::cannot read tests/fixtures/no-such-file.json"
+        ),
+        "{}",
+        stdout(&missing)
+    );
+}
+
+#[test]
+fn json_carries_the_code_of_every_finding() {
+    let output = run(&[&["validate", "--format", "json"], &FILES[..]].concat());
+    let findings: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|finding| finding["code"].as_str().expect("a code on every finding"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "missing-required",
+            "unknown-key",
+            "syntax",
+            "ignored-credential"
+        ]
+    );
+}
+
+#[test]
+fn a_connections_file_without_conn_id_is_checked_whole() {
+    let output = run(&[
+        "validate",
+        "--connections-file",
+        "tests/fixtures/connections/airflow-connections.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    for line in [
+        "tests/fixtures/connections/airflow-connections.yaml#openai_default: ok (api_key)",
+        "tests/fixtures/connections/airflow-connections.yaml#openai_gcp: ok (workload_identity, provider gcp)",
+        "tests/fixtures/connections/airflow-connections.yaml#openai_broken:20:5: error[not-allowed-here]",
+        "tests/fixtures/connections/airflow-connections.yaml#openai_uri: ok (api_key)",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+
+    // As pre-commit calls it: the flag without a value, the files after the other arguments.
+    let both = run(&[
+        "validate",
+        "--connections-file",
+        "--format",
+        "github",
+        "tests/fixtures/connections/airflow-connections.json",
+        "tests/fixtures/connections/airflow-connections.yaml",
+    ]);
+    assert_eq!(both.status.code(), Some(1));
+    assert_eq!(
+        stdout(&both),
+        "::error file=tests/fixtures/connections/airflow-connections.yaml,line=20,col=5,endLine=20,endColumn=5,title=not-allowed-here::tests/fixtures/connections/airflow-connections.yaml#openai_broken: key \"audience\" does not apply to workload_identity_provider \"azure\"%0Ahelp: it belongs to \"gcp\" and \"github_actions\"; remove it\n"
+    );
+}
+
+#[test]
+fn connections_of_other_types_are_skipped_and_syntax_errors_reported() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let mixed = folder.path().join("connections.json");
+    std::fs::write(
+        &mixed,
+        r#"{
+  "warehouse": {"conn_type": "postgres", "host": "db", "extra": {"sslmode": "require"}},
+  "cache": "redis://:pw@cache:6379/0",
+  "openai_default": {"conn_type": "openai", "extra": {"auth_typ": "api_key"}}
+}"#,
+    )
+    .expect("write");
+    let path = mixed.to_str().expect("utf-8");
+    let output = run(&["validate", "--format", "json", "--connections-file", path]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let findings: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["file"], format!("{path}#openai_default"));
+    assert_eq!(findings[0]["code"], "unknown-key");
+    assert_eq!(findings[0]["line"], 4);
+
+    let broken = folder.path().join("broken-connections.json");
+    std::fs::write(&broken, "{\"openai_default\": {,}}").expect("write");
+    let output = run(&[
+        "validate",
+        "--connections-file",
+        broken.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains(":1:21: error[syntax]: invalid JSON"),
+        "{}",
+        stdout(&output)
+    );
+
+    // The commands that need one connection still want an id.
+    let plan = run(&["plan", "--connections-file", path]);
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&plan.stderr).contains("--conn-id"));
+}
+
+/// The README's table of codes lists every code, in order, with its example, and nothing else.
+#[test]
+fn the_readme_documents_every_code() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let code = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            code.parse::<Code>().ok()?;
+            Some((code.to_owned(), line.to_owned()))
+        })
+        .collect();
+    let documented: Vec<&str> = rows.iter().map(|(code, _)| code.as_str()).collect();
+    let codes: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+    assert_eq!(documented, codes, "the README's table of codes");
+    for ((_, row), code) in rows.iter().zip(Code::ALL) {
+        assert!(
+            row.contains(&code.example().replace('|', "\\|")),
+            "the README's row for {code} shows its example {:?}:\n{row}",
+            code.example()
+        );
+    }
+}
