@@ -29,9 +29,10 @@ const extraSchema = pathToFileURL(path.join(root, 'schema', 'openai-connection-e
 const connectionSchema = pathToFileURL(path.join(root, 'schema', 'openai-connection.schema.json')).href;
 
 /** `taplo lint` on `file`: the errors as `line:column message`, sorted and deduplicated. */
-async function lint(file, schema) {
+async function lint(file, schema, config) {
   assert.ok(taplo && existsSync(taplo), 'TAPLO names the taplo program (run cargo xtask editor-test)');
-  const args = ['lint', '--no-auto-config', '--colors', 'never', ...(schema ? ['--schema', schema] : []), file];
+  const settings = config ? ['--config', config] : ['--no-auto-config'];
+  const args = ['lint', ...settings, '--colors', 'never', ...(schema ? ['--schema', schema] : []), file];
   let output;
   try {
     const { stdout, stderr } = await run(taplo, args, { cwd: work });
@@ -115,4 +116,24 @@ test('taplo does NOT flag a misspelt key or a key of another provider in an extr
   assert.deepEqual(await lintText(GCP + 'resource = "https://management.azure.com/"\n'), []);
   assert.deepEqual(await lintText('auth_type = "api_key"\nidentity_provider_id = "i"\n'), []);
   assert.deepEqual(await lintText('conn_type = "openai"\n\n[extra]\n' + GCP + 'audiance = "x"\n', connectionSchema), []);
+});
+
+test('taplo: a .taplo.toml rule associates file names with the schemas', async () => {
+  const config = path.join(work, '.taplo.toml');
+  await writeFile(
+    config,
+    `[[rule]]\ninclude = ["**/*.openai-connection-extra.toml"]\n[rule.schema]\nurl = "${extraSchema}"\n\n` +
+      `[[rule]]\ninclude = ["**/*.openai-connection.toml"]\n[rule.schema]\nurl = "${connectionSchema}"\n`,
+  );
+  const broken = GCP.replace('"gcp"', '"aws"');
+  const named = path.join(work, 'prod.openai-connection-extra.toml');
+  await writeFile(named, broken);
+  assert.deepEqual(await lint(named, undefined, config), ['2:30 "aws" is not one of ["kubernetes","azure","gcp","custom","github_actions"]']);
+  const connection = path.join(work, 'prod.openai-connection.toml');
+  await writeFile(connection, 'conn_type = "openai"\nhostname = "x"\n');
+  assert.ok((await lint(connection, undefined, config)).some((e) => e.includes("('hostname' was unexpected)")));
+  // A file name no rule matches is not checked.
+  const other = path.join(work, 'prod.toml');
+  await writeFile(other, broken);
+  assert.deepEqual(await lint(other, undefined, config), []);
 });

@@ -355,7 +355,7 @@ fn group_blocks(group: &Value, prefix: &str, applies: &str) -> Vec<Block> {
                 .flatten()
                 .map(|n| format!("`{n}`"))
                 .collect();
-            format!("one of {} is required", all.join(", "))
+            format!("one of {} (exactly one)", all.join(" and "))
         } else {
             "no".to_owned()
         };
@@ -405,6 +405,16 @@ pub(crate) fn provider_example(extra: &Value, provider: &str) -> Value {
         }
     }
     Value::Object(example)
+}
+
+/// A whole API-key connection.
+fn api_key_example() -> Value {
+    json!({
+        "conn_type": "openai",
+        "host": "https://api.openai.com/v1",
+        "password": "your-api-key",
+        "extra": {"auth_type": "api_key"},
+    })
 }
 
 /// The provider names, in the order of the `workload_identity_provider` enum, with descriptions.
@@ -506,7 +516,7 @@ fn document(base_url: &str) -> Vec<Block> {
         blocks.extend(group_blocks(
             group,
             "",
-            &format!("`workload_identity_provider` `{name}`"),
+            &format!("`auth_type` `workload_identity` with `workload_identity_provider` `{name}`"),
         ));
         if keys_of(group).is_empty() {
             blocks.push(Block::Paragraph(
@@ -525,10 +535,7 @@ fn document(base_url: &str) -> Vec<Block> {
     blocks.push(Block::Paragraph(
         "A whole connection; the key is the connection's `password`.".into(),
     ));
-    blocks.push(Block::Code(
-        "json",
-        pretty(&json!({"conn_type": "openai", "host": "https://api.openai.com/v1", "password": "your-api-key", "extra": {"auth_type": "api_key"}})),
-    ));
+    blocks.push(Block::Code("json", pretty(&api_key_example())));
     for (name, _) in &providers {
         blocks.push(Block::Heading(
             3,
@@ -676,7 +683,7 @@ mod tests {
         }
         assert!(text.contains("- Default: `1200`"));
         assert!(text.contains("  - `workload_identity`: Exchange a short-lived identity token"));
-        assert!(text.contains("- Applies to: `workload_identity_provider` `azure`"));
+        assert!(text.contains("- Applies to: `auth_type` `workload_identity` with `workload_identity_provider` `azure`"));
     }
 
     /// Each provider's example is a valid `extra` for the parser and for the schema.
@@ -696,6 +703,11 @@ mod tests {
                 report.diagnostics
             );
         }
+        let connection = conn_schema::SchemaValidator::new(&connection_schema()).expect("compiles");
+        assert_eq!(connection.errors(&api_key_example()), Vec::new());
+        let report =
+            conn_schema::validate(&api_key_example().to_string(), DocumentKind::Connection);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     }
 
     #[test]
