@@ -96,6 +96,17 @@ async function filesIn(directory, extension) {
   return (await readdir(directory)).filter((name) => name.endsWith(extension)).sort().map((name) => path.join(directory, name));
 }
 
+/** The provider names, in the schema's order. */
+const PROVIDERS = extraSchema.$defs.workload_identity.properties.workload_identity_provider.enum;
+// Each provider's own keys, from the schema (a provider added to the model is covered here too);
+// the JSON test spells the same table out, which anchors it.
+const PROVIDER_KEYS = Object.fromEntries(
+  PROVIDERS.map((provider) => {
+    const own = extraSchema.$defs[provider].properties ?? {};
+    return [provider, Object.keys(own).filter((key) => typeof own[key] === 'object').sort()];
+  }),
+);
+
 const GCP = 'auth_type: workload_identity\nworkload_identity_provider: gcp\nidentity_provider_id: idp-gcp-123\nservice_account_id: sa-gcp-456\n';
 
 // --- diagnostics ---------------------------------------------------------------------------------
@@ -106,8 +117,12 @@ test('a misspelt key and a key of another provider are flagged at their line', a
   assert.deepEqual(await diagnostics('auth_typ: api_key\n'), ['1:1 Property auth_typ is not allowed.']);
   assert.deepEqual(await diagnostics('openai_client_kwargs:\n  timeuot: 5\n'), ['2:3 Property timeuot is not allowed.']);
   // A key of another provider, for every provider.
-  const foreign = { kubernetes: 'audience', azure: 'token_file_path', gcp: 'resource', custom: 'audience', github_actions: 'token_type' };
-  for (const [provider, key] of Object.entries(foreign)) {
+  // For every provider, a key that only other providers have.
+  for (const provider of PROVIDERS) {
+    const key = Object.entries(PROVIDER_KEYS)
+      .filter(([other]) => other !== provider)
+      .flatMap(([, keys]) => keys)
+      .find((candidate) => !PROVIDER_KEYS[provider].includes(candidate) && candidate !== 'token_provider');
     const text = `auth_type: workload_identity\nworkload_identity_provider: ${provider}\nidentity_provider_id: i\nservice_account_id: s\ntoken_provider: t\n${key}: x\n`;
     const expected = provider === 'custom' ? [] : ['5:1 Property token_provider is not allowed.'];
     assert.deepEqual(await diagnostics(text), [...expected, `6:1 Property ${key} is not allowed.`].sort(), provider);
@@ -123,7 +138,7 @@ test('wrong values are flagged on the value, with the accepted ones', async () =
   assert.deepEqual(await diagnostics('auth_type: workload\n'), ['1:12 Value is not accepted. Valid values: "api_key", "workload_identity".']);
   assert.deepEqual(
     await diagnostics('auth_type: workload_identity\nworkload_identity_provider: aws\nidentity_provider_id: i\nservice_account_id: s\n'),
-    ['2:29 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions".'],
+    [`2:29 Value is not accepted. Valid values: ${PROVIDERS.map((p) => JSON.stringify(p)).join(', ')}.`],
   );
   assert.deepEqual(await diagnostics('openai_client_kwargs:\n  max_retries: -1\n'), ['2:16 Value is below the minimum of 0.']);
   assert.deepEqual(
@@ -201,13 +216,11 @@ test('the modeline associates a file with the schema, and nothing else does', as
 // --- completion ----------------------------------------------------------------------------------
 
 const WI = ['identity_provider_id', 'openai_client_kwargs', 'refresh_buffer_seconds', 'service_account_id'];
-const PROVIDER_KEYS = {
-  kubernetes: ['token_file_path'],
-  azure: ['api_version', 'client_id', 'msi_res_id', 'object_id', 'resource'],
-  gcp: ['audience'],
-  custom: ['token_command', 'token_command_timeout_seconds', 'token_provider', 'token_type'],
-  github_actions: ['audience'],
-};
+test('the providers\' keys read from the schema are the documented ones', () => {
+  assert.deepEqual(PROVIDER_KEYS.gcp, ['audience']);
+  assert.deepEqual(PROVIDER_KEYS.azure, ['api_version', 'client_id', 'msi_res_id', 'object_id', 'resource']);
+  assert.deepEqual(PROVIDER_KEYS.custom, ['token_command', 'token_command_timeout_seconds', 'token_provider', 'token_type']);
+});
 
 test('completion: the top level offers auth_type and openai_client_kwargs, never $schema', async () => {
   assert.deepEqual(keyLabels(await complete('|')), ['auth_type', 'openai_client_kwargs']);
@@ -235,7 +248,7 @@ test('completion: a key is inserted with its default, and enum values come with 
   const buffer = items.find((item) => item.label === 'refresh_buffer_seconds');
   assert.match(buffer.insertText ?? buffer.textEdit?.newText, /^refresh_buffer_seconds: \$\{1:1200\}/);
   const values = await complete('auth_type: workload_identity\nworkload_identity_provider: |');
-  assert.deepEqual(valueLabels(values), ['azure', 'custom', 'gcp', 'github_actions', 'kubernetes']);
+  assert.deepEqual(valueLabels(values), [...PROVIDERS].sort());
   const schema = extraSchema.$defs.workload_identity.properties.workload_identity_provider;
   for (const item of values.filter((i) => i.kind === 12)) {
     const index = schema.enum.indexOf(item.label);

@@ -54,13 +54,24 @@ pub(crate) fn markdown(base_url: &str) -> String {
 /// The reference as a standalone HTML page, with schema URLs under `base_url`.
 pub(crate) fn html(base_url: &str) -> String {
     let mut body = String::new();
+    // Keys such as `audience` appear under several providers; ids get GitHub's `-1`, `-2`, ...
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for block in document(base_url) {
         match block {
-            Block::Heading(level, text) => body.push_str(&format!(
-                "<h{level} id=\"{}\">{}</h{level}>\n",
-                slug(&text),
-                inline_html(&text)
-            )),
+            Block::Heading(level, text) => {
+                let base = slug(&text);
+                let count = seen.entry(base.clone()).or_insert(0);
+                let id = if *count == 0 {
+                    base
+                } else {
+                    format!("{base}-{count}")
+                };
+                *count += 1;
+                body.push_str(&format!(
+                    "<h{level} id=\"{id}\">{}</h{level}>\n",
+                    inline_html(&text)
+                ));
+            }
             Block::Paragraph(text) => body.push_str(&format!("<p>{}</p>\n", inline_html(&text))),
             Block::List(items) => {
                 body.push_str("<ul>\n");
@@ -721,5 +732,14 @@ mod tests {
         assert!(page.starts_with("<!doctype html>"));
         assert!(!page.contains("<script"));
         assert!(page.contains("<h2 id=\"provider-gcp\">Provider <code>gcp</code></h2>"));
+        // Every id is unique, though `audience` is a key of two providers.
+        let ids: Vec<&str> = page
+            .split(" id=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(ids.contains(&"audience-1"));
     }
 }
