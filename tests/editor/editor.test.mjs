@@ -160,7 +160,7 @@ const INVALID = {
     '5:3 Property service_account_id is not allowed.',
   ],
   'connection-conn-type-wrong.json': ['2:16 Value must be "openai".'],
-  'connection-extra-array.json': ['3:12 Incorrect type. Expected one of object, string, null.'],
+  'connection-extra-array.json': ['3:12 Incorrect type. Expected an object, a string holding a JSON object, or null.'],
   'connection-password-number.json': ['3:15 Incorrect type. Expected one of string, null.'],
   'connection-port-out-of-range.json': ['3:11 Value is above the maximum of 65535.'],
   'connection-unknown-key.json': ['3:3 Property hostname is not allowed.'],

@@ -1,23 +1,31 @@
-//! `cargo xtask editor-test`: the published schemas in VS Code's JSON engine, and the SchemaStore
-//! catalog that tells editors which files they apply to.
+//! `cargo xtask editor-test`: the published schemas in real editor engines.
 //!
-//! The test itself is `tests/editor/editor.test.mjs`, run by `node --test` against the pinned
-//! `vscode-json-languageservice`. Its lockfile records no download URLs, so `npm ci` installs from
-//! whatever registry this machine's npm is configured for.
+//! The tests are in `tests/editor`, run by `node --test` against pinned npm packages:
+//! `editor.test.mjs` (VS Code's JSON language service), `yaml.test.mjs` (the YAML language
+//! server), `schemastore.test.mjs` (the site's `schemastore/` folder and both schemas under Ajv's
+//! strict mode, as SchemaStore's CI checks them) and `taplo.test.mjs` (taplo on TOML connection
+//! files). Their lockfile records no download URLs, so `npm ci` installs from whatever registry this
+//! machine's npm is configured for; taplo is installed from its wheel into a venv under `target/`.
+//! The site they read is written by the same code as `cargo xtask publish`, into `target/`.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use conn_schema::schema::{
-    CONNECTION_SCHEMA_ID, EXTRA_SCHEMA_ID, connection_schema, extra_schema, to_pretty,
-};
-use serde_json::{Value, json};
 
 /// The folder of the Node test, relative to the workspace root.
 const EDITOR_DIR: &str = "tests/editor";
-/// The test file `node --test` runs.
-const TEST_FILE: &str = "editor.test.mjs";
+/// The test files `node --test` runs.
+const TEST_FILES: [&str; 4] = [
+    "editor.test.mjs",
+    "yaml.test.mjs",
+    "schemastore.test.mjs",
+    "taplo.test.mjs",
+];
+/// The taplo release the TOML test measures (its wheel on the Python package index).
+const TAPLO: &str = "taplo==0.9.3";
+/// Where the test's site and taplo's venv go, relative to the workspace root.
+const WORK_DIR: &str = "target/editor-test";
 
 /// Installs the test's npm packages when they are missing or older than the lockfile, then runs
 /// the test. Fails when Node or npm is missing, the install fails, or a test fails.
@@ -39,9 +47,49 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
     if needs_install(&directory) {
         // `npm ci` installs exactly the lockfile; `.npmrc` beside it keeps `resolved` URLs out.
-        status("npm", &["ci", "--no-audit", "--no-fund"], &directory)?;
+        status("npm", &["ci", "--no-audit", "--no-fund"], &directory, &[])?;
     }
-    status("node", &["--test", TEST_FILE], &directory)
+    let work = root.join(WORK_DIR);
+    let site = work.join("site");
+    if site.exists() {
+        std::fs::remove_dir_all(&site).with_context(|| format!("clearing {}", site.display()))?;
+    }
+    let files = crate::publish::site(root, conn_schema::schema::SCHEMA_BASE_URL)?;
+    crate::publish::write_all(&site, &files)?;
+    let taplo = install_taplo(&work)?;
+    let mut args = vec!["--test"];
+    args.extend(TEST_FILES);
+    let site = site.to_string_lossy().into_owned();
+    let taplo = taplo.to_string_lossy().into_owned();
+    status(
+        "node",
+        &args,
+        &directory,
+        &[("SITE_DIR", site.as_str()), ("TAPLO", taplo.as_str())],
+    )
+}
+
+/// Installs the pinned taplo CLI into a venv under `work` unless it is there already; returns the
+/// path of the `taplo` program.
+fn install_taplo(work: &Path) -> Result<std::path::PathBuf> {
+    let venv = work.join("taplo-venv");
+    let program = venv.join("bin").join("taplo");
+    let stamp = venv.join("installed.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|text| text == TAPLO) && program.exists() {
+        return Ok(program);
+    }
+    let venv_text = venv.to_string_lossy().into_owned();
+    status(
+        "python3",
+        &["-m", "venv", &venv_text],
+        work.parent().unwrap_or(work),
+        &[],
+    )
+    .context("the TOML test needs python3 with venv to install taplo")?;
+    let pip = venv.join("bin").join("pip").to_string_lossy().into_owned();
+    status(&pip, &["install", "--quiet", TAPLO], work, &[])?;
+    std::fs::write(&stamp, TAPLO).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(program)
 }
 
 /// `node_modules` is missing, or was installed from an older lockfile.
@@ -62,10 +110,17 @@ fn needs_install(directory: &Path) -> bool {
     }
 }
 
-fn status(program: &str, args: &[&str], directory: &Path) -> Result<()> {
-    eprintln!("xtask: ({EDITOR_DIR}) {program} {}", args.join(" "));
+fn status(program: &str, args: &[&str], directory: &Path, env: &[(&str, &str)]) -> Result<()> {
+    eprintln!(
+        "xtask: ({}) {program} {}",
+        directory.display(),
+        args.join(" ")
+    );
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("creating {}", directory.display()))?;
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(directory)
         .status()
         .with_context(|| format!("running {program} {}", args.join(" ")))?;
@@ -87,58 +142,9 @@ fn output(program: &str, args: &[&str], directory: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// `schema/catalog.json`: the schemas in SchemaStore's catalog format, with the file names each
-/// applies to, for the schema writer (`cargo xtask schema`) to write beside the schemas.
-pub(crate) fn catalog() -> (&'static str, String) {
-    let entry = |name: &str, schema: &Value, url: &str, stem: &str| {
-        json!({
-            "name": name,
-            "description": schema["description"],
-            "fileMatch": [format!("*.{stem}.json"), format!("{stem}.json")],
-            "url": url,
-        })
-    };
-    let catalog = json!({
-        "$schema": "https://json.schemastore.org/schema-catalog.json",
-        "version": 1,
-        "schemas": [
-            entry(
-                "OpenAI connection extra (Apache Airflow)",
-                &extra_schema(),
-                EXTRA_SCHEMA_ID,
-                "openai-connection-extra",
-            ),
-            entry(
-                "OpenAI connection (Apache Airflow)",
-                &connection_schema(),
-                CONNECTION_SCHEMA_ID,
-                "openai-connection",
-            ),
-        ],
-    });
-    ("catalog.json", to_pretty(&catalog))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The catalog names both schemas by their `$id`, with patterns that do not overlap.
-    #[test]
-    fn catalog_lists_both_schemas_by_id() {
-        let (name, text) = catalog();
-        assert_eq!(name, "catalog.json");
-        assert!(text.ends_with("}\n"));
-        let catalog: Value = serde_json::from_str(&text).expect("catalog is JSON");
-        let schemas = catalog["schemas"].as_array().expect("schemas");
-        let urls: Vec<&str> = schemas.iter().filter_map(|s| s["url"].as_str()).collect();
-        assert_eq!(urls, [EXTRA_SCHEMA_ID, CONNECTION_SCHEMA_ID]);
-        assert_eq!(schemas[0]["fileMatch"][0], "*.openai-connection-extra.json");
-        assert_eq!(schemas[1]["fileMatch"][0], "*.openai-connection.json");
-        for schema in schemas {
-            assert!(schema["description"].as_str().is_some_and(|d| d.len() > 20));
-        }
-    }
 
     #[test]
     fn install_is_needed_without_node_modules() {

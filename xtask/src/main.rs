@@ -1,9 +1,12 @@
 //! `cargo xtask`: maintainer tasks.
 //!
-//! - `schema [--check]`: write (or check) `schema/*.json` from the model's types.
+//! - `schema [--check]`: write (or check) `schema/*.json` and `docs/reference.md` from the
+//!   model's types.
+//! - `publish [--base-url URL] [--out DIR]`: the static site of the schemas (`target/site`).
 //! - `snapshots`: run the validation snapshot tests.
 //! - `tidy`: check dependency direction (no HTTP or async stack below `openai-client`).
-//! - `editor-test`: the schema in VS Code's own JSON language service (`tests/editor`).
+//! - `editor-test`: the schemas in VS Code's JSON language service, the YAML language server,
+//!   Ajv strict mode and taplo (`tests/editor`).
 //! - `fuzz`: the libFuzzer target on the validator, for 60 s.
 //! - `bench`: authentication benchmarks, ours next to the official Python SDK.
 //! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
@@ -12,6 +15,8 @@
 mod bench;
 mod editor;
 mod fuzz;
+mod publish;
+mod reference;
 mod schema;
 mod tidy;
 mod wheel;
@@ -43,6 +48,7 @@ fn run(args: &[String]) -> Result<()> {
                 schema::write(&root)
             }
         }
+        Some("publish") => publish::run(&root, &args[1..]),
         Some("snapshots") => cargo(&root, &["test", "-p", "conn-schema", "--test", "snapshots"]),
         Some("tidy") => tidy::check(&root),
         Some("editor-test") => editor::run(&root),
@@ -51,11 +57,12 @@ fn run(args: &[String]) -> Result<()> {
         Some("wheel-test") => wheel::run(&root, args.iter().any(|arg| arg == "--release")),
         Some("ci") => ci(&root),
         _ => bail!(
-            "usage: cargo xtask <schema [--check] | snapshots | tidy | editor-test | fuzz | bench | ci>\n\
-             schema      write schema/*.json from the model's types (--check: fail if stale)\n\
+            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench | ci>\n\
+             schema      write schema/*.json and docs/reference.md from the model's types (--check: fail if stale)\n\
+             publish     write the schema site (v1/, latest/, catalog.json, index.html, schemastore/) to target/site\n\
              snapshots   run the validation snapshot tests\n\
              tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
-             editor-test run the schema through VS Code's JSON language service (tests/editor)\n\
+             editor-test run the schema through VS Code's JSON service, the YAML language server, Ajv strict and taplo\n\
              fuzz        fuzz the validator for 60 s (installs cargo-fuzz if missing)\n\
              bench       benchmark authentication against the official Python SDK (bench/RESULTS.md)\n\
              ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, fuzz build"

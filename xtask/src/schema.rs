@@ -1,28 +1,45 @@
-//! `cargo xtask schema [--check]`: the published schema files, generated from the types.
+//! `cargo xtask schema [--check]`: the published schema files and the reference generated from
+//! them (`docs/reference.md`), from the types.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use conn_schema::schema::{
-    CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE, connection_schema, extra_schema, to_pretty,
+    CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE, SCHEMA_BASE_URL, connection_schema, extra_schema,
+    to_pretty,
 };
 
-/// Every generated file under `schema/`, with its expected content.
-pub(crate) fn expected() -> Vec<(&'static str, String)> {
+/// Every generated file, relative to the workspace root, with its expected content.
+pub(crate) fn expected() -> Vec<(String, String)> {
     vec![
-        (EXTRA_SCHEMA_FILE, to_pretty(&extra_schema())),
-        (CONNECTION_SCHEMA_FILE, to_pretty(&connection_schema())),
-        crate::editor::catalog(),
+        (
+            format!("schema/{EXTRA_SCHEMA_FILE}"),
+            to_pretty(&extra_schema()),
+        ),
+        (
+            format!("schema/{CONNECTION_SCHEMA_FILE}"),
+            to_pretty(&connection_schema()),
+        ),
+        (
+            "schema/catalog.json".into(),
+            crate::publish::catalog(SCHEMA_BASE_URL),
+        ),
+        (
+            crate::reference::MARKDOWN_PATH.into(),
+            crate::reference::markdown(SCHEMA_BASE_URL),
+        ),
     ]
 }
 
 pub(crate) fn write(root: &Path) -> Result<()> {
-    let directory = root.join("schema");
-    std::fs::create_dir_all(&directory).context("creating schema/")?;
     for (name, content) in expected() {
-        let path = directory.join(name);
+        let path = root.join(&name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("xtask: wrote schema/{name}");
+        eprintln!("xtask: wrote {name}");
     }
     Ok(())
 }
@@ -31,29 +48,29 @@ pub(crate) fn write(root: &Path) -> Result<()> {
 pub(crate) fn check(root: &Path) -> Result<()> {
     let stale = stale_files(root);
     if stale.is_empty() {
-        eprintln!("xtask: schema/ is up to date");
+        eprintln!("xtask: schema/ and docs/reference.md are up to date");
         return Ok(());
     }
     for diff in &stale {
         eprintln!("{diff}");
     }
     bail!(
-        "{} schema file(s) are stale; run `cargo xtask schema` and commit the result",
+        "{} generated file(s) are stale; run `cargo xtask schema` and commit the result",
         stale.len()
     )
 }
 
-/// A diff for every file under `schema/` that differs from what the types generate.
+/// A diff for every generated file that differs from what the types generate.
 pub(crate) fn stale_files(root: &Path) -> Vec<String> {
     let mut stale = Vec::new();
     for (name, content) in expected() {
-        let path = root.join("schema").join(name);
+        let path = root.join(&name);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != content {
             let diff = similar::TextDiff::from_lines(&current, &content)
                 .unified_diff()
                 .context_radius(2)
-                .header(&format!("schema/{name} (checked in)"), "generated")
+                .header(&format!("{name} (checked in)"), "generated")
                 .to_string();
             stale.push(diff);
         }
@@ -82,8 +99,9 @@ mod tests {
     fn stale_file_is_reported_with_a_diff() {
         let directory = std::env::temp_dir().join(format!("xtask-schema-{}", std::process::id()));
         std::fs::create_dir_all(directory.join("schema")).expect("temp dir");
+        std::fs::create_dir_all(directory.join("docs")).expect("temp dir");
         for (name, content) in expected() {
-            std::fs::write(directory.join("schema").join(name), content).expect("write");
+            std::fs::write(directory.join(name), content).expect("write");
         }
         assert!(stale_files(&directory).is_empty());
         let path = directory.join("schema").join(EXTRA_SCHEMA_FILE);

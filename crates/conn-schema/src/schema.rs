@@ -29,12 +29,19 @@ use crate::model::{
 
 /// The JSON Schema dialect of the published schemas.
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
-/// Stable `$id` of the `extra` schema.
+/// Where the schemas are published: each major version lives under `<base>v<major>/`, the newest
+/// also under `<base>latest/` (`cargo xtask publish`).
+pub const SCHEMA_BASE_URL: &str = "https://openai-conn.github.io/schema/";
+/// The folder of the current major version of the schemas under [`SCHEMA_BASE_URL`]. A change
+/// that rejects a document an earlier schema of this major accepted needs a new major.
+pub const SCHEMA_MAJOR_DIR: &str = "v1";
+/// Stable `$id` of the `extra` schema: [`SCHEMA_BASE_URL`], [`SCHEMA_MAJOR_DIR`], the file name.
 pub const EXTRA_SCHEMA_ID: &str =
-    "https://openai-conn.github.io/schema/openai-connection-extra.schema.json";
-/// Stable `$id` of the whole-connection schema.
+    "https://openai-conn.github.io/schema/v1/openai-connection-extra.schema.json";
+/// Stable `$id` of the whole-connection schema: [`SCHEMA_BASE_URL`], [`SCHEMA_MAJOR_DIR`], the
+/// file name.
 pub const CONNECTION_SCHEMA_ID: &str =
-    "https://openai-conn.github.io/schema/openai-connection.schema.json";
+    "https://openai-conn.github.io/schema/v1/openai-connection.schema.json";
 /// File name of the `extra` schema under `schema/`.
 pub const EXTRA_SCHEMA_FILE: &str = "openai-connection-extra.schema.json";
 /// File name of the whole-connection schema under `schema/`.
@@ -94,7 +101,9 @@ pub fn extra_schema() -> Value {
     let mut root = Map::new();
     root.insert("$schema".into(), json!(DIALECT));
     root.insert("$id".into(), json!(EXTRA_SCHEMA_ID));
-    root.insert("title".into(), json!("OpenAI connection extra"));
+    // No `title`: the YAML language server shows the nearest title as the heading of every key's
+    // hover and inside type errors ("Expected \"object(<title>)\""), where the root's title
+    // names the wrong thing; VS Code shows none of it either way.
     describe(
         &mut root,
         "The `extra` object of an Apache Airflow `openai` connection: the auth type, workload \
@@ -116,9 +125,19 @@ pub fn connection_schema() -> Value {
         "The connection's `extra`: an object, or a string holding a JSON object as Airflow stores \
          it. Default: none (API-key auth).",
     );
-    extra.insert("type".into(), json!(["object", "string", "null"]));
+    // An object is checked as an `extra`; anything else must be a string or null. This is not
+    // `"type": ["object", "string", "null"]` because Ajv's strict mode, which SchemaStore's CI
+    // compiles schemas with, refuses a union type other than `[T, "null"]`; the `errorMessage`
+    // keeps VS Code from naming only the types of the `else`.
     extra.insert("if".into(), json!({"type": "object"}));
     extra.insert("then".into(), json!({"$ref": "#/$defs/extra"}));
+    extra.insert(
+        "else".into(),
+        json!({
+            "type": ["string", "null"],
+            "errorMessage": "Incorrect type. Expected an object, a string holding a JSON object, or null.",
+        }),
+    );
     generated.insert("extra".into(), Value::Object(extra));
     let properties = from_table(&keys::all_names(Place::Connection), generated);
 
@@ -134,7 +153,6 @@ pub fn connection_schema() -> Value {
     finish(json!({
         "$schema": DIALECT,
         "$id": CONNECTION_SCHEMA_ID,
-        "title": "OpenAI connection (Airflow JSON form)",
         "description": "A whole Apache Airflow `openai` connection in Airflow's JSON form: \
                         `conn_type`, `host`, `password`, `extra` and the unused generic fields.",
         "type": "object",
@@ -180,7 +198,11 @@ fn extra_body() -> Map<String, Value> {
     body.insert(
         "allOf".into(),
         json!([{
+            // `type` in each condition: `required` passes on a non-object, and the branch would
+            // then report its own type error next to the root's (the YAML language server
+            // lists each one).
             "if": {
+                "type": "object",
                 "properties": {"auth_type": {"const": AuthType::WorkloadIdentity.as_str()}},
                 "required": ["auth_type"],
             },
@@ -198,6 +220,7 @@ fn definitions() -> Map<String, Value> {
     for kind in ProviderKind::ALL {
         branches.push(json!({
             "if": {
+                "type": "object",
                 "properties": {"workload_identity_provider": {"const": kind.as_str()}},
                 "required": ["workload_identity_provider"],
             },
@@ -209,6 +232,7 @@ fn definitions() -> Map<String, Value> {
         &mut workload_identity,
         "Keys of a workload-identity connection: the provider, the two ids and the refresh buffer.",
     );
+    workload_identity.insert("type".into(), json!("object"));
     workload_identity.insert(
         "properties".into(),
         Value::Object(from_table(
@@ -242,6 +266,7 @@ fn definitions() -> Map<String, Value> {
         };
         let mut definition = Map::new();
         describe(&mut definition, summary);
+        definition.insert("type".into(), json!("object"));
         definition.insert(
             "properties".into(),
             Value::Object(from_table(&keys::provider_names(kind), properties)),
@@ -260,7 +285,10 @@ fn definitions() -> Map<String, Value> {
                 "anyOf".into(),
                 json!([{"required": ["token_provider"]}, {"required": ["token_command"]}]),
             );
-            definition.insert("if".into(), json!({"required": ["token_provider"]}));
+            definition.insert(
+                "if".into(),
+                json!({"type": "object", "required": ["token_provider"]}),
+            );
             definition.insert(
                 "then".into(),
                 json!({
@@ -380,6 +408,7 @@ fn polish(value: &mut Value) {
     match value {
         Value::Object(map) => {
             const_one_of_to_enum(map);
+            declare_required(map);
             if let Some(Value::String(format)) = map.get("format")
                 && matches!(
                     format.as_str(),
@@ -418,6 +447,31 @@ fn polish(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(polish),
         _ => {}
+    }
+}
+
+/// Ajv's strict mode (how SchemaStore's CI compiles a schema) refuses a `required` name that the
+/// same subschema does not declare, as in `{"required": ["token_provider"]}` inside an `anyOf`.
+/// Declaring it as `true` there changes no verdict: the key's real schema is in the enclosing
+/// `properties`.
+fn declare_required(map: &mut Map<String, Value>) {
+    let Some(Value::Array(required)) = map.get("required") else {
+        return;
+    };
+    let names: Vec<String> = required
+        .iter()
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let properties = map
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(properties) = properties {
+        for name in names {
+            properties.entry(name).or_insert(Value::Bool(true));
+        }
     }
 }
 
@@ -526,6 +580,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The `$id`s are the published URLs: the base, the major's folder, the file name.
+    #[test]
+    fn ids_are_the_base_the_major_and_the_file_name() {
+        assert_eq!(
+            EXTRA_SCHEMA_ID,
+            format!("{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{EXTRA_SCHEMA_FILE}")
+        );
+        assert_eq!(
+            CONNECTION_SCHEMA_ID,
+            format!("{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{CONNECTION_SCHEMA_FILE}")
+        );
+        assert_eq!(extra_schema()["$id"], EXTRA_SCHEMA_ID);
+        assert_eq!(connection_schema()["$id"], CONNECTION_SCHEMA_ID);
     }
 
     #[test]
