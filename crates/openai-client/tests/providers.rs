@@ -29,7 +29,10 @@ impl Metadata {
         let router = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
             let recorded = Arc::clone(&recorded);
             async move {
-                recorded.lock().unwrap().push((uri.to_string(), headers));
+                recorded
+                    .lock()
+                    .expect("test setup")
+                    .push((uri.to_string(), headers));
                 let response: Response = match uri.path() {
                     "/metadata/identity/oauth2/token" => {
                         axum::Json(json!({"access_token": "eyJ.azure"})).into_response()
@@ -42,17 +45,19 @@ impl Metadata {
                 response
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("test setup");
+        let address = listener.local_addr().expect("test setup").to_string();
         tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(listener, router).await.expect("test setup");
         });
         Metadata { address, requests }
     }
 
     /// The path and query of every request so far.
     fn uris(&self) -> Vec<String> {
-        let requests = self.requests.lock().unwrap();
+        let requests = self.requests.lock().expect("test setup");
         requests.iter().map(|(uri, _)| uri.clone()).collect()
     }
 }
@@ -63,7 +68,7 @@ fn workload(mock: &Mock, provider: Value) -> conn_schema::Connection {
         "identity_provider_id": "idp",
         "service_account_id": "sa"
     });
-    for (key, value) in provider.as_object().unwrap() {
+    for (key, value) in provider.as_object().expect("test setup") {
         extra[key] = value.clone();
     }
     parse(&json!({"conn_type": "openai", "host": mock.api_base(), "extra": extra}))
@@ -76,9 +81,11 @@ async fn exchange_body(
     options: ClientOptions,
 ) -> Value {
     let options = options.with_exchange_url(mock.exchange_url());
-    let connected = from_connection(connection, "openai_wi", options).unwrap();
-    test_connection(&connected.client).await.unwrap();
-    mock.state.exchange_bodies.lock().unwrap()[0].clone()
+    let connected = from_connection(connection, "openai_wi", options).expect("test setup");
+    test_connection(&connected.client)
+        .await
+        .expect("test setup");
+    mock.state.exchange_bodies.lock().expect("test setup")[0].clone()
 }
 
 fn with_env(env: MapEnv) -> ClientOptions {
