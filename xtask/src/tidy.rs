@@ -139,11 +139,15 @@ fn parse_tree(tree: &str) -> (BTreeSet<&str>, Vec<(&str, BTreeSet<&str>)>) {
         let (Ok(depth), rest) = (line[..digits].parse::<usize>(), &line[digits..]) else {
             continue;
         };
-        // `name vX.Y.Z (path)`, optionally `(proc-macro)`: the name and version identify a crate.
-        let Some(version_end) = rest.match_indices(' ').nth(1).map(|(at, _)| at) else {
+        // `name vX.Y.Z`, then `(path)` or `(proc-macro)` for some: the name and version identify
+        // a crate.
+        let mut words = rest.split_whitespace();
+        let (Some(name), Some(version)) = (words.next(), words.next()) else {
             continue;
         };
-        let id = rest[..version_end].trim();
+        let id = &rest[..rest.find(version).unwrap_or(0) + version.len()];
+        let id = id.trim();
+        debug_assert!(id.starts_with(name));
         all.insert(id);
         match depth {
             0 => {}
