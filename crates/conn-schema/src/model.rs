@@ -339,15 +339,6 @@ impl ProviderConfig {
             ProviderConfig::GithubActions(_) => ProviderKind::GithubActions,
         }
     }
-
-    /// The kind of token this source yields.
-    pub fn token_type(&self) -> TokenType {
-        match self {
-            ProviderConfig::Gcp(_) => TokenType::Id,
-            ProviderConfig::Custom(custom) => custom.token_type,
-            _ => TokenType::Jwt,
-        }
-    }
 }
 
 /// Workload identity, resolved: the ids, the refresh buffer and the subject-token source.
