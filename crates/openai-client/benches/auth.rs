@@ -118,7 +118,9 @@ fn layer_overhead(c: &mut Criterion) {
         Ok::<_, OpenAIError>(reqwest::Response::from(response))
     });
     // One client for every request: building a client per request would time TLS set-up.
-    let client = reqwest::Client::new();
+    let client = providers_http::tls_client_builder()
+        .build()
+        .expect("client");
     let factory = HttpRequestFactory::new(move || {
         let request = client
             .get("http://127.0.0.1:9/v1/models")

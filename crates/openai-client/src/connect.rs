@@ -319,7 +319,7 @@ pub fn from_connection(
         conn_id,
     )?;
 
-    let http = reqwest::Client::builder()
+    let http = providers_http::tls_client_builder()
         .timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {

@@ -2,6 +2,7 @@
 //! and the token exchange of `openai-client` share, so that each of them states only its own
 //! protocol:
 //!
+//! - [`tls_client_builder`]: every `reqwest` client starts here (rustls on `ring`);
 //! - [`client_builder`] and [`build_client`]: a `reqwest` client (rustls) that never follows a
 //!   redirect, because a credential request must not be replayed to wherever a `Location` points,
 //!   and that bypasses proxies for endpoints local to the host ([`Proxy::Never`]);
@@ -42,10 +43,23 @@ pub enum Proxy {
     FromEnvironment,
 }
 
+/// A `reqwest` client builder whose TLS runs on rustls with the `ring` provider.
+///
+/// reqwest is built without a provider of its own (its default, aws-lc-rs, compiles C for most
+/// of a cold build), so it takes the process-wide rustls provider: this installs `ring` as that
+/// provider unless the program installed one first, which is then used as it is. Every client of
+/// the workspace is built from here; building one with `reqwest::Client::builder()` directly
+/// would panic for want of a provider.
+pub fn tls_client_builder() -> reqwest::ClientBuilder {
+    // An error only says a provider is already installed, which is what we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// A client builder that never follows redirects, with the proxy rule applied. Callers add what
 /// is theirs (a client-wide timeout, say) and build.
 pub fn client_builder(proxy: Proxy) -> reqwest::ClientBuilder {
-    let builder = reqwest::Client::builder()
+    let builder = tls_client_builder()
         // A credential request must not be replayed to wherever a redirect points.
         .redirect(reqwest::redirect::Policy::none());
     match proxy {
