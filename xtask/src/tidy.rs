@@ -25,6 +25,7 @@ pub(crate) const OUR_CRATES: &[&str] = &[
     "providers-gcp",
     "providers-github",
     "providers-custom",
+    "providers-x509",
     "openai-client",
     "openai-conn",
 ];
@@ -35,6 +36,7 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("conn-schema", &[]),
     ("providers-core", &[]),
     ("providers-http", &["providers-core"]),
+    ("providers-x509", &["providers-core", "providers-http"]),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {

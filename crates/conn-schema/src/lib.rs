@@ -28,6 +28,7 @@ pub use load::{EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load,
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
+    X509Config,
     WorkloadIdentity,
 };
 pub use report::{

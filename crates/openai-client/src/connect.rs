@@ -11,6 +11,7 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
+use std::path::PathBuf;
 use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -18,9 +19,12 @@ use secrecy::{ExposeSecret, SecretString};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
-use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, resolve_exchange_url};
+use crate::cache::{
+    DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, TokenCacheBuilder, resolve_exchange_url,
+};
 use crate::exchange::{ExchangeError, parse_exchange_url};
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
+use crate::x509::{DEFAULT_MTLS_BASE_URL, X509Transport};
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -110,6 +114,16 @@ pub enum ClientError {
         #[source]
         source: ExchangeError,
     },
+    /// Under x509: the client certificate, its key or the CA bundle could not be loaded (the
+    /// message names the file).
+    #[error("connection {conn_id:?}: {source}")]
+    X509 {
+        /// The connection id.
+        conn_id: String,
+        /// What went wrong, naming the file.
+        #[source]
+        source: providers_x509::X509Error,
+    },
     /// The API's HTTP client could not be built.
     #[error("connection {conn_id:?}: could not build the http client")]
     HttpClient {
@@ -131,7 +145,7 @@ pub enum BaseUrlOrigin {
     Host,
     /// The `OPENAI_BASE_URL` environment variable.
     Env,
-    /// `https://api.openai.com/v1`.
+    /// `https://api.openai.com/v1` (`https://mtls.api.openai.com/v1` under x509).
     Default,
 }
 
@@ -208,6 +222,28 @@ pub enum AuthPlan {
         provider: ProviderKind,
         /// The subject token's type.
         token_type: conn_schema::TokenType,
+        /// The identity provider id registered with OpenAI.
+        identity_provider_id: String,
+        /// The OpenAI service account id.
+        service_account_id: String,
+        /// How long before expiry the token is refreshed (at most half its lifetime).
+        refresh_buffer: Duration,
+        /// The exchange endpoint.
+        exchange_url: String,
+        /// Where the exchange endpoint came from.
+        exchange_url_origin: ExchangeUrlOrigin,
+        /// Whether an API key was configured and will be ignored (never sent).
+        ignored_api_key: Option<ApiKeyOrigin>,
+    },
+    /// X.509 workload identity: the client certificate is presented over mutual TLS to the
+    /// exchange and the API; there is no subject token.
+    X509WorkloadIdentity {
+        /// The PEM certificate chain (read again when it changes).
+        certificate_path: PathBuf,
+        /// The PEM private key (read again when it changes; its contents are never part of a plan).
+        private_key_path: PathBuf,
+        /// The PEM CA bundle that replaces the system roots, if any.
+        ca_bundle_path: Option<PathBuf>,
         /// The identity provider id registered with OpenAI.
         identity_provider_id: String,
         /// The OpenAI service account id.
@@ -337,6 +373,32 @@ impl ClientOptions {
         self.subject_token_source = Some(source);
         self
     }
+
+    pub(crate) fn env(&self) -> &dyn Env {
+        self.env.as_ref()
+    }
+
+    pub(crate) fn exchange_url(&self) -> Option<&str> {
+        self.exchange_url.as_deref()
+    }
+
+    /// The environment and the exchange overrides, applied to a cache builder.
+    pub(crate) fn apply(&self, mut builder: TokenCacheBuilder) -> TokenCacheBuilder {
+        builder = builder.env(Arc::clone(&self.env));
+        if let Some(url) = &self.exchange_url {
+            builder = builder.exchange_url(url.clone());
+        }
+        if let Some(policy) = self.exchange_retry {
+            builder = builder.retry_policy(policy);
+        }
+        if let Some(sleep) = &self.exchange_sleep {
+            builder = builder.sleep(Arc::clone(sleep));
+        }
+        if let Some(policy) = self.refresh_backoff {
+            builder = builder.refresh_backoff(policy);
+        }
+        builder
+    }
 }
 
 /// A connection turned into a client. Debug leaves the client out: async-openai's config prints
@@ -374,6 +436,11 @@ fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin)
         (url, BaseUrlOrigin::Host)
     } else if let Some(url) = non_empty(env.var(BASE_URL_ENV)) {
         (url, BaseUrlOrigin::Env)
+    } else if matches!(
+        &conn.extra.auth,
+        Auth::WorkloadIdentity(WorkloadIdentity { provider: ProviderConfig::X509(_), .. })
+    ) {
+        (DEFAULT_MTLS_BASE_URL.to_owned(), BaseUrlOrigin::Default)
     } else {
         (DEFAULT_BASE_URL.to_owned(), BaseUrlOrigin::Default)
     };
@@ -381,7 +448,7 @@ fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin)
     (url.trim().trim_end_matches('/').to_owned(), origin)
 }
 
-fn resolve_api_key(conn: &Connection, env: &dyn Env) -> Option<(SecretString, ApiKeyOrigin)> {
+pub(crate) fn resolve_api_key(conn: &Connection, env: &dyn Env) -> Option<(SecretString, ApiKeyOrigin)> {
     let present = |key: &SecretString| !key.expose_secret().is_empty();
     if let Some(key) = conn
         .extra
@@ -400,7 +467,7 @@ fn resolve_api_key(conn: &Connection, env: &dyn Env) -> Option<(SecretString, Ap
         .map(|key| (SecretString::from(key), ApiKeyOrigin::Env))
 }
 
-fn refresh_buffer(identity: &WorkloadIdentity) -> Duration {
+pub(crate) fn refresh_buffer(identity: &WorkloadIdentity) -> Duration {
     Duration::try_from_secs_f64(identity.refresh_buffer_seconds).unwrap_or(DEFAULT_REFRESH_BUFFER)
 }
 
@@ -435,6 +502,21 @@ pub fn plan(
                 })?;
             AuthPlan::ApiKey { origin }
         }
+        Auth::WorkloadIdentity(
+            identity @ WorkloadIdentity {
+                provider: ProviderConfig::X509(x509),
+                ..
+            },
+        ) => {
+            crate::x509::auth_plan(
+                conn,
+                identity,
+                x509,
+                (&base_url, base_url_origin),
+                conn_id,
+                options,
+            )?
+        }
         Auth::WorkloadIdentity(identity) => {
             let (exchange_url, exchange_url_origin) =
                 resolve_exchange_url(options.exchange_url.as_deref(), env);
@@ -442,9 +524,19 @@ pub fn plan(
                 conn_id: conn_id.to_owned(),
                 source,
             })?;
+            // Every provider but x509 (matched above) names its subject token's type.
+            let token_type =
+                identity
+                    .provider
+                    .token_type()
+                    .ok_or_else(|| ClientError::Provider {
+                        conn_id: conn_id.to_owned(),
+                        provider: identity.provider.kind().as_str(),
+                        source: "the provider yields no subject token".into(),
+                    })?;
             AuthPlan::WorkloadIdentity {
                 provider: identity.provider.kind(),
-                token_type: identity.provider.token_type(),
+                token_type,
                 identity_provider_id: identity.identity_provider_id.clone(),
                 service_account_id: identity.service_account_id.clone(),
                 refresh_buffer: refresh_buffer(identity),
@@ -515,6 +607,7 @@ pub fn from_connection(
     config = config
         .with_org_id(plan.organization.clone().unwrap_or_default())
         .with_project_id(plan.project.clone().unwrap_or_default());
+    let mut x509_identity = None;
     let token_cache = match &conn.extra.auth {
         Auth::ApiKey => {
             let (key, origin) = resolve_api_key(conn, options.env.as_ref()).ok_or_else(|| {
@@ -536,7 +629,15 @@ pub fn from_connection(
         Auth::WorkloadIdentity(identity) => {
             // No key: the layer sets the bearer and strips any other credential header.
             config = config.with_api_key("");
-            Some(build_cache(identity, conn_id, &options)?)
+            match &identity.provider {
+                ProviderConfig::X509(x509) => {
+                    let (cache, loaded) =
+                        crate::x509::build_cache(identity, x509, conn_id, &options)?;
+                    x509_identity = Some(loaded);
+                    Some(cache)
+                }
+                _ => Some(build_cache(identity, conn_id, &options)?),
+            }
         }
     };
     config = add_default_headers(
@@ -553,12 +654,22 @@ pub fn from_connection(
             conn_id: conn_id.to_owned(),
             source,
         })?;
-    let service = build_service(
-        http.clone(),
-        plan.max_retries,
-        &kwargs.default_query,
-        token_cache.clone(),
-    );
+    let service = match x509_identity {
+        // Under x509 the requests go out with the client of the certificate's current
+        // generation; `http` only builds them.
+        Some(identity) => build_service(
+            X509Transport::new(identity, plan.timeout, conn_id)?,
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+        None => build_service(
+            ReqwestService::new(http.clone()),
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+    };
     let client = Client::build(http, config).with_http_service(service);
     Ok(Connected {
         client,
@@ -599,12 +710,20 @@ fn add_default_headers(
 
 type HttpService = BoxCloneSyncService<HttpRequestFactory, reqwest::Response, OpenAIError>;
 
-fn build_service(
-    http: reqwest::Client,
+fn build_service<T>(
+    transport: T,
     max_retries: u32,
     default_query: &BTreeMap<String, String>,
     token_cache: Option<TokenCache>,
-) -> HttpService {
+) -> HttpService
+where
+    T: tower::Service<HttpRequestFactory, Response = reqwest::Response, Error = OpenAIError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    T::Future: Send + 'static,
+{
     let query = (!default_query.is_empty()).then(|| {
         DefaultQueryLayer::new(
             default_query
@@ -623,7 +742,7 @@ fn build_service(
         ))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
-        .service(ReqwestService::new(http));
+        .service(transport);
     BoxCloneSyncService::new(service)
 }
 
@@ -636,26 +755,13 @@ fn build_cache(
         Some(source) => Arc::clone(source),
         None => build_source(&identity.provider, conn_id, options)?,
     };
-    let mut builder = TokenCache::builder(
+    let builder = TokenCache::builder(
         source,
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
     )
-    .refresh_buffer(refresh_buffer(identity))
-    .env(Arc::clone(&options.env));
-    if let Some(url) = &options.exchange_url {
-        builder = builder.exchange_url(url.clone());
-    }
-    if let Some(policy) = options.exchange_retry {
-        builder = builder.retry_policy(policy);
-    }
-    if let Some(sleep) = &options.exchange_sleep {
-        builder = builder.sleep(Arc::clone(sleep));
-    }
-    if let Some(policy) = options.refresh_backoff {
-        builder = builder.refresh_backoff(policy);
-    }
-    builder.build().map_err(|source| ClientError::Exchange {
+    .refresh_buffer(refresh_buffer(identity));
+    options.apply(builder).build().map_err(|source| ClientError::Exchange {
         conn_id: conn_id.to_owned(),
         source,
     })
@@ -681,6 +787,11 @@ fn build_source(
         ProviderConfig::GithubActions(config) => Ok(Arc::new(
             providers_github::GithubActionsSource::from_config(config, Arc::clone(&options.env)),
         )),
+        ProviderConfig::X509(_) => Err(ClientError::Provider {
+            conn_id: conn_id.to_owned(),
+            provider: ProviderKind::X509.as_str(),
+            source: "x509 presents a client certificate; it has no subject-token source".into(),
+        }),
         ProviderConfig::Custom(config) => {
             providers_custom::source_from_config(config, &options.registry).map_err(|source| {
                 ClientError::Provider {

@@ -102,6 +102,14 @@ pub enum ExchangeError {
     /// The HTTP client for the exchange could not be built.
     #[error("could not build the token exchange http client")]
     HttpClient(#[source] Arc<reqwest::Error>),
+    /// Under x509: the client certificate could not be set up for the exchange.
+    #[error(transparent)]
+    X509(Arc<providers_x509::X509Error>),
+    /// Under x509: the mutual-TLS handshake failed (the exchange refused the client certificate,
+    /// or its own certificate is not trusted). Not transient: the same certificate would be
+    /// refused again.
+    #[error("token exchange over mutual tls failed: {0}")]
+    MutualTls(Arc<crate::x509::MutualTlsError>),
 }
 
 impl ExchangeError {
@@ -325,7 +333,7 @@ impl Exchanger {
     }
 }
 
-fn transport_error(error: reqwest::Error) -> ExchangeError {
+pub(crate) fn transport_error(error: reqwest::Error) -> ExchangeError {
     match TransportFailure::of(&error) {
         TransportFailure::Timeout => ExchangeError::Timeout(Arc::new(error)),
         TransportFailure::Connect => ExchangeError::Connect(Arc::new(error)),
@@ -333,7 +341,7 @@ fn transport_error(error: reqwest::Error) -> ExchangeError {
     }
 }
 
-fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
+pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
     let malformed = |expected| ExchangeError::Malformed { expected, status };
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|_| malformed("a json object"))?;
@@ -362,7 +370,7 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
     })
 }
 
-fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
+pub(crate) fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
     let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
     let field = |name: &str| {
         value

@@ -39,6 +39,7 @@ fn provider_env_vars(provider: &ProviderConfig) -> &'static [&'static str] {
             "ACTIONS_ID_TOKEN_REQUEST_URL",
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
         ],
+        ProviderConfig::X509(_) => &[],
     }
 }
 
@@ -148,6 +149,54 @@ pub(crate) fn plan_json(plan: &Plan, connection: &Connection, overrides: &[Strin
         );
         let env: Vec<&str> = std::iter::once(openai_client::TOKEN_EXCHANGE_URL_ENV)
             .chain(provider_env_vars(&identity.provider).iter().copied())
+            .filter(|name| is_set(name))
+            .collect();
+        workload.insert("env_overrides".into(), json!(env));
+        out.insert("workload_identity".into(), Value::Object(workload));
+    }
+    if let AuthPlan::X509WorkloadIdentity {
+        certificate_path,
+        private_key_path,
+        ca_bundle_path,
+        identity_provider_id,
+        service_account_id,
+        refresh_buffer,
+        exchange_url,
+        exchange_url_origin,
+        ignored_api_key,
+    } = &plan.auth
+    {
+        // Paths only: the files' contents (the key above all) are never read by `plan`.
+        let path = |path: &std::path::Path| json!(path.display().to_string());
+        let mut workload = Map::new();
+        workload.insert("provider".into(), json!("x509"));
+        workload.insert(
+            "subject_token_type".into(),
+            json!(openai_client::X509_SUBJECT_TOKEN_TYPE),
+        );
+        workload.insert("certificate_path".into(), path(certificate_path));
+        workload.insert("private_key_path".into(), path(private_key_path));
+        workload.insert(
+            "ca_bundle_path".into(),
+            ca_bundle_path.as_deref().map_or(Value::Null, path),
+        );
+        workload.insert("identity_provider_id".into(), json!(identity_provider_id));
+        workload.insert("service_account_id".into(), json!(service_account_id));
+        workload.insert(
+            "refresh_buffer_seconds".into(),
+            json!(refresh_buffer.as_secs_f64()),
+        );
+        workload.insert("token_exchange_url".into(), json!(exchange_url));
+        workload.insert(
+            "token_exchange_url_source".into(),
+            json!(exchange_url_origin.as_str()),
+        );
+        workload.insert(
+            "ignored_api_key".into(),
+            json!(ignored_api_key.map(|origin| origin.as_str())),
+        );
+        let env: Vec<&str> = [openai_client::TOKEN_EXCHANGE_URL_ENV]
+            .into_iter()
             .filter(|name| is_set(name))
             .collect();
         workload.insert("env_overrides".into(), json!(env));
