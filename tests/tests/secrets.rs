@@ -158,6 +158,7 @@ async fn no_x509_type_prints_key_material() {
     );
     let other = ca.client("other");
     let (_, other_key) = other.write(directory.path(), "other");
-    let mismatch = ReloadingIdentity::load(X509Files::new(&cert, &other_key)).expect_err("mismatch");
+    let mismatch =
+        ReloadingIdentity::load(X509Files::new(&cert, &other_key)).expect_err("mismatch");
     assert_no_key("X509Error", &format!("{mismatch:?} {mismatch}"));
 }

@@ -48,7 +48,9 @@ fn router(exchanges: Arc<AtomicUsize>) -> Router {
                             "service_account_id": "sa-e2e",
                         })
                     );
-                    Json(json!({"access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600}))
+                    Json(
+                        json!({"access_token": ACCESS, "token_type": "Bearer", "expires_in": 3600}),
+                    )
                 }
             }),
         )
@@ -157,8 +159,14 @@ async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
         workload["subject_token_type"],
         "urn:openai:params:oauth:token-type:x509"
     );
-    assert_eq!(workload["certificate_path"], setup.certificate_path.as_str());
-    assert_eq!(workload["private_key_path"], setup.private_key_path.as_str());
+    assert_eq!(
+        workload["certificate_path"],
+        setup.certificate_path.as_str()
+    );
+    assert_eq!(
+        workload["private_key_path"],
+        setup.private_key_path.as_str()
+    );
     assert_eq!(workload["ca_bundle_path"], setup.ca_bundle_path.as_str());
     assert_eq!(
         workload["token_exchange_url"],
@@ -173,13 +181,17 @@ async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
 async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
     let setup = setup().await;
     let file = setup.connection(Some(setup.server.url("/v1")));
-    TestCa::new("stranger ca")
-        .client("intruder")
-        .write_to(setup.certificate_path.as_ref(), setup.private_key_path.as_ref());
+    TestCa::new("stranger ca").client("intruder").write_to(
+        setup.certificate_path.as_ref(),
+        setup.private_key_path.as_ref(),
+    );
     let output = run(vec!["token".into(), file.clone()], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("refused the client certificate"), "{stderr}");
+    assert!(
+        stderr.contains("refused the client certificate"),
+        "{stderr}"
+    );
     assert!(stderr.contains("unknown_ca"), "{stderr}");
     assert!(stderr.contains(&setup.certificate_path), "{stderr}");
 
@@ -188,7 +200,10 @@ async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains(&format!("private_key_path {:?} does not exist", setup.private_key_path)),
+        stderr.contains(&format!(
+            "private_key_path {:?} does not exist",
+            setup.private_key_path
+        )),
         "{stderr}"
     );
     assert_eq!(setup.exchanges.load(Ordering::SeqCst), 0);
@@ -209,6 +224,9 @@ async fn no_key_material_at_trace_level() {
             let chunk = std::str::from_utf8(chunk).unwrap();
             assert!(!all.contains(chunk), "{subcommand} printed key material");
         }
-        assert!(!all.contains(ACCESS), "{subcommand} printed the access token");
+        assert!(
+            !all.contains(ACCESS),
+            "{subcommand} printed the access token"
+        );
     }
 }

@@ -28,8 +28,7 @@ pub use load::{EnvVars, LoadError, Loaded, MapEnv, ProcessEnv, SourceSpec, load,
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
-    X509Config,
-    WorkloadIdentity,
+    WorkloadIdentity, X509Config,
 };
 pub use report::{
     Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,

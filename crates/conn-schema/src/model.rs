@@ -245,11 +245,13 @@ pub struct GithubActionsConfig {
 pub struct X509Config {
     /// Path of the PEM client certificate chain (the workload's certificate first, then any
     /// intermediates), such as a SPIFFE X.509 SVID or a cert-manager `tls.crt`. Read again
-    /// whenever the file changes on disk. Required for `x509`.
+    /// whenever the file changes on disk. Required under workload identity when
+    /// `workload_identity_provider` is `x509`.
     #[schemars(length(min = 1))]
     pub certificate_path: String,
     /// Path of the PEM private key of the certificate (PKCS #8, PKCS #1 or SEC1), such as a
-    /// cert-manager `tls.key`. Read again whenever the file changes on disk. Required for `x509`.
+    /// cert-manager `tls.key`. Read again whenever the file changes on disk. Required under
+    /// workload identity when `workload_identity_provider` is `x509`.
     #[schemars(length(min = 1))]
     pub private_key_path: String,
     /// Path of a PEM bundle of CA certificates that replace the system roots when checking the

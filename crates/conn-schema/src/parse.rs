@@ -261,6 +261,9 @@ impl Parser {
                         "identity_provider_id" | "service_account_id" => {
                             format!("set \"{key}\" to the id registered with OpenAI")
                         }
+                        "certificate_path" | "private_key_path" => {
+                            format!("set \"{key}\" to the path of the PEM file")
+                        }
                         _ => format!("give \"{key}\" a value, or remove it"),
                     }),
                 );

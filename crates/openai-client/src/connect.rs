@@ -11,11 +11,11 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
-use std::path::PathBuf;
 use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
+use std::path::PathBuf;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
@@ -438,7 +438,10 @@ fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin)
         (url, BaseUrlOrigin::Env)
     } else if matches!(
         &conn.extra.auth,
-        Auth::WorkloadIdentity(WorkloadIdentity { provider: ProviderConfig::X509(_), .. })
+        Auth::WorkloadIdentity(WorkloadIdentity {
+            provider: ProviderConfig::X509(_),
+            ..
+        })
     ) {
         (DEFAULT_MTLS_BASE_URL.to_owned(), BaseUrlOrigin::Default)
     } else {
@@ -448,7 +451,10 @@ fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin)
     (url.trim().trim_end_matches('/').to_owned(), origin)
 }
 
-pub(crate) fn resolve_api_key(conn: &Connection, env: &dyn Env) -> Option<(SecretString, ApiKeyOrigin)> {
+pub(crate) fn resolve_api_key(
+    conn: &Connection,
+    env: &dyn Env,
+) -> Option<(SecretString, ApiKeyOrigin)> {
     let present = |key: &SecretString| !key.expose_secret().is_empty();
     if let Some(key) = conn
         .extra
@@ -507,16 +513,14 @@ pub fn plan(
                 provider: ProviderConfig::X509(x509),
                 ..
             },
-        ) => {
-            crate::x509::auth_plan(
-                conn,
-                identity,
-                x509,
-                (&base_url, base_url_origin),
-                conn_id,
-                options,
-            )?
-        }
+        ) => crate::x509::auth_plan(
+            conn,
+            identity,
+            x509,
+            (&base_url, base_url_origin),
+            conn_id,
+            options,
+        )?,
         Auth::WorkloadIdentity(identity) => {
             let (exchange_url, exchange_url_origin) =
                 resolve_exchange_url(options.exchange_url.as_deref(), env);
@@ -761,10 +765,13 @@ fn build_cache(
         identity.service_account_id.clone(),
     )
     .refresh_buffer(refresh_buffer(identity));
-    options.apply(builder).build().map_err(|source| ClientError::Exchange {
-        conn_id: conn_id.to_owned(),
-        source,
-    })
+    options
+        .apply(builder)
+        .build()
+        .map_err(|source| ClientError::Exchange {
+            conn_id: conn_id.to_owned(),
+            source,
+        })
 }
 
 fn build_source(

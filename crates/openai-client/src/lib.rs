@@ -61,8 +61,7 @@ pub use layer::{
 };
 pub use token::AccessToken;
 pub use x509::{
-    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError,
-    X509_SUBJECT_TOKEN_TYPE,
+    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,
 };
 
 /// The X.509 identity (certificate files followed on disk) behind an `x509` connection.

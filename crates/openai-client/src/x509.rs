@@ -114,12 +114,13 @@ pub(crate) fn build_cache(
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
-    let loaded = Arc::new(ReloadingIdentity::load(files(config)).map_err(|source| {
-        ClientError::X509 {
-            conn_id: conn_id.to_owned(),
-            source,
-        }
-    })?);
+    let loaded =
+        Arc::new(
+            ReloadingIdentity::load(files(config)).map_err(|source| ClientError::X509 {
+                conn_id: conn_id.to_owned(),
+                source,
+            })?,
+        );
     let mut builder = TokenCache::x509_builder(
         Arc::clone(&loaded),
         identity.identity_provider_id.clone(),
@@ -355,17 +356,19 @@ impl tower::Service<HttpRequestFactory> for X509Transport {
         Box::pin(async move {
             let request = factory.build().await?;
             let endpoint = origin(request.url());
-            client.execute(request).await.map_err(|error| match tls_failure(&error) {
-                // Not retried by the retry layer (it retries only connect errors of reqwest's
-                // own type): a refused certificate stays refused.
-                Some(failure) => OpenAIError::Boxed(Box::new(MutualTlsError {
-                    endpoint,
-                    certificate_path,
-                    failure,
-                })),
-                None => OpenAIError::Reqwest(error),
-            })
+            client
+                .execute(request)
+                .await
+                .map_err(|error| match tls_failure(&error) {
+                    // Not retried by the retry layer (it retries only connect errors of reqwest's
+                    // own type): a refused certificate stays refused.
+                    Some(failure) => OpenAIError::Boxed(Box::new(MutualTlsError {
+                        endpoint,
+                        certificate_path,
+                        failure,
+                    })),
+                    None => OpenAIError::Reqwest(error),
+                })
         })
     }
 }
-

@@ -145,9 +145,10 @@ impl Setup {
             }
         }
         let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-        report
-            .connection
-            .unwrap_or_else(|| panic!("{}", report.render("x509.json")))
+        match report.connection {
+            Some(connection) => connection,
+            None => panic!("{}", report.render("x509.json")),
+        }
     }
 
     fn options(&self) -> ClientOptions {
@@ -156,11 +157,14 @@ impl Setup {
                 "OPENAI_TOKEN_EXCHANGE_URL",
                 self.server.url("/oauth/token"),
             )))
-            .with_exchange_retry_policy(RetryPolicy::exponential(
-                2,
-                std::time::Duration::from_millis(1),
-                std::time::Duration::from_millis(1),
-            ).without_delays())
+            .with_exchange_retry_policy(
+                RetryPolicy::exponential(
+                    2,
+                    std::time::Duration::from_millis(1),
+                    std::time::Duration::from_millis(1),
+                )
+                .without_delays(),
+            )
     }
 
     fn exchanges(&self) -> Vec<(String, HeaderMap, Value, Vec<u8>)> {
@@ -285,7 +289,10 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
     .unwrap();
     assert_eq!(planned.base_url, "https://host.example/v1");
     let planned = plan(
-        &connection(Some("https://host.example/v1"), Some("https://kwargs.example/v1")),
+        &connection(
+            Some("https://host.example/v1"),
+            Some("https://kwargs.example/v1"),
+        ),
         "x",
         &options(env()),
     )
@@ -312,9 +319,10 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
 #[tokio::test]
 async fn a_certificate_from_another_ca_is_refused_with_an_error_that_says_so() {
     let setup = setup().await;
-    TestCa::new("another ca")
-        .client("intruder")
-        .write_to(setup.certificate_path.as_ref(), setup.private_key_path.as_ref());
+    TestCa::new("another ca").client("intruder").write_to(
+        setup.certificate_path.as_ref(),
+        setup.private_key_path.as_ref(),
+    );
     let connected = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap();
     let cache = connected.token_cache.clone().unwrap();
 
@@ -347,7 +355,12 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
     let setup = setup().await;
     // A server for the API that trusts another CA only; the exchange is the trusting one.
     let other_ca = TestCa::new("api-only ca");
-    let api = MtlsServer::start(router(Arc::clone(&setup.seen)), &setup.ca.server(), &[&other_ca]).await;
+    let api = MtlsServer::start(
+        router(Arc::clone(&setup.seen)),
+        &setup.ca.server(),
+        &[&other_ca],
+    )
+    .await;
     let connection = setup.connection(json!({"host": api.url("/v1")}));
     let connected = from_connection(&connection, "x509", setup.options()).unwrap();
     let error = test_connection(&connected.client).await.unwrap_err();
@@ -363,7 +376,10 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
             alert: "unknown_ca"
         }
     );
-    assert!(error.to_string().contains(&setup.certificate_path), "{error}");
+    assert!(
+        error.to_string().contains(&setup.certificate_path),
+        "{error}"
+    );
     // The retry layer does not retry a refusal.
     assert_eq!(api.refused_handshakes(), 1);
 }
@@ -372,7 +388,8 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
 async fn file_errors_surface_when_the_client_is_built_naming_the_file() {
     let setup = setup().await;
     let missing = setup.directory.path().join("missing.key");
-    let connection = setup.connection(json!({"extra": {"private_key_path": missing.to_str().unwrap()}}));
+    let connection =
+        setup.connection(json!({"extra": {"private_key_path": missing.to_str().unwrap()}}));
     let error = from_connection(&connection, "x509", setup.options()).unwrap_err();
     assert!(matches!(error, ClientError::X509 { .. }), "{error:?}");
     assert_eq!(
@@ -381,9 +398,17 @@ async fn file_errors_surface_when_the_client_is_built_naming_the_file() {
     );
 
     let expired = setup.ca.expired_client("old");
-    expired.write_to(setup.certificate_path.as_ref(), setup.private_key_path.as_ref());
+    expired.write_to(
+        setup.certificate_path.as_ref(),
+        setup.private_key_path.as_ref(),
+    );
     let error = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap_err();
-    assert!(error.to_string().contains("expired at 2000-01-01T00:00:00Z"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("expired at 2000-01-01T00:00:00Z"),
+        "{error}"
+    );
     assert!(setup.exchanges().is_empty());
 }
 
@@ -429,7 +454,10 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
     }
     let rotated = setup.ca.client("workload-2");
     {
-        let (cert, key) = (setup.certificate_path.clone(), setup.private_key_path.clone());
+        let (cert, key) = (
+            setup.certificate_path.clone(),
+            setup.private_key_path.clone(),
+        );
         let rotated = rotated.clone();
         tokio::task::spawn_blocking(move || rotated.write_to(cert.as_ref(), key.as_ref()))
             .await

@@ -26,7 +26,10 @@ impl std::fmt::Display for TlsFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TlsFailure::CertificateRefused { alert } => {
-                write!(f, "the server refused the client certificate (TLS alert {alert})")
+                write!(
+                    f,
+                    "the server refused the client certificate (TLS alert {alert})"
+                )
             }
             TlsFailure::ServerNotTrusted { reason } => write!(
                 f,
@@ -97,7 +100,9 @@ mod tests {
         );
         assert_eq!(
             tls_failure(&io),
-            Some(TlsFailure::CertificateRefused { alert: "unknown_ca" })
+            Some(TlsFailure::CertificateRefused {
+                alert: "unknown_ca"
+            })
         );
         let other = std::io::Error::new(
             std::io::ErrorKind::InvalidData,

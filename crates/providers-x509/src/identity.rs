@@ -158,13 +158,15 @@ pub(crate) fn load(files: &X509Files, now: SystemTime) -> Result<Material, X509E
             }
             builder.with_root_certificates(roots)
         }
-        None => builder.dangerous().with_custom_certificate_verifier(Arc::new(
-            rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(tls_error)?,
-        )),
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(
+                rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+                    .map_err(tls_error)?,
+            )),
     };
-    let mut config = builder.with_client_cert_resolver(Arc::new(
-        rustls::sign::SingleCertAndKey::from(certified),
-    ));
+    let mut config = builder
+        .with_client_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(certified)));
     // reqwest is built without HTTP/2 here; offering only HTTP/1.1 keeps the server from
     // choosing a protocol the client cannot speak.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -140,14 +140,19 @@ impl TestCa {
         params
             .subject_alt_names
             .push(SanType::IpAddress([127, 0, 0, 1].into()));
-        params.distinguished_name.push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         self.issue(params)
     }
 }
 
 fn client_params(name: &str) -> CertificateParams {
-    let mut params = expect(CertificateParams::new(Vec::<String>::new()), "client params");
+    let mut params = expect(
+        CertificateParams::new(Vec::<String>::new()),
+        "client params",
+    );
     params.distinguished_name.push(DnType::CommonName, name);
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params

@@ -81,7 +81,14 @@ fn time(tag: u8, text: &[u8]) -> Result<SystemTime, &'static str> {
     let (year, rest) = match (tag, text.len()) {
         (UTC_TIME, 13) => {
             let short = digits(&text[..2])?;
-            (if short < 50 { 2000 + short } else { 1900 + short }, &text[2..])
+            (
+                if short < 50 {
+                    2000 + short
+                } else {
+                    1900 + short
+                },
+                &text[2..],
+            )
         }
         (GENERALIZED_TIME, 15) => (digits(&text[..4])?, &text[4..]),
         _ => return Err("unsupported time format"),
@@ -90,8 +97,13 @@ fn time(tag: u8, text: &[u8]) -> Result<SystemTime, &'static str> {
         return Err("time is not in UTC");
     }
     let field = |at: usize| digits(&rest[at..at + 2]);
-    let (month, day, hour, minute, second) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    let (month, day, hour, minute, second) =
+        (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
     {
         return Err("time out of range");
     }
@@ -148,7 +160,11 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> SystemTime {
-        let tag = if text.len() == 13 { UTC_TIME } else { GENERALIZED_TIME };
+        let tag = if text.len() == 13 {
+            UTC_TIME
+        } else {
+            GENERALIZED_TIME
+        };
         time(tag, text.as_bytes()).expect("valid time")
     }
 

@@ -48,14 +48,29 @@ fn each_missing_file_is_named() {
 
     let error = load(X509Files::new(&cert, &nowhere));
     assert!(
-        matches!(&error, X509Error::Missing { role: FileRole::PrivateKey, .. }),
+        matches!(
+            &error,
+            X509Error::Missing {
+                role: FileRole::PrivateKey,
+                ..
+            }
+        ),
         "{error:?}"
     );
-    assert!(error.to_string().starts_with("private_key_path "), "{error}");
+    assert!(
+        error.to_string().starts_with("private_key_path "),
+        "{error}"
+    );
 
     let error = load(X509Files::new(&cert, &key).with_ca_bundle(&nowhere));
     assert!(
-        matches!(&error, X509Error::Missing { role: FileRole::CaBundle, .. }),
+        matches!(
+            &error,
+            X509Error::Missing {
+                role: FileRole::CaBundle,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert!(error.to_string().contains("nowhere.pem"), "{error}");
@@ -88,13 +103,18 @@ fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
 #[test]
 fn a_key_file_without_a_key_is_an_error_naming_it() {
     let directory = tempfile::tempdir().unwrap();
-    let (cert, _) = TestCa::new("ca").client("workload").write(directory.path(), "client");
+    let (cert, _) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
     let error = load(X509Files::new(&cert, &cert));
     assert!(
         matches!(&error, X509Error::NoPrivateKey { path } if path == &cert),
         "{error:?}"
     );
-    assert!(error.to_string().contains("holds no private key"), "{error}");
+    assert!(
+        error.to_string().contains("holds no private key"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -126,18 +146,31 @@ fn an_expired_certificate_is_an_error_with_its_date() {
         matches!(&error, X509Error::Expired { path, not_after } if path == &cert && not_after == "2000-01-01T00:00:00Z"),
         "{error:?}"
     );
-    assert!(error.to_string().contains("expired at 2000-01-01T00:00:00Z"));
+    assert!(
+        error
+            .to_string()
+            .contains("expired at 2000-01-01T00:00:00Z")
+    );
 }
 
 #[test]
 fn a_broken_key_file_says_so_without_quoting_it() {
     let directory = tempfile::tempdir().unwrap();
-    let (cert, key) = TestCa::new("ca").client("workload").write(directory.path(), "client");
-    let secretish = "-----BEGIN PRIVATE KEY-----\nTOPSECRET!!notbase64\n-----END PRIVATE KEY-----\n";
+    let (cert, key) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let secretish =
+        "-----BEGIN PRIVATE KEY-----\nTOPSECRET!!notbase64\n-----END PRIVATE KEY-----\n";
     std::fs::write(&key, secretish).unwrap();
     let error = load(X509Files::new(&cert, &key));
     assert!(
-        matches!(&error, X509Error::Pem { role: FileRole::PrivateKey, .. }),
+        matches!(
+            &error,
+            X509Error::Pem {
+                role: FileRole::PrivateKey,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert!(!format!("{error} {error:?}").contains("TOPSECRET"));
@@ -146,7 +179,9 @@ fn a_broken_key_file_says_so_without_quoting_it() {
 #[test]
 fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
     let directory = tempfile::tempdir().unwrap();
-    let (cert, key) = TestCa::new("ca").client("workload").write(directory.path(), "client");
+    let (cert, key) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
     let bundle = directory.path().join("bundle.pem");
     std::fs::write(&bundle, "no pem here\n").unwrap();
     let error = load(X509Files::new(&cert, &key).with_ca_bundle(&bundle));
@@ -163,9 +198,11 @@ fn debug_never_shows_key_material() {
     let client = TestCa::new("ca").client("workload");
     let (cert, key) = client.write(directory.path(), "client");
     let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).unwrap();
-    let client_http =
-        providers_x509::ReloadingClient::new(std::sync::Arc::new(identity), std::time::Duration::from_secs(5))
-            .unwrap();
+    let client_http = providers_x509::ReloadingClient::new(
+        std::sync::Arc::new(identity),
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
     let debug = format!(
         "{client_http:?} {:?} {:?}",
         client_http.identity().current(),
@@ -173,7 +210,10 @@ fn debug_never_shows_key_material() {
     );
     let body = key_body(&client.key_pem);
     for chunk in body.as_bytes().chunks(16) {
-        assert!(!debug.contains(std::str::from_utf8(chunk).unwrap()), "{debug}");
+        assert!(
+            !debug.contains(std::str::from_utf8(chunk).unwrap()),
+            "{debug}"
+        );
     }
     assert!(debug.contains("client.crt"), "{debug}");
 }

@@ -14,9 +14,11 @@ use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Files, 
 fn echo_router() -> Router {
     Router::new().route(
         "/whoami",
-        get(|Extension(PeerCertificate(peer)): Extension<PeerCertificate>| async move {
-            peer.as_ref().to_vec()
-        }),
+        get(
+            |Extension(PeerCertificate(peer)): Extension<PeerCertificate>| async move {
+                peer.as_ref().to_vec()
+            },
+        ),
     )
 }
 
@@ -90,14 +92,14 @@ async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
 async fn a_server_outside_the_roots_is_not_trusted() {
     let setup = setup().await;
     // The system roots (no ca_bundle_path) do not hold the test CA.
-    let files = X509Files::new(
-        &setup.files.certificate_path,
-        &setup.files.private_key_path,
-    );
+    let files = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
     let client = client(files);
     let error = whoami(&client, &setup.server).await.unwrap_err();
     assert!(
-        matches!(tls_failure(&error), Some(TlsFailure::ServerNotTrusted { .. })),
+        matches!(
+            tls_failure(&error),
+            Some(TlsFailure::ServerNotTrusted { .. })
+        ),
         "{error:?}"
     );
     // And a bundle of another CA replaces the system roots: also not trusted.
@@ -106,7 +108,10 @@ async fn a_server_outside_the_roots_is_not_trusted() {
     let client = self::client(setup.files.clone().with_ca_bundle(&other));
     let error = whoami(&client, &setup.server).await.unwrap_err();
     assert!(
-        matches!(tls_failure(&error), Some(TlsFailure::ServerNotTrusted { .. })),
+        matches!(
+            tls_failure(&error),
+            Some(TlsFailure::ServerNotTrusted { .. })
+        ),
         "{error:?}"
     );
 }
