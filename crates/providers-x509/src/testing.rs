@@ -224,9 +224,19 @@ impl MtlsServer {
                 let router = router.clone();
                 let counter = Arc::clone(&counter);
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        return;
+                    let tls = match acceptor.accept(stream).into_fallible().await {
+                        Ok(tls) => tls,
+                        Err((_, mut stream)) => {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            // The alert is written; close as a real server does. Dropping a
+                            // socket with the client's unread request in its buffer would send
+                            // a reset, which can overtake the alert on the client's side.
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let _ = stream.shutdown().await;
+                            let mut sink = [0u8; 4096];
+                            while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+                            return;
+                        }
                     };
                     let Some(peer) = tls
                         .get_ref()
