@@ -20,9 +20,12 @@ use providers_x509::TlsFailure;
 use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
 use serde_json::{Value, json};
 
+/// One exchange as the server saw it: path, headers, body and the client certificate (DER).
+type Exchange = (String, HeaderMap, Value, Vec<u8>);
+
 #[derive(Default)]
 struct Seen {
-    exchanges: Mutex<Vec<(String, HeaderMap, Value, Vec<u8>)>>,
+    exchanges: Mutex<Vec<Exchange>>,
     api_peers: Mutex<Vec<Vec<u8>>>,
     api_authorizations: Mutex<Vec<String>>,
     issued: AtomicUsize,
@@ -38,7 +41,7 @@ fn router(seen: Arc<Seen>) -> Router {
                  uri: axum::http::Uri,
                  headers: HeaderMap,
                  Json(body): Json<Value>| async move {
-                    seen.exchanges.lock().unwrap().push((
+                    seen.exchanges.lock().expect("the step succeeds").push((
                         uri.path().to_owned(),
                         headers,
                         body,
@@ -64,10 +67,10 @@ fn router(seen: Arc<Seen>) -> Router {
                         .and_then(|value| value.to_str().ok())
                         .unwrap_or_default()
                         .to_owned();
-                    seen.api_peers.lock().unwrap().push(peer.as_ref().to_vec());
+                    seen.api_peers.lock().expect("the step succeeds").push(peer.as_ref().to_vec());
                     seen.api_authorizations
                         .lock()
-                        .unwrap()
+                        .expect("the step succeeds")
                         .push(authorization.clone());
                     if authorization.starts_with("Bearer x509-access-") {
                         (StatusCode::OK, Json(json!({"object": "list", "data": []})))
@@ -95,15 +98,15 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let directory = tempfile::tempdir().unwrap();
+    let directory = tempfile::tempdir().expect("the step succeeds");
     let ca = TestCa::new("test ca");
     let seen = Arc::new(Seen::default());
     let server = MtlsServer::start(router(Arc::clone(&seen)), &ca.server(), &[&ca]).await;
     let client_cert = ca.client("workload-1");
     let (cert, key) = client_cert.write(directory.path(), "client");
     let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).unwrap();
-    let path = |path: &std::path::Path| path.to_str().unwrap().to_owned();
+    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
+    let path = |path: &std::path::Path| path.to_str().expect("the step succeeds").to_owned();
     Setup {
         certificate_path: path(&cert),
         private_key_path: path(&key),
@@ -167,18 +170,25 @@ impl Setup {
             )
     }
 
-    fn exchanges(&self) -> Vec<(String, HeaderMap, Value, Vec<u8>)> {
-        self.seen.exchanges.lock().unwrap().clone()
+    fn exchanges(&self) -> Vec<Exchange> {
+        self.seen
+            .exchanges
+            .lock()
+            .expect("the step succeeds")
+            .clone()
     }
 }
 
 #[tokio::test]
 async fn the_exchange_posts_exactly_four_fields_over_mutual_tls_and_the_api_gets_the_bearer() {
     let setup = setup().await;
-    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap();
+    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
+        .expect("the step succeeds");
 
     assert_eq!(
-        test_connection(&connected.client).await.unwrap(),
+        test_connection(&connected.client)
+            .await
+            .expect("the step succeeds"),
         "Connection established!"
     );
 
@@ -200,14 +210,18 @@ async fn the_exchange_posts_exactly_four_fields_over_mutual_tls_and_the_api_gets
     }
     assert_eq!(peer, setup.client_cert.der.as_ref());
     assert_eq!(
-        *setup.seen.api_authorizations.lock().unwrap(),
+        *setup
+            .seen
+            .api_authorizations
+            .lock()
+            .expect("the step succeeds"),
         vec!["Bearer x509-access-1"]
     );
     assert_eq!(
-        *setup.seen.api_peers.lock().unwrap(),
+        *setup.seen.api_peers.lock().expect("the step succeeds"),
         vec![setup.client_cert.der.as_ref().to_vec()]
     );
-    let cache = connected.token_cache.unwrap();
+    let cache = connected.token_cache.expect("the step succeeds");
     assert_eq!(cache.exchanges(), 1);
     assert_eq!(cache.subject_fetches(), 0);
 }
@@ -219,10 +233,17 @@ async fn an_api_key_in_the_connection_is_never_sent_under_x509() {
         "password": "sk-never-sent",
         "extra": {"openai_client_kwargs": {"api_key": "sk-never-sent-either", "default_headers": {"api-key": "sk-header"}}},
     }));
-    let connected = from_connection(&connection, "x509", setup.options()).unwrap();
-    test_connection(&connected.client).await.unwrap();
+    let connected =
+        from_connection(&connection, "x509", setup.options()).expect("the step succeeds");
+    test_connection(&connected.client)
+        .await
+        .expect("the step succeeds");
     assert_eq!(
-        *setup.seen.api_authorizations.lock().unwrap(),
+        *setup
+            .seen
+            .api_authorizations
+            .lock()
+            .expect("the step succeeds"),
         vec!["Bearer x509-access-1"]
     );
 }
@@ -244,11 +265,12 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         let document = json!({"conn_type": "openai", "host": host, "extra": extra});
         conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto)
             .connection
-            .unwrap()
+            .expect("the step succeeds")
     };
     let options = |env: MapEnv| ClientOptions::new().with_env(Arc::new(env));
 
-    let planned = plan(&connection(None, None), "x", &options(MapEnv::new())).unwrap();
+    let planned =
+        plan(&connection(None, None), "x", &options(MapEnv::new())).expect("the step succeeds");
     assert_eq!(planned.base_url, "https://mtls.api.openai.com/v1");
     assert_eq!(planned.base_url_origin, BaseUrlOrigin::Default);
     match &planned.auth {
@@ -274,7 +296,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
             .with("OPENAI_BASE_URL", "https://env.example/v1")
             .with("OPENAI_TOKEN_EXCHANGE_URL", "https://auth.example/token")
     };
-    let planned = plan(&connection(None, None), "x", &options(env())).unwrap();
+    let planned = plan(&connection(None, None), "x", &options(env())).expect("the step succeeds");
     assert_eq!(planned.base_url, "https://env.example/v1");
     assert!(matches!(
         &planned.auth,
@@ -286,7 +308,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         "x",
         &options(env()),
     )
-    .unwrap();
+    .expect("the step succeeds");
     assert_eq!(planned.base_url, "https://host.example/v1");
     let planned = plan(
         &connection(
@@ -296,7 +318,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         "x",
         &options(env()),
     )
-    .unwrap();
+    .expect("the step succeeds");
     assert_eq!(planned.base_url, "https://kwargs.example/v1");
 
     // Mutual TLS needs https on both endpoints.
@@ -305,14 +327,14 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         "x",
         &options(MapEnv::new()),
     )
-    .unwrap_err();
+    .expect_err("the step fails");
     assert!(error.to_string().contains("needs an https url"), "{error}");
     let error = plan(
         &connection(None, None),
         "x",
         &options(MapEnv::new().with("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:1/t")),
     )
-    .unwrap_err();
+    .expect_err("the step fails");
     assert!(error.to_string().contains("needs an https url"), "{error}");
 }
 
@@ -323,10 +345,11 @@ async fn a_certificate_from_another_ca_is_refused_with_an_error_that_says_so() {
         setup.certificate_path.as_ref(),
         setup.private_key_path.as_ref(),
     );
-    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap();
-    let cache = connected.token_cache.clone().unwrap();
+    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
+        .expect("the step succeeds");
+    let cache = connected.token_cache.clone().expect("the step succeeds");
 
-    let error = cache.token().await.unwrap_err();
+    let error = cache.token().await.expect_err("the step fails");
     let ExchangeError::MutualTls(failure) = &error else {
         panic!("{error:?}");
     };
@@ -346,7 +369,9 @@ async fn a_certificate_from_another_ca_is_refused_with_an_error_that_says_so() {
     assert!(setup.exchanges().is_empty());
 
     // The API side reports the same refusal, not a bare transport error.
-    let error = test_connection(&connected.client).await.unwrap_err();
+    let error = test_connection(&connected.client)
+        .await
+        .expect_err("the step fails");
     assert!(error.to_string().contains("refused"), "{error}");
 }
 
@@ -362,8 +387,11 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
     )
     .await;
     let connection = setup.connection(json!({"host": api.url("/v1")}));
-    let connected = from_connection(&connection, "x509", setup.options()).unwrap();
-    let error = test_connection(&connected.client).await.unwrap_err();
+    let connected =
+        from_connection(&connection, "x509", setup.options()).expect("the step succeeds");
+    let error = test_connection(&connected.client)
+        .await
+        .expect_err("the step fails");
     let OpenAIError::Boxed(boxed) = &error else {
         panic!("{error:?}");
     };
@@ -388,9 +416,10 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
 async fn file_errors_surface_when_the_client_is_built_naming_the_file() {
     let setup = setup().await;
     let missing = setup.directory.path().join("missing.key");
-    let connection =
-        setup.connection(json!({"extra": {"private_key_path": missing.to_str().unwrap()}}));
-    let error = from_connection(&connection, "x509", setup.options()).unwrap_err();
+    let connection = setup.connection(
+        json!({"extra": {"private_key_path": missing.to_str().expect("the step succeeds")}}),
+    );
+    let error = from_connection(&connection, "x509", setup.options()).expect_err("the step fails");
     assert!(matches!(error, ClientError::X509 { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
@@ -402,7 +431,8 @@ async fn file_errors_surface_when_the_client_is_built_naming_the_file() {
         setup.certificate_path.as_ref(),
         setup.private_key_path.as_ref(),
     );
-    let error = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap_err();
+    let error = from_connection(&setup.connection(json!({})), "x509", setup.options())
+        .expect_err("the step fails");
     assert!(
         error
             .to_string()
@@ -419,9 +449,10 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
     const BEFORE: usize = 30;
     const AFTER: usize = 5;
     let setup = setup().await;
-    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options()).unwrap();
+    let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
+        .expect("the step succeeds");
     let client = connected.client.clone();
-    let cache = connected.token_cache.clone().unwrap();
+    let cache = connected.token_cache.clone().expect("the step succeeds");
 
     let done = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -439,7 +470,10 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
                 }
                 done.fetch_add(1, Ordering::SeqCst);
             }
-            rotated.wait_for(|rotated| *rotated).await.unwrap();
+            rotated
+                .wait_for(|rotated| *rotated)
+                .await
+                .expect("the step succeeds");
             for _ in 0..AFTER {
                 if test_connection(&client).await.is_err() {
                     failures.fetch_add(1, Ordering::SeqCst);
@@ -461,15 +495,20 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
         let rotated = rotated.clone();
         tokio::task::spawn_blocking(move || rotated.write_to(cert.as_ref(), key.as_ref()))
             .await
-            .unwrap();
+            .expect("the step succeeds");
     }
     rotated_tx.send_replace(true);
     for task in tasks {
-        task.await.unwrap();
+        task.await.expect("the step succeeds");
     }
 
     assert_eq!(failures.load(Ordering::SeqCst), 0);
-    let peers = setup.seen.api_peers.lock().unwrap().clone();
+    let peers = setup
+        .seen
+        .api_peers
+        .lock()
+        .expect("the step succeeds")
+        .clone();
     assert_eq!(peers.len(), TASKS * (BEFORE + AFTER));
     let old = setup.client_cert.der.as_ref().to_vec();
     let new = rotated.der.as_ref().to_vec();
@@ -478,9 +517,9 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
 
     // One exchange so far, with the old certificate; the next one presents the new one.
     assert_eq!(setup.exchanges().len(), 1);
-    let token = cache.token().await.unwrap();
+    let token = cache.token().await.expect("the step succeeds");
     assert!(cache.invalidate(&token));
-    cache.token().await.unwrap();
+    cache.token().await.expect("the step succeeds");
     let exchanges = setup.exchanges();
     assert_eq!(exchanges.len(), 2);
     assert_eq!(exchanges[0].3, old);

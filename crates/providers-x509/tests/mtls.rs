@@ -31,13 +31,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let directory = tempfile::tempdir().unwrap();
+    let directory = tempfile::tempdir().expect("the step succeeds");
     let ca = TestCa::new("ca");
     let server = MtlsServer::start(echo_router(), &ca.server(), &[&ca]).await;
     let client_cert = ca.client("workload-1");
     let (cert, key) = client_cert.write(directory.path(), "client");
     let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).unwrap();
+    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
     Setup {
         _directory: directory,
         ca,
@@ -48,8 +48,8 @@ async fn setup() -> Setup {
 }
 
 fn client(files: X509Files) -> ReloadingClient {
-    let identity = Arc::new(ReloadingIdentity::load(files).unwrap());
-    ReloadingClient::new(identity, Duration::from_secs(10)).unwrap()
+    let identity = Arc::new(ReloadingIdentity::load(files).expect("the step succeeds"));
+    ReloadingClient::new(identity, Duration::from_secs(10)).expect("the step succeeds")
 }
 
 async fn whoami(client: &ReloadingClient, server: &MtlsServer) -> Result<Vec<u8>, reqwest::Error> {
@@ -66,7 +66,9 @@ async fn whoami(client: &ReloadingClient, server: &MtlsServer) -> Result<Vec<u8>
 async fn the_server_sees_the_configured_client_certificate() {
     let setup = setup().await;
     let client = client(setup.files.clone());
-    let seen = whoami(&client, &setup.server).await.unwrap();
+    let seen = whoami(&client, &setup.server)
+        .await
+        .expect("the step succeeds");
     assert_eq!(seen, setup.client_cert.der.as_ref());
     assert_eq!(setup.server.refused_handshakes(), 0);
 }
@@ -77,7 +79,9 @@ async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
     let stranger = TestCa::new("another ca").client("intruder");
     stranger.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
     let client = client(setup.files.clone());
-    let error = whoami(&client, &setup.server).await.unwrap_err();
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
     assert_eq!(
         tls_failure(&error),
         Some(TlsFailure::CertificateRefused {
@@ -94,7 +98,9 @@ async fn a_server_outside_the_roots_is_not_trusted() {
     // The system roots (no ca_bundle_path) do not hold the test CA.
     let files = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
     let client = client(files);
-    let error = whoami(&client, &setup.server).await.unwrap_err();
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
     assert!(
         matches!(
             tls_failure(&error),
@@ -104,9 +110,11 @@ async fn a_server_outside_the_roots_is_not_trusted() {
     );
     // And a bundle of another CA replaces the system roots: also not trusted.
     let other = setup._directory.path().join("other.pem");
-    std::fs::write(&other, TestCa::new("other").pem()).unwrap();
+    std::fs::write(&other, TestCa::new("other").pem()).expect("the step succeeds");
     let client = self::client(setup.files.clone().with_ca_bundle(&other));
-    let error = whoami(&client, &setup.server).await.unwrap_err();
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
     assert!(
         matches!(
             tls_failure(&error),
@@ -121,13 +129,17 @@ async fn after_a_rotation_the_next_request_presents_the_new_certificate() {
     let setup = setup().await;
     let client = client(setup.files.clone());
     assert_eq!(
-        whoami(&client, &setup.server).await.unwrap(),
+        whoami(&client, &setup.server)
+            .await
+            .expect("the step succeeds"),
         setup.client_cert.der.as_ref()
     );
     let rotated = setup.ca.client("workload-2");
     rotated.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
     assert_eq!(
-        whoami(&client, &setup.server).await.unwrap(),
+        whoami(&client, &setup.server)
+            .await
+            .expect("the step succeeds"),
         rotated.der.as_ref()
     );
     assert_eq!(client.identity().current().number(), 2);
