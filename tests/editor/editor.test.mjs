@@ -190,9 +190,9 @@ const INVALID = {
   'missing-provider.json': ['1:1 Missing property "workload_identity_provider".'],
   'missing-service-account-id.json': ['1:1 Missing property "service_account_id".'],
   'null-value.json': ['6:15 Incorrect type. Expected "string".'],
-  'provider-dash.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions".'],
-  'provider-unknown.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions".'],
-  'provider-wrong-case.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions".'],
+  'provider-dash.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".'],
+  'provider-unknown.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".'],
+  'provider-wrong-case.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".'],
   'refresh-buffer-negative.json': ['6:29 Value is below the minimum of 0.'],
   'refresh-buffer-string.json': ['6:29 Incorrect type. Expected "number".'],
   'resource-with-kubernetes.json': ['6:3 Property resource is not allowed.'],
@@ -214,6 +214,11 @@ const INVALID = {
   'unknown-top-level-key.json': ['3:3 Property colour is not allowed.'],
   'workload-key-under-api-key.json': ['3:3 Property workload_identity_provider is not allowed.'],
   'workload-key-without-auth-type.json': ['2:3 Property identity_provider_id is not allowed.'],
+  'certificate-path-with-kubernetes.json': ['6:3 Property certificate_path is not allowed.'],
+  'x509-ca-bundle-not-string.json': ['8:21 Incorrect type. Expected "string".'],
+  'x509-certificate-path-empty.json': ['6:23 String is shorter than the minimum length of 1.'],
+  'x509-missing-private-key.json': ['1:1 Missing property "private_key_path".'],
+  'x509-token-file-path.json': ['8:3 Property token_file_path is not allowed.'],
   'deeply-nested-beyond-limit.json': ['1:51 Incorrect type. Expected "string".'],
   'deeply-nested-junk.json': ['1:52 Incorrect type. Expected "string".'],
   'empty-string-key.json': ['1:2 Property  is not allowed.'],
@@ -291,7 +296,7 @@ test('the issue\'s fault classes are located on the key or value and name it', a
   const unknown = await diagnostics(
     '{"auth_type": "workload_identity", "workload_identity_provider": "aws", "identity_provider_id": "i", "service_account_id": "s"}',
   );
-  assert.deepEqual(unknown, ['1:66 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions".']);
+  assert.deepEqual(unknown, ['1:66 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".']);
   // A key of another provider, for every provider, on that key.
   const foreign = { kubernetes: 'audience', azure: 'token_file_path', gcp: 'resource', custom: 'audience', github_actions: 'token_type' };
   for (const [provider, key] of Object.entries(foreign)) {
@@ -353,6 +358,7 @@ const PROVIDER_KEYS = {
   gcp: ['audience'],
   custom: ['token_command', 'token_command_timeout_seconds', 'token_provider', 'token_type'],
   github_actions: ['audience'],
+  x509: ['ca_bundle_path', 'certificate_path', 'private_key_path'],
 };
 
 test('completion: top level of an empty object offers auth_type and openai_client_kwargs', async () => {
@@ -412,7 +418,7 @@ test('completion: values of auth_type, workload_identity_provider and token_type
     [
       '{"auth_type": "workload_identity", "workload_identity_provider": |}',
       extraSchema.$defs.workload_identity.properties.workload_identity_provider,
-      ['azure', 'custom', 'gcp', 'github_actions', 'kubernetes'],
+      ['azure', 'custom', 'gcp', 'github_actions', 'kubernetes', 'x509'],
     ],
     [
       '{"auth_type": "workload_identity", "workload_identity_provider": "custom", "token_type": |}',

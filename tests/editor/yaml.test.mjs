@@ -123,7 +123,9 @@ test('a misspelt key and a key of another provider are flagged at their line', a
       .filter(([other]) => other !== provider)
       .flatMap(([, keys]) => keys)
       .find((candidate) => !PROVIDER_KEYS[provider].includes(candidate) && candidate !== 'token_provider');
-    const text = `auth_type: workload_identity\nworkload_identity_provider: ${provider}\nidentity_provider_id: i\nservice_account_id: s\ntoken_provider: t\n${key}: x\n`;
+    // A provider's required keys (x509's two paths) come after, so the lines above stay put.
+    const required = (extraSchema.$defs[provider].allOf ?? []).flatMap((entry) => entry.required ?? []);
+    const text = `auth_type: workload_identity\nworkload_identity_provider: ${provider}\nidentity_provider_id: i\nservice_account_id: s\ntoken_provider: t\n${key}: x\n${required.map((name) => `${name}: p\n`).join('')}`;
     const expected = provider === 'custom' ? [] : ['5:1 Property token_provider is not allowed.'];
     assert.deepEqual(await diagnostics(text), [...expected, `6:1 Property ${key} is not allowed.`].sort(), provider);
   }

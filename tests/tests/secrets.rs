@@ -111,3 +111,53 @@ async fn no_public_type_prints_a_secret() {
     let failed = cache.token().await.expect_err("no token file");
     assert_clean("the cache's error", &format!("{failed:?} {failed}"));
 }
+
+/// Under x509: the connection, its cache, the identity and a load error print the paths, never
+/// the private key.
+#[tokio::test]
+async fn no_x509_type_prints_key_material() {
+    use providers_x509::testing::TestCa;
+    use providers_x509::{ReloadingIdentity, X509Files};
+
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let ca = TestCa::new("secrets ca");
+    let client = ca.client("workload");
+    let (cert, key) = client.write(directory.path(), "client");
+    let key_body: String = client
+        .key_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let assert_no_key = |what: &str, text: &str| {
+        assert_clean(what, text);
+        for chunk in key_body.as_bytes().chunks(16) {
+            let chunk = std::str::from_utf8(chunk).expect("base64 is ascii");
+            assert!(!text.contains(chunk), "{what} shows key material: {text}");
+        }
+    };
+    let workload = connection(json!({
+        "auth_type": "workload_identity",
+        "workload_identity_provider": "x509",
+        "identity_provider_id": "idp",
+        "service_account_id": "sa",
+        "certificate_path": cert.to_str().expect("utf-8 path"),
+        "private_key_path": key.to_str().expect("utf-8 path"),
+        "openai_client_kwargs": {"api_key": API_KEY},
+    }));
+    let options = ClientOptions::new().with_env(Arc::new(MapEnv::new()));
+    let connected = from_connection(&workload, "secrets", options.clone()).expect("client");
+    assert_no_key("x509 Connected", &format!("{connected:?}"));
+    let plan = openai_client::plan(&workload, "secrets", &options).expect("plan");
+    assert_no_key("x509 Plan", &format!("{plan:?}"));
+
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("identity");
+    assert_no_key(
+        "ReloadingIdentity",
+        &format!("{identity:?} {:?}", identity.current()),
+    );
+    let other = ca.client("other");
+    let (_, other_key) = other.write(directory.path(), "other");
+    let mismatch =
+        ReloadingIdentity::load(X509Files::new(&cert, &other_key)).expect_err("mismatch");
+    assert_no_key("X509Error", &format!("{mismatch:?} {mismatch}"));
+}

@@ -50,7 +50,7 @@ const fn key(name: &'static str, place: Place, scope: Scope, shown: bool) -> Key
 }
 
 use Place::{ClientKwargs, Connection, Extra};
-use ProviderKind::{Azure, Custom, Gcp, GithubActions, Kubernetes};
+use ProviderKind::{Azure, Custom, Gcp, GithubActions, Kubernetes, X509};
 use Scope::{Always, Providers, WorkloadIdentity};
 
 /// Every key the model knows, in the order the schema lists them.
@@ -95,6 +95,9 @@ pub const KEYS: &[Key] = &[
         false,
     ),
     key("token_type", Extra, Providers(&[Custom]), true),
+    key("certificate_path", Extra, Providers(&[X509]), true),
+    key("private_key_path", Extra, Providers(&[X509]), true),
+    key("ca_bundle_path", Extra, Providers(&[X509]), true),
 ];
 
 /// The names of the keys at `place` that apply in `scope`, in table order.

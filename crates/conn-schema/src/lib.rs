@@ -32,7 +32,7 @@ pub use code::{Code, UnknownCode};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
-    WorkloadIdentity,
+    WorkloadIdentity, X509Config,
 };
 pub use parse::kind_of;
 pub use report::{

@@ -66,16 +66,20 @@ pub enum ProviderKind {
     Custom,
     /// A GitHub Actions OIDC token for `audience` (the job needs `permissions: id-token: write`).
     GithubActions,
+    /// No subject token: the workload's X.509 client certificate (`certificate_path`,
+    /// `private_key_path`) is presented over mutual TLS to the exchange and the API.
+    X509,
 }
 
 impl ProviderKind {
     /// Every accepted value, in the order the schema lists them.
-    pub const ALL: [ProviderKind; 5] = [
+    pub const ALL: [ProviderKind; 6] = [
         ProviderKind::Kubernetes,
         ProviderKind::Azure,
         ProviderKind::Gcp,
         ProviderKind::Custom,
         ProviderKind::GithubActions,
+        ProviderKind::X509,
     ];
 
     /// The value as written in JSON.
@@ -86,6 +90,7 @@ impl ProviderKind {
             ProviderKind::Gcp => "gcp",
             ProviderKind::Custom => "custom",
             ProviderKind::GithubActions => "github_actions",
+            ProviderKind::X509 => "x509",
         }
     }
 }
@@ -234,6 +239,28 @@ pub struct GithubActionsConfig {
     pub audience: String,
 }
 
+/// X.509: the workload's client certificate, presented over mutual TLS instead of a subject
+/// token.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+pub struct X509Config {
+    /// Path of the PEM client certificate chain (the workload's certificate first, then any
+    /// intermediates), such as a SPIFFE X.509 SVID or a cert-manager `tls.crt`. Read again
+    /// whenever the file changes on disk. Required under workload identity when
+    /// `workload_identity_provider` is `x509`.
+    #[schemars(length(min = 1))]
+    pub certificate_path: String,
+    /// Path of the PEM private key of the certificate (PKCS #8, PKCS #1 or SEC1), such as a
+    /// cert-manager `tls.key`. Read again whenever the file changes on disk. Required under
+    /// workload identity when `workload_identity_provider` is `x509`.
+    #[schemars(length(min = 1))]
+    pub private_key_path: String,
+    /// Path of a PEM bundle of CA certificates that replace the system roots when checking the
+    /// token exchange's and the API's server certificates. Default: the system roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub ca_bundle_path: Option<String>,
+}
+
 /// Custom: a source compiled into the host program, or an external command.
 ///
 /// Exactly one of `token_provider` and `token_command` is set; the parser guarantees it.
@@ -296,7 +323,8 @@ impl CustomConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct WorkloadIdentityKeys {
     /// Where the subject token comes from: `kubernetes`, `azure`, `gcp`, `custom` or
-    /// `github_actions`. Required under workload identity.
+    /// `github_actions`; or `x509` to present a client certificate instead. Required under
+    /// workload identity.
     pub workload_identity_provider: ProviderKind,
     /// Id of the identity provider registered with OpenAI. Required under workload identity.
     #[schemars(length(min = 1))]
@@ -312,7 +340,8 @@ pub struct WorkloadIdentityKeys {
     pub refresh_buffer_seconds: f64,
 }
 
-/// A source of subject tokens, with its parameters and their defaults filled in.
+/// What `workload_identity_provider` selects, with its parameters and their defaults filled in:
+/// a source of subject tokens, or (`x509`) the client certificate presented over mutual TLS.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ProviderConfig {
@@ -326,6 +355,8 @@ pub enum ProviderConfig {
     Custom(CustomConfig),
     /// See [`GithubActionsConfig`].
     GithubActions(GithubActionsConfig),
+    /// See [`X509Config`].
+    X509(X509Config),
 }
 
 impl ProviderConfig {
@@ -337,6 +368,7 @@ impl ProviderConfig {
             ProviderConfig::Gcp(_) => ProviderKind::Gcp,
             ProviderConfig::Custom(_) => ProviderKind::Custom,
             ProviderConfig::GithubActions(_) => ProviderKind::GithubActions,
+            ProviderConfig::X509(_) => ProviderKind::X509,
         }
     }
 }
@@ -350,7 +382,7 @@ pub struct WorkloadIdentity {
     pub service_account_id: String,
     /// Seconds before expiry at which the access token is refreshed (default 1200).
     pub refresh_buffer_seconds: f64,
-    /// The subject-token source.
+    /// The subject-token source, or the client certificate under `x509`.
     pub provider: ProviderConfig,
 }
 

@@ -15,7 +15,7 @@ use crate::model::{
     DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
     DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS, DEFAULT_TOKEN_FILE_PATH,
     Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
-    TokenType, WorkloadIdentity,
+    TokenType, WorkloadIdentity, X509Config,
 };
 use crate::pointer::{child, suggest};
 
@@ -207,6 +207,9 @@ impl Parser {
                     Some(match key {
                         "identity_provider_id" | "service_account_id" => {
                             format!("set \"{key}\" to the id registered with OpenAI")
+                        }
+                        "certificate_path" | "private_key_path" => {
+                            format!("set \"{key}\" to the path of the PEM file")
                         }
                         _ => format!("give \"{key}\" a value, or remove it"),
                     }),
@@ -663,6 +666,7 @@ impl Parser {
                 audience
                     .map(|audience| ProviderConfig::GithubActions(GithubActionsConfig { audience }))
             }
+            ProviderKind::X509 => self.x509(map, pointer).map(ProviderConfig::X509),
         };
         Some(WorkloadIdentity {
             identity_provider_id: identity_provider_id?,
@@ -720,6 +724,25 @@ impl Parser {
             object_id: object_id.ok()?,
             msi_res_id: msi_res_id.ok()?,
             api_version: api_version?,
+        })
+    }
+
+    fn x509(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<X509Config> {
+        let why = "needed when \"workload_identity_provider\" is \"x509\"";
+        let required = |parser: &mut Self, key: &str| match map.get(key) {
+            Some(item) => parser.string(item, &child(pointer, key), key),
+            None => {
+                parser.missing(pointer, key, why);
+                None
+            }
+        };
+        let certificate_path = required(self, "certificate_path");
+        let private_key_path = required(self, "private_key_path");
+        let ca_bundle_path = self.maybe_string(map, pointer, "ca_bundle_path");
+        Some(X509Config {
+            certificate_path: certificate_path?,
+            private_key_path: private_key_path?,
+            ca_bundle_path: ca_bundle_path.ok()?,
         })
     }
 

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::keys::{self, Place, Scope};
 use crate::model::{
     AuthType, AzureConfig, ClientKwargs, CustomConfig, GcpConfig, GithubActionsConfig,
-    KubernetesConfig, ProviderKind, WorkloadIdentityKeys,
+    KubernetesConfig, ProviderKind, WorkloadIdentityKeys, X509Config,
 };
 
 /// The JSON Schema dialect of the published schemas.
@@ -263,6 +263,10 @@ fn definitions() -> Map<String, Value> {
                 "Keys of the `github_actions` provider.",
                 properties_of::<GithubActionsConfig>(),
             ),
+            ProviderKind::X509 => (
+                "Keys of the `x509` provider: the client certificate presented over mutual TLS.",
+                properties_of::<X509Config>(),
+            ),
         };
         let mut definition = Map::new();
         describe(&mut definition, summary);
@@ -271,6 +275,14 @@ fn definitions() -> Map<String, Value> {
             "properties".into(),
             Value::Object(from_table(&keys::provider_names(kind), properties)),
         );
+        if kind == ProviderKind::X509 {
+            // In an entry of its own, as for the ids: a missing path must not make the keys
+            // beside it unevaluated.
+            definition.insert(
+                "allOf".into(),
+                json!([{"required": required_of::<X509Config>()}]),
+            );
+        }
         if kind == ProviderKind::Custom {
             // Exactly one source. Neither: `anyOf` of the two `required`s gives "Missing property"
             // at the object's `{` (a `required` message cannot be reworded or moved).

@@ -30,6 +30,8 @@ const WORDS: &[&str] = &[
     "gcp",
     "custom",
     "github_actions",
+    "x509",
+    "/etc/tls/tls.crt",
     "jwt",
     "id",
     "idp-1",
@@ -79,6 +81,7 @@ fn near_valid_extra() -> impl Strategy<Value = Value> {
         json!({"auth_type": "workload_identity", "workload_identity_provider": "gcp", "identity_provider_id": "i", "service_account_id": "s", "audience": "a"}),
         json!({"auth_type": "workload_identity", "workload_identity_provider": "custom", "identity_provider_id": "i", "service_account_id": "s", "token_command": ["x"]}),
         json!({"auth_type": "workload_identity", "workload_identity_provider": "github_actions", "identity_provider_id": "i", "service_account_id": "s"}),
+        json!({"auth_type": "workload_identity", "workload_identity_provider": "x509", "identity_provider_id": "i", "service_account_id": "s", "certificate_path": "c", "private_key_path": "k"}),
         json!({"auth_type": "api_key", "openai_client_kwargs": {"base_url": "https://x/v1", "timeout": 5, "max_retries": 1}}),
     ];
     (

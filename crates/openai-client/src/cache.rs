@@ -26,6 +26,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use providers_core::{Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 use providers_http::TokioSleep;
+use providers_x509::ReloadingIdentity;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -34,6 +35,7 @@ use crate::exchange::{
     default_exchange_retry_policy, parse_exchange_url,
 };
 use crate::token::{AccessToken, TokenState};
+use crate::x509::{DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509Exchanger};
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
@@ -48,7 +50,8 @@ pub enum ExchangeUrlOrigin {
     Override,
     /// The `OPENAI_TOKEN_EXCHANGE_URL` environment variable.
     Env,
-    /// `https://auth.openai.com/oauth/token`.
+    /// `https://auth.openai.com/oauth/token` (`https://mtls.auth.openai.com/oauth/token` under
+    /// x509).
     Default,
 }
 
@@ -58,15 +61,21 @@ pub fn resolve_exchange_url(
     override_url: Option<&str>,
     env: &dyn Env,
 ) -> (String, ExchangeUrlOrigin) {
+    resolve_exchange_url_with_default(override_url, env, DEFAULT_TOKEN_EXCHANGE_URL)
+}
+
+/// [`resolve_exchange_url`] with another default (the mutual-TLS endpoint under x509).
+pub(crate) fn resolve_exchange_url_with_default(
+    override_url: Option<&str>,
+    env: &dyn Env,
+    default: &str,
+) -> (String, ExchangeUrlOrigin) {
     if let Some(url) = override_url {
         return (url.to_owned(), ExchangeUrlOrigin::Override);
     }
     match env.var(TOKEN_EXCHANGE_URL_ENV) {
         Some(url) if !url.trim().is_empty() => (url.trim().to_owned(), ExchangeUrlOrigin::Env),
-        _ => (
-            DEFAULT_TOKEN_EXCHANGE_URL.to_owned(),
-            ExchangeUrlOrigin::Default,
-        ),
+        _ => (default.to_owned(), ExchangeUrlOrigin::Default),
     }
 }
 
@@ -75,9 +84,49 @@ pub fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
     expires_in - buffer.min(expires_in / 2)
 }
 
+/// What a cache trades for access tokens.
+#[derive(Clone, Debug)]
+enum Grant {
+    /// Subject tokens from a source, exchanged per RFC 8693.
+    SubjectToken(Arc<dyn SubjectTokenSource>),
+    /// The client certificate, presented over mutual TLS (no subject token).
+    X509(Arc<ReloadingIdentity>),
+}
+
+/// A grant with its exchange endpoint, ready to mint tokens.
+enum Minter {
+    SubjectToken {
+        source: Arc<dyn SubjectTokenSource>,
+        exchanger: Exchanger,
+    },
+    X509(X509Exchanger),
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Minter::SubjectToken { source, exchanger } => f
+                .debug_struct("SubjectToken")
+                .field("source", source)
+                .field("exchanger", exchanger)
+                .finish(),
+            Minter::X509(exchanger) => exchanger.fmt(f),
+        }
+    }
+}
+
+impl Minter {
+    fn url(&self) -> &url::Url {
+        match self {
+            Minter::SubjectToken { exchanger, .. } => exchanger.url(),
+            Minter::X509(exchanger) => exchanger.url(),
+        }
+    }
+}
+
 /// Builds a [`TokenCache`].
 pub struct TokenCacheBuilder {
-    source: Arc<dyn SubjectTokenSource>,
+    grant: Grant,
     identity_provider_id: String,
     service_account_id: String,
     refresh_buffer: Duration,
@@ -91,7 +140,7 @@ pub struct TokenCacheBuilder {
 impl std::fmt::Debug for TokenCacheBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCacheBuilder")
-            .field("source", &self.source)
+            .field("grant", &self.grant)
             .field("identity_provider_id", &self.identity_provider_id)
             .field("service_account_id", &self.service_account_id)
             .field("refresh_buffer", &self.refresh_buffer)
@@ -110,7 +159,8 @@ impl TokenCacheBuilder {
     }
 
     /// The exchange endpoint; wins over `OPENAI_TOKEN_EXCHANGE_URL`.
-    /// Default: `https://auth.openai.com/oauth/token`.
+    /// Default: `https://auth.openai.com/oauth/token`, or
+    /// `https://mtls.auth.openai.com/oauth/token` for [`TokenCache::x509_builder`].
     pub fn exchange_url(mut self, url: impl Into<String>) -> Self {
         self.exchange_url = Some(url.into());
         self
@@ -144,23 +194,42 @@ impl TokenCacheBuilder {
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
-        let (url, _) = resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
-        let url = parse_exchange_url(&url)?;
-        let exchanger = Exchanger::new(
-            url,
-            self.identity_provider_id,
-            self.service_account_id,
-            self.retry_policy,
-            self.sleep,
-        )?;
+        let minter = match self.grant {
+            Grant::SubjectToken(source) => {
+                let (url, _) =
+                    resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
+                let exchanger = Exchanger::new(
+                    parse_exchange_url(&url)?,
+                    self.identity_provider_id,
+                    self.service_account_id,
+                    self.retry_policy,
+                    self.sleep,
+                )?;
+                Minter::SubjectToken { source, exchanger }
+            }
+            Grant::X509(identity) => {
+                let (url, _) = resolve_exchange_url_with_default(
+                    self.exchange_url.as_deref(),
+                    self.env.as_ref(),
+                    DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
+                );
+                Minter::X509(X509Exchanger::new(
+                    identity,
+                    &url,
+                    self.identity_provider_id,
+                    self.service_account_id,
+                    self.retry_policy,
+                    self.sleep,
+                )?)
+            }
+        };
         let (generation, _) = watch::channel(0);
         Ok(TokenCache {
             inner: Arc::new(Inner {
                 current: ArcSwapOption::empty(),
                 state: Mutex::new(State::default()),
                 in_flight: AtomicBool::new(false),
-                exchanger,
-                source: self.source,
+                minter,
                 refresh_buffer: self.refresh_buffer,
                 refresh_backoff: RetryPolicy {
                     max_retries: u32::MAX,
@@ -188,8 +257,7 @@ pub struct TokenCache {
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
-            .field("exchanger", &self.inner.exchanger)
-            .field("source", &self.inner.source)
+            .field("minter", &self.inner.minter)
             .field("refresh_buffer", &self.inner.refresh_buffer)
             .field("exchanges", &self.exchanges())
             .field("subject_fetches", &self.subject_fetches())
@@ -203,8 +271,7 @@ struct Inner {
     // Mirrors `state.flight.is_some()` so the stale-token path can skip the lock while a refresh
     // is already running.
     in_flight: AtomicBool,
-    exchanger: Exchanger,
-    source: Arc<dyn SubjectTokenSource>,
+    minter: Minter,
     refresh_buffer: Duration,
     refresh_backoff: RetryPolicy,
     // Bumped on every stored token; the background task waits on it. Dropping it (with the last
@@ -243,10 +310,37 @@ impl TokenCache {
         identity_provider_id: impl Into<String>,
         service_account_id: impl Into<String>,
     ) -> TokenCacheBuilder {
+        Self::builder_for(
+            Grant::SubjectToken(source),
+            identity_provider_id.into(),
+            service_account_id.into(),
+        )
+    }
+
+    /// Starts building a cache that exchanges the client certificate of `identity` over mutual
+    /// TLS (X.509 workload identity: no subject token). The exchange presents the identity's
+    /// current certificate, so a rotation on disk is picked up by the next exchange.
+    pub fn x509_builder(
+        identity: Arc<ReloadingIdentity>,
+        identity_provider_id: impl Into<String>,
+        service_account_id: impl Into<String>,
+    ) -> TokenCacheBuilder {
+        Self::builder_for(
+            Grant::X509(identity),
+            identity_provider_id.into(),
+            service_account_id.into(),
+        )
+    }
+
+    fn builder_for(
+        grant: Grant,
+        identity_provider_id: String,
+        service_account_id: String,
+    ) -> TokenCacheBuilder {
         TokenCacheBuilder {
-            source,
-            identity_provider_id: identity_provider_id.into(),
-            service_account_id: service_account_id.into(),
+            grant,
+            identity_provider_id,
+            service_account_id,
             refresh_buffer: DEFAULT_REFRESH_BUFFER,
             exchange_url: None,
             env: Arc::new(ProcessEnv),
@@ -317,14 +411,14 @@ impl TokenCache {
         self.inner.exchanges.load(Ordering::Relaxed)
     }
 
-    /// How many times the subject-token source was asked for a token.
+    /// How many times the subject-token source was asked for a token (always 0 under x509).
     pub fn subject_fetches(&self) -> u64 {
         self.inner.subject_fetches.load(Ordering::Relaxed)
     }
 
     /// The exchange endpoint this cache posts to.
     pub fn exchange_url(&self) -> &str {
-        self.inner.exchanger.url().as_str()
+        self.inner.minter.url().as_str()
     }
 }
 
@@ -377,22 +471,29 @@ impl Inner {
     }
 
     async fn fetch_and_exchange(&self) -> Result<(AccessToken, Duration), ExchangeError> {
-        self.subject_fetches.fetch_add(1, Ordering::Relaxed);
-        let subject = self
-            .source
-            .fetch()
-            .await
-            .map_err(|error| ExchangeError::Source(Arc::new(error)))?;
-        if subject.is_empty() {
-            return Err(ExchangeError::EmptySubjectToken);
-        }
-        // Timed from before the request, so the token is never believed to live longer than it
-        // does.
-        let issued_at = Instant::now();
         let count = || {
             self.exchanges.fetch_add(1, Ordering::Relaxed);
         };
-        let exchanged = self.exchanger.exchange(&subject, &count).await?;
+        let (issued_at, exchanged) = match &self.minter {
+            Minter::SubjectToken { source, exchanger } => {
+                self.subject_fetches.fetch_add(1, Ordering::Relaxed);
+                let subject = source
+                    .fetch()
+                    .await
+                    .map_err(|error| ExchangeError::Source(Arc::new(error)))?;
+                if subject.is_empty() {
+                    return Err(ExchangeError::EmptySubjectToken);
+                }
+                // Timed from before the request, so the token is never believed to live longer
+                // than it does.
+                let issued_at = Instant::now();
+                (issued_at, exchanger.exchange(&subject, &count).await?)
+            }
+            Minter::X509(exchanger) => {
+                let issued_at = Instant::now();
+                (issued_at, exchanger.exchange(&count).await?)
+            }
+        };
         let refresh_at = issued_at + refresh_after(exchanged.expires_in, self.refresh_buffer);
         let token = AccessToken(Arc::new(TokenState {
             secret: exchanged.access_token,

@@ -3,9 +3,10 @@
 //! stack and, under workload identity, the token cache and its subject-token source.
 //!
 //! This module holds the one mapping from the connection's provider types to the source crates,
-//! which take plain parameters and know no connection format (`build_source`), and the one
-//! place a subject token's type is chosen (`token_type`: each source states its own, a custom
-//! source takes the configured one).
+//! which take plain parameters and know no connection format (`build_source`, and `x509_files`
+//! for the `x509` provider's certificate files), and the one place a subject token's type is
+//! chosen (`token_type`: each source states its own, a custom source takes the configured one,
+//! `x509` has none).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
-use conn_schema::{Auth, Connection, CustomConfig, ProviderConfig, ProviderKind, WorkloadIdentity};
+use conn_schema::{
+    Auth, Connection, CustomConfig, ProviderConfig, ProviderKind, WorkloadIdentity, X509Config,
+};
 use providers_azure::AzureSource;
 use providers_core::{
     BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource, TokenType,
@@ -25,15 +28,17 @@ use providers_custom::CustomSource;
 use providers_gcp::GcpSource;
 use providers_github::GithubActionsSource;
 use providers_kubernetes::KubernetesSource;
+use providers_x509::{ReloadingIdentity, X509Files};
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
-use crate::cache::TokenCache;
+use crate::cache::{TokenCache, TokenCacheBuilder};
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
 use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key};
+use crate::x509::X509Transport;
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -122,6 +127,16 @@ pub enum ClientError {
         /// What went wrong.
         #[source]
         source: ExchangeError,
+    },
+    /// Under x509: the client certificate, its key or the CA bundle could not be loaded (the
+    /// message names the file).
+    #[error("connection {conn_id:?}: {source}")]
+    X509 {
+        /// The connection id.
+        conn_id: String,
+        /// What went wrong, naming the file.
+        #[source]
+        source: providers_x509::X509Error,
     },
     /// The API's HTTP client could not be built.
     #[error("connection {conn_id:?}: could not build the http client")]
@@ -231,6 +246,24 @@ impl ClientOptions {
         self.subject_token_source = Some(source);
         self
     }
+
+    /// The environment and the exchange overrides, applied to a cache builder.
+    fn apply(&self, mut builder: TokenCacheBuilder) -> TokenCacheBuilder {
+        builder = builder.env(Arc::clone(&self.env));
+        if let Some(url) = &self.exchange_url {
+            builder = builder.exchange_url(url.clone());
+        }
+        if let Some(policy) = self.exchange_retry {
+            builder = builder.retry_policy(policy);
+        }
+        if let Some(sleep) = &self.exchange_sleep {
+            builder = builder.sleep(Arc::clone(sleep));
+        }
+        if let Some(policy) = self.refresh_backoff {
+            builder = builder.refresh_backoff(policy);
+        }
+        builder
+    }
 }
 
 /// A connection turned into a client. Debug leaves the client out: async-openai's config prints
@@ -288,6 +321,7 @@ pub fn from_connection(
     config = config
         .with_org_id(plan.organization.clone().unwrap_or_default())
         .with_project_id(plan.project.clone().unwrap_or_default());
+    let mut x509_identity = None;
     let token_cache = match &conn.extra.auth {
         Auth::ApiKey => {
             let (key, origin) = resolve_api_key(conn, options.env.as_ref()).ok_or_else(|| {
@@ -309,7 +343,14 @@ pub fn from_connection(
         Auth::WorkloadIdentity(identity) => {
             // No key: the layer sets the bearer and strips any other credential header.
             config = config.with_api_key("");
-            Some(build_cache(identity, conn_id, &options)?)
+            match &identity.provider {
+                ProviderConfig::X509(x509) => {
+                    let (cache, loaded) = build_x509_cache(identity, x509, conn_id, &options)?;
+                    x509_identity = Some(loaded);
+                    Some(cache)
+                }
+                _ => Some(build_cache(identity, conn_id, &options)?),
+            }
         }
     };
     config = add_default_headers(
@@ -326,12 +367,25 @@ pub fn from_connection(
             conn_id: conn_id.to_owned(),
             source,
         })?;
-    let service = build_service(
-        http.clone(),
-        plan.max_retries,
-        &kwargs.default_query,
-        token_cache.clone(),
-    );
+    let service = match x509_identity {
+        // Under x509 the requests go out with the client of the certificate's current
+        // generation; `http` only builds them.
+        Some(identity) => build_service(
+            X509Transport::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
+                conn_id: conn_id.to_owned(),
+                source,
+            })?,
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+        None => build_service(
+            ReqwestService::new(http.clone()),
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+    };
     let client = Client::build(http, config).with_http_service(service);
     Ok(Connected {
         client,
@@ -372,12 +426,20 @@ fn add_default_headers(
 
 type HttpService = BoxCloneSyncService<HttpRequestFactory, reqwest::Response, OpenAIError>;
 
-fn build_service(
-    http: reqwest::Client,
+fn build_service<T>(
+    transport: T,
     max_retries: u32,
     default_query: &BTreeMap<String, String>,
     token_cache: Option<TokenCache>,
-) -> HttpService {
+) -> HttpService
+where
+    T: tower::Service<HttpRequestFactory, Response = reqwest::Response, Error = OpenAIError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    T::Future: Send + 'static,
+{
     let query = (!default_query.is_empty()).then(|| {
         DefaultQueryLayer::new(
             default_query
@@ -396,7 +458,7 @@ fn build_service(
         ))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
-        .service(ReqwestService::new(http));
+        .service(transport);
     BoxCloneSyncService::new(service)
 }
 
@@ -409,29 +471,56 @@ fn build_cache(
         Some(source) => Arc::clone(source),
         None => build_source(&identity.provider, conn_id, options)?,
     };
-    let mut builder = TokenCache::builder(
+    let builder = TokenCache::builder(
         source,
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
-    )
-    .refresh_buffer(refresh_buffer(identity))
-    .env(Arc::clone(&options.env));
-    if let Some(url) = &options.exchange_url {
-        builder = builder.exchange_url(url.clone());
+    );
+    options
+        .apply(builder.refresh_buffer(refresh_buffer(identity)))
+        .build()
+        .map_err(|source| ClientError::Exchange {
+            conn_id: conn_id.to_owned(),
+            source,
+        })
+}
+
+/// Under x509: loads the identity (every file error surfaces here, naming the file) and builds
+/// the token cache that exchanges it over mutual TLS.
+fn build_x509_cache(
+    identity: &WorkloadIdentity,
+    config: &X509Config,
+    conn_id: &str,
+    options: &ClientOptions,
+) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
+    let loaded =
+        ReloadingIdentity::load(x509_files(config)).map_err(|source| ClientError::X509 {
+            conn_id: conn_id.to_owned(),
+            source,
+        })?;
+    let loaded = Arc::new(loaded);
+    let builder = TokenCache::x509_builder(
+        Arc::clone(&loaded),
+        identity.identity_provider_id.clone(),
+        identity.service_account_id.clone(),
+    );
+    let cache = options
+        .apply(builder.refresh_buffer(refresh_buffer(identity)))
+        .build()
+        .map_err(|source| ClientError::Exchange {
+            conn_id: conn_id.to_owned(),
+            source,
+        })?;
+    Ok((cache, loaded))
+}
+
+/// The files of a connection's `x509` provider, as `providers_x509` takes them.
+fn x509_files(config: &X509Config) -> X509Files {
+    let files = X509Files::new(&config.certificate_path, &config.private_key_path);
+    match &config.ca_bundle_path {
+        Some(path) => files.with_ca_bundle(path),
+        None => files,
     }
-    if let Some(policy) = options.exchange_retry {
-        builder = builder.retry_policy(policy);
-    }
-    if let Some(sleep) = &options.exchange_sleep {
-        builder = builder.sleep(Arc::clone(sleep));
-    }
-    if let Some(policy) = options.refresh_backoff {
-        builder = builder.refresh_backoff(policy);
-    }
-    builder.build().map_err(|source| ClientError::Exchange {
-        conn_id: conn_id.to_owned(),
-        source,
-    })
 }
 
 /// The source the connection's provider describes. This is the one mapping from the connection
@@ -473,24 +562,38 @@ fn build_source(
             };
             custom_source(config)
                 .map_err(|error| provider_error(Box::new(error)))?
-                .build(token_type(provider), &options.registry)
+                .build(custom_token_type(config), &options.registry)
                 .map_err(|error| provider_error(Box::new(error)))?
+        }
+        // `from_connection` builds the x509 cache without a source; this keeps the mapping total.
+        ProviderConfig::X509(_) => {
+            return Err(ClientError::Provider {
+                conn_id: conn_id.to_owned(),
+                provider: ProviderKind::X509.as_str(),
+                source: "x509 presents a client certificate; it has no subject-token source".into(),
+            });
         }
     })
 }
 
 /// The type of the subject tokens `provider` yields: the one its source states, or for a custom
-/// source the configured `token_type`.
-pub(crate) fn token_type(provider: &ProviderConfig) -> TokenType {
-    match provider {
+/// source the configured `token_type`; `None` under `x509`, where the client certificate of the
+/// mutual-TLS handshake is the subject.
+pub(crate) fn token_type(provider: &ProviderConfig) -> Option<TokenType> {
+    Some(match provider {
         ProviderConfig::Kubernetes(_) => KubernetesSource::TOKEN_TYPE,
         ProviderConfig::Azure(_) => AzureSource::TOKEN_TYPE,
         ProviderConfig::Gcp(_) => GcpSource::TOKEN_TYPE,
         ProviderConfig::GithubActions(_) => GithubActionsSource::TOKEN_TYPE,
-        ProviderConfig::Custom(config) => match config.token_type {
-            conn_schema::TokenType::Jwt => TokenType::Jwt,
-            conn_schema::TokenType::Id => TokenType::Id,
-        },
+        ProviderConfig::Custom(config) => custom_token_type(config),
+        ProviderConfig::X509(_) => return None,
+    })
+}
+
+fn custom_token_type(config: &CustomConfig) -> TokenType {
+    match config.token_type {
+        conn_schema::TokenType::Jwt => TokenType::Jwt,
+        conn_schema::TokenType::Id => TokenType::Id,
     }
 }
 

@@ -30,7 +30,7 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The exchange endpoint as messages name it.
-const ENDPOINT: &str = "the token exchange endpoint";
+pub(crate) const ENDPOINT: &str = "the token exchange endpoint";
 
 // An `error_description` is server text shown to people; it is kept short and printable.
 const MAX_DESCRIPTION_CHARS: usize = 500;
@@ -77,6 +77,14 @@ pub enum ExchangeError {
         /// Why it was rejected.
         reason: String,
     },
+    /// Under x509: the client certificate could not be set up for the exchange.
+    #[error(transparent)]
+    X509(Arc<providers_x509::X509Error>),
+    /// Under x509: the mutual-TLS handshake failed (the exchange refused the client certificate,
+    /// or its own certificate is not trusted). Not transient: the same certificate would be
+    /// refused again.
+    #[error("token exchange over mutual tls failed: {0}")]
+    MutualTls(Arc<crate::x509::MutualTlsError>),
 }
 
 impl ExchangeError {
@@ -293,7 +301,7 @@ impl Exchanger {
     }
 }
 
-fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
+pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
     let malformed = |expected| {
         ExchangeError::Http(HttpError::Malformed {
             endpoint: ENDPOINT.into(),
@@ -328,7 +336,7 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
     })
 }
 
-fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
+pub(crate) fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
     let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
     let field = |name: &str| {
         value

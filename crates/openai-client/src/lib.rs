@@ -9,6 +9,10 @@
 //!   while still valid when a refresh fails, compare-and-clear invalidation.
 //! - [`WorkloadIdentityLayer`] is the tower middleware that puts the bearer on every request and
 //!   replays a 401 once with a fresh token.
+//! - Under X.509 workload identity (`workload_identity_provider: "x509"`) there is no subject
+//!   token: the client certificate is presented over mutual TLS to the exchange
+//!   ([`DEFAULT_MTLS_TOKEN_EXCHANGE_URL`]) and to the API ([`DEFAULT_MTLS_BASE_URL`]), and is read
+//!   again when its files change on disk.
 //! - [`test_connection`], [`chat_completion`] and [`embed`] are small helpers over the client.
 //!
 //! No function logs or formats a key or token; [`AccessToken`] and every error are safe to print.
@@ -34,6 +38,7 @@ mod exchange;
 mod layer;
 mod plan;
 mod token;
+mod x509;
 
 pub use api::{
     CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
@@ -56,6 +61,12 @@ pub use layer::{
 };
 pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, plan};
 pub use token::AccessToken;
+pub use x509::{
+    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,
+};
+
+/// The X.509 identity (certificate files followed on disk) behind an `x509` connection.
+pub use providers_x509;
 
 /// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
 pub use providers_http::HttpError;

@@ -9,12 +9,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, resolve_exchange_url};
+use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, resolve_exchange_url_with_default};
 use crate::connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, token_type,
 };
-use crate::exchange::{TOKEN_EXCHANGE_URL_ENV, parse_exchange_url};
+use crate::exchange::{DEFAULT_TOKEN_EXCHANGE_URL, TOKEN_EXCHANGE_URL_ENV, parse_exchange_url};
+use crate::x509::{
+    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509_SUBJECT_TOKEN_TYPE,
+    parse_x509_exchange_url, require_https,
+};
 
 /// Where the base URL came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +30,7 @@ pub enum BaseUrlOrigin {
     Host,
     /// The `OPENAI_BASE_URL` environment variable.
     Env,
-    /// `https://api.openai.com/v1`.
+    /// `https://api.openai.com/v1` (`https://mtls.api.openai.com/v1` under x509).
     Default,
 }
 
@@ -99,10 +103,12 @@ pub enum AuthPlan {
     },
     /// Workload identity.
     WorkloadIdentity {
-        /// The subject-token source.
+        /// The subject-token source, or `x509` (the client certificate).
         provider: ProviderKind,
-        /// The subject token's type.
-        token_type: TokenType,
+        /// The subject token's type; `None` under `x509`, where the client certificate presented
+        /// over mutual TLS is the subject (the exchange's `subject_token_type` is
+        /// [`X509_SUBJECT_TOKEN_TYPE`]).
+        token_type: Option<TokenType>,
         /// The identity provider id registered with OpenAI.
         identity_provider_id: String,
         /// The OpenAI service account id.
@@ -116,7 +122,8 @@ pub enum AuthPlan {
         /// Whether an API key was configured and will be ignored (never sent).
         ignored_api_key: Option<ApiKeyOrigin>,
         /// Every parameter of the source with its default filled in, as shown to people. A custom
-        /// command shows its program and argument count only: arguments may carry secrets.
+        /// command shows its program and argument count only: arguments may carry secrets. Under
+        /// `x509` the paths of the files, never their contents.
         parameters: Map<String, Value>,
         /// The environment variables that steer the source or the exchange and are set.
         env_in_effect: Vec<&'static str>,
@@ -165,11 +172,23 @@ fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin)
         (url, BaseUrlOrigin::Host)
     } else if let Some(url) = non_empty(env.var(BASE_URL_ENV)) {
         (url, BaseUrlOrigin::Env)
+    } else if is_x509(conn) {
+        (DEFAULT_MTLS_BASE_URL.to_owned(), BaseUrlOrigin::Default)
     } else {
         (DEFAULT_BASE_URL.to_owned(), BaseUrlOrigin::Default)
     };
     // async-openai joins the base and a path that starts with `/`.
     (url.trim().trim_end_matches('/').to_owned(), origin)
+}
+
+fn is_x509(conn: &Connection) -> bool {
+    matches!(
+        &conn.extra.auth,
+        Auth::WorkloadIdentity(WorkloadIdentity {
+            provider: ProviderConfig::X509(_),
+            ..
+        })
+    )
 }
 
 pub(crate) fn resolve_api_key(
@@ -210,7 +229,7 @@ pub fn plan(
     let env = options.env.as_ref();
     let kwargs = &conn.extra.client_kwargs;
     let (base_url, base_url_origin) = resolve_base_url(conn, env);
-    check_base_url(&base_url, base_url_origin, conn_id)?;
+    check_base_url(&base_url, base_url_origin, conn_id, is_x509(conn))?;
     let timeout = match kwargs.timeout {
         None => DEFAULT_TIMEOUT,
         Some(value) => Duration::try_from_secs_f64(value)
@@ -230,9 +249,23 @@ pub fn plan(
             AuthPlan::ApiKey { origin }
         }
         Auth::WorkloadIdentity(identity) => {
-            let (exchange_url, exchange_url_origin) =
-                resolve_exchange_url(options.exchange_url.as_deref(), env);
-            parse_exchange_url(&exchange_url).map_err(|source| ClientError::Exchange {
+            let x509 = matches!(identity.provider, ProviderConfig::X509(_));
+            let default_exchange_url = if x509 {
+                DEFAULT_MTLS_TOKEN_EXCHANGE_URL
+            } else {
+                DEFAULT_TOKEN_EXCHANGE_URL
+            };
+            let (exchange_url, exchange_url_origin) = resolve_exchange_url_with_default(
+                options.exchange_url.as_deref(),
+                env,
+                default_exchange_url,
+            );
+            let checked = if x509 {
+                parse_x509_exchange_url(&exchange_url)
+            } else {
+                parse_exchange_url(&exchange_url)
+            };
+            checked.map_err(|source| ClientError::Exchange {
                 conn_id: conn_id.to_owned(),
                 source,
             })?;
@@ -298,7 +331,12 @@ pub fn plan(
     })
 }
 
-fn check_base_url(url: &str, origin: BaseUrlOrigin, conn_id: &str) -> Result<(), ClientError> {
+fn check_base_url(
+    url: &str,
+    origin: BaseUrlOrigin,
+    conn_id: &str,
+    x509: bool,
+) -> Result<(), ClientError> {
     let invalid = |reason: String| ClientError::InvalidBaseUrl {
         conn_id: conn_id.to_owned(),
         url: url.to_owned(),
@@ -309,13 +347,16 @@ fn check_base_url(url: &str, origin: BaseUrlOrigin, conn_id: &str) -> Result<(),
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("expected an http or https url".to_owned()));
     }
+    if x509 {
+        require_https(url).map_err(invalid)?;
+    }
     Ok(())
 }
 
 /// Environment variables that change where a provider's subject token comes from.
 fn provider_env_vars(provider: &ProviderConfig) -> &'static [&'static str] {
     match provider {
-        ProviderConfig::Kubernetes(_) | ProviderConfig::Custom(_) => &[],
+        ProviderConfig::Kubernetes(_) | ProviderConfig::Custom(_) | ProviderConfig::X509(_) => &[],
         ProviderConfig::Azure(_) => &[
             "AZURE_POD_IDENTITY_AUTHORITY_HOST",
             "IDENTITY_ENDPOINT",
@@ -414,7 +455,14 @@ impl Plan {
         {
             let mut workload = Map::new();
             workload.insert("provider".into(), json!(provider.as_str()));
-            workload.insert("token_type".into(), json!(token_type.as_str()));
+            match token_type {
+                Some(token_type) => {
+                    workload.insert("token_type".into(), json!(token_type.as_str()));
+                }
+                None => {
+                    workload.insert("subject_token_type".into(), json!(X509_SUBJECT_TOKEN_TYPE));
+                }
+            }
             workload.extend(parameters.clone());
             workload.insert("identity_provider_id".into(), json!(identity_provider_id));
             workload.insert("service_account_id".into(), json!(service_account_id));

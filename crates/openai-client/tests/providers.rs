@@ -309,7 +309,7 @@ fn the_plan_states_the_token_type_each_source_yields() {
         .unwrap();
         match resolved.auth {
             AuthPlan::WorkloadIdentity { token_type, .. } => {
-                assert_eq!(token_type, expected, "{provider}");
+                assert_eq!(token_type, Some(expected), "{provider}");
             }
             other => panic!("{provider}: {other:?}"),
         }

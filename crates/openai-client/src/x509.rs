@@ -1,0 +1,286 @@
+//! X.509 workload identity in the client: the exchange over mutual TLS (four JSON fields, no
+//! subject token) and the API transport that presents the same certificate. The mapping from an
+//! `x509` connection to them is `connect.rs`'s, like every other provider's.
+//!
+//! The certificate files are `providers_x509`'s business: a [`ReloadingIdentity`] follows them on
+//! disk, and each [`ReloadingClient`] here (one for the exchange, with its 10 s timeout, one for
+//! the API, with the connection's timeout) asks it for the current generation before every
+//! request, so a rotation is picked up by the next connection and no request fails because of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use providers_core::{BoxFuture, RetryPolicy, Sleep};
+use providers_http::{HttpError, Retryable, retry_with_policy};
+use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Error, tls_failure};
+use url::Url;
+
+use crate::exchange::{
+    ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
+    parse_oauth_error, parse_success,
+};
+
+/// The API base under x509 when neither the connection nor `OPENAI_BASE_URL` sets one.
+pub const DEFAULT_MTLS_BASE_URL: &str = "https://mtls.api.openai.com/v1";
+/// The exchange endpoint under x509 when neither an option nor `OPENAI_TOKEN_EXCHANGE_URL` sets
+/// one.
+pub const DEFAULT_MTLS_TOKEN_EXCHANGE_URL: &str = "https://mtls.auth.openai.com/oauth/token";
+/// The `subject_token_type` of an X.509 exchange (the certificate is the subject).
+pub const X509_SUBJECT_TOKEN_TYPE: &str = "urn:openai:params:oauth:token-type:x509";
+
+/// Mutual TLS needs `https`: the certificate is presented in the TLS handshake.
+pub(crate) fn require_https(url: &str) -> Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|error| error.to_string())?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("credentials in the url are not allowed".to_owned());
+    }
+    if parsed.scheme() != "https" {
+        return Err(
+            "x509 workload identity needs an https url: the client certificate is presented in \
+             the TLS handshake"
+                .to_owned(),
+        );
+    }
+    Ok(parsed)
+}
+
+pub(crate) fn parse_x509_exchange_url(text: &str) -> Result<Url, ExchangeError> {
+    require_https(text).map_err(|reason| ExchangeError::InvalidUrl {
+        url: text.to_owned(),
+        reason,
+    })
+}
+
+/// An exchange attempt's error, sorted with the SDK's X.509 retry rule: 409 is retried too.
+struct Attempt(ExchangeError);
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Retryable for Attempt {
+    fn is_retried(&self) -> bool {
+        self.0.is_retried() || self.0.status() == Some(409)
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        Retryable::retry_after(&self.0)
+    }
+}
+
+/// Performs X.509 exchanges: `POST` over mutual TLS with the identity's current certificate.
+pub(crate) struct X509Exchanger {
+    client: ReloadingClient,
+    url: Url,
+    identity_provider_id: String,
+    service_account_id: String,
+    policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+}
+
+impl std::fmt::Debug for X509Exchanger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("X509Exchanger")
+            .field("url", &self.url.as_str())
+            .field("identity", self.client.identity())
+            .field("identity_provider_id", &self.identity_provider_id)
+            .field("service_account_id", &self.service_account_id)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl X509Exchanger {
+    pub(crate) fn new(
+        identity: Arc<ReloadingIdentity>,
+        url: &str,
+        identity_provider_id: String,
+        service_account_id: String,
+        policy: RetryPolicy,
+        sleep: Arc<dyn Sleep>,
+    ) -> Result<Self, ExchangeError> {
+        let url = parse_x509_exchange_url(url)?;
+        let client = ReloadingClient::new(identity, EXCHANGE_TIMEOUT)
+            .map_err(|error| ExchangeError::X509(Arc::new(error)))?;
+        Ok(X509Exchanger {
+            client,
+            url,
+            identity_provider_id,
+            service_account_id,
+            policy,
+            sleep,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub(crate) async fn exchange(
+        &self,
+        on_attempt: &(dyn Fn() + Send + Sync),
+    ) -> Result<Exchanged, ExchangeError> {
+        retry_with_policy(
+            self.sleep.as_ref(),
+            &self.policy,
+            "openai x509 token exchange",
+            |retries_done| {
+                on_attempt();
+                self.attempt(retries_done + 1)
+            },
+        )
+        .await
+        .map_err(|Attempt(error)| error)
+    }
+
+    async fn attempt(&self, attempt: u32) -> Result<Exchanged, Attempt> {
+        let started = Instant::now();
+        let result = self.send().await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(exchanged) => tracing::info!(
+                target: "openai_client::exchange",
+                attempt,
+                duration_ms,
+                expires_in = exchanged.expires_in.as_secs(),
+                mode = "x509",
+                outcome = "ok",
+                "token exchange succeeded"
+            ),
+            Err(error) => tracing::warn!(
+                target: "openai_client::exchange",
+                attempt,
+                duration_ms,
+                status = error.status(),
+                mode = "x509",
+                outcome = "error",
+                error = %error,
+                "token exchange failed"
+            ),
+        }
+        result.map_err(Attempt)
+    }
+
+    async fn send(&self) -> Result<Exchanged, ExchangeError> {
+        // Exactly the SDK's four fields; the certificate of the TLS handshake is the subject.
+        let body = serde_json::json!({
+            "grant_type": TOKEN_EXCHANGE_GRANT_TYPE,
+            "subject_token_type": X509_SUBJECT_TOKEN_TYPE,
+            "identity_provider_id": self.identity_provider_id,
+            "service_account_id": self.service_account_id,
+        });
+        let response = self
+            .client
+            .client()
+            .post(self.url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| self.request_error(error))?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => {
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|error| self.request_error(error))?;
+                parse_success(&bytes, status)
+            }
+            400 | 401 | 403 => {
+                // An unreadable error body still yields the OAuth error with generic text.
+                let bytes = response.bytes().await.unwrap_or_default();
+                Err(parse_oauth_error(&bytes, status))
+            }
+            // A redirect, or a status with no OAuth meaning.
+            _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
+        }
+    }
+
+    fn request_error(&self, error: reqwest::Error) -> ExchangeError {
+        match tls_failure(&error) {
+            Some(failure) => ExchangeError::MutualTls(Arc::new(MutualTlsError {
+                endpoint: origin(&self.url),
+                certificate_path: self.client.identity().files().certificate_path.clone(),
+                failure,
+            })),
+            None => HttpError::transport(ENDPOINT, error).into(),
+        }
+    }
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// A mutual-TLS handshake failed: the server refused the client certificate, or the server's
+/// own certificate is not trusted. Under x509 the API's transport returns it inside
+/// [`OpenAIError::Boxed`]; the exchange inside [`ExchangeError::MutualTls`].
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{endpoint}: {failure} (certificate_path {certificate_path:?})")]
+pub struct MutualTlsError {
+    /// The origin of the request, such as `https://mtls.api.openai.com`.
+    pub endpoint: String,
+    /// The client certificate file.
+    pub certificate_path: PathBuf,
+    /// What failed.
+    pub failure: TlsFailure,
+}
+
+/// The bottom of the API's tower stack under x509: sends each request with the client of the
+/// identity's current generation.
+#[derive(Clone, Debug)]
+pub(crate) struct X509Transport {
+    client: Arc<ReloadingClient>,
+}
+
+impl X509Transport {
+    pub(crate) fn new(
+        identity: Arc<ReloadingIdentity>,
+        timeout: Duration,
+    ) -> Result<Self, X509Error> {
+        let client = ReloadingClient::new(identity, timeout)?;
+        Ok(X509Transport {
+            client: Arc::new(client),
+        })
+    }
+}
+
+impl tower::Service<HttpRequestFactory> for X509Transport {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = BoxFuture<'static, Result<reqwest::Response, OpenAIError>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let client = self.client.client();
+        let certificate_path = self.client.identity().files().certificate_path.clone();
+        Box::pin(async move {
+            let request = factory.build().await?;
+            let endpoint = origin(request.url());
+            client
+                .execute(request)
+                .await
+                .map_err(|error| match tls_failure(&error) {
+                    // Not retried by the retry layer (it retries only connect errors of reqwest's
+                    // own type): a refused certificate stays refused.
+                    Some(failure) => OpenAIError::Boxed(Box::new(MutualTlsError {
+                        endpoint,
+                        certificate_path,
+                        failure,
+                    })),
+                    None => OpenAIError::Reqwest(error),
+                })
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! Loading and reloading the certificate files: each file error names the file, nothing prints
+//! key material, and a rotation on disk is picked up (a half-written rotation keeps the old
+//! certificate until the pair is whole again).
+
+use std::path::Path;
+
+use providers_x509::testing::{TestCa, write_atomically};
+use providers_x509::{FileRole, ReloadingIdentity, X509Error, X509Files};
+
+fn load(files: X509Files) -> X509Error {
+    ReloadingIdentity::load(files).expect_err("the load fails")
+}
+
+fn key_body(key_pem: &str) -> String {
+    // The base64 body of the key, without its BEGIN/END lines.
+    key_pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect::<String>()
+}
+
+#[test]
+fn a_valid_pair_loads_as_generation_one() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let (cert, key) = ca.client("workload").write(directory.path(), "client");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    assert_eq!(identity.current().number(), 1);
+    assert!(identity.last_reload_error().is_none());
+}
+
+#[test]
+fn each_missing_file_is_named() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let (cert, key) = ca.client("workload").write(directory.path(), "client");
+    let nowhere = directory.path().join("nowhere.pem");
+
+    let error = load(X509Files::new(&nowhere, &key));
+    assert!(
+        matches!(&error, X509Error::Missing { role: FileRole::Certificate, path } if path == &nowhere),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("certificate_path {nowhere:?} does not exist")
+    );
+
+    let error = load(X509Files::new(&cert, &nowhere));
+    assert!(
+        matches!(
+            &error,
+            X509Error::Missing {
+                role: FileRole::PrivateKey,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("private_key_path "),
+        "{error}"
+    );
+
+    let error = load(X509Files::new(&cert, &key).with_ca_bundle(&nowhere));
+    assert!(
+        matches!(
+            &error,
+            X509Error::Missing {
+                role: FileRole::CaBundle,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("nowhere.pem"), "{error}");
+}
+
+#[test]
+fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let client = TestCa::new("ca").client("workload");
+    let (_, key) = client.write(directory.path(), "client");
+    // A common mistake: the key file given twice.
+    let error = load(X509Files::new(&key, &key));
+    assert!(
+        matches!(&error, X509Error::NoCertificate { role: FileRole::Certificate, path } if path == &key),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("holds no certificate"), "{text}");
+    assert!(text.contains("BEGIN CERTIFICATE"), "{text}");
+    assert!(!text.contains(&key_body(&client.key_pem)), "{text}");
+
+    let empty = directory.path().join("empty.crt");
+    std::fs::write(&empty, "").expect("the step succeeds");
+    assert!(matches!(
+        load(X509Files::new(&empty, &key)),
+        X509Error::NoCertificate { .. }
+    ));
+}
+
+#[test]
+fn a_key_file_without_a_key_is_an_error_naming_it() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let (cert, _) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let error = load(X509Files::new(&cert, &cert));
+    assert!(
+        matches!(&error, X509Error::NoPrivateKey { path } if path == &cert),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("holds no private key"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_names_both_files() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let (cert, _) = ca.client("one").write(directory.path(), "one");
+    let other = ca.client("two");
+    let (_, other_key) = other.write(directory.path(), "two");
+    let error = load(X509Files::new(&cert, &other_key));
+    assert!(matches!(error, X509Error::KeyMismatch { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("{other_key:?}")) && text.contains(&format!("{cert:?}")),
+        "{text}"
+    );
+    assert!(text.contains("does not match"), "{text}");
+    assert!(!text.contains(&key_body(&other.key_pem)), "{text}");
+}
+
+#[test]
+fn an_expired_certificate_is_an_error_with_its_date() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let (cert, key) = TestCa::new("ca")
+        .expired_client("old")
+        .write(directory.path(), "old");
+    let error = load(X509Files::new(&cert, &key));
+    assert!(
+        matches!(&error, X509Error::Expired { path, not_after } if path == &cert && not_after == "2000-01-01T00:00:00Z"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("expired at 2000-01-01T00:00:00Z")
+    );
+}
+
+#[test]
+fn a_broken_key_file_says_so_without_quoting_it() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let (cert, key) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let secretish =
+        "-----BEGIN PRIVATE KEY-----\nTOPSECRET!!notbase64\n-----END PRIVATE KEY-----\n";
+    std::fs::write(&key, secretish).expect("the step succeeds");
+    let error = load(X509Files::new(&cert, &key));
+    assert!(
+        matches!(
+            &error,
+            X509Error::Pem {
+                role: FileRole::PrivateKey,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains("TOPSECRET"));
+}
+
+#[test]
+fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let (cert, key) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let bundle = directory.path().join("bundle.pem");
+    std::fs::write(&bundle, "no pem here\n").expect("the step succeeds");
+    let error = load(X509Files::new(&cert, &key).with_ca_bundle(&bundle));
+    assert!(
+        matches!(&error, X509Error::NoCertificate { role: FileRole::CaBundle, path } if path == &bundle),
+        "{error:?}"
+    );
+    assert!(error.to_string().starts_with("ca_bundle_path "), "{error}");
+}
+
+#[test]
+fn debug_never_shows_key_material() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let client = TestCa::new("ca").client("workload");
+    let (cert, key) = client.write(directory.path(), "client");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let client_http = providers_x509::ReloadingClient::new(
+        std::sync::Arc::new(identity),
+        std::time::Duration::from_secs(5),
+    )
+    .expect("the step succeeds");
+    let debug = format!(
+        "{client_http:?} {:?} {:?}",
+        client_http.identity().current(),
+        client
+    );
+    let body = key_body(&client.key_pem);
+    for chunk in body.as_bytes().chunks(16) {
+        assert!(
+            !debug.contains(std::str::from_utf8(chunk).expect("the step succeeds")),
+            "{debug}"
+        );
+    }
+    assert!(debug.contains("client.crt"), "{debug}");
+}
+
+fn rotate(cert: &Path, key: &Path, pem_cert: &str, pem_key: &str) {
+    write_atomically(cert, pem_cert);
+    write_atomically(key, pem_key);
+}
+
+#[test]
+fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let (cert, key) = ca.client("one").write(directory.path(), "client");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let first = identity.current();
+    assert_eq!(first.number(), 1);
+    // Unchanged files: the same generation, not a reload.
+    assert!(std::sync::Arc::ptr_eq(&first, &identity.current()));
+
+    let two = ca.client("two");
+    rotate(&cert, &key, &two.cert_pem, &two.key_pem);
+    assert_eq!(identity.current().number(), 2);
+
+    // The certificate is replaced first, the key not yet: the pair does not match, so the
+    // current certificate stays in use and the failure is kept for messages.
+    let three = ca.client("three");
+    write_atomically(&cert, &three.cert_pem);
+    assert_eq!(identity.current().number(), 2);
+    assert_eq!(identity.current().number(), 2);
+    assert!(matches!(
+        identity.last_reload_error().as_deref(),
+        Some(X509Error::KeyMismatch { .. })
+    ));
+
+    // The key arrives: the pair loads.
+    write_atomically(&key, &three.key_pem);
+    assert_eq!(identity.current().number(), 3);
+    assert!(identity.last_reload_error().is_none());
+
+    // The files vanish mid-rotation: still generation 3.
+    std::fs::remove_file(&cert).expect("the step succeeds");
+    assert_eq!(identity.current().number(), 3);
+    assert!(matches!(
+        identity.last_reload_error().as_deref(),
+        Some(X509Error::Missing { .. })
+    ));
+}

@@ -1,0 +1,146 @@
+//! The reloading client against a mutual-TLS server on 127.0.0.1: the certificate it presents,
+//! a certificate from another CA refused (and recognised as such), a server outside the roots,
+//! and a rotation presented on the next request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{Extension, Router};
+use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
+use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Files, tls_failure};
+
+/// Answers with the common name's position among the known certificates: the test compares DER.
+fn echo_router() -> Router {
+    Router::new().route(
+        "/whoami",
+        get(
+            |Extension(PeerCertificate(peer)): Extension<PeerCertificate>| async move {
+                peer.as_ref().to_vec()
+            },
+        ),
+    )
+}
+
+struct Setup {
+    _directory: tempfile::TempDir,
+    ca: TestCa,
+    server: MtlsServer,
+    files: X509Files,
+    client_cert: TestCert,
+}
+
+async fn setup() -> Setup {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let server = MtlsServer::start(echo_router(), &ca.server(), &[&ca]).await;
+    let client_cert = ca.client("workload-1");
+    let (cert, key) = client_cert.write(directory.path(), "client");
+    let bundle = directory.path().join("ca.pem");
+    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
+    Setup {
+        _directory: directory,
+        ca,
+        server,
+        files: X509Files::new(cert, key).with_ca_bundle(bundle),
+        client_cert,
+    }
+}
+
+fn client(files: X509Files) -> ReloadingClient {
+    let identity = Arc::new(ReloadingIdentity::load(files).expect("the step succeeds"));
+    ReloadingClient::new(identity, Duration::from_secs(10)).expect("the step succeeds")
+}
+
+async fn whoami(client: &ReloadingClient, server: &MtlsServer) -> Result<Vec<u8>, reqwest::Error> {
+    let response = client
+        .client()
+        .get(server.url("/whoami"))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(response.bytes().await?.to_vec())
+}
+
+#[tokio::test]
+async fn the_server_sees_the_configured_client_certificate() {
+    let setup = setup().await;
+    let client = client(setup.files.clone());
+    let seen = whoami(&client, &setup.server)
+        .await
+        .expect("the step succeeds");
+    assert_eq!(seen, setup.client_cert.der.as_ref());
+    assert_eq!(setup.server.refused_handshakes(), 0);
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
+    let setup = setup().await;
+    let stranger = TestCa::new("another ca").client("intruder");
+    stranger.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
+    let client = client(setup.files.clone());
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
+    assert_eq!(
+        tls_failure(&error),
+        Some(TlsFailure::CertificateRefused {
+            alert: "unknown_ca"
+        }),
+        "{error:?}"
+    );
+    assert_eq!(setup.server.refused_handshakes(), 1);
+}
+
+#[tokio::test]
+async fn a_server_outside_the_roots_is_not_trusted() {
+    let setup = setup().await;
+    // The system roots (no ca_bundle_path) do not hold the test CA.
+    let files = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
+    let client = client(files);
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
+    assert!(
+        matches!(
+            tls_failure(&error),
+            Some(TlsFailure::ServerNotTrusted { .. })
+        ),
+        "{error:?}"
+    );
+    // And a bundle of another CA replaces the system roots: also not trusted.
+    let other = setup._directory.path().join("other.pem");
+    std::fs::write(&other, TestCa::new("other").pem()).expect("the step succeeds");
+    let client = self::client(setup.files.clone().with_ca_bundle(&other));
+    let error = whoami(&client, &setup.server)
+        .await
+        .expect_err("the step fails");
+    assert!(
+        matches!(
+            tls_failure(&error),
+            Some(TlsFailure::ServerNotTrusted { .. })
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_rotation_the_next_request_presents_the_new_certificate() {
+    let setup = setup().await;
+    let client = client(setup.files.clone());
+    assert_eq!(
+        whoami(&client, &setup.server)
+            .await
+            .expect("the step succeeds"),
+        setup.client_cert.der.as_ref()
+    );
+    let rotated = setup.ca.client("workload-2");
+    rotated.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
+    assert_eq!(
+        whoami(&client, &setup.server)
+            .await
+            .expect("the step succeeds"),
+        rotated.der.as_ref()
+    );
+    assert_eq!(client.identity().current().number(), 2);
+}
