@@ -121,6 +121,17 @@ pub enum X509Error {
         /// Its `notAfter`, as `YYYY-MM-DDTHH:MM:SSZ`.
         not_after: String,
     },
+    /// The certificate's validity has not begun yet (more than a minute of clock skew ahead).
+    #[error(
+        "the certificate in certificate_path {path:?} is not valid before {not_before}; check \
+         this host's clock, or wait until the certificate is valid"
+    )]
+    NotYetValid {
+        /// The certificate file.
+        path: PathBuf,
+        /// Its `notBefore`, as `YYYY-MM-DDTHH:MM:SSZ`.
+        not_before: String,
+    },
     /// A certificate of the CA bundle cannot be used as a trust anchor.
     #[error("ca_bundle_path {path:?}: a certificate cannot be used as a CA: {reason}")]
     BadCaCertificate {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
@@ -50,6 +50,12 @@ impl X509Files {
         .flatten()
     }
 }
+
+/// How far in the future a certificate's `notBefore` may be and the certificate still load: the
+/// issuer's clock may run a little ahead of this host's (SPIFFE and cert-manager issue
+/// certificates that start the moment they are written), and refusing such a certificate at
+/// start-up would fail a workload that is about to be fine.
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(60);
 
 /// What a successful load yields: the TLS configuration and the certificate's expiry.
 pub(crate) struct Material {
@@ -116,10 +122,17 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 pub(crate) fn load(files: &X509Files, now: SystemTime) -> Result<Material, X509Error> {
     let certificate_path = &files.certificate_path;
     let chain = certificates(FileRole::Certificate, certificate_path)?;
-    let (_, not_after) = validity(&chain[0]).map_err(|reason| X509Error::BadCertificate {
-        path: certificate_path.clone(),
-        reason,
-    })?;
+    let (not_before, not_after) =
+        validity(&chain[0]).map_err(|reason| X509Error::BadCertificate {
+            path: certificate_path.clone(),
+            reason,
+        })?;
+    if not_before > now + CLOCK_SKEW {
+        return Err(X509Error::NotYetValid {
+            path: certificate_path.clone(),
+            not_before: format_utc(not_before),
+        });
+    }
     if not_after < now {
         return Err(X509Error::Expired {
             path: certificate_path.clone(),

@@ -101,12 +101,24 @@ impl std::fmt::Debug for Generation {
     }
 }
 
+/// How long a certificate that is not valid yet waits before it is read again: time, not a
+/// change of the files, is what will make it load.
+pub(crate) const NOT_YET_VALID_RECHECK: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct ReloadState {
     // The signature of the files when the last reload failed: the same files are not parsed
-    // again until they change.
+    // again until they change, or, for a certificate that is not valid yet, until `retry_at`.
     failed: Option<Signature>,
+    retry_at: Option<SystemTime>,
     last_error: Option<Arc<X509Error>>,
+}
+
+impl ReloadState {
+    /// Whether the files with `signature` already failed to load and are not due again at `now`.
+    fn skips(&self, signature: &Signature, now: SystemTime) -> bool {
+        self.failed.as_ref() == Some(signature) && self.retry_at.is_none_or(|at| now < at)
+    }
 }
 
 /// An X.509 identity that is read again whenever its files change on disk.
@@ -163,10 +175,11 @@ impl ReloadingIdentity {
             return current;
         };
         let current = self.current.load_full();
-        if now == current.signature || state.failed.as_ref() == Some(&now) {
+        let clock = SystemTime::now();
+        if now == current.signature || state.skips(&now, clock) {
             return current;
         }
-        match load(&self.files, SystemTime::now()) {
+        match load(&self.files, clock) {
             Ok(Material { config, not_after }) => {
                 let next = Arc::new(Generation {
                     number: current.number + 1,
@@ -176,6 +189,7 @@ impl ReloadingIdentity {
                 });
                 self.current.store(Arc::clone(&next));
                 state.failed = None;
+                state.retry_at = None;
                 state.last_error = None;
                 tracing::info!(
                     target: "providers_x509",
@@ -193,6 +207,8 @@ impl ReloadingIdentity {
                     error = %error,
                     "client certificate files changed but could not be loaded; the current certificate stays in use"
                 );
+                state.retry_at = matches!(error, X509Error::NotYetValid { .. })
+                    .then(|| clock + NOT_YET_VALID_RECHECK);
                 state.failed = Some(now);
                 state.last_error = Some(Arc::new(error));
                 current
@@ -273,5 +289,30 @@ impl ReloadingClient {
                 cached.1.clone()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_files_are_skipped_until_they_change_or_a_not_yet_valid_one_is_due() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let failed: Signature = vec![None];
+        let changed: Signature = vec![None, None];
+        let mut state = ReloadState {
+            failed: Some(failed.clone()),
+            retry_at: None,
+            last_error: None,
+        };
+        // Any other failure: skipped for as long as the files stay the same.
+        assert!(state.skips(&failed, epoch + Duration::from_secs(1_000_000)));
+        assert!(!state.skips(&changed, epoch));
+        // A certificate that is not valid yet: skipped until it is due again.
+        state.retry_at = Some(epoch + NOT_YET_VALID_RECHECK);
+        assert!(state.skips(&failed, epoch));
+        assert!(!state.skips(&failed, epoch + NOT_YET_VALID_RECHECK));
+        assert!(!ReloadState::default().skips(&failed, epoch));
     }
 }

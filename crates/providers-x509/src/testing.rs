@@ -131,6 +131,14 @@ impl TestCa {
         self.issue(params)
     }
 
+    /// A client certificate for `name` that is valid only from 4000-01-01.
+    pub fn future_client(&self, name: &str) -> TestCert {
+        let mut params = client_params(name);
+        params.not_before = rcgen::date_time_ymd(4000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(4001, 1, 1);
+        self.issue(params)
+    }
+
     /// A server certificate for `127.0.0.1` and `localhost`.
     pub fn server(&self) -> TestCert {
         let mut params = expect(

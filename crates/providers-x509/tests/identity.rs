@@ -154,6 +154,25 @@ fn an_expired_certificate_is_an_error_with_its_date() {
 }
 
 #[test]
+fn a_certificate_not_valid_yet_is_an_error_with_its_date() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let (cert, key) = TestCa::new("ca")
+        .future_client("early")
+        .write(directory.path(), "early");
+    let error = load(X509Files::new(&cert, &key));
+    assert!(
+        matches!(&error, X509Error::NotYetValid { path, not_before } if path == &cert && not_before == "4000-01-01T00:00:00Z"),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("certificate_path {cert:?}"))
+            && message.contains("is not valid before 4000-01-01T00:00:00Z"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_broken_key_file_says_so_without_quoting_it() {
     let directory = tempfile::tempdir().expect("the step succeeds");
     let (cert, key) = TestCa::new("ca")
@@ -260,5 +279,20 @@ fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
     assert!(matches!(
         identity.last_reload_error().as_deref(),
         Some(X509Error::Missing { .. })
+    ));
+}
+
+#[test]
+fn a_rotation_to_a_certificate_not_valid_yet_keeps_the_current_one() {
+    let directory = tempfile::tempdir().expect("the step succeeds");
+    let ca = TestCa::new("ca");
+    let (cert, key) = ca.client("one").write(directory.path(), "client");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let early = ca.future_client("early");
+    rotate(&cert, &key, &early.cert_pem, &early.key_pem);
+    assert_eq!(identity.current().number(), 1);
+    assert!(matches!(
+        identity.last_reload_error().as_deref(),
+        Some(X509Error::NotYetValid { .. })
     ));
 }
