@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use axum::response::IntoResponse;
 use axum::{Extension, Json, Router};
 use conn_schema::ProviderKind;
 use openai_client::async_openai::error::OpenAIError;
 use openai_client::providers_core::{MapEnv, RetryPolicy};
 use openai_client::{
-    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin,
+    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin, HttpError,
     MutualTlsError, from_connection, plan, test_connection,
 };
 use providers_x509::TlsFailure;
@@ -525,4 +526,57 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
     assert_eq!(exchanges.len(), 2);
     assert_eq!(exchanges[0].3, old);
     assert_eq!(exchanges[1].3, new);
+}
+
+#[tokio::test]
+async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
+    let setup = setup().await;
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let redirected = Arc::new(AtomicUsize::new(0));
+    let router = Router::new()
+        .route(
+            "/oauth/token",
+            post({
+                let token_calls = Arc::clone(&token_calls);
+                move || {
+                    let call = token_calls.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if call == 0 {
+                            // The SDK's X.509 mode retries a conflict.
+                            StatusCode::CONFLICT.into_response()
+                        } else {
+                            (StatusCode::TEMPORARY_REDIRECT, [("location", "/elsewhere")])
+                                .into_response()
+                        }
+                    }
+                }
+            }),
+        )
+        .route(
+            "/elsewhere",
+            post({
+                let redirected = Arc::clone(&redirected);
+                move || {
+                    redirected.fetch_add(1, Ordering::SeqCst);
+                    async { Json(json!({"access_token": "stolen", "expires_in": 3600})) }
+                }
+            }),
+        );
+    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
+    let options = setup.options().with_exchange_url(server.url("/oauth/token"));
+    let connected = from_connection(&setup.connection(json!({})), "x509", options)
+        .expect("the step succeeds");
+    let cache = connected.token_cache.expect("the step succeeds");
+
+    let error = cache.token().await.expect_err("the step fails");
+    assert!(
+        matches!(
+            &error,
+            ExchangeError::Http(HttpError::Redirect { status: 307, .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(token_calls.load(Ordering::SeqCst), 2, "409 is retried once");
+    assert_eq!(redirected.load(Ordering::SeqCst), 0, "the redirect was followed");
+    assert_eq!(cache.exchanges(), 2);
 }
