@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use conn_schema::ProviderKind;
 use openai_client::async_openai::error::OpenAIError;
 use openai_client::providers_core::{MapEnv, RetryPolicy};
 use openai_client::{
-    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin, HttpError,
-    MutualTlsError, from_connection, plan, test_connection,
+    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin,
+    HttpError, MutualTlsError, from_connection, plan, test_connection,
 };
 use providers_x509::TlsFailure;
 use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
@@ -563,9 +563,11 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
             }),
         );
     let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
-    let options = setup.options().with_exchange_url(server.url("/oauth/token"));
-    let connected = from_connection(&setup.connection(json!({})), "x509", options)
-        .expect("the step succeeds");
+    let options = setup
+        .options()
+        .with_exchange_url(server.url("/oauth/token"));
+    let connected =
+        from_connection(&setup.connection(json!({})), "x509", options).expect("the step succeeds");
     let cache = connected.token_cache.expect("the step succeeds");
 
     let error = cache.token().await.expect_err("the step fails");
@@ -577,6 +579,10 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
         "{error:?}"
     );
     assert_eq!(token_calls.load(Ordering::SeqCst), 2, "409 is retried once");
-    assert_eq!(redirected.load(Ordering::SeqCst), 0, "the redirect was followed");
+    assert_eq!(
+        redirected.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
     assert_eq!(cache.exchanges(), 2);
 }

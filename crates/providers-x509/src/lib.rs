@@ -4,7 +4,7 @@
 //!
 //! - [`X509Files`]: the certificate chain, the key and the optional CA bundle, as plain paths
 //!   (this crate knows no connection format).
-//! - [`ReloadingIdentity`]: the files read and checked (a certificate, not expired, a key that
+//! - [`ReloadingIdentity`]: the files read and checked (a certificate, valid now, a key that
 //!   matches it, usable CA certificates; each failure an [`X509Error`] naming the file), and read
 //!   again whenever they change on disk, keeping the last good certificate when a new one does not
 //!   load.

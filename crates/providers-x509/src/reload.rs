@@ -142,7 +142,7 @@ impl std::fmt::Debug for ReloadingIdentity {
 
 impl ReloadingIdentity {
     /// Reads and checks the files now: a missing file, no certificate, a key that does not match
-    /// or an expired certificate is an error naming the file.
+    /// or a certificate that is expired or not valid yet is an error naming the file.
     pub fn load(files: X509Files) -> Result<Self, X509Error> {
         let signature = signature(&files);
         let Material { config, not_after } = load(&files, SystemTime::now())?;
