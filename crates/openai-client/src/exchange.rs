@@ -2,7 +2,8 @@
 //!
 //! This module owns the wire format (the five JSON fields, the reply's `access_token` and
 //! `expires_in`), the OAuth errors of 400, 401 and 403, and which failures the bounded retry
-//! repeats. Every other failure is the shared [`HttpError`] of `providers-http`, the same type
+//! repeats. The X.509 exchange (four fields over mutual TLS, `x509.rs`) shares the reply's
+//! parsing and the errors. Every other failure is the shared [`HttpError`] of `providers-http`, the same type
 //! the HTTP sources report. It holds one `reqwest::Client`, built once with redirects off and a
 //! 10 s timeout, and reused by every exchange.
 
