@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, airflow_extra_schema};
 use conn_schema::schema::{
     CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE, connection_schema, extra_schema, to_pretty,
 };
@@ -12,6 +13,7 @@ pub(crate) fn expected() -> Vec<(&'static str, String)> {
     vec![
         (EXTRA_SCHEMA_FILE, to_pretty(&extra_schema())),
         (CONNECTION_SCHEMA_FILE, to_pretty(&connection_schema())),
+        (AIRFLOW_EXTRA_SCHEMA_FILE, to_pretty(&airflow_extra_schema())),
         crate::editor::catalog(),
     ]
 }

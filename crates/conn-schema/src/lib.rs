@@ -6,6 +6,8 @@
 //! - [`validate`]: source text to a [`Report`] of errors and warnings, each with its JSON pointer,
 //!   line, column, message and suggestion; the resolved [`Connection`] when valid.
 //! - [`schema`]: the published JSON Schemas, generated from the model's types.
+//! - [`profile`]: compatibility profiles ([`Profile::Airflow`] reports what Airflow's OpenAI
+//!   provider would reject or ignore) and the Airflow-only schema.
 //! - [`positions`] and [`pointer`]: JSON pointers and where values sit in a source text, for
 //!   loaders that map findings back to their files (the `conn-load` crate).
 //! - `SchemaValidator` (feature `validator`): a published schema compiled with `jsonschema`.
@@ -19,6 +21,7 @@ pub mod model;
 mod parse;
 pub mod pointer;
 pub mod positions;
+pub mod profile;
 mod report;
 pub mod schema;
 #[cfg(feature = "validator")]
@@ -30,8 +33,10 @@ pub use model::{
     WorkloadIdentity,
 };
 pub use parse::kind_of;
+pub use profile::Profile;
 pub use report::{
-    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
+    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes,
+    validate_bytes_for, validate_for, validate_value, validate_value_for,
 };
 #[cfg(feature = "validator")]
 pub use schema_check::{SchemaCompileError, SchemaError, SchemaValidator};

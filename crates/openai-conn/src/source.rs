@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load};
-use conn_schema::DocumentKind;
+use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load_for};
+use conn_schema::{DocumentKind, Profile};
 
 /// The SOURCE arguments: files (`-` is standard input), or `--conn-id` with an optional
 /// `--connections-file`.
@@ -15,14 +15,35 @@ pub(crate) struct SourceArgs {
     /// (Airflow's JSON or URI form), or from `--connections-file`.
     #[arg(long, value_name = "ID")]
     conn_id: Option<String>,
-    /// An Airflow local-filesystem secrets file (JSON or YAML mapping conn_id to connection);
-    /// needs `--conn-id`.
+    /// An Airflow local-filesystem secrets file (JSON, YAML or .env mapping conn_id to
+    /// connection, as `airflow connections export` writes); needs `--conn-id`.
     #[arg(long, value_name = "FILE", requires = "conn_id")]
     connections_file: Option<PathBuf>,
     /// What the documents hold; `auto` treats an object with `conn_type` or `extra` as a whole
     /// connection.
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
     kind: KindArg,
+    /// Which program the connection must work in: `airflow` also reports as errors what
+    /// Airflow's OpenAI provider would reject or ignore.
+    #[arg(long, value_enum, default_value_t = ProfileArg::OpenaiConn)]
+    profile: ProfileArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProfileArg {
+    /// openai-conn: every provider and key this tool supports.
+    OpenaiConn,
+    /// Apache Airflow's OpenAI provider (2.2.0).
+    Airflow,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(profile: ProfileArg) -> Self {
+        match profile {
+            ProfileArg::OpenaiConn => Profile::OpenaiConn,
+            ProfileArg::Airflow => Profile::Airflow,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -95,6 +116,12 @@ impl SourceArgs {
 
     /// Loads and validates one source from the process environment.
     pub(crate) fn load(&self, spec: &SourceSpec) -> Result<Loaded, LoadError> {
-        load(spec, self.kind.into(), &ProcessEnv)
+        load_for(
+            spec,
+            self.kind.into(),
+            self.profile.into(),
+            &ProcessEnv,
+            &mut std::io::stdin().lock(),
+        )
     }
 }
