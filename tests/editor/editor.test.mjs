@@ -597,7 +597,7 @@ test('airflow schema: what Airflow rejects or ignores is flagged where it is wri
   // A token_provider that is not a dotted import path: on the value, in words.
   assert.deepEqual(
     await airflowDiagnostics('{"auth_type": "workload_identity", "workload_identity_provider": "custom", "identity_provider_id": "i", "service_account_id": "s", "token_provider": "vault_jwt"}'),
-    ['1:148 "token_provider" must be a dotted Python import path, such as "my_company.tokens.get_openai_subject_token".'],
+    ['1:150 "token_provider" must be a dotted Python import path, such as "my_company.tokens.get_openai_subject_token".'],
   );
 });
 

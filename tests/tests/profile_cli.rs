@@ -31,7 +31,10 @@ fn github_actions_passes_by_default_and_fails_the_airflow_profile() {
     let output = run(&["plan", "--profile", "airflow", file]);
     assert_eq!(output.status.code(), Some(1));
     let errors = String::from_utf8_lossy(&output.stderr);
-    assert!(errors.contains("Airflow's OpenAI provider has no workload_identity_provider"), "{errors}");
+    assert!(
+        errors.contains("Airflow's OpenAI provider has no workload_identity_provider"),
+        "{errors}"
+    );
     assert_eq!(run(&["plan", file]).status.code(), Some(0));
 }
 
@@ -44,9 +47,21 @@ fn an_unknown_profile_is_a_usage_error() {
 #[test]
 fn env_connections_files_are_read_with_line_numbers() {
     let file = "tests/fixtures/connections/airflow-connections.env";
-    let ok = run(&["validate", "--connections-file", file, "--conn-id", "openai_k8s"]);
+    let ok = run(&[
+        "validate",
+        "--connections-file",
+        file,
+        "--conn-id",
+        "openai_k8s",
+    ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
-    let broken = run(&["validate", "--connections-file", file, "--conn-id", "openai_broken"]);
+    let broken = run(&[
+        "validate",
+        "--connections-file",
+        file,
+        "--conn-id",
+        "openai_broken",
+    ]);
     assert_eq!(broken.status.code(), Some(1));
     assert!(
         stdout(&broken).contains("airflow-connections.env#openai_broken:7:181: error"),

@@ -13,7 +13,10 @@ pub(crate) fn expected() -> Vec<(&'static str, String)> {
     vec![
         (EXTRA_SCHEMA_FILE, to_pretty(&extra_schema())),
         (CONNECTION_SCHEMA_FILE, to_pretty(&connection_schema())),
-        (AIRFLOW_EXTRA_SCHEMA_FILE, to_pretty(&airflow_extra_schema())),
+        (
+            AIRFLOW_EXTRA_SCHEMA_FILE,
+            to_pretty(&airflow_extra_schema()),
+        ),
         crate::editor::catalog(),
     ]
 }

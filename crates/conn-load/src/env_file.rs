@@ -223,7 +223,10 @@ mod tests {
         let error = parse_env_file("A=openai://h\nB=openai://i\nA=openai://j\n", "f.env")
             .expect_err("duplicate");
         let message = error.to_string();
-        assert!(message.contains("line 1") && message.contains("line 3"), "{message}");
+        assert!(
+            message.contains("line 1") && message.contains("line 3"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ fn assert_the_exported_three(name: &str) {
     let default = clean(name, "openai_default");
     assert_eq!(default.host.as_deref(), Some("https://api.openai.com/v1"));
     assert_eq!(
-        default.password.as_ref().map(|p| p.expose_secret().to_owned()),
+        default
+            .password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned()),
         Some("sk-fixture-not-a-real-key".to_owned()),
         "{name}"
     );
@@ -106,7 +109,11 @@ fn env_file_findings_keep_their_line_and_column() {
         .find(|d| d.pointer == "/extra/audience")
         .expect("audience is reported");
     assert_eq!((error.line, error.column), (7, 181));
-    assert!(broken.label.ends_with("airflow-connections.env#openai_broken"));
+    assert!(
+        broken
+            .label
+            .ends_with("airflow-connections.env#openai_broken")
+    );
     let rendered = broken.report.render(&broken.label);
     assert!(
         rendered.contains("airflow-connections.env#openai_broken:7:181: error"),

@@ -341,17 +341,26 @@ mod tests {
     #[test]
     fn airflow_schema_lists_only_the_providers_airflow_knows() {
         let schema = airflow_extra_schema();
-        let selector = &schema["$defs"]["workload_identity"]["properties"]["workload_identity_provider"];
-        assert_eq!(selector["enum"], json!(["kubernetes", "azure", "gcp", "custom"]));
+        let selector =
+            &schema["$defs"]["workload_identity"]["properties"]["workload_identity_provider"];
         assert_eq!(
-            selector["markdownEnumDescriptions"].as_array().map(Vec::len),
+            selector["enum"],
+            json!(["kubernetes", "azure", "gcp", "custom"])
+        );
+        assert_eq!(
+            selector["markdownEnumDescriptions"]
+                .as_array()
+                .map(Vec::len),
             Some(4)
         );
         assert!(schema["$defs"].get("github_actions").is_none());
         let custom = &schema["$defs"]["custom"]["properties"];
         assert!(custom.get("token_command").is_none());
         assert!(custom.get("token_command_timeout_seconds").is_none());
-        assert_eq!(custom["token_provider"]["pattern"], PYTHON_IMPORT_PATH_PATTERN);
+        assert_eq!(
+            custom["token_provider"]["pattern"],
+            PYTHON_IMPORT_PATH_PATTERN
+        );
         assert_eq!(schema["$id"], AIRFLOW_EXTRA_SCHEMA_ID);
     }
 }

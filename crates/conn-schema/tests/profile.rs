@@ -105,7 +105,10 @@ fn custom_token_provider_must_be_a_dotted_import_path_for_airflow() {
     assert_eq!((found[0].line, found[0].column), (6, 21));
     assert!(found[0].message.contains("dotted Python import path"));
 
-    let dotted = workload("custom", ",\n  \"token_provider\": \"corp.tokens.vault_jwt\"");
+    let dotted = workload(
+        "custom",
+        ",\n  \"token_provider\": \"corp.tokens.vault_jwt\"",
+    );
     assert!(errors(&dotted, Profile::Airflow).is_empty());
 }
 
@@ -152,7 +155,10 @@ fn fixtures(directory: &Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(directory)
         .expect("fixture directory")
         .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
         .collect();
     paths.sort();
     paths

@@ -536,7 +536,12 @@ pub fn from_connection(
         Auth::WorkloadIdentity(identity) => {
             // No key: the layer sets the bearer and strips any other credential header.
             config = config.with_api_key("");
-            Some(build_cache(identity, kwargs.max_retries, conn_id, &options)?)
+            Some(build_cache(
+                identity,
+                kwargs.max_retries,
+                conn_id,
+                &options,
+            )?)
         }
     };
     config = add_default_headers(

@@ -374,7 +374,10 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
 fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     const MAX_REQUEST_ID_CHARS: usize = 128;
     let value = headers.get("x-request-id")?.to_str().ok()?;
-    let id: String = printable(value).chars().take(MAX_REQUEST_ID_CHARS).collect();
+    let id: String = printable(value)
+        .chars()
+        .take(MAX_REQUEST_ID_CHARS)
+        .collect();
     (!id.is_empty()).then_some(id)
 }
 

@@ -30,7 +30,9 @@ async fn exchange_calls_with_max_retries(max_retries: Option<u32>) -> usize {
     };
     let connection = workload_identity_connection(&mock, extra);
     let connected = from_connection(&connection, "openai_wi", mock.options(source)).unwrap();
-    let cache = connected.token_cache.expect("workload identity has a cache");
+    let cache = connected
+        .token_cache
+        .expect("workload identity has a cache");
     let error = cache.token().await.unwrap_err();
     assert!(
         matches!(error, ExchangeError::Status { status: 503, .. }),
@@ -166,7 +168,9 @@ async fn oauth_server(request_id: Option<&'static str>) -> String {
                 "error_description": "No service account mapping found."
             }));
             match request_id {
-                Some(id) => (StatusCode::UNAUTHORIZED, [("x-request-id", id)], body).into_response(),
+                Some(id) => {
+                    (StatusCode::UNAUTHORIZED, [("x-request-id", id)], body).into_response()
+                }
                 None => (StatusCode::UNAUTHORIZED, body).into_response(),
             }
         }),
@@ -179,10 +183,7 @@ async fn oauth_server(request_id: Option<&'static str>) -> String {
 
 #[tokio::test]
 async fn oauth_errors_keep_the_request_id_when_the_response_has_one() {
-    for (request_id, suffix) in [
-        (Some("req_8f2a1c"), " (request id req_8f2a1c)"),
-        (None, ""),
-    ] {
+    for (request_id, suffix) in [(Some("req_8f2a1c"), " (request id req_8f2a1c)"), (None, "")] {
         let url = oauth_server(request_id).await;
         let cache = TokenCache::builder(CountingSource::new(TokenType::Jwt), "idp-1", "sa-1")
             .exchange_url(url)
@@ -206,9 +207,7 @@ async fn oauth_errors_keep_the_request_id_when_the_response_has_one() {
         }
         assert_eq!(
             error.to_string(),
-            format!(
-                "oauth error invalid_grant (401): No service account mapping found.{suffix}"
-            )
+            format!("oauth error invalid_grant (401): No service account mapping found.{suffix}")
         );
     }
 }
