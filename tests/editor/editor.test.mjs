@@ -541,3 +541,74 @@ test('a document with its own "$schema" (a relative path) is validated with no a
   assert.deepEqual(await diagnostics(connectionText, uri, bare), ['4:140 Property resource is not allowed.']);
   assert.ok(bare.requested.includes(connectionUri));
 });
+
+// --- the Airflow-only schema -------------------------------------------------------------------
+//
+// schema/openai-connection-extra.airflow.schema.json is what Airflow's OpenAI provider accepts,
+// derived from the same types as the others (`cargo xtask schema`); `openai-conn validate
+// --profile airflow` gives the same verdicts. A document names it with its own `"$schema"`.
+
+const AIRFLOW_FILE = 'openai-connection-extra.airflow.schema.json';
+const airflowUri = pathToFileURL(path.join(schemaDir, AIRFLOW_FILE)).href;
+const airflowSchema = JSON.parse(await readFile(path.join(servedDir, AIRFLOW_FILE), 'utf8'));
+const AIRFLOW_DOC = pathToFileURL(path.join(root, 'scratch', 'airflow.extra.json')).href;
+const airflowService = service([{ uri: airflowUri, fileMatch: ['*.extra.json'] }]);
+const airflowDiagnostics = (text) => diagnostics(text, AIRFLOW_DOC, airflowService);
+
+async function airflowComplete(text) {
+  const offset = text.indexOf('|');
+  const document = TextDocument.create(AIRFLOW_DOC, 'json', 1, text.replace('|', ''));
+  const { ls } = airflowService;
+  const list = await ls.doComplete(document, document.positionAt(offset), ls.parseJSONDocument(document));
+  return list?.items ?? [];
+}
+
+test('airflow schema: the reference example and every provider Airflow knows are accepted', async () => {
+  assert.equal(airflowSchema.$id, 'https://openai-conn.github.io/schema/openai-connection-extra.airflow.schema.json');
+  for (const [provider, extra] of [
+    ['kubernetes', ''],
+    ['azure', ', "client_id": "c"'],
+    ['gcp', ', "audience": "https://api.openai.com/v1"'],
+    ['custom', ', "token_provider": "my_company.tokens.get_token", "token_type": "id"'],
+  ]) {
+    const text = `{"auth_type": "workload_identity", "workload_identity_provider": "${provider}", "identity_provider_id": "i", "service_account_id": "s"${extra}}`;
+    assert.deepEqual(await airflowDiagnostics(text), [], provider);
+  }
+  const document = TextDocument.create(AIRFLOW_DOC, 'json', 1, '{"auth_type": "api_key"}');
+  const status = airflowService.ls.getLanguageStatus(document, airflowService.ls.parseJSONDocument(document));
+  assert.deepEqual(status.schemas, [airflowUri], 'the Airflow schema applied');
+});
+
+test('airflow schema: what Airflow rejects or ignores is flagged where it is written', async () => {
+  // A provider Airflow lacks: on the value, listing only the providers Airflow has.
+  assert.deepEqual(
+    await airflowDiagnostics('{"auth_type": "workload_identity", "workload_identity_provider": "github_actions", "identity_provider_id": "i", "service_account_id": "s"}'),
+    ['1:66 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom".'],
+  );
+  // token_command and its timeout: not allowed, and custom needs token_provider.
+  assert.deepEqual(
+    await airflowDiagnostics('{\n  "auth_type": "workload_identity",\n  "workload_identity_provider": "custom",\n  "identity_provider_id": "i",\n  "service_account_id": "s",\n  "token_command": ["vault"],\n  "token_command_timeout_seconds": 5\n}'),
+    [
+      '1:1 Missing property "token_provider".',
+      '6:3 Property token_command is not allowed.',
+      '7:3 Property token_command_timeout_seconds is not allowed.',
+    ],
+  );
+  // A token_provider that is not a dotted import path: on the value, in words.
+  assert.deepEqual(
+    await airflowDiagnostics('{"auth_type": "workload_identity", "workload_identity_provider": "custom", "identity_provider_id": "i", "service_account_id": "s", "token_provider": "vault_jwt"}'),
+    ['1:150 "token_provider" must be a dotted Python import path, such as "my_company.tokens.get_openai_subject_token".'],
+  );
+});
+
+test('airflow schema: completion offers only what Airflow reads', async () => {
+  const providers = (await airflowComplete('{"auth_type": "workload_identity", "workload_identity_provider": |}'))
+    .filter((item) => item.kind === jls.CompletionItemKind.Value)
+    .map((item) => JSON.parse(item.label))
+    .sort();
+  assert.deepEqual(providers, ['azure', 'custom', 'gcp', 'kubernetes']);
+  assert.deepEqual(
+    keyLabels(await airflowComplete('{"auth_type": "workload_identity", "workload_identity_provider": "custom", |}')),
+    ['token_provider', 'token_type', ...WI].sort(),
+  );
+});

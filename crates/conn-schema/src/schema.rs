@@ -593,6 +593,13 @@ mod tests {
             CONNECTION_SCHEMA_ID,
             format!("{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{CONNECTION_SCHEMA_FILE}")
         );
+        assert_eq!(
+            crate::profile::AIRFLOW_EXTRA_SCHEMA_ID,
+            format!(
+                "{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{}",
+                crate::profile::AIRFLOW_EXTRA_SCHEMA_FILE
+            )
+        );
         assert_eq!(extra_schema()["$id"], EXTRA_SCHEMA_ID);
         assert_eq!(connection_schema()["$id"], CONNECTION_SCHEMA_ID);
     }

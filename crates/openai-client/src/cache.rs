@@ -37,6 +37,21 @@ use crate::token::{AccessToken, TokenState};
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
+/// Default overall deadline of one token flight: the subject-token fetch and the exchange, every
+/// retry of both included. It covers the slowest documented source path (Azure IMDS retries a
+/// 410 for 70 s) plus a full exchange budget (3 attempts of 10 s and their backoff); a caller
+/// without a usable token never waits longer.
+pub const DEFAULT_FLIGHT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The exchange's retry policy for a connection: `policy`'s delays, with
+/// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
+/// Python SDK), else `policy`'s own count.
+pub fn exchange_retry_policy_for(max_retries: Option<u32>, policy: RetryPolicy) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: max_retries.unwrap_or(policy.max_retries),
+        ..policy
+    }
+}
 
 type Outcome = Option<Result<AccessToken, ExchangeError>>;
 
@@ -86,6 +101,7 @@ pub struct TokenCacheBuilder {
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
     refresh_backoff: RetryPolicy,
+    flight_deadline: Duration,
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -97,6 +113,7 @@ impl std::fmt::Debug for TokenCacheBuilder {
             .field("refresh_buffer", &self.refresh_buffer)
             .field("exchange_url", &self.exchange_url)
             .field("retry_policy", &self.retry_policy)
+            .field("flight_deadline", &self.flight_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +158,14 @@ impl TokenCacheBuilder {
         self
     }
 
+    /// The overall deadline of one token flight (the subject-token fetch and the exchange, all
+    /// retries included); past it, every waiting caller gets [`ExchangeError::Deadline`].
+    /// Default: [`DEFAULT_FLIGHT_DEADLINE`] (120 s).
+    pub fn flight_deadline(mut self, deadline: Duration) -> Self {
+        self.flight_deadline = deadline;
+        self
+    }
+
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
@@ -167,6 +192,7 @@ impl TokenCacheBuilder {
                     ..self.refresh_backoff
                 },
                 generation,
+                flight_deadline: self.flight_deadline,
                 background_started: AtomicBool::new(false),
                 exchanges: AtomicU64::new(0),
                 subject_fetches: AtomicU64::new(0),
@@ -210,6 +236,7 @@ struct Inner {
     // Bumped on every stored token; the background task waits on it. Dropping it (with the last
     // handle) ends the task.
     generation: watch::Sender<u64>,
+    flight_deadline: Duration,
     background_started: AtomicBool,
     exchanges: AtomicU64,
     subject_fetches: AtomicU64,
@@ -257,6 +284,7 @@ impl TokenCache {
                 Duration::from_secs(1),
                 Duration::from_secs(60),
             ),
+            flight_deadline: DEFAULT_FLIGHT_DEADLINE,
         }
     }
 
@@ -428,7 +456,7 @@ impl Drop for FlightGuard {
 
 async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
     let inner = &guard.0;
-    let result = inner.fetch_and_exchange().await;
+    let result = fetch_and_exchange_within_deadline(inner).await;
     let outcome = match result {
         Ok((token, expires_in)) => {
             inner.current.store(Some(Arc::clone(&token.0)));
@@ -477,6 +505,16 @@ async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
     // exchange starts a new flight instead of joining this finished one.
     drop(guard);
     sender.send_replace(Some(outcome));
+}
+
+/// One flight's work under its overall deadline: a source that never answers, or retries that
+/// add up, end in [`ExchangeError::Deadline`] instead of holding every waiter.
+async fn fetch_and_exchange_within_deadline(
+    inner: &Inner,
+) -> Result<(AccessToken, Duration), ExchangeError> {
+    tokio::time::timeout(inner.flight_deadline, inner.fetch_and_exchange())
+        .await
+        .unwrap_or(Err(ExchangeError::Deadline(inner.flight_deadline)))
 }
 
 fn start_background(inner: &Arc<Inner>) {

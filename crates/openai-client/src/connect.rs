@@ -309,7 +309,12 @@ pub fn from_connection(
         Auth::WorkloadIdentity(identity) => {
             // No key: the layer sets the bearer and strips any other credential header.
             config = config.with_api_key("");
-            Some(build_cache(identity, conn_id, &options)?)
+            Some(build_cache(
+                identity,
+                kwargs.max_retries,
+                conn_id,
+                &options,
+            )?)
         }
     };
     config = add_default_headers(
@@ -402,6 +407,7 @@ fn build_service(
 
 fn build_cache(
     identity: &WorkloadIdentity,
+    max_retries: Option<u32>,
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<TokenCache, ClientError> {
@@ -419,9 +425,11 @@ fn build_cache(
     if let Some(url) = &options.exchange_url {
         builder = builder.exchange_url(url.clone());
     }
-    if let Some(policy) = options.exchange_retry {
-        builder = builder.retry_policy(policy);
-    }
+    // The exchange's attempts follow `openai_client_kwargs.max_retries`, as the SDK's do.
+    let policy = options
+        .exchange_retry
+        .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
+    builder = builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
     if let Some(sleep) = &options.exchange_sleep {
         builder = builder.sleep(Arc::clone(sleep));
     }
