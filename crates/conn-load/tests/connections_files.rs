@@ -3,6 +3,7 @@
 //! kept on their lines. Fixtures live in `tests/fixtures/connections`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_for};
 use conn_schema::{Auth, DocumentKind, Profile, ProviderKind, Severity};
@@ -68,7 +69,7 @@ fn assert_the_exported_three(name: &str) {
         panic!("{name}: openai_gcp is workload identity");
     };
     assert_eq!(identity.provider.kind(), ProviderKind::Gcp);
-    assert_eq!(identity.refresh_buffer_seconds, 600.0, "{name}");
+    assert_eq!(identity.refresh_buffer, Duration::from_secs(600), "{name}");
 }
 
 #[test]

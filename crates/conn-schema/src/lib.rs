@@ -33,9 +33,9 @@ mod schema_check;
 
 pub use code::{Code, UnknownCode};
 pub use model::{
-    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
-    GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
-    WorkloadIdentity,
+    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomKeys, CustomSource,
+    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
+    TokenType, WorkloadIdentity,
 };
 pub use parse::kind_of;
 pub use profile::Profile;

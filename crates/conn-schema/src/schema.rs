@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::keys::{self, Place, Scope};
 use crate::model::{
-    AuthType, AzureConfig, ClientKwargs, CustomConfig, GcpConfig, GithubActionsConfig,
+    AuthType, AzureConfig, ClientKwargs, CustomKeys, GcpConfig, GithubActionsConfig,
     KubernetesConfig, ProviderKind, WorkloadIdentityKeys,
 };
 
@@ -257,7 +257,7 @@ fn definitions() -> Map<String, Value> {
             ProviderKind::Custom => (
                 "Keys of the `custom` provider; exactly one of `token_provider` and \
                  `token_command` is required.",
-                properties_of::<CustomConfig>(),
+                properties_of::<CustomKeys>(),
             ),
             ProviderKind::GithubActions => (
                 "Keys of the `github_actions` provider.",
@@ -568,7 +568,7 @@ mod tests {
             raw_properties_of::<KubernetesConfig>(),
             raw_properties_of::<AzureConfig>(),
             raw_properties_of::<GcpConfig>(),
-            raw_properties_of::<CustomConfig>(),
+            raw_properties_of::<CustomKeys>(),
             raw_properties_of::<GithubActionsConfig>(),
             raw_properties_of::<ConnectionKeys>(),
         ];

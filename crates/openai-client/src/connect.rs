@@ -33,7 +33,7 @@ use tower::util::BoxCloneSyncService;
 use crate::cache::TokenCache;
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
-use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key};
+use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key};
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -91,17 +91,6 @@ pub enum ClientError {
         conn_id: String,
         /// The offending key, such as `openai_client_kwargs.default_headers.X-Foo`.
         key: String,
-    },
-    /// `openai_client_kwargs.timeout` is not a positive number of seconds.
-    #[error(
-        "connection {conn_id:?}: openai_client_kwargs.timeout must be a number of seconds greater \
-         than 0, got {value}"
-    )]
-    InvalidTimeout {
-        /// The connection id.
-        conn_id: String,
-        /// The rejected value.
-        value: f64,
     },
     /// The subject-token source could not be set up (an unknown custom provider name, say).
     #[error("connection {conn_id:?}: could not set up the {provider} token source: {source}")]
@@ -420,7 +409,7 @@ fn build_cache(
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
     )
-    .refresh_buffer(refresh_buffer(identity))
+    .refresh_buffer(identity.refresh_buffer)
     .env(Arc::clone(&options.env));
     if let Some(url) = &options.exchange_url {
         builder = builder.exchange_url(url.clone());
@@ -480,7 +469,6 @@ fn build_source(
                 source,
             };
             custom_source(config)
-                .map_err(|error| provider_error(Box::new(error)))?
                 .build(token_type(provider), &options.registry)
                 .map_err(|error| provider_error(Box::new(error)))?
         }
@@ -502,29 +490,13 @@ pub(crate) fn token_type(provider: &ProviderConfig) -> TokenType {
     }
 }
 
-/// A `token_command_timeout_seconds` that a `Duration` cannot hold.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "token_command_timeout_seconds {seconds:e} is too large; expected a number of seconds a \
-     duration can hold"
-)]
-struct TimeoutTooLarge {
-    seconds: f64,
-}
-
 /// The custom source a parsed `custom` provider selects.
-fn custom_source(config: &CustomConfig) -> Result<CustomSource, TimeoutTooLarge> {
-    Ok(match config.source() {
-        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.to_owned()),
-        conn_schema::CustomSource::Command {
-            argv,
-            timeout_seconds,
-        } => CustomSource::Command {
-            argv: argv.to_vec(),
-            // The parser guarantees a positive number; only its size can still be out of range.
-            timeout: Duration::try_from_secs_f64(timeout_seconds).map_err(|_| TimeoutTooLarge {
-                seconds: timeout_seconds,
-            })?,
+fn custom_source(config: &CustomConfig) -> CustomSource {
+    match &config.source {
+        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.clone()),
+        conn_schema::CustomSource::Command { argv, timeout } => CustomSource::Command {
+            argv: argv.clone(),
+            timeout: *timeout,
         },
-    })
+    }
 }
