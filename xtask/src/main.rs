@@ -11,7 +11,8 @@
 //! - `bench`: authentication benchmarks, ours next to the official Python SDK; `bench --cold`:
 //!   the cost of a first build from a fresh clone, and of depending on one crate alone.
 //! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
-//!   the editor test, and a build of the fuzz target.
+//!   the editor test, the wheel test, a build of the fuzz target, and `cargo package` of every
+//!   library crate.
 
 mod bench;
 mod build_cost;
@@ -70,7 +71,7 @@ fn run(args: &[String]) -> Result<()> {
              bench       benchmark authentication against the official Python SDK (bench/RESULTS.md);\n\
                          --cold: time a first build from a fresh clone and fresh consumers of one crate\n\
              wheel-test  build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks\n\
-             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, fuzz build"
+             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, wheel test, fuzz build, cargo package"
         ),
     }
 }
@@ -95,6 +96,22 @@ fn ci(root: &Path) -> Result<()> {
     editor::run(root)?;
     wheel::run(root, false)?;
     fuzz::build(root)?;
+    // Every library crate packages as it would be published (metadata, versions of the path
+    // dependencies, files); the build itself is what the tests above already did.
+    cargo(
+        root,
+        &[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "openai-conn-tests",
+            "--no-verify",
+            "--allow-dirty",
+            "--locked",
+        ],
+    )?;
     eprintln!("xtask: ci passed");
     Ok(())
 }
