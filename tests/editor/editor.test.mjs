@@ -66,14 +66,17 @@ async function catalogAssociations() {
   const catalog = JSON.parse(await readFile(file, 'utf8'));
   assert.equal(catalog.$schema, 'https://json.schemastore.org/schema-catalog.json');
   assert.equal(catalog.version, 1);
+  const airflowFile = 'openai-connection-extra.airflow.schema.json';
+  const airflow = JSON.parse(await readFile(path.join(servedDir, airflowFile), 'utf8'));
   const byId = new Map([
     [extraSchema.$id, extraUri],
     [connectionSchema.$id, connectionUri],
+    [airflow.$id, pathToFileURL(path.join(schemaDir, airflowFile)).href],
   ]);
   assert.deepEqual(
     catalog.schemas.map((entry) => entry.url).sort(),
     [...byId.keys()].sort(),
-    'the catalog lists both schemas by their $id',
+    'the catalog lists the three schemas by their $id',
   );
   return catalog.schemas.map((entry) => {
     assert.ok(entry.name && entry.description, `catalog entry ${entry.url} has a name and description`);
@@ -194,6 +197,11 @@ const INVALID = {
   'provider-unknown.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".'],
   'provider-wrong-case.json': ['3:33 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom", "github_actions", "x509".'],
   'refresh-buffer-negative.json': ['6:29 Value is below the minimum of 0.'],
+  'refresh-buffer-too-large.json': ['6:29 Value is above the exclusive maximum of 18446744073709552000.'],
+  'durations-too-large.json': [
+    '7:36 Value is above the exclusive maximum of 18446744073709552000.',
+    '8:39 Value is above the exclusive maximum of 18446744073709552000.',
+  ],
   'refresh-buffer-string.json': ['6:29 Incorrect type. Expected "number".'],
   'resource-with-kubernetes.json': ['6:3 Property resource is not allowed.'],
   'root-array.json': ['1:1 Incorrect type. Expected "object".'],
@@ -233,6 +241,8 @@ const INVALID = {
   'root-number.json': ['1:1 Incorrect type. Expected "object".'],
   'root-true.json': ['1:1 Incorrect type. Expected "object".'],
   'ten-megabytes.json': ['1:26 Property padding is not allowed.'],
+  // JavaScript reads 1e400 as Infinity, above the bound every number of seconds has (2^64).
+  'huge-number-out-of-range.json': ['2:39 Value is above the exclusive maximum of 18446744073709552000.'],
 };
 
 // Invalid fixtures whose fault no editor can show; each is checked to get no diagnostic, so the
@@ -245,8 +255,6 @@ const EDITOR_BLIND = {
   'connection-extra-string-invalid.json': 'the fault is inside a string value',
   // The JSON engine treats an empty document as "nothing yet", not an error.
   'syntax-empty.json': 'an empty document has no diagnostic in VS Code',
-  // JavaScript reads 1e400 as Infinity, a number greater than 0; the parser rejects it as out of range.
-  'huge-number-out-of-range.json': 'the engine reads 1e400 as Infinity',
 };
 
 test('invalid fixtures: each gets the diagnostics the editor shows', async (t) => {
@@ -546,4 +554,75 @@ test('a document with its own "$schema" (a relative path) is validated with no a
   const connectionText = '{\n  "$schema": "../../../schema/openai-connection.schema.json",\n  "conn_type": "openai",\n  "extra": {"auth_type": "workload_identity", "workload_identity_provider": "gcp", "identity_provider_id": "i", "service_account_id": "s", "resource": "r"}\n}';
   assert.deepEqual(await diagnostics(connectionText, uri, bare), ['4:140 Property resource is not allowed.']);
   assert.ok(bare.requested.includes(connectionUri));
+});
+
+// --- the Airflow-only schema -------------------------------------------------------------------
+//
+// schema/openai-connection-extra.airflow.schema.json is what Airflow's OpenAI provider accepts,
+// derived from the same types as the others (`cargo xtask schema`); `openai-conn validate
+// --profile airflow` gives the same verdicts. A document names it with its own `"$schema"`.
+
+const AIRFLOW_FILE = 'openai-connection-extra.airflow.schema.json';
+const airflowUri = pathToFileURL(path.join(schemaDir, AIRFLOW_FILE)).href;
+const airflowSchema = JSON.parse(await readFile(path.join(servedDir, AIRFLOW_FILE), 'utf8'));
+const AIRFLOW_DOC = pathToFileURL(path.join(root, 'scratch', 'airflow.extra.json')).href;
+const airflowService = service([{ uri: airflowUri, fileMatch: ['*.extra.json'] }]);
+const airflowDiagnostics = (text) => diagnostics(text, AIRFLOW_DOC, airflowService);
+
+async function airflowComplete(text) {
+  const offset = text.indexOf('|');
+  const document = TextDocument.create(AIRFLOW_DOC, 'json', 1, text.replace('|', ''));
+  const { ls } = airflowService;
+  const list = await ls.doComplete(document, document.positionAt(offset), ls.parseJSONDocument(document));
+  return list?.items ?? [];
+}
+
+test('airflow schema: the reference example and every provider Airflow knows are accepted', async () => {
+  assert.equal(airflowSchema.$id, 'https://openai-conn.github.io/schema/v1/openai-connection-extra.airflow.schema.json');
+  for (const [provider, extra] of [
+    ['kubernetes', ''],
+    ['azure', ', "client_id": "c"'],
+    ['gcp', ', "audience": "https://api.openai.com/v1"'],
+    ['custom', ', "token_provider": "my_company.tokens.get_token", "token_type": "id"'],
+  ]) {
+    const text = `{"auth_type": "workload_identity", "workload_identity_provider": "${provider}", "identity_provider_id": "i", "service_account_id": "s"${extra}}`;
+    assert.deepEqual(await airflowDiagnostics(text), [], provider);
+  }
+  const document = TextDocument.create(AIRFLOW_DOC, 'json', 1, '{"auth_type": "api_key"}');
+  const status = airflowService.ls.getLanguageStatus(document, airflowService.ls.parseJSONDocument(document));
+  assert.deepEqual(status.schemas, [airflowUri], 'the Airflow schema applied');
+});
+
+test('airflow schema: what Airflow rejects or ignores is flagged where it is written', async () => {
+  // A provider Airflow lacks: on the value, listing only the providers Airflow has.
+  assert.deepEqual(
+    await airflowDiagnostics('{"auth_type": "workload_identity", "workload_identity_provider": "github_actions", "identity_provider_id": "i", "service_account_id": "s"}'),
+    ['1:66 Value is not accepted. Valid values: "kubernetes", "azure", "gcp", "custom".'],
+  );
+  // token_command and its timeout: not allowed, and custom needs token_provider.
+  assert.deepEqual(
+    await airflowDiagnostics('{\n  "auth_type": "workload_identity",\n  "workload_identity_provider": "custom",\n  "identity_provider_id": "i",\n  "service_account_id": "s",\n  "token_command": ["vault"],\n  "token_command_timeout_seconds": 5\n}'),
+    [
+      '1:1 Missing property "token_provider".',
+      '6:3 Property token_command is not allowed.',
+      '7:3 Property token_command_timeout_seconds is not allowed.',
+    ],
+  );
+  // A token_provider that is not a dotted import path: on the value, in words.
+  assert.deepEqual(
+    await airflowDiagnostics('{"auth_type": "workload_identity", "workload_identity_provider": "custom", "identity_provider_id": "i", "service_account_id": "s", "token_provider": "vault_jwt"}'),
+    ['1:150 "token_provider" must be a dotted Python import path, such as "my_company.tokens.get_openai_subject_token".'],
+  );
+});
+
+test('airflow schema: completion offers only what Airflow reads', async () => {
+  const providers = (await airflowComplete('{"auth_type": "workload_identity", "workload_identity_provider": |}'))
+    .filter((item) => item.kind === jls.CompletionItemKind.Value)
+    .map((item) => JSON.parse(item.label))
+    .sort();
+  assert.deepEqual(providers, ['azure', 'custom', 'gcp', 'kubernetes']);
+  assert.deepEqual(
+    keyLabels(await airflowComplete('{"auth_type": "workload_identity", "workload_identity_provider": "custom", |}')),
+    ['token_provider', 'token_type', ...WI].sort(),
+  );
 });

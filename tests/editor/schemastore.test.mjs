@@ -21,7 +21,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const siteDir = process.env.SITE_DIR ? path.resolve(process.env.SITE_DIR) : path.join(root, 'target', 'site');
 const storeDir = path.join(siteDir, 'schemastore');
-const NAMES = { 'openai-connection-extra': 'openai-connection-extra.schema.json', 'openai-connection': 'openai-connection.schema.json' };
+const NAMES = {
+  'openai-connection-extra': 'openai-connection-extra.schema.json',
+  'openai-connection': 'openai-connection.schema.json',
+  'openai-connection-extra.airflow': 'openai-connection-extra.airflow.schema.json',
+};
 
 const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
 const validation = await readJson(path.join(storeDir, 'schema-validation.json'));
@@ -87,7 +91,7 @@ test('schema/catalog.json follows SchemaStore\'s rules for catalog entries', asy
       assert.ok(entry.fileMatch.some((glob) => glob.endsWith(`.${extension}`)), `${entry.url}: .${extension} files`);
     }
   }
-  assert.equal(catalog.schemas.length, 2);
+  assert.equal(catalog.schemas.length, Object.keys(NAMES).length);
 });
 
 async function testFiles(kind, name) {

@@ -55,9 +55,14 @@ async function catalogAssociations() {
   const local = new Map([
     [extraSchema.$id, extraUri],
     [connectionSchema.$id, pathToFileURL(path.join(schemaDir, 'openai-connection.schema.json')).href],
+    [
+      'https://openai-conn.github.io/schema/v1/openai-connection-extra.airflow.schema.json',
+      pathToFileURL(path.join(schemaDir, 'openai-connection-extra.airflow.schema.json')).href,
+    ],
   ]);
   return catalog.schemas.map((entry) => {
-    assert.ok(entry.fileMatch.includes('*.openai-connection-extra.yaml') || entry.fileMatch.includes('*.openai-connection.yaml'));
+    assert.ok(local.has(entry.url), `${entry.url} is one of the local schemas`);
+    assert.ok(['*.openai-connection-extra.yaml', '*.openai-connection.yaml', '*.openai-connection-extra.airflow.yaml'].some((glob) => entry.fileMatch.includes(glob)));
     return { uri: local.get(entry.url), fileMatch: entry.fileMatch };
   });
 }

@@ -88,6 +88,7 @@ async fn no_public_type_prints_a_secret() {
         error: "invalid_grant".into(),
         description: "no mapping".into(),
         status: 401,
+        request_id: Some("req_1".into()),
     };
     assert_clean("ExchangeError", &format!("{oauth:?} {oauth}"));
     let source_error = SourceError::new(

@@ -402,11 +402,27 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         root.join("bench/results.json"),
         format!("{}\n", serde_json::to_string_pretty(&results)?),
     )?;
-    std::fs::write(root.join("bench/RESULTS.md"), report(&results))?;
+    write_report(root)?;
     eprintln!(
         "xtask: wrote bench/RESULTS.md and bench/results.json in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Writes `bench/RESULTS.md` from `bench/results.json` (the authentication scenarios) and
+/// `bench/build.json` (the build cost, `cargo xtask bench --cold`), whichever exist.
+pub(crate) fn write_report(root: &Path) -> Result<()> {
+    let path = root.join("bench/results.json");
+    let mut text = if path.exists() {
+        let results: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        report(&results)
+    } else {
+        "# Benchmark results\n".to_owned()
+    };
+    text.push_str(&crate::build_cost::section(root)?);
+    std::fs::write(root.join("bench/RESULTS.md"), text)?;
     Ok(())
 }
 

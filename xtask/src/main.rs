@@ -8,11 +8,14 @@
 //! - `editor-test`: the schemas in VS Code's JSON language service, the YAML language server,
 //!   Ajv strict mode and taplo (`tests/editor`).
 //! - `fuzz`: the libFuzzer target on the validator, for 60 s.
-//! - `bench`: authentication benchmarks, ours next to the official Python SDK.
+//! - `bench`: authentication benchmarks, ours next to the official Python SDK; `bench --cold`:
+//!   the cost of a first build from a fresh clone, and of depending on one crate alone.
 //! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
-//!   the editor test, and a build of the fuzz target.
+//!   the editor test, the wheel test, a build of the fuzz target, and `cargo package` of every
+//!   library crate.
 
 mod bench;
+mod build_cost;
 mod editor;
 mod fuzz;
 mod publish;
@@ -53,19 +56,22 @@ fn run(args: &[String]) -> Result<()> {
         Some("tidy") => tidy::check(&root),
         Some("editor-test") => editor::run(&root),
         Some("fuzz") => fuzz::run(&root, 60),
+        Some("bench") if args.iter().any(|arg| arg == "--cold") => build_cost::run(&root),
         Some("bench") => bench::run(&root),
         Some("wheel-test") => wheel::run(&root, args.iter().any(|arg| arg == "--release")),
         Some("ci") => ci(&root),
         _ => bail!(
-            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench | ci>\n\
+            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench [--cold] | wheel-test | ci>\n\
              schema      write schema/*.json and docs/reference.md from the model's types (--check: fail if stale)\n\
              publish     write the schema site (v1/, latest/, catalog.json, index.html, schemastore/) to target/site\n\
              snapshots   run the validation snapshot tests\n\
              tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
              editor-test run the schema through VS Code's JSON service, the YAML language server, Ajv strict and taplo\n\
              fuzz        fuzz the validator for 60 s (installs cargo-fuzz if missing)\n\
-             bench       benchmark authentication against the official Python SDK (bench/RESULTS.md)\n\
-             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, fuzz build"
+             bench       benchmark authentication against the official Python SDK (bench/RESULTS.md);\n\
+                         --cold: time a first build from a fresh clone and fresh consumers of one crate\n\
+             wheel-test  build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks\n\
+             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, wheel test, fuzz build, cargo package"
         ),
     }
 }
@@ -90,6 +96,22 @@ fn ci(root: &Path) -> Result<()> {
     editor::run(root)?;
     wheel::run(root, false)?;
     fuzz::build(root)?;
+    // Every library crate packages as it would be published (metadata, versions of the path
+    // dependencies, files); the build itself is what the tests above already did.
+    cargo(
+        root,
+        &[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "openai-conn-tests",
+            "--no-verify",
+            "--allow-dirty",
+            "--locked",
+        ],
+    )?;
     eprintln!("xtask: ci passed");
     Ok(())
 }

@@ -16,11 +16,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, airflow_extra_schema};
 use conn_schema::schema::{
     CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE, SCHEMA_BASE_URL, SCHEMA_MAJOR_DIR,
     connection_schema, extra_schema, to_pretty,
 };
-use conn_schema::{DocumentKind, SchemaValidator};
+use conn_schema::{DocumentKind, Profile, SchemaValidator};
 use serde_json::{Map, Value, json};
 
 /// The default output folder, relative to the workspace root.
@@ -40,10 +41,14 @@ pub(crate) struct Published {
     pub(crate) generate: fn() -> Value,
     /// Which documents it describes.
     pub(crate) kind: DocumentKind,
+    /// Which program's view of a connection it holds: a valid fixture that this profile rejects
+    /// is one of the schema's negative tests rather than a valid one.
+    pub(crate) profile: Profile,
 }
 
-/// Both published schemas: the `extra` alone and a whole connection.
-pub(crate) const PUBLISHED: [Published; 2] = [
+/// The published schemas: the `extra` alone, a whole connection, and the `extra` limited to what
+/// Airflow's OpenAI provider reads.
+pub(crate) const PUBLISHED: [Published; 3] = [
     Published {
         file: EXTRA_SCHEMA_FILE,
         name: "openai-connection-extra",
@@ -52,6 +57,7 @@ pub(crate) const PUBLISHED: [Published; 2] = [
                       identity provider and OpenAI client options",
         generate: extra_schema,
         kind: DocumentKind::Extra,
+        profile: Profile::OpenaiConn,
     },
     Published {
         file: CONNECTION_SCHEMA_FILE,
@@ -61,6 +67,17 @@ pub(crate) const PUBLISHED: [Published; 2] = [
                       extra with auth type and workload identity",
         generate: connection_schema,
         kind: DocumentKind::Connection,
+        profile: Profile::OpenaiConn,
+    },
+    Published {
+        file: AIRFLOW_EXTRA_SCHEMA_FILE,
+        name: "openai-connection-extra.airflow",
+        title: "OpenAI connection extra (Airflow's OpenAI provider only)",
+        description: "The extra object of an Apache Airflow OpenAI connection limited to what \
+                      Airflow's own OpenAI provider reads, for connections only Airflow uses",
+        generate: airflow_extra_schema,
+        kind: DocumentKind::Extra,
+        profile: Profile::Airflow,
     },
 ];
 
@@ -432,6 +449,19 @@ fn fixtures(root: &Path, folder: &str) -> Result<Vec<Fixture>> {
     Ok(found)
 }
 
+/// Whether `published`'s profile finds errors in `value` that the default profile does not (a
+/// `github_actions` connection, valid for openai-conn, is not one Airflow accepts).
+fn rejected_by_profile(value: &Value, published: &Published) -> bool {
+    let no_location = |_: &str, _: bool| conn_schema::Location {
+        origin: None,
+        line: 0,
+        column: 0,
+    };
+    published.profile != Profile::OpenaiConn
+        && conn_schema::validate_value_for(value, published.kind, published.profile, &no_location)
+            .has_errors()
+}
+
 /// serde_json keeps the last of two equal keys; other parsers differ, so such a file is no test.
 fn has_duplicate_keys(text: &str) -> bool {
     conn_schema::validate(text, DocumentKind::Auto)
@@ -480,7 +510,12 @@ fn schemastore(root: &Path, base_url: &str) -> Result<Vec<(String, String)>> {
         high.push(json!(schema_file));
         // Test files sit two folders below `src/`, the schema in `src/schemas/json/`.
         let relative = format!("../../schemas/json/{schema_file}");
+        let mut negative = Vec::new();
         for fixture in valid.iter().filter(|f| kind_of(&f.value) == published.kind) {
+            if rejected_by_profile(&fixture.value, published) {
+                negative.push(fixture);
+                continue;
+            }
             if !validator.errors(&fixture.value).is_empty() {
                 bail!(
                     "the valid fixture {}.json is rejected by {}",
@@ -511,6 +546,7 @@ fn schemastore(root: &Path, base_url: &str) -> Result<Vec<(String, String)>> {
         for fixture in invalid
             .iter()
             .filter(|f| kind_of(&f.value) == published.kind)
+            .chain(negative)
         {
             // Faults the schema cannot see (such as a bad JSON string inside `extra`) are the
             // parser's to report; SchemaStore's negative tests must fail the schema itself.
@@ -699,6 +735,10 @@ pub(crate) fn breaking_changes(root: &Path) -> Result<Vec<String>> {
     let mut broken = Vec::new();
     for published in &PUBLISHED {
         let path = record.join(published.file);
+        if !path.exists() {
+            // First published in this major: nothing was promised yet.
+            continue;
+        }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let old: Value = serde_json::from_str(&text)
@@ -821,7 +861,8 @@ mod tests {
             urls,
             [
                 conn_schema::schema::EXTRA_SCHEMA_ID,
-                conn_schema::schema::CONNECTION_SCHEMA_ID
+                conn_schema::schema::CONNECTION_SCHEMA_ID,
+                conn_schema::profile::AIRFLOW_EXTRA_SCHEMA_ID,
             ]
         );
         let broken = |field: &str, value: Value| {

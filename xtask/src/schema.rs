@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, airflow_extra_schema};
 use conn_schema::schema::{
     CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE, SCHEMA_BASE_URL, connection_schema, extra_schema,
     to_pretty,
@@ -19,6 +20,10 @@ pub(crate) fn expected() -> Vec<(String, String)> {
         (
             format!("schema/{CONNECTION_SCHEMA_FILE}"),
             to_pretty(&connection_schema()),
+        ),
+        (
+            format!("schema/{AIRFLOW_EXTRA_SCHEMA_FILE}"),
+            to_pretty(&airflow_extra_schema()),
         ),
         (
             "schema/catalog.json".into(),

@@ -37,15 +37,15 @@ impl Format {
         }
     }
 
-    /// Airflow's local-filesystem backend reads JSON and YAML (and `.env`, which is not supported
-    /// here).
+    /// Airflow's local-filesystem backend reads JSON and YAML here (`.env` files are
+    /// `env_file`'s).
     pub(crate) fn of_connections_file(path: &Path) -> Result<Format, LoadError> {
         match Format::extension(path).as_str() {
             "json" => Ok(Format::Json),
             "yaml" | "yml" => Ok(Format::Yaml),
             _ => Err(LoadError::UnknownExtension {
                 path: path.to_owned(),
-                expected: "a .json, .yaml or .yml connections file",
+                expected: "a .json, .yaml, .yml or .env connections file",
             }),
         }
     }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod airflow;
+mod env_file;
 mod error;
 mod formats;
 mod overrides;
@@ -26,11 +27,12 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use conn_schema::{DocumentKind, Report, validate, validate_bytes};
+use conn_schema::{DocumentKind, Profile, Report, validate, validate_bytes};
 pub use providers_core::{Env, MapEnv, ProcessEnv};
 use serde_json::Value;
 
 use crate::airflow::{connections_file_entry, parse_uri};
+use crate::env_file::{env_file_entry, is_env_file};
 pub use crate::error::LoadError;
 use crate::formats::{Format, Parsed, json_document, toml_document, yaml_document};
 use crate::overrides::finish;
@@ -48,8 +50,9 @@ pub enum SourceSpec {
         /// The Airflow connection id.
         conn_id: String,
     },
-    /// An Airflow local-filesystem secrets file (JSON or YAML) mapping connection ids to
-    /// connections (objects or URI strings).
+    /// An Airflow local-filesystem secrets file mapping connection ids to connections: JSON or
+    /// YAML (objects or URI strings), or `.env` (`CONN_ID=<URI or JSON>` lines), including the
+    /// files `airflow connections export` writes.
     ConnectionsFile {
         /// Path of the secrets file.
         path: PathBuf,
@@ -104,6 +107,18 @@ pub fn load_with_stdin(
     env: &dyn Env,
     stdin: &mut dyn Read,
 ) -> Result<Loaded, LoadError> {
+    load_for(spec, kind, Profile::default(), env, stdin)
+}
+
+/// [`load_with_stdin`], validating under a compatibility [`Profile`] (`Profile::Airflow` adds as
+/// errors what Airflow's OpenAI provider would reject or silently ignore).
+pub fn load_for(
+    spec: &SourceSpec,
+    kind: DocumentKind,
+    profile: Profile,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+) -> Result<Loaded, LoadError> {
     match spec {
         SourceSpec::File(path) => {
             let format = Format::of_document(path)?;
@@ -120,14 +135,14 @@ pub fn load_with_stdin(
                 Format::Toml => toml_document(&bytes, &label)?,
                 Format::Yaml => yaml_document(&bytes, &label)?,
             };
-            finish(parsed, kind, env, label, conn_id)
+            finish(parsed, kind, profile, env, label, conn_id)
         }
         SourceSpec::Stdin => {
             let mut bytes = Vec::new();
             stdin.read_to_end(&mut bytes).map_err(LoadError::Stdin)?;
             let label = "<stdin>".to_owned();
             match json_document(&bytes) {
-                Ok(parsed) => finish(parsed, kind, env, label, None),
+                Ok(parsed) => finish(parsed, kind, profile, env, label, None),
                 Err(report) => Ok(unloaded(label, None, *report)),
             }
         }
@@ -160,7 +175,15 @@ pub fn load_with_stdin(
                 }
             };
             parsed.whole_connection = true;
-            finish(parsed, kind, env, label, Some(conn_id.clone()))
+            finish(parsed, kind, profile, env, label, Some(conn_id.clone()))
+        }
+        SourceSpec::ConnectionsFile { path, conn_id } if is_env_file(path) => {
+            let bytes = read_file(path)?;
+            let label = format!("{}#{conn_id}", path.display());
+            match env_file_entry(&bytes, path, conn_id, &label)? {
+                Ok(parsed) => finish(parsed, kind, profile, env, label, Some(conn_id.clone())),
+                Err(report) => Ok(unloaded(label, Some(conn_id.clone()), *report)),
+            }
         }
         SourceSpec::ConnectionsFile { path, conn_id } => {
             let format = Format::of_connections_file(path)?;
@@ -191,7 +214,7 @@ pub fn load_with_stdin(
                 }
             };
             let parsed = connections_file_entry(mapping, positions, path, conn_id, &label)?;
-            finish(parsed, kind, env, label, Some(conn_id.clone()))
+            finish(parsed, kind, profile, env, label, Some(conn_id.clone()))
         }
     }
 }
@@ -203,11 +226,27 @@ pub fn load_with_stdin(
 pub fn load_connections_file(
     path: &Path,
     kind: DocumentKind,
+    profile: Profile,
     env: &dyn Env,
 ) -> Result<Vec<Loaded>, LoadError> {
-    let format = Format::of_connections_file(path)?;
+    let load_entry = |conn_id: String| {
+        let spec = SourceSpec::ConnectionsFile {
+            path: path.to_owned(),
+            conn_id,
+        };
+        load_for(&spec, kind, profile, env, &mut std::io::empty())
+    };
     let bytes = read_file(path)?;
     let file_label = path.display().to_string();
+    if is_env_file(path) {
+        let text = formats::utf8(&bytes, &file_label, "env file")?;
+        return env_file::parse_env_file(text, &file_label)?
+            .into_iter()
+            .filter(|line| is_openai_entry(&env_file::entry_value(&line.value)))
+            .map(|line| load_entry(line.key))
+            .collect();
+    }
+    let format = Format::of_connections_file(path)?;
     let mapping = match format {
         Format::Yaml => yaml_document(&bytes, &file_label)?.value,
         _ => match std::str::from_utf8(&bytes)
@@ -238,15 +277,7 @@ pub fn load_connections_file(
             });
         }
     };
-    ids.into_iter()
-        .map(|conn_id| {
-            let spec = SourceSpec::ConnectionsFile {
-                path: path.to_owned(),
-                conn_id,
-            };
-            load_with_stdin(&spec, kind, env, &mut std::io::empty())
-        })
-        .collect()
+    ids.into_iter().map(load_entry).collect()
 }
 
 /// Whether an entry of a connections file is an OpenAI connection: its `conn_type`, or its URI's

@@ -4,7 +4,7 @@
 use std::str::FromStr as _;
 
 use conn_schema::pointer::child;
-use conn_schema::{DocumentKind, Location, validate, validate_value};
+use conn_schema::{DocumentKind, Location, Profile, validate_for, validate_value_for};
 use figment::Figment;
 use figment::providers::Serialized;
 use figment::value::{Dict, Tag, Value as FigmentValue};
@@ -77,6 +77,7 @@ pub(crate) fn nest(path: &[String], value: FigmentValue) -> FigmentValue {
 pub(crate) fn finish(
     parsed: Parsed,
     kind: DocumentKind,
+    profile: Profile,
     env: &dyn Env,
     label: String,
     conn_id: Option<String>,
@@ -141,7 +142,7 @@ pub(crate) fn finish(
 
     let mut report = if found.is_empty() {
         match &pristine_json {
-            Some(text) => validate(text, kind),
+            Some(text) => validate_for(text, kind, profile),
             None => {
                 let locate = |pointer: &str, at_key: bool| {
                     let (line, column) = positions.locate(&pointers.to_source(pointer), at_key);
@@ -151,7 +152,7 @@ pub(crate) fn finish(
                         column,
                     }
                 };
-                validate_value(&value, kind, &locate)
+                validate_value_for(&value, kind, profile, &locate)
             }
         }
     } else {
@@ -192,7 +193,7 @@ pub(crate) fn finish(
                 }
             }
         };
-        validate_value(&merged, kind, &locate)
+        validate_value_for(&merged, kind, profile, &locate)
     };
 
     for mut warning in warnings {

@@ -2,6 +2,7 @@
 //! `OPENAI_CONN_*` overrides. The environment is always a `MapEnv`: no test touches the process's.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_with_stdin};
 use conn_schema::{Auth, Diagnostic, DocumentKind, ProviderConfig};
@@ -177,7 +178,10 @@ fn toml_whole_connection_and_bare_extra() {
     assert_eq!(loaded.report.kind, DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
     let connection = loaded.report.connection.as_ref().unwrap();
-    assert_eq!(connection.extra.client_kwargs.timeout, Some(30.0));
+    assert_eq!(
+        connection.extra.client_kwargs.timeout,
+        Some(Duration::from_secs(30))
+    );
 
     let bare = write(
         dir.path(),
@@ -535,7 +539,7 @@ fn env_overrides_host_password_and_nested_extra() {
         .extra
         .client_kwargs;
     assert_eq!(kwargs.base_url.as_deref(), Some("https://base.example/v1"));
-    assert_eq!(kwargs.timeout, Some(45.0));
+    assert_eq!(kwargs.timeout, Some(Duration::from_secs(45)));
     assert_eq!(
         loaded.overrides,
         [
@@ -556,7 +560,7 @@ fn env_override_numbers_are_parsed_like_figment_env() {
     assert_clean(&loaded);
     // Applied to the bare extra itself, which stays a bare extra.
     assert_eq!(loaded.report.kind, DocumentKind::Extra);
-    assert!((workload(&loaded).refresh_buffer_seconds - 1200.0).abs() < f64::EPSILON);
+    assert_eq!(workload(&loaded).refresh_buffer, Duration::from_secs(1200));
 }
 
 #[test]

@@ -89,6 +89,10 @@ codes! {
     ConflictingKeys = "conflicting-keys",
         help: "Two keys that exclude each other are both set (token_provider and token_command); keep exactly one.",
         example: "\"token_provider\" and \"token_command\" cannot both be set";
+    /// Something Airflow's OpenAI provider rejects or ignores (reported under `--profile airflow`).
+    NotInAirflow = "not-in-airflow",
+        help: "With --profile airflow: Airflow's OpenAI provider would reject or silently ignore this (the github_actions and x509 providers, token_command, a token_provider that is not a dotted Python import path); use what Airflow reads, or the default profile if only openai-conn reads the connection.",
+        example: "Airflow's OpenAI provider ignores \"token_command\"; only openai-conn runs token commands";
     /// A credential that workload identity ignores (a warning).
     IgnoredCredential = "ignored-credential",
         help: "An API key or password is set on a workload-identity connection, which never sends it; remove it so nobody believes it is used.",

@@ -8,6 +8,8 @@
 //! - [`keys`]: the one table of known keys, from which the parser, the snippet masking and the
 //!   schema generator take their key lists.
 //! - [`schema`]: the published JSON Schemas, generated from the model's types.
+//! - [`profile`]: compatibility profiles ([`Profile::Airflow`] reports what Airflow's OpenAI
+//!   provider would reject or ignore) and the Airflow-only schema.
 //! - [`positions`] and [`pointer`]: JSON pointers and where values sit in a source text, for
 //!   loaders that map findings back to their files (the `conn-load` crate).
 //! - `SchemaValidator` (feature `validator`): a published schema compiled with `jsonschema`.
@@ -23,6 +25,7 @@ pub mod model;
 mod parse;
 pub mod pointer;
 pub mod positions;
+pub mod profile;
 mod report;
 pub mod schema;
 #[cfg(feature = "validator")]
@@ -30,13 +33,15 @@ mod schema_check;
 
 pub use code::{Code, UnknownCode};
 pub use model::{
-    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomSource, Extra,
-    GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
-    WorkloadIdentity, X509Config,
+    Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomKeys, CustomSource,
+    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
+    TokenType, WorkloadIdentity, X509Config,
 };
 pub use parse::kind_of;
+pub use profile::Profile;
 pub use report::{
-    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
+    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes,
+    validate_bytes_for, validate_for, validate_value, validate_value_for,
 };
 #[cfg(feature = "validator")]
 pub use schema_check::{SchemaCompileError, SchemaError, SchemaValidator};

@@ -5,6 +5,7 @@
 //! reference defaults applied, so every consumer sees the same resolved values.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use secrecy::SecretString;
@@ -22,6 +23,9 @@ pub const DEFAULT_AUDIENCE: &str = "https://api.openai.com/v1";
 pub const DEFAULT_REFRESH_BUFFER_SECONDS: f64 = 1200.0;
 /// Default number of seconds an external token command may run.
 pub const DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS: f64 = 30.0;
+/// The smallest number of seconds a `Duration` cannot hold (2^64): every key in seconds must be
+/// below it, in the schema (`exclusiveMaximum`) as in the parser.
+pub const MAX_SECONDS_EXCLUSIVE: f64 = 18_446_744_073_709_551_616.0;
 /// The `conn_type` of an OpenAI connection.
 pub const CONN_TYPE: &str = "openai";
 
@@ -139,9 +143,15 @@ pub struct ClientKwargs {
     #[schemars(length(min = 1))]
     pub project: Option<String>,
     /// Request timeout in seconds; must be greater than 0. Default: the client's own (600 s).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
-    pub timeout: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_seconds"
+    )]
+    #[schemars(
+        with = "Option<f64>",
+        extend("exclusiveMinimum" = 0, "exclusiveMaximum" = MAX_SECONDS_EXCLUSIVE)
+    )]
+    pub timeout: Option<Duration>,
     /// How many times a failed API request is retried; an integer, 0 or more. Default: the
     /// client's own (2).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,11 +271,10 @@ pub struct X509Config {
     pub ca_bundle_path: Option<String>,
 }
 
-/// Custom: a source compiled into the host program, or an external command.
-///
-/// Exactly one of `token_provider` and `token_command` is set; the parser guarantees it.
+/// Custom, as written: a source compiled into the host program, or an external command. This is
+/// the schema's shape of the keys; parsing resolves them into a [`CustomConfig`].
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
-pub struct CustomConfig {
+pub struct CustomKeys {
     /// Name of a token source the host program registered (for example
     /// `corp.tokens.vault_jwt`). Set exactly one of `token_provider` and `token_command`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -279,42 +288,76 @@ pub struct CustomConfig {
     pub token_command: Option<Vec<String>>,
     /// Seconds `token_command` may run before it is killed; must be greater than 0. Default: 30.
     #[serde(default = "default_token_command_timeout_seconds")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
+    #[schemars(extend("exclusiveMinimum" = 0, "exclusiveMaximum" = MAX_SECONDS_EXCLUSIVE))]
     pub token_command_timeout_seconds: f64,
     /// Kind of token the custom source returns: `jwt` or `id`. Default: `jwt`.
     #[serde(default)]
     pub token_type: TokenType,
 }
 
-/// Where a custom subject token comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum CustomSource<'a> {
-    /// A source registered by the host program under this name.
-    Registered(&'a str),
-    /// An external command (argv, no shell) and its timeout in seconds.
+/// Custom, resolved: where the subject token comes from and what kind of token it is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomConfig {
+    /// The source.
+    #[serde(flatten)]
+    pub source: CustomSource,
+    /// Kind of token the source returns.
+    pub token_type: TokenType,
+}
+
+/// Where a custom subject token comes from: exactly one of the two, as the parser guarantees.
+#[derive(Clone, PartialEq)]
+pub enum CustomSource {
+    /// A source registered by the host program under this name (`token_provider`).
+    Registered(String),
+    /// An external command (`token_command`: argv, no shell) and how long it may run.
     Command {
         /// The program and its arguments.
-        argv: &'a [String],
-        /// Seconds the command may run.
-        timeout_seconds: f64,
+        argv: Vec<String>,
+        /// How long the command may run before it is killed.
+        timeout: Duration,
     },
 }
 
-impl CustomConfig {
-    /// The configured source.
-    pub fn source(&self) -> CustomSource<'_> {
-        match (&self.token_provider, &self.token_command) {
-            (Some(name), _) => CustomSource::Registered(name),
-            (None, Some(argv)) => CustomSource::Command {
-                argv,
-                timeout_seconds: self.token_command_timeout_seconds,
-            },
-            // The parser rejects a custom provider that sets neither, so an empty command can only
-            // come from code that built this value by hand; it fails when run.
-            (None, None) => CustomSource::Command {
-                argv: &[],
-                timeout_seconds: self.token_command_timeout_seconds,
-            },
+/// Arguments may carry secrets (a `--password=...`), so only the program and the number of
+/// arguments are shown, in Debug as in the serialised form.
+impl std::fmt::Debug for CustomSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CustomSource::Registered(name) => f.debug_tuple("Registered").field(name).finish(),
+            CustomSource::Command { argv, timeout } => f
+                .debug_struct("Command")
+                .field("program", &argv.first())
+                .field("arguments", &argv.len().saturating_sub(1))
+                .field("timeout", timeout)
+                .finish(),
+        }
+    }
+}
+
+/// The keys as written (`token_provider`, or `token_command` as its program and argument count
+/// with `token_command_timeout_seconds`).
+impl Serialize for CustomSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            CustomSource::Registered(name) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("token_provider", name)?;
+                map.end()
+            }
+            CustomSource::Command { argv, timeout } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry(
+                    "token_command",
+                    &serde_json::json!({
+                        "program": argv.first(),
+                        "arguments": argv.len().saturating_sub(1),
+                    }),
+                )?;
+                map.serialize_entry("token_command_timeout_seconds", &timeout.as_secs_f64())?;
+                map.end()
+            }
         }
     }
 }
@@ -336,7 +379,7 @@ pub struct WorkloadIdentityKeys {
     /// Seconds before the access token expires at which it is refreshed, at most half its
     /// lifetime; a number, 0 or more. Default: 1200.
     #[serde(default = "default_refresh_buffer_seconds")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0), extend("exclusiveMaximum" = MAX_SECONDS_EXCLUSIVE))]
     pub refresh_buffer_seconds: f64,
 }
 
@@ -380,8 +423,9 @@ pub struct WorkloadIdentity {
     pub identity_provider_id: String,
     /// Id of the OpenAI service account.
     pub service_account_id: String,
-    /// Seconds before expiry at which the access token is refreshed (default 1200).
-    pub refresh_buffer_seconds: f64,
+    /// How long before expiry the access token is refreshed (`refresh_buffer_seconds`, default
+    /// 1200 s).
+    pub refresh_buffer: Duration,
     /// The subject-token source, or the client certificate under `x509`.
     pub provider: ProviderConfig,
 }
@@ -474,4 +518,13 @@ fn default_refresh_buffer_seconds() -> f64 {
 
 fn default_token_command_timeout_seconds() -> f64 {
     DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS
+}
+
+fn optional_seconds<S: serde::Serializer>(
+    value: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    value
+        .map(|duration| duration.as_secs_f64())
+        .serialize(serializer)
 }

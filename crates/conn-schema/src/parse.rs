@@ -5,17 +5,18 @@
 //! that could be a secret: only enum values (truncated) and type names appear in messages.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::code::Code;
 use crate::keys::{self, Place, Scope};
 use crate::model::{
-    Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig,
+    Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig, CustomSource,
     DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
     DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS, DEFAULT_TOKEN_FILE_PATH,
-    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
-    TokenType, WorkloadIdentity, X509Config,
+    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, MAX_SECONDS_EXCLUSIVE, ProviderConfig,
+    ProviderKind, TokenType, WorkloadIdentity, X509Config,
 };
 use crate::pointer::{child, suggest};
 
@@ -297,6 +298,31 @@ impl Parser {
         }
     }
 
+    /// A number of seconds as a `Duration`: [`Self::number`]'s checks, then a bound, because a
+    /// `Duration` holds less than 2^64 seconds (the schema's `exclusiveMaximum` says the same).
+    fn seconds(
+        &mut self,
+        value: &Value,
+        pointer: &str,
+        key: &str,
+        exclusive_zero: bool,
+    ) -> Option<Duration> {
+        let number = self.number(value, pointer, key, exclusive_zero)?;
+        let duration = (number < MAX_SECONDS_EXCLUSIVE)
+            .then(|| Duration::try_from_secs_f64(number).ok())
+            .flatten();
+        if duration.is_none() {
+            self.error(
+                Code::OutOfRange,
+                pointer,
+                Anchor::Value,
+                format!("\"{key}\" must be less than 2^64 seconds (about 585 billion years)"),
+                None,
+            );
+        }
+        duration
+    }
+
     fn enum_value<T: Copy>(
         &mut self,
         value: &Value,
@@ -423,7 +449,7 @@ impl Parser {
                 }
                 "organization" => kwargs.organization = self.string(item, &item_pointer, key),
                 "project" => kwargs.project = self.string(item, &item_pointer, key),
-                "timeout" => kwargs.timeout = self.number(item, &item_pointer, key, true),
+                "timeout" => kwargs.timeout = self.seconds(item, &item_pointer, key, true),
                 "max_retries" => kwargs.max_retries = self.max_retries(item, &item_pointer),
                 "default_headers" => {
                     kwargs.default_headers = self
@@ -642,14 +668,14 @@ impl Parser {
         };
         let identity_provider_id = required_id(self, "identity_provider_id");
         let service_account_id = required_id(self, "service_account_id");
-        let refresh_buffer_seconds = match map.get("refresh_buffer_seconds") {
-            Some(item) => self.number(
+        let refresh_buffer = match map.get("refresh_buffer_seconds") {
+            Some(item) => self.seconds(
                 item,
                 &child(pointer, "refresh_buffer_seconds"),
                 "refresh_buffer_seconds",
                 false,
             ),
-            None => Some(DEFAULT_REFRESH_BUFFER_SECONDS),
+            None => Some(Duration::from_secs_f64(DEFAULT_REFRESH_BUFFER_SECONDS)),
         };
         let provider = match provider? {
             ProviderKind::Kubernetes => self
@@ -671,7 +697,7 @@ impl Parser {
         Some(WorkloadIdentity {
             identity_provider_id: identity_provider_id?,
             service_account_id: service_account_id?,
-            refresh_buffer_seconds: refresh_buffer_seconds?,
+            refresh_buffer: refresh_buffer?,
             provider: provider?,
         })
     }
@@ -752,14 +778,16 @@ impl Parser {
             Some(item) => self.argv(item, &child(pointer, "token_command")).map(Some),
             None => Some(None),
         };
-        let token_command_timeout_seconds = match map.get("token_command_timeout_seconds") {
-            Some(item) => self.number(
+        let timeout = match map.get("token_command_timeout_seconds") {
+            Some(item) => self.seconds(
                 item,
                 &child(pointer, "token_command_timeout_seconds"),
                 "token_command_timeout_seconds",
                 true,
             ),
-            None => Some(DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS),
+            None => Some(Duration::from_secs_f64(
+                DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS,
+            )),
         };
         let token_type = match map.get("token_type") {
             Some(item) => self.enum_value(
@@ -785,13 +813,18 @@ impl Parser {
             ),
             _ => {}
         }
-        let config = CustomConfig {
-            token_provider: token_provider.ok()?,
-            token_command: token_command?,
-            token_command_timeout_seconds: token_command_timeout_seconds?,
-            token_type: token_type?,
+        let (token_provider, token_command, timeout) =
+            (token_provider.ok()?, token_command?, timeout?);
+        let source = match (token_provider, token_command) {
+            (Some(name), None) => CustomSource::Registered(name),
+            (None, Some(argv)) => CustomSource::Command { argv, timeout },
+            // Both or neither: reported above.
+            _ => return None,
         };
-        (config.token_provider.is_some() != config.token_command.is_some()).then_some(config)
+        Some(CustomConfig {
+            source,
+            token_type: token_type?,
+        })
     }
 
     fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {

@@ -10,6 +10,7 @@ use crate::model::Connection;
 pub use crate::parse::Severity;
 use crate::parse::{Anchor, Parser};
 use crate::positions::{LineIndex, Positions};
+use crate::profile::{self, Profile};
 
 /// What a document holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -197,8 +198,13 @@ impl Report {
 /// Validates a document given as bytes: invalid UTF-8 and a byte-order mark are reported with their
 /// position instead of failing.
 pub fn validate_bytes(bytes: &[u8], kind: DocumentKind) -> Report {
+    validate_bytes_for(bytes, kind, Profile::default())
+}
+
+/// [`validate_bytes`] under a compatibility [`Profile`].
+pub fn validate_bytes_for(bytes: &[u8], kind: DocumentKind, profile: Profile) -> Report {
     match std::str::from_utf8(bytes) {
-        Ok(text) => validate(text, kind),
+        Ok(text) => validate_for(text, kind, profile),
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]).into_owned();
             let (line, column) = LineIndex::new(&valid).line_column(&valid, valid.len());
@@ -243,6 +249,12 @@ fn syntax_report(
 
 /// Validates a connection document (a bare `extra` or a whole connection, per `kind`).
 pub fn validate(text: &str, kind: DocumentKind) -> Report {
+    validate_for(text, kind, Profile::default())
+}
+
+/// [`validate`] under a compatibility [`Profile`]: `Profile::Airflow` adds as errors what Airflow's
+/// OpenAI provider would reject or silently ignore.
+pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report {
     if text.starts_with('\u{feff}') {
         return syntax_report(
             String::new(),
@@ -283,7 +295,7 @@ pub fn validate(text: &str, kind: DocumentKind) -> Report {
         .iter()
         .map(|duplicate| (duplicate.pointer.clone(), duplicate.key.clone()))
         .collect();
-    let mut report = check(&value, kind, &duplicates, &locate);
+    let mut report = check(&value, kind, profile, &duplicates, &locate);
     report.text = text.to_owned();
     report.masked = positions.masked().to_vec();
     report
@@ -309,12 +321,23 @@ pub fn validate_value(
     kind: DocumentKind,
     locate: &dyn Fn(&str, bool) -> Location,
 ) -> Report {
-    check(value, kind, &[], locate)
+    check(value, kind, Profile::default(), &[], locate)
+}
+
+/// [`validate_value`] under a compatibility [`Profile`].
+pub fn validate_value_for(
+    value: &Value,
+    kind: DocumentKind,
+    profile: Profile,
+    locate: &dyn Fn(&str, bool) -> Location,
+) -> Report {
+    check(value, kind, profile, &[], locate)
 }
 
 fn check(
     value: &Value,
     kind: DocumentKind,
+    profile: Profile,
     duplicates: &[(String, String)],
     locate: &dyn Fn(&str, bool) -> Location,
 ) -> Report {
@@ -331,10 +354,17 @@ fn check(
     }
     let connection = match kind {
         DocumentKind::Connection => match string_extra(value, &mut parser) {
-            Ok(inner) => parser.connection(value, inner.as_ref()),
+            Ok(inner) => {
+                let extra = inner.as_ref().or_else(|| value.get("extra"));
+                profile::check(profile, extra, "/extra", &mut parser);
+                parser.connection(value, inner.as_ref())
+            }
             Err(()) => None,
         },
-        _ => parser.extra(value, "", None).map(Connection::from_extra),
+        _ => {
+            profile::check(profile, Some(value), "", &mut parser);
+            parser.extra(value, "", None).map(Connection::from_extra)
+        }
     };
     let has_errors = parser.has_errors();
     let mut diagnostics: Vec<Diagnostic> = parser

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::keys::{self, Place, Scope};
 use crate::model::{
-    AuthType, AzureConfig, ClientKwargs, CustomConfig, GcpConfig, GithubActionsConfig,
+    AuthType, AzureConfig, ClientKwargs, CustomKeys, GcpConfig, GithubActionsConfig,
     KubernetesConfig, ProviderKind, WorkloadIdentityKeys, X509Config,
 };
 
@@ -257,7 +257,7 @@ fn definitions() -> Map<String, Value> {
             ProviderKind::Custom => (
                 "Keys of the `custom` provider; exactly one of `token_provider` and \
                  `token_command` is required.",
-                properties_of::<CustomConfig>(),
+                properties_of::<CustomKeys>(),
             ),
             ProviderKind::GithubActions => (
                 "Keys of the `github_actions` provider.",
@@ -580,7 +580,7 @@ mod tests {
             raw_properties_of::<KubernetesConfig>(),
             raw_properties_of::<AzureConfig>(),
             raw_properties_of::<GcpConfig>(),
-            raw_properties_of::<CustomConfig>(),
+            raw_properties_of::<CustomKeys>(),
             raw_properties_of::<GithubActionsConfig>(),
             raw_properties_of::<ConnectionKeys>(),
         ];
@@ -604,6 +604,13 @@ mod tests {
         assert_eq!(
             CONNECTION_SCHEMA_ID,
             format!("{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{CONNECTION_SCHEMA_FILE}")
+        );
+        assert_eq!(
+            crate::profile::AIRFLOW_EXTRA_SCHEMA_ID,
+            format!(
+                "{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{}",
+                crate::profile::AIRFLOW_EXTRA_SCHEMA_FILE
+            )
         );
         assert_eq!(extra_schema()["$id"], EXTRA_SCHEMA_ID);
         assert_eq!(connection_schema()["$id"], CONNECTION_SCHEMA_ID);

@@ -39,6 +39,21 @@ use crate::x509::{DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509Exchanger};
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
+/// Default overall deadline of one token flight: the subject-token fetch and the exchange, every
+/// retry of both included. It covers the slowest documented source path (Azure IMDS retries a
+/// 410 for 70 s) plus a full exchange budget (3 attempts of 10 s and their backoff); a caller
+/// without a usable token never waits longer.
+pub const DEFAULT_FLIGHT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The exchange's retry policy for a connection: `policy`'s delays, with
+/// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
+/// Python SDK), else `policy`'s own count.
+pub fn exchange_retry_policy_for(max_retries: Option<u32>, policy: RetryPolicy) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: max_retries.unwrap_or(policy.max_retries),
+        ..policy
+    }
+}
 
 type Outcome = Option<Result<AccessToken, ExchangeError>>;
 
@@ -135,6 +150,7 @@ pub struct TokenCacheBuilder {
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
     refresh_backoff: RetryPolicy,
+    flight_deadline: Duration,
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -146,6 +162,7 @@ impl std::fmt::Debug for TokenCacheBuilder {
             .field("refresh_buffer", &self.refresh_buffer)
             .field("exchange_url", &self.exchange_url)
             .field("retry_policy", &self.retry_policy)
+            .field("flight_deadline", &self.flight_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -188,6 +205,14 @@ impl TokenCacheBuilder {
     /// `base_delay`, `max_delay` and `jitter` are used. Default: 1 s doubling to 60 s.
     pub fn refresh_backoff(mut self, policy: RetryPolicy) -> Self {
         self.refresh_backoff = policy;
+        self
+    }
+
+    /// The overall deadline of one token flight (the subject-token fetch and the exchange, all
+    /// retries included); past it, every waiting caller gets [`ExchangeError::Deadline`].
+    /// Default: [`DEFAULT_FLIGHT_DEADLINE`] (120 s).
+    pub fn flight_deadline(mut self, deadline: Duration) -> Self {
+        self.flight_deadline = deadline;
         self
     }
 
@@ -236,6 +261,7 @@ impl TokenCacheBuilder {
                     ..self.refresh_backoff
                 },
                 generation,
+                flight_deadline: self.flight_deadline,
                 background_started: AtomicBool::new(false),
                 exchanges: AtomicU64::new(0),
                 subject_fetches: AtomicU64::new(0),
@@ -277,6 +303,7 @@ struct Inner {
     // Bumped on every stored token; the background task waits on it. Dropping it (with the last
     // handle) ends the task.
     generation: watch::Sender<u64>,
+    flight_deadline: Duration,
     background_started: AtomicBool,
     exchanges: AtomicU64,
     subject_fetches: AtomicU64,
@@ -351,6 +378,7 @@ impl TokenCache {
                 Duration::from_secs(1),
                 Duration::from_secs(60),
             ),
+            flight_deadline: DEFAULT_FLIGHT_DEADLINE,
         }
     }
 
@@ -529,7 +557,7 @@ impl Drop for FlightGuard {
 
 async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
     let inner = &guard.0;
-    let result = inner.fetch_and_exchange().await;
+    let result = fetch_and_exchange_within_deadline(inner).await;
     let outcome = match result {
         Ok((token, expires_in)) => {
             inner.current.store(Some(Arc::clone(&token.0)));
@@ -578,6 +606,16 @@ async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
     // exchange starts a new flight instead of joining this finished one.
     drop(guard);
     sender.send_replace(Some(outcome));
+}
+
+/// One flight's work under its overall deadline: a source that never answers, or retries that
+/// add up, end in [`ExchangeError::Deadline`] instead of holding every waiter.
+async fn fetch_and_exchange_within_deadline(
+    inner: &Inner,
+) -> Result<(AccessToken, Duration), ExchangeError> {
+    tokio::time::timeout(inner.flight_deadline, inner.fetch_and_exchange())
+        .await
+        .unwrap_or(Err(ExchangeError::Deadline(inner.flight_deadline)))
 }
 
 fn start_background(inner: &Arc<Inner>) {

@@ -37,7 +37,7 @@ use tower::util::BoxCloneSyncService;
 use crate::cache::{TokenCache, TokenCacheBuilder};
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
-use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key};
+use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key};
 use crate::x509::X509Transport;
 
 /// The API base used when nothing else sets one.
@@ -96,17 +96,6 @@ pub enum ClientError {
         conn_id: String,
         /// The offending key, such as `openai_client_kwargs.default_headers.X-Foo`.
         key: String,
-    },
-    /// `openai_client_kwargs.timeout` is not a positive number of seconds.
-    #[error(
-        "connection {conn_id:?}: openai_client_kwargs.timeout must be a number of seconds greater \
-         than 0, got {value}"
-    )]
-    InvalidTimeout {
-        /// The connection id.
-        conn_id: String,
-        /// The rejected value.
-        value: f64,
     },
     /// The subject-token source could not be set up (an unknown custom provider name, say).
     #[error("connection {conn_id:?}: could not set up the {provider} token source: {source}")]
@@ -247,15 +236,18 @@ impl ClientOptions {
         self
     }
 
-    /// The environment and the exchange overrides, applied to a cache builder.
-    fn apply(&self, mut builder: TokenCacheBuilder) -> TokenCacheBuilder {
+    /// The environment, the exchange overrides and the exchange's retries (which follow
+    /// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
+    fn apply(&self, mut builder: TokenCacheBuilder, max_retries: Option<u32>) -> TokenCacheBuilder {
         builder = builder.env(Arc::clone(&self.env));
         if let Some(url) = &self.exchange_url {
             builder = builder.exchange_url(url.clone());
         }
-        if let Some(policy) = self.exchange_retry {
-            builder = builder.retry_policy(policy);
-        }
+        let policy = self
+            .exchange_retry
+            .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
+        builder =
+            builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
         if let Some(sleep) = &self.exchange_sleep {
             builder = builder.sleep(Arc::clone(sleep));
         }
@@ -345,11 +337,17 @@ pub fn from_connection(
             config = config.with_api_key("");
             match &identity.provider {
                 ProviderConfig::X509(x509) => {
-                    let (cache, loaded) = build_x509_cache(identity, x509, conn_id, &options)?;
+                    let (cache, loaded) =
+                        build_x509_cache(identity, x509, kwargs.max_retries, conn_id, &options)?;
                     x509_identity = Some(loaded);
                     Some(cache)
                 }
-                _ => Some(build_cache(identity, conn_id, &options)?),
+                _ => Some(build_cache(
+                    identity,
+                    kwargs.max_retries,
+                    conn_id,
+                    &options,
+                )?),
             }
         }
     };
@@ -464,6 +462,7 @@ where
 
 fn build_cache(
     identity: &WorkloadIdentity,
+    max_retries: Option<u32>,
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<TokenCache, ClientError> {
@@ -477,7 +476,7 @@ fn build_cache(
         identity.service_account_id.clone(),
     );
     options
-        .apply(builder.refresh_buffer(refresh_buffer(identity)))
+        .apply(builder.refresh_buffer(identity.refresh_buffer), max_retries)
         .build()
         .map_err(|source| ClientError::Exchange {
             conn_id: conn_id.to_owned(),
@@ -490,6 +489,7 @@ fn build_cache(
 fn build_x509_cache(
     identity: &WorkloadIdentity,
     config: &X509Config,
+    max_retries: Option<u32>,
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
@@ -505,7 +505,7 @@ fn build_x509_cache(
         identity.service_account_id.clone(),
     );
     let cache = options
-        .apply(builder.refresh_buffer(refresh_buffer(identity)))
+        .apply(builder.refresh_buffer(identity.refresh_buffer), max_retries)
         .build()
         .map_err(|source| ClientError::Exchange {
             conn_id: conn_id.to_owned(),
@@ -561,7 +561,6 @@ fn build_source(
                 source,
             };
             custom_source(config)
-                .map_err(|error| provider_error(Box::new(error)))?
                 .build(custom_token_type(config), &options.registry)
                 .map_err(|error| provider_error(Box::new(error)))?
         }
@@ -597,29 +596,13 @@ fn custom_token_type(config: &CustomConfig) -> TokenType {
     }
 }
 
-/// A `token_command_timeout_seconds` that a `Duration` cannot hold.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "token_command_timeout_seconds {seconds:e} is too large; expected a number of seconds a \
-     duration can hold"
-)]
-struct TimeoutTooLarge {
-    seconds: f64,
-}
-
 /// The custom source a parsed `custom` provider selects.
-fn custom_source(config: &CustomConfig) -> Result<CustomSource, TimeoutTooLarge> {
-    Ok(match config.source() {
-        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.to_owned()),
-        conn_schema::CustomSource::Command {
-            argv,
-            timeout_seconds,
-        } => CustomSource::Command {
-            argv: argv.to_vec(),
-            // The parser guarantees a positive number; only its size can still be out of range.
-            timeout: Duration::try_from_secs_f64(timeout_seconds).map_err(|_| TimeoutTooLarge {
-                seconds: timeout_seconds,
-            })?,
+fn custom_source(config: &CustomConfig) -> CustomSource {
+    match &config.source {
+        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.clone()),
+        conn_schema::CustomSource::Command { argv, timeout } => CustomSource::Command {
+            argv: argv.clone(),
+            timeout: *timeout,
         },
-    })
+    }
 }

@@ -52,7 +52,7 @@ pub enum ExchangeError {
     #[error("the subject-token source returned an empty token")]
     EmptySubjectToken,
     /// The exchange answered 400, 401 or 403: an OAuth error such as `invalid_grant`.
-    #[error("oauth error {error} ({status}): {description}")]
+    #[error("oauth error {error} ({status}): {description}{}", request_id_suffix(request_id.as_deref()))]
     OAuth {
         /// The body's `error` code, or `unknown_error` when the body has none.
         error: String,
@@ -60,6 +60,8 @@ pub enum ExchangeError {
         description: String,
         /// The HTTP status.
         status: u16,
+        /// The response's `x-request-id`, when it sent one (what OpenAI support asks for).
+        request_id: Option<String>,
     },
     /// The exchange request failed as any credential request can: the client, the transport,
     /// a redirect (never followed: the subject token must go only to the configured endpoint),
@@ -70,6 +72,10 @@ pub enum ExchangeError {
     /// down); the next call starts a new one.
     #[error("the token refresh was interrupted before it finished")]
     Interrupted,
+    /// The subject-token fetch and the exchange, retries included, did not finish within the
+    /// flight's overall deadline (see `TokenCacheBuilder::flight_deadline`).
+    #[error("no access token within the {}s deadline (subject-token fetch and exchange, retries included)", .0.as_secs_f64())]
+    Deadline(Duration),
     /// The exchange endpoint is not a usable URL.
     #[error("invalid token exchange url {url:?}: {reason}")]
     InvalidUrl {
@@ -96,7 +102,7 @@ impl ExchangeError {
         match self {
             ExchangeError::Source(source) => source.is_transient(),
             ExchangeError::Http(error) => error.is_transient(),
-            ExchangeError::Interrupted => true,
+            ExchangeError::Interrupted | ExchangeError::Deadline(_) => true,
             _ => false,
         }
     }
@@ -283,6 +289,7 @@ impl Exchanger {
             .await
             .map_err(|error| HttpError::transport(ENDPOINT, error))?;
         let status = response.status().as_u16();
+        let request_id = request_id(response.headers());
         match status {
             200..=299 => {
                 let bytes = response
@@ -294,7 +301,7 @@ impl Exchanger {
             400 | 401 | 403 => {
                 // An unreadable error body still yields the OAuth error with generic text.
                 let bytes = response.bytes().await.unwrap_or_default();
-                Err(parse_oauth_error(&bytes, status))
+                Err(parse_oauth_error(&bytes, status, request_id))
             }
             // A redirect, or a status with no OAuth meaning.
             _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
@@ -337,7 +344,26 @@ pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, Exch
     })
 }
 
-pub(crate) fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
+/// The response's `x-request-id`, printable and bounded; `None` when absent or blank.
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    const MAX_REQUEST_ID_CHARS: usize = 128;
+    let value = headers.get("x-request-id")?.to_str().ok()?;
+    let id: String = printable(value)
+        .chars()
+        .take(MAX_REQUEST_ID_CHARS)
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
+fn request_id_suffix(request_id: Option<&str>) -> String {
+    request_id.map_or_else(String::new, |id| format!(" (request id {id})"))
+}
+
+pub(crate) fn parse_oauth_error(
+    bytes: &[u8],
+    status: u16,
+    request_id: Option<String>,
+) -> ExchangeError {
     let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
     let field = |name: &str| {
         value
@@ -352,6 +378,7 @@ pub(crate) fn parse_oauth_error(bytes: &[u8], status: u16) -> ExchangeError {
         description: field("error_description")
             .unwrap_or_else(|| "the token exchange was rejected".to_owned()),
         status,
+        request_id,
     }
 }
 
@@ -410,15 +437,16 @@ mod tests {
         let error = parse_oauth_error(
             br#"{"error":"invalid_grant","error_description":"subject token expired\n"}"#,
             401,
+            None,
         );
         assert_eq!(
             error.to_string(),
             "oauth error invalid_grant (401): subject token expired"
         );
-        let error = parse_oauth_error(b"<html>", 403);
+        let error = parse_oauth_error(b"<html>", 403, Some("req_123".to_owned()));
         assert_eq!(
             error.to_string(),
-            "oauth error unknown_error (403): the token exchange was rejected"
+            "oauth error unknown_error (403): the token exchange was rejected (request id req_123)"
         );
     }
 
@@ -453,6 +481,6 @@ mod tests {
         });
         assert!(!redirect.is_transient() && !redirect.is_retried());
         assert!(status(503).is_retried() && !status(404).is_retried());
-        assert!(!parse_oauth_error(b"{}", 401).is_transient());
+        assert!(!parse_oauth_error(b"{}", 401, None).is_transient());
     }
 }

@@ -45,8 +45,8 @@ pub use api::{
     test_connection,
 };
 pub use cache::{
-    DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, TokenCacheBuilder, refresh_after,
-    resolve_exchange_url,
+    DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache,
+    TokenCacheBuilder, exchange_retry_policy_for, refresh_after, resolve_exchange_url,
 };
 pub use connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use conn_schema::{Auth, Connection, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity};
+use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{Env, TokenType};
 use secrecy::{ExposeSecret, SecretString};
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, resolve_exchange_url_with_default};
+use crate::cache::{ExchangeUrlOrigin, resolve_exchange_url_with_default};
 use crate::connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, token_type,
@@ -213,10 +213,6 @@ pub(crate) fn resolve_api_key(
         .map(|key| (SecretString::from(key), ApiKeyOrigin::Env))
 }
 
-pub(crate) fn refresh_buffer(identity: &WorkloadIdentity) -> Duration {
-    Duration::try_from_secs_f64(identity.refresh_buffer_seconds).unwrap_or(DEFAULT_REFRESH_BUFFER)
-}
-
 /// Resolves what [`from_connection`] would build, without network access: base URL and its
 /// origin, where the API key comes from, the exchange endpoint, headers, timeout and retries.
 /// Fails on the same configuration errors as [`from_connection`] (except those of the provider
@@ -230,16 +226,7 @@ pub fn plan(
     let kwargs = &conn.extra.client_kwargs;
     let (base_url, base_url_origin) = resolve_base_url(conn, env);
     check_base_url(&base_url, base_url_origin, conn_id, is_x509(conn))?;
-    let timeout = match kwargs.timeout {
-        None => DEFAULT_TIMEOUT,
-        Some(value) => Duration::try_from_secs_f64(value)
-            .ok()
-            .filter(|timeout| !timeout.is_zero())
-            .ok_or_else(|| ClientError::InvalidTimeout {
-                conn_id: conn_id.to_owned(),
-                value,
-            })?,
-    };
+    let timeout = kwargs.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let auth = match &conn.extra.auth {
         Auth::ApiKey => {
             let (_, origin) =
@@ -285,7 +272,7 @@ pub fn plan(
                 token_type: token_type(&identity.provider),
                 identity_provider_id: identity.identity_provider_id.clone(),
                 service_account_id: identity.service_account_id.clone(),
-                refresh_buffer: refresh_buffer(identity),
+                refresh_buffer: identity.refresh_buffer,
                 exchange_url,
                 exchange_url_origin,
                 ignored_api_key: resolve_api_key(conn, env).map(|(_, origin)| origin),
@@ -373,36 +360,9 @@ fn provider_env_vars(provider: &ProviderConfig) -> &'static [&'static str] {
 /// Every provider parameter with its default filled in. A custom command shows its program and
 /// argument count only: arguments may carry secrets.
 fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
-    let mut parameters = match provider {
-        ProviderConfig::Custom(custom) => {
-            let mut map = Map::new();
-            match custom.source() {
-                CustomSource::Registered(name) => {
-                    map.insert("token_provider".into(), json!(name));
-                }
-                CustomSource::Command {
-                    argv,
-                    timeout_seconds,
-                } => {
-                    map.insert(
-                        "token_command".into(),
-                        json!({
-                            "program": argv.first(),
-                            "arguments": argv.len().saturating_sub(1),
-                        }),
-                    );
-                    map.insert(
-                        "token_command_timeout_seconds".into(),
-                        json!(timeout_seconds),
-                    );
-                }
-            }
-            map
-        }
-        other => match serde_json::to_value(other) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        },
+    let mut parameters = match serde_json::to_value(provider) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     };
     parameters.remove("token_type");
     parameters

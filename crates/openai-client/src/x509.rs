@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::exchange::{
     ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
-    parse_oauth_error, parse_success,
+    parse_oauth_error, parse_success, request_id,
 };
 
 /// The API base under x509 when neither the connection nor `OPENAI_BASE_URL` sets one.
@@ -183,6 +183,7 @@ impl X509Exchanger {
             .await
             .map_err(|error| self.request_error(error))?;
         let status = response.status().as_u16();
+        let request_id = request_id(response.headers());
         match status {
             200..=299 => {
                 let bytes = response
@@ -194,7 +195,7 @@ impl X509Exchanger {
             400 | 401 | 403 => {
                 // An unreadable error body still yields the OAuth error with generic text.
                 let bytes = response.bytes().await.unwrap_or_default();
-                Err(parse_oauth_error(&bytes, status))
+                Err(parse_oauth_error(&bytes, status, request_id))
             }
             // A redirect, or a status with no OAuth meaning.
             _ => Err(HttpError::status_of(ENDPOINT, &response).into()),

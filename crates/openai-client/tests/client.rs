@@ -86,6 +86,7 @@ async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_mad
             error,
             description,
             status,
+            ..
         }) => {
             assert_eq!(
                 (error.as_str(), description.as_str(), *status),

@@ -72,6 +72,7 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
             error: code,
             description,
             status,
+            ..
         } => {
             assert_eq!(code, "invalid_grant");
             assert_eq!(description, "subject token expired");

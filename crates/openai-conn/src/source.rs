@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load, load_connections_file};
-use conn_schema::DocumentKind;
+use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load_connections_file, load_for};
+use conn_schema::{DocumentKind, Profile};
 
 /// The SOURCE arguments: files (`-` is standard input), or `--conn-id` with an optional
 /// `--connections-file`.
@@ -15,7 +15,8 @@ pub(crate) struct SourceArgs {
     /// (Airflow's JSON or URI form), or from `--connections-file`.
     #[arg(long, value_name = "ID")]
     conn_id: Option<String>,
-    /// An Airflow local-filesystem secrets file (JSON or YAML mapping conn_id to connection).
+    /// An Airflow local-filesystem secrets file (JSON, YAML or .env mapping conn_id to
+    /// connection, as `airflow connections export` writes).
     /// With `--conn-id`, that connection is read; without it, `validate` checks every OpenAI
     /// connection in the file. Given without a value, the FILE arguments are connections files.
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
@@ -24,6 +25,27 @@ pub(crate) struct SourceArgs {
     /// connection.
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
     kind: KindArg,
+    /// Which program the connection must work in: `airflow` also reports as errors what
+    /// Airflow's OpenAI provider would reject or ignore.
+    #[arg(long, value_enum, default_value_t = ProfileArg::OpenaiConn)]
+    profile: ProfileArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProfileArg {
+    /// openai-conn: every provider and key this tool supports.
+    OpenaiConn,
+    /// Apache Airflow's OpenAI provider (2.2.0).
+    Airflow,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(profile: ProfileArg) -> Self {
+        match profile {
+            ProfileArg::OpenaiConn => Profile::OpenaiConn,
+            ProfileArg::Airflow => Profile::Airflow,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -156,13 +178,19 @@ impl SourceArgs {
         match source {
             Source::One(spec) => self.load(spec).map(|loaded| vec![loaded]),
             Source::EveryConnectionIn(path) => {
-                load_connections_file(path, self.kind.into(), &ProcessEnv)
+                load_connections_file(path, self.kind.into(), self.profile.into(), &ProcessEnv)
             }
         }
     }
 
     /// Loads and validates one source from the process environment.
     pub(crate) fn load(&self, spec: &SourceSpec) -> Result<Loaded, LoadError> {
-        load(spec, self.kind.into(), &ProcessEnv)
+        load_for(
+            spec,
+            self.kind.into(),
+            self.profile.into(),
+            &ProcessEnv,
+            &mut std::io::stdin().lock(),
+        )
     }
 }
