@@ -593,10 +593,7 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
 #[tokio::test(start_paused = true)]
 async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
     let setup = setup().await;
-    let router = Router::new().route(
-        "/oauth/token",
-        post(|| std::future::pending::<Json<Value>>()),
-    );
+    let router = Router::new().route("/oauth/token", post(std::future::pending::<Json<Value>>));
     let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
     let options = setup
         .options()
