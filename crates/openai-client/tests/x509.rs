@@ -15,8 +15,8 @@ use conn_schema::ProviderKind;
 use openai_client::async_openai::error::OpenAIError;
 use openai_client::providers_core::{MapEnv, RetryPolicy};
 use openai_client::{
-    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin,
-    HttpError, MutualTlsError, from_connection, plan, test_connection,
+    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, EXCHANGE_TIMEOUT, ExchangeError,
+    ExchangeUrlOrigin, HttpError, MutualTlsError, from_connection, plan, test_connection,
 };
 use providers_x509::TlsFailure;
 use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
@@ -585,4 +585,44 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
         "the redirect was followed"
     );
     assert_eq!(cache.exchanges(), 2);
+}
+
+/// A mutual-TLS server whose exchange endpoint never answers: the exchange gives up after its
+/// 10 s timeout, not later (paused time: the clock jumps to the only timer pending, so the test
+/// takes no real time and does not depend on the machine's speed).
+#[tokio::test(start_paused = true)]
+async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
+    let setup = setup().await;
+    let router = Router::new().route("/oauth/token", post(std::future::pending::<Json<Value>>));
+    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
+    let options = setup
+        .options()
+        .with_exchange_url(server.url("/oauth/token"))
+        .with_exchange_retry_policy(
+            RetryPolicy::exponential(
+                0,
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(1),
+            )
+            .without_delays(),
+        );
+    let connected =
+        from_connection(&setup.connection(json!({})), "x509", options).expect("the step succeeds");
+    let cache = connected.token_cache.expect("the step succeeds");
+
+    let started = tokio::time::Instant::now();
+    let error = tokio::time::timeout(std::time::Duration::from_secs(60), cache.token())
+        .await
+        .expect("the exchange gives up by itself")
+        .expect_err("the step fails");
+    let waited = started.elapsed();
+    assert!(
+        matches!(&error, ExchangeError::Http(HttpError::Timeout { .. })),
+        "{error:?}"
+    );
+    assert!(
+        waited >= EXCHANGE_TIMEOUT && waited < EXCHANGE_TIMEOUT + std::time::Duration::from_secs(1),
+        "{waited:?}"
+    );
+    assert_eq!(cache.exchanges(), 1);
 }
