@@ -626,3 +626,35 @@ async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
     );
     assert_eq!(cache.exchanges(), 1);
 }
+
+/// The x509 exchange's attempts follow `openai_client_kwargs.max_retries`, like the subject-token
+/// exchange's: with 0 a conflict is one attempt and the error.
+#[tokio::test]
+async fn the_x509_exchange_follows_max_retries() {
+    let setup = setup().await;
+    let token_calls = Arc::new(AtomicUsize::new(0));
+    let router = Router::new().route(
+        "/oauth/token",
+        post({
+            let token_calls = Arc::clone(&token_calls);
+            move || {
+                token_calls.fetch_add(1, Ordering::SeqCst);
+                async { StatusCode::CONFLICT }
+            }
+        }),
+    );
+    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
+    let options = setup
+        .options()
+        .with_exchange_url(server.url("/oauth/token"));
+    let connection =
+        setup.connection(json!({"extra": {"openai_client_kwargs": {"max_retries": 0}}}));
+    let cache = from_connection(&connection, "x509", options)
+        .expect("the step succeeds")
+        .token_cache
+        .expect("the step succeeds");
+
+    let error = cache.token().await.expect_err("the step fails");
+    assert_eq!(error.status(), Some(409), "{error:?}");
+    assert_eq!(token_calls.load(Ordering::SeqCst), 1);
+}
