@@ -52,7 +52,11 @@ fn timed_cargo(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<Timed
     let seconds = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("cargo {} failed ({}):\n{stderr}", args.join(" "), output.status);
+        bail!(
+            "cargo {} failed ({}):\n{stderr}",
+            args.join(" "),
+            output.status
+        );
     }
     let compiled = stderr
         .lines()

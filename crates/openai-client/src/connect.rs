@@ -196,19 +196,22 @@ impl ClientOptions {
         self
     }
 
-    /// Retries of one exchange (tests use `RetryPolicy::without_delays`).
+    /// Retries of one exchange (tests use `RetryPolicy::without_delays`); feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_exchange_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.exchange_retry = Some(policy);
         self
     }
 
-    /// How the exchange waits between retries.
+    /// How the exchange waits between retries; feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_exchange_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.exchange_sleep = Some(sleep);
         self
     }
 
-    /// Delays between failed background refreshes.
+    /// Delays between failed background refreshes; feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_refresh_backoff(mut self, policy: RetryPolicy) -> Self {
         self.refresh_backoff = Some(policy);
         self
@@ -420,7 +423,7 @@ fn build_cache(
         .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
     builder = builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
     if let Some(sleep) = &options.exchange_sleep {
-        builder = builder.sleep(Arc::clone(sleep));
+        builder = builder.with_sleep(Arc::clone(sleep));
     }
     if let Some(policy) = options.refresh_backoff {
         builder = builder.refresh_backoff(policy);
