@@ -7,34 +7,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::Published;
+use common::{Published, fixtures};
 use conn_schema::{DocumentKind, validate_bytes};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-fn fixtures(class: &str) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(workspace().join("tests/fixtures").join(class))
-        .expect("fixture directory")
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    paths.sort();
-    paths
-}
 
 #[test]
 fn parser_and_published_schema_agree_on_every_fixture() {
     let published = Published::load();
     let mut compared = 0;
-    for class in ["valid", "invalid", "../../examples"] {
-        for path in fixtures(class) {
+    for folder in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
+        for path in fixtures(folder) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes(&bytes, DocumentKind::Auto);
             if !report.well_formed {

@@ -2,7 +2,9 @@
 //! its position; the default profile is unchanged; and the Airflow schema gives the same verdict
 //! as the parser under the Airflow profile.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{fixtures, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
@@ -10,10 +12,6 @@ use conn_schema::{
     validate_for,
 };
 use serde_json::{Value, json};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn airflow_schema() -> SchemaValidator {
     let text = std::fs::read_to_string(workspace().join("schema").join(AIRFLOW_EXTRA_SCHEMA_FILE))
@@ -151,19 +149,6 @@ fn the_default_profile_is_todays_behaviour() {
     }
 }
 
-fn fixtures(directory: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(directory)
-        .expect("fixture directory")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    paths.sort();
-    paths
-}
-
 /// The Airflow schema and the parser under the Airflow profile agree on every bare-extra fixture
 /// and example (a whole connection's extra is checked through its `extra`).
 #[test]
@@ -172,7 +157,7 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
     let mut compared = 0;
     let mut rejected_only_by_airflow = 0;
     for directory in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
-        for path in fixtures(&workspace().join(directory)) {
+        for path in fixtures(directory) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::Airflow);
             if !report.well_formed || report.kind != DocumentKind::Extra {

@@ -48,7 +48,10 @@ pub const DEFAULT_FLIGHT_DEADLINE: Duration = Duration::from_secs(120);
 /// The exchange's retry policy for a connection: `policy`'s delays, with
 /// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
 /// Python SDK), else `policy`'s own count.
-pub fn exchange_retry_policy_for(max_retries: Option<u32>, policy: RetryPolicy) -> RetryPolicy {
+pub(crate) fn exchange_retry_policy_for(
+    max_retries: Option<u32>,
+    policy: RetryPolicy,
+) -> RetryPolicy {
     RetryPolicy {
         max_retries: max_retries.unwrap_or(policy.max_retries),
         ..policy
@@ -72,7 +75,7 @@ pub enum ExchangeUrlOrigin {
 
 /// Resolves the exchange endpoint: an explicit override, else `OPENAI_TOKEN_EXCHANGE_URL` (when
 /// set and not blank), else the default. The URL is not checked here.
-pub fn resolve_exchange_url(
+pub(crate) fn resolve_exchange_url(
     override_url: Option<&str>,
     env: &dyn Env,
 ) -> (String, ExchangeUrlOrigin) {
@@ -95,7 +98,7 @@ pub(crate) fn resolve_exchange_url_with_default(
 }
 
 /// The refresh point of a token living `expires_in`: `expires_in - min(buffer, expires_in / 2)`.
-pub fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
+pub(crate) fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
     expires_in - buffer.min(expires_in / 2)
 }
 
@@ -195,8 +198,14 @@ impl TokenCacheBuilder {
         self
     }
 
-    /// How the exchange waits between retries. Default: tokio's timer.
-    pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+    /// How the exchange waits between retries. Default: tokio's timer. A test knob (feature
+    /// `test-util`): tokio's paused clock already makes waits free in tests.
+    #[cfg(feature = "test-util")]
+    pub fn sleep(self, sleep: Arc<dyn Sleep>) -> Self {
+        self.with_sleep(sleep)
+    }
+
+    pub(crate) fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.sleep = sleep;
         self
     }

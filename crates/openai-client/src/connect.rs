@@ -211,19 +211,22 @@ impl ClientOptions {
         self
     }
 
-    /// Retries of one exchange (tests use `RetryPolicy::without_delays`).
+    /// Retries of one exchange (tests use `RetryPolicy::without_delays`); feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_exchange_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.exchange_retry = Some(policy);
         self
     }
 
-    /// How the exchange waits between retries.
+    /// How the exchange waits between retries; feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_exchange_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
         self.exchange_sleep = Some(sleep);
         self
     }
 
-    /// Delays between failed background refreshes.
+    /// Delays between failed background refreshes; feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_refresh_backoff(mut self, policy: RetryPolicy) -> Self {
         self.refresh_backoff = Some(policy);
         self

@@ -23,9 +23,10 @@ pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/toke
 /// The environment variable that overrides the exchange endpoint.
 pub const TOKEN_EXCHANGE_URL_ENV: &str = "OPENAI_TOKEN_EXCHANGE_URL";
 /// The RFC 8693 `grant_type` of a token exchange.
-pub const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub(crate) const TOKEN_EXCHANGE_GRANT_TYPE: &str =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
 /// Timeout of one exchange request.
-pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest lifetime accepted from `expires_in`; larger values are clamped to it, so an absurd
 /// value can neither overflow an `Instant` nor keep a token forever.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);

@@ -46,15 +46,15 @@ pub use api::{
 };
 pub use cache::{
     DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache,
-    TokenCacheBuilder, exchange_retry_policy_for, refresh_after, resolve_exchange_url,
+    TokenCacheBuilder,
 };
 pub use connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, from_connection,
 };
 pub use exchange::{
-    DEFAULT_TOKEN_EXCHANGE_URL, EXCHANGE_TIMEOUT, ExchangeError, MAX_TOKEN_LIFETIME,
-    TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_EXCHANGE_URL_ENV, default_exchange_retry_policy,
+    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, MAX_TOKEN_LIFETIME, TOKEN_EXCHANGE_URL_ENV,
+    default_exchange_retry_policy,
 };
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
@@ -71,11 +71,22 @@ pub use providers_x509;
 /// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
 pub use providers_http::HttpError;
 
-/// Sleeps with tokio's timer (paused-time aware); the default sleep of the exchange and sources.
-pub use providers_http::TokioSleep;
-
 /// The registry of named sources a `custom` connection may select (see [`ClientOptions::with_registry`]).
 pub use providers_custom::Registry as CustomRegistry;
+
+/// What tests of programs built on this crate need and users do not (feature `test-util`); the
+/// knobs of [`ClientOptions`] and [`TokenCacheBuilder`] that inject sleeps and retry schedules
+/// are behind the same feature.
+#[cfg(feature = "test-util")]
+pub mod test_util {
+    use providers_core::RetryPolicy;
+
+    /// The exchange's retry policy once `openai_client_kwargs.max_retries` applies to `policy`
+    /// (`Some(0)` is one attempt, `None` keeps the policy's own count).
+    pub fn exchange_retry_policy_for(max_retries: Option<u32>, policy: RetryPolicy) -> RetryPolicy {
+        crate::cache::exchange_retry_policy_for(max_retries, policy)
+    }
+}
 
 /// Re-exported so users need not depend on async-openai and providers-core directly.
 pub use async_openai;

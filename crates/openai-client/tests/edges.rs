@@ -13,9 +13,10 @@ use axum::routing::post;
 use openai_client::providers_core::{
     BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
+use openai_client::test_util::exchange_retry_policy_for;
 use openai_client::{
     DEFAULT_FLIGHT_DEADLINE, ExchangeError, HttpError, TokenCache, default_exchange_retry_policy,
-    exchange_retry_policy_for, from_connection,
+    from_connection,
 };
 use serde_json::json;
 use support::{CountingSource, Mock, Reply, workload_identity_connection};

@@ -15,8 +15,8 @@ use conn_schema::ProviderKind;
 use openai_client::async_openai::error::OpenAIError;
 use openai_client::providers_core::{MapEnv, RetryPolicy};
 use openai_client::{
-    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, EXCHANGE_TIMEOUT, ExchangeError,
-    ExchangeUrlOrigin, HttpError, MutualTlsError, from_connection, plan, test_connection,
+    AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin,
+    HttpError, MutualTlsError, from_connection, plan, test_connection,
 };
 use providers_x509::TlsFailure;
 use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
@@ -592,6 +592,7 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
 /// takes no real time and does not depend on the machine's speed).
 #[tokio::test(start_paused = true)]
 async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
+    const EXCHANGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
     let setup = setup().await;
     let router = Router::new().route("/oauth/token", post(std::future::pending::<Json<Value>>));
     let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
