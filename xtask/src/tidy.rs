@@ -66,6 +66,13 @@ pub(crate) fn check(root: &Path) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // Every crate's weight, measured the same way: the figures of README's crate map.
+        let mut weights = Vec::new();
+        for crate_name in workspace_crates(&metadata) {
+            let tree = normal_tree(root, crate_name)?;
+            weights.push(format!("{crate_name} {}", parse_tree(&tree).0.len()));
+        }
+        eprintln!("xtask: crates compiled (itself included): {}", weights.join(", "));
         return Ok(());
     }
     bail!("tidy failed:\n  {}", violations.join("\n  "))
