@@ -90,6 +90,22 @@ fn ci(root: &Path) -> Result<()> {
             "warnings",
         ],
     )?;
+    // The libraries and binaries as a user builds them: without the features that the tests'
+    // dev-dependencies turn on (`test-util`, `validator`, `test-support`), which a workspace-wide
+    // build with tests unifies in.
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     schema::check(root)?;
     tidy::check(root)?;
     cargo(root, &["test", "--workspace", "--locked"])?;

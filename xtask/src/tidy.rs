@@ -72,7 +72,10 @@ pub(crate) fn check(root: &Path) -> Result<()> {
             let tree = normal_tree(root, crate_name)?;
             weights.push(format!("{crate_name} {}", parse_tree(&tree).0.len()));
         }
-        eprintln!("xtask: crates compiled (itself included): {}", weights.join(", "));
+        eprintln!(
+            "xtask: crates compiled (itself included): {}",
+            weights.join(", ")
+        );
         return Ok(());
     }
     bail!("tidy failed:\n  {}", violations.join("\n  "))

@@ -252,7 +252,7 @@ impl ClientOptions {
         builder =
             builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
         if let Some(sleep) = &self.exchange_sleep {
-            builder = builder.sleep(Arc::clone(sleep));
+            builder = builder.with_sleep(Arc::clone(sleep));
         }
         if let Some(policy) = self.refresh_backoff {
             builder = builder.refresh_backoff(policy);
