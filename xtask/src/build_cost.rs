@@ -24,10 +24,20 @@ const CONSUMED_ALONE: [&str; 3] = ["providers-core", "providers-kubernetes", "co
 /// Where the measurements put their clones and targets (removed afterwards).
 const SCRATCH: &str = "target/build-cost";
 
-/// One timed cargo command: its wall time and the crates it compiled.
+/// One timed cargo command: its wall time, the crates it compiled, and the machine's 1-minute
+/// load average when it ended (2 on an otherwise idle 2-core machine: the build's own jobs).
 struct Timed {
     seconds: f64,
     compiled: usize,
+    load: f64,
+}
+
+/// The 1-minute load average (`/proc/loadavg`), or NaN where there is none.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// Runs `cargo args` in `dir` with `env` set (and `CARGO_TARGET_DIR` cleared, so the directory's
@@ -62,7 +72,11 @@ fn timed_cargo(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<Timed
         .lines()
         .filter(|line| line.trim_start().starts_with("Compiling "))
         .count();
-    Ok(Timed { seconds, compiled })
+    Ok(Timed {
+        seconds,
+        compiled,
+        load: load_average(),
+    })
 }
 
 /// A fresh `git clone` of the committed tree at `root` into `into`.
@@ -164,6 +178,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "seconds": timed.seconds,
             // The consumer itself is not part of what the crate costs.
             "compiled": timed.compiled.saturating_sub(1),
+            "load_average": timed.load,
         }));
     }
     let commit = Command::new("git")
@@ -176,8 +191,16 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         "cores": std::thread::available_parallelism().map_or(0, usize::from),
         "commit": commit,
         "first_command": {
-            "sources_cached": {"seconds": cached.seconds, "compiled": cached.compiled},
-            "nothing_downloaded": {"seconds": downloaded.seconds, "compiled": downloaded.compiled},
+            "sources_cached": {
+                "seconds": cached.seconds,
+                "compiled": cached.compiled,
+                "load_average": cached.load,
+            },
+            "nothing_downloaded": {
+                "seconds": downloaded.seconds,
+                "compiled": downloaded.compiled,
+                "load_average": downloaded.load,
+            },
         },
         "consumers": consumers,
         "seconds": started.elapsed().as_secs_f64(),
@@ -205,25 +228,29 @@ pub(crate) fn section(root: &Path) -> Result<String> {
     let build: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
         .with_context(|| format!("{} is not JSON", path.display()))?;
     let seconds = |value: &Value| value["seconds"].as_f64().unwrap_or(f64::NAN);
+    let load = |value: &Value| value["load_average"].as_f64().unwrap_or(f64::NAN);
     let first = &build["first_command"];
     let mut rows = vec![
         format!(
-            "| `cargo run -p openai-conn -- validate examples/*.json` in a fresh clone, sources already downloaded | {:.0} s | {} | ≤ 180 s |",
+            "| `cargo run -p openai-conn -- validate examples/*.json` in a fresh clone, sources already downloaded | {:.0} s | {} | {:.1} | ≤ 180 s |",
             seconds(&first["sources_cached"]),
-            first["sources_cached"]["compiled"]
+            first["sources_cached"]["compiled"],
+            load(&first["sources_cached"])
         ),
         format!(
-            "| the same with an empty `CARGO_HOME` (every crate downloaded) | {:.0} s | {} | ≤ 180 s |",
+            "| the same with an empty `CARGO_HOME` (every crate downloaded) | {:.0} s | {} | {:.1} | ≤ 180 s |",
             seconds(&first["nothing_downloaded"]),
-            first["nothing_downloaded"]["compiled"]
+            first["nothing_downloaded"]["compiled"],
+            load(&first["nothing_downloaded"])
         ),
     ];
     for consumer in build["consumers"].as_array().into_iter().flatten() {
         rows.push(format!(
-            "| `cargo build` of a fresh crate whose only dependency is `{}` | {:.1} s | {} | |",
+            "| `cargo build` of a fresh crate whose only dependency is `{}` | {:.1} s | {} | {:.1} | |",
             consumer["crate"].as_str().unwrap_or("?"),
             seconds(consumer),
-            consumer["compiled"]
+            consumer["compiled"],
+            load(consumer)
         ));
     }
     Ok(format!(
@@ -231,8 +258,11 @@ pub(crate) fn section(root: &Path) -> Result<String> {
          Produced by `cargo xtask bench --cold` at commit {} on a machine with {} cores: debug \
          builds from an empty target directory, timed as a whole (the crate counts are cargo's \
          `Compiling` lines: the crate itself and everything it builds, build dependencies \
-         included, the empty consumer crate not). Raw figures: `bench/build.json`.\n\n\
-         | build | seconds | crates compiled | target |\n|---|---|---|---|\n{}\n",
+         included, the empty consumer crate not). The load column is the 1-minute load average \
+         when the build ended: about 2 means the build had the machine to itself, more means \
+         something else was running and the seconds are an upper bound. Raw figures: \
+         `bench/build.json`.\n\n\
+         | build | seconds | crates compiled | load | target |\n|---|---|---|---|---|\n{}\n",
         build["commit"].as_str().unwrap_or("?"),
         build["cores"],
         rows.join("\n")
