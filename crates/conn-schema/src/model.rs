@@ -528,3 +528,37 @@ fn optional_seconds<S: serde::Serializer>(
         .map(|duration| duration.as_secs_f64())
         .serialize(serializer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command's arguments may hold secrets: Debug and the serialised form (what `plan` prints)
+    /// show the program and the number of arguments only.
+    #[test]
+    fn a_custom_command_shows_its_program_and_argument_count_only() {
+        let source = CustomSource::Command {
+            argv: vec!["vault".into(), "--password=SECRET-ARG".into()],
+            timeout: Duration::from_secs(7),
+        };
+        let debug = format!("{source:?}");
+        assert_eq!(
+            debug,
+            "Command { program: Some(\"vault\"), arguments: 1, timeout: 7s }"
+        );
+        let config = CustomConfig {
+            source,
+            token_type: TokenType::Id,
+        };
+        let json = serde_json::to_value(&config).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "token_command": {"program": "vault", "arguments": 1},
+                "token_command_timeout_seconds": 7.0,
+                "token_type": "id"
+            })
+        );
+        assert!(!format!("{config:?}").contains("SECRET-ARG"));
+    }
+}

@@ -18,13 +18,14 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use conn_schema::{
-    Auth, Connection, CustomConfig, ProviderConfig, ProviderKind, WorkloadIdentity, X509Config,
+    Auth, Connection, CustomConfig, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity,
+    X509Config,
 };
 use providers_azure::AzureSource;
 use providers_core::{
     BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource, TokenType,
 };
-use providers_custom::CustomSource;
+use providers_custom::CommandSource;
 use providers_gcp::GcpSource;
 use providers_github::GithubActionsSource;
 use providers_kubernetes::KubernetesSource;
@@ -563,9 +564,16 @@ fn build_source(
                 provider: ProviderKind::Custom.as_str(),
                 source,
             };
-            custom_source(config)
-                .build(custom_token_type(config), &options.registry)
-                .map_err(|error| provider_error(Box::new(error)))?
+            let token_type = custom_token_type(config);
+            match &config.source {
+                CustomSource::Registered(name) => options
+                    .registry
+                    .source(name, token_type)
+                    .map_err(|error| provider_error(Box::new(error)))?,
+                CustomSource::Command { argv, timeout } => {
+                    Arc::new(CommandSource::new(argv.clone(), *timeout, token_type))
+                }
+            }
         }
         // `from_connection` builds the x509 cache without a source; this keeps the mapping total.
         ProviderConfig::X509(_) => {
@@ -596,16 +604,5 @@ fn custom_token_type(config: &CustomConfig) -> TokenType {
     match config.token_type {
         conn_schema::TokenType::Jwt => TokenType::Jwt,
         conn_schema::TokenType::Id => TokenType::Id,
-    }
-}
-
-/// The custom source a parsed `custom` provider selects.
-fn custom_source(config: &CustomConfig) -> CustomSource {
-    match &config.source {
-        conn_schema::CustomSource::Registered(name) => CustomSource::Registered(name.clone()),
-        conn_schema::CustomSource::Command { argv, timeout } => CustomSource::Command {
-            argv: argv.clone(),
-            timeout: *timeout,
-        },
     }
 }

@@ -52,22 +52,23 @@ impl Registry {
         self.sources.keys().map(String::as_str)
     }
 
-    /// The source registered under `name`, yielding tokens of `token_type`; an unknown name is an
-    /// error that lists the registered ones.
-    pub(crate) fn typed_source(
+    /// The source registered under `name`, yielding tokens of `token_type` (the connection's
+    /// `token_type`, whatever the registered source reports); an unknown name is an error that
+    /// lists the registered ones.
+    pub fn source(
         &self,
         name: &str,
         token_type: TokenType,
-    ) -> Result<RegisteredSource, CustomError> {
+    ) -> Result<Arc<dyn SubjectTokenSource>, CustomError> {
         let inner = self.get(name).ok_or_else(|| CustomError::NotRegistered {
             name: name.to_owned(),
             registered: self.names().map(str::to_owned).collect(),
         })?;
-        Ok(RegisteredSource {
+        Ok(Arc::new(RegisteredSource {
             name: name.to_owned(),
             inner,
             token_type,
-        })
+        }))
     }
 }
 
@@ -82,7 +83,7 @@ impl fmt::Debug for Registry {
 
 /// A registered source whose tokens carry the configured token type, whatever type the source
 /// itself reports: the connection's `token_type` is what tells the exchange what it receives.
-pub(crate) struct RegisteredSource {
+struct RegisteredSource {
     name: String,
     inner: Arc<dyn SubjectTokenSource>,
     token_type: TokenType,

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use providers_core::{SourceError, SubjectTokenSource, TokenType};
-use providers_custom::{
-    CommandSource, CustomError, CustomSource, Registry, STDERR_LIMIT, STDOUT_LIMIT,
-};
+use providers_custom::{CommandSource, CustomError, STDERR_LIMIT, STDOUT_LIMIT};
 use secrecy::ExposeSecret;
 
 fn argv(args: &[&str]) -> Vec<String> {
@@ -22,8 +20,20 @@ fn sh(script: &str) -> Vec<String> {
     argv(&["sh", "-c", script])
 }
 
-fn command(argv: Vec<String>, timeout: Duration) -> CustomSource {
-    CustomSource::Command { argv, timeout }
+/// A command as a connection gives it: the argument vector and the timeout.
+struct Command {
+    argv: Vec<String>,
+    timeout: Duration,
+}
+
+impl Command {
+    fn build(self, token_type: TokenType) -> Arc<dyn SubjectTokenSource> {
+        Arc::new(CommandSource::new(self.argv, self.timeout, token_type))
+    }
+}
+
+fn command(argv: Vec<String>, timeout: Duration) -> Command {
+    Command { argv, timeout }
 }
 
 fn source(argv: Vec<String>) -> CommandSource {
@@ -57,9 +67,7 @@ fn process_exists(pid: u32) -> bool {
 #[tokio::test]
 async fn the_trimmed_standard_output_is_the_token_with_the_configured_type() {
     let custom = command(sh("printf ' tok\\n'"), Duration::from_secs(30));
-    let source = custom
-        .build(TokenType::Id, &Registry::new())
-        .expect("a command needs no registry");
+    let source = custom.build(TokenType::Id);
 
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), "tok");
@@ -135,9 +143,7 @@ async fn a_command_that_outlives_its_timeout_is_killed_and_reaped() {
         ]),
         Duration::from_secs(1),
     );
-    let source = custom
-        .build(TokenType::Jwt, &Registry::new())
-        .expect("a command needs no registry");
+    let source = custom.build(TokenType::Jwt);
 
     let (error, cause_debug) = fetch_error(source.as_ref()).await;
     let CustomError::Timeout {
@@ -253,23 +259,6 @@ async fn an_empty_command_fails_at_fetch_time_as_a_missing_program() {
         );
         assert!(!error.is_transient());
     }
-}
-
-#[test]
-fn a_command_source_shows_its_program_and_argument_count_only() {
-    let custom = command(
-        argv(&["vault", "read", "-field=token", "secret/SECRET-PATH"]),
-        Duration::from_secs(7),
-    );
-    let debug = format!("{custom:?}");
-    assert_eq!(
-        debug,
-        "Command { program: Some(\"vault\"), arguments: 3, timeout: 7s }"
-    );
-    assert_eq!(
-        format!("{:?}", CustomSource::Registered("corp.vault".to_owned())),
-        "Registered(\"corp.vault\")"
-    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use providers_core::{BoxFuture, SourceError, SubjectToken, SubjectTokenSource, TokenType};
-use providers_custom::{CustomError, CustomSource, Registry};
+use providers_custom::{CustomError, Registry};
 use secrecy::ExposeSecret;
 
 /// A registered source that always returns the same token, reported as a JWT.
@@ -44,10 +44,6 @@ impl SubjectTokenSource for Broken {
     }
 }
 
-fn registered(name: &str) -> CustomSource {
-    CustomSource::Registered(name.to_owned())
-}
-
 fn registry() -> Registry {
     Registry::new()
         .with("corp.vault", Arc::new(Fixed("eyJ.registered-secret")))
@@ -56,16 +52,16 @@ fn registry() -> Registry {
 
 #[tokio::test]
 async fn a_registered_source_is_found_and_its_token_gets_the_configured_type() {
-    let source = registered("corp.vault")
-        .build(TokenType::Id, &registry())
+    let source = registry()
+        .source("corp.vault", TokenType::Id)
         .expect("registered");
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.registered-secret");
     // The source reports a JWT; the connection says `id`, and the connection wins.
     assert_eq!(token.token_type(), TokenType::Id);
 
-    let source = registered("corp.vault")
-        .build(TokenType::Jwt, &registry())
+    let source = registry()
+        .source("corp.vault", TokenType::Jwt)
         .expect("registered");
     assert_eq!(
         source.fetch().await.expect("token").token_type(),
@@ -81,8 +77,8 @@ fn an_unknown_name_lists_the_registered_names_sorted() {
     let registry = Registry::new()
         .with("zeta", Arc::new(Fixed("t")))
         .with("alpha", Arc::new(Fixed("t")));
-    let error = registered("corp.x")
-        .build(TokenType::Jwt, &registry)
+    let error = registry
+        .source("corp.x", TokenType::Jwt)
         .expect_err("not registered");
     assert_eq!(
         error.to_string(),
@@ -105,8 +101,8 @@ fn an_unknown_name_lists_the_registered_names_sorted() {
 
 #[test]
 fn an_unknown_name_in_an_empty_registry_says_none_are_registered() {
-    let error = registered("corp.x")
-        .build(TokenType::Jwt, &Registry::new())
+    let error = Registry::new()
+        .source("corp.x", TokenType::Jwt)
         .expect_err("not registered");
     assert_eq!(
         error.to_string(),
@@ -146,9 +142,7 @@ async fn the_replacing_registration_is_the_one_used() {
     let mut registry = Registry::new();
     registry.register("corp", Arc::new(Fixed("eyJ.old")));
     registry.register("corp", Arc::new(Fixed("eyJ.new")));
-    let source = registered("corp")
-        .build(TokenType::Jwt, &registry)
-        .expect("registered");
+    let source = registry.source("corp", TokenType::Jwt).expect("registered");
     assert_eq!(
         source
             .fetch()
@@ -163,8 +157,8 @@ async fn the_replacing_registration_is_the_one_used() {
 #[tokio::test]
 async fn an_empty_token_from_a_registered_source_is_an_error() {
     let registry = Registry::new().with("corp.empty", Arc::new(Fixed("")));
-    let source = registered("corp.empty")
-        .build(TokenType::Jwt, &registry)
+    let source = registry
+        .source("corp.empty", TokenType::Jwt)
         .expect("registered");
     let error = source.fetch().await.expect_err("empty token");
     assert_eq!(error.provider(), "custom");
@@ -180,8 +174,8 @@ async fn an_empty_token_from_a_registered_source_is_an_error() {
 
 #[tokio::test]
 async fn a_registered_source_error_passes_through_unchanged() {
-    let source = registered("corp.broken")
-        .build(TokenType::Jwt, &registry())
+    let source = registry()
+        .source("corp.broken", TokenType::Jwt)
         .expect("registered");
     let error = source.fetch().await.expect_err("sealed");
     assert_eq!(error.provider(), "vault");
