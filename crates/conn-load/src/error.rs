@@ -48,6 +48,12 @@ pub enum LoadError {
         /// The connection id asked for.
         conn_id: String,
     },
+    /// The `AIRFLOW_CONN_<ID>` variable is set, but not to valid UTF-8.
+    #[error("environment variable {var} is set but its value is not valid UTF-8")]
+    EnvNotUnicode {
+        /// The variable's name.
+        var: String,
+    },
     /// The connections file has no such connection id.
     #[error(
         "connection id {conn_id:?} is not in {}; it has {}",
@@ -86,6 +92,21 @@ pub enum LoadError {
         /// What went wrong.
         message: String,
     },
+}
+
+impl LoadError {
+    /// Whether the input was read but does not hold a usable connection (a YAML, TOML or URI
+    /// syntax error, a malformed connections file or override): exit code 1 like a JSON syntax
+    /// error, where an unreadable input is 2.
+    pub fn is_invalid_connection(&self) -> bool {
+        matches!(
+            self,
+            LoadError::Syntax { .. }
+                | LoadError::BadUri { .. }
+                | LoadError::ConnectionsFile { .. }
+                | LoadError::Overrides { .. }
+        )
+    }
 }
 
 fn list_ids(ids: &[String]) -> String {

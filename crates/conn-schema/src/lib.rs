@@ -19,6 +19,7 @@ pub mod model;
 mod parse;
 pub mod pointer;
 pub mod positions;
+mod redact;
 mod report;
 pub mod schema;
 #[cfg(feature = "validator")]
@@ -30,6 +31,10 @@ pub use model::{
     WorkloadIdentity,
 };
 pub use parse::kind_of;
+pub use redact::{
+    CREDENTIAL_HEADERS, escape_controls, has_user_info, is_cleartext_remote, is_credential_header,
+    redact_url,
+};
 pub use report::{
     Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
 };

@@ -16,6 +16,7 @@ use crate::model::{
     TokenType, WorkloadIdentity,
 };
 use crate::pointer::{child, suggest};
+use crate::redact::{has_user_info, is_cleartext_remote, is_credential_header};
 
 /// Keys of `extra` that apply whatever the auth type.
 pub(crate) const COMMON_KEYS: [&str; 3] = ["$schema", "auth_type", "openai_client_kwargs"];
@@ -170,6 +171,17 @@ fn quoted_list(values: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+// A URL with user info: the message names the key, never the value.
+const USER_INFO_MESSAGE: &str =
+    "\"{key}\" must not hold credentials (user info before \"@\" in the URL)";
+const USER_INFO_HELP: &str = "put the API key in \"password\" and keep only the URL here";
+
+// A plain-http base URL to another host: legitimate behind a mesh or gateway, so a warning.
+const CLEARTEXT_MESSAGE: &str = "\"{key}\" is plain http to a host other than this machine: the \
+     api key or access token would travel in clear text";
+const CLEARTEXT_HELP: &str =
+    "use https, unless a trusted service mesh or gateway encrypts the traffic";
 
 /// The base-URL rule, kept equivalent to the `pattern` on `openai_client_kwargs.base_url`:
 /// `http://` or `https://` (any case), a non-empty authority without whitespace, `/`, `?`, `#` or
@@ -447,7 +459,21 @@ impl Parser {
             match key.as_str() {
                 "base_url" => {
                     if let Some(url) = self.string(item, &item_pointer, key) {
-                        if is_http_url(&url) {
+                        if has_user_info(&url) {
+                            self.error(
+                                &item_pointer,
+                                Anchor::Value,
+                                USER_INFO_MESSAGE.replace("{key}", "base_url"),
+                                Some(USER_INFO_HELP.to_owned()),
+                            );
+                        } else if is_http_url(&url) {
+                            if is_cleartext_remote(&url) {
+                                self.warning(
+                                    &item_pointer,
+                                    CLEARTEXT_MESSAGE.replace("{key}", "base_url"),
+                                    Some(CLEARTEXT_HELP.to_owned()),
+                                );
+                            }
                             kwargs.base_url = Some(url);
                         } else {
                             self.error(
@@ -876,6 +902,25 @@ impl Parser {
                 Some("clear the password".to_owned()),
             );
         }
+        let headers = map
+            .get("openai_client_kwargs")
+            .and_then(|kwargs| kwargs.get("default_headers"))
+            .and_then(Value::as_object);
+        for name in headers.into_iter().flat_map(Map::keys) {
+            if is_credential_header(name) {
+                self.warning(
+                    &child(
+                        &child(&child(pointer, "openai_client_kwargs"), "default_headers"),
+                        name,
+                    ),
+                    format!(
+                        "\"{name}\" is a credential header: it is ignored under workload \
+                         identity and never sent"
+                    ),
+                    Some("remove it from default_headers".to_owned()),
+                );
+            }
+        }
     }
 
     /// Parses a whole connection. An `extra` given as a string is parsed by `parse_inner`, which
@@ -896,6 +941,20 @@ impl Parser {
             .and_then(|item| self.string(item, "/conn_type", "conn_type"));
         let description = text(self, "description");
         let host = text(self, "host");
+        if host.as_deref().is_some_and(has_user_info) {
+            self.error(
+                "/host",
+                Anchor::Value,
+                USER_INFO_MESSAGE.replace("{key}", "host"),
+                Some(USER_INFO_HELP.to_owned()),
+            );
+        } else if host.as_deref().is_some_and(is_cleartext_remote) {
+            self.warning(
+                "/host",
+                CLEARTEXT_MESSAGE.replace("{key}", "host"),
+                Some(CLEARTEXT_HELP.to_owned()),
+            );
+        }
         let login = text(self, "login");
         let password = text(self, "password");
         let schema = text(self, "schema");

@@ -11,10 +11,12 @@ use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
 use crate::pointer::child;
+use crate::redact::may_hold_credential;
 
-/// Keys whose string values are safe to show in a snippet. Every other string value (passwords,
-/// API keys, header values, anything under an unknown key) is masked, because a snippet of a
-/// mistyped key's line would otherwise print the secret beside it.
+/// Keys whose values are safe to show in a snippet, at the places in [`SHOWN_VALUE_PLACES`]. Every
+/// other value (passwords of any type, API keys, header values, the host, anything under an
+/// unknown key) is masked, because a snippet of a mistyped key's line would otherwise print the
+/// secret beside it; so is a shown value that is a URL with user info, a query or a fragment.
 const SHOWN_VALUE_KEYS: &[&str] = &[
     "$schema",
     "auth_type",
@@ -33,11 +35,25 @@ const SHOWN_VALUE_KEYS: &[&str] = &[
     "base_url",
     "organization",
     "project",
+    "timeout",
+    "max_retries",
+    "refresh_buffer_seconds",
+    "token_command_timeout_seconds",
     "conn_type",
-    "host",
     "login",
+    "port",
     "schema",
     "description",
+];
+
+/// The objects whose keys [`SHOWN_VALUE_KEYS`] names: the connection, its `extra` (or a bare
+/// `extra` document) and `openai_client_kwargs`. A key of the same name anywhere else (under
+/// `default_headers`, say) is masked.
+const SHOWN_VALUE_PLACES: &[&str] = &[
+    "",
+    "/extra",
+    "/openai_client_kwargs",
+    "/extra/openai_client_kwargs",
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -110,7 +126,8 @@ impl Positions {
                             key: name.clone(),
                         });
                     }
-                    let shown = SHOWN_VALUE_KEYS.contains(&name.as_str());
+                    let shown = SHOWN_VALUE_KEYS.contains(&name.as_str())
+                        && SHOWN_VALUE_PLACES.contains(&pointer.as_str());
                     self.walk(&property.value, child_pointer, Some(key_start), shown);
                 }
             }
@@ -119,8 +136,15 @@ impl Positions {
                     self.walk(element, child(&pointer, &index.to_string()), None, false);
                 }
             }
-            Value::StringLit(literal) if !shown => {
+            Value::StringLit(literal) if !shown || may_hold_credential(&literal.value) => {
                 self.masked.push((literal.range.start, literal.range.end));
+            }
+            // A numeric or boolean password is as secret as a string one.
+            Value::NumberLit(number) if !shown => {
+                self.masked.push((number.range.start, number.range.end));
+            }
+            Value::BooleanLit(boolean) if !shown => {
+                self.masked.push((boolean.range.start, boolean.range.end));
             }
             _ => {}
         }
@@ -220,6 +244,26 @@ mod tests {
         assert_eq!(
             lines.line_column(text, positions.offset(duplicate, true)),
             (3, 3)
+        );
+    }
+
+    #[test]
+    fn masks_non_string_secrets_the_host_and_urls_with_credentials() {
+        let text = r#"{"password": 12345678, "host": "https://api.example.com", "extra": {"base_url": "https://h/v1?key=sk-1", "audience": "aud", "openai_client_kwargs": {"default_headers": {"description": "sk-header"}}}}"#;
+        let positions = Positions::index(text);
+        let masked: Vec<&str> = positions
+            .masked()
+            .iter()
+            .map(|(start, end)| &text[*start..*end])
+            .collect();
+        assert_eq!(
+            masked,
+            [
+                "12345678",
+                "\"https://api.example.com\"",
+                "\"https://h/v1?key=sk-1\"",
+                "\"sk-header\""
+            ]
         );
     }
 

@@ -10,7 +10,7 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::retry::OpenAIRetryLayer;
-use async_openai::middleware::{HttpRequestFactory, ReqwestService};
+use async_openai::middleware::HttpRequestFactory;
 use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -21,6 +21,7 @@ use tower::util::BoxCloneSyncService;
 use crate::cache::{DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache, resolve_exchange_url};
 use crate::exchange::{ExchangeError, parse_exchange_url};
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
+use crate::transport::ApiTransport;
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -59,12 +60,12 @@ pub enum ClientError {
         /// Where the key came from.
         origin: ApiKeyOrigin,
     },
-    /// The resolved base URL is not an absolute http(s) URL.
+    /// The resolved base URL is not an absolute http(s) URL, or holds credentials.
     #[error("connection {conn_id:?}: invalid base url {url:?} (from {origin}): {reason}")]
     InvalidBaseUrl {
         /// The connection id.
         conn_id: String,
-        /// The rejected value.
+        /// The rejected value, without user info and with query values masked.
         url: String,
         /// Where it came from.
         origin: BaseUrlOrigin,
@@ -214,7 +215,7 @@ pub enum AuthPlan {
         service_account_id: String,
         /// How long before expiry the token is refreshed (at most half its lifetime).
         refresh_buffer: Duration,
-        /// The exchange endpoint.
+        /// The exchange endpoint, query values masked.
         exchange_url: String,
         /// Where the exchange endpoint came from.
         exchange_url_origin: ExchangeUrlOrigin,
@@ -229,7 +230,7 @@ pub enum AuthPlan {
 pub struct Plan {
     /// The connection id.
     pub conn_id: String,
-    /// The API base, without a trailing slash.
+    /// The API base, without a trailing slash, query values masked (`?api-key=[redacted]`).
     pub base_url: String,
     /// Where the base came from.
     pub base_url_origin: BaseUrlOrigin,
@@ -247,6 +248,24 @@ pub struct Plan {
     pub default_query_names: Vec<String>,
     /// How requests authenticate.
     pub auth: AuthPlan,
+}
+
+impl Plan {
+    /// A warning when the API base is plain `http` to a host other than this machine, so that
+    /// the API key or access token would travel in clear text (`None` for https or loopback).
+    /// Validation warns about `host` and `base_url` in a document; this covers the resolved base,
+    /// `OPENAI_BASE_URL` included.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        let url = url::Url::parse(&self.base_url).ok()?;
+        (url.scheme() == "http" && !providers_http::is_loopback(&url)).then(|| {
+            format!(
+                "the api base {} (from {}) is plain http to a host other than this machine: the \
+                 api key or access token travels in clear text; use https, unless a trusted \
+                 service mesh or gateway encrypts the traffic",
+                self.base_url, self.base_url_origin
+            )
+        })
+    }
 }
 
 /// Options of [`from_connection`] and [`plan`]: the environment, custom sources, and overrides
@@ -448,7 +467,7 @@ pub fn plan(
                 identity_provider_id: identity.identity_provider_id.clone(),
                 service_account_id: identity.service_account_id.clone(),
                 refresh_buffer: refresh_buffer(identity),
-                exchange_url,
+                exchange_url: conn_schema::redact_url(&exchange_url),
                 exchange_url_origin,
                 ignored_api_key: resolve_api_key(conn, env).map(|(_, origin)| origin),
             }
@@ -456,7 +475,7 @@ pub fn plan(
     };
     Ok(Plan {
         conn_id: conn_id.to_owned(),
-        base_url,
+        base_url: conn_schema::redact_url(&base_url),
         base_url_origin,
         organization: non_empty(kwargs.organization.clone())
             .or_else(|| non_empty(env.var(ORGANIZATION_ENV))),
@@ -472,10 +491,16 @@ pub fn plan(
 fn check_base_url(url: &str, origin: BaseUrlOrigin, conn_id: &str) -> Result<(), ClientError> {
     let invalid = |reason: String| ClientError::InvalidBaseUrl {
         conn_id: conn_id.to_owned(),
-        url: url.to_owned(),
+        url: conn_schema::redact_url(url),
         origin,
         reason,
     };
+    if conn_schema::has_user_info(url) {
+        return Err(invalid(
+            "credentials in the url are not allowed; put the api key in the connection password"
+                .to_owned(),
+        ));
+    }
     let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("expected an http or https url".to_owned()));
@@ -501,7 +526,9 @@ pub fn from_connection(
         key,
     };
 
-    let mut config = OpenAIConfig::new().with_api_base(&plan.base_url);
+    // The plan shows the base with query values masked; the client gets it as configured.
+    let (base_url, _) = resolve_base_url(conn, options.env.as_ref());
+    let mut config = OpenAIConfig::new().with_api_base(&base_url);
     // Set explicitly so async-openai's own reads of the process environment never apply; its
     // `Config::headers` parses these with `unwrap`, so they are checked first.
     for (value, key) in [
@@ -547,6 +574,8 @@ pub fn from_connection(
     )?;
 
     let http = reqwest::Client::builder()
+        // No API request follows a redirect: the transport reports it (see `transport`).
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {
@@ -623,7 +652,7 @@ fn build_service(
         ))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
-        .service(ReqwestService::new(http));
+        .service(ApiTransport::new(http));
     BoxCloneSyncService::new(service)
 }
 

@@ -32,7 +32,9 @@ mod cache;
 mod connect;
 mod exchange;
 mod layer;
+mod server_text;
 mod token;
+mod transport;
 
 pub use api::{
     CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
@@ -55,6 +57,7 @@ pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
 pub use token::AccessToken;
+pub use transport::ApiTransportError;
 
 /// Sleeps with tokio's timer (paused-time aware); the default sleep of the exchange and sources.
 pub use providers_http::TokioSleep;

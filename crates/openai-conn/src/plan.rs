@@ -183,7 +183,7 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
         Ok(plan) => {
             let value = plan_json(&plan, &connection, &overrides);
             match args.format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&value).unwrap_or_default()
                 ),
@@ -203,11 +203,11 @@ fn print_human(value: &Value, indent: &str) {
         for (key, item) in map {
             match item {
                 Value::Object(_) => {
-                    println!("{indent}{key}:");
+                    outln!("{indent}{key}:");
                     print_human(item, &format!("{indent}  "));
                 }
-                Value::String(text) => println!("{indent}{key}: {text}"),
-                other => println!("{indent}{key}: {other}"),
+                Value::String(text) => outln!("{indent}{key}: {text}"),
+                other => outln!("{indent}{key}: {other}"),
             }
         }
     }

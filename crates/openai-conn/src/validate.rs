@@ -9,7 +9,7 @@ use conn_schema::{Auth, Severity};
 use serde::Serialize;
 
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, EXIT_USAGE, Format};
+use crate::{EXIT_INVALID, EXIT_USAGE, Format, load_error_exit};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -48,12 +48,17 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     };
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut unreadable = false;
+    let mut invalid = false;
     for spec in &specs {
         match args.source.load(spec) {
             Ok(one) => loaded.push(one),
             Err(error) => {
                 eprintln!("openai-conn: {error}");
-                unreadable = true;
+                if load_error_exit(&error) == EXIT_USAGE {
+                    unreadable = true;
+                } else {
+                    invalid = true;
+                }
             }
         }
     }
@@ -63,7 +68,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     }
     if unreadable {
         ExitCode::from(EXIT_USAGE)
-    } else if loaded.iter().any(|one| one.report.has_errors()) {
+    } else if invalid || loaded.iter().any(|one| one.report.has_errors()) {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
@@ -72,7 +77,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
 
 fn print_human(loaded: &[Loaded]) {
     for one in loaded {
-        print!("{}", one.report.render(&one.label));
+        out!("{}", one.report.render(&one.label));
         if let Some(connection) = &one.report.connection {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
@@ -81,7 +86,7 @@ fn print_human(loaded: &[Loaded]) {
                     identity.provider.kind().as_str()
                 ),
             };
-            println!("{}: ok ({summary})", one.label);
+            outln!("{}: ok ({summary})", one.label);
         }
     }
 }
@@ -106,7 +111,7 @@ fn print_json(loaded: &[Loaded]) {
         })
         .collect();
     match serde_json::to_string_pretty(&diagnostics) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
     }
 }

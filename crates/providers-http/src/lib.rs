@@ -10,6 +10,8 @@
 //! - [`TransportFailure`]: whether a transport error was a timeout, a refused connection or
 //!   something else;
 //! - [`is_loopback`]: the one place plain `http` is allowed for a request that carries a secret;
+//! - [`read_body`]: a reply body read up to a limit ([`MAX_BODY_BYTES`] for every token and error
+//!   reply), never more, with [`BodyError::TooLarge`] past it;
 //! - [`retry_with_policy`]: the retry loop of `providers-core` driven by a [`RetryPolicy`] and a
 //!   [`Retryable`] error, with one debug event per retry (the error's message, never a body).
 #![forbid(unsafe_code)]
@@ -93,6 +95,49 @@ impl TransportFailure {
             TransportFailure::Other
         }
     }
+}
+
+/// The most a reply body of a credential endpoint (a token, an OAuth or API error) may hold:
+/// 64 KiB. Tokens are a few kilobytes; the bound keeps a hostile or broken server from filling
+/// memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A reply body could not be read in full.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is larger than the limit (by its `Content-Length`, or once that much arrived).
+    #[error("the reply body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The connection failed while the body was read. The error holds no URL.
+    #[error("the reply body could not be read")]
+    Read(#[source] reqwest::Error),
+}
+
+/// Reads `response`'s body, at most `limit` bytes: a larger `Content-Length` is refused before
+/// reading, and reading stops as soon as more than `limit` bytes arrived.
+pub async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| BodyError::Read(error.without_url()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Whether `url` points at this host (`localhost`, `127.0.0.0/8` or `::1`): the only place plain
