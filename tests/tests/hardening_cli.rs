@@ -42,7 +42,10 @@ fn validate_refuses_a_fifo_without_opening_it() {
         .expect("mkfifo runs");
     assert!(made.success());
 
-    let output = finish(command(&["validate", fifo.to_str().expect("UTF-8 temp path")]));
+    let output = finish(command(&[
+        "validate",
+        fifo.to_str().expect("UTF-8 temp path"),
+    ]));
 
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
@@ -76,7 +79,8 @@ fn a_token_file_that_is_a_device_is_refused_at_once() {
 
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("token file /dev/zero: not a regular file (it is a character device)"),
+        stderr(&output)
+            .contains("token file /dev/zero: not a regular file (it is a character device)"),
         "{}",
         stderr(&output)
     );
@@ -106,7 +110,8 @@ fn standard_input_past_ten_mib_is_refused() {
 
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("cannot read standard input: larger than the limit of 10485760 bytes"),
+        stderr(&output)
+            .contains("cannot read standard input: larger than the limit of 10485760 bytes"),
         "{}",
         stderr(&output)
     );
@@ -141,7 +146,11 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
     let valid = directory.path().join("conn.json");
     std::fs::write(&valid, r#"{"conn_type": "openai", "password": "sk-x"}"#).expect("write");
     let valid = valid.to_str().expect("UTF-8 temp path").to_owned();
-    for args in [vec!["schema"], vec!["validate", valid.as_str()], vec!["plan", valid.as_str()]] {
+    for args in [
+        vec!["schema"],
+        vec!["validate", valid.as_str()],
+        vec!["plan", valid.as_str()],
+    ] {
         for (what, sink) in [
             ("a broken pipe", broken_pipe(&directory)),
             (
@@ -159,7 +168,11 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
                 .output()
                 .expect("openai-conn runs");
             let stderr = stderr(&output);
-            assert_eq!(output.status.code(), Some(2), "{args:?} to {what}: {stderr}");
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?} to {what}: {stderr}"
+            );
             assert!(
                 stderr.starts_with("openai-conn: cannot write to standard output: "),
                 "{args:?} to {what}: {stderr}"

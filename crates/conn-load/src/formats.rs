@@ -239,10 +239,16 @@ pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
 /// "invalid type: string \"sk-...\", expected i64") becomes the key, when known, and the expected
 /// type; in any other message, quoted text is replaced by `"…"`. A value may be a secret.
 pub(crate) fn value_free(message: &str, key: Option<&str>) -> String {
+    // serde_yaml puts the key path first: `password: invalid value: ...`.
+    let (path, rest) = match message.split_once(": invalid ") {
+        Some((path, _)) if !path.contains('"') => (Some(path), &message[path.len() + 2..]),
+        _ => (None, message),
+    };
+    let key = path.or(key);
     let is_type_error = ["invalid type", "invalid value", "invalid length"]
         .iter()
-        .any(|start| message.starts_with(start));
-    if is_type_error && let Some((_, expected)) = message.rsplit_once(", expected ") {
+        .any(|start| rest.starts_with(start));
+    if is_type_error && let Some((_, expected)) = rest.rsplit_once(", expected ") {
         let subject = key.map_or_else(
             || "a value".to_owned(),
             |key| format!("the value of \"{key}\""),

@@ -79,15 +79,11 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
             message: "the value is not valid UTF-8".to_owned(),
         });
     }
-    if let Some((name, _)) = env
-        .vars()
-        .into_iter()
-        .find(|(name, value)| {
-            is_override(name)
-                && (nesting(value) > MAX_OVERRIDE_NESTING
-                    || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING)
-        })
-    {
+    if let Some((name, _)) = env.vars().into_iter().find(|(name, value)| {
+        is_override(name)
+            && (nesting(value) > MAX_OVERRIDE_NESTING
+                || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING)
+    }) {
         return Err(LoadError::Overrides {
             vars: vec![name],
             message: format!(

@@ -23,7 +23,9 @@ pub fn redact_url(text: &str) -> String {
         Some((scheme, rest)) => {
             let authority_end = rest.find('/').unwrap_or(rest.len());
             let (authority, path) = rest.split_at(authority_end);
-            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
             out.push_str(scheme);
             out.push_str("://");
             out.push_str(host);
@@ -75,11 +77,17 @@ pub fn is_cleartext_remote(text: &str) -> bool {
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let host = if let Some(bracketed) = host_port.strip_prefix('[') {
-        bracketed.split_once(']').map_or(bracketed, |(host, _)| host)
+        bracketed
+            .split_once(']')
+            .map_or(bracketed, |(host, _)| host)
     } else {
-        host_port.split_once(':').map_or(host_port, |(host, _)| host)
+        host_port
+            .split_once(':')
+            .map_or(host_port, |(host, _)| host)
     };
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -142,7 +150,10 @@ mod tests {
             redact_url("https://user:sk-SECRET@api.example.com/v1?api-key=sk-Q&v=1&flag#frag"),
             "https://api.example.com/v1?api-key=[redacted]&v=[redacted]&[redacted]#[redacted]"
         );
-        assert_eq!(redact_url("https://api.openai.com/v1"), "https://api.openai.com/v1");
+        assert_eq!(
+            redact_url("https://api.openai.com/v1"),
+            "https://api.openai.com/v1"
+        );
         assert_eq!(redact_url("user:pw@host/x"), "user:pw@host/x");
         assert_eq!(redact_url("http://a@b@host:8080"), "http://host:8080");
         assert!(has_user_info("https://key@host/v1"));
@@ -153,7 +164,11 @@ mod tests {
 
     #[test]
     fn cleartext_means_plain_http_to_another_host() {
-        for remote in ["http://api.example.com/v1", "HTTP://10.0.0.5:8080", "http://[fe80::1]/v1"] {
+        for remote in [
+            "http://api.example.com/v1",
+            "HTTP://10.0.0.5:8080",
+            "http://[fe80::1]/v1",
+        ] {
             assert!(is_cleartext_remote(remote), "{remote}");
         }
         for local in [

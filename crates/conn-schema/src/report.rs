@@ -205,7 +205,9 @@ impl Report {
         let mut steps = Vec::new();
         // Masks are sorted by start (the document's order): find the first on this line once,
         // then walk forward with the text.
-        let mut next_mask = self.masked.partition_point(|(mask_start, _)| *mask_start < start);
+        let mut next_mask = self
+            .masked
+            .partition_point(|(mask_start, _)| *mask_start < start);
         let mut offset = start;
         while offset < end {
             steps.push((offset, characters.len()));

@@ -308,15 +308,16 @@ impl Exchanger {
         let retry_after = retry_after(response.headers());
         match status {
             200..=299 => {
-                let bytes = read_body(response, MAX_BODY_BYTES)
-                    .await
-                    .map_err(|error| match error {
-                        BodyError::Read(error) => transport_error(error),
-                        _ => ExchangeError::Malformed {
-                            expected: "a reply of at most 64 KiB",
-                            status,
-                        },
-                    })?;
+                let bytes =
+                    read_body(response, MAX_BODY_BYTES)
+                        .await
+                        .map_err(|error| match error {
+                            BodyError::Read(error) => transport_error(error),
+                            _ => ExchangeError::Malformed {
+                                expected: "a reply of at most 64 KiB",
+                                status,
+                            },
+                        })?;
                 parse_success(&bytes, status)
             }
             300..=399 => Err(ExchangeError::Redirect { status }),

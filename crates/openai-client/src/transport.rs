@@ -135,12 +135,14 @@ async fn guarded_error_reply(
     let status = response.status();
     let version = response.version();
     let mut headers = response.headers().clone();
-    let body = read_body(response, MAX_BODY_BYTES).await.map_err(|source| {
-        OpenAIError::Boxed(Box::new(ApiTransportError::Body {
-            status: status.as_u16(),
-            source,
-        }))
-    })?;
+    let body = read_body(response, MAX_BODY_BYTES)
+        .await
+        .map_err(|source| {
+            OpenAIError::Boxed(Box::new(ApiTransportError::Body {
+                status: status.as_u16(),
+                source,
+            }))
+        })?;
     let secrets: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
     let body = guarded_body(&body, &secrets);
     headers.remove(CONTENT_LENGTH);

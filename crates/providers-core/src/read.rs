@@ -38,7 +38,11 @@ pub fn read_bounded(reader: impl Read, limit: u64) -> io::Result<Vec<u8>> {
     read_bounded_with_capacity(reader, limit, 0)
 }
 
-fn read_bounded_with_capacity(reader: impl Read, limit: u64, capacity: usize) -> io::Result<Vec<u8>> {
+fn read_bounded_with_capacity(
+    reader: impl Read,
+    limit: u64,
+    capacity: usize,
+) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(capacity);
     reader
         .take(limit.saturating_add(1))
@@ -99,7 +103,10 @@ mod tests {
 
     #[test]
     fn reads_stop_one_byte_past_the_limit() {
-        assert_eq!(read_bounded(&b"12345"[..], 5).expect("at the limit"), b"12345");
+        assert_eq!(
+            read_bounded(&b"12345"[..], 5).expect("at the limit"),
+            b"12345"
+        );
         let error = read_bounded(&b"123456"[..], 5).expect_err("past the limit");
         assert_eq!(error.kind(), io::ErrorKind::FileTooLarge);
         assert_eq!(error.to_string(), "larger than the limit of 5 bytes");
@@ -116,7 +123,10 @@ mod tests {
         #[cfg(unix)]
         {
             let error = read_regular_file(Path::new("/dev/zero"), 1024).expect_err("a device");
-            assert_eq!(error.to_string(), "not a regular file (it is a character device)");
+            assert_eq!(
+                error.to_string(),
+                "not a regular file (it is a character device)"
+            );
         }
     }
 }

@@ -173,7 +173,12 @@ async fn a_command_that_outlives_its_timeout_is_killed_and_reaped() {
 
 /// PIDs of live (not zombie) processes whose command line is exactly `argv`.
 fn live_processes(argv: &[&str]) -> Vec<u32> {
-    let wanted: Vec<u8> = argv.iter().flat_map(|arg| [arg.as_bytes(), b"\0"]).flatten().copied().collect();
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|arg| [arg.as_bytes(), b"\0"])
+        .flatten()
+        .copied()
+        .collect();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -184,7 +189,10 @@ fn live_processes(argv: &[&str]) -> Vec<u32> {
             // The state follows the parenthesised command name in /proc/PID/stat.
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| !rest.starts_with('Z'))
+                })
                 .unwrap_or(false)
         })
         .collect()
@@ -203,15 +211,23 @@ async fn at_the_timeout_the_whole_process_group_is_killed() {
         "expected Timeout, got {cause_debug}"
     );
     for argv in [["sleep", "313"], ["sleep", "314"]] {
-        assert_eq!(live_processes(&argv), Vec::<u32>::new(), "{argv:?} still runs");
+        assert_eq!(
+            live_processes(&argv),
+            Vec::<u32>::new(),
+            "{argv:?} still runs"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_command_that_leaves_a_background_child_succeeds_and_the_child_is_killed() {
     // The background sleep inherits standard output and would hold the pipe open for 315 s.
-    let source = CommandSource::new(sh("sleep 315 & echo tok"), Duration::from_secs(5), TokenType::Jwt)
-        .expect("valid command");
+    let source = CommandSource::new(
+        sh("sleep 315 & echo tok"),
+        Duration::from_secs(5),
+        TokenType::Jwt,
+    )
+    .expect("valid command");
 
     let token = source.fetch().await.expect("the token, not a timeout");
     assert_eq!(token.secret().expose_secret(), "tok");

@@ -119,7 +119,10 @@ pub enum BodyError {
 
 /// Reads `response`'s body, at most `limit` bytes: a larger `Content-Length` is refused before
 /// reading, and reading stops as soon as more than `limit` bytes arrived.
-pub async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     if response
         .content_length()
         .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))

@@ -59,15 +59,23 @@ async fn bodies_are_read_up_to_the_limit_and_refused_past_it() {
     let error = read_body(get("/past").await.expect("reply"), MAX_BODY_BYTES)
         .await
         .expect_err("a body past the limit is refused");
-    assert!(matches!(error, BodyError::TooLarge { limit } if limit == MAX_BODY_BYTES), "{error:?}");
-    assert_eq!(error.to_string(), "the reply body is larger than 65536 bytes");
+    assert!(
+        matches!(error, BodyError::TooLarge { limit } if limit == MAX_BODY_BYTES),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the reply body is larger than 65536 bytes"
+    );
 }
 
 #[tokio::test]
 async fn an_endless_chunked_body_is_refused_once_past_the_limit() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // A server that announces no length and never stops sending: reading must stop by itself.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.expect("accept");
