@@ -42,5 +42,24 @@ fn compile_schema(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, validate_examples, compile_schema);
+/// Issue 13: 2 000 unknown keys on one line (about 23 KB), each a finding with a snippet of that
+/// line. Rendering used to rescan the line for every finding (34 s); it is now linear.
+fn many_findings_on_one_line(c: &mut Criterion) {
+    let keys: Vec<String> = (0..2000).map(|i| format!("\"k{i:04}\":\"v\"")).collect();
+    let text = format!("{{\"conn_type\":\"openai\",{}}}", keys.join(","));
+    c.bench_function("validate and render 2000 unknown keys on one line", |b| {
+        b.iter(|| {
+            let report = validate(&text, DocumentKind::Auto);
+            assert!(report.diagnostics.len() >= 2000);
+            report.render("one-line.json").len()
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    validate_examples,
+    compile_schema,
+    many_findings_on_one_line
+);
 criterion_main!(benches);

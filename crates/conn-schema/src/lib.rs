@@ -23,6 +23,7 @@ pub mod model;
 mod parse;
 pub mod pointer;
 pub mod positions;
+mod redact;
 mod report;
 pub mod schema;
 #[cfg(feature = "validator")]
@@ -34,7 +35,11 @@ pub use model::{
     GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind, TokenType,
     WorkloadIdentity,
 };
-pub use parse::kind_of;
+pub use parse::{api_base_finding, kind_of};
+pub use redact::{
+    CREDENTIAL_HEADERS, escape_controls, has_user_info, is_cleartext_remote, is_credential_header,
+    redact_url,
+};
 pub use report::{
     Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes, validate_value,
 };

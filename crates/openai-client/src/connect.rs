@@ -14,8 +14,8 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::middleware::retry::OpenAIRetryLayer;
-use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use conn_schema::{Auth, Connection, CustomConfig, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_azure::AzureSource;
 use providers_core::{
@@ -33,7 +33,10 @@ use tower::util::BoxCloneSyncService;
 use crate::cache::TokenCache;
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
-use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key};
+use crate::plan::{
+    ApiKeyOrigin, BaseUrlOrigin, Plan, plan, refresh_buffer, resolve_api_key, resolve_base_url,
+};
+use crate::transport::ApiTransport;
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -72,12 +75,12 @@ pub enum ClientError {
         /// Where the key came from.
         origin: ApiKeyOrigin,
     },
-    /// The resolved base URL is not an absolute http(s) URL.
+    /// The resolved base URL is not an absolute http(s) URL, or holds credentials.
     #[error("connection {conn_id:?}: invalid base url {url:?} (from {origin}): {reason}")]
     InvalidBaseUrl {
         /// The connection id.
         conn_id: String,
-        /// The rejected value.
+        /// The rejected value, without user info and with query values masked.
         url: String,
         /// Where it came from.
         origin: BaseUrlOrigin,
@@ -274,7 +277,9 @@ pub fn from_connection(
         key,
     };
 
-    let mut config = OpenAIConfig::new().with_api_base(&plan.base_url);
+    // The plan shows the base with query values masked; the client gets it as configured.
+    let (base_url, _) = resolve_base_url(conn, options.env.as_ref());
+    let mut config = OpenAIConfig::new().with_api_base(&base_url);
     // Set explicitly so async-openai's own reads of the process environment never apply; its
     // `Config::headers` parses these with `unwrap`, so they are checked first.
     for (value, key) in [
@@ -320,6 +325,8 @@ pub fn from_connection(
     )?;
 
     let http = providers_http::tls_client_builder()
+        // No API request follows a redirect: the transport reports it (see `transport`).
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {
@@ -396,7 +403,7 @@ fn build_service(
         ))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
-        .service(ReqwestService::new(http));
+        .service(ApiTransport::new(http));
     BoxCloneSyncService::new(service)
 }
 

@@ -33,7 +33,9 @@ mod connect;
 mod exchange;
 mod layer;
 mod plan;
+mod server_text;
 mod token;
+mod transport;
 
 pub use api::{
     CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
@@ -54,8 +56,9 @@ pub use exchange::{
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
-pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, plan};
+pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, plan};
 pub use token::AccessToken;
+pub use transport::ApiTransportError;
 
 /// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
 pub use providers_http::HttpError;

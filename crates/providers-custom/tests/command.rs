@@ -166,6 +166,69 @@ async fn a_command_that_outlives_its_timeout_is_killed_and_reaped() {
     assert!(!process_exists(pid), "process {pid} still exists");
 }
 
+/// PIDs of live (not zombie) processes whose command line is exactly `argv`.
+fn live_processes(argv: &[&str]) -> Vec<u32> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|arg| [arg.as_bytes(), b"\0"])
+        .flatten()
+        .copied()
+        .collect();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| cmd == wanted))
+        .filter(|pid| {
+            // The state follows the parenthesised command name in /proc/PID/stat.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| !rest.starts_with('Z'))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn at_the_timeout_the_whole_process_group_is_killed() {
+    // Both sleeps are children of the shell; before process groups, only the shell was killed
+    // and both sleeps ran on for five minutes.
+    let config = command_config(sh("sleep 313 & sleep 314; echo tok"), 1.0);
+    let source = source_from_config(&config, &Registry::new()).expect("valid command");
+
+    let (error, cause_debug) = fetch_error(source.as_ref()).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::Timeout { .. }),
+        "expected Timeout, got {cause_debug}"
+    );
+    for argv in [["sleep", "313"], ["sleep", "314"]] {
+        assert_eq!(
+            live_processes(&argv),
+            Vec::<u32>::new(),
+            "{argv:?} still runs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_command_that_leaves_a_background_child_succeeds_and_the_child_is_killed() {
+    // The background sleep inherits standard output and would hold the pipe open for 315 s.
+    let source = CommandSource::new(
+        sh("sleep 315 & echo tok"),
+        Duration::from_secs(5),
+        TokenType::Jwt,
+    )
+    .expect("valid command");
+
+    let token = source.fetch().await.expect("the token, not a timeout");
+    assert_eq!(token.secret().expose_secret(), "tok");
+    assert_eq!(live_processes(&["sleep", "315"]), Vec::<u32>::new());
+}
+
 #[tokio::test]
 async fn blank_standard_output_is_an_empty_output_error() {
     let source = source(sh("printf '  \\n'"));
