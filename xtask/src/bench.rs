@@ -223,6 +223,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "--examples",
             "-p",
             "openai-conn",
+            // The command-line binary too: P5 and P6 run it (`--examples` alone leaves it out).
+            "--bins",
         ],
     )?;
     let built = started.elapsed().as_secs_f64();

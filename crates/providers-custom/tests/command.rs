@@ -197,8 +197,12 @@ fn live_processes(argv: &[&str]) -> Vec<u32> {
 async fn at_the_timeout_the_whole_process_group_is_killed() {
     // Both sleeps are children of the shell; before process groups, only the shell was killed
     // and both sleeps ran on for five minutes.
-    let config = command_config(sh("sleep 313 & sleep 314; echo tok"), 1.0);
-    let source = source_from_config(&config, &Registry::new()).expect("valid command");
+    let source = command(
+        sh("sleep 313 & sleep 314; echo tok"),
+        Duration::from_secs(1),
+    )
+    .build(TokenType::Jwt, &Registry::new())
+    .expect("a command needs no registry");
 
     let (error, cause_debug) = fetch_error(source.as_ref()).await;
     assert!(
@@ -221,8 +225,7 @@ async fn a_command_that_leaves_a_background_child_succeeds_and_the_child_is_kill
         sh("sleep 315 & echo tok"),
         Duration::from_secs(5),
         TokenType::Jwt,
-    )
-    .expect("valid command");
+    );
 
     let token = source.fetch().await.expect("the token, not a timeout");
     assert_eq!(token.secret().expose_secret(), "tok");
