@@ -223,7 +223,11 @@ async fn at_the_timeout_the_whole_process_group_is_killed() {
         "expected Timeout, got {cause_debug}"
     );
     for argv in [["sleep", "313"], ["sleep", "314"]] {
-        assert_eq!(survivors(&argv).await, Vec::<u32>::new(), "{argv:?} still runs");
+        assert_eq!(
+            survivors(&argv).await,
+            Vec::<u32>::new(),
+            "{argv:?} still runs"
+        );
     }
 }
 
