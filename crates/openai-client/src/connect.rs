@@ -171,7 +171,11 @@ impl std::fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("env", &self.env)
             .field("registry", &self.registry)
-            .field("exchange_url", &self.exchange_url)
+            // A URL may carry a credential in its user info or query.
+            .field(
+                "exchange_url",
+                &self.exchange_url.as_deref().map(conn_schema::redact_url),
+            )
             .field("exchange_retry", &self.exchange_retry)
             .field("subject_token_source", &self.subject_token_source)
             .finish_non_exhaustive()
