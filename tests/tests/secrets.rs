@@ -49,6 +49,14 @@ async fn no_public_type_prints_a_secret() {
     assert_clean("MapEnv", &format!("{env:?}"));
     let options = ClientOptions::new().with_env(Arc::new(env.clone()));
     assert_clean("ClientOptions", &format!("{options:?}"));
+    // An exchange URL may carry a credential in its query or user info.
+    let with_url = ClientOptions::new().with_exchange_url(format!(
+        "https://user:{PASSWORD}@auth.example.com/oauth/token?key={API_KEY}"
+    ));
+    assert_clean(
+        "ClientOptions with an exchange url",
+        &format!("{with_url:?}"),
+    );
     let connected = from_connection(&api_key, "secrets", options.clone()).expect("client");
     assert_clean("Connected", &format!("{connected:?}"));
     let plan = openai_client::plan(&api_key, "secrets", &options).expect("plan");

@@ -156,8 +156,13 @@ fn connections(directory: &Path, base: &str) -> Result<(String, String)> {
     Ok((workload.display().to_string(), key.display().to_string()))
 }
 
-/// Median wall time of `runs` runs of a command, in milliseconds.
-fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> Result<f64> {
+/// Median wall time of `runs` runs of a command that exits 0, in milliseconds.
+fn median_ms(runs: usize, make: impl FnMut() -> Command) -> Result<f64> {
+    median_ms_exiting(runs, 0, make)
+}
+
+/// Median wall time of `runs` runs of a command that exits with `code`, in milliseconds.
+fn median_ms_exiting(runs: usize, code: i32, mut make: impl FnMut() -> Command) -> Result<f64> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
@@ -165,8 +170,8 @@ fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> Result<f64> {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()?;
-        if !status.success() {
-            bail!("a timed command failed");
+        if status.code() != Some(code) {
+            bail!("a timed command exited with {status}, not {code}");
         }
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
@@ -196,6 +201,15 @@ fn number(value: &Value, key: &str) -> f64 {
 pub(crate) fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     let (total_before, steal_before) = cpu_ticks();
+    // Other builds may share the machine: the 1, 5 and 15 minute load averages say how much.
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
     // One invocation, so both packages share one feature resolution and every dependency is
     // compiled once (two invocations rebuilt tokio and friends with other features: +2 min cold).
     crate::cargo(
@@ -209,6 +223,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "--examples",
             "-p",
             "openai-conn",
+            // The command-line binary too: P5 and P6 run it (`--examples` alone leaves it out).
+            "--bins",
         ],
     )?;
     let built = started.elapsed().as_secs_f64();
@@ -379,6 +395,37 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             json!({"validate_ms": validate, "spawn_true_ms": spawn, "files": examples.len()}),
         );
     }
+    // P6: one line with thousands of findings, whole process (issue 13: rendering used to rescan
+    // the line for every finding, 34 s for 2 000). The baseline is the same command on half the
+    // findings in the same run: linear time doubles, quadratic time quadruples. 8 000 and 16 000
+    // keys take tens of milliseconds, enough that starting the process and the noise of a shared
+    // machine do not decide the ratio (at 2 000 keys they did, both ways).
+    {
+        std::fs::create_dir_all(&scratch)?;
+        let one_line = |keys: usize| -> Result<(PathBuf, usize)> {
+            let pairs: Vec<String> = (0..keys).map(|i| format!("\"k{i:05}\":\"v\"")).collect();
+            let text = format!("{{\"conn_type\":\"openai\",{}}}", pairs.join(","));
+            let path = scratch.join(format!("one-line-{keys}.json"));
+            std::fs::write(&path, &text)?;
+            Ok((path, text.len()))
+        };
+        let binary = root.join("target/release/openai-conn");
+        let time = |path: &Path| {
+            median_ms_exiting(21, 1, || {
+                let mut command = Command::new(&binary);
+                command.arg("validate").arg(path);
+                command
+            })
+        };
+        let (small, small_bytes) = one_line(8000)?;
+        let (large, large_bytes) = one_line(16000)?;
+        let small_ms = time(&small)?;
+        let large_ms = time(&large)?;
+        results.insert(
+            "p6".into(),
+            json!({"small_keys": 8000, "small_bytes": small_bytes, "small_ms": small_ms, "large_keys": 16000, "large_bytes": large_bytes, "large_ms": large_ms}),
+        );
+    }
     std::fs::remove_dir_all(&scratch).ok();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
@@ -394,7 +441,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "build_seconds": built,
             "venv_seconds": prepared - built,
             "scenario_seconds": started.elapsed().as_secs_f64() - prepared,
-            "cpu_steal_fraction": steal
+            "cpu_steal_fraction": steal,
+            "load_average": load_average
         }),
     );
     let results = Value::Object(results);
@@ -459,6 +507,9 @@ fn report(results: &Value) -> String {
         number(&p4["sdk_workload_identity"], "rps"),
     );
     let (validate, spawn) = (number(p5, "validate_ms"), number(p5, "spawn_true_ms"));
+    let p6 = &results["p6"];
+    let (small_ms, large_ms) = (number(p6, "small_ms"), number(p6, "large_ms"));
+    let growth = large_ms / small_ms;
     let rows = [
         format!(
             "| P1 cached-token read, 1 thread (ns/read) | {o1:.0} | {s1:.0} | {:.1}× faster | ≥ 20× | {} |",
@@ -526,6 +577,14 @@ fn report(results: &Value) -> String {
             validate / spawn,
             verdict(validate <= 5.0)
         ),
+        format!(
+            "| P6 `openai-conn validate` of one line with {} unknown keys ({} KB, as many findings), whole process (ms, median of 21) | {large_ms:.1} | {} keys ({} KB) in the same run: {small_ms:.1} | {growth:.2}× the time for 2× the findings | linear: ≤ 2.5× (quadratic is 4×) | {} |",
+            p6["large_keys"],
+            number(p6, "large_bytes") as u64 / 1000,
+            p6["small_keys"],
+            number(p6, "small_bytes") as u64 / 1000,
+            verdict(growth <= 2.5)
+        ),
     ];
     let p1_limit = format!(
         "- **P1 (read, 1 thread).** A cached read is one clock read, one `ArcSwap` load and one `Arc` \
@@ -549,6 +608,16 @@ fn report(results: &Value) -> String {
              {:.0} %).\n",
             validate - spawn,
             100.0 * number(&results["machine"], "cpu_steal_fraction")
+        )
+    };
+    let p6_note = if growth <= 2.5 {
+        String::new()
+    } else {
+        format!(
+            "- **P6 (linear).** Twice the findings took {growth:.2}× the time in this run \
+             ({small_ms:.1} ms, then {large_ms:.1} ms); on a machine shared with other builds a \
+             single slow run of either moves the ratio, so rerun before reading it as a regression \
+             (a quadratic renderer shows 4×).\n"
         )
     };
     let p4_note = if wi / key >= 0.97 {
@@ -600,15 +669,19 @@ fn report(results: &Value) -> String {
         "# Benchmark results\n\n\
          Produced by `cargo xtask bench` on a machine with {} cores (the same machine runs the \
          client, the mock and the SDK, so absolute figures move between runs; ratios much less; \
-         the hypervisor took {:.0} % of the CPU time during this run). The official SDK is `{}` in `bench/.venv`; both clients talk to the same loopback \
+         the hypervisor took {:.0} % of the CPU time during this run; the load average was {} \
+         when it started, as other builds may share the machine). The official SDK is `{}` in `bench/.venv`; both clients talk to the same loopback \
          mock (`crates/openai-client/examples/mock_openai.rs`), which rejects expired tokens. Raw \
          figures: `bench/results.json`. This run took {:.0} s: {:.0} s of release build, {:.0} s to \
          prepare the SDK's venv and {:.0} s of scenarios (with the build and the venv already in \
          place, the command takes about the scenario time).\n\n\
          | scenario | ours | official SDK / baseline | ratio | target | |\n\
-         |---|---|---|---|---|---|\n{}\n\n## Where a target is missed\n\n{p1_limit}{p1_two}{p3_limit}{p4_note}{p5_note}",
+         |---|---|---|---|---|---|\n{}\n\n## Where a target is missed\n\n{p1_limit}{p1_two}{p3_limit}{p4_note}{p5_note}{p6_note}",
         results["machine"]["cores"],
         100.0 * number(&results["machine"], "cpu_steal_fraction"),
+        results["machine"]["load_average"]
+            .as_str()
+            .unwrap_or("unknown"),
         results["machine"]["sdk"].as_str().unwrap_or_default(),
         number(&results["machine"], "seconds"),
         number(&results["machine"], "build_seconds"),

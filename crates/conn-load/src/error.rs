@@ -50,6 +50,12 @@ pub enum LoadError {
         /// The connection id asked for.
         conn_id: String,
     },
+    /// An `AIRFLOW_CONN_<ID>` or `OPENAI_CONN_*` variable is set, but not to valid UTF-8.
+    #[error("environment variable {var} is set but its value is not valid UTF-8")]
+    EnvNotUnicode {
+        /// The variable's name.
+        var: String,
+    },
     /// The connections file has no such connection id.
     #[error(
         "connection id {conn_id:?} is not in {}; it has {}",
@@ -94,15 +100,23 @@ impl LoadError {
     /// The stable code of this error, as CI annotations and SARIF show it.
     pub fn code(&self) -> Code {
         match self {
-            LoadError::Read { .. } | LoadError::Stdin(_) | LoadError::UnknownExtension { .. } => {
-                Code::Unreadable
-            }
+            LoadError::Read { .. }
+            | LoadError::Stdin(_)
+            | LoadError::UnknownExtension { .. }
+            | LoadError::EnvNotUnicode { .. } => Code::Unreadable,
             LoadError::Syntax { .. } => Code::Syntax,
             LoadError::EnvNotSet { .. } | LoadError::ConnIdNotFound { .. } => Code::NotFound,
             LoadError::ConnectionsFile { .. } => Code::InvalidConnectionsFile,
             LoadError::BadUri { .. } => Code::InvalidUri,
             LoadError::Overrides { .. } => Code::InvalidOverride,
         }
+    }
+
+    /// Whether the input was read but does not hold a usable connection (a YAML, TOML or URI
+    /// syntax error, a malformed connections file or override): exit code 1 like a JSON syntax
+    /// error. Only `unreadable` and `not-found` mean the input could not be read at all (2).
+    pub fn is_invalid_connection(&self) -> bool {
+        !matches!(self.code(), Code::Unreadable | Code::NotFound)
     }
 }
 

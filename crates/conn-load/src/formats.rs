@@ -113,7 +113,7 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
             format: "TOML",
             line,
             column,
-            message: error.message().trim().to_owned(),
+            message: value_free(error.message().trim(), None),
         }
     })?;
     let mut spans = HashMap::new();
@@ -216,12 +216,13 @@ pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         let message = error
             .to_string()
             .replace(&format!(" at line {line} column {column}"), "");
+        let key = yaml_key_at(text, line);
         LoadError::Syntax {
             label: label.to_owned(),
             format: "YAML",
             line,
             column,
-            message,
+            message: value_free(&message, key.as_deref()),
         }
     })?;
     Ok(Parsed {
@@ -232,6 +233,64 @@ pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         whole_connection: false,
         warnings: Vec::new(),
     })
+}
+
+/// A parser's message without the value it may quote. A type error (`!!int sk-...` is
+/// "invalid type: string \"sk-...\", expected i64") becomes the key, when known, and the expected
+/// type; in any other message, quoted text is replaced by `"…"`. A value may be a secret.
+pub(crate) fn value_free(message: &str, key: Option<&str>) -> String {
+    // serde_yaml puts the key path first: `password: invalid value: ...`.
+    let (path, rest) = match message.split_once(": invalid ") {
+        Some((path, _)) if !path.contains('"') => (Some(path), &message[path.len() + 2..]),
+        _ => (None, message),
+    };
+    let key = path.or(key);
+    let is_type_error = ["invalid type", "invalid value", "invalid length"]
+        .iter()
+        .any(|start| rest.starts_with(start));
+    if is_type_error && let Some((_, expected)) = rest.rsplit_once(", expected ") {
+        let subject = key.map_or_else(
+            || "a value".to_owned(),
+            |key| format!("the value of \"{key}\""),
+        );
+        return format!(
+            "{subject} does not match its type or tag: expected {}",
+            without_quotes(expected)
+        );
+    }
+    without_quotes(message)
+}
+
+/// `text` with every double-quoted or backquoted run replaced by `"…"`.
+fn without_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        match inside {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(quote) if c == quote => inside = None,
+            Some(_) => {}
+            None if c == '"' => {
+                out.push_str("\"…\"");
+                inside = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The last key that starts on `line` of a YAML text (for naming the key of a type error).
+fn yaml_key_at(text: &str, line: usize) -> Option<String> {
+    let spans = yaml_positions(text);
+    spans
+        .iter()
+        .filter(|(_, spot)| spot.key.is_some_and(|(key_line, _)| key_line == line))
+        .max_by_key(|(_, spot)| spot.key)
+        .and_then(|(pointer, _)| pointer.rsplit('/').next())
+        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
 }
 
 pub(crate) fn yaml_to_json(value: serde_yaml::Value) -> Value {

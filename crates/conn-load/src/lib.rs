@@ -4,6 +4,9 @@
 //! figment, and the merged document validated with positions that point back to where each value
 //! came from.
 //!
+//! Files must be regular files and, like standard input, at most
+//! [`MAX_DOCUMENT_BYTES`](providers_core::MAX_DOCUMENT_BYTES) (16 MiB) long.
+//!
 //! A [`LoadError`] means the input could not be read or understood at all (the CLI's exit code 2);
 //! an invalid connection is not an error here but a [`Report`] with errors (exit code 1).
 //!
@@ -29,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use conn_schema::{DocumentKind, Profile, Report, validate, validate_bytes};
 pub use providers_core::{Env, MapEnv, ProcessEnv};
+use providers_core::{MAX_DOCUMENT_BYTES, read_bounded, read_regular_file};
 use serde_json::Value;
 
 use crate::airflow::{connections_file_entry, parse_uri};
@@ -138,8 +142,7 @@ pub fn load_for(
             finish(parsed, kind, profile, env, label, conn_id)
         }
         SourceSpec::Stdin => {
-            let mut bytes = Vec::new();
-            stdin.read_to_end(&mut bytes).map_err(LoadError::Stdin)?;
+            let bytes = read_bounded(stdin, MAX_DOCUMENT_BYTES).map_err(LoadError::Stdin)?;
             let label = "<stdin>".to_owned();
             match json_document(&bytes) {
                 Ok(parsed) => finish(parsed, kind, profile, env, label, None),
@@ -149,9 +152,15 @@ pub fn load_for(
         SourceSpec::Env { conn_id } => {
             let var = format!("AIRFLOW_CONN_{}", conn_id.to_uppercase());
             let label = format!("env {var}");
-            let text = env.var(&var).ok_or_else(|| LoadError::EnvNotSet {
-                var: var.clone(),
-                conn_id: conn_id.clone(),
+            let text = env.var(&var).ok_or_else(|| {
+                if env.non_unicode_names().contains(&var) {
+                    LoadError::EnvNotUnicode { var: var.clone() }
+                } else {
+                    LoadError::EnvNotSet {
+                        var: var.clone(),
+                        conn_id: conn_id.clone(),
+                    }
+                }
             })?;
             // Airflow's environment backend reads a value starting with `{` as JSON, else a URI.
             let trimmed = text.trim();
@@ -305,7 +314,7 @@ fn is_openai_entry(entry: &Value) -> bool {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Read {
+    read_regular_file(path, MAX_DOCUMENT_BYTES).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
     })

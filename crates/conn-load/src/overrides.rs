@@ -37,8 +37,57 @@ pub(crate) struct Override {
     pub(crate) value: FigmentValue,
 }
 
-/// The override variables, sorted by name so shallower keys apply before deeper ones.
-pub(crate) fn overrides(env: &dyn Env) -> Vec<Override> {
+/// How deeply an override value may nest arrays and tables; deeper is an error (the value
+/// parser recurses, and no connection key needs more than a few levels).
+const MAX_OVERRIDE_NESTING: usize = 32;
+
+fn is_override(name: &str) -> bool {
+    name.get(..OVERRIDE_PREFIX.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(OVERRIDE_PREFIX))
+        && name.len() > OVERRIDE_PREFIX.len()
+}
+
+/// The deepest nesting of `[` and `{` in `text`, outside double-quoted strings.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut quoted, mut escaped) = (0usize, 0usize, false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' | '{' if !quoted => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ']' | '}' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The override variables, sorted by name so shallower keys apply before deeper ones. A variable
+/// whose value is not UTF-8, or nests deeper than [`MAX_OVERRIDE_NESTING`], is an error naming it.
+pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
+    if let Some(name) = env
+        .non_unicode_names()
+        .into_iter()
+        .find(|name| is_override(name))
+    {
+        return Err(LoadError::EnvNotUnicode { var: name });
+    }
+    if let Some((name, _)) = env.vars().into_iter().find(|(name, value)| {
+        is_override(name)
+            && (nesting(value) > MAX_OVERRIDE_NESTING
+                || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING)
+    }) {
+        return Err(LoadError::Overrides {
+            vars: vec![name],
+            message: format!(
+                "the value or the key path nests deeper than {MAX_OVERRIDE_NESTING} levels"
+            ),
+        });
+    }
     let mut found: Vec<Override> = env
         .vars()
         .into_iter()
@@ -63,7 +112,7 @@ pub(crate) fn overrides(env: &dyn Env) -> Vec<Override> {
         })
         .collect();
     found.sort_by(|a, b| a.name.cmp(&b.name));
-    found
+    Ok(found)
 }
 
 pub(crate) fn nest(path: &[String], value: FigmentValue) -> FigmentValue {
@@ -94,7 +143,7 @@ pub(crate) fn finish(
         DocumentKind::Auto if whole_connection => DocumentKind::Connection,
         other => other.detect(&value),
     };
-    let mut found = overrides(env);
+    let mut found = overrides(env)?;
 
     // A bare extra takes `EXTRA__*` keys itself; any other override makes it a connection's extra.
     if kind == DocumentKind::Extra

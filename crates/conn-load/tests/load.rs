@@ -648,3 +648,86 @@ fn percent_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn yaml_type_tags_name_the_key_and_type_never_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    for tag in ["!!int", "!!float", "!!bool"] {
+        let path = write(
+            dir.path(),
+            "tagged.yaml",
+            &format!("conn_type: openai\npassword: {tag} {SECRET}\n"),
+        );
+        let error = load(&file(&path), DocumentKind::Auto, &MapEnv::new())
+            .expect_err("a value that does not match its tag");
+        let text = error.to_string();
+        assert_no_secret(&text);
+        assert_no_secret(&format!("{error:?}"));
+        assert!(
+            text.contains("the value of \"password\" does not match its type or tag: expected"),
+            "{tag}: {text}"
+        );
+        assert!(error.is_invalid_connection(), "{tag}: {error:?}");
+    }
+}
+
+#[test]
+fn a_non_utf8_variable_is_named_never_reported_as_unset_or_skipped() {
+    let env = MapEnv::new().with_non_unicode("AIRFLOW_CONN_BIN");
+    match load(&env_conn("bin"), DocumentKind::Auto, &env) {
+        Err(error @ LoadError::EnvNotUnicode { .. }) => assert_eq!(
+            error.to_string(),
+            "environment variable AIRFLOW_CONN_BIN is set but its value is not valid UTF-8"
+        ),
+        other => panic!("expected EnvNotUnicode, got {other:?}"),
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "conn.json", r#"{"conn_type": "openai"}"#);
+    let env = MapEnv::new().with_non_unicode("OPENAI_CONN_PASSWORD");
+    match load(&file(&path), DocumentKind::Auto, &env) {
+        Err(error @ LoadError::EnvNotUnicode { .. }) => assert_eq!(
+            error.to_string(),
+            "environment variable OPENAI_CONN_PASSWORD is set but its value is not valid UTF-8"
+        ),
+        other => panic!("expected EnvNotUnicode, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_deeply_nested_override_is_an_error_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "conn.json", r#"{"conn_type": "openai"}"#);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let env = MapEnv::new().with("OPENAI_CONN_EXTRA__AUDIENCE", deep);
+    match load(&file(&path), DocumentKind::Auto, &env) {
+        Err(error @ LoadError::Overrides { .. }) => {
+            let text = error.to_string();
+            assert!(text.contains("OPENAI_CONN_EXTRA__AUDIENCE"), "{text}");
+            assert!(text.contains("nests deeper than 32 levels"), "{text}");
+        }
+        other => panic!("expected Overrides, got {other:?}"),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_before_it_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("conn.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // Opening a FIFO for reading waits for a writer: without the check, this test hangs.
+    match load(&file(&fifo), DocumentKind::Auto, &MapEnv::new()) {
+        Err(error @ LoadError::Read { .. }) => assert!(
+            error
+                .to_string()
+                .ends_with("conn.json: not a regular file (it is a named pipe)"),
+            "{error}"
+        ),
+        other => panic!("expected Read, got {other:?}"),
+    }
+}

@@ -85,6 +85,10 @@ codes! {
     InvalidUrl = "invalid-url",
         help: "The value must be an absolute http or https URL, such as \"https://api.openai.com/v1\".",
         example: "\"base_url\" must be an absolute http or https URL";
+    /// A URL with user info (`user:password@` before the host).
+    CredentialsInUrl = "credentials-in-url",
+        help: "A host or base URL carries credentials before \"@\" (https://user:key@host), which would be sent and printed with the URL; put the API key in \"password\" and keep only the URL.",
+        example: "\"base_url\" must not hold credentials (user info before \"@\" in the URL)";
     /// Two keys that exclude each other are both set.
     ConflictingKeys = "conflicting-keys",
         help: "Two keys that exclude each other are both set (token_provider and token_command); keep exactly one.",
@@ -101,23 +105,31 @@ codes! {
     IgnoredUriPart = "ignored-uri-part",
         help: "A part of an Airflow connection URI is ignored or read differently by Airflow (query keys beside __extra__, a path after a host with its own scheme); move it where Airflow reads it.",
         example: "query keys beside __extra__ are ignored, as Airflow ignores them: timeout";
+    /// A plain-http API base to another host (a warning).
+    CleartextHttp = "cleartext-http",
+        help: "The API base is plain http to a host other than this machine, so the API key or access token would travel in clear text; use https, unless a trusted service mesh or gateway encrypts the traffic.",
+        example: "\"base_url\" is plain http to a host other than this machine: the api key or access token would travel in clear text";
+    /// A credential header that workload identity strips (a warning).
+    IgnoredCredentialHeader = "ignored-credential-header",
+        help: "A header of default_headers carries a credential (Authorization, api-key, x-api-key, api_key, Proxy-Authorization, Cookie, Ocp-Apim-Subscription-Key), which workload identity strips so that only its own bearer authenticates; remove it.",
+        example: "\"Cookie\" is a credential header: it is ignored under workload identity and never sent";
     /// The source could not be read at all (exit code 2).
     Unreadable = "unreadable",
-        help: "The file or standard input could not be read, or its extension names no format this tool reads (.json, .toml, .yaml, .yml).",
+        help: "The file or standard input could not be read (missing, not a regular file, larger than 16 MiB, a variable that is not UTF-8), or its extension names no format this tool reads (.json, .toml, .yaml, .yml).",
         example: "cannot read conn.json: No such file or directory (os error 2)";
     /// The named connection does not exist (exit code 2).
     NotFound = "not-found",
         help: "The connection asked for is not there: the AIRFLOW_CONN_<ID> variable is not set, or the connections file has no such connection id.",
         example: "connection id \"openai_prod\" is not in connections.yaml; it has \"openai_default\"";
-    /// An Airflow connections file, or an entry of it, has a shape Airflow rejects (exit code 2).
+    /// An Airflow connections file, or an entry of it, has a shape Airflow rejects (exit code 1).
     InvalidConnectionsFile = "invalid-connections-file",
         help: "The Airflow connections file is not a mapping of connection ids to connections, or an entry has a shape Airflow rejects (both \"extra\" and \"extra_dejson\", \"uri\" beside other fields).",
         example: "\"extra\" and \"extra_dejson\" cannot both be set; keep one";
-    /// An Airflow connection URI that cannot be parsed (exit code 2).
+    /// An Airflow connection URI that cannot be parsed (exit code 1).
     InvalidUri = "invalid-uri",
         help: "The Airflow connection URI cannot be parsed; write it as conn_type://login:password@host:port/schema?key=value, URL-encoding each part.",
         example: "invalid connection URI: the port is not an integer from 0 to 65535";
-    /// `OPENAI_CONN_*` overrides that cannot be applied (exit code 2).
+    /// `OPENAI_CONN_*` overrides that cannot be applied (exit code 1).
     InvalidOverride = "invalid-override",
         help: "The OPENAI_CONN_* environment overrides cannot be layered onto the document (for example a nested key under a value that is not an object).",
         example: "cannot apply the environment overrides OPENAI_CONN_EXTRA__AUDIENCE__X: ...";

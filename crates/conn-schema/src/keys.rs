@@ -34,13 +34,25 @@ pub struct Key {
     pub place: Place,
     /// When it applies.
     pub scope: Scope,
-    /// Whether a string value written here may be shown in a snippet. Every other string value is
-    /// masked, because it may be a secret (a password, an API key, a header value) or hold one;
-    /// numeric keys are not shown either, since a string there is a mistake of unknown content.
-    pub shown: bool,
+    /// What of a value written here a snippet may show.
+    pub shown: Shown,
 }
 
-const fn key(name: &'static str, place: Place, scope: Scope, shown: bool) -> Key {
+/// What of a key's value a validation snippet may show; everything else is masked as `"…"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// Any value: the key holds an id, a name, an enum value or a URL (a URL with user info, a
+    /// query or a fragment is masked all the same, since it may carry a credential).
+    Any,
+    /// A number or a boolean, the key's own type; a string there is a mistake of unknown content
+    /// (perhaps a secret pasted into the wrong key), so it is masked.
+    Scalar,
+    /// Nothing: the value is, or may hold, a secret (a password of any type, an API key, header
+    /// values, a command line, the host, which Airflow users write credentials into).
+    Never,
+}
+
+const fn key(name: &'static str, place: Place, scope: Scope, shown: Shown) -> Key {
     Key {
         name,
         place,
@@ -55,49 +67,69 @@ use Scope::{Always, Providers, WorkloadIdentity};
 
 /// Every key the model knows, in the order the schema lists them.
 pub const KEYS: &[Key] = &[
-    key("$schema", Connection, Always, true),
-    key("conn_type", Connection, Always, true),
-    key("description", Connection, Always, true),
-    key("host", Connection, Always, true),
-    key("login", Connection, Always, true),
-    key("password", Connection, Always, false),
-    key("schema", Connection, Always, true),
-    key("port", Connection, Always, false),
-    key("extra", Connection, Always, false),
-    key("$schema", Extra, Always, true),
-    key("auth_type", Extra, Always, true),
-    key("openai_client_kwargs", Extra, Always, false),
-    key("base_url", ClientKwargs, Always, true),
-    key("organization", ClientKwargs, Always, true),
-    key("project", ClientKwargs, Always, true),
-    key("timeout", ClientKwargs, Always, false),
-    key("max_retries", ClientKwargs, Always, false),
-    key("default_headers", ClientKwargs, Always, false),
-    key("default_query", ClientKwargs, Always, false),
-    key("api_key", ClientKwargs, Always, false),
-    key("workload_identity_provider", Extra, WorkloadIdentity, true),
-    key("identity_provider_id", Extra, WorkloadIdentity, true),
-    key("service_account_id", Extra, WorkloadIdentity, true),
-    key("refresh_buffer_seconds", Extra, WorkloadIdentity, false),
-    key("token_file_path", Extra, Providers(&[Kubernetes]), true),
-    key("resource", Extra, Providers(&[Azure]), true),
-    key("client_id", Extra, Providers(&[Azure]), true),
-    key("object_id", Extra, Providers(&[Azure]), true),
-    key("msi_res_id", Extra, Providers(&[Azure]), true),
-    key("api_version", Extra, Providers(&[Azure]), true),
-    key("audience", Extra, Providers(&[Gcp, GithubActions]), true),
-    key("token_provider", Extra, Providers(&[Custom]), true),
-    key("token_command", Extra, Providers(&[Custom]), false),
+    key("$schema", Connection, Always, Shown::Any),
+    key("conn_type", Connection, Always, Shown::Any),
+    key("description", Connection, Always, Shown::Any),
+    key("host", Connection, Always, Shown::Never),
+    key("login", Connection, Always, Shown::Any),
+    key("password", Connection, Always, Shown::Never),
+    key("schema", Connection, Always, Shown::Any),
+    key("port", Connection, Always, Shown::Scalar),
+    key("extra", Connection, Always, Shown::Never),
+    key("$schema", Extra, Always, Shown::Any),
+    key("auth_type", Extra, Always, Shown::Any),
+    key("openai_client_kwargs", Extra, Always, Shown::Never),
+    key("base_url", ClientKwargs, Always, Shown::Any),
+    key("organization", ClientKwargs, Always, Shown::Any),
+    key("project", ClientKwargs, Always, Shown::Any),
+    key("timeout", ClientKwargs, Always, Shown::Scalar),
+    key("max_retries", ClientKwargs, Always, Shown::Scalar),
+    key("default_headers", ClientKwargs, Always, Shown::Never),
+    key("default_query", ClientKwargs, Always, Shown::Never),
+    key("api_key", ClientKwargs, Always, Shown::Never),
+    key(
+        "workload_identity_provider",
+        Extra,
+        WorkloadIdentity,
+        Shown::Any,
+    ),
+    key("identity_provider_id", Extra, WorkloadIdentity, Shown::Any),
+    key("service_account_id", Extra, WorkloadIdentity, Shown::Any),
+    key(
+        "refresh_buffer_seconds",
+        Extra,
+        WorkloadIdentity,
+        Shown::Scalar,
+    ),
+    key(
+        "token_file_path",
+        Extra,
+        Providers(&[Kubernetes]),
+        Shown::Any,
+    ),
+    key("resource", Extra, Providers(&[Azure]), Shown::Any),
+    key("client_id", Extra, Providers(&[Azure]), Shown::Any),
+    key("object_id", Extra, Providers(&[Azure]), Shown::Any),
+    key("msi_res_id", Extra, Providers(&[Azure]), Shown::Any),
+    key("api_version", Extra, Providers(&[Azure]), Shown::Any),
+    key(
+        "audience",
+        Extra,
+        Providers(&[Gcp, GithubActions]),
+        Shown::Any,
+    ),
+    key("token_provider", Extra, Providers(&[Custom]), Shown::Any),
+    key("token_command", Extra, Providers(&[Custom]), Shown::Never),
     key(
         "token_command_timeout_seconds",
         Extra,
         Providers(&[Custom]),
-        false,
+        Shown::Scalar,
     ),
-    key("token_type", Extra, Providers(&[Custom]), true),
-    key("certificate_path", Extra, Providers(&[X509]), true),
-    key("private_key_path", Extra, Providers(&[X509]), true),
-    key("ca_bundle_path", Extra, Providers(&[X509]), true),
+    key("token_type", Extra, Providers(&[Custom]), Shown::Any),
+    key("certificate_path", Extra, Providers(&[X509]), Shown::Any),
+    key("private_key_path", Extra, Providers(&[X509]), Shown::Any),
+    key("ca_bundle_path", Extra, Providers(&[X509]), Shown::Any),
 ];
 
 /// The names of the keys at `place` that apply in `scope`, in table order.
@@ -145,23 +177,25 @@ pub fn extra_scope(name: &str) -> Option<Scope> {
         .map(|key| key.scope)
 }
 
-/// Whether the value at `pointer` (in a bare `extra` or a whole connection) may be shown in a
-/// snippet: only a value of a known, harmless key at its own place in the document. Anything
-/// nested deeper, in an array, or under an unknown key is masked.
-pub fn value_is_shown(pointer: &str) -> bool {
+/// What a snippet may show of the value at `pointer` (in a bare `extra` or a whole connection):
+/// only the value of a known key at its own place in the document. Anything nested deeper, in an
+/// array, or under an unknown key (or a known name at another place) is [`Shown::Never`].
+pub fn shown_at(pointer: &str) -> Shown {
     let segments: Vec<&str> = pointer.split('/').skip(1).collect();
-    let shown_at = |place: Place, name: &str| {
+    let at = |place: Place, name: &str| {
         KEYS.iter()
-            .any(|key| key.place == place && key.name == name && key.shown)
+            .find(|key| key.place == place && key.name == name)
+            .map(|key| key.shown)
     };
-    match segments.as_slice() {
-        [name] => shown_at(Connection, name) || shown_at(Extra, name),
-        ["extra", name] => shown_at(Extra, name),
+    let found = match segments.as_slice() {
+        [name] => at(Connection, name).or_else(|| at(Extra, name)),
+        ["extra", name] => at(Extra, name),
         ["openai_client_kwargs", name] | ["extra", "openai_client_kwargs", name] => {
-            shown_at(ClientKwargs, name)
+            at(ClientKwargs, name)
         }
-        _ => false,
-    }
+        _ => None,
+    };
+    found.unwrap_or(Shown::Never)
 }
 
 #[cfg(test)]
@@ -178,16 +212,29 @@ mod tests {
 
     #[test]
     fn values_are_shown_only_at_their_own_place() {
-        assert!(value_is_shown("/auth_type"));
-        assert!(value_is_shown("/extra/auth_type"));
-        assert!(value_is_shown("/extra/openai_client_kwargs/base_url"));
-        assert!(!value_is_shown("/password"));
-        assert!(!value_is_shown("/extra/openai_client_kwargs/api_key"));
+        assert_eq!(shown_at("/auth_type"), Shown::Any);
+        assert_eq!(shown_at("/extra/auth_type"), Shown::Any);
+        assert_eq!(shown_at("/extra/openai_client_kwargs/base_url"), Shown::Any);
+        assert_eq!(
+            shown_at("/extra/openai_client_kwargs/timeout"),
+            Shown::Scalar
+        );
+        assert_eq!(shown_at("/password"), Shown::Never);
+        assert_eq!(shown_at("/host"), Shown::Never);
+        assert_eq!(
+            shown_at("/extra/openai_client_kwargs/api_key"),
+            Shown::Never
+        );
         // A harmless name somewhere else is not harmless: it may be a header carrying a secret.
-        assert!(!value_is_shown(
-            "/openai_client_kwargs/default_headers/project"
-        ));
-        assert!(!value_is_shown("/extra/token_command/0"));
-        assert!(!value_is_shown("/api_kye"));
+        assert_eq!(
+            shown_at("/openai_client_kwargs/default_headers/project"),
+            Shown::Never
+        );
+        assert_eq!(
+            shown_at("/extra/openai_client_kwargs/default_headers/timeout"),
+            Shown::Never
+        );
+        assert_eq!(shown_at("/extra/token_command/0"), Shown::Never);
+        assert_eq!(shown_at("/api_kye"), Shown::Never);
     }
 }

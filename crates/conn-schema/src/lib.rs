@@ -26,6 +26,7 @@ mod parse;
 pub mod pointer;
 pub mod positions;
 pub mod profile;
+mod redact;
 mod report;
 pub mod schema;
 #[cfg(feature = "validator")]
@@ -37,8 +38,12 @@ pub use model::{
     Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
     TokenType, WorkloadIdentity, X509Config,
 };
-pub use parse::kind_of;
+pub use parse::{api_base_finding, kind_of};
 pub use profile::Profile;
+pub use redact::{
+    CREDENTIAL_HEADERS, escape_controls, has_user_info, is_cleartext_remote, is_credential_header,
+    redact_url,
+};
 pub use report::{
     Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes,
     validate_bytes_for, validate_for, validate_value, validate_value_for,

@@ -19,6 +19,7 @@ use crate::model::{
     ProviderKind, TokenType, WorkloadIdentity, X509Config,
 };
 use crate::pointer::{child, suggest};
+use crate::redact::{has_user_info, is_cleartext_remote, is_credential_header};
 
 /// Keys of `extra` that apply whatever the auth type.
 pub(crate) fn common_keys() -> Vec<&'static str> {
@@ -106,6 +107,34 @@ fn quoted_list(values: &[&str]) -> String {
         .map(|value| format!("\"{value}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What is wrong with a URL that becomes the API base (`host`, `base_url`, or `OPENAI_BASE_URL`,
+/// named `what` in the message), as `(severity, code, message, help)`: user info in it is an
+/// error (it would be sent, and printed with the URL), plain http to a host other than this
+/// machine a warning (legitimate behind a service mesh or gateway, but a bearer would travel in
+/// clear text). The message names `what`, never the value.
+pub fn api_base_finding(what: &str, url: &str) -> Option<(Severity, Code, String, String)> {
+    if has_user_info(url) {
+        Some((
+            Severity::Error,
+            Code::CredentialsInUrl,
+            format!("\"{what}\" must not hold credentials (user info before \"@\" in the URL)"),
+            "put the API key in \"password\" and keep only the URL here".to_owned(),
+        ))
+    } else if is_cleartext_remote(url) {
+        Some((
+            Severity::Warning,
+            Code::CleartextHttp,
+            format!(
+                "\"{what}\" is plain http to a host other than this machine: the api key or \
+                 access token would travel in clear text"
+            ),
+            "use https, unless a trusted service mesh or gateway encrypts the traffic".to_owned(),
+        ))
+    } else {
+        None
+    }
 }
 
 /// The base-URL rule, kept equivalent to the `pattern` on `openai_client_kwargs.base_url`:
@@ -434,9 +463,25 @@ impl Parser {
             match key.as_str() {
                 "base_url" => {
                     if let Some(url) = self.string(item, &item_pointer, key) {
+                        // User info is its own error (not an invalid URL on top of it); plain
+                        // http to another host is a warning on a URL that is kept.
+                        let finding = api_base_finding("base_url", &url);
+                        let refused = finding
+                            .as_ref()
+                            .is_some_and(|(severity, ..)| *severity == Severity::Error);
+                        if let Some((severity, code, message, help)) = finding {
+                            self.push(
+                                severity,
+                                code,
+                                &item_pointer,
+                                Anchor::Value,
+                                message,
+                                Some(help),
+                            );
+                        }
                         if is_http_url(&url) {
                             kwargs.base_url = Some(url);
-                        } else {
+                        } else if !refused {
                             self.error(
                                 Code::InvalidUrl,
                                 &item_pointer,
@@ -905,6 +950,26 @@ impl Parser {
                 Some("clear the password".to_owned()),
             );
         }
+        let headers = map
+            .get("openai_client_kwargs")
+            .and_then(|kwargs| kwargs.get("default_headers"))
+            .and_then(Value::as_object);
+        for name in headers.into_iter().flat_map(Map::keys) {
+            if is_credential_header(name) {
+                self.warning(
+                    Code::IgnoredCredentialHeader,
+                    &child(
+                        &child(&child(pointer, "openai_client_kwargs"), "default_headers"),
+                        name,
+                    ),
+                    format!(
+                        "\"{name}\" is a credential header: it is ignored under workload \
+                         identity and never sent"
+                    ),
+                    Some("remove it from default_headers".to_owned()),
+                );
+            }
+        }
     }
 
     /// Parses a whole connection. An `extra` given as a string is parsed by `parse_inner`, which
@@ -925,6 +990,12 @@ impl Parser {
             .and_then(|item| self.string(item, "/conn_type", "conn_type"));
         let description = text(self, "description");
         let host = text(self, "host");
+        if let Some((severity, code, message, help)) = host
+            .as_deref()
+            .and_then(|host| api_base_finding("host", host))
+        {
+            self.push(severity, code, "/host", Anchor::Value, message, Some(help));
+        }
         let login = text(self, "login");
         let password = text(self, "password");
         let schema = text(self, "schema");

@@ -10,8 +10,9 @@ use jsonc_parser::ast::{ObjectPropName, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
-use crate::keys::value_is_shown;
+use crate::keys::{Shown, shown_at};
 use crate::pointer::child;
+use crate::redact::may_hold_credential;
 
 #[derive(Clone, Copy, Debug)]
 struct Span {
@@ -54,12 +55,12 @@ impl Positions {
         if let Ok(parsed) = parse_to_ast(text, &CollectOptions::default(), &options)
             && let Some(root) = parsed.value
         {
-            positions.walk(&root, String::new(), None, true);
+            positions.walk(&root, String::new(), None, Shown::Never);
         }
         positions
     }
 
-    fn walk(&mut self, value: &Value<'_>, pointer: String, key: Option<usize>, shown: bool) {
+    fn walk(&mut self, value: &Value<'_>, pointer: String, key: Option<usize>, shown: Shown) {
         self.spans.insert(
             pointer.clone(),
             Span {
@@ -83,18 +84,32 @@ impl Positions {
                             key: name.clone(),
                         });
                     }
-                    // Values are masked unless the table says the key is harmless at this place.
-                    let shown = value_is_shown(&child_pointer);
+                    // Values are masked unless the key table says the key is harmless here.
+                    let shown = shown_at(&child_pointer);
                     self.walk(&property.value, child_pointer, Some(key_start), shown);
                 }
             }
             Value::Array(array) => {
                 for (index, element) in array.elements.iter().enumerate() {
-                    self.walk(element, child(&pointer, &index.to_string()), None, false);
+                    self.walk(
+                        element,
+                        child(&pointer, &index.to_string()),
+                        None,
+                        Shown::Never,
+                    );
                 }
             }
-            Value::StringLit(literal) if !shown => {
+            Value::StringLit(literal)
+                if shown != Shown::Any || may_hold_credential(&literal.value) =>
+            {
                 self.masked.push((literal.range.start, literal.range.end));
+            }
+            // A numeric or boolean password is as secret as a string one.
+            Value::NumberLit(number) if shown == Shown::Never => {
+                self.masked.push((number.range.start, number.range.end));
+            }
+            Value::BooleanLit(boolean) if shown == Shown::Never => {
+                self.masked.push((boolean.range.start, boolean.range.end));
             }
             _ => {}
         }
@@ -118,33 +133,56 @@ impl Positions {
         }
     }
 
-    /// Byte ranges of string literals that must not be shown.
+    /// Byte ranges of the values that must not be shown, in document order.
     pub(crate) fn masked(&self) -> &[(usize, usize)] {
         &self.masked
     }
 }
 
 /// Converts byte offsets to 1-based lines and columns (columns count characters).
+///
+/// Both lookups are binary searches over tables built in one pass, so placing every finding of
+/// a document costs time linear in its size, even when thousands of findings share one long line.
 #[derive(Debug)]
 pub struct LineIndex {
     line_starts: Vec<usize>,
+    /// `(byte offset, extra bytes so far)` for each character longer than one byte: where it
+    /// starts, and how many bytes beyond one per character the text holds up to its end.
+    wide: Vec<(usize, usize)>,
 }
 
 impl LineIndex {
-    /// Indexes the line starts of `text`.
+    /// Indexes the line starts and the multi-byte characters of `text`.
     pub fn new(text: &str) -> LineIndex {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
-        LineIndex { line_starts }
+        let mut wide = Vec::new();
+        let mut extra = 0;
+        for (index, character) in text.char_indices() {
+            if character.len_utf8() > 1 {
+                extra += character.len_utf8() - 1;
+                wide.push((index, extra));
+            }
+        }
+        LineIndex { line_starts, wide }
+    }
+
+    /// Bytes beyond one per character in `text[..offset]`.
+    fn extra_before(&self, offset: usize) -> usize {
+        let count = self.wide.partition_point(|(start, _)| *start < offset);
+        count.checked_sub(1).map_or(0, |last| self.wide[last].1)
     }
 
     /// The 1-based line and column of `offset` in `text`.
     pub fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|start| *start <= offset);
         let start = self.line_starts[line.saturating_sub(1)];
-        let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |prefix| prefix.chars().count() + 1);
+        let column = if text.is_char_boundary(offset) {
+            offset - start - (self.extra_before(offset) - self.extra_before(start)) + 1
+        } else {
+            1
+        };
         (line.max(1), column)
     }
 
@@ -195,6 +233,43 @@ mod tests {
             lines.line_column(text, positions.offset(duplicate, true)),
             (3, 3)
         );
+    }
+
+    #[test]
+    fn masks_non_string_secrets_the_host_and_urls_with_credentials() {
+        let text = r#"{"password": 12345678, "host": "https://api.example.com", "extra": {"base_url": "https://h/v1?key=sk-1", "audience": "aud", "openai_client_kwargs": {"default_headers": {"description": "sk-header"}}}}"#;
+        let positions = Positions::index(text);
+        let masked: Vec<&str> = positions
+            .masked()
+            .iter()
+            .map(|(start, end)| &text[*start..*end])
+            .collect();
+        assert_eq!(
+            masked,
+            [
+                "12345678",
+                "\"https://api.example.com\"",
+                "\"https://h/v1?key=sk-1\"",
+                "\"sk-header\""
+            ]
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = "{\"é€\": 1, \"a\": \"😀\", \"b\": 2}\n  \"ü\": 3";
+        let lines = LineIndex::new(text);
+        for (offset, _) in text.char_indices() {
+            let start = text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+            let expected = text[start..offset].chars().count() + 1;
+            let line = text[..offset].matches('\n').count() + 1;
+            assert_eq!(
+                lines.line_column(text, offset),
+                (line, expected),
+                "{offset}"
+            );
+        }
+        assert_eq!(lines.line_column(text, text.len()), (2, 9));
     }
 
     #[test]

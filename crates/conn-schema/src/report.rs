@@ -1,5 +1,6 @@
 //! `validate`: from source text to a report of positioned errors and warnings, and its rendering.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ pub use crate::parse::Severity;
 use crate::parse::{Anchor, Parser};
 use crate::positions::{LineIndex, Positions};
 use crate::profile::{self, Profile};
+use crate::redact::escape_controls;
 
 /// What a document holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,6 +105,8 @@ impl Report {
     /// under the position (secret-bearing string values masked), and the suggestion.
     pub fn render(&self, file: &str) -> String {
         let lines = LineIndex::new(&self.text);
+        let file = escape_controls(file);
+        let mut shown = HashMap::new();
         let mut out = String::new();
         for diagnostic in &self.diagnostics {
             let severity = match diagnostic.severity {
@@ -110,23 +114,29 @@ impl Report {
                 Severity::Warning => "warning",
             };
             let code = diagnostic.code;
+            // Messages name keys, which may hold control characters: escaped, one line each.
+            let message = escape_controls(&diagnostic.message);
             match (&diagnostic.origin, diagnostic.line) {
                 (Some(origin), _) => {
-                    let _ = writeln!(out, "{origin}: {severity}[{code}]: {}", diagnostic.message);
+                    let _ = writeln!(
+                        out,
+                        "{}: {severity}[{code}]: {message}",
+                        escape_controls(origin)
+                    );
                 }
                 (None, 0) => {
-                    let _ = writeln!(out, "{file}: {severity}[{code}]: {}", diagnostic.message);
+                    let _ = writeln!(out, "{file}: {severity}[{code}]: {message}");
                 }
                 (None, line) => {
                     let _ = writeln!(
                         out,
-                        "{file}:{line}:{}: {severity}[{code}]: {}",
-                        diagnostic.column, diagnostic.message
+                        "{file}:{line}:{}: {severity}[{code}]: {message}",
+                        diagnostic.column
                     );
                 }
             }
             let snippet = match diagnostic.origin {
-                None => self.snippet(&lines, diagnostic.line, diagnostic.column),
+                None => self.snippet(&lines, &mut shown, diagnostic.line, diagnostic.column),
                 Some(_) => None,
             };
             if let Some((snippet, caret)) = snippet {
@@ -137,49 +147,47 @@ impl Report {
                 let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret));
             }
             if let Some(suggestion) = &diagnostic.suggestion {
-                let _ = writeln!(out, "  = help: {suggestion}");
+                let _ = writeln!(out, "  = help: {}", escape_controls(suggestion));
             }
         }
         out
     }
 
     /// The line at `line`, masked and cut to a window around `column`, and the caret's column in it.
-    fn snippet(&self, lines: &LineIndex, line: usize, column: usize) -> Option<(String, usize)> {
+    /// Each line is masked once per render (`shown` caches it), so a line with thousands of
+    /// findings costs its length once, not once per finding.
+    fn snippet(
+        &self,
+        lines: &LineIndex,
+        shown: &mut HashMap<usize, Option<ShownLine>>,
+        line: usize,
+        column: usize,
+    ) -> Option<(String, usize)> {
         const WINDOW: usize = 60;
-        let (start, end) = lines.line_range(&self.text, line);
-        let raw = self.text.get(start..end)?;
-        let caret_offset = raw
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(raw.len(), |(index, _)| index)
-            + start;
-        let mut shown = String::new();
-        let mut caret = None;
-        let mut offset = start;
-        while offset < end {
-            if caret.is_none() && offset >= caret_offset {
-                caret = Some(shown.chars().count());
-            }
-            if let Some(&(_, mask_end)) = self
-                .masked
-                .iter()
-                .find(|(mask_start, mask_end)| *mask_start == offset && *mask_end > offset)
-            {
-                shown.push_str("\"…\"");
-                offset = mask_end.min(end).max(offset + 1);
-                continue;
-            }
-            let Some(character) = self.text[offset..].chars().next() else {
-                break;
-            };
-            shown.push(if character == '\t' { ' ' } else { character });
-            offset += character.len_utf8();
-        }
-        let caret = caret.unwrap_or_else(|| shown.chars().count());
-        if shown.trim().is_empty() && caret == 0 {
+        let shown = shown
+            .entry(line)
+            .or_insert_with(|| {
+                let (start, end) = lines.line_range(&self.text, line);
+                self.shown_line(start, end)
+            })
+            .as_ref()?;
+        let caret_offset = shown
+            .char_offsets
+            .get(column.saturating_sub(1))
+            .copied()
+            .unwrap_or(shown.end);
+        // The first piece of the line at or after the caret's offset.
+        let step = shown
+            .steps
+            .partition_point(|(offset, _)| *offset < caret_offset);
+        let caret = shown
+            .steps
+            .get(step)
+            .map_or(shown.characters.len(), |(_, index)| *index);
+        if caret == 0 && shown.characters.iter().all(|c| c.is_whitespace()) {
             return None;
         }
-        let characters: Vec<char> = shown.chars().collect();
+        let characters = &shown.characters;
         let from = caret.saturating_sub(WINDOW);
         let to = (caret + WINDOW).min(characters.len());
         let mut window: String = characters[from..to].iter().collect();
@@ -193,6 +201,63 @@ impl Report {
         }
         Some((window, caret_in_window))
     }
+
+    /// The text from `start` to `end` with masked values replaced by `"…"` and tabs by spaces,
+    /// and where each piece of it begins in the source and in the shown characters.
+    fn shown_line(&self, start: usize, end: usize) -> Option<ShownLine> {
+        let char_offsets = self
+            .text
+            .get(start..end)?
+            .char_indices()
+            .map(|(index, _)| start + index)
+            .collect();
+        let mut characters = Vec::new();
+        let mut steps = Vec::new();
+        // Masks are sorted by start (the document's order): find the first on this line once,
+        // then walk forward with the text.
+        let mut next_mask = self
+            .masked
+            .partition_point(|(mask_start, _)| *mask_start < start);
+        let mut offset = start;
+        while offset < end {
+            steps.push((offset, characters.len()));
+            while self
+                .masked
+                .get(next_mask)
+                .is_some_and(|(mask_start, _)| *mask_start < offset)
+            {
+                next_mask += 1;
+            }
+            if let Some(&(mask_start, mask_end)) = self.masked.get(next_mask)
+                && mask_start == offset
+                && mask_end > offset
+            {
+                characters.extend(['"', '…', '"']);
+                offset = mask_end.min(end).max(offset + 1);
+                continue;
+            }
+            let character = self.text.get(offset..)?.chars().next()?;
+            characters.push(if character == '\t' { ' ' } else { character });
+            offset += character.len_utf8();
+        }
+        Some(ShownLine {
+            characters,
+            steps,
+            char_offsets,
+            end,
+        })
+    }
+}
+
+/// One source line as a snippet shows it.
+struct ShownLine {
+    characters: Vec<char>,
+    /// `(source offset, index in characters)` where each character or masked value begins.
+    steps: Vec<(usize, usize)>,
+    /// The source offset of each character of the line (a column's offset).
+    char_offsets: Vec<usize>,
+    /// The source offset where the line ends.
+    end: usize,
 }
 
 /// Validates a document given as bytes: invalid UTF-8 and a byte-order mark are reported with their

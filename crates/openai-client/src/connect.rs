@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::middleware::retry::OpenAIRetryLayer;
-use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use conn_schema::{
     Auth, Connection, CustomConfig, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity,
     X509Config,
@@ -38,8 +38,9 @@ use tower::util::BoxCloneSyncService;
 use crate::cache::{TokenCache, TokenCacheBuilder};
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
-use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key};
-use crate::x509::X509Transport;
+use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key, resolve_base_url};
+use crate::transport::ApiTransport;
+use crate::x509::X509ApiClient;
 
 /// The API base used when nothing else sets one.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -78,12 +79,12 @@ pub enum ClientError {
         /// Where the key came from.
         origin: ApiKeyOrigin,
     },
-    /// The resolved base URL is not an absolute http(s) URL.
+    /// The resolved base URL is not an absolute http(s) URL, or holds credentials.
     #[error("connection {conn_id:?}: invalid base url {url:?} (from {origin}): {reason}")]
     InvalidBaseUrl {
         /// The connection id.
         conn_id: String,
-        /// The rejected value.
+        /// The rejected value, without user info and with query values masked.
         url: String,
         /// Where it came from.
         origin: BaseUrlOrigin,
@@ -173,7 +174,11 @@ impl std::fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("env", &self.env)
             .field("registry", &self.registry)
-            .field("exchange_url", &self.exchange_url)
+            // A URL may carry a credential in its user info or query.
+            .field(
+                "exchange_url",
+                &self.exchange_url.as_deref().map(conn_schema::redact_url),
+            )
             .field("exchange_retry", &self.exchange_retry)
             .field("subject_token_source", &self.subject_token_source)
             .finish_non_exhaustive()
@@ -303,7 +308,9 @@ pub fn from_connection(
         key,
     };
 
-    let mut config = OpenAIConfig::new().with_api_base(&plan.base_url);
+    // The plan shows the base with query values masked; the client gets it as configured.
+    let (base_url, _) = resolve_base_url(conn, options.env.as_ref());
+    let mut config = OpenAIConfig::new().with_api_base(&base_url);
     // Set explicitly so async-openai's own reads of the process environment never apply; its
     // `Config::headers` parses these with `unwrap`, so they are checked first.
     for (value, key) in [
@@ -363,6 +370,8 @@ pub fn from_connection(
     )?;
 
     let http = providers_http::tls_client_builder()
+        // No API request follows a redirect: the transport reports it (see `transport`).
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {
@@ -373,16 +382,18 @@ pub fn from_connection(
         // Under x509 the requests go out with the client of the certificate's current
         // generation; `http` only builds them.
         Some(identity) => build_service(
-            X509Transport::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
-                conn_id: conn_id.to_owned(),
-                source,
-            })?,
+            ApiTransport::new(
+                X509ApiClient::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
+                    conn_id: conn_id.to_owned(),
+                    source,
+                })?,
+            ),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),
         ),
         None => build_service(
-            ReqwestService::new(http.clone()),
+            ApiTransport::new(http.clone()),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 use providers_core::{RetryPolicy, Sleep, SourceError, SubjectToken};
 use providers_http::{
-    HttpError, Proxy, Retryable, client_builder, is_loopback, is_transient_status,
-    retry_with_policy,
+    HttpError, MAX_BODY_BYTES, Proxy, Retryable, client_builder, is_loopback, is_transient_status,
+    read_body, read_reply, retry_with_policy,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+
+use crate::server_text::scrub;
 
 /// The exchange endpoint used when neither the builder nor `OPENAI_TOKEN_EXCHANGE_URL` sets one.
 pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
@@ -33,9 +35,6 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60)
 
 /// The exchange endpoint as messages name it.
 pub(crate) const ENDPOINT: &str = "the token exchange endpoint";
-
-// An `error_description` is server text shown to people; it is kept short and printable.
-const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// Getting an access token failed: the subject-token source, the exchange request, or its reply.
 ///
@@ -80,7 +79,7 @@ pub enum ExchangeError {
     /// The exchange endpoint is not a usable URL.
     #[error("invalid token exchange url {url:?}: {reason}")]
     InvalidUrl {
-        /// The rejected value.
+        /// The rejected value, without user info and with query values masked.
         url: String,
         /// Why it was rejected.
         reason: String,
@@ -155,7 +154,7 @@ pub fn default_exchange_retry_policy() -> RetryPolicy {
 /// mock or proxy), without credentials in it.
 pub(crate) fn parse_exchange_url(text: &str) -> Result<Url, ExchangeError> {
     let invalid = |reason: &str| ExchangeError::InvalidUrl {
-        url: text.to_owned(),
+        url: conn_schema::redact_url(text),
         reason: reason.to_owned(),
     };
     let url = Url::parse(text).map_err(|error| invalid(&error.to_string()))?;
@@ -185,7 +184,7 @@ pub(crate) struct Exchanger {
 impl std::fmt::Debug for Exchanger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Exchanger")
-            .field("url", &self.url.as_str())
+            .field("url", &conn_schema::redact_url(self.url.as_str()))
             .field("identity_provider_id", &self.identity_provider_id)
             .field("service_account_id", &self.service_account_id)
             .field("policy", &self.policy)
@@ -293,16 +292,21 @@ impl Exchanger {
         let request_id = request_id(response.headers());
         match status {
             200..=299 => {
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|error| HttpError::transport(ENDPOINT, error))?;
+                let bytes = read_reply(ENDPOINT, response).await?;
                 parse_success(&bytes, status)
             }
             400 | 401 | 403 => {
-                // An unreadable error body still yields the OAuth error with generic text.
-                let bytes = response.bytes().await.unwrap_or_default();
-                Err(parse_oauth_error(&bytes, status, request_id))
+                // An unreadable or oversized error body still yields the OAuth error with
+                // generic text.
+                let bytes = read_body(response, MAX_BODY_BYTES)
+                    .await
+                    .unwrap_or_default();
+                Err(parse_oauth_error(
+                    &bytes,
+                    status,
+                    request_id,
+                    &[subject.secret().expose_secret()],
+                ))
             }
             // A redirect, or a status with no OAuth meaning.
             _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
@@ -349,7 +353,7 @@ pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, Exch
 pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     const MAX_REQUEST_ID_CHARS: usize = 128;
     let value = headers.get("x-request-id")?.to_str().ok()?;
-    let id: String = printable(value)
+    let id: String = scrub(value, &[])
         .chars()
         .take(MAX_REQUEST_ID_CHARS)
         .collect();
@@ -364,14 +368,16 @@ pub(crate) fn parse_oauth_error(
     bytes: &[u8],
     status: u16,
     request_id: Option<String>,
+    secrets: &[&str],
 ) -> ExchangeError {
     let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    // A server may echo the request; the subject token it was sent never reaches a message.
     let field = |name: &str| {
         value
             .as_ref()
             .and_then(|value| value.get(name))
             .and_then(serde_json::Value::as_str)
-            .map(printable)
+            .map(|text| scrub(text, secrets))
             .filter(|text| !text.is_empty())
     };
     ExchangeError::OAuth {
@@ -381,16 +387,6 @@ pub(crate) fn parse_oauth_error(
         status,
         request_id,
     }
-}
-
-// Server text goes into messages and logs: keep it on one line and bounded.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_DESCRIPTION_CHARS)
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 #[cfg(test)]
@@ -433,18 +429,40 @@ mod tests {
         assert_eq!(ok.expires_in, Duration::from_millis(500));
     }
 
+    fn subject() -> SubjectToken {
+        SubjectToken::new(
+            SecretString::from("eyJ.subject-SECRET.sig"),
+            providers_core::TokenType::Jwt,
+        )
+    }
+
+    #[test]
+    fn oauth_errors_never_repeat_the_subject_token() {
+        let error = parse_oauth_error(
+            br#"{"error":"invalid_grant eyJ.subject-SECRET.sig","error_description":"token eyJ.subject-SECRET.sig is expired"}"#,
+            400,
+            None,
+            &[subject().secret().expose_secret()],
+        );
+        assert_eq!(
+            error.to_string(),
+            "oauth error invalid_grant [redacted] (400): token [redacted] is expired"
+        );
+    }
+
     #[test]
     fn oauth_errors_keep_code_description_and_status() {
         let error = parse_oauth_error(
             br#"{"error":"invalid_grant","error_description":"subject token expired\n"}"#,
             401,
             None,
+            &[],
         );
         assert_eq!(
             error.to_string(),
             "oauth error invalid_grant (401): subject token expired"
         );
-        let error = parse_oauth_error(b"<html>", 403, Some("req_123".to_owned()));
+        let error = parse_oauth_error(b"<html>", 403, Some("req_123".to_owned()), &[]);
         assert_eq!(
             error.to_string(),
             "oauth error unknown_error (403): the token exchange was rejected (request id req_123)"
@@ -482,6 +500,6 @@ mod tests {
         });
         assert!(!redirect.is_transient() && !redirect.is_retried());
         assert!(status(503).is_retried() && !status(404).is_retried());
-        assert!(!parse_oauth_error(b"{}", 401, None).is_transient());
+        assert!(!parse_oauth_error(b"{}", 401, None, &[]).is_transient());
     }
 }

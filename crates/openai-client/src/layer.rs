@@ -17,13 +17,12 @@ use tower::{Layer, Service, ServiceExt};
 use crate::cache::TokenCache;
 use crate::token::AccessToken;
 
-// Credential headers that must never travel beside the workload-identity bearer.
-const API_KEY_HEADERS: [&str; 2] = ["api-key", "x-api-key"];
-
 /// Authenticates every API request with a workload-identity access token.
 ///
 /// Each attempt gets `Authorization: Bearer <token>` from the [`TokenCache`], and any other
-/// credential header (`api-key`, `x-api-key`, an earlier `Authorization`) is removed. On a 401 the
+/// credential header ([`conn_schema::CREDENTIAL_HEADERS`]: `api-key`, `x-api-key`, `api_key`,
+/// `Proxy-Authorization`, `Cookie`, `Ocp-Apim-Subscription-Key`, an earlier `Authorization`) is
+/// removed. On a 401 the
 /// layer invalidates the token it used (compare-and-clear), gets a fresh one and replays the
 /// request once, rebuilt from its factory; a second 401 is returned as is. A 403 is returned as
 /// is: it means the identity lacks permission, which a new token does not change.
@@ -129,9 +128,10 @@ fn with_bearer(request: HttpRequestFactory, token: AccessToken) -> HttpRequestFa
 }
 
 fn set_bearer(headers: &mut HeaderMap, token: &AccessToken) -> Result<(), OpenAIError> {
-    headers.remove(AUTHORIZATION);
-    for name in API_KEY_HEADERS {
-        headers.remove(name);
+    // Only the workload's bearer authenticates: every other credential header goes
+    // (`conn_schema::CREDENTIAL_HEADERS`, `Authorization` included).
+    for name in conn_schema::CREDENTIAL_HEADERS {
+        headers.remove(*name);
     }
     // The access token is exposed here and only here, where the header is built.
     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.secret().expose_secret()))
@@ -210,5 +210,5 @@ where
 
 /// Whether `name` is a credential header the workload-identity layer removes.
 pub(crate) fn is_credential_header(name: &HeaderName) -> bool {
-    name == AUTHORIZATION || API_KEY_HEADERS.iter().any(|key| name.as_str() == *key)
+    conn_schema::is_credential_header(name.as_str())
 }

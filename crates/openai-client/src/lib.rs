@@ -37,7 +37,9 @@ mod connect;
 mod exchange;
 mod layer;
 mod plan;
+mod server_text;
 mod token;
+mod transport;
 mod x509;
 
 pub use api::{
@@ -59,7 +61,7 @@ pub use exchange::{
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
-pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, plan};
+pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, plan};
 pub use token::AccessToken;
 pub use x509::{
     DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,
@@ -67,6 +69,7 @@ pub use x509::{
 
 /// The X.509 identity (certificate files followed on disk) behind an `x509` connection.
 pub use providers_x509;
+pub use transport::ApiTransportError;
 
 /// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
 pub use providers_http::HttpError;

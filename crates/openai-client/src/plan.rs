@@ -115,7 +115,7 @@ pub enum AuthPlan {
         service_account_id: String,
         /// How long before expiry the token is refreshed (at most half its lifetime).
         refresh_buffer: Duration,
-        /// The exchange endpoint.
+        /// The exchange endpoint, query values masked.
         exchange_url: String,
         /// Where the exchange endpoint came from.
         exchange_url_origin: ExchangeUrlOrigin,
@@ -136,7 +136,7 @@ pub enum AuthPlan {
 pub struct Plan {
     /// The connection id.
     pub conn_id: String,
-    /// The API base, without a trailing slash.
+    /// The API base, without a trailing slash, query values masked (`?api-key=[redacted]`).
     pub base_url: String,
     /// Where the base came from.
     pub base_url_origin: BaseUrlOrigin,
@@ -164,7 +164,7 @@ pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|value| !value.trim().is_empty())
 }
 
-fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
+pub(crate) fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
     let kwargs = &conn.extra.client_kwargs;
     let (url, origin) = if let Some(url) = non_empty(kwargs.base_url.clone()) {
         (url, BaseUrlOrigin::ClientKwargs)
@@ -273,7 +273,7 @@ pub fn plan(
                 identity_provider_id: identity.identity_provider_id.clone(),
                 service_account_id: identity.service_account_id.clone(),
                 refresh_buffer: identity.refresh_buffer,
-                exchange_url,
+                exchange_url: conn_schema::redact_url(&exchange_url),
                 exchange_url_origin,
                 ignored_api_key: resolve_api_key(conn, env).map(|(_, origin)| origin),
             }
@@ -305,7 +305,7 @@ pub fn plan(
     }
     Ok(Plan {
         conn_id: conn_id.to_owned(),
-        base_url,
+        base_url: conn_schema::redact_url(&base_url),
         base_url_origin,
         organization,
         project,
@@ -326,10 +326,16 @@ fn check_base_url(
 ) -> Result<(), ClientError> {
     let invalid = |reason: String| ClientError::InvalidBaseUrl {
         conn_id: conn_id.to_owned(),
-        url: url.to_owned(),
+        url: conn_schema::redact_url(url),
         origin,
         reason,
     };
+    if conn_schema::has_user_info(url) {
+        return Err(invalid(
+            "credentials in the url are not allowed; put the api key in the connection password"
+                .to_owned(),
+        ));
+    }
     let parsed = url::Url::parse(url).map_err(|error| invalid(error.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("expected an http or https url".to_owned()));
@@ -368,7 +374,46 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
     parameters
 }
 
+/// Findings about the API base that validation of the document alone cannot see: when
+/// `OPENAI_BASE_URL` is the base in effect (neither `base_url` nor `host` is set), credentials in
+/// it are an error and plain http to another host a warning, as for `host` and `base_url` in the
+/// document ([`conn_schema::api_base_finding`]). Each finding names the variable as its origin.
+pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
+    let (url, origin) = resolve_base_url(conn, env);
+    if origin != BaseUrlOrigin::Env {
+        return Vec::new();
+    }
+    conn_schema::api_base_finding(BASE_URL_ENV, &url)
+        .map(|(severity, code, message, help)| conn_schema::Diagnostic {
+            severity,
+            code,
+            pointer: String::new(),
+            origin: Some(format!("env {BASE_URL_ENV}")),
+            line: 0,
+            column: 0,
+            message,
+            suggestion: Some(help),
+        })
+        .into_iter()
+        .collect()
+}
+
 impl Plan {
+    /// A warning when the API base is plain `http` to a host other than this machine, so that
+    /// the API key or access token would travel in clear text (`None` for https or loopback).
+    /// Validation warns about `host`, `base_url` and `OPENAI_BASE_URL` (see
+    /// [`environment_findings`]); `plan`, `token` and `test` print this for the base in effect.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        conn_schema::is_cleartext_remote(&self.base_url).then(|| {
+            format!(
+                "the api base {} (from {}) is plain http to a host other than this machine: the \
+                 api key or access token travels in clear text; use https, unless a trusted \
+                 service mesh or gateway encrypts the traffic",
+                self.base_url, self.base_url_origin
+            )
+        })
+    }
+
     /// The plan as the JSON object `openai-conn plan` prints: `conn_id`, `auth_type`, `base_url`
     /// and its source, `api_key` (never the key) and its source, the client options, under
     /// workload identity `workload_identity`, and `env_overrides` (the variables in effect).

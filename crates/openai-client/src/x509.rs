@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_openai::error::OpenAIError;
-use async_openai::middleware::HttpRequestFactory;
-use providers_core::{BoxFuture, RetryPolicy, Sleep};
-use providers_http::{HttpError, Retryable, retry_with_policy};
+use providers_core::{RetryPolicy, Sleep};
+use providers_http::{
+    HttpError, MAX_BODY_BYTES, Retryable, read_body, read_reply, retry_with_policy,
+};
 use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Error, tls_failure};
 use url::Url;
 
@@ -22,6 +23,7 @@ use crate::exchange::{
     ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
     parse_oauth_error, parse_success, request_id,
 };
+use crate::transport::ApiClient;
 
 /// The API base under x509 when neither the connection nor `OPENAI_BASE_URL` sets one.
 pub const DEFAULT_MTLS_BASE_URL: &str = "https://mtls.api.openai.com/v1";
@@ -186,16 +188,16 @@ impl X509Exchanger {
         let request_id = request_id(response.headers());
         match status {
             200..=299 => {
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|error| self.request_error(error))?;
+                let bytes = read_reply(ENDPOINT, response).await?;
                 parse_success(&bytes, status)
             }
             400 | 401 | 403 => {
-                // An unreadable error body still yields the OAuth error with generic text.
-                let bytes = response.bytes().await.unwrap_or_default();
-                Err(parse_oauth_error(&bytes, status, request_id))
+                // An unreadable or oversized error body still yields the OAuth error with generic
+                // text. No subject token travels under x509: nothing of ours for the server to echo.
+                let bytes = read_body(response, MAX_BODY_BYTES)
+                    .await
+                    .unwrap_or_default();
+                Err(parse_oauth_error(&bytes, status, request_id, &[]))
             }
             // A redirect, or a status with no OAuth meaning.
             _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
@@ -232,56 +234,40 @@ pub struct MutualTlsError {
     pub failure: TlsFailure,
 }
 
-/// The bottom of the API's tower stack under x509: sends each request with the client of the
-/// identity's current generation.
+/// The API's client under x509: the client of the identity's current generation (rebuilt when
+/// the certificate files change), whose refused handshakes become a [`MutualTlsError`].
 #[derive(Clone, Debug)]
-pub(crate) struct X509Transport {
+pub(crate) struct X509ApiClient {
     client: Arc<ReloadingClient>,
 }
 
-impl X509Transport {
+impl X509ApiClient {
     pub(crate) fn new(
         identity: Arc<ReloadingIdentity>,
         timeout: Duration,
     ) -> Result<Self, X509Error> {
         let client = ReloadingClient::new(identity, timeout)?;
-        Ok(X509Transport {
+        Ok(X509ApiClient {
             client: Arc::new(client),
         })
     }
 }
 
-impl tower::Service<HttpRequestFactory> for X509Transport {
-    type Response = reqwest::Response;
-    type Error = OpenAIError;
-    type Future = BoxFuture<'static, Result<reqwest::Response, OpenAIError>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
+impl ApiClient for X509ApiClient {
+    fn client(&self) -> reqwest::Client {
+        self.client.client()
     }
 
-    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
-        let client = self.client.client();
-        let certificate_path = self.client.identity().files().certificate_path.clone();
-        Box::pin(async move {
-            let request = factory.build().await?;
-            let endpoint = origin(request.url());
-            client
-                .execute(request)
-                .await
-                .map_err(|error| match tls_failure(&error) {
-                    // Not retried by the retry layer (it retries only connect errors of reqwest's
-                    // own type): a refused certificate stays refused.
-                    Some(failure) => OpenAIError::Boxed(Box::new(MutualTlsError {
-                        endpoint,
-                        certificate_path,
-                        failure,
-                    })),
-                    None => OpenAIError::Reqwest(error),
-                })
-        })
+    fn transport_error(&self, url: &Url, error: reqwest::Error) -> OpenAIError {
+        match tls_failure(&error) {
+            // Not retried by the retry layer (it retries only connect errors of reqwest's own
+            // type): a refused certificate stays refused.
+            Some(failure) => OpenAIError::Boxed(Box::new(MutualTlsError {
+                endpoint: origin(url),
+                certificate_path: self.client.identity().files().certificate_path.clone(),
+                failure,
+            })),
+            None => OpenAIError::Reqwest(error.without_url()),
+        }
     }
 }

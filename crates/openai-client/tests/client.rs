@@ -194,7 +194,16 @@ async fn under_workload_identity_no_request_carries_the_configured_api_key() {
             "service_account_id": "sa-1",
             "openai_client_kwargs": {
                 "api_key": "sk-kwargs-must-not-leak",
-                "default_headers": {"api-key": "sk-header-must-not-leak", "X-Trace": "t1"}
+                "default_headers": {
+                    "api-key": "sk-header-must-not-leak",
+                    "X-Api-Key": "x-must-not-leak",
+                    "api_key": "underscore-must-not-leak",
+                    "Authorization": "Basic must-not-leak",
+                    "Proxy-Authorization": "Basic proxy-must-not-leak",
+                    "Cookie": "session=must-not-leak",
+                    "Ocp-Apim-Subscription-Key": "apim-must-not-leak",
+                    "X-Trace": "t1"
+                }
             }
         }
     });

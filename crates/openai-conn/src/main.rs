@@ -3,6 +3,9 @@
 //! Exit codes everywhere: 0 ok, 1 the connection (or the remote side) is wrong, 2 usage or
 //! unreadable input.
 
+// First, so that its `out!` and `outln!` are in scope in the modules below.
+#[macro_use]
+mod output;
 mod github;
 mod plan;
 mod sarif;
@@ -74,6 +77,17 @@ pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit code: usage error or unreadable input.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// The exit code of a connection that could not be loaded: 1 when it was read but is not a
+/// usable connection (a YAML, TOML or URI syntax error, like a JSON one), 2 when it could not be
+/// read at all.
+pub(crate) fn load_error_exit(error: &conn_load::LoadError) -> u8 {
+    if error.is_invalid_connection() {
+        EXIT_INVALID
+    } else {
+        EXIT_USAGE
+    }
+}
+
 /// A connection that loaded and validated, ready for `plan`, `token` and `test`.
 pub(crate) struct Usable {
     pub(crate) connection: conn_schema::Connection,
@@ -94,7 +108,7 @@ pub(crate) fn load_connection(
     })?;
     let loaded = source.load(&spec).map_err(|error| {
         eprintln!("openai-conn: {error}");
-        ExitCode::from(EXIT_USAGE)
+        ExitCode::from(load_error_exit(&error))
     })?;
     let conn_id = loaded.conn_id.clone().unwrap_or_else(|| "stdin".to_owned());
     if loaded.report.has_errors() {
@@ -113,6 +127,12 @@ pub(crate) fn load_connection(
 fn main() -> ExitCode {
     logging();
     let cli = Cli::parse();
+    let code = run(cli);
+    output::flush();
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
@@ -127,7 +147,7 @@ fn main() -> ExitCode {
                     include_str!("../../../schema/openai-connection.schema.json")
                 }
             };
-            print!("{text}");
+            out!("{text}");
             ExitCode::SUCCESS
         }
     }

@@ -35,9 +35,12 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
     let options = ClientOptions::new().with_applied_overrides(overrides);
     match openai_client::plan(&connection, &conn_id, &options) {
         Ok(plan) => {
+            if let Some(warning) = plan.cleartext_warning() {
+                eprintln!("openai-conn: warning: {warning}");
+            }
             let value = plan.to_json();
             match args.format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&value).unwrap_or_default()
                 ),
@@ -57,11 +60,11 @@ fn print_human(value: &Value, indent: &str) {
         for (key, item) in map {
             match item {
                 Value::Object(_) => {
-                    println!("{indent}{key}:");
+                    outln!("{indent}{key}:");
                     print_human(item, &format!("{indent}  "));
                 }
-                Value::String(text) => println!("{indent}{key}: {text}"),
-                other => println!("{indent}{key}: {other}"),
+                Value::String(text) => outln!("{indent}{key}: {text}"),
+                other => outln!("{indent}{key}: {other}"),
             }
         }
     }

@@ -64,6 +64,9 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if let Some(warning) = connected.plan.cleartext_warning() {
+        eprintln!("openai-conn: warning: {warning}");
+    }
     let Some(cache) = connected.token_cache else {
         eprintln!(
             "connection {conn_id:?} uses auth_type \"api_key\"; `token` needs \"workload_identity\""
@@ -84,7 +87,7 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
             } else {
                 "[redacted]".to_owned()
             };
-            println!(
+            outln!(
                 "{}",
                 json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token})
             );
@@ -114,12 +117,15 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if let Some(warning) = connected.plan.cleartext_warning() {
+        eprintln!("openai-conn: warning: {warning}");
+    }
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_INVALID);
     };
     match runtime.block_on(test_connection(&connected.client)) {
         Ok(message) => {
-            println!("{message}");
+            outln!("{message}");
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -10,7 +10,7 @@ use conn_schema::{Auth, Code, Severity};
 use serde::Serialize;
 
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, EXIT_USAGE};
+use crate::{EXIT_INVALID, EXIT_USAGE, load_error_exit};
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
@@ -92,14 +92,19 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         .map(|source| Checked {
             file: source.file().map(std::path::Path::to_path_buf),
             label: source.label(),
-            outcome: args.source.load_all(source),
+            outcome: args.source.load_all(source).map(with_environment_findings),
         })
         .collect();
-    let unreadable = checked.iter().any(|one| one.outcome.is_err());
-    let invalid = checked.iter().any(|one| {
+    // A source that was read but holds no usable connection (a YAML, TOML or URI syntax error,
+    // say) is exit 1 like an invalid one; only a source that could not be read at all is 2.
+    let unreadable = checked.iter().any(|one| {
         one.outcome
             .as_ref()
-            .is_ok_and(|loaded| loaded.iter().any(|one| one.report.has_errors()))
+            .is_err_and(|error| load_error_exit(error) == EXIT_USAGE)
+    });
+    let invalid = checked.iter().any(|one| match &one.outcome {
+        Ok(loaded) => loaded.iter().any(|one| one.report.has_errors()),
+        Err(_) => true,
     });
     let loaded: Vec<&Loaded> = checked
         .iter()
@@ -117,14 +122,14 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         }
         ValidateFormat::Github => {
             for finding in findings(&checked) {
-                println!("{}", crate::github::command(&finding));
+                outln!("{}", crate::github::command(&finding));
             }
         }
         ValidateFormat::Sarif => {
             print_load_errors(&checked);
             let log = crate::sarif::log(&findings(&checked));
             match serde_json::to_string_pretty(&log) {
-                Ok(text) => println!("{text}"),
+                Ok(text) => outln!("{text}"),
                 Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
             }
         }
@@ -136,6 +141,23 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Adds what the process environment does to each valid connection's API base
+/// (`OPENAI_BASE_URL` with credentials, or plain http to another host), as findings that name
+/// the variable.
+fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
+    for one in &mut loaded {
+        if let Some(connection) = &one.report.connection {
+            let found = openai_client::environment_findings(connection, &conn_load::ProcessEnv);
+            one.report.diagnostics.extend(found);
+            // A report holds a connection only when it has no errors.
+            if one.report.has_errors() {
+                one.report.connection = None;
+            }
+        }
+    }
+    loaded
 }
 
 fn print_load_errors(checked: &[Checked]) {
@@ -200,7 +222,7 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
 
 fn print_human(loaded: &[&Loaded]) {
     for one in loaded {
-        print!("{}", one.report.render(&one.label));
+        out!("{}", one.report.render(&one.label));
         if let Some(connection) = &one.report.connection {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
@@ -209,7 +231,7 @@ fn print_human(loaded: &[&Loaded]) {
                     identity.provider.kind().as_str()
                 ),
             };
-            println!("{}: ok ({summary})", one.label);
+            outln!("{}: ok ({summary})", one.label);
         }
     }
 }
@@ -235,7 +257,7 @@ fn print_json(loaded: &[&Loaded]) {
         })
         .collect();
     match serde_json::to_string_pretty(&diagnostics) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
     }
 }

@@ -511,3 +511,40 @@ async fn github_actions_oidc_end_to_end() {
     ];
     token_and_test(&server, &file, env).await;
 }
+
+/// `token` never calls the API, so a plain-http base to another host can be named without any
+/// traffic leaving this machine: the warning is on standard error, the token still comes.
+#[tokio::test]
+async fn token_warns_when_the_api_base_is_plain_http_to_another_host() {
+    let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, format!("{SUBJECT}\n")).expect("token file");
+    let env = vec![(
+        "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+        format!("{}/oauth/token", server.uri()),
+    )];
+    let extra = workload("kubernetes", json!({"token_file_path": token_file}));
+
+    let remote = write_connection(&directory, extra.clone(), "http://api.example.com");
+    let token = run(vec!["token".into(), remote], env.clone()).await;
+    assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
+    assert!(
+        text(&token.stderr).contains(
+            "openai-conn: warning: the api base http://api.example.com/v1 (from the connection \
+             host) is plain http to a host other than this machine"
+        ),
+        "{}",
+        text(&token.stderr)
+    );
+
+    // The mock's own base is loopback: plain http there is a local test server, not a warning.
+    let local = write_connection(&directory, extra, &server.uri());
+    let token = run(vec!["token".into(), local], env).await;
+    assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
+    assert!(
+        !text(&token.stderr).contains("plain http"),
+        "{}",
+        text(&token.stderr)
+    );
+}

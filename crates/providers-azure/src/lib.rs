@@ -30,7 +30,9 @@ use std::time::Duration;
 use providers_core::{
     BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client, retry_with_policies};
+use providers_http::{
+    MAX_BODY_BYTES, Proxy, TokioSleep, build_client, read_body, read_reply, retry_with_policies,
+};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -303,10 +305,7 @@ impl AzureSource {
             .map_err(|error| http(HttpError::transport(endpoint.name(), error)))?;
         let status = response.status();
         if status.is_success() {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|error| http(HttpError::transport(endpoint.name(), error)))?;
+            let body = read_reply(endpoint.name(), response).await.map_err(http)?;
             let malformed = |expected| {
                 http(HttpError::Malformed {
                     endpoint: endpoint.name().into(),
@@ -327,8 +326,7 @@ impl AzureSource {
             return Err(http(source));
         }
         // A body that cannot be read only loses the error code; the status says enough.
-        let code = response
-            .bytes()
+        let code = read_body(response, MAX_BODY_BYTES)
             .await
             .ok()
             .and_then(|body| error_code(&body));

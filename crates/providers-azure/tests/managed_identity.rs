@@ -376,6 +376,39 @@ async fn malformed_and_empty_replies_are_errors() {
 }
 
 #[tokio::test]
+async fn a_reply_past_64_kib_is_refused_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; 64 * 1024 + 1]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (source, delays) = imds_source(&server, system_assigned);
+    let error = fetch_error(&source).await;
+    assert!(
+        matches!(
+            azure_error(&error),
+            AzureError::Http {
+                endpoint: Endpoint::Imds,
+                source: HttpError::TooLarge {
+                    status: 200,
+                    limit: 65536,
+                    ..
+                },
+                code: None,
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        azure_error(&error).to_string(),
+        "the reply of IMDS is larger than 65536 bytes"
+    );
+    assert!(!error.is_transient());
+    assert!(delays.lock().expect("delays").is_empty());
+}
+
+#[tokio::test]
 async fn no_token_in_debug_or_errors() {
     let server = MockServer::start().await;
     Mock::given(path("/metadata/identity/oauth2/token"))

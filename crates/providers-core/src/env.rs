@@ -9,6 +9,14 @@ pub trait Env: Send + Sync + std::fmt::Debug {
     /// Every variable that is set and valid Unicode, as `(name, value)` pairs (for prefix scans such
     /// as the `OPENAI_CONN_*` overrides).
     fn vars(&self) -> Vec<(String, String)>;
+    /// Names of the variables that are set but whose value is not valid Unicode, which [`var`]
+    /// and [`vars`] leave out, so that a caller can say so instead of "not set".
+    ///
+    /// [`var`]: Env::var
+    /// [`vars`]: Env::vars
+    fn non_unicode_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The real process environment.
@@ -25,6 +33,13 @@ impl Env for ProcessEnv {
             .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
             .collect()
     }
+
+    fn non_unicode_names(&self) -> Vec<String> {
+        std::env::vars_os()
+            .filter(|(_, value)| value.to_str().is_none())
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect()
+    }
 }
 
 /// A fixed set of variables, for tests and for programs that resolve the environment themselves.
@@ -32,6 +47,7 @@ impl Env for ProcessEnv {
 #[derive(Clone, Default)]
 pub struct MapEnv {
     vars: BTreeMap<String, String>,
+    non_unicode: Vec<String>,
 }
 
 impl MapEnv {
@@ -45,6 +61,12 @@ impl MapEnv {
         self.vars.insert(name.into(), value.into());
         self
     }
+
+    /// Adds a variable that is set to a value that is not valid Unicode.
+    pub fn with_non_unicode(mut self, name: impl Into<String>) -> Self {
+        self.non_unicode.push(name.into());
+        self
+    }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MapEnv {
@@ -54,6 +76,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MapEnv {
                 .into_iter()
                 .map(|(name, value)| (name.into(), value.into()))
                 .collect(),
+            non_unicode: Vec::new(),
         }
     }
 }
@@ -75,6 +98,10 @@ impl Env for MapEnv {
             .iter()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect()
+    }
+
+    fn non_unicode_names(&self) -> Vec<String> {
+        self.non_unicode.clone()
     }
 }
 

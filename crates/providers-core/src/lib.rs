@@ -1,7 +1,8 @@
 //! What every subject-token source shares: the [`SubjectTokenSource`] trait, the token and its
 //! [`TokenType`], the [`SourceError`] that says which source failed, at which step and whether it is
 //! worth retrying, an injectable [`Env`], and the runtime-agnostic [`retry`] loop with its
-//! [`RetryPolicy`].
+//! [`RetryPolicy`], [`read_regular_file`] / [`read_bounded`], the bounded reads of documents and
+//! token files, and [`is_loopback_host`], the one rule of which hosts are this machine.
 //!
 //! This crate has no async runtime and no HTTP stack: sources bring their own, and sleeping is
 //! injected through [`Sleep`] so tests can run on paused time.
@@ -10,11 +11,15 @@
 
 mod env;
 mod error;
+mod net;
+mod read;
 mod retry;
 mod token;
 
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{BoxError, SourceError};
+pub use net::is_loopback_host;
+pub use read::{MAX_DOCUMENT_BYTES, MAX_TOKEN_FILE_BYTES, read_bounded, read_regular_file};
 pub use retry::{Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
 pub use token::{SubjectToken, TokenType};
 

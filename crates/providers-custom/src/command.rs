@@ -22,15 +22,17 @@ pub const STDOUT_LIMIT: usize = 1 << 20;
 /// The command is an argument vector run directly, never through a shell, with standard input
 /// closed and the process environment inherited. It is started again on every fetch.
 ///
-/// - A command that outlives its timeout is killed and reaped before the fetch returns.
+/// - On Unix the command runs in a process group of its own. When the command exits, whatever it
+///   left running in that group (a background process still holding its output, say) is killed,
+///   so the fetch returns as soon as the command is done; at the timeout, or when the fetch is
+///   dropped, the whole group is killed. The command itself is reaped before the fetch returns.
 /// - Errors carry the exit status and the first [`STDERR_LIMIT`] bytes of standard error, never
 ///   standard output.
 /// - Debug shows the program and the number of arguments, not the arguments: a command line such
 ///   as `vault read -field=token ...` or `--client-secret=...` may hold secrets.
 ///
-/// Only the direct child is killed on timeout: a command that starts background processes of its
-/// own must stop them itself. If such a process keeps standard output open after the command
-/// exits, the fetch waits for it until the timeout.
+/// A process that leaves the group on purpose (`setsid`, a daemon) is beyond reach; only what
+/// stays in the group is stopped.
 ///
 /// Fetching needs a Tokio runtime with I/O and time enabled (`Runtime::enable_all`), as child
 /// processes and timeouts are driven by it.
@@ -93,9 +95,15 @@ impl CommandSource {
             .stderr(Stdio::piped())
             // If the fetch itself is dropped (the caller gave up), the child must not outlive it.
             .kill_on_drop(true);
+        // Its own group, so that it and everything it starts can be signalled at once.
+        #[cfg(unix)]
+        command.process_group(0);
         let mut child = command
             .spawn()
             .map_err(|source| spawn_error(program, source))?;
+        // Kills the group when dropped: on the timeout, on every early return, and when the fetch
+        // itself is dropped.
+        let mut group = ProcessGroup::of(&child);
         let stdout_pipe = child.stdout.take().expect("stdout was set to piped");
         let stderr_pipe = child.stderr.take().expect("stderr was set to piped");
 
@@ -108,12 +116,20 @@ impl CommandSource {
             tokio::join!(
                 read_head(stdout_pipe, STDOUT_LIMIT, &mut stdout),
                 read_head(stderr_pipe, STDERR_LIMIT, &mut stderr),
-                child.wait(),
+                async {
+                    let status = child.wait().await;
+                    // The command is done: what it left in its group may hold the pipes open,
+                    // and the reads above end only once every writer is gone. What it already
+                    // wrote stays readable in the pipes.
+                    group.kill();
+                    status
+                },
             )
         })
         .await;
 
         let Ok((stdout_more, stderr_more, status)) = collected else {
+            group.kill();
             // `kill` also waits for the child, so it is reaped here and leaves no zombie. An error
             // means it could not be signalled, which only happens once it has exited by itself.
             if let Err(error) = child.kill().await {
@@ -190,6 +206,53 @@ impl fmt::Debug for CommandSource {
             .field("timeout", &self.timeout)
             .field("token_type", &self.token_type)
             .finish()
+    }
+}
+
+/// The process group of a started command, killed once: explicitly, or when dropped.
+struct ProcessGroup {
+    #[cfg(unix)]
+    leader: Option<rustix::process::Pid>,
+}
+
+impl ProcessGroup {
+    /// The group `child` leads (it was spawned with `process_group(0)`).
+    fn of(child: &tokio::process::Child) -> Self {
+        #[cfg(unix)]
+        {
+            let leader = child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                // Never 0 or 1: `kill(-1, ..)` would signal every process the user may signal.
+                .filter(|id| *id > 1)
+                .and_then(rustix::process::Pid::from_raw);
+            ProcessGroup { leader }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = child;
+            ProcessGroup {}
+        }
+    }
+
+    /// Sends `SIGKILL` to every process left in the group, once. A group that is already empty is
+    /// not an error.
+    fn kill(&mut self) {
+        #[cfg(unix)]
+        if let Some(leader) = self.leader.take() {
+            match rustix::process::kill_process_group(leader, rustix::process::Signal::KILL) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "could not kill the token command's process group");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -172,6 +172,84 @@ async fn a_command_that_outlives_its_timeout_is_killed_and_reaped() {
     assert!(!process_exists(pid), "process {pid} still exists");
 }
 
+/// PIDs of live (not zombie) processes whose command line is exactly `argv`.
+fn live_processes(argv: &[&str]) -> Vec<u32> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|arg| [arg.as_bytes(), b"\0"])
+        .flatten()
+        .copied()
+        .collect();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| cmd == wanted))
+        .filter(|pid| {
+            // The state follows the parenthesised command name in /proc/PID/stat.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| !rest.starts_with('Z'))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Live processes running exactly `argv`, once they had a moment to die: `SIGKILL` is delivered
+/// asynchronously, so a killed process may still be listed right after the signal was sent. Polls
+/// for at most 10 s (an unkilled `sleep 31x` lives for 5 minutes, so a regression still fails).
+async fn survivors(argv: &[&str]) -> Vec<u32> {
+    for _ in 0..500 {
+        if live_processes(argv).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    live_processes(argv)
+}
+
+#[tokio::test]
+async fn at_the_timeout_the_whole_process_group_is_killed() {
+    // Both sleeps are children of the shell; before process groups, only the shell was killed
+    // and both sleeps ran on for five minutes.
+    let source = command(
+        sh("sleep 313 & sleep 314; echo tok"),
+        Duration::from_secs(1),
+    )
+    .build(TokenType::Jwt);
+
+    let (error, cause_debug) = fetch_error(source.as_ref()).await;
+    assert!(
+        matches!(custom_error(&error), CustomError::Timeout { .. }),
+        "expected Timeout, got {cause_debug}"
+    );
+    for argv in [["sleep", "313"], ["sleep", "314"]] {
+        assert_eq!(
+            survivors(&argv).await,
+            Vec::<u32>::new(),
+            "{argv:?} still runs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_command_that_leaves_a_background_child_succeeds_and_the_child_is_killed() {
+    // The background sleep inherits standard output and would hold the pipe open for 315 s.
+    let source = CommandSource::new(
+        sh("sleep 315 & echo tok"),
+        Duration::from_secs(5),
+        TokenType::Jwt,
+    );
+
+    let token = source.fetch().await.expect("the token, not a timeout");
+    assert_eq!(token.secret().expose_secret(), "tok");
+    assert_eq!(survivors(&["sleep", "315"]).await, Vec::<u32>::new());
+}
+
 #[tokio::test]
 async fn blank_standard_output_is_an_empty_output_error() {
     let source = source(sh("printf '  \\n'"));

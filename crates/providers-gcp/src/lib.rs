@@ -27,7 +27,7 @@ use std::time::Duration;
 use providers_core::{
     BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client, retry_with_policy};
+use providers_http::{Proxy, TokioSleep, build_client, read_reply, retry_with_policy};
 use secrecy::SecretString;
 use url::Url;
 
@@ -164,10 +164,7 @@ impl GcpSource {
         if !status.is_success() {
             return Err(HttpError::status_of(endpoint, &response).into());
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        let body = read_reply(endpoint.clone(), response).await?;
         let malformed = |expected| HttpError::Malformed {
             endpoint: endpoint.clone().into(),
             status: status.as_u16(),

@@ -222,6 +222,32 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
 }
 
 #[tokio::test]
+async fn a_reply_past_64_kib_is_refused_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path(IDENTITY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'e'; 64 * 1024 + 1]))
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+
+    let error = source.fetch().await.expect_err("too large");
+    assert!(
+        matches!(
+            gcp_error(&error),
+            GcpError::Http(HttpError::TooLarge {
+                status: 200,
+                limit: 65536,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(request_count(&server).await, 1);
+    assert!(recorded(&delays).is_empty());
+}
+
+#[tokio::test]
 async fn a_body_that_is_not_utf8_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(path(IDENTITY_PATH))

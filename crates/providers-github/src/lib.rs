@@ -30,7 +30,7 @@ use std::time::Duration;
 use providers_core::{
     BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client, is_loopback, retry_with_policy};
+use providers_http::{Proxy, TokioSleep, build_client, is_loopback, read_reply, retry_with_policy};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -189,10 +189,7 @@ impl GithubActionsSource {
         if !status.is_success() {
             return Err(HttpError::status_of(endpoint.clone(), &response).into());
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
+        let body = read_reply(endpoint.clone(), response).await?;
         parse_reply(&body).map_err(|expected| {
             HttpError::Malformed {
                 endpoint: endpoint.clone().into(),

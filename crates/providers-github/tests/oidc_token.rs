@@ -253,6 +253,31 @@ async fn a_reply_without_a_usable_value_is_an_error() {
 }
 
 #[tokio::test]
+async fn a_reply_past_64_kib_is_refused_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'{'; 64 * 1024 + 1]))
+        .mount(&server)
+        .await;
+    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
+    let error = source.fetch().await.expect_err("too large");
+    assert!(
+        matches!(
+            github_error(&error),
+            GithubActionsError::Http(HttpError::TooLarge {
+                status: 200,
+                limit: 65536,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_transient());
+    assert_eq!(request_count(&server).await, 1);
+    assert!(recorded(&delays).is_empty());
+}
+
+#[tokio::test]
 async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
     let server = MockServer::start().await;
     Mock::given(path(TOKEN_PATH))

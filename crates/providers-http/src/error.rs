@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{TransportFailure, retry_after};
+use crate::{BodyError, TransportFailure, retry_after};
 
 /// A credential request failed in a way any HTTP protocol can: the client, the transport, a
 /// redirect, an unexpected status, or a success reply that does not hold what the protocol needs.
@@ -89,6 +89,18 @@ pub enum HttpError {
         /// What the body should have held, such as `a non-empty string access_token`.
         expected: &'static str,
     },
+
+    /// The reply body is larger than the endpoint may send (see [`crate::read_body`]); it was
+    /// not read past the limit.
+    #[error("the reply of {endpoint} is larger than {limit} bytes")]
+    TooLarge {
+        /// Where the request went.
+        endpoint: Cow<'static, str>,
+        /// The status of the reply.
+        status: u16,
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl HttpError {
@@ -101,6 +113,24 @@ impl HttpError {
             TransportFailure::Timeout => HttpError::Timeout { endpoint, source },
             TransportFailure::Connect => HttpError::Connect { endpoint, source },
             TransportFailure::Other => HttpError::Transport { endpoint, source },
+        }
+    }
+
+    /// The failure of reading a reply body of `status` with [`crate::read_body`]: past the limit
+    /// it is [`HttpError::TooLarge`], a broken connection is sorted as by [`HttpError::transport`].
+    pub fn body(
+        endpoint: impl Into<Cow<'static, str>>,
+        status: u16,
+        error: BodyError,
+    ) -> HttpError {
+        let endpoint = endpoint.into();
+        match error {
+            BodyError::TooLarge { limit } => HttpError::TooLarge {
+                endpoint,
+                status,
+                limit,
+            },
+            BodyError::Read(source) => HttpError::transport(endpoint, source),
         }
     }
 
@@ -132,7 +162,8 @@ impl HttpError {
             | HttpError::Transport { endpoint, .. }
             | HttpError::Redirect { endpoint, .. }
             | HttpError::Status { endpoint, .. }
-            | HttpError::Malformed { endpoint, .. } => endpoint,
+            | HttpError::Malformed { endpoint, .. }
+            | HttpError::TooLarge { endpoint, .. } => endpoint,
         }
     }
 
@@ -141,7 +172,8 @@ impl HttpError {
         match self {
             HttpError::Redirect { status, .. }
             | HttpError::Status { status, .. }
-            | HttpError::Malformed { status, .. } => Some(*status),
+            | HttpError::Malformed { status, .. }
+            | HttpError::TooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -171,9 +203,10 @@ impl HttpError {
             HttpError::Timeout { .. } | HttpError::Connect { .. } => true,
             HttpError::Transport { source, .. } => !source.is_builder(),
             HttpError::Status { status, .. } => is_transient_status(*status),
-            HttpError::Client { .. } | HttpError::Redirect { .. } | HttpError::Malformed { .. } => {
-                false
-            }
+            HttpError::Client { .. }
+            | HttpError::Redirect { .. }
+            | HttpError::Malformed { .. }
+            | HttpError::TooLarge { .. } => false,
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   transport, redirect, status, malformed reply), naming the endpoint; each protocol's error
 //!   wraps it and keeps only its own variants;
 //! - [`is_loopback`]: the one place plain `http` is allowed for a request that carries a secret;
+//! - [`read_body`]: a reply body read up to a limit ([`MAX_BODY_BYTES`] for every token and error
+//!   reply), never more, with [`BodyError::TooLarge`] past it: the one bounded reader of every
+//!   HTTP body of the workspace;
 //! - [`retry_with_policy`] and [`retry_with_policies`]: the retry loop of `providers-core` driven
 //!   by one [`RetryPolicy`] (or one per budget) and a [`Retryable`] error, with one debug event per
 //!   retry (the error's message, never a body).
@@ -24,6 +27,7 @@ mod error;
 
 pub use error::{HttpError, is_transient_status};
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
@@ -117,15 +121,69 @@ impl TransportFailure {
     }
 }
 
+/// The most a reply body of a credential endpoint (a token, an OAuth or API error) may hold:
+/// 64 KiB. Tokens are a few kilobytes; the bound keeps a hostile or broken server from filling
+/// memory.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A reply body could not be read in full.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is larger than the limit (by its `Content-Length`, or once that much arrived).
+    #[error("the reply body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The connection failed while the body was read. The error holds no URL.
+    #[error("the reply body could not be read")]
+    Read(#[source] reqwest::Error),
+}
+
+/// Reads `response`'s body, at most `limit` bytes: a larger `Content-Length` is refused before
+/// reading, and reading stops as soon as more than `limit` bytes arrived.
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| BodyError::Read(error.without_url()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Reads the body of a credential endpoint's reply (`status` is the reply's) through
+/// [`read_body`] with [`MAX_BODY_BYTES`], as an [`HttpError`] naming `endpoint` when it fails.
+/// Every source reads its token reply through here.
+pub async fn read_reply(
+    endpoint: impl Into<Cow<'static, str>>,
+    response: reqwest::Response,
+) -> Result<Vec<u8>, HttpError> {
+    let status = response.status().as_u16();
+    read_body(response, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| HttpError::body(endpoint, status, error))
+}
+
 /// Whether `url` points at this host (`localhost`, `127.0.0.0/8` or `::1`): the only place plain
 /// `http` is accepted for a request that carries a secret (a local test server or proxy).
 pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    url.host_str().is_some_and(providers_core::is_loopback_host)
 }
 
 /// A failure that [`retry_with_policy`] can sort.

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use providers_core::{BoxFuture, RetryPolicy, Sleep};
 use providers_http::{
-    HttpError, Proxy, Retryable, TransportFailure, build_client, client_builder, is_loopback,
-    retry_after, retry_with_policies, retry_with_policy,
+    BodyError, HttpError, MAX_BODY_BYTES, Proxy, Retryable, TransportFailure, build_client,
+    client_builder, is_loopback, read_body, retry_after, retry_with_policies, retry_with_policy,
 };
 use url::Url;
 use wiremock::matchers::{method, path};
@@ -39,6 +39,65 @@ async fn redirects_are_returned_not_followed() {
         assert_eq!(received.len(), 1, "{proxy:?}: the redirect was followed");
         assert_eq!(received[0].url.path(), "/start");
     }
+}
+
+#[tokio::test]
+async fn bodies_are_read_up_to_the_limit_and_refused_past_it() {
+    let server = MockServer::start().await;
+    for (route, size) in [("/at", MAX_BODY_BYTES), ("/past", MAX_BODY_BYTES + 1)] {
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; size]))
+            .mount(&server)
+            .await;
+    }
+    let client = build_client(Proxy::Never).expect("client");
+    let get = |route: &'static str| client.get(format!("{}{route}", server.uri())).send();
+    let body = read_body(get("/at").await.expect("reply"), MAX_BODY_BYTES)
+        .await
+        .expect("a body at the limit is read");
+    assert_eq!(body.len(), MAX_BODY_BYTES);
+    let error = read_body(get("/past").await.expect("reply"), MAX_BODY_BYTES)
+        .await
+        .expect_err("a body past the limit is refused");
+    assert!(
+        matches!(error, BodyError::TooLarge { limit } if limit == MAX_BODY_BYTES),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the reply body is larger than 65536 bytes"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_chunked_body_is_refused_once_past_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that announces no length and never stops sending: reading must stop by itself.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = format!("4000\r\n{}\r\n", "z".repeat(0x4000));
+        while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let client = build_client(Proxy::Never).expect("client");
+    let response = client
+        .get(format!("http://{address}/endless"))
+        .send()
+        .await
+        .expect("reply");
+    let error = read_body(response, MAX_BODY_BYTES)
+        .await
+        .expect_err("an endless body is refused");
+    assert!(matches!(error, BodyError::TooLarge { .. }), "{error:?}");
 }
 
 #[tokio::test]

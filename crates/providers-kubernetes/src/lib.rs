@@ -17,7 +17,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use providers_core::{BoxFuture, SourceError, SubjectToken, SubjectTokenSource, TokenType};
+use providers_core::{
+    BoxFuture, MAX_TOKEN_FILE_BYTES, SourceError, SubjectToken, SubjectTokenSource, TokenType,
+    read_regular_file,
+};
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroizing;
 
@@ -53,7 +56,8 @@ impl KubernetesSource {
     fn read(&self) -> Result<SubjectToken, KubernetesError> {
         // The raw bytes are the token, so they are wiped when dropped, whatever the outcome.
         let bytes = Zeroizing::new(
-            std::fs::read(&self.path).map_err(|source| classify(&self.path, source))?,
+            read_regular_file(&self.path, MAX_TOKEN_FILE_BYTES)
+                .map_err(|source| classify(&self.path, source))?,
         );
         let text = std::str::from_utf8(&bytes).map_err(|source| KubernetesError::NotUtf8 {
             path: self.path.clone(),
@@ -126,7 +130,9 @@ pub enum KubernetesError {
         /// The configured path.
         path: PathBuf,
     },
-    /// Any other failure to read the file (it is a directory, an I/O error, ...).
+    /// Any other failure to read the file: it is not a regular file (a directory, a FIFO, a
+    /// device such as `/dev/zero`, refused before it is opened), it is larger than
+    /// [`MAX_TOKEN_FILE_BYTES`], or an I/O error.
     #[error("could not read token file {}: {source}", path.display())]
     Read {
         /// The configured path.

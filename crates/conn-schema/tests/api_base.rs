@@ -1,0 +1,58 @@
+//! The API base in a document (`host`, `openai_client_kwargs.base_url`): plain http to another host
+//! is a warning at the value, credentials in the URL an error whose message and snippet hold none.
+
+use conn_schema::{Code, DocumentKind, Severity, validate};
+
+#[test]
+fn a_plain_http_base_to_another_host_is_a_warning_at_its_value() {
+    let host = "{\n  \"conn_type\": \"openai\",\n  \"host\": \"http://api.example.com/v1\",\n  \"password\": \"sk-x\"\n}";
+    let base_url =
+        "{\n  \"openai_client_kwargs\": {\n    \"base_url\": \"http://10.0.0.5:8080/v1\"\n  }\n}";
+    for (text, pointer, line, column) in [
+        (host, "/host", 3, 11),
+        (base_url, "/openai_client_kwargs/base_url", 3, 17),
+    ] {
+        let report = validate(text, DocumentKind::Auto);
+        assert!(!report.has_errors(), "{}", report.render("conn.json"));
+        assert!(report.connection.is_some());
+        let found: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.code == Code::CleartextHttp)
+            .collect();
+        assert_eq!(found.len(), 1, "{}", report.render("conn.json"));
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(
+            (found[0].pointer.as_str(), found[0].line, found[0].column),
+            (pointer, line, column)
+        );
+    }
+    for quiet in [
+        "https://api.example.com/v1",
+        "http://localhost:8080/v1",
+        "http://127.0.0.1:8080/v1",
+        "http://[::1]:8080/v1",
+    ] {
+        let text = format!(r#"{{"openai_client_kwargs": {{"base_url": "{quiet}"}}}}"#);
+        let report = validate(&text, DocumentKind::Auto);
+        assert!(
+            report.diagnostics.is_empty(),
+            "{quiet}: {:?}",
+            report.diagnostics
+        );
+    }
+}
+
+#[test]
+fn credentials_in_a_base_are_an_error_that_repeats_none_of_them() {
+    for text in [
+        r#"{"conn_type": "openai", "host": "https://sk-USERINFO-1@api.example.com/v1"}"#,
+        r#"{"openai_client_kwargs": {"base_url": "https://u:sk-USERINFO-1@api.example.com/v1"}}"#,
+    ] {
+        let report = validate(text, DocumentKind::Auto);
+        let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::CredentialsInUrl], "{text}");
+        let rendered = report.render("conn.json");
+        assert!(!rendered.contains("USERINFO"), "{rendered}");
+    }
+}

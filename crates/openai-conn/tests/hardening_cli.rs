@@ -1,0 +1,306 @@
+//! The CLI at the edges a hostile connection author or server would try (issue 13): inputs that
+//! are not regular files, and other inputs that must end with a message and an exit code.
+#![cfg(unix)]
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod support;
+
+use support::command;
+
+/// Runs `command` to its end; a run that has not ended after a minute is killed and fails the
+/// test, so a regression is a failure, not a hung test run.
+fn finish(mut command: Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openai-conn starts");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().expect("kill");
+            let _ = child.wait();
+            panic!("openai-conn did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn validate_refuses_a_fifo_without_opening_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let fifo = directory.path().join("conn.json");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+
+    let output = finish(command(&[
+        "validate",
+        fifo.to_str().expect("UTF-8 temp path"),
+    ]));
+
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a regular file (it is a named pipe)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_token_file_that_is_a_device_is_refused_at_once() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = directory.path().join("conn.json");
+    let document = serde_json::json!({
+        "conn_type": "openai",
+        "host": "http://127.0.0.1:9/v1",
+        "extra": {
+            "auth_type": "workload_identity",
+            "workload_identity_provider": "kubernetes",
+            "token_file_path": "/dev/zero",
+            "identity_provider_id": "idp",
+            "service_account_id": "sa"
+        }
+    });
+    std::fs::write(&file, document.to_string()).expect("write");
+    let mut run = command(&["token", file.to_str().expect("UTF-8 temp path")]);
+    // Nothing may leave this host, even if the source were read.
+    run.env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token");
+
+    let output = finish(run);
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("token file /dev/zero: not a regular file (it is a character device)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn standard_input_past_sixteen_mib_is_refused() {
+    let mut child = command(&["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openai-conn starts");
+    let mut input = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = vec![b' '; 1 << 20];
+        // The reader stops after 16 MiB + 1 byte, and the pipe then breaks: that ends the loop.
+        for _ in 0..17 {
+            if input.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let output = child.wait_with_output().expect("output");
+    writer.join().expect("writer");
+
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("cannot read standard input: larger than the limit of 16777216 bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A write end of a pipe whose read end is already closed: every write fails with `EPIPE`.
+fn broken_pipe(directory: &tempfile::TempDir) -> std::fs::File {
+    let fifo = directory.path().join("pipe");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // Opened for reading and writing first, so that opening the write end does not wait for a
+    // reader; then the only reader goes away.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("open the fifo");
+    let writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the write end");
+    drop(reader);
+    writer
+}
+
+#[test]
+fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let valid = directory.path().join("conn.json");
+    std::fs::write(&valid, r#"{"conn_type": "openai", "password": "sk-x"}"#).expect("write");
+    let valid = valid.to_str().expect("UTF-8 temp path").to_owned();
+    for args in [
+        vec!["schema"],
+        vec!["validate", valid.as_str()],
+        vec!["plan", valid.as_str()],
+    ] {
+        for (what, sink) in [
+            ("a broken pipe", broken_pipe(&directory)),
+            (
+                "a full disk",
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .expect("/dev/full"),
+            ),
+        ] {
+            let output = command(&args)
+                .stdin(Stdio::null())
+                .stdout(sink)
+                .stderr(Stdio::piped())
+                .output()
+                .expect("openai-conn runs");
+            let stderr = stderr(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?} to {what}: {stderr}"
+            );
+            assert!(
+                stderr.starts_with("openai-conn: cannot write to standard output: "),
+                "{args:?} to {what}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            let _ = std::fs::remove_file(directory.path().join("pipe"));
+        }
+    }
+}
+
+/// Writes `text` as `name` in `directory` and returns the path as a string.
+fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = directory.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("UTF-8 temp path").to_owned()
+}
+
+#[test]
+fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let json = write(&directory, "conn.json", "{\"auth_type\": ,}");
+    let yaml = write(&directory, "conn.yaml", "auth_type: [unclosed\n");
+    let toml = write(&directory, "conn.toml", "auth_type = \n");
+    for file in [&json, &yaml, &toml] {
+        let output = finish(command(&["validate", file]));
+        assert_eq!(output.status.code(), Some(1), "{file}: {}", stderr(&output));
+    }
+    // A connection URI that cannot be parsed, in AIRFLOW_CONN_*.
+    let mut uri = command(&["validate", "--conn-id", "broken"]);
+    uri.env("AIRFLOW_CONN_BROKEN", "openai://:sk-SECRET@host:notaport/");
+    let output = finish(uri);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("sk-SECRET"),
+        "{}",
+        stderr(&output)
+    );
+
+    let missing = directory.path().join("missing.json");
+    let output = finish(command(&["validate", missing.to_str().expect("UTF-8")]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = finish(command(&["validate", "--conn-id", "unset"]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn control_characters_in_key_names_are_escaped_in_human_output() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        &directory,
+        "conn.json",
+        r#"{"auth_type": "api_key", "evil\u001b[2J\nconn.json:1:1: error: forged": 1}"#,
+    );
+    let output = finish(command(&["validate", &file]));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(stdout.contains("evil\\u{1b}[2J\\nconn.json"), "{stdout}");
+    assert!(
+        !stdout.lines().any(|line| line.starts_with("conn.json:1:1")),
+        "a key forged a line: {stdout}"
+    );
+}
+
+#[test]
+fn openai_base_url_is_checked_by_validate_and_plan() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    // No host and no base_url: OPENAI_BASE_URL is the base in effect.
+    let file = write(
+        &directory,
+        "conn.json",
+        r#"{"conn_type": "openai", "password": "sk-conn-key", "extra": {}}"#,
+    );
+
+    let mut with_credentials = command(&["validate", &file]);
+    with_credentials.env(
+        "OPENAI_BASE_URL",
+        "https://user:sk-URL-SECRET@api.example.com/v1",
+    );
+    let output = finish(with_credentials);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr(&output));
+    assert!(
+        stdout.contains("env OPENAI_BASE_URL: error[credentials-in-url]"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("sk-URL-SECRET"), "{stdout}");
+
+    let mut plan = command(&["plan", &file]);
+    plan.env(
+        "OPENAI_BASE_URL",
+        "https://user:sk-URL-SECRET@api.example.com/v1",
+    );
+    let output = finish(plan);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("credentials in the url are not allowed"));
+    assert!(
+        !stderr(&output).contains("sk-URL-SECRET"),
+        "{}",
+        stderr(&output)
+    );
+
+    let mut in_clear = command(&["validate", &file]);
+    in_clear.env("OPENAI_BASE_URL", "http://api.example.com/v1");
+    let output = finish(in_clear);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
+    assert!(
+        stdout.contains("env OPENAI_BASE_URL: warning[cleartext-http]"),
+        "{stdout}"
+    );
+
+    let mut plan = command(&["plan", &file]);
+    plan.env("OPENAI_BASE_URL", "http://api.example.com/v1");
+    let output = finish(plan);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("openai-conn: warning: the api base http://api.example.com/v1 (from the OPENAI_BASE_URL environment variable) is plain http"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A loopback base in clear text is a local proxy or test server: no warning.
+    let mut local = command(&["validate", &file]);
+    local.env("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1");
+    let output = finish(local);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("cleartext-http"));
+}
