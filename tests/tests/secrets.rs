@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use conn_schema::{DocumentKind, Extra, validate};
-use openai_client::{ClientOptions, ExchangeError, TokenCache, from_connection};
+use openai_conn_client::{ClientOptions, ExchangeError, TokenCache, from_connection};
 use providers_core::{MapEnv, SourceError, SubjectToken, TokenType};
 use serde_json::json;
 
@@ -59,7 +59,7 @@ async fn no_public_type_prints_a_secret() {
     );
     let connected = from_connection(&api_key, "secrets", options.clone()).expect("client");
     assert_clean("Connected", &format!("{connected:?}"));
-    let plan = openai_client::plan(&api_key, "secrets", &options).expect("plan");
+    let plan = openai_conn_client::plan(&api_key, "secrets", &options).expect("plan");
     assert_clean("Plan", &format!("{plan:?}"));
 
     for provider in ["github_actions", "azure", "gcp", "kubernetes"] {
@@ -156,7 +156,7 @@ async fn no_x509_type_prints_key_material() {
     let options = ClientOptions::new().with_env(Arc::new(MapEnv::new()));
     let connected = from_connection(&workload, "secrets", options.clone()).expect("client");
     assert_no_key("x509 Connected", &format!("{connected:?}"));
-    let plan = openai_client::plan(&workload, "secrets", &options).expect("plan");
+    let plan = openai_conn_client::plan(&workload, "secrets", &options).expect("plan");
     assert_no_key("x509 Plan", &format!("{plan:?}"));
 
     let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("identity");

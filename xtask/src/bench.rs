@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: the cost of authentication, ours next to the official Python SDK.
 //!
-//! Builds the release binaries, starts the loopback mock (`openai-client`'s `mock_openai`
+//! Builds the release binaries, starts the loopback mock (`openai-conn-client`'s `mock_openai`
 //! example) once per scenario, installs the pinned `openai` SDK into `bench/.venv`, runs every
 //! scenario through both clients in this one run, and writes `bench/RESULTS.md` and
 //! `bench/results.json`. Every loop is bounded and every server binds 127.0.0.1.
@@ -219,7 +219,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "--release",
             "--quiet",
             "-p",
-            "openai-client",
+            "openai-conn-client",
             "--examples",
             "-p",
             "openai-conn",
@@ -637,7 +637,7 @@ fn report(results: &Value) -> String {
              of five alternating rounds; the rounds ranged over {} req/s with workload identity \
              and {} with a static key). The loopback run is CPU-bound: each request costs about \
              {:.0} µs of CPU here (2 cores / req/s). Of that, the token read is {o1:.0} ns and the \
-             layer's header work about a microsecond (criterion: `cargo bench -p openai-client \
+             layer's header work about a microsecond (criterion: `cargo bench -p openai-conn-client \
              --bench auth`, group `one request through the tower stack`), so workload identity \
              itself accounts for 1–2 %; the rest of the gap is the spread between rounds on a \
              shared 2-core VM.\n",

@@ -4,7 +4,7 @@
 //!   model's types.
 //! - `publish [--base-url URL] [--out DIR]`: the static site of the schemas (`target/site`).
 //! - `snapshots`: run the validation snapshot tests.
-//! - `tidy`: check dependency direction (no HTTP or async stack below `openai-client`).
+//! - `tidy`: check dependency direction (no HTTP or async stack below `openai-conn-client`).
 //! - `editor-test`: the schemas in VS Code's JSON language service, the YAML language server,
 //!   Ajv strict mode and taplo (`tests/editor`).
 //! - `fuzz`: the libFuzzer target on the validator, for 60 s.

@@ -37,7 +37,7 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("providers-core", &[]),
     ("providers-http", &["providers-core"]),
     // Sources know no connection format: they reach the core (and the HTTP ones providers-http),
-    // never conn-schema; openai-client holds the one mapping from the model to them.
+    // never conn-schema; openai-conn-client holds the one mapping from the model to them.
     ("providers-kubernetes", &["providers-core"]),
     ("providers-custom", &["providers-core"]),
     ("providers-azure", &["providers-core", "providers-http"]),

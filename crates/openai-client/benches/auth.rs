@@ -10,10 +10,10 @@ use async_openai::middleware::HttpRequestFactory;
 use axum::Router;
 use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
-use openai_client::providers_core::{
+use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_client::{TokenCache, WorkloadIdentityLayer};
+use openai_conn_client::{TokenCache, WorkloadIdentityLayer};
 use serde_json::json;
 use tower::{Layer, ServiceExt, service_fn};
 

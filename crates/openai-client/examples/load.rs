@@ -1,6 +1,6 @@
 //! Load generator: N `GET {base}/models` through the real client built from a connection.
 //!
-//! `cargo run --release -p openai-client --example load -- --conn FILE --requests N --concurrency C`
+//! `cargo run --release -p openai-conn-client --example load -- --conn FILE --requests N --concurrency C`
 //! prints one JSON object:
 //! `{"requests","ok","failed","exchanges","subject_fetches","rps","p50_us","p99_us","max_us"}`
 //! (`exchanges` and `subject_fetches` are the token cache's own counters; 0 under an API key).
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use conn_load::{ProcessEnv, SourceSpec, load};
 use conn_schema::DocumentKind;
-use openai_client::{ClientOptions, from_connection};
+use openai_conn_client::{ClientOptions, from_connection};
 use serde_json::json;
 
 struct Args {

@@ -1,6 +1,6 @@
 //! A loopback mock of the OpenAI token exchange and `GET /v1/models`, for benchmarks.
 //!
-//! `cargo run --release -p openai-client --example mock_openai -- --expires-in 3600 --exchange-delay-ms 0`
+//! `cargo run --release -p openai-conn-client --example mock_openai -- --expires-in 3600 --exchange-delay-ms 0`
 //! binds 127.0.0.1 on a free port and prints `{"port": N}` on one line. `GET /stats` returns the
 //! counters, `POST /config` changes `expires_in` and the exchange delay, `POST /reset` zeroes the
 //! counters. It accepts only tokens it issued and that have not expired (so a benchmark that sent

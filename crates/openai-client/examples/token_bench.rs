@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use openai_client::TokenCache;
-use openai_client::providers_core::{
+use openai_conn_client::TokenCache;
+use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
 use serde_json::json;

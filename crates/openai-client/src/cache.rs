@@ -435,7 +435,7 @@ impl TokenCache {
                     .as_ref()
                     .is_some_and(|previous| Arc::ptr_eq(previous, &used.0));
                 if cleared {
-                    tracing::info!(target: "openai_client::cache", "access token invalidated");
+                    tracing::info!(target: "openai_conn_client::cache", "access token invalidated");
                 }
                 cleared
             }
@@ -577,7 +577,7 @@ async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
             }
             inner.generation.send_modify(|generation| *generation += 1);
             tracing::debug!(
-                target: "openai_client::cache",
+                target: "openai_conn_client::cache",
                 expires_in = expires_in.as_secs(),
                 "access token stored"
             );
@@ -602,7 +602,7 @@ async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
                 delay
             };
             tracing::warn!(
-                target: "openai_client::cache",
+                target: "openai_conn_client::cache",
                 error = %error,
                 still_usable,
                 retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),

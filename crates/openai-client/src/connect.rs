@@ -423,7 +423,7 @@ fn add_default_headers(
         if workload_identity && is_credential_header(&header) {
             // The layer would remove it anyway; skipping it keeps it out of the config too.
             tracing::warn!(
-                target: "openai_client::connect",
+                target: "openai_conn_client::connect",
                 conn_id,
                 header = %header,
                 "credential header in default_headers ignored under workload identity"

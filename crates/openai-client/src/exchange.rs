@@ -252,7 +252,7 @@ impl Exchanger {
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(exchanged) => tracing::info!(
-                target: "openai_client::exchange",
+                target: "openai_conn_client::exchange",
                 attempt,
                 duration_ms,
                 expires_in = exchanged.expires_in.as_secs(),
@@ -260,7 +260,7 @@ impl Exchanger {
                 "token exchange succeeded"
             ),
             Err(error) => tracing::warn!(
-                target: "openai_client::exchange",
+                target: "openai_conn_client::exchange",
                 attempt,
                 duration_ms,
                 status = error.status(),

@@ -93,7 +93,7 @@ where
             cache.invalidate(&token);
             drop(response);
             tracing::info!(
-                target: "openai_client::auth",
+                target: "openai_conn_client::auth",
                 "api answered 401; replaying once with a fresh access token"
             );
             let fresh = cache.token().await.map_err(token_error)?;

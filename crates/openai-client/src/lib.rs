@@ -20,7 +20,7 @@
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use conn_schema::{DocumentKind, validate};
-//! use openai_client::{ClientOptions, chat_completion, from_connection};
+//! use openai_conn_client::{ClientOptions, chat_completion, from_connection};
 //!
 //! let connection = validate(&std::fs::read_to_string("conn.json")?, DocumentKind::Auto).connection.ok_or("invalid connection")?;
 //! let client = from_connection(&connection, "openai_default", ClientOptions::new())?.client; // an async_openai::Client

@@ -146,7 +146,7 @@ impl X509Exchanger {
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(exchanged) => tracing::info!(
-                target: "openai_client::exchange",
+                target: "openai_conn_client::exchange",
                 attempt,
                 duration_ms,
                 expires_in = exchanged.expires_in.as_secs(),
@@ -155,7 +155,7 @@ impl X509Exchanger {
                 "token exchange succeeded"
             ),
             Err(error) => tracing::warn!(
-                target: "openai_client::exchange",
+                target: "openai_conn_client::exchange",
                 attempt,
                 duration_ms,
                 status = error.status(),

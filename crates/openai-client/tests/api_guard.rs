@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use openai_client::async_openai::error::OpenAIError;
-use openai_client::providers_core::MapEnv;
-use openai_client::{ApiTransportError, ClientOptions, from_connection, test_connection};
+use openai_conn_client::async_openai::error::OpenAIError;
+use openai_conn_client::providers_core::MapEnv;
+use openai_conn_client::{ApiTransportError, ClientOptions, from_connection, test_connection};
 use serde_json::{Value, json};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -209,7 +209,7 @@ fn the_plan_warns_about_a_clear_text_base_from_the_environment() {
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
     let connection = report.connection.expect("valid");
     let env = MapEnv::new().with("OPENAI_BASE_URL", "http://gateway.internal:8080/v1");
-    let plan = openai_client::plan(
+    let plan = openai_conn_client::plan(
         &connection,
         "plain",
         &ClientOptions::new().with_env(Arc::new(env)),
@@ -235,7 +235,7 @@ fn a_base_url_with_credentials_is_refused_without_repeating_them() {
         "OPENAI_BASE_URL",
         format!("https://user:{QUERY_KEY}@api.example.com/v1?sig={HEADER_KEY}"),
     );
-    let error = openai_client::plan(
+    let error = openai_conn_client::plan(
         &connection,
         "creds",
         &ClientOptions::new().with_env(Arc::new(env)),
@@ -310,20 +310,20 @@ const ACCESS: &str = "access-ACCESS-SECRET-0005";
 #[derive(Debug)]
 struct FixedSubject;
 
-impl openai_client::providers_core::SubjectTokenSource for FixedSubject {
+impl openai_conn_client::providers_core::SubjectTokenSource for FixedSubject {
     fn fetch(
         &self,
-    ) -> openai_client::providers_core::BoxFuture<
+    ) -> openai_conn_client::providers_core::BoxFuture<
         '_,
         Result<
-            openai_client::providers_core::SubjectToken,
-            openai_client::providers_core::SourceError,
+            openai_conn_client::providers_core::SubjectToken,
+            openai_conn_client::providers_core::SourceError,
         >,
     > {
         Box::pin(async {
-            Ok(openai_client::providers_core::SubjectToken::new(
+            Ok(openai_conn_client::providers_core::SubjectToken::new(
                 SUBJECT,
-                openai_client::providers_core::TokenType::Jwt,
+                openai_conn_client::providers_core::TokenType::Jwt,
             ))
         })
     }
@@ -339,7 +339,7 @@ async fn an_oauth_error_never_repeats_the_subject_token() {
         })))
         .mount(&exchange)
         .await;
-    let cache = openai_client::TokenCache::builder(Arc::new(FixedSubject), "idp", "sa")
+    let cache = openai_conn_client::TokenCache::builder(Arc::new(FixedSubject), "idp", "sa")
         .exchange_url(format!("{}/token", exchange.uri()))
         .env(Arc::new(MapEnv::new()))
         .build()

@@ -7,12 +7,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openai_client::providers_core::TokenType;
-use openai_client::{ExchangeError, HttpError, TokenCache};
+use openai_conn_client::providers_core::TokenType;
+use openai_conn_client::{ExchangeError, HttpError, TokenCache};
 use secrecy::ExposeSecret;
 use support::{CountingSource, Mock, Reply, eventually};
 
-fn value(token: &openai_client::AccessToken) -> String {
+fn value(token: &openai_conn_client::AccessToken) -> String {
     token.secret().expose_secret().to_owned()
 }
 
@@ -63,7 +63,7 @@ async fn tokens_are_refreshed_in_the_background_across_three_lifetimes() {
 
 // The cached token if one is served without waiting: `token` on a cache with a usable token
 // completes on its first poll.
-fn futures_now(cache: &TokenCache) -> Option<openai_client::AccessToken> {
+fn futures_now(cache: &TokenCache) -> Option<openai_conn_client::AccessToken> {
     let mut future = std::pin::pin!(cache.token());
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut context) {

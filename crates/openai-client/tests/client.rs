@@ -6,9 +6,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openai_client::async_openai::error::OpenAIError;
-use openai_client::providers_core::{MapEnv, TokenType};
-use openai_client::{
+use openai_conn_client::async_openai::error::OpenAIError;
+use openai_conn_client::providers_core::{MapEnv, TokenType};
+use openai_conn_client::{
     ClientOptions, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, ExchangeError, chat_completion,
     embed, from_connection, test_connection,
 };

@@ -10,11 +10,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use openai_client::providers_core::{
+use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_client::test_util::exchange_retry_policy_for;
-use openai_client::{
+use openai_conn_client::test_util::exchange_retry_policy_for;
+use openai_conn_client::{
     DEFAULT_FLIGHT_DEADLINE, ExchangeError, HttpError, TokenCache, default_exchange_retry_policy,
     from_connection,
 };

@@ -3,8 +3,8 @@
 
 mod support;
 
-use openai_client::providers_core::{MapEnv, TokenType};
-use openai_client::{ExchangeError, HttpError, TOKEN_EXCHANGE_URL_ENV, TokenCache};
+use openai_conn_client::providers_core::{MapEnv, TokenType};
+use openai_conn_client::{ExchangeError, HttpError, TOKEN_EXCHANGE_URL_ENV, TokenCache};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
@@ -216,7 +216,7 @@ async fn an_absurd_lifetime_is_clamped_not_overflowed() {
     let token = cache.token().await.unwrap();
 
     let lifetime = token.expires_at() - tokio::time::Instant::now();
-    assert!(lifetime <= openai_client::MAX_TOKEN_LIFETIME);
+    assert!(lifetime <= openai_conn_client::MAX_TOKEN_LIFETIME);
 }
 
 #[tokio::test]
@@ -230,7 +230,7 @@ async fn refused_connections_are_retried_then_reported() {
     let cache = TokenCache::builder(source, "idp-1", "sa-1")
         .exchange_url(format!("http://127.0.0.1:{port}/oauth/token"))
         .env(Arc::new(MapEnv::new()))
-        .retry_policy(openai_client::default_exchange_retry_policy().without_delays())
+        .retry_policy(openai_conn_client::default_exchange_retry_policy().without_delays())
         .build()
         .unwrap();
 

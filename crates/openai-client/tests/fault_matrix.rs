@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use openai_client::providers_core::TokenType;
-use openai_client::{ExchangeError, HttpError};
+use openai_conn_client::providers_core::TokenType;
+use openai_conn_client::{ExchangeError, HttpError};
 use support::{CountingSource, Mock, Reply};
 
 #[tokio::test]

@@ -16,10 +16,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use openai_client::providers_core::{
+use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_client::{ClientOptions, CustomRegistry, from_connection};
+use openai_conn_client::{ClientOptions, CustomRegistry, from_connection};
 use serde_json::json;
 use tokio::time::Instant;
 

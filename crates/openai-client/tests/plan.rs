@@ -5,8 +5,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openai_client::providers_core::MapEnv;
-use openai_client::{
+use openai_conn_client::providers_core::MapEnv;
+use openai_conn_client::{
     ApiKeyOrigin, AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeUrlOrigin, plan,
 };
 use serde_json::{Value, json};
@@ -169,7 +169,7 @@ fn organization_and_project_fall_back_to_the_environment() {
 fn a_bad_header_or_key_is_an_error_not_a_panic() {
     let env = MapEnv::new().with("OPENAI_API_KEY", "sk\nbroken");
     let connection = api_key_connection(Value::Null, Value::Null, json!({}));
-    let error = openai_client::from_connection(&connection, "c", options(env)).unwrap_err();
+    let error = openai_conn_client::from_connection(&connection, "c", options(env)).unwrap_err();
     assert!(
         matches!(
             error,
@@ -188,7 +188,7 @@ fn a_bad_header_or_key_is_an_error_not_a_panic() {
         json!({"default_headers": {"X-Bad": "a\u{7f}b"}}),
     );
     let error =
-        openai_client::from_connection(&connection, "c", options(MapEnv::new())).unwrap_err();
+        openai_conn_client::from_connection(&connection, "c", options(MapEnv::new())).unwrap_err();
     assert!(
         matches!(error, ClientError::InvalidHeader { .. }),
         "{error:?}"

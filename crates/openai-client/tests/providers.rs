@@ -9,8 +9,10 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use openai_client::providers_core::{MapEnv, TokenType};
-use openai_client::{AuthPlan, ClientError, ClientOptions, from_connection, plan, test_connection};
+use openai_conn_client::providers_core::{MapEnv, TokenType};
+use openai_conn_client::{
+    AuthPlan, ClientError, ClientOptions, from_connection, plan, test_connection,
+};
 use serde_json::{Value, json};
 use support::{CountingSource, Mock, parse};
 

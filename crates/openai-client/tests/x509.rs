@@ -12,9 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use conn_schema::ProviderKind;
-use openai_client::async_openai::error::OpenAIError;
-use openai_client::providers_core::{MapEnv, RetryPolicy};
-use openai_client::{
+use openai_conn_client::async_openai::error::OpenAIError;
+use openai_conn_client::providers_core::{MapEnv, RetryPolicy};
+use openai_conn_client::{
     AuthPlan, BaseUrlOrigin, ClientError, ClientOptions, ExchangeError, ExchangeUrlOrigin,
     HttpError, MutualTlsError, from_connection, plan, test_connection,
 };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use openai_client::ClientOptions;
+use openai_conn_client::ClientOptions;
 use serde_json::Value;
 
 use crate::source::SourceArgs;
@@ -33,7 +33,7 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
         Err(code) => return code,
     };
     let options = ClientOptions::new().with_applied_overrides(overrides);
-    match openai_client::plan(&connection, &conn_id, &options) {
+    match openai_conn_client::plan(&connection, &conn_id, &options) {
         Ok(plan) => {
             if let Some(warning) = plan.cleartext_warning() {
                 eprintln!("openai-conn: warning: {warning}");

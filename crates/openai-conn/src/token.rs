@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use openai_client::{ClientOptions, from_connection, test_connection};
+use openai_conn_client::{ClientOptions, from_connection, test_connection};
 use secrecy::ExposeSecret;
 use serde_json::json;
 

@@ -149,7 +149,8 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
 fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
     for one in &mut loaded {
         if let Some(connection) = &one.report.connection {
-            let found = openai_client::environment_findings(connection, &conn_load::ProcessEnv);
+            let found =
+                openai_conn_client::environment_findings(connection, &conn_load::ProcessEnv);
             one.report.diagnostics.extend(found);
             // A report holds a connection only when it has no errors.
             if one.report.has_errors() {

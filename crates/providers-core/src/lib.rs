@@ -32,7 +32,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A source of subject tokens (the identity the platform gives this workload).
 ///
 /// Implementations fetch a fresh token on every call; caching belongs to the access-token cache
-/// of `openai-client`, which calls this only when it needs a new exchange.
+/// of `openai-conn-client`, which calls this only when it needs a new exchange.
 pub trait SubjectTokenSource: Send + Sync + std::fmt::Debug {
     /// Fetches the current subject token.
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>>;

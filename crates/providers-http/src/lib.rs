@@ -1,5 +1,5 @@
 //! What the HTTP subject-token sources (`providers-azure`, `providers-gcp`, `providers-github`)
-//! and the token exchange of `openai-client` share, so that each of them states only its own
+//! and the token exchange of `openai-conn-client` share, so that each of them states only its own
 //! protocol:
 //!
 //! - [`tls_client_builder`]: every `reqwest` client starts here (rustls on `ring`);

@@ -5,7 +5,7 @@
 //! writing a new timestamped directory and atomically swapping the `..data` symlink that the
 //! `token` link points through; opening the file by path on every fetch is what picks the new
 //! token up, so nothing here caches or watches the file (caching belongs to the access-token
-//! cache of `openai-client`).
+//! cache of `openai-conn-client`).
 //!
 //! The source knows no connection format: it is built from a path.
 //!

@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use openai_client::providers_core::{
+use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_client::{ClientOptions, TokenCache};
+use openai_conn_client::{ClientOptions, TokenCache};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -191,7 +191,7 @@ impl Mock {
         TokenCache::builder(source, "idp-1", "sa-1")
             .exchange_url(self.exchange_url())
             .env(Arc::new(MapEnv::new()))
-            .retry_policy(openai_client::default_exchange_retry_policy().without_delays())
+            .retry_policy(openai_conn_client::default_exchange_retry_policy().without_delays())
             .build()
             .unwrap()
     }
@@ -208,8 +208,8 @@ impl Mock {
     }
 }
 
-fn providers_custom_registry(source: Arc<CountingSource>) -> openai_client::CustomRegistry {
-    openai_client::CustomRegistry::new().with("test", source)
+fn providers_custom_registry(source: Arc<CountingSource>) -> openai_conn_client::CustomRegistry {
+    openai_conn_client::CustomRegistry::new().with("test", source)
 }
 
 async fn exchange(
