@@ -15,7 +15,7 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use providers_core::BoxFuture;
 use providers_http::{BodyError, MAX_BODY_BYTES, read_body};
-use reqwest::header::{CONTENT_LENGTH, HeaderMap, LOCATION};
+use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, LOCATION};
 use secrecy::{ExposeSecret, SecretString};
 use tower::Service;
 
@@ -93,7 +93,9 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
         let source = self.client.clone();
         Box::pin(async move {
             let request = request.build().await?;
-            let secrets = credentials(request.headers());
+            // Kept as header values (a reference-count clone each) and turned into secrets only
+            // when an error reply has to be scrubbed: the success path allocates nothing here.
+            let carried = carried_credentials(request.headers());
             let url = request.url().clone();
             let response = source
                 .client()
@@ -110,17 +112,25 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
             if status.is_success() {
                 return Ok(response);
             }
-            guarded_error_reply(response, &secrets).await
+            guarded_error_reply(response, &credentials(&carried)).await
         })
     }
 }
 
-/// The credential values `headers` carry: a bearer's token, an API key header's value.
-fn credentials(headers: &HeaderMap) -> Vec<SecretString> {
+/// The values of the credential headers in `headers`.
+fn carried_credentials(headers: &HeaderMap) -> Vec<HeaderValue> {
     headers
         .iter()
         .filter(|(name, _)| is_credential_header(name))
-        .filter_map(|(_, value)| value.to_str().ok())
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
+/// The credentials in credential header values: each value, and a bearer's token.
+fn credentials(values: &[HeaderValue]) -> Vec<SecretString> {
+    values
+        .iter()
+        .filter_map(|value| value.to_str().ok())
         .flat_map(|value| {
             let token = value
                 .strip_prefix("Bearer ")
@@ -216,7 +226,7 @@ mod tests {
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer tok-123456"));
         headers.insert("api-key", HeaderValue::from_static("key-abcdef"));
         headers.insert("x-request-id", HeaderValue::from_static("req-1"));
-        let found: Vec<String> = credentials(&headers)
+        let found: Vec<String> = credentials(&carried_credentials(&headers))
             .iter()
             .map(|secret| secret.expose_secret().to_owned())
             .collect();
