@@ -247,29 +247,7 @@ impl Exchanger {
         subject: &SubjectToken,
         attempt: u32,
     ) -> Result<Exchanged, ExchangeError> {
-        let started = Instant::now();
-        let result = self.send(subject).await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match &result {
-            Ok(exchanged) => tracing::info!(
-                target: "openai_conn_client::exchange",
-                attempt,
-                duration_ms,
-                expires_in = exchanged.expires_in.as_secs(),
-                outcome = "ok",
-                "token exchange succeeded"
-            ),
-            Err(error) => tracing::warn!(
-                target: "openai_conn_client::exchange",
-                attempt,
-                duration_ms,
-                status = error.status(),
-                outcome = "error",
-                error = %error,
-                "token exchange failed"
-            ),
-        }
-        result
+        logged_attempt(attempt, "subject_token", self.send(subject)).await
     }
 
     async fn send(&self, subject: &SubjectToken) -> Result<Exchanged, ExchangeError> {
@@ -288,29 +266,66 @@ impl Exchanger {
             .send()
             .await
             .map_err(|error| HttpError::transport(ENDPOINT, error))?;
-        let status = response.status().as_u16();
-        let request_id = request_id(response.headers());
-        match status {
-            200..=299 => {
-                let bytes = read_reply(ENDPOINT, response).await?;
-                parse_success(&bytes, status)
-            }
-            400 | 401 | 403 => {
-                // An unreadable or oversized error body still yields the OAuth error with
-                // generic text.
-                let bytes = read_body(response, MAX_BODY_BYTES)
-                    .await
-                    .unwrap_or_default();
-                Err(parse_oauth_error(
-                    &bytes,
-                    status,
-                    request_id,
-                    &[subject.secret().expose_secret()],
-                ))
-            }
-            // A redirect, or a status with no OAuth meaning.
-            _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
+        token_reply(response, &[subject.secret().expose_secret()]).await
+    }
+}
+
+/// One exchange attempt with its log event: the attempt number, how long it took, the mode
+/// (`subject_token` or `x509`) and the outcome; the error's message, never a body or a token.
+pub(crate) async fn logged_attempt(
+    attempt: u32,
+    mode: &'static str,
+    send: impl Future<Output = Result<Exchanged, ExchangeError>>,
+) -> Result<Exchanged, ExchangeError> {
+    let started = Instant::now();
+    let result = send.await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match &result {
+        Ok(exchanged) => tracing::info!(
+            target: "openai_conn_client::exchange",
+            attempt,
+            duration_ms,
+            expires_in = exchanged.expires_in.as_secs(),
+            mode,
+            outcome = "ok",
+            "token exchange succeeded"
+        ),
+        Err(error) => tracing::warn!(
+            target: "openai_conn_client::exchange",
+            attempt,
+            duration_ms,
+            status = error.status(),
+            mode,
+            outcome = "error",
+            error = %error,
+            "token exchange failed"
+        ),
+    }
+    result
+}
+
+/// The exchange's reply, read the same way in both modes: a 2xx body (bounded) is the token; a
+/// 400, 401 or 403 is an OAuth error keeping the `x-request-id`, its server text scrubbed of
+/// `secrets` (an unreadable or oversized error body still yields the OAuth error with generic
+/// text); anything else, a redirect included, is the status.
+pub(crate) async fn token_reply(
+    response: reqwest::Response,
+    secrets: &[&str],
+) -> Result<Exchanged, ExchangeError> {
+    let status = response.status().as_u16();
+    let request_id = request_id(response.headers());
+    match status {
+        200..=299 => {
+            let bytes = read_reply(ENDPOINT, response).await?;
+            parse_success(&bytes, status)
         }
+        400 | 401 | 403 => {
+            let bytes = read_body(response, MAX_BODY_BYTES)
+                .await
+                .unwrap_or_default();
+            Err(parse_oauth_error(&bytes, status, request_id, secrets))
+        }
+        _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
     }
 }
 

@@ -9,19 +9,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_openai::error::OpenAIError;
 use providers_core::{RetryPolicy, Sleep};
-use providers_http::{
-    HttpError, MAX_BODY_BYTES, Retryable, read_body, read_reply, retry_with_policy,
-};
+use providers_http::{HttpError, Retryable, retry_with_policy};
 use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Error, tls_failure};
 use url::Url;
 
 use crate::exchange::{
     ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
-    parse_oauth_error, parse_success, request_id,
+    logged_attempt, token_reply,
 };
 use crate::transport::ApiClient;
 
@@ -141,31 +139,9 @@ impl X509Exchanger {
     }
 
     async fn attempt(&self, attempt: u32) -> Result<Exchanged, Attempt> {
-        let started = Instant::now();
-        let result = self.send().await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match &result {
-            Ok(exchanged) => tracing::info!(
-                target: "openai_conn_client::exchange",
-                attempt,
-                duration_ms,
-                expires_in = exchanged.expires_in.as_secs(),
-                mode = "x509",
-                outcome = "ok",
-                "token exchange succeeded"
-            ),
-            Err(error) => tracing::warn!(
-                target: "openai_conn_client::exchange",
-                attempt,
-                duration_ms,
-                status = error.status(),
-                mode = "x509",
-                outcome = "error",
-                error = %error,
-                "token exchange failed"
-            ),
-        }
-        result.map_err(Attempt)
+        logged_attempt(attempt, "x509", self.send())
+            .await
+            .map_err(Attempt)
     }
 
     async fn send(&self) -> Result<Exchanged, ExchangeError> {
@@ -184,24 +160,8 @@ impl X509Exchanger {
             .send()
             .await
             .map_err(|error| self.request_error(error))?;
-        let status = response.status().as_u16();
-        let request_id = request_id(response.headers());
-        match status {
-            200..=299 => {
-                let bytes = read_reply(ENDPOINT, response).await?;
-                parse_success(&bytes, status)
-            }
-            400 | 401 | 403 => {
-                // An unreadable or oversized error body still yields the OAuth error with generic
-                // text. No subject token travels under x509: nothing of ours for the server to echo.
-                let bytes = read_body(response, MAX_BODY_BYTES)
-                    .await
-                    .unwrap_or_default();
-                Err(parse_oauth_error(&bytes, status, request_id, &[]))
-            }
-            // A redirect, or a status with no OAuth meaning.
-            _ => Err(HttpError::status_of(ENDPOINT, &response).into()),
-        }
+        // No subject token travels under x509: nothing of ours for the server to echo.
+        token_reply(response, &[]).await
     }
 
     fn request_error(&self, error: reqwest::Error) -> ExchangeError {
