@@ -1,36 +1,16 @@
 //! The built `openai-conn` binary against mocks on 127.0.0.1: the exchange, the API and the
 //! metadata endpoints, pointed at by the same environment overrides operators use.
 
-use std::process::Output;
-
 mod support;
 
 use serde_json::{Value, json};
-use support::command;
+use support::{run_async, text};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const SUBJECT: &str = "subject-TOKEN-e2e-0123";
 const ACCESS: &str = "access-TOKEN-e2e-4567";
 const API_KEY: &str = "sk-KEY-e2e-89ab";
-
-/// Runs the binary off the async runtime, so the mocks keep serving while it runs.
-async fn run(args: Vec<String>, env: Vec<(String, String)>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let arguments: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut command = command(&arguments);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        command.output().expect("openai-conn runs")
-    })
-    .await
-    .expect("the blocking task finishes")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// An exchange that accepts exactly this subject token and type, and an API that accepts exactly
 /// the access token.
@@ -102,7 +82,7 @@ async fn token_and_test(server: &MockServer, file: &str, env: Vec<(String, Strin
         "OPENAI_TOKEN_EXCHANGE_URL".into(),
         format!("{}/oauth/token", server.uri()),
     ));
-    let token = run(vec!["token".into(), file.into()], env.clone()).await;
+    let token = run_async(vec!["token".into(), file.into()], env.clone()).await;
     assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
     let printed: Value = serde_json::from_slice(&token.stdout).expect("token prints JSON");
     assert_eq!(printed["token_type"], "Bearer");
@@ -113,7 +93,7 @@ async fn token_and_test(server: &MockServer, file: &str, env: Vec<(String, Strin
     assert!(expires_in > 3500 && expires_in <= 3600, "{expires_in}");
     assert!(!text(&token.stdout).contains(ACCESS) && !text(&token.stderr).contains(ACCESS));
 
-    let shown = run(
+    let shown = run_async(
         vec!["token".into(), "--show-token".into(), file.into()],
         env.clone(),
     )
@@ -124,7 +104,7 @@ async fn token_and_test(server: &MockServer, file: &str, env: Vec<(String, Strin
         text(&shown.stderr)
     );
 
-    let test = run(vec!["test".into(), file.into()], env).await;
+    let test = run_async(vec!["test".into(), file.into()], env).await;
     assert_eq!(test.status.code(), Some(0), "{}", text(&test.stderr));
     assert_eq!(text(&test.stdout), "Connection established!\n");
 
@@ -197,7 +177,7 @@ async fn workload_identity_never_sends_a_configured_api_key() {
         ),
         ("OPENAI_API_KEY".to_owned(), API_KEY.to_owned()),
     ];
-    let test = run(
+    let test = run_async(
         vec!["test".into(), path.to_str().expect("utf-8").into()],
         env,
     )
@@ -242,7 +222,7 @@ async fn api_key_from_password_kwargs_and_env() {
         let mut document = document;
         document["conn_type"] = json!("openai");
         std::fs::write(&path, document.to_string()).expect("write");
-        let test = run(
+        let test = run_async(
             vec!["test".into(), path.to_str().expect("utf-8").into()],
             env,
         )
@@ -280,7 +260,7 @@ async fn an_exchange_oauth_error_is_one_line_and_exit_1() {
         "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
         format!("{}/oauth/token", server.uri()),
     )];
-    let token = run(vec!["token".into(), file], env).await;
+    let token = run_async(vec!["token".into(), file], env).await;
     assert_eq!(token.status.code(), Some(1));
     assert_eq!(
         text(&token.stderr),
@@ -311,7 +291,7 @@ async fn test_reports_an_api_failure_and_exits_1() {
             .to_string(),
     )
     .expect("write");
-    let test = run(
+    let test = run_async(
         vec!["test".into(), path.to_str().expect("utf-8").into()],
         vec![],
     )
@@ -360,7 +340,7 @@ async fn no_secret_in_any_output_even_at_trace_level() {
         vec!["token", &file],
         vec!["test", &file],
     ] {
-        let output = run(
+        let output = run_async(
             args.iter().map(|arg| (*arg).to_owned()).collect(),
             env.clone(),
         )
@@ -378,7 +358,7 @@ async fn no_secret_in_any_output_even_at_trace_level() {
         saw_trace,
         "RUST_LOG=trace produced no trace output, so the test proves nothing"
     );
-    let shown = run(vec!["token".into(), "--show-token".into(), file], env).await;
+    let shown = run_async(vec!["token".into(), "--show-token".into(), file], env).await;
     assert!(text(&shown.stdout).contains(ACCESS));
     assert!(!text(&shown.stderr).contains(ACCESS) && !text(&shown.stdout).contains(SUBJECT));
 }
@@ -527,7 +507,7 @@ async fn token_warns_when_the_api_base_is_plain_http_to_another_host() {
     let extra = workload("kubernetes", json!({"token_file_path": token_file}));
 
     let remote = write_connection(&directory, extra.clone(), "http://api.example.com");
-    let token = run(vec!["token".into(), remote], env.clone()).await;
+    let token = run_async(vec!["token".into(), remote], env.clone()).await;
     assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
     assert!(
         text(&token.stderr).contains(
@@ -540,7 +520,7 @@ async fn token_warns_when_the_api_base_is_plain_http_to_another_host() {
 
     // The mock's own base is loopback: plain http there is a local test server, not a warning.
     let local = write_connection(&directory, extra, &server.uri());
-    let token = run(vec!["token".into(), local], env).await;
+    let token = run_async(vec!["token".into(), local], env).await;
     assert_eq!(token.status.code(), Some(0), "{}", text(&token.stderr));
     assert!(
         !text(&token.stderr).contains("plain http"),

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,26 +11,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use providers_x509::testing::{MtlsServer, TestCa, TestCert};
 use serde_json::{Value, json};
-use support::command;
+use support::{run_async, text};
 
 const ACCESS: &str = "access-TOKEN-x509-e2e";
-
-async fn run(args: Vec<String>, env: Vec<(String, String)>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let arguments: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut command = command(&arguments);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        command.output().expect("openai-conn runs")
-    })
-    .await
-    .expect("the blocking task finishes")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn router(exchanges: Arc<AtomicUsize>) -> Router {
     Router::new()
@@ -134,13 +116,13 @@ async fn token_and_test_work_over_mutual_tls() {
     let setup = setup().await;
     let file = setup.connection(Some(setup.server.url("/v1")));
 
-    let output = run(vec!["token".into(), file.clone()], setup.env()).await;
+    let output = run_async(vec!["token".into(), file.clone()], setup.env()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let printed: Value = serde_json::from_slice(&output.stdout).expect("the step succeeds");
     assert_eq!(printed["access_token"], "[redacted]");
     assert_eq!(printed["token_type"], "Bearer");
 
-    let output = run(vec!["test".into(), file], setup.env()).await;
+    let output = run_async(vec!["test".into(), file], setup.env()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout).trim(), "Connection established!");
     assert_eq!(setup.exchanges.load(Ordering::SeqCst), 2);
@@ -150,7 +132,7 @@ async fn token_and_test_work_over_mutual_tls() {
 async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
     let setup = setup().await;
     let file = setup.connection(None);
-    let output = run(vec!["plan".into(), file], Vec::new()).await;
+    let output = run_async(vec!["plan".into(), file], Vec::new()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("the step succeeds");
     assert_eq!(plan["base_url"], "https://mtls.api.openai.com/v1");
@@ -187,7 +169,7 @@ async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
         setup.certificate_path.as_ref(),
         setup.private_key_path.as_ref(),
     );
-    let output = run(vec!["token".into(), file.clone()], setup.env()).await;
+    let output = run_async(vec!["token".into(), file.clone()], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
@@ -198,7 +180,7 @@ async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
     assert!(stderr.contains(&setup.certificate_path), "{stderr}");
 
     std::fs::remove_file(&setup.private_key_path).expect("the step succeeds");
-    let output = run(vec!["test".into(), file], setup.env()).await;
+    let output = run_async(vec!["test".into(), file], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
@@ -218,7 +200,7 @@ async fn no_key_material_at_trace_level() {
     let mut env = setup.env();
     env.push(("RUST_LOG".to_owned(), "trace".to_owned()));
     for subcommand in ["token", "test", "plan"] {
-        let output = run(vec![subcommand.into(), file.clone()], env.clone()).await;
+        let output = run_async(vec![subcommand.into(), file.clone()], env.clone()).await;
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
         let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
         let body = setup.key_body();

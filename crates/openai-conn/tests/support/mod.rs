@@ -53,3 +53,23 @@ pub fn command(args: &[&str]) -> Command {
     }
     command
 }
+
+/// Runs `openai-conn` with `args` and the extra `env` off the async runtime, so the loopback
+/// servers of the test keep serving while it runs.
+pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let arguments: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = command(&arguments);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("openai-conn runs")
+    })
+    .await
+    .expect("the blocking task finishes")
+}
+
+/// Output bytes as text, for assertions and failure messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
