@@ -49,7 +49,7 @@ pub(crate) fn require_https(url: &str) -> Result<Url, String> {
 
 pub(crate) fn parse_x509_exchange_url(text: &str) -> Result<Url, ExchangeError> {
     require_https(text).map_err(|reason| ExchangeError::InvalidUrl {
-        url: text.to_owned(),
+        url: conn_schema::redact_url(text),
         reason,
     })
 }
@@ -229,5 +229,26 @@ impl ApiClient for X509ApiClient {
             })),
             None => OpenAIError::Reqwest(error.without_url()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rejected x509 exchange URL is named without its user info or query values, as every
+    /// other URL in a message.
+    #[test]
+    fn a_rejected_exchange_url_repeats_no_credential() {
+        for text in [
+            "https://user:SECRET-PW@auth.example/oauth/token",
+            "http://auth.example/oauth/token?key=SECRET-Q",
+        ] {
+            let error = parse_x509_exchange_url(text).expect_err("rejected");
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(shown.contains("auth.example"), "{shown}");
+        }
+        assert!(parse_x509_exchange_url(DEFAULT_MTLS_TOKEN_EXCHANGE_URL).is_ok());
     }
 }
