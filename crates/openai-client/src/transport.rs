@@ -94,7 +94,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
         Box::pin(async move {
             let request = request.build().await?;
             // Kept as header values (a reference-count clone each) and turned into secrets only
-            // when an error reply has to be scrubbed: the success path allocates nothing here.
+            // when an error reply has to be scrubbed: the success path copies no credential.
             let carried = carried_credentials(request.headers());
             let url = request.url().clone();
             let response = source
