@@ -329,7 +329,7 @@ pub(crate) async fn token_reply(
     }
 }
 
-pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
+fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> {
     let malformed = |expected| {
         ExchangeError::Http(HttpError::Malformed {
             endpoint: ENDPOINT.into(),
@@ -365,7 +365,7 @@ pub(crate) fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, Exch
 }
 
 /// The response's `x-request-id`, printable and bounded; `None` when absent or blank.
-pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
     const MAX_REQUEST_ID_CHARS: usize = 128;
     let value = headers.get("x-request-id")?.to_str().ok()?;
     let id: String = scrub(value, &[])
@@ -379,7 +379,7 @@ fn request_id_suffix(request_id: Option<&str>) -> String {
     request_id.map_or_else(String::new, |id| format!(" (request id {id})"))
 }
 
-pub(crate) fn parse_oauth_error(
+fn parse_oauth_error(
     bytes: &[u8],
     status: u16,
     request_id: Option<String>,
