@@ -536,6 +536,7 @@ impl Inner {
             secret: exchanged.access_token,
             refresh_at,
             expires_at: issued_at + exchanged.expires_in,
+            server_date: exchanged.server_date,
         }));
         Ok((token, exchanged.expires_in))
     }

@@ -538,6 +538,27 @@ fn x509_files(config: &X509Config) -> X509Files {
     }
 }
 
+/// The subject-token source `from_connection` would use for `conn` (the one mapping below), for
+/// programs that fetch a subject token on their own, such as `openai-conn doctor`. `None` under
+/// `api_key` auth and under `x509`, which have no subject token. No request is sent here.
+pub fn subject_token_source(
+    conn: &Connection,
+    conn_id: &str,
+    options: &ClientOptions,
+) -> Result<Option<Arc<dyn SubjectTokenSource>>, ClientError> {
+    match &conn.extra.auth {
+        Auth::WorkloadIdentity(identity)
+            if !matches!(identity.provider, ProviderConfig::X509(_)) =>
+        {
+            match &options.subject_token_source {
+                Some(source) => Ok(Some(Arc::clone(source))),
+                None => build_source(&identity.provider, conn_id, options).map(Some),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The source the connection's provider describes. This is the one mapping from the connection
 /// model to the source crates: each of them is built from plain parameters, with the defaults
 /// the parser filled in, and re-checks nothing the parser checked.

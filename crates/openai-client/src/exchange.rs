@@ -142,6 +142,8 @@ impl Retryable for ExchangeError {
 pub(crate) struct Exchanged {
     pub(crate) access_token: SecretString,
     pub(crate) expires_in: Duration,
+    /// The reply's `Date` header (the server's clock), for `doctor`'s clock check.
+    pub(crate) server_date: Option<String>,
 }
 
 /// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
@@ -316,8 +318,12 @@ pub(crate) async fn token_reply(
     let request_id = request_id(response.headers());
     match status {
         200..=299 => {
+            let server_date = server_date(response.headers());
             let bytes = read_reply(ENDPOINT, response).await?;
-            parse_success(&bytes, status)
+            parse_success(&bytes, status).map(|exchanged| Exchanged {
+                server_date,
+                ..exchanged
+            })
         }
         400 | 401 | 403 => {
             let bytes = read_body(response, MAX_BODY_BYTES)
@@ -361,6 +367,7 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
     Ok(Exchanged {
         access_token: SecretString::from(access_token),
         expires_in,
+        server_date: None,
     })
 }
 
@@ -373,6 +380,15 @@ fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .take(MAX_REQUEST_ID_CHARS)
         .collect();
     (!id.is_empty()).then_some(id)
+}
+
+/// The response's `Date` header (RFC 9110 section 6.6.1), printable and bounded; `None` when
+/// absent or blank. It is kept as text: only `doctor` reads it, to compare clocks.
+fn server_date(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    const MAX_DATE_CHARS: usize = 64;
+    let value = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let date: String = scrub(value, &[]).chars().take(MAX_DATE_CHARS).collect();
+    (!date.is_empty()).then_some(date)
 }
 
 fn request_id_suffix(request_id: Option<&str>) -> String {

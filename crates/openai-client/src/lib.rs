@@ -53,6 +53,7 @@ pub use cache::{
 pub use connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, from_connection,
+    subject_token_source,
 };
 pub use exchange::{
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, MAX_TOKEN_LIFETIME, TOKEN_EXCHANGE_URL_ENV,

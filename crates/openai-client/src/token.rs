@@ -15,6 +15,7 @@ pub(crate) struct TokenState {
     pub(crate) secret: SecretString,
     pub(crate) refresh_at: Instant,
     pub(crate) expires_at: Instant,
+    pub(crate) server_date: Option<String>,
 }
 
 impl AccessToken {
@@ -31,6 +32,12 @@ impl AccessToken {
     /// When this token stops being used.
     pub fn expires_at(&self) -> Instant {
         self.0.expires_at
+    }
+
+    /// The `Date` header of the exchange's reply (the exchange server's clock, to the second), as
+    /// sent; `None` when the reply had none. `openai-conn doctor` compares it with the local clock.
+    pub fn server_date(&self) -> Option<&str> {
+        self.0.server_date.as_deref()
     }
 
     /// Whether this and `other` are the same token from the same exchange.
@@ -60,6 +67,7 @@ mod tests {
             secret: SecretString::from("sk-very-secret-access"),
             refresh_at: now,
             expires_at: now,
+            server_date: None,
         }));
         let debug = format!("{token:?}");
         assert!(!debug.contains("very-secret"), "{debug}");

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod signals;
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,6 +41,10 @@ use url::Url;
 
 pub use error::{AzureError, Endpoint};
 pub use providers_http::HttpError;
+pub use signals::{
+    AUTHORITY_HOST_ENV, AzureSignals, CLIENT_ID_ENV, FEDERATED_TOKEN_FILE_ENV,
+    IDENTITY_ENDPOINT_ENV, IDENTITY_HEADER_ENV, TENANT_ID_ENV,
+};
 
 /// The IMDS authority when `AZURE_POD_IDENTITY_AUTHORITY_HOST` is not set.
 pub const DEFAULT_AUTHORITY: &str = "http://169.254.169.254";
@@ -364,6 +369,10 @@ impl fmt::Debug for AzureSource {
 impl SubjectTokenSource for AzureSource {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
         Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint_description().ok()
     }
 }
 

@@ -14,6 +14,7 @@ mod error;
 mod net;
 mod read;
 mod retry;
+mod signals;
 mod token;
 
 pub use env::{Env, MapEnv, ProcessEnv};
@@ -21,6 +22,7 @@ pub use error::{BoxError, SourceError};
 pub use net::is_loopback_host;
 pub use read::{MAX_DOCUMENT_BYTES, MAX_TOKEN_FILE_BYTES, read_bounded, read_regular_file};
 pub use retry::{Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
+pub use signals::{Signal, SignalKind};
 pub use token::{SubjectToken, TokenType};
 
 use std::future::Future;
@@ -36,16 +38,31 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait SubjectTokenSource: Send + Sync + std::fmt::Debug {
     /// Fetches the current subject token.
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>>;
+
+    /// Where a fetch would go, as people read it (`the token file /path`, `IMDS at
+    /// http://169.254.169.254/...`), without a query, a credential or a secret header; `None`
+    /// when the source does not say. Nothing is sent. Used by diagnoses such as `doctor`.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<T: SubjectTokenSource + ?Sized> SubjectTokenSource for std::sync::Arc<T> {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
         (**self).fetch()
     }
+
+    fn endpoint(&self) -> Option<String> {
+        (**self).endpoint()
+    }
 }
 
 impl<T: SubjectTokenSource + ?Sized> SubjectTokenSource for Box<T> {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
         (**self).fetch()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        (**self).endpoint()
     }
 }

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod signals;
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use url::Url;
 
 pub use error::GcpError;
 pub use providers_http::HttpError;
+pub use signals::GcpSignals;
 
 /// The metadata server's host when `GCE_METADATA_HOST` is not set.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
@@ -193,6 +195,9 @@ impl fmt::Debug for GcpSource {
 impl SubjectTokenSource for GcpSource {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
         Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint_description().ok()
     }
 }
 

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod signals;
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use url::Url;
 
 pub use error::GithubActionsError;
 pub use providers_http::HttpError;
+pub use signals::{GITHUB_ACTIONS_ENV, GithubActionsSignals};
 
 /// The variable holding the token request URL (with its query already started).
 pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -215,6 +217,9 @@ impl fmt::Debug for GithubActionsSource {
 impl SubjectTokenSource for GithubActionsSource {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
         Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+    }
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint_description().ok()
     }
 }
 

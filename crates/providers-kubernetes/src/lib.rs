@@ -24,6 +24,9 @@ use providers_core::{
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroizing;
 
+mod signals;
+pub use signals::{DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, KubernetesSignals, SERVICE_HOST_ENV};
+
 /// The name this source reports in a [`SourceError`].
 const PROVIDER: &str = "kubernetes";
 /// The step every failure of this source belongs to.
@@ -83,6 +86,10 @@ impl SubjectTokenSource for KubernetesSource {
         // microseconds and would cost more to hand to a blocking pool than to do here. Doing it
         // here also keeps this crate free of any async runtime.
         Box::pin(async move { self.read().map_err(SourceError::from) })
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.endpoint_description())
     }
 }
 
