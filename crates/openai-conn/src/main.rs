@@ -6,6 +6,7 @@
 // First, so that its `out!` and `outln!` are in scope in the modules below.
 #[macro_use]
 mod output;
+mod doctor;
 mod github;
 mod plan;
 mod sarif;
@@ -36,6 +37,9 @@ enum Command {
     Token(token::TokenArgs),
     /// List models with the authenticated client.
     Test(token::TestArgs),
+    /// Say why a connection fails, step by step (load, resolve, environment, subject token,
+    /// claims, exchange, api), with a hint for each problem.
+    Doctor(doctor::DoctorArgs),
     /// Print a published JSON Schema, byte for byte as checked in.
     Schema {
         /// Which schema: a bare `extra` object or a whole connection.
@@ -138,6 +142,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Token(args) => token::token(&args),
         Command::Test(args) => token::test(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Schema { kind } => {
             let text = match kind {
                 SchemaKind::Extra => {

@@ -34,7 +34,7 @@ pub(crate) struct TestArgs {
     file: Option<PathBuf>,
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
