@@ -25,6 +25,9 @@ pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     // CA (rcgen) stays behind the `test-support` feature. A second crypto provider (aws-lc-rs)
     // or a certificate parser in the normal tree would push it past this.
     ("providers-x509", 100),
+    // openai-conn-client (154) plus conn-load and base64 (173 measured): the diagnosis adds no
+    // stack of its own.
+    ("openai-conn-doctor", 175),
 ];
 
 /// Dependencies point downward only: each of these crates may reach, of the workspace's own
@@ -45,6 +48,23 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("providers-github", &["providers-core", "providers-http"]),
     // The certificate files are plain paths too; the mutual-TLS clients come from providers-http.
     ("providers-x509", &["providers-core", "providers-http"]),
+    // The diagnosis sits below the CLI only.
+    (
+        "openai-conn-doctor",
+        &[
+            "conn-schema",
+            "conn-load",
+            "providers-core",
+            "providers-http",
+            "providers-kubernetes",
+            "providers-custom",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-x509",
+            "openai-conn-client",
+        ],
+    ),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {

@@ -64,6 +64,14 @@ pub fn render_human(report: &Report) -> String {
 fn fact(out: &mut String, indent: &str, name: &str, value: &Value) {
     let name = escape_controls(name);
     match value {
+        // A time fact (`exp`, `nbf`, `iat`): the date and how far it is, on one line.
+        Value::Object(map) if map.contains_key("utc") && map.contains_key("relative") => {
+            out.push_str(&format!(
+                "{indent}{name}: {} ({})\n",
+                scalar(&map["utc"]),
+                scalar(&map["relative"])
+            ));
+        }
         Value::Object(map) if !map.is_empty() => {
             out.push_str(&format!("{indent}{name}:\n"));
             let deeper = format!("{indent}  ");
@@ -79,6 +87,7 @@ fn scalar(value: &Value) -> String {
     match value {
         Value::String(text) => escape_controls(text),
         Value::Null => "none".to_owned(),
+        Value::Array(items) if items.is_empty() => "none".to_owned(),
         Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
         Value::Object(_) => "{}".to_owned(),
         other => other.to_string(),
