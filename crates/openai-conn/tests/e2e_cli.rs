@@ -339,6 +339,8 @@ async fn no_secret_in_any_output_even_at_trace_level() {
         vec!["plan", "--format", "human", &file],
         vec!["token", &file],
         vec!["test", &file],
+        vec!["doctor", &file],
+        vec!["doctor", "--format", "json", &file],
     ] {
         let output = run_async(
             args.iter().map(|arg| (*arg).to_owned()).collect(),
