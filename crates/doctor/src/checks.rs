@@ -8,7 +8,7 @@ use providers_core::{Signal, SignalKind};
 use providers_gcp::GcpSignals;
 use providers_github::GithubActionsSignals;
 use providers_kubernetes::KubernetesSignals;
-use providers_x509::{ReloadingIdentity, X509Error, X509Files};
+use providers_x509::{ReloadingIdentity, X509Error, X509Files, certificate_facts};
 use serde_json::{Map, Value, json};
 
 use crate::jwt::{Jwt, TokenShape};
@@ -151,24 +151,45 @@ pub(crate) fn x509_code(error: &X509Error) -> HintCode {
     }
 }
 
-/// The `token-claims` step under `x509`: the certificate's facts.
+/// The `token-claims` step under `x509`: the certificate's facts, whether its key matches, and
+/// whether its chain verifies against `ca_bundle_path`.
 pub(crate) fn certificate(step: &mut Builder<'_>, config: &X509Config, options: &Options) {
-    let identity = match ReloadingIdentity::load(x509_files(config)) {
-        Ok(identity) => identity,
+    let files = x509_files(config);
+    let now = options.clock.now();
+    let facts = match certificate_facts(&files, now) {
+        Ok(facts) => facts,
         Err(error) => {
             step.fail(x509_code(&error), crate::explain::one_line(&error));
             return;
         }
     };
-    let now = epoch_seconds(options.clock.now());
-    let not_after = epoch_seconds(identity.current().not_after());
+    let now = epoch_seconds(now);
+    let not_before = epoch_seconds(facts.not_before);
+    let not_after = epoch_seconds(facts.not_after);
     step.fact("certificate", config.certificate_path.clone());
-    step.fact("not_after", utc(not_after));
-    step.fact("expires", relative(not_after, now));
-    step.fact("key_matches", true);
-    match &config.ca_bundle_path {
-        Some(path) => step.fact("ca_bundle", path.clone()),
-        None => step.fact("ca_bundle", "none (the system roots verify the servers)"),
+    step.fact("subject", facts.subject.clone());
+    step.fact("issuer", facts.issuer.clone());
+    step.fact("san_uris", json!(facts.san_uris));
+    step.fact("serial", facts.serial.clone());
+    step.fact(
+        "not_before",
+        json!({"epoch": not_before, "utc": utc(not_before), "relative": relative(not_before, now)}),
+    );
+    step.fact(
+        "not_after",
+        json!({"epoch": not_after, "utc": utc(not_after), "relative": relative(not_after, now)}),
+    );
+    match ReloadingIdentity::load(files) {
+        Ok(_) => step.fact("key_matches", true),
+        Err(error @ X509Error::KeyMismatch { .. }) => {
+            step.fact("key_matches", false);
+            step.fail(
+                HintCode::X509FilesUnusable,
+                crate::explain::one_line(&error),
+            );
+        }
+        // Any other failure was the subject-token step's to report.
+        Err(_) => {}
     }
     if not_after <= now {
         step.fail(
@@ -179,6 +200,33 @@ pub(crate) fn certificate(step: &mut Builder<'_>, config: &X509Config, options: 
                 relative(not_after, now)
             ),
         );
+    } else if not_before > now {
+        step.fail(
+            HintCode::CertificateExpired,
+            format!(
+                "the client certificate is not valid before {} ({}): check this host's clock",
+                utc(not_before),
+                relative(not_before, now)
+            ),
+        );
+    }
+    match (&config.ca_bundle_path, facts.verifies_against_ca_bundle) {
+        (Some(bundle), Some(Ok(()))) => step.fact("chain", format!("verifies against {bundle}")),
+        (Some(bundle), Some(Err(reason))) => {
+            step.fact(
+                "chain",
+                format!("does not verify against {bundle}: {reason}"),
+            );
+            step.warn(
+                HintCode::CertificateNotFromCaBundle,
+                format!(
+                    "the client certificate does not verify against ca_bundle_path {bundle} \
+                     ({reason}): the exchange accepts only certificates signed by the CA the \
+                     identity provider trusts; issue it from that CA, or register its issuer"
+                ),
+            );
+        }
+        _ => step.fact("chain", "not checked (no ca_bundle_path)"),
     }
 }
 

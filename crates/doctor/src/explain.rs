@@ -160,7 +160,10 @@ pub(crate) fn exchange_error(
                 _ => step.fail(HintCode::ExchangeRejected, message),
             }
         }
-        ExchangeError::Http(http) => http_error(step, http, &message, options),
+        ExchangeError::Http(http) => {
+            let x509 = matches!(identity.provider, ProviderConfig::X509(_));
+            http_error(step, http, &message, x509, options);
+        }
         ExchangeError::MutualTls(_) => step.fail(
             HintCode::ExchangeTls,
             format!(
@@ -182,7 +185,13 @@ fn proxy_variable(options: &Options) -> Option<&'static str> {
     })
 }
 
-fn http_error(step: &mut Builder<'_>, error: &HttpError, message: &str, options: &Options) {
+fn http_error(
+    step: &mut Builder<'_>,
+    error: &HttpError,
+    message: &str,
+    x509: bool,
+    options: &Options,
+) {
     let transport = matches!(
         error,
         HttpError::Timeout { .. } | HttpError::Connect { .. } | HttpError::Transport { .. }
@@ -198,13 +207,23 @@ fn http_error(step: &mut Builder<'_>, error: &HttpError, message: &str, options:
             );
             return;
         }
-        if is_tls(error) {
+        // Under x509 a server that refuses the certificate may close the connection before its
+        // alert is read: a broken connection there is a handshake failure too.
+        if is_tls(error) || (x509 && matches!(error, HttpError::Transport { .. })) {
             step.fail(
                 HintCode::ExchangeTls,
-                format!(
-                    "{message}: the TLS handshake failed; check that the exchange URL is the https \
-                     endpoint and that no proxy intercepts TLS"
-                ),
+                if x509 {
+                    format!(
+                        "{message}: the mutual-TLS handshake failed: the exchange refused the \
+                         client certificate (it must be signed by the CA the identity provider \
+                         trusts), or a proxy intercepts TLS"
+                    )
+                } else {
+                    format!(
+                        "{message}: the TLS handshake failed; check that the exchange URL is the \
+                         https endpoint and that no proxy intercepts TLS"
+                    )
+                },
             );
             return;
         }

@@ -525,3 +525,130 @@ fn the_readme_holds_the_hint_table() {
         "README.md's hint-code table is stale; paste:\n{table}"
     );
 }
+
+mod x509 {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::routing::{get, post};
+    use openai_conn_doctor::{Status, StepId};
+    use providers_x509::testing::{MtlsServer, TestCa};
+    use serde_json::{Value, json};
+
+    use super::support::*;
+
+    async fn server(ca: &TestCa) -> MtlsServer {
+        let router = Router::new()
+            .route(
+                "/oauth/token",
+                post(|| async { axum::Json(json!({"access_token": ACCESS, "expires_in": 3600})) }),
+            )
+            .route(
+                "/v1/models",
+                get(|| async { axum::Json(json!({"object": "list", "data": []})) }),
+            );
+        MtlsServer::start(router, &ca.server(), &[ca]).await
+    }
+
+    async fn run_with(ca: &TestCa, client: &TestCa) -> (openai_conn_doctor::Report, Case) {
+        let server = server(ca).await;
+        let case = Case::new()
+            .await
+            .with_env("OPENAI_TOKEN_EXCHANGE_URL", server.url("/oauth/token"))
+            .with_env("OPENAI_BASE_URL", server.url("/v1"));
+        let (certificate, key) = client
+            .client_with_uri("workload-1", "spiffe://example.org/ns/jobs/sa/trainer")
+            .write(case.directory.path(), "client");
+        let bundle = case.file("ca.pem", ca.pem());
+        let path = |path: std::path::PathBuf| path.to_str().expect("utf-8").to_owned();
+        let report = case
+            .run(workload(
+                "x509",
+                json!({
+                    "certificate_path": path(certificate),
+                    "private_key_path": path(key),
+                    "ca_bundle_path": bundle,
+                }),
+            ))
+            .await;
+        drop(server);
+        let _ = Arc::new(());
+        (report, case)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_certificate_of_the_trusted_ca_passes_every_step() {
+        let ca = TestCa::new("workload ca");
+        let (report, case) = run_with(&ca, &ca).await;
+        assert!(report.ok, "{report:#?}");
+        let claims = report.step(StepId::TokenClaims).expect("claims");
+        assert_eq!(claims.facts["subject"], "CN=workload-1");
+        assert_eq!(claims.facts["issuer"], "CN=workload ca");
+        assert_eq!(
+            claims.facts["san_uris"],
+            json!(["spiffe://example.org/ns/jobs/sa/trainer"])
+        );
+        assert_eq!(claims.facts["key_matches"], Value::Bool(true));
+        assert!(
+            claims.facts["chain"]
+                .as_str()
+                .expect("chain")
+                .starts_with("verifies against"),
+            "{claims:?}"
+        );
+        assert_eq!(report.step(StepId::Api).expect("api").status, Status::Ok);
+        let text = human(&case, &report);
+        assert!(
+            text.contains("san_uris: spiffe://example.org/ns/jobs/sa/trainer"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_certificate_of_another_ca_is_named_before_and_at_the_exchange() {
+        let ca = TestCa::new("workload ca");
+        let other = TestCa::new("other ca");
+        let (report, _case) = run_with(&ca, &other).await;
+        assert_eq!(
+            codes(&report, StepId::TokenClaims),
+            ["certificate-not-from-ca-bundle"]
+        );
+        assert_eq!(
+            codes(&report, StepId::Exchange),
+            ["exchange-tls"],
+            "{report:#?}"
+        );
+        let text = message(&report, StepId::Exchange, "exchange-tls");
+        assert!(text.contains("refused the client certificate"), "{text}");
+        assert_eq!(
+            report.step(StepId::Api).expect("api").status,
+            Status::Skipped
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_certificate_fails_the_subject_token_step() {
+        let ca = TestCa::new("workload ca");
+        let case = Case::new().await;
+        let (certificate, key) = ca.expired_client("old").write(case.directory.path(), "old");
+        let path = |path: std::path::PathBuf| path.to_str().expect("utf-8").to_owned();
+        let report = case
+            .run(workload(
+                "x509",
+                json!({"certificate_path": path(certificate), "private_key_path": path(key)}),
+            ))
+            .await;
+        assert_eq!(
+            codes(&report, StepId::SubjectToken),
+            ["certificate-expired"]
+        );
+        assert_eq!(
+            report
+                .step(StepId::Exchange)
+                .expect("exchange")
+                .reason
+                .as_deref(),
+            Some("no subject token")
+        );
+    }
+}

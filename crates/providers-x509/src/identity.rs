@@ -77,7 +77,10 @@ fn read(role: FileRole, path: &Path) -> Result<Vec<u8>, X509Error> {
     })
 }
 
-fn certificates(role: FileRole, path: &Path) -> Result<Vec<CertificateDer<'static>>, X509Error> {
+pub(crate) fn certificates(
+    role: FileRole,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, X509Error> {
     let bytes = read(role, path)?;
     let certificates = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()

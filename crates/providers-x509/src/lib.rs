@@ -21,6 +21,7 @@ mod error;
 mod failure;
 mod identity;
 mod reload;
+mod signals;
 mod validity;
 
 #[cfg(feature = "test-support")]
@@ -30,3 +31,4 @@ pub use error::{FileRole, X509Error};
 pub use failure::{TlsFailure, tls_failure};
 pub use identity::X509Files;
 pub use reload::{Generation, ReloadingClient, ReloadingIdentity};
+pub use signals::{CertificateFacts, certificate_facts};

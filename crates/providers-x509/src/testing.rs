@@ -123,6 +123,15 @@ impl TestCa {
         self.issue(client_params(name))
     }
 
+    /// A client certificate for `name` whose subject alternative name is the URI `uri` (a
+    /// SPIFFE id, say).
+    pub fn client_with_uri(&self, name: &str, uri: &str) -> TestCert {
+        let mut params = client_params(name);
+        let uri = expect(rcgen::string::Ia5String::try_from(uri), "SAN URI");
+        params.subject_alt_names.push(SanType::URI(uri));
+        self.issue(params)
+    }
+
     /// A client certificate for `name` that expired on 2000-01-01.
     pub fn expired_client(&self, name: &str) -> TestCert {
         let mut params = client_params(name);

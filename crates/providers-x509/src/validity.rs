@@ -13,7 +13,7 @@ const UTC_TIME: u8 = 0x17;
 const GENERALIZED_TIME: u8 = 0x18;
 
 /// One DER element: its tag, its content, and what follows it.
-fn element(input: &[u8]) -> Result<(u8, &[u8], &[u8]), &'static str> {
+pub(crate) fn element(input: &[u8]) -> Result<(u8, &[u8], &[u8]), &'static str> {
     let (&tag, rest) = input.split_first().ok_or("truncated element")?;
     let (&first, rest) = rest.split_first().ok_or("truncated length")?;
     let (length, rest) = if first < 0x80 {
@@ -34,7 +34,7 @@ fn element(input: &[u8]) -> Result<(u8, &[u8], &[u8]), &'static str> {
     Ok((tag, &rest[..length], &rest[length..]))
 }
 
-fn expect<'a>(
+pub(crate) fn expect<'a>(
     input: &'a [u8],
     tag: u8,
     what: &'static str,
