@@ -15,7 +15,7 @@ const MAX_AUDIENCES: usize = 16;
 #[derive(Clone, Debug, PartialEq)]
 pub enum TokenShape {
     /// A JWT whose header and claims decoded.
-    Jwt(Jwt),
+    Jwt(Box<Jwt>),
     /// Three dot-separated parts whose header or claims are not base64url JSON objects.
     Undecodable {
         /// The token's length in bytes.
@@ -66,7 +66,7 @@ pub fn inspect(token: &str) -> TokenShape {
         return TokenShape::Opaque { length };
     }
     match (object(parts[0]), object(parts[1])) {
-        (Some(header), Some(claims)) => TokenShape::Jwt(Jwt {
+        (Some(header), Some(claims)) => TokenShape::Jwt(Box::new(Jwt {
             alg: string(&header, "alg"),
             kid: string(&header, "kid"),
             typ: string(&header, "typ"),
@@ -86,7 +86,7 @@ pub fn inspect(token: &str) -> TokenShape {
             exp: seconds(&claims, "exp"),
             nbf: seconds(&claims, "nbf"),
             iat: seconds(&claims, "iat"),
-        }),
+        })),
         _ => TokenShape::Undecodable { length },
     }
 }

@@ -198,7 +198,7 @@ pub(crate) async fn run(
             let shape = inspect(token.secret().expose_secret());
             checks::claims(&mut step, &shape, identity, options);
             if let TokenShape::Jwt(jwt) = shape {
-                claims = Some(jwt);
+                claims = Some(*jwt);
             }
             steps.push(step.finish());
         }
