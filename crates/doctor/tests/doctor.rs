@@ -515,6 +515,23 @@ async fn an_api_key_connection_skips_the_workload_steps() {
     assert_eq!(case.requests("/v1/models").await, 1);
 }
 
+#[tokio::test]
+async fn control_characters_from_a_token_or_a_server_are_escaped() {
+    let case = Case::new().await;
+    case.mount_exchange(ResponseTemplate::new(400).set_body_json(json!({
+        "error": "invalid_grant",
+        "error_description": "bad\u{1b}[2J\nfail[forged-hint]: yes"
+    })))
+    .await;
+    let token = jwt(json!({"sub": "evil\u{1b}[31m\n[ok]      api (0 ms)"}));
+    let report = case.run(case.kubernetes(&token, json!({}))).await;
+    let text = human(&case, &report);
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(!text.contains("\n[ok]      api"), "{text}");
+    assert!(!text.contains("\nfail[forged-hint]"), "{text}");
+    assert!(text.contains("evil\\u{1b}[31m\\n[ok]"), "{text}");
+}
+
 #[test]
 fn the_readme_holds_the_hint_table() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
