@@ -263,6 +263,22 @@ async fn exchange_5xx_timeouts_and_refusals_each_get_their_hint() {
     assert_eq!(codes(&report, StepId::Exchange), ["exchange-proxy"]);
 }
 
+/// An exchange that accepts the connection and never answers: the 10 s timeout of each attempt
+/// (on paused time, so the test does not wait) ends in the timeout hint.
+#[tokio::test(start_paused = true)]
+async fn an_exchange_that_never_answers_is_a_timeout() {
+    // The kernel accepts connections into the backlog; nobody ever reads or answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = silent.local_addr().expect("address");
+    let case = Case::new().await.with_env(
+        "OPENAI_TOKEN_EXCHANGE_URL",
+        format!("http://{address}/oauth/token"),
+    );
+    let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
+    assert_eq!(codes(&report, StepId::Exchange), ["exchange-timeout"]);
+    drop(silent);
+}
+
 #[tokio::test]
 async fn an_api_401_after_a_good_exchange_is_access_denied() {
     let case = Case::new().await;
