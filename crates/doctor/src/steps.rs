@@ -261,6 +261,9 @@ pub(crate) async fn run(
     let api_skipped = match (&connection, identity) {
         (None, _) => Some("the connection did not load"),
         _ if !options.api => Some("--no-api"),
+        (Some(_), Some(_)) if !options.exchange => {
+            Some("--no-exchange (the api needs an access token)")
+        }
         (Some(_), Some(_)) if connected.is_none() => Some("no access token"),
         _ => None,
     };
