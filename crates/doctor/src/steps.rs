@@ -235,8 +235,12 @@ pub(crate) async fn run(
                 Ok(built) => {
                     if let Some(cache) = &built.token_cache {
                         step.fact("endpoint", conn_schema::redact_url(cache.exchange_url()));
+                        // Taken before the exchange, so that `expires_at - started` is the
+                        // lifetime the exchange granted (the cache counts it from just before
+                        // its request), not that less the round trip.
+                        let started = tokio::time::Instant::now();
                         match cache.token().await {
-                            Ok(token) => exchanged(&mut step, &token, identity, options),
+                            Ok(token) => exchanged(&mut step, &token, started, identity, options),
                             Err(error) => explain::exchange_error(
                                 &mut step,
                                 &error,
@@ -431,13 +435,14 @@ async fn subject_token(
 fn exchanged(
     step: &mut Builder<'_>,
     token: &AccessToken,
+    started: tokio::time::Instant,
     identity: &WorkloadIdentity,
     options: &Options,
 ) {
     let lifetime = token
         .expires_at()
-        .saturating_duration_since(tokio::time::Instant::now());
-    let lifetime = lifetime.as_secs_f64().round() as u64;
+        .saturating_duration_since(started)
+        .as_secs();
     step.fact("expires_in_s", lifetime);
     step.fact(
         "expires_in",
