@@ -346,6 +346,37 @@ async fn an_invalid_connection_fails_load_and_the_environment_still_runs() {
 }
 
 #[tokio::test]
+async fn a_document_that_does_not_parse_fails_load_with_its_error() {
+    let case = Case::new().await;
+    let path = case.file("conn.yaml", "extra: [unclosed\n");
+    let loaded = conn_load::load(
+        &conn_load::SourceSpec::File(path.into()),
+        conn_schema::DocumentKind::Auto,
+        &case.env,
+    );
+    assert!(loaded.is_err(), "a YAML syntax error is a load error");
+    let report = openai_conn_doctor::diagnose(loaded, "broken", &case.options()).await;
+    assert_eq!(report.conn_id, "broken");
+    let load = report.step(StepId::Load).expect("load");
+    assert_eq!(load.status, Status::Fail);
+    assert!(
+        load.facts["error"]
+            .as_str()
+            .expect("error")
+            .contains("yaml"),
+        "{load:?}"
+    );
+    assert_eq!(
+        report
+            .step(StepId::Environment)
+            .expect("environment")
+            .status,
+        Status::Ok
+    );
+    assert!(!report.ok);
+}
+
+#[tokio::test]
 async fn azure_imds_on_a_workload_identity_pod_is_the_nodes_identity() {
     let case = Case::new().await;
     case.mount_ok().await;
