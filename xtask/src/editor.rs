@@ -54,8 +54,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     if site.exists() {
         std::fs::remove_dir_all(&site).with_context(|| format!("clearing {}", site.display()))?;
     }
-    let files = crate::publish::site(root, conn_schema::schema::SCHEMA_BASE_URL)?;
-    crate::publish::write_all(&site, &files)?;
+    let files = crate::site::site(root, conn_schema::schema::SCHEMA_BASE_URL)?;
+    crate::site::write_all(&site, &files)?;
     let taplo = install_taplo(&work)?;
     let mut args = vec!["--test"];
     args.extend(TEST_FILES);
