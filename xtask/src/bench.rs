@@ -32,7 +32,7 @@ impl Drop for MockServer {
 }
 
 fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
-    let mut child = Command::new(root.join("target/release/examples/mock_openai"))
+    let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
         .args(["--expires-in", &expires_in.to_string()])
         .args(["--exchange-delay-ms", &delay_ms.to_string()])
         .stdout(Stdio::piped())
@@ -118,7 +118,11 @@ fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -
 }
 
 fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
-    let mut command = Command::new(root.join("target/release/examples").join(example));
+    let mut command = Command::new(
+        crate::target_dir(root)
+            .join("release/examples")
+            .join(example),
+    );
     command
         .args(args)
         .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
@@ -381,7 +385,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
                     .is_some_and(|extension| extension == "json")
             })
             .collect();
-        let binary = root.join("target/release/openai-conn");
+        let binary = crate::target_dir(root).join("release/openai-conn");
         let validate = median_ms(50, || {
             let mut command = Command::new(&binary);
             command.arg("validate").args(&examples);
@@ -407,7 +411,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             std::fs::write(&path, &text)?;
             Ok((path, text.len()))
         };
-        let binary = root.join("target/release/openai-conn");
+        let binary = crate::target_dir(root).join("release/openai-conn");
         let time = |path: &Path| {
             median_ms_exiting(21, 1, || {
                 let mut command = Command::new(&binary);

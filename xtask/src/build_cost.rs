@@ -21,8 +21,9 @@ use serde_json::json;
 /// The crates a program may depend on alone, as the README's crate map lists them.
 const CONSUMED_ALONE: [&str; 3] = ["providers-core", "providers-kubernetes", "conn-schema"];
 
-/// Where the measurements put their clones and targets (removed afterwards).
-const SCRATCH: &str = "target/build-cost";
+/// Where the measurements put their clones and targets (removed afterwards), under the target
+/// directory.
+const SCRATCH: &str = "build-cost";
 
 /// One timed cargo command: its wall time, the crates it compiled, and the machine's 1-minute
 /// load average when it ended (2 on an otherwise idle 2-core machine: the build's own jobs).
@@ -154,7 +155,7 @@ fn consumer(repo: &Path, scratch: &Path, crate_name: &str) -> Result<Timed> {
 
 /// `cargo xtask bench --cold`.
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let scratch = root.join(SCRATCH);
+    let scratch = crate::target_dir(root).join(SCRATCH);
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{cargo, editor, fuzz, record, schema, tidy, wheel};
+use crate::{cargo, editor, fuzz, record, schema, tidy, wheel, workflows};
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     cargo(root, &["fmt", "--all", "--check"])?;
@@ -38,6 +38,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     )?;
     schema::check(root)?;
     record::check(root)?;
+    workflows::lint(root)?;
     tidy::check(root)?;
     cargo(root, &["test", "--workspace", "--locked"])?;
     editor::run(root)?;

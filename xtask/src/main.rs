@@ -6,13 +6,14 @@
 //! `reference` (the reference page), `site` (the site assembled from those), `record` (the
 //! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
 //! `bench` and `build_cost` (measurements), `bench_report` (the one writer of their results),
-//! `wheel` (the Python wheel test), `dist` (release artifacts) and `ci`.
+//! `wheel` (the Python wheel test), `dist` (release artifacts), `workflows` (actionlint) and `ci`.
 
 mod bench;
 mod bench_report;
 mod build_cost;
 mod catalog;
 mod ci;
+mod dist;
 mod editor;
 mod formats;
 mod fuzz;
@@ -25,6 +26,7 @@ mod schemastore;
 mod site;
 mod tidy;
 mod wheel;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -86,8 +88,15 @@ enum Task {
         #[arg(long)]
         release: bool,
     },
+    /// Build the sdist and the Linux x86_64 manylinux wheel for the Python package index, and
+    /// check them with twine and auditwheel.
+    Dist {
+        /// The output folder (default: the target directory's `dist/`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Everything CI runs: fmt check, clippy -D warnings, schema and record checks, tidy, all
-    /// tests, editor test, wheel test, fuzz build, cargo package.
+    /// tests, editor test, wheel and distribution test, workflow lint, fuzz build, cargo package.
     Ci,
 }
 
@@ -120,6 +129,7 @@ fn run(task: Task) -> Result<()> {
         Task::Bench { cold: true } => build_cost::run(&root),
         Task::Bench { cold: false } => bench::run(&root),
         Task::WheelTest { release } => wheel::run(&root, release),
+        Task::Dist { out } => dist::run(&root, out),
         Task::Ci => ci::run(&root),
     }
 }
@@ -175,7 +185,7 @@ mod tests {
             .map(|task| task.get_name().to_owned())
             .filter(|name| name != "help")
             .collect();
-        assert!(names.len() >= 10, "{names:?}");
+        assert!(names.len() >= 11, "{names:?}");
         for name in &names {
             let error = parse(&[name, "--chek"]).expect_err("an unknown flag is an error");
             assert_eq!(

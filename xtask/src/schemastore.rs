@@ -74,8 +74,41 @@ const STANDARD_KEYWORDS: &[&str] = &[
     "examples",
 ];
 
+/// The non-standard keywords SchemaStore's CI registers with Ajv for every schema itself (the
+/// editor annotations of VS Code, taplo, tombi and IntelliJ, and `uniqueItemProperties` of
+/// ajv-keywords). A contribution must not declare these again: Ajv then fails with
+/// "Keyword ... is already defined". `cargo xtask editor-test` registers exactly these too.
+pub(crate) const SCHEMASTORE_KEYWORDS: &[&str] = &[
+    "allowTrailingCommas",
+    "defaultSnippets",
+    "markdownDescription",
+    "enumDescriptions",
+    "markdownEnumDescriptions",
+    "x-taplo",
+    "x-taplo-info",
+    "x-tombi-toml-version",
+    "x-tombi-array-values-order",
+    "x-tombi-array-values-order-by",
+    "x-tombi-table-keys-order",
+    "x-tombi-string-formats",
+    "x-tombi-additional-key-label",
+    "x-intellij-language-injection",
+    "x-intellij-html-description",
+    "x-intellij-enum-metadata",
+    "uniqueItemProperties",
+];
+
+/// What a SchemaStore contribution declares as `unknownKeywords` for `schema`: the non-standard
+/// keywords it uses that SchemaStore does not already register.
+pub(crate) fn declared_keywords(schema: &Value) -> Vec<String> {
+    nonstandard_keywords(schema)
+        .into_iter()
+        .filter(|keyword| !SCHEMASTORE_KEYWORDS.contains(&keyword.as_str()))
+        .collect()
+}
+
 /// The non-standard keywords `schema` uses (editor annotations such as `markdownDescription`),
-/// sorted: what a SchemaStore contribution declares as `unknownKeywords`.
+/// sorted.
 pub(crate) fn nonstandard_keywords(schema: &Value) -> Vec<String> {
     fn walk(schema: &Value, found: &mut Vec<String>) {
         let Value::Object(map) = schema else {
@@ -206,10 +239,11 @@ pub(crate) fn schemastore(root: &Path, base_url: &str) -> Result<Vec<(String, St
             format!("schemastore/src/schemas/json/{schema_file}"),
             to_pretty(&schema),
         ));
-        options.insert(
-            schema_file.clone(),
-            json!({"unknownKeywords": nonstandard_keywords(&schema)}),
-        );
+        // Only a schema with a keyword SchemaStore does not know gets options.
+        let declared = declared_keywords(&schema);
+        if !declared.is_empty() {
+            options.insert(schema_file.clone(), json!({"unknownKeywords": declared}));
+        }
         high.push(json!(schema_file));
         // Test files sit two folders below `src/`, the schema in `src/schemas/json/`.
         let relative = format!("../../schemas/json/{schema_file}");
@@ -335,23 +369,51 @@ mod tests {
             &files
                 .iter()
                 .find(|(name, _)| name == "schemastore/schema-validation.json")
-                .expect("options")
+                .expect("the site has SchemaStore's validation options")
                 .1,
         )
-        .expect("JSON");
-        let keywords = &options["options"]["openai-connection-extra.json"]["unknownKeywords"];
-        assert!(
-            keywords
-                .as_array()
-                .expect("list")
-                .contains(&json!("markdownDescription"))
+        .expect("the validation options are JSON");
+        // Declared: the keywords SchemaStore does not register (VS Code's `patternErrorMessage`,
+        // for one), never one it does (`markdownDescription`, which made its Ajv fail).
+        for published in &PUBLISHED {
+            let declared =
+                options["options"][format!("{}.json", published.name)]["unknownKeywords"]
+                    .as_array()
+                    .expect("every schema uses a keyword SchemaStore does not register");
+            assert!(
+                declared.contains(&json!("patternErrorMessage")),
+                "{declared:?}"
+            );
+            for keyword in SCHEMASTORE_KEYWORDS {
+                assert!(
+                    !declared.contains(&json!(keyword)),
+                    "{keyword} in {declared:?}"
+                );
+            }
+        }
+        assert_eq!(
+            options["highSchemaVersion"],
+            json!(PUBLISHED.map(|published| format!("{}.json", published.name)))
         );
-        assert!(
-            !keywords
-                .as_array()
-                .expect("list")
-                .contains(&json!("properties"))
+    }
+
+    /// A keyword SchemaStore registers is never declared again; another one is.
+    #[test]
+    fn declared_keywords_leave_out_what_schemastore_registers() {
+        let schema = json!({
+            "markdownDescription": "m",
+            "properties": {"a": {"enumDescriptions": [], "x-own": 1, "x-taplo": {}}},
+        });
+        assert_eq!(
+            nonstandard_keywords(&schema),
+            [
+                "enumDescriptions",
+                "markdownDescription",
+                "x-own",
+                "x-taplo"
+            ]
         );
+        assert_eq!(declared_keywords(&schema), ["x-own"]);
     }
 
     #[test]

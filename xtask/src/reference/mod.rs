@@ -6,15 +6,18 @@
 //! `$defs` (one per provider, listed by the `workload_identity_provider` enum), so a provider
 //! added to the model appears here with its keys, its description and an example.
 
+use conn_schema::profile::airflow_extra_schema;
 use conn_schema::schema::{SCHEMA_MAJOR_DIR, connection_schema, extra_schema};
 use serde_json::{Map, Value, json};
 
 use crate::published::{PUBLISHED, schema_url};
 
 mod editor;
+mod key;
 mod render;
 
 use editor::editor_blocks;
+use key::{Airflow, description, key_blocks};
 use render::{Block, slug};
 
 /// Path of the checked-in Markdown reference, relative to the workspace root.
@@ -28,140 +31,6 @@ pub(crate) fn markdown(base_url: &str) -> String {
 /// The reference as a standalone HTML page, with schema URLs under `base_url`.
 pub(crate) fn html(base_url: &str) -> String {
     render::html(document(base_url))
-}
-
-/// A literal as a code span; strings without their JSON quotes.
-fn code(value: &Value) -> String {
-    match value {
-        Value::String(text) => format!("`{text}`"),
-        other => format!("`{other}`"),
-    }
-}
-
-fn count(n: &Value, one: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
-
-fn description(schema: &Value) -> String {
-    schema["markdownDescription"]
-        .as_str()
-        .or_else(|| schema["description"].as_str())
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// A key's type in words.
-fn type_of(schema: &Value) -> String {
-    if let (Some(condition), Some(otherwise)) = (schema.get("if"), schema.get("else"))
-        && condition["type"] == "object"
-    {
-        // The shape of a connection's `extra`: an object, or Airflow's string form.
-        let others: Vec<&str> = otherwise["type"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|name| {
-                if name == "string" {
-                    "a string holding a JSON object"
-                } else {
-                    name
-                }
-            })
-            .collect();
-        return format!("object, {}", others.join(", or "));
-    }
-    match &schema["type"] {
-        Value::String(name) if name == "array" => {
-            format!("array of {}s", type_of(&schema["items"]))
-        }
-        Value::String(name) if name == "object" => match &schema["additionalProperties"] {
-            Value::Object(_) => format!(
-                "object (a map of names to {}s)",
-                type_of(&schema["additionalProperties"])
-            ),
-            _ => "object (its keys are listed below)".into(),
-        },
-        Value::String(name) => name.clone(),
-        Value::Array(names) => names
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" or "),
-        _ => "any".into(),
-    }
-}
-
-/// Bounds and patterns in words.
-fn constraints(schema: &Value) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some(n) = schema.get("minLength") {
-        found.push(format!("at least {}", count(n, "character")));
-    }
-    if let Some(n) = schema.get("minItems") {
-        found.push(format!("at least {}", count(n, "item")));
-    }
-    if let Some(n) = schema["items"].get("minLength") {
-        found.push(format!("each item at least {}", count(n, "character")));
-    }
-    if let Some(n) = schema.get("minimum") {
-        found.push(format!("{n} or more"));
-    }
-    if let Some(n) = schema.get("exclusiveMinimum") {
-        found.push(format!("greater than {n}"));
-    }
-    if let Some(n) = schema.get("maximum") {
-        found.push(format!("at most {n}"));
-    }
-    if let Some(pattern) = schema["pattern"].as_str() {
-        found.push(format!("matches `{pattern}`"));
-    }
-    if let Some(value) = schema.get("const") {
-        found.push(format!("must be {}", code(value)));
-    }
-    found
-}
-
-/// One key: heading, description, then its facts.
-fn key_blocks(name: &str, schema: &Value, applies: &str, required: &str) -> Vec<Block> {
-    let mut facts = vec![(format!("Type: {}", type_of(schema)), Vec::new())];
-    facts.push((
-        format!(
-            "Default: {}",
-            schema.get("default").map_or_else(|| "none".into(), code)
-        ),
-        Vec::new(),
-    ));
-    facts.push((format!("Required: {required}"), Vec::new()));
-    facts.push((format!("Applies to: {applies}"), Vec::new()));
-    if let Some(Value::Array(values)) = schema.get("enum") {
-        let descriptions = schema["markdownEnumDescriptions"].as_array();
-        let children = values
-            .iter()
-            .enumerate()
-            .map(|(index, value)| {
-                let text = descriptions
-                    .and_then(|list| list.get(index))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                format!("{}: {text}", code(value))
-            })
-            .collect();
-        facts.push(("Allowed values:".into(), children));
-    }
-    let limits = constraints(schema);
-    if !limits.is_empty() {
-        facts.push((format!("Constraints: {}", limits.join("; ")), Vec::new()));
-    }
-    vec![
-        Block::Heading(3, format!("`{name}`")),
-        Block::Paragraph(description(schema)),
-        Block::List(facts),
-    ]
 }
 
 /// The names a group of keys requires: its own `required` and that of `allOf` entries that are
@@ -217,7 +86,7 @@ fn keys_of(group: &Value) -> Vec<(String, Value)> {
 }
 
 /// The blocks of every key of `group`, with nested object keys after their parent.
-fn group_blocks(group: &Value, prefix: &str, applies: &str) -> Vec<Block> {
+fn group_blocks(group: &Value, prefix: &str, applies: &str, airflow: Airflow<'_>) -> Vec<Block> {
     let required = required_names(group);
     let alternatives = required_alternatives(group);
     let mut blocks = Vec::new();
@@ -236,9 +105,15 @@ fn group_blocks(group: &Value, prefix: &str, applies: &str) -> Vec<Block> {
             "no".to_owned()
         };
         let path = format!("{prefix}{name}");
-        blocks.extend(key_blocks(&path, &schema, applies, &required_text));
+        let note = airflow.lacks(&name).then_some(airflow.note);
+        blocks.extend(key_blocks(&path, &schema, applies, &required_text, note));
         if schema.get("properties").is_some() {
-            blocks.extend(group_blocks(&schema, &format!("{path}."), applies));
+            blocks.extend(group_blocks(
+                &schema,
+                &format!("{path}."),
+                applies,
+                airflow.child(&name),
+            ));
         }
     }
     blocks
@@ -323,16 +198,30 @@ fn pretty(value: &Value) -> String {
 fn document(base_url: &str) -> Vec<Block> {
     let extra = extra_schema();
     let connection = connection_schema();
+    let airflow_extra = airflow_extra_schema();
     let extra_url = schema_url(base_url, PUBLISHED[0].file);
     let connection_url = schema_url(base_url, PUBLISHED[1].file);
+    let airflow_url = schema_url(base_url, PUBLISHED[2].file);
+    let catalog_url = format!("{base_url}catalog.json");
+    let airflow_note = format!(
+        "not read by Airflow's OpenAI provider (openai-conn only); a connection that Airflow \
+         also loads leaves it out, as [the Airflow-only `extra` schema]({airflow_url}) checks"
+    );
+    let airflow_providers: Vec<String> = providers(&airflow_extra)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     let providers = providers(&extra);
     let mut blocks = vec![
         Block::Heading(1, "OpenAI connection reference".into()),
         Block::Paragraph(format!(
-            "Every key of an Apache Airflow `openai` connection as openai-conn reads it, generated \
-             from the published JSON Schemas by `cargo xtask publish` (do not edit by hand): \
-             [the `extra` schema]({extra_url}) and [the whole-connection schema]({connection_url}). \
-             A connection can be written in JSON, YAML or TOML; the keys are the same."
+            "Every key of an Apache Airflow `openai` connection as openai-conn reads it, from the \
+             published JSON Schemas: [the `extra` schema]({extra_url}) and [the whole-connection \
+             schema]({connection_url}). Keys and providers that Airflow's own OpenAI provider \
+             does not read are marked; for connections that Airflow loads, [the Airflow-only \
+             `extra` schema]({airflow_url}) accepts only what it reads. [`catalog.json`]\
+             ({catalog_url}) lists all three schemas with the file names editors associate with \
+             them. A connection can be written in JSON, YAML or TOML; the keys are the same."
         )),
         Block::List(vec![
             (
@@ -361,13 +250,30 @@ fn document(base_url: &str) -> Vec<Block> {
         Block::Heading(2, "A whole connection".into()),
         Block::Paragraph(description(&connection)),
     ];
-    blocks.extend(group_blocks(&connection, "", "a whole connection"));
+    // Airflow reads every key of a whole connection; its `extra` is the Airflow-only schema.
+    blocks.extend(group_blocks(
+        &connection,
+        "",
+        "a whole connection",
+        Airflow {
+            group: Some(&connection),
+            note: &airflow_note,
+        },
+    ));
     blocks.push(Block::Heading(
         2,
         "The `extra`: keys for every auth type".into(),
     ));
     blocks.push(Block::Paragraph(description(&extra)));
-    blocks.extend(group_blocks(&extra, "", "every `extra`"));
+    blocks.extend(group_blocks(
+        &extra,
+        "",
+        "every `extra`",
+        Airflow {
+            group: Some(&airflow_extra),
+            note: &airflow_note,
+        },
+    ));
 
     let workload = &extra["$defs"]["workload_identity"];
     blocks.push(Block::Heading(2, "Workload identity".into()));
@@ -380,6 +286,10 @@ fn document(base_url: &str) -> Vec<Block> {
         workload,
         "",
         "`auth_type` `workload_identity`, every provider",
+        Airflow {
+            group: airflow_extra["$defs"].get("workload_identity"),
+            note: &airflow_note,
+        },
     ));
     for (name, text) in &providers {
         let group = &extra["$defs"][name.as_str()];
@@ -389,10 +299,30 @@ fn document(base_url: &str) -> Vec<Block> {
              `workload_identity_provider` is `{name}`; with any other provider they are rejected.",
             description(group)
         )));
+        if !airflow_providers.contains(name) {
+            blocks.push(Block::Paragraph(format!(
+                "Airflow's OpenAI provider does not know this provider (openai-conn only): a \
+                 connection that Airflow also loads cannot use it, as [the Airflow-only `extra` \
+                 schema]({airflow_url}) checks."
+            )));
+        }
+        // Within a provider Airflow lacks, the provider's note says it once for all its keys.
+        let airflow_group = if airflow_providers.contains(name) {
+            Airflow {
+                group: airflow_extra["$defs"].get(name.as_str()),
+                note: &airflow_note,
+            }
+        } else {
+            Airflow {
+                group: Some(group),
+                note: &airflow_note,
+            }
+        };
         blocks.extend(group_blocks(
             group,
             "",
             &format!("`auth_type` `workload_identity` with `workload_identity_provider` `{name}`"),
+            airflow_group,
         ));
         if keys_of(group).is_empty() {
             blocks.push(Block::Paragraph(
@@ -471,6 +401,71 @@ mod tests {
         assert!(text.contains("- Default: `1200`"));
         assert!(text.contains("  - `workload_identity`: Exchange a short-lived identity token"));
         assert!(text.contains("- Applies to: `auth_type` `workload_identity` with `workload_identity_provider` `azure`"));
+    }
+
+    /// The section of `key` in the Markdown reference, up to the next heading.
+    fn section<'a>(text: &'a str, key: &str) -> &'a str {
+        let start = text
+            .find(&format!("### `{key}`\n"))
+            .unwrap_or_else(|| panic!("{key} has a section"));
+        let rest = &text[start + 4..];
+        &rest[..rest.find("\n#").unwrap_or(rest.len())]
+    }
+
+    /// Defaults the client applies, constraints in words, what Airflow lacks marked with a link
+    /// to the Airflow-only schema, the catalog linked, and nothing addressed to maintainers.
+    #[test]
+    fn defaults_constraints_and_airflow_marks_are_in_words() {
+        let base = conn_schema::schema::SCHEMA_BASE_URL;
+        let text = markdown(base);
+        let timeout = section(&text, "openai_client_kwargs.timeout");
+        assert!(
+            timeout.contains("- Default: the client's own (600 s)"),
+            "{timeout}"
+        );
+        assert!(timeout.contains("less than 2⁶⁴"), "{timeout}");
+        let retries = section(&text, "openai_client_kwargs.max_retries");
+        assert!(
+            retries.contains("- Default: the client's own (2)"),
+            "{retries}"
+        );
+        assert!(
+            section(&text, "host")
+                .contains("- Default: the `OPENAI_BASE_URL` environment variable")
+        );
+        assert!(
+            section(&text, "password")
+                .contains("- Default: the `OPENAI_API_KEY` environment variable")
+        );
+        let base_url = section(&text, "openai_client_kwargs.base_url");
+        assert!(
+            base_url.contains("an absolute `http://` or `https://` URL"),
+            "{base_url}"
+        );
+        assert!(!text.contains("regular expression"));
+        assert!(!text.contains("xtask") && !text.contains("by hand"));
+        let airflow_url = format!(
+            "{base}v1/{}",
+            conn_schema::profile::AIRFLOW_EXTRA_SCHEMA_FILE
+        );
+        assert!(text.contains(&format!("[`catalog.json`]({base}catalog.json)")));
+        let command = section(&text, "token_command");
+        assert!(
+            command.contains("- Airflow: not read by Airflow's OpenAI provider"),
+            "{command}"
+        );
+        assert!(command.contains(&airflow_url), "{command}");
+        // Keys Airflow reads carry no mark; a provider Airflow lacks is marked once.
+        assert!(!section(&text, "token_file_path").contains("- Airflow:"));
+        assert!(!section(&text, "openai_client_kwargs.timeout").contains("- Airflow:"));
+        let x509 = &text[text.find("## Provider `x509`").expect("x509 section")..];
+        assert!(x509.contains("Airflow's OpenAI provider does not know this provider"));
+        let kubernetes = &text[text.find("## Provider `kubernetes`").expect("kubernetes")..];
+        let kubernetes = &kubernetes[..kubernetes[3..].find("\n## ").unwrap_or(0)];
+        assert!(
+            !kubernetes.contains("does not know this provider"),
+            "{kubernetes}"
+        );
     }
 
     /// Each provider's example is a valid `extra` for the parser and for the schema.
