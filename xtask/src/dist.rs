@@ -15,7 +15,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::wheel::{create_venv, expect_exit, expect_text, run_checked};
+use crate::process::{create_venv, expect_exit, expect_text, path_with, run_checked};
 
 /// maturin, pinned: the build backend `pyproject.toml` names accepts `>=1.16,<2`.
 pub(crate) const MATURIN: &str = "maturin==1.16.0";
@@ -92,7 +92,7 @@ pub(crate) fn build_wheel(root: &Path, tools: &Path, profile: &str, out: &Path) 
             .arg(out)
             .env("CARGO_TARGET_DIR", crate::target_dir(root))
             // maturin runs zig as `python -m ziglang`, with the venv's Python.
-            .env("PATH", crate::wheel::path_with(&tools.join("bin")))
+            .env("PATH", path_with(&tools.join("bin")))
             .current_dir(root),
     )?;
     one_file(out, ".whl")

@@ -6,7 +6,8 @@
 //! `reference` (the reference page), `site` (the site assembled from those), `record` (the
 //! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
 //! `bench` and `build_cost` (measurements), `bench_report` (the one writer of their results),
-//! `wheel` (the Python wheel test), `dist` (release artifacts), `workflows` (actionlint) and `ci`.
+//! `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
+//! those drive), `workflows` (actionlint) and `ci`.
 
 mod bench;
 mod bench_report;
@@ -17,6 +18,7 @@ mod dist;
 mod editor;
 mod formats;
 mod fuzz;
+mod process;
 mod publish;
 mod published;
 mod record;

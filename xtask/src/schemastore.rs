@@ -314,14 +314,14 @@ pub(crate) fn schemastore(root: &Path, base_url: &str) -> Result<Vec<(String, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::site;
     use conn_schema::schema::SCHEMA_BASE_URL;
 
     /// SchemaStore's layout: valid fixtures in three formats with their modelines, negative
     /// tests only where the schema itself fails.
     #[test]
     fn schemastore_folder_has_tests_in_three_formats_and_negative_tests() {
-        let files = site(&crate::workspace_root(), SCHEMA_BASE_URL).expect("site");
+        let files = schemastore(&crate::workspace_root(), SCHEMA_BASE_URL)
+            .expect("the SchemaStore layout is written");
         let under = |prefix: &str| -> Vec<&(String, String)> {
             files
                 .iter()

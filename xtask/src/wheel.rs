@@ -22,6 +22,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::process::{create_venv, expect_exit, expect_text, path_with, run_checked, text};
+
 /// pre-commit, pinned.
 const PRE_COMMIT: &str = "pre-commit==4.7.0";
 /// Where everything goes, under the target directory.
@@ -54,16 +56,6 @@ pub(crate) fn run(root: &Path, release: bool) -> Result<()> {
         "xtask: wheel-test passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-pub(crate) fn create_venv(venv: &Path) -> Result<()> {
-    if venv.exists() {
-        std::fs::remove_dir_all(venv).with_context(|| format!("removing {}", venv.display()))?;
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    run_checked(Command::new(&python).args(["-m", "venv"]).arg(venv))
-        .with_context(|| format!("the wheel test needs Python 3.8 or later as `{python}`"))?;
     Ok(())
 }
 
@@ -240,64 +232,6 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
         "bad-connections.yaml#openai_broken:20:5: error[not-allowed-here]",
     )?;
     eprintln!("xtask: the pre-commit hooks pass the good files and fail the bad ones");
-    Ok(())
-}
-
-/// `PATH` with `directory` first.
-pub(crate) fn path_with(directory: &Path) -> std::ffi::OsString {
-    let mut paths = vec![directory.to_path_buf()];
-    if let Some(path) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(paths).unwrap_or_default()
-}
-
-fn describe(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Runs `command` with its output shown, and fails unless it exits 0.
-pub(crate) fn run_checked(command: &mut Command) -> Result<Output> {
-    let output = expect_exit(command, 0, "")?;
-    Ok(output)
-}
-
-/// Runs `command`, captures its output, and fails (showing the output) unless it exits `code`.
-pub(crate) fn expect_exit(command: &mut Command, code: i32, what: &str) -> Result<Output> {
-    let described = describe(command);
-    eprintln!("xtask: {described}");
-    let output = command
-        .output()
-        .with_context(|| format!("running {described}"))?;
-    if output.status.code() != Some(code) {
-        bail!(
-            "{} exited with {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
-            if what.is_empty() { &described } else { what },
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(output)
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-pub(crate) fn expect_text(output: &Output, needle: &str) -> Result<()> {
-    let text = text(output);
-    if !text.contains(needle) {
-        bail!("expected {needle:?} in the output:\n{text}");
-    }
     Ok(())
 }
 
