@@ -129,14 +129,18 @@ pub(crate) fn check_distributions(tools: &Path, files: &[&Path]) -> Result<()> {
     Ok(())
 }
 
-/// The sdists and wheels in `folder`.
+/// This package's sdists and wheels in `folder` (nothing else there is touched).
 fn distributions(folder: &Path) -> Result<Vec<PathBuf>> {
     Ok(std::fs::read_dir(folder)
         .with_context(|| format!("reading {}", folder.display()))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| {
-            let name = path.to_string_lossy();
-            name.ends_with(".whl") || name.ends_with(".tar.gz")
+            let name = path
+                .file_name()
+                .map(OsStr::to_string_lossy)
+                .unwrap_or_default();
+            name.starts_with("openai_conn-")
+                && (name.ends_with(".whl") || name.ends_with(".tar.gz"))
         })
         .collect())
 }
