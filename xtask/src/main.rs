@@ -209,6 +209,31 @@ mod tests {
         ));
     }
 
+    /// xtask stays in small parts: no source file over 600 lines.
+    #[test]
+    fn no_xtask_file_is_over_600_lines() {
+        fn walk(dir: &Path, long: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("xtask/src reads").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, long);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("a source file reads");
+                    let lines = text.lines().count();
+                    if lines > 600 {
+                        long.push(format!("{}: {lines} lines", path.display()));
+                    }
+                }
+            }
+        }
+        let mut long = Vec::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut long,
+        );
+        assert_eq!(long, Vec::<String>::new());
+    }
+
     #[test]
     fn publish_takes_a_base_url_and_an_out_folder() {
         let Ok(Task::Publish { base_url, out }) =
