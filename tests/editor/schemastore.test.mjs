@@ -1,6 +1,6 @@
 // The schemas the way SchemaStore's CI checks a contribution, with an independent validator (Ajv,
-// the one SchemaStore uses): both schemas compile under Ajv's draft 2020-12 strict mode with only
-// their declared non-standard keywords; the catalog follows SchemaStore's rules for entries; and
+// the one SchemaStore uses): both schemas compile under Ajv's draft 2020-12 strict mode with the
+// keywords SchemaStore registers and only the ones they declare beyond those; the catalog follows SchemaStore's rules for entries; and
 // the site's schemastore/ folder (written by `cargo xtask publish`) is laid out as a contribution,
 // its positive tests (JSON, YAML, TOML) pass and its negative tests fail.
 //
@@ -30,19 +30,28 @@ const NAMES = {
 const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
 const validation = await readJson(path.join(storeDir, 'schema-validation.json'));
 
-/** Ajv as SchemaStore's CI makes it for a 2020-12 schema: strict mode, the declared keywords. */
-function ajv(keywords) {
+// The keywords SchemaStore's CI registers for every schema itself (`cargo xtask editor-test`
+// passes the list it keeps beside the code that leaves them out of `unknownKeywords`).
+const REGISTERED = JSON.parse(process.env.SCHEMASTORE_KEYWORDS ?? '[]');
+
+/**
+ * Ajv as SchemaStore's CI makes it for a 2020-12 schema: strict mode, the keywords it registers
+ * for every schema, then the schema's declared `unknownKeywords` (declaring a registered one again
+ * throws "already defined", as there).
+ */
+function ajv(keywords, registered = REGISTERED) {
   const instance = new Ajv2020({ strict: true, allErrors: true });
-  for (const keyword of keywords) instance.addKeyword(keyword);
+  for (const keyword of registered.concat(keywords)) instance.addKeyword(keyword);
   return instance;
 }
 
 const keywordsOf = (name) => validation.options[`${name}.json`]?.unknownKeywords ?? [];
 
-test('both schemas compile under Ajv 2020-12 strict mode with their declared keywords, and need them', async () => {
+test('both schemas compile under Ajv 2020-12 strict mode as SchemaStore\'s CI configures it', async () => {
+  assert.ok(REGISTERED.includes('markdownDescription'), 'SCHEMASTORE_KEYWORDS is passed in');
   for (const [name, file] of Object.entries(NAMES)) {
     const keywords = keywordsOf(name);
-    assert.ok(keywords.includes('markdownDescription'), `${name}: declares markdownDescription`);
+    assert.deepEqual(keywords.filter((k) => REGISTERED.includes(k)), [], `${name}: declares no keyword SchemaStore registers`);
     assert.ok(validation.highSchemaVersion.includes(`${name}.json`), `${name}: declared as 2020-12`);
     const copies = [
       path.join(root, 'schema', file),
@@ -57,11 +66,19 @@ test('both schemas compile under Ajv 2020-12 strict mode with their declared key
       assert.match(schema.$id, /^https?:\/\//, `${copy}: $id is an absolute URL`);
       ajv(keywords).compile(schema);
     }
-    // Each declared keyword is really used: leaving one out fails strict mode.
+    // The keywords are really needed: leaving out one the schema uses fails strict mode.
     const schema = await readJson(copies[0]);
+    const text = JSON.stringify(schema);
+    const used = REGISTERED.filter((k) => text.includes(`"${k}":`));
+    assert.ok(used.includes('markdownDescription'), `${name}: uses markdownDescription`);
+    for (const keyword of used) {
+      assert.throws(() => ajv(keywords, REGISTERED.filter((k) => k !== keyword)).compile(schema), new RegExp(`unknown keyword: "${keyword}"`), keyword);
+    }
     for (const keyword of keywords) {
       assert.throws(() => ajv(keywords.filter((k) => k !== keyword)).compile(schema), new RegExp(`unknown keyword: "${keyword}"`), keyword);
     }
+    // Declaring a registered keyword again is what failed SchemaStore's CI before.
+    assert.throws(() => ajv(['markdownDescription']), /already defined/);
   }
 });
 

