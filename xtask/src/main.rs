@@ -10,14 +10,19 @@
 //! - `fuzz`: the libFuzzer target on the validator, for 60 s.
 //! - `bench`: authentication benchmarks, ours next to the official Python SDK; `bench --cold`:
 //!   the cost of a first build from a fresh clone, and of depending on one crate alone.
+//! - `proxy-e2e`: the official Python SDK streams a chat completion through `openai-conn proxy`.
+//! - `deploy-check`: `deploy/kubernetes/*.yaml` against the Kubernetes API schemas.
 //! - `ci`: everything CI runs: fmt check, clippy `-D warnings`, schema check, tidy, the tests,
-//!   the editor test, the wheel test, a build of the fuzz target, and `cargo package` of every
+//!   the editor test, the wheel test, the proxy end-to-end test, the deploy check, a build of
+//!   the fuzz target, and `cargo package` of every
 //!   library crate.
 
 mod bench;
 mod build_cost;
+mod deploy;
 mod editor;
 mod fuzz;
+mod proxy_e2e;
 mod publish;
 mod reference;
 mod schema;
@@ -58,10 +63,12 @@ fn run(args: &[String]) -> Result<()> {
         Some("fuzz") => fuzz::run(&root, 60),
         Some("bench") if args.iter().any(|arg| arg == "--cold") => build_cost::run(&root),
         Some("bench") => bench::run(&root),
+        Some("proxy-e2e") => proxy_e2e::run(&root),
+        Some("deploy-check") => deploy::check(&root),
         Some("wheel-test") => wheel::run(&root, args.iter().any(|arg| arg == "--release")),
         Some("ci") => ci(&root),
         _ => bail!(
-            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench [--cold] | wheel-test | ci>\n\
+            "usage: cargo xtask <schema [--check] | publish [--base-url URL] [--out DIR] | snapshots | tidy | editor-test | fuzz | bench [--cold] | wheel-test | proxy-e2e | deploy-check | ci>\n\
              schema      write schema/*.json and docs/reference.md from the model's types (--check: fail if stale)\n\
              publish     write the schema site (v1/, latest/, catalog.json, index.html, schemastore/) to target/site\n\
              snapshots   run the validation snapshot tests\n\
@@ -71,6 +78,8 @@ fn run(args: &[String]) -> Result<()> {
              bench       benchmark authentication against the official Python SDK (bench/RESULTS.md);\n\
                          --cold: time a first build from a fresh clone and fresh consumers of one crate\n\
              wheel-test  build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks\n\
+             proxy-e2e   stream a chat completion through `openai-conn proxy` with the official Python SDK\n\
+             deploy-check validate deploy/kubernetes/*.yaml against the Kubernetes API schemas (kubernetes-validate)\n\
              ci          fmt check, clippy -D warnings, schema check, tidy, all tests, editor test, wheel test, fuzz build, cargo package"
         ),
     }
@@ -111,6 +120,8 @@ fn ci(root: &Path) -> Result<()> {
     cargo(root, &["test", "--workspace", "--locked"])?;
     editor::run(root)?;
     wheel::run(root, false)?;
+    proxy_e2e::run(root)?;
+    deploy::check(root)?;
     fuzz::build(root)?;
     // Every library crate packages as it would be published (metadata, versions of the path
     // dependencies, files); the build itself is what the tests above already did.

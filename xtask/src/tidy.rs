@@ -25,6 +25,9 @@ pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     // CA (rcgen) stays behind the `test-support` feature. A second crypto provider (aws-lc-rs)
     // or a certificate parser in the normal tree would push it past this.
     ("providers-x509", 100),
+    // openai-conn-client (154) plus itself and httpdate (hyper's server writes `Date`): the
+    // server side of hyper and http-body-util are already in the client's tree.
+    ("openai-conn-proxy", 156),
 ];
 
 /// Dependencies point downward only: each of these crates may reach, of the workspace's own
@@ -45,6 +48,22 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     ("providers-github", &["providers-core", "providers-http"]),
     // The certificate files are plain paths too; the mutual-TLS clients come from providers-http.
     ("providers-x509", &["providers-core", "providers-http"]),
+    // The proxy forwards with the client's resolution, cache and transport; the CLI starts it.
+    (
+        "openai-conn-proxy",
+        &[
+            "openai-conn-client",
+            "conn-schema",
+            "providers-core",
+            "providers-http",
+            "providers-kubernetes",
+            "providers-custom",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-x509",
+        ],
+    ),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {

@@ -67,6 +67,26 @@ fn tools_venv(work: &Path) -> Result<PathBuf> {
     Ok(venv)
 }
 
+/// A venv at `venv` holding exactly the `pins` (`name==version`), created and filled when
+/// missing or at other versions; returns the venv. Used by the proxy and deployment checks too.
+pub(crate) fn pinned_venv(venv: &Path, pins: &[&str]) -> Result<PathBuf> {
+    let frozen = Command::new(venv.join("bin").join("python"))
+        .args(["-m", "pip", "freeze", "--disable-pip-version-check"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).to_lowercase())
+        .unwrap_or_default();
+    let present = |pin: &str| frozen.lines().any(|line| line == pin.to_lowercase());
+    if !pins.iter().all(|pin| present(pin)) {
+        create_venv(venv)?;
+        run_checked(
+            Command::new(venv.join("bin").join("pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(pins),
+        )?;
+    }
+    Ok(venv.to_path_buf())
+}
+
 fn create_venv(venv: &Path) -> Result<()> {
     if venv.exists() {
         std::fs::remove_dir_all(venv).with_context(|| format!("removing {}", venv.display()))?;
@@ -267,13 +287,13 @@ fn describe(command: &Command) -> String {
 }
 
 /// Runs `command` with its output shown, and fails unless it exits 0.
-fn run_checked(command: &mut Command) -> Result<Output> {
+pub(crate) fn run_checked(command: &mut Command) -> Result<Output> {
     let output = expect_exit(command, 0, "")?;
     Ok(output)
 }
 
 /// Runs `command`, captures its output, and fails (showing the output) unless it exits `code`.
-fn expect_exit(command: &mut Command, code: i32, what: &str) -> Result<Output> {
+pub(crate) fn expect_exit(command: &mut Command, code: i32, what: &str) -> Result<Output> {
     let described = describe(command);
     eprintln!("xtask: {described}");
     let output = command

@@ -8,6 +8,7 @@
 mod output;
 mod github;
 mod plan;
+mod proxy;
 mod sarif;
 mod source;
 mod token;
@@ -36,6 +37,9 @@ enum Command {
     Token(token::TokenArgs),
     /// List models with the authenticated client.
     Test(token::TestArgs),
+    /// Serve the connection on a local port: any OpenAI client with `base_url` set to the proxy
+    /// gets the connection's credential (one shared workload-identity token).
+    Proxy(proxy::ProxyArgs),
     /// Print a published JSON Schema, byte for byte as checked in.
     Schema {
         /// Which schema: a bare `extra` object or a whole connection.
@@ -60,11 +64,11 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Logs go to standard error, filtered by `RUST_LOG` (nothing by default). No log line of this
-/// project carries a secret, at any level.
-fn logging() {
+/// Logs go to standard error, filtered by `RUST_LOG` (nothing by default; `proxy` logs its
+/// requests and token refreshes). No log line of this project carries a secret, at any level.
+fn logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -125,8 +129,11 @@ pub(crate) fn load_connection(
 }
 
 fn main() -> ExitCode {
-    logging();
     let cli = Cli::parse();
+    logging(match cli.command {
+        Command::Proxy(_) => "openai_conn_proxy=info,openai_conn_client=info",
+        _ => "off",
+    });
     let code = run(cli);
     output::flush();
     code
@@ -138,6 +145,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Token(args) => token::token(&args),
         Command::Test(args) => token::test(&args),
+        Command::Proxy(args) => proxy::run(&args),
         Command::Schema { kind } => {
             let text = match kind {
                 SchemaKind::Extra => {
