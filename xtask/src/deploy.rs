@@ -42,7 +42,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
 
     // The validator must see a misspelt field in the same manifest.
     let original = std::fs::read_to_string(&manifests[0])?;
-    let broken = original.replacen("restartPolicy: Always", "restartPolicyy: Always", 1);
+    let broken = original.replace("restartPolicy: Always", "restartPolicyy: Always");
     if broken == original {
         bail!(
             "{}: no `restartPolicy: Always` to misspell for the self-check",

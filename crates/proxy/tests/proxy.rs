@@ -73,7 +73,9 @@ async fn requests_go_upstream_with_the_connection_key_and_without_client_credent
     }
 }
 
-#[tokio::test]
+// Paused time: a proxy that buffered would leave every task waiting, the clock would jump to the
+// timeout and the test would fail instead of hanging.
+#[tokio::test(start_paused = true)]
 async fn a_server_sent_event_reaches_the_client_before_the_upstream_sends_the_next() {
     let mock = Mock::start().await;
     let (events, receiver) = mpsc::channel(4);
@@ -92,7 +94,11 @@ async fn a_server_sent_event_reaches_the_client_before_the_upstream_sends_the_ne
         events.send(Bytes::from(event.clone())).await.unwrap();
         // The next event is sent only once this one arrived: a proxy that buffers the body
         // would wait for the end that never comes.
-        let chunk = response.chunk().await.unwrap().expect("an event");
+        let chunk = tokio::time::timeout(Duration::from_secs(60), response.chunk())
+            .await
+            .expect("the event was held back")
+            .unwrap()
+            .expect("an event");
         assert_eq!(chunk, Bytes::from(event));
     }
     events
