@@ -128,7 +128,7 @@ async fn route(shared: &Shared, request: Request<Incoming>) -> Response<ProxyBod
     }
     let url = match target(shared, uri) {
         Ok(url) => url,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     forward(shared, request, url).await
 }
@@ -210,7 +210,7 @@ fn presented_keys(headers: &HeaderMap) -> Vec<&[u8]> {
 }
 
 /// The upstream URL of an origin-form target under the base path.
-fn target(shared: &Shared, uri: &http::Uri) -> Result<Url, Response<ProxyBody>> {
+fn target(shared: &Shared, uri: &http::Uri) -> Result<Url, Box<Response<ProxyBody>>> {
     let path = uri.path();
     let under_base = shared.base_path.is_empty()
         || path == shared.base_path
@@ -218,7 +218,7 @@ fn target(shared: &Shared, uri: &http::Uri) -> Result<Url, Response<ProxyBody>> 
             .strip_prefix(shared.base_path.as_str())
             .is_some_and(|rest| rest.starts_with('/'));
     if !under_base {
-        return Err(local_error(
+        return Err(Box::new(local_error(
             StatusCode::NOT_FOUND,
             "outside_base_path",
             &format!(
@@ -229,14 +229,14 @@ fn target(shared: &Shared, uri: &http::Uri) -> Result<Url, Response<ProxyBody>> 
                     &shared.base_path
                 }
             ),
-        ));
+        )));
     }
     if path.split('/').any(is_dot_segment) {
-        return Err(local_error(
+        return Err(Box::new(local_error(
             StatusCode::BAD_REQUEST,
             "dot_segment_refused",
             "paths with . or .. segments are refused",
-        ));
+        )));
     }
     let mut url = shared.upstream.base_url().clone();
     url.set_path(path);
@@ -268,7 +268,7 @@ async fn forward(shared: &Shared, request: Request<Incoming>, url: Url) -> Respo
         None => None,
     };
     if let Err(response) = authorize(shared, &mut headers, token.as_ref()) {
-        return response;
+        return *response;
     }
     let body = match RequestBody::read(incoming, REPLAY_BODY_LIMIT).await {
         Ok(body) => body,
@@ -301,7 +301,7 @@ async fn forward(shared: &Shared, request: Request<Incoming>, url: Url) -> Respo
                 Err(error) => return no_token(&error),
             };
             if let Err(response) = authorize(shared, &mut headers, Some(&fresh)) {
-                return response;
+                return *response;
             }
             shared.metrics.record_replay();
             response = match send(
@@ -328,13 +328,13 @@ fn authorize(
     shared: &Shared,
     headers: &mut HeaderMap,
     token: Option<&AccessToken>,
-) -> Result<(), Response<ProxyBody>> {
+) -> Result<(), Box<Response<ProxyBody>>> {
     shared.upstream.authorize(headers, token).map_err(|_| {
-        local_error(
+        Box::new(local_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "credential_unusable",
             "the connection's credential is not a valid header value",
-        )
+        ))
     })
 }
 

@@ -1,6 +1,6 @@
 //! A loopback upstream (the OpenAI API and its token exchange) and helpers to start the proxy in
 //! front of it. The upstream is a small hyper server on 127.0.0.1 whose replies the tests script.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
