@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::{cargo, editor, fuzz, record, schema, tidy, wheel, workflows};
+use crate::{cargo, deploy, editor, fuzz, proxy_e2e, record, schema, tidy, wheel, workflows};
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     cargo(root, &["fmt", "--all", "--check"])?;
@@ -43,6 +43,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     cargo(root, &["test", "--workspace", "--locked"])?;
     editor::run(root)?;
     wheel::run(root, false)?;
+    proxy_e2e::run(root)?;
+    deploy::check(root)?;
     fuzz::build(root)?;
     // Every library crate packages as it would be published (metadata, versions of the path
     // dependencies, files), and each package builds from its own files alone: verification

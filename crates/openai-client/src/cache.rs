@@ -274,6 +274,7 @@ impl TokenCacheBuilder {
                 background_started: AtomicBool::new(false),
                 exchanges: AtomicU64::new(0),
                 subject_fetches: AtomicU64::new(0),
+                failed_flights: AtomicU64::new(0),
             }),
         })
     }
@@ -316,6 +317,7 @@ struct Inner {
     background_started: AtomicBool,
     exchanges: AtomicU64,
     subject_fetches: AtomicU64,
+    failed_flights: AtomicU64,
 }
 
 #[derive(Default)]
@@ -453,6 +455,12 @@ impl TokenCache {
         self.inner.subject_fetches.load(Ordering::Relaxed)
     }
 
+    /// How many token flights (a subject-token fetch and its exchange, retries included) failed,
+    /// in the background or for a waiting caller.
+    pub fn failed_refreshes(&self) -> u64 {
+        self.inner.failed_flights.load(Ordering::Relaxed)
+    }
+
     /// The exchange endpoint this cache posts to.
     pub fn exchange_url(&self) -> &str {
         self.inner.minter.url().as_str()
@@ -586,6 +594,7 @@ async fn run_flight(guard: FlightGuard, sender: watch::Sender<Outcome>) {
             Ok(token)
         }
         Err(error) => {
+            inner.failed_flights.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
             let still_usable = inner
                 .current

@@ -301,7 +301,63 @@ pub fn from_connection(
     conn_id: &str,
     options: ClientOptions,
 ) -> Result<Connected, ClientError> {
-    let plan = plan(conn, conn_id, &options)?;
+    let Prepared {
+        base_url: _,
+        config,
+        token_cache,
+        x509_identity,
+        http,
+        plan,
+    } = prepare(conn, conn_id, &options)?;
+    let kwargs = &conn.extra.client_kwargs;
+    let service = match x509_identity {
+        // Under x509 the requests go out with the client of the certificate's current
+        // generation; `http` only builds them.
+        Some(identity) => build_service(
+            ApiTransport::new(
+                X509ApiClient::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
+                    conn_id: conn_id.to_owned(),
+                    source,
+                })?,
+            ),
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+        None => build_service(
+            ApiTransport::new(http.clone()),
+            plan.max_retries,
+            &kwargs.default_query,
+            token_cache.clone(),
+        ),
+    };
+    let client = Client::build(http, config).with_http_service(service);
+    Ok(Connected {
+        client,
+        token_cache,
+        plan,
+    })
+}
+
+/// What [`from_connection`] and [`crate::upstream`] share: the plan, the base URL as configured,
+/// the async-openai config (organization, project, API key, default headers), the token cache
+/// under workload identity, the x509 identity, and the HTTP client that follows no redirect.
+pub(crate) struct Prepared {
+    pub(crate) base_url: String,
+    pub(crate) config: OpenAIConfig,
+    pub(crate) token_cache: Option<TokenCache>,
+    pub(crate) x509_identity: Option<Arc<ReloadingIdentity>>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) plan: Plan,
+}
+
+/// Resolves and builds everything but the tower stack; no request is sent.
+pub(crate) fn prepare(
+    conn: &Connection,
+    conn_id: &str,
+    options: &ClientOptions,
+) -> Result<Prepared, ClientError> {
+    let plan = plan(conn, conn_id, options)?;
     let kwargs = &conn.extra.client_kwargs;
     let header_error = |key: String| ClientError::InvalidHeader {
         conn_id: conn_id.to_owned(),
@@ -349,16 +405,11 @@ pub fn from_connection(
             match &identity.provider {
                 ProviderConfig::X509(x509) => {
                     let (cache, loaded) =
-                        build_x509_cache(identity, x509, kwargs.max_retries, conn_id, &options)?;
+                        build_x509_cache(identity, x509, kwargs.max_retries, conn_id, options)?;
                     x509_identity = Some(loaded);
                     Some(cache)
                 }
-                _ => Some(build_cache(
-                    identity,
-                    kwargs.max_retries,
-                    conn_id,
-                    &options,
-                )?),
+                _ => Some(build_cache(identity, kwargs.max_retries, conn_id, options)?),
             }
         }
     };
@@ -378,31 +429,12 @@ pub fn from_connection(
             conn_id: conn_id.to_owned(),
             source,
         })?;
-    let service = match x509_identity {
-        // Under x509 the requests go out with the client of the certificate's current
-        // generation; `http` only builds them.
-        Some(identity) => build_service(
-            ApiTransport::new(
-                X509ApiClient::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
-                    conn_id: conn_id.to_owned(),
-                    source,
-                })?,
-            ),
-            plan.max_retries,
-            &kwargs.default_query,
-            token_cache.clone(),
-        ),
-        None => build_service(
-            ApiTransport::new(http.clone()),
-            plan.max_retries,
-            &kwargs.default_query,
-            token_cache.clone(),
-        ),
-    };
-    let client = Client::build(http, config).with_http_service(service);
-    Ok(Connected {
-        client,
+    Ok(Prepared {
+        base_url,
+        config,
         token_cache,
+        x509_identity,
+        http,
         plan,
     })
 }

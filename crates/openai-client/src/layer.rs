@@ -127,7 +127,7 @@ fn with_bearer(request: HttpRequestFactory, token: AccessToken) -> HttpRequestFa
     })
 }
 
-fn set_bearer(headers: &mut HeaderMap, token: &AccessToken) -> Result<(), OpenAIError> {
+pub(crate) fn set_bearer(headers: &mut HeaderMap, token: &AccessToken) -> Result<(), OpenAIError> {
     // Only the workload's bearer authenticates: every other credential header goes
     // (`conn_schema::CREDENTIAL_HEADERS`, `Authorization` included).
     for name in conn_schema::CREDENTIAL_HEADERS {

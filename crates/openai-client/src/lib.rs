@@ -13,6 +13,8 @@
 //!   token: the client certificate is presented over mutual TLS to the exchange
 //!   ([`DEFAULT_MTLS_TOKEN_EXCHANGE_URL`]) and to the API ([`DEFAULT_MTLS_BASE_URL`]), and is read
 //!   again when its files change on disk.
+//! - [`upstream`] resolves the same connection for programs that forward raw HTTP requests (a
+//!   local proxy): base URL, credential, headers and the API's HTTP client, without retries.
 //! - [`test_connection`], [`chat_completion`] and [`embed`] are small helpers over the client.
 //!
 //! No function logs or formats a key or token; [`AccessToken`] and every error are safe to print.
@@ -40,6 +42,7 @@ mod plan;
 mod server_text;
 mod token;
 mod transport;
+mod upstream;
 mod x509;
 
 pub use api::{
@@ -64,6 +67,7 @@ pub use layer::{
 };
 pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, plan};
 pub use token::AccessToken;
+pub use upstream::{Upstream, upstream};
 pub use x509::{
     DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,
 };

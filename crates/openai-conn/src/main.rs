@@ -9,6 +9,7 @@ mod output;
 mod doctor;
 mod github;
 mod plan;
+mod proxy;
 mod sarif;
 mod source;
 mod token;
@@ -40,6 +41,9 @@ enum Command {
     /// Say why a connection fails, step by step (load, resolve, environment, subject token,
     /// claims, exchange, api), with a hint for each problem.
     Doctor(doctor::DoctorArgs),
+    /// Serve the connection on a local port: any OpenAI client with `base_url` set to the proxy
+    /// gets the connection's credential (one shared workload-identity token).
+    Proxy(proxy::ProxyArgs),
     /// Print a published JSON Schema, byte for byte as checked in.
     Schema {
         /// Which schema: a bare `extra` object or a whole connection.
@@ -64,14 +68,16 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Logs go to standard error, filtered by `RUST_LOG` (nothing by default). No log line of this
-/// project carries a secret, at any level.
-fn logging() {
+/// Logs go to standard error, filtered by `RUST_LOG` (nothing by default; `proxy` logs its
+/// requests and token refreshes). No log line of this project carries a secret, at any level.
+fn logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: the proxy's logs go to journald or a container log.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init()
         .ok();
 }
@@ -129,8 +135,11 @@ pub(crate) fn load_connection(
 }
 
 fn main() -> ExitCode {
-    logging();
     let cli = Cli::parse();
+    logging(match cli.command {
+        Command::Proxy(_) => "openai_conn_proxy=info,openai_conn_client=info",
+        _ => "off",
+    });
     let code = run(cli);
     output::flush();
     code
@@ -143,6 +152,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Token(args) => token::token(&args),
         Command::Test(args) => token::test(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
         Command::Schema { kind } => {
             // Generated from the types, as `schema/` is (its freshness test keeps the two equal),
             // so the package needs no file from outside itself.

@@ -1,0 +1,136 @@
+//! `openai-conn proxy` as a process: refusals are usage errors (exit 2) before anything listens;
+//! a running proxy forwards with the connection's key, logs without query values and stops with
+//! exit 0 on SIGTERM.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use serde_json::json;
+use support::{command, run};
+
+fn api_key_connection(dir: &std::path::Path, host: &str) -> String {
+    let path = dir.join("conn.json");
+    let document = json!({"conn_type": "openai", "host": host, "password": "sk-cli-SECRET"});
+    std::fs::write(&path, document.to_string()).expect("write connection");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_remote_address_needs_allow_remote_and_a_client_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = api_key_connection(dir.path(), "http://127.0.0.1:9/v1");
+
+    let output = run(&["proxy", "--listen", "0.0.0.0:0", &conn]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+
+    let output = run(&["proxy", "--listen", "0.0.0.0:0", "--allow-remote", &conn]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--allow-remote needs --client-key-file"),
+        "{stderr}"
+    );
+
+    let output = run(&["proxy", "--listen", "localhost", &conn]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid listen address"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_forwards_with_the_connection_key_and_stops_on_sigterm() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let recorded = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/v1/models",
+        get(move |headers: HeaderMap| {
+            let recorded = Arc::clone(&recorded);
+            async move {
+                let bearer = headers
+                    .get("authorization")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                recorded.lock().unwrap().push(bearer);
+                Json(json!({"object": "list", "data": []}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let conn = api_key_connection(dir.path(), &format!("http://{upstream}/v1"));
+
+    let mut child = command(&["proxy", "--listen", "127.0.0.1:0", &conn])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (stderr, first) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        (stderr, line)
+    })
+    .await
+    .unwrap();
+    assert!(first.contains("listening on 127.0.0.1:"), "{first}");
+    assert!(first.contains("forwarding /v1 to http://"), "{first}");
+    let addr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .to_owned();
+
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .write_all(
+                b"GET /v1/models?sig=QUERY-SECRET HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer dummy\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""object":"list""#), "{answer}");
+    assert_eq!(*seen.lock().unwrap(), ["Bearer sk-cli-SECRET"]);
+
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, rest) = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        let mut stderr = stderr;
+        stderr.read_to_string(&mut rest).unwrap();
+        (child.wait().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("openai-conn proxy: stopped"), "{rest}");
+    assert!(
+        rest.contains("path=\"/v1/models\"") && rest.contains("status=200"),
+        "{rest}"
+    );
+    assert!(
+        !rest.contains("QUERY-SECRET") && !rest.contains("sk-cli-SECRET"),
+        "{rest}"
+    );
+}
