@@ -5,7 +5,7 @@ use std::path::Path;
 
 use conn_schema::pointer::child;
 use conn_schema::positions::LineIndex;
-use conn_schema::{Diagnostic, DocumentKind, Report, validate, validate_bytes};
+use conn_schema::{Diagnostic, DocumentKind, Location, Report, validate, validate_bytes};
 use serde_json::Value;
 
 use crate::LoadError;
@@ -93,8 +93,7 @@ pub(crate) fn utf8<'a>(
         LoadError::Syntax {
             label: label.to_owned(),
             format,
-            line,
-            column,
+            location: Some(Location { line, column }),
             message: "the file is not valid UTF-8".to_owned(),
         }
     })
@@ -105,14 +104,14 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
     let table: toml::Table = toml::from_str(text).map_err(|error| {
         // The error's Display quotes the offending source line, which may hold a secret: use
         // the bare message and the span.
-        let (line, column) = error.span().map_or((0, 0), |span| {
-            LineIndex::new(text).line_column(text, span.start)
+        let location = error.span().map(|span| {
+            let (line, column) = LineIndex::new(text).line_column(text, span.start);
+            Location { line, column }
         });
         LoadError::Syntax {
             label: label.to_owned(),
             format: "TOML",
-            line,
-            column,
+            location,
             message: value_free(error.message().trim(), None),
         }
     })?;
@@ -220,8 +219,7 @@ pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         LoadError::Syntax {
             label: label.to_owned(),
             format: "YAML",
-            line,
-            column,
+            location: (line > 0).then_some(Location { line, column }),
             message: value_free(&message, key.as_deref()),
         }
     })?;
