@@ -25,6 +25,7 @@ mod error;
 mod formats;
 mod overrides;
 mod positions;
+mod yaml;
 
 use std::fmt;
 use std::io::Read;
