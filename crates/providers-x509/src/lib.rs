@@ -23,7 +23,7 @@ mod identity;
 mod reload;
 mod validity;
 
-#[cfg(feature = "test-support")]
+#[cfg(feature = "test-util")]
 pub mod testing;
 
 pub use error::{FileRole, X509Error};
