@@ -24,15 +24,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "test-util")]
+use providers_core::Sleep;
 use providers_core::{
-    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
+    BoxFuture, Env, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client, read_reply, retry_with_policy};
+use providers_http::{HttpSettings, Proxy, read_reply};
 use secrecy::SecretString;
 use url::Url;
 
 pub use error::GcpError;
-pub use providers_http::HttpError;
+pub use providers_http::{HttpError, SourceHttpError};
 
 /// The metadata server's host when `GCE_METADATA_HOST` is not set.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
@@ -59,17 +61,13 @@ pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
 
 /// An identity token from the GCP metadata server.
 ///
-/// Build it with [`GcpSource::new`]; the `with_*` methods adjust retries, sleeping and the
-/// timeout (for tests). One HTTP client is built at construction and reused by every fetch.
-/// Debug shows the configuration only: the source never holds a token.
+/// Build it with [`GcpSource::new`]; with the `test-util` feature, the `with_*` methods adjust
+/// retries, sleeping and the timeout. One HTTP client is built at construction and reused by
+/// every fetch. Debug shows the configuration only: the source never holds a token.
 pub struct GcpSource {
     audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
-    retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    timeout: Duration,
+    http: HttpSettings,
 }
 
 impl GcpSource {
@@ -78,35 +76,41 @@ impl GcpSource {
     pub const TOKEN_TYPE: TokenType = TokenType::Id;
 
     /// A source of ID tokens for `audience`, reading `GCE_METADATA_HOST` from `env` at every
-    /// fetch. Never fails: a client that cannot be built or a bad environment is reported by
-    /// [`SubjectTokenSource::fetch`].
-    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GcpSource {
-        GcpSource {
+    /// fetch (a bad value is reported by [`SubjectTokenSource::fetch`]). Fails only when the
+    /// HTTP client cannot be built.
+    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> Result<GcpSource, HttpError> {
+        Ok(GcpSource {
             audience: audience.into(),
             env,
             // The metadata server is local to the instance; a proxy must never see its tokens.
-            client: build_client(Proxy::Never),
-            retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(TokioSleep),
-            timeout: DEFAULT_TIMEOUT,
-        }
+            http: HttpSettings::build(
+                "the metadata server",
+                Proxy::Never,
+                DEFAULT_TIMEOUT,
+                &[DEFAULT_RETRY_POLICY],
+            )?,
+        })
     }
 
-    /// Replaces [`DEFAULT_RETRY_POLICY`].
+    /// Replaces [`DEFAULT_RETRY_POLICY`]. Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
+        self.http.set_retry_policy(0, policy);
         self
     }
 
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
+    /// Sleeps between attempts with `sleep` instead of tokio's timer. Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
+        self.http.set_sleep(sleep);
         self
     }
 
     /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
+    /// Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.set_timeout(timeout);
         self
     }
 
@@ -116,18 +120,13 @@ impl GcpSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GcpError> {
-        let client = self.client.as_ref().map_err(|source| HttpError::Client {
-            endpoint: "the metadata server".into(),
-            source: Arc::clone(source),
-        })?;
         let (url, host) = self.request_url()?;
-        let token = retry_with_policy(
-            &*self.sleep,
-            &self.retry_policy,
-            "gcp metadata server identity token",
-            |_| self.attempt(client, &url, &host),
-        )
-        .await?;
+        let token = self
+            .http
+            .retry("gcp metadata server identity token", |_| {
+                self.attempt(&url, &host)
+            })
+            .await?;
         Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
     }
 
@@ -146,17 +145,14 @@ impl GcpSource {
         Ok((url, host))
     }
 
-    async fn attempt(
-        &self,
-        client: &reqwest::Client,
-        url: &Url,
-        host: &str,
-    ) -> Result<SecretString, GcpError> {
+    async fn attempt(&self, url: &Url, host: &str) -> Result<SecretString, GcpError> {
         let endpoint = format!("the metadata server at {host}");
-        let response = client
+        let response = self
+            .http
+            .client()
             .get(url.clone())
             .header("Metadata-Flavor", "Google")
-            .timeout(self.timeout)
+            .timeout(self.http.timeout())
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -184,15 +180,18 @@ impl fmt::Debug for GcpSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GcpSource")
             .field("audience", &self.audience)
-            .field("retry_policy", &self.retry_policy)
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
 impl SubjectTokenSource for GcpSource {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+        Box::pin(async move {
+            self.fetch_token()
+                .await
+                .map_err(GcpError::into_source_error)
+        })
     }
 }
 
@@ -257,7 +256,8 @@ mod tests {
             providers_core::MapEnv::new(),
             providers_core::MapEnv::new().with(METADATA_HOST_ENV, "  "),
         ] {
-            let source = GcpSource::new("https://api.openai.com/v1", Arc::new(env));
+            let source =
+                GcpSource::new("https://api.openai.com/v1", Arc::new(env)).expect("client builds");
             let (url, host) = source.request_url().unwrap();
             assert_eq!(
                 url.as_str(),

@@ -27,16 +27,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "test-util")]
+use providers_core::Sleep;
 use providers_core::{
-    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
+    BoxFuture, Env, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use providers_http::{Proxy, TokioSleep, build_client, is_loopback, read_reply, retry_with_policy};
+use providers_http::{HttpSettings, Proxy, is_loopback, read_reply};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use error::GithubActionsError;
-pub use providers_http::HttpError;
+pub use providers_http::{HttpError, SourceHttpError};
 
 /// The variable holding the token request URL (with its query already started).
 pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -60,18 +62,14 @@ pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
 
 /// The job's OIDC token from the GitHub Actions runner.
 ///
-/// Build it with [`GithubActionsSource::new`]; the `with_*` methods adjust retries, sleeping and
-/// the timeout (for tests). One HTTP client is built at construction and reused by
-/// every fetch. Debug shows the audience and settings only: the source holds no token, and the
+/// Build it with [`GithubActionsSource::new`]; with the `test-util` feature, the `with_*` methods
+/// adjust retries, sleeping and the timeout. One HTTP client is built at construction and reused
+/// by every fetch. Debug shows the audience and settings only: the source holds no token, and the
 /// request token is read per fetch and never printed.
 pub struct GithubActionsSource {
     audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
-    retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    timeout: Duration,
+    http: HttpSettings,
 }
 
 impl GithubActionsSource {
@@ -79,35 +77,45 @@ impl GithubActionsSource {
     pub const TOKEN_TYPE: TokenType = TokenType::Jwt;
 
     /// A source of the job's OIDC token for `audience`, reading `ACTIONS_ID_TOKEN_REQUEST_URL`
-    /// and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch. Never fails: a client that
-    /// cannot be built or a missing variable is reported by [`SubjectTokenSource::fetch`].
-    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GithubActionsSource {
-        GithubActionsSource {
+    /// and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch (a missing variable is
+    /// reported by [`SubjectTokenSource::fetch`]). Fails only when the HTTP client cannot be
+    /// built.
+    pub fn new(
+        audience: impl Into<String>,
+        env: Arc<dyn Env>,
+    ) -> Result<GithubActionsSource, HttpError> {
+        Ok(GithubActionsSource {
             audience: audience.into(),
             env,
             // The token service is remote: a proxy the runner configures applies.
-            client: build_client(Proxy::FromEnvironment),
-            retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(TokioSleep),
-            timeout: DEFAULT_TIMEOUT,
-        }
+            http: HttpSettings::build(
+                "the github actions token endpoint",
+                Proxy::FromEnvironment,
+                DEFAULT_TIMEOUT,
+                &[DEFAULT_RETRY_POLICY],
+            )?,
+        })
     }
 
-    /// Replaces [`DEFAULT_RETRY_POLICY`].
+    /// Replaces [`DEFAULT_RETRY_POLICY`]. Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
+        self.http.set_retry_policy(0, policy);
         self
     }
 
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
+    /// Sleeps between attempts with `sleep` instead of tokio's timer. Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
+        self.http.set_sleep(sleep);
         self
     }
 
     /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
+    /// Feature `test-util`.
+    #[cfg(feature = "test-util")]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.set_timeout(timeout);
         self
     }
 
@@ -117,18 +125,11 @@ impl GithubActionsSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GithubActionsError> {
-        let client = self.client.as_ref().map_err(|source| HttpError::Client {
-            endpoint: "the github actions token endpoint".into(),
-            source: Arc::clone(source),
-        })?;
         let request = self.request()?;
-        let token = retry_with_policy(
-            &*self.sleep,
-            &self.retry_policy,
-            "github actions oidc token",
-            |_| self.attempt(client, &request),
-        )
-        .await?;
+        let token = self
+            .http
+            .retry("github actions oidc token", |_| self.attempt(&request))
+            .await?;
         Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
     }
 
@@ -171,17 +172,15 @@ impl GithubActionsSource {
         })
     }
 
-    async fn attempt(
-        &self,
-        client: &reqwest::Client,
-        request: &Request,
-    ) -> Result<SecretString, GithubActionsError> {
+    async fn attempt(&self, request: &Request) -> Result<SecretString, GithubActionsError> {
         let endpoint = &request.endpoint;
-        let response = client
+        let response = self
+            .http
+            .client()
             .get(request.url.clone())
             .header(AUTHORIZATION, request.authorization.clone())
             .header(ACCEPT, "application/json")
-            .timeout(self.timeout)
+            .timeout(self.http.timeout())
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -206,15 +205,18 @@ impl fmt::Debug for GithubActionsSource {
         // The environment is left out: whatever its own Debug shows, it holds the request token.
         f.debug_struct("GithubActionsSource")
             .field("audience", &self.audience)
-            .field("retry_policy", &self.retry_policy)
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
 impl SubjectTokenSource for GithubActionsSource {
     fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
+        Box::pin(async move {
+            self.fetch_token()
+                .await
+                .map_err(GithubActionsError::into_source_error)
+        })
     }
 }
 

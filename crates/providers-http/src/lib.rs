@@ -17,15 +17,22 @@
 //! - [`read_body`]: a reply body read up to a limit ([`MAX_BODY_BYTES`] for every token and error
 //!   reply), never more, with [`BodyError::TooLarge`] past it: the one bounded reader of every
 //!   HTTP body of the workspace;
+//! - [`HttpSettings`]: the skeleton of every HTTP source (client, timeout, retry policies,
+//!   sleep), built once; [`SourceHttpError`] and [`source_http_error!`]: the shared methods of
+//!   each source's error, written once;
 //! - [`retry_with_policy`] and [`retry_with_policies`]: the retry loop of `providers-core` driven
 //!   by one [`RetryPolicy`] (or one per budget) and a [`Retryable`] error, with one debug event per
 //!   retry (the error's message, never a body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "test-util")]
+pub mod conformance;
 mod error;
+mod settings;
 
 pub use error::{HttpError, is_transient_status};
+pub use settings::{HttpSettings, SourceHttpError, is_retried, retry_after_of};
 
 use std::borrow::Cow;
 use std::fmt::Display;
