@@ -27,11 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(feature = "test-util")]
-use providers_core::Sleep;
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
 use providers_http::{HttpSettings, MAX_BODY_BYTES, Proxy, read_body, read_reply};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -39,7 +35,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use error::{AzureError, Endpoint};
-pub use providers_http::{HttpError, SourceHttpError};
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 
 /// The IMDS authority when `AZURE_POD_IDENTITY_AUTHORITY_HOST` is not set.
 pub const DEFAULT_AUTHORITY: &str = "http://169.254.169.254";
@@ -51,18 +47,6 @@ pub const DEFAULT_API_VERSION: &str = "2018-02-01";
 /// `api_version` is IMDS's and does not apply there.
 pub const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 
-/// The timeout of each attempt.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Retries of transport failures, 404, 408, 429 and 5xx: three, at about 1 s, 2 s and 4 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 3,
-    base_delay: Duration::from_secs(1),
-    max_delay: Duration::from_secs(8),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
-
 /// Retries of 410, which IMDS answers for up to 70 s while it upgrades: every 10 s, seven times.
 pub const DEFAULT_UPGRADE_RETRY_POLICY: RetryPolicy = RetryPolicy {
     max_retries: 7,
@@ -71,6 +55,10 @@ pub const DEFAULT_UPGRADE_RETRY_POLICY: RetryPolicy = RetryPolicy {
     jitter: 0.0,
     max_retry_after: Duration::from_secs(10),
 };
+
+/// Retries of transport failures, 404, 408, 429 and 5xx: three, at about 1 s, 2 s and 4 s.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(3, Duration::from_secs(1), Duration::from_secs(8));
 
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
@@ -141,6 +129,7 @@ impl AzureSource {
             authority: None,
             // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
             http: HttpSettings::build(
+                "azure managed identity token",
                 "the managed identity endpoint",
                 Proxy::Never,
                 DEFAULT_TIMEOUT,
@@ -183,14 +172,6 @@ impl AzureSource {
         self
     }
 
-    /// Replaces [`DEFAULT_RETRY_POLICY`], the policy for transport failures, 404, 408, 429
-    /// and 5xx.
-    #[cfg(feature = "test-util")]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http.set_retry_policy(0, policy);
-        self
-    }
-
     /// Replaces [`DEFAULT_UPGRADE_RETRY_POLICY`], the policy for 410.
     #[cfg(feature = "test-util")]
     pub fn with_upgrade_retry_policy(mut self, policy: RetryPolicy) -> Self {
@@ -198,29 +179,12 @@ impl AzureSource {
         self
     }
 
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
-    #[cfg(feature = "test-util")]
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.http.set_sleep(sleep);
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    #[cfg(feature = "test-util")]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
-    }
-
     async fn fetch_token(&self) -> Result<SubjectToken, AzureError> {
         let request = self.request()?;
         // 410 has its own budget (see `AzureError::budget`), so an IMDS upgrade does not use up
         // the retries of other failures.
-        let token = self
-            .http
-            .retry("azure managed identity token", |_| self.attempt(&request))
-            .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        let attempt = |_| self.attempt(&request);
+        self.http.fetch(Self::TOKEN_TYPE, attempt).await
     }
 
     /// The endpoint, URL and headers for this fetch, from the environment as it is now.
@@ -281,10 +245,8 @@ impl AzureSource {
         };
         let mut builder = self
             .http
-            .client()
             .get(request.url.clone())
-            .header("Metadata", "true")
-            .timeout(self.http.timeout());
+            .header("Metadata", "true");
         if let Some(identity_header) = &request.identity_header {
             builder = builder.header("X-IDENTITY-HEADER", identity_header.clone());
         }
@@ -348,15 +310,7 @@ impl fmt::Debug for AzureSource {
     }
 }
 
-impl SubjectTokenSource for AzureSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move {
-            self.fetch_token()
-                .await
-                .map_err(AzureError::into_source_error)
-        })
-    }
-}
+providers_http::http_source!(AzureSource, AzureError);
 
 /// One resolved request: where it goes and the App Service secret header, if any.
 struct Request {

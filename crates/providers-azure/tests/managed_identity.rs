@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
-use providers_core::{
-    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
-};
+use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_http::conformance::recording_sleep;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
@@ -20,17 +20,6 @@ const RESOURCE: &str = "api://openai-wi";
 /// A source of the system-assigned identity for [`RESOURCE`]; tests add selectors with `with_*`.
 fn azure(env: MapEnv) -> AzureSource {
     AzureSource::new(RESOURCE, Arc::new(env)).expect("the client builds")
-}
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
 }
 
 /// A source aimed at `server` through `AZURE_POD_IDENTITY_AUTHORITY_HOST`, with `select` applied
@@ -227,25 +216,6 @@ async fn transient_statuses_are_retried_three_times_with_growing_delays() {
 }
 
 #[tokio::test]
-async fn recovers_after_two_server_errors() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
-    assert!(source.fetch().await.is_ok());
-    assert_eq!(delays.lock().expect("not poisoned").len(), 2);
-}
-
-#[tokio::test]
 async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
     let server = MockServer::start().await;
     Mock::given(path("/metadata/identity/oauth2/token"))
@@ -259,26 +229,6 @@ async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
     assert_eq!(
         *delays.lock().expect("not poisoned"),
         vec![Duration::from_secs(10); 7]
-    );
-}
-
-#[tokio::test]
-async fn retry_after_is_honoured() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
-    assert!(source.fetch().await.is_ok());
-    assert_eq!(
-        *delays.lock().expect("not poisoned"),
-        vec![Duration::from_secs(7)]
     );
 }
 

@@ -50,10 +50,10 @@ impl SourceHttpError for GcpError {
     const PROVIDER: &'static str = "gcp";
 
     fn http(&self) -> Option<&HttpError> {
-        match self {
-            GcpError::Http(error) => Some(error),
-            GcpError::InvalidMetadataHost { .. } => None,
-        }
+        let GcpError::Http(error) = self else {
+            return None;
+        };
+        Some(error)
     }
 
     fn step(&self) -> &'static str {

@@ -24,17 +24,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(feature = "test-util")]
-use providers_core::Sleep;
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
 use providers_http::{HttpSettings, Proxy, read_reply};
 use secrecy::SecretString;
 use url::Url;
 
 pub use error::GcpError;
-pub use providers_http::{HttpError, SourceHttpError};
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 
 /// The metadata server's host when `GCE_METADATA_HOST` is not set.
 pub const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
@@ -45,19 +41,11 @@ pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
 /// The path of the default service account's identity-token endpoint.
 pub const IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
 
-/// The timeout of each attempt, including reading the reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Retries of timeouts, connection failures, 408, 429, 500, 503 and 504: four, at about 1 s, 2 s,
 /// 4 s and 8 s plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 4,
-    base_delay: Duration::from_secs(1),
-    // Above the last computed delay (8 s), so the jitter of that retry is not clipped away.
-    max_delay: Duration::from_secs(10),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
+// The cap is above the last computed delay (8 s), so the jitter of that retry is not clipped.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(4, Duration::from_secs(1), Duration::from_secs(10));
 
 /// An identity token from the GCP metadata server.
 ///
@@ -65,8 +53,8 @@ pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
 /// retries, sleeping and the timeout. One HTTP client is built at construction and reused by
 /// every fetch. Debug shows the configuration only: the source never holds a token.
 pub struct GcpSource {
-    audience: String,
     env: Arc<dyn Env>,
+    audience: String,
     http: HttpSettings,
 }
 
@@ -80,38 +68,17 @@ impl GcpSource {
     /// HTTP client cannot be built.
     pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> Result<GcpSource, HttpError> {
         Ok(GcpSource {
-            audience: audience.into(),
             env,
+            audience: audience.into(),
             // The metadata server is local to the instance; a proxy must never see its tokens.
             http: HttpSettings::build(
+                "gcp metadata server identity token",
                 "the metadata server",
                 Proxy::Never,
                 DEFAULT_TIMEOUT,
                 &[DEFAULT_RETRY_POLICY],
             )?,
         })
-    }
-
-    /// Replaces [`DEFAULT_RETRY_POLICY`]. Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http.set_retry_policy(0, policy);
-        self
-    }
-
-    /// Sleeps between attempts with `sleep` instead of tokio's timer. Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.http.set_sleep(sleep);
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    /// Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
     }
 
     /// The audience the token is requested for.
@@ -121,13 +88,8 @@ impl GcpSource {
 
     async fn fetch_token(&self) -> Result<SubjectToken, GcpError> {
         let (url, host) = self.request_url()?;
-        let token = self
-            .http
-            .retry("gcp metadata server identity token", |_| {
-                self.attempt(&url, &host)
-            })
-            .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        let attempt = |_| self.attempt(&url, &host);
+        self.http.fetch(Self::TOKEN_TYPE, attempt).await
     }
 
     /// The identity URL and the `host[:port]` it goes to, from the environment as it is now.
@@ -149,10 +111,8 @@ impl GcpSource {
         let endpoint = format!("the metadata server at {host}");
         let response = self
             .http
-            .client()
             .get(url.clone())
             .header("Metadata-Flavor", "Google")
-            .timeout(self.http.timeout())
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -178,22 +138,16 @@ impl GcpSource {
 
 impl fmt::Debug for GcpSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GcpSource")
-            .field("audience", &self.audience)
-            .field("http", &self.http)
-            .finish_non_exhaustive()
+        // The environment is left out: it is the process's, not the source's.
+        let GcpSource { audience, http, .. } = self;
+        write!(
+            f,
+            "GcpSource {{ audience: {audience:?}, http: {http:?}, .. }}"
+        )
     }
 }
 
-impl SubjectTokenSource for GcpSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move {
-            self.fetch_token()
-                .await
-                .map_err(GcpError::into_source_error)
-        })
-    }
-}
+providers_http::http_source!(GcpSource, GcpError);
 
 /// `http://{host}/` for a `host` or `host:port`, rejecting anything else (a scheme, a path,
 /// credentials), since the value is pasted after `http://` and must not redirect the request.
@@ -242,11 +196,11 @@ mod tests {
             "host:notaport",
             "",
         ] {
-            let error = metadata_base_url(bad).expect_err(bad);
-            assert!(
-                matches!(error, GcpError::InvalidMetadataHost { .. }),
-                "{bad}: {error:?}"
+            let refused = matches!(
+                metadata_base_url(bad),
+                Err(GcpError::InvalidMetadataHost { .. })
             );
+            assert!(refused, "{bad}");
         }
     }
 
@@ -270,12 +224,15 @@ mod tests {
 
     #[test]
     fn retried_statuses_are_a_subset_of_transient_ones() {
-        let status = |status| {
-            GcpError::Http(HttpError::Status {
-                endpoint: "the metadata server".into(),
+        let status = |status| -> GcpError {
+            let endpoint = "the metadata server".into();
+            let retry_after = None;
+            HttpError::Status {
+                endpoint,
                 status,
-                retry_after: None,
-            })
+                retry_after,
+            }
+            .into()
         };
         for code in [408, 429, 500, 503, 504] {
             assert!(

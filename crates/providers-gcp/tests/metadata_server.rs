@@ -3,29 +3,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, Env, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
-};
+use providers_core::{Env, MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_gcp::HttpSource;
 use providers_gcp::{
     DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
+use providers_http::conformance::{recording_sleep, renderings};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.gcp-identity-SECRET.sig";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
-}
 
 /// The metadata server's `host:port` as `GCE_METADATA_HOST` holds it.
 fn host_of(server: &MockServer) -> String {
@@ -253,26 +242,6 @@ async fn a_body_that_is_not_utf8_is_an_error() {
 }
 
 #[tokio::test]
-async fn two_503s_then_success_takes_three_requests() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let token = source.fetch().await.expect("token after retries");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(request_count(&server).await, 3);
-    assert_eq!(recorded(&delays).len(), 2);
-}
-
-#[tokio::test]
 async fn retryable_statuses_are_retried_four_times() {
     for status in [408, 429, 500, 503, 504] {
         let server = MockServer::start().await;
@@ -322,65 +291,6 @@ async fn a_404_says_what_is_probably_wrong() {
             host_of(&server)
         )
     );
-}
-
-#[tokio::test]
-async fn retry_after_replaces_the_computed_delay() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    source.fetch().await.expect("token after the wait");
-    assert_eq!(recorded(&delays), vec![Duration::from_secs(7)]);
-    assert_eq!(request_count(&server).await, 2);
-}
-
-#[tokio::test]
-async fn a_refused_connection_is_retried_and_then_reported() {
-    // Bind a port and free it again, so nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address").to_string();
-    drop(listener);
-    let env = MapEnv::new().with("GCE_METADATA_HOST", address.clone());
-    let (sleep, delays) = recording_sleep();
-    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env))
-        .expect("the client builds")
-        .with_sleep(sleep);
-
-    let error = source.fetch().await.expect_err("refused");
-    assert!(
-        matches!(gcp_error(&error), GcpError::Http(HttpError::Connect { .. })),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert!(
-        gcp_error(&error).to_string().starts_with(&format!(
-            "could not connect to the metadata server at {address};"
-        )),
-        "{error}"
-    );
-    // Four retries after the first attempt.
-    assert_eq!(recorded(&delays).len(), 4);
-}
-
-/// Every message and Debug rendering of an error and its whole source chain.
-fn renderings(error: &SourceError) -> Vec<String> {
-    let mut texts = vec![format!("{error}"), format!("{error:?}")];
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        texts.push(current.to_string());
-        texts.push(format!("{current:?}"));
-        source = current.source();
-    }
-    texts
 }
 
 #[tokio::test]

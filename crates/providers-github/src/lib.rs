@@ -27,18 +27,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(feature = "test-util")]
-use providers_core::Sleep;
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
 use providers_http::{HttpSettings, Proxy, is_loopback, read_reply};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use error::GithubActionsError;
-pub use providers_http::{HttpError, SourceHttpError};
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 
 /// The variable holding the token request URL (with its query already started).
 pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -46,19 +42,11 @@ pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// The variable holding the bearer token that authorises the token request.
 pub const REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
-/// The timeout of each attempt, including reading the reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Retries of timeouts, connection failures, 502, 503 and 504: three, at about 1 s, 2 s and 4 s
 /// plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 3,
-    base_delay: Duration::from_secs(1),
-    // Above the last computed delay (4 s), so the jitter of that retry is not clipped away.
-    max_delay: Duration::from_secs(5),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
+// The cap is above the last computed delay (4 s), so the jitter of that retry is not clipped.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(3, Duration::from_secs(1), Duration::from_secs(5));
 
 /// The job's OIDC token from the GitHub Actions runner.
 ///
@@ -89,34 +77,13 @@ impl GithubActionsSource {
             env,
             // The token service is remote: a proxy the runner configures applies.
             http: HttpSettings::build(
+                "github actions oidc token",
                 "the github actions token endpoint",
                 Proxy::FromEnvironment,
                 DEFAULT_TIMEOUT,
                 &[DEFAULT_RETRY_POLICY],
             )?,
         })
-    }
-
-    /// Replaces [`DEFAULT_RETRY_POLICY`]. Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http.set_retry_policy(0, policy);
-        self
-    }
-
-    /// Sleeps between attempts with `sleep` instead of tokio's timer. Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.http.set_sleep(sleep);
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    /// Feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.set_timeout(timeout);
-        self
     }
 
     /// The audience the token is requested for.
@@ -126,11 +93,9 @@ impl GithubActionsSource {
 
     async fn fetch_token(&self) -> Result<SubjectToken, GithubActionsError> {
         let request = self.request()?;
-        let token = self
-            .http
-            .retry("github actions oidc token", |_| self.attempt(&request))
-            .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        self.http
+            .fetch(Self::TOKEN_TYPE, |_| self.attempt(&request))
+            .await
     }
 
     /// The URL and the authorization header for this fetch, from the environment as it is now.
@@ -176,11 +141,9 @@ impl GithubActionsSource {
         let endpoint = &request.endpoint;
         let response = self
             .http
-            .client()
             .get(request.url.clone())
             .header(AUTHORIZATION, request.authorization.clone())
             .header(ACCEPT, "application/json")
-            .timeout(self.http.timeout())
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -203,22 +166,14 @@ impl GithubActionsSource {
 impl fmt::Debug for GithubActionsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The environment is left out: whatever its own Debug shows, it holds the request token.
-        f.debug_struct("GithubActionsSource")
-            .field("audience", &self.audience)
-            .field("http", &self.http)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("GithubActionsSource");
+        out.field("audience", &self.audience)
+            .field("http", &self.http);
+        out.finish_non_exhaustive()
     }
 }
 
-impl SubjectTokenSource for GithubActionsSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move {
-            self.fetch_token()
-                .await
-                .map_err(GithubActionsError::into_source_error)
-        })
-    }
-}
+providers_http::http_source!(GithubActionsSource, GithubActionsError);
 
 /// One resolved request: the URL with the audience, the endpoint's name (with the URL's host) for
 /// messages, and the sensitive authorization header.

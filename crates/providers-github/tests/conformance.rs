@@ -1,15 +1,14 @@
 //! The GitHub Actions source passes the conformance suite of every HTTP source (providers-http).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use providers_core::{MapEnv, RetryPolicy, Sleep, SubjectTokenSource};
+use providers_core::{MapEnv, RetryPolicy};
 use providers_github::{
     DEFAULT_RETRY_POLICY, GithubActionsSource, REQUEST_TOKEN_ENV, REQUEST_URL_ENV,
 };
 use providers_http::conformance::{HttpSourceUnderTest, run};
 use serde_json::json;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 struct Github;
 
@@ -19,11 +18,13 @@ impl HttpSourceUnderTest for Github {
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
 
-    fn env(server: &MockServer) -> MapEnv {
+    type Source = GithubActionsSource;
+
+    fn env(address: &str) -> MapEnv {
         MapEnv::new()
             .with(
                 REQUEST_URL_ENV,
-                format!("{}{}?api-version=2.0", server.uri(), Self::PATH),
+                format!("http://{address}{}?api-version=2.0", Self::PATH),
             )
             .with(REQUEST_TOKEN_ENV, "ghs_request-token-SECRET")
     }
@@ -32,22 +33,9 @@ impl HttpSourceUnderTest for Github {
         ResponseTemplate::new(200).set_body_json(json!({ "count": 2, "value": token }))
     }
 
-    fn source(
-        env: MapEnv,
-        sleep: Arc<dyn Sleep>,
-        timeout: Option<Duration>,
-        retry_policy: Option<RetryPolicy>,
-    ) -> Box<dyn SubjectTokenSource> {
-        let mut source = GithubActionsSource::new("https://api.openai.com/v1", Arc::new(env))
+    fn source(env: MapEnv) -> GithubActionsSource {
+        GithubActionsSource::new("https://api.openai.com/v1", Arc::new(env))
             .expect("the client builds")
-            .with_sleep(sleep);
-        if let Some(timeout) = timeout {
-            source = source.with_timeout(timeout);
-        }
-        if let Some(policy) = retry_policy {
-            source = source.with_retry_policy(policy);
-        }
-        Box::new(source)
     }
 }
 

@@ -3,12 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
-};
-use providers_github::{
-    DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource, HttpError, SourceHttpError,
-};
+use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_github::HttpSource;
+use providers_github::{GithubActionsError, GithubActionsSource, HttpError, SourceHttpError};
+use providers_http::conformance::{recording_sleep, renderings};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -18,17 +16,6 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.github-oidc-SECRET.sig";
 const REQUEST_TOKEN: &str = "ghs_request-token-PRIVATE";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
 const TOKEN_PATH: &str = "/abc/_apis/distributedtask/hubs/Actions/plans/p1/jobs/j1/idtoken";
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
-}
 
 /// The request URL as the runner sets it: with its query already started.
 fn request_url(server: &MockServer) -> String {
@@ -284,26 +271,6 @@ async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
 }
 
 #[tokio::test]
-async fn two_503s_then_success_takes_three_requests() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let token = source.fetch().await.expect("token after retries");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(request_count(&server).await, 3);
-    assert_eq!(recorded(&delays).len(), 2);
-}
-
-#[tokio::test]
 async fn other_statuses_are_not_retried() {
     for (status, transient) in [
         (400, false),
@@ -337,67 +304,6 @@ async fn a_rejected_request_token_says_so() {
         "the github actions token endpoint at 127.0.0.1 answered status 401 (the request token \
          was rejected; it is valid only during its own job)"
     );
-}
-
-#[tokio::test]
-async fn retry_after_replaces_the_computed_delay() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "9"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    source.fetch().await.expect("token after the wait");
-    assert_eq!(recorded(&delays), vec![Duration::from_secs(9)]);
-    assert_eq!(request_count(&server).await, 2);
-}
-
-#[tokio::test]
-async fn a_refused_connection_is_retried_and_then_reported() {
-    // Bind a port and free it again, so nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
-    let env = env_for(format!("http://{address}/idtoken?api-version=2.0"));
-    let (sleep, delays) = recording_sleep();
-    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env))
-        .expect("the client builds")
-        .with_sleep(sleep)
-        .with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
-
-    let error = source.fetch().await.expect_err("refused");
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::Http(HttpError::Connect { .. })
-        ),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert_eq!(
-        github_error(&error).to_string(),
-        "could not connect to the github actions token endpoint at 127.0.0.1"
-    );
-    // Three retries after the first attempt.
-    assert_eq!(recorded(&delays).len(), 3);
-}
-
-/// Every message and Debug rendering of an error and its whole source chain.
-fn renderings(error: &SourceError) -> Vec<String> {
-    let mut texts = vec![format!("{error}"), format!("{error:?}")];
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        texts.push(current.to_string());
-        texts.push(format!("{current:?}"));
-        source = current.source();
-    }
-    texts
 }
 
 #[tokio::test]

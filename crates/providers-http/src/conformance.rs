@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::MAX_BODY_BYTES;
+use crate::{HttpSource, MAX_BODY_BYTES};
 
 /// The token the suite's servers hand out; it must never appear in an error.
 pub const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-SECRET.sig";
@@ -31,21 +31,18 @@ pub trait HttpSourceUnderTest {
     /// A status the source retries.
     const RETRIED_STATUS: u16;
 
-    /// The environment that points the source at `server` (its endpoint is read from here and
-    /// nowhere else).
-    fn env(server: &MockServer) -> MapEnv;
+    /// The source type.
+    type Source: SubjectTokenSource + HttpSource + 'static;
+
+    /// The environment that points the source at the server listening on `address`
+    /// (`127.0.0.1:port`): its endpoint is read from here and nowhere else.
+    fn env(address: &str) -> MapEnv;
 
     /// The success reply that carries `token`.
     fn token_reply(token: &str) -> ResponseTemplate;
 
-    /// The source, built from `env`, sleeping with `sleep`; `timeout` and `retry_policy` replace
-    /// its defaults when given.
-    fn source(
-        env: MapEnv,
-        sleep: Arc<dyn Sleep>,
-        timeout: Option<Duration>,
-        retry_policy: Option<RetryPolicy>,
-    ) -> Box<dyn SubjectTokenSource>;
+    /// The source with its defaults, built from `env`.
+    fn source(env: MapEnv) -> Self::Source;
 }
 
 /// Runs every check of the suite for `S`; a failed check panics with its name.
@@ -56,6 +53,27 @@ pub async fn run<S: HttpSourceUnderTest>() {
     bounded_body::<S>().await;
     no_body_in_an_error::<S>().await;
     retry_schedule::<S>().await;
+    retry_after_honoured::<S>().await;
+    recovers_after_failures::<S>().await;
+    refused_connection_retried::<S>().await;
+}
+
+/// The source for `S` at `address`, sleeping on a recording sleep, with `timeout` and
+/// `retry_policy` replacing its defaults when given.
+fn knobbed<S: HttpSourceUnderTest>(
+    address: &str,
+    timeout: Option<Duration>,
+    retry_policy: Option<RetryPolicy>,
+) -> (Box<dyn SubjectTokenSource>, Arc<Mutex<Vec<Duration>>>) {
+    let (sleep, delays) = recording_sleep();
+    let mut source = S::source(S::env(address)).with_sleep(sleep);
+    if let Some(timeout) = timeout {
+        source = source.with_timeout(timeout);
+    }
+    if let Some(policy) = retry_policy {
+        source = source.with_retry_policy(policy);
+    }
+    (Box::new(source), delays)
 }
 
 /// A sleep that records each delay and returns at once, and what it recorded.
@@ -101,8 +119,7 @@ impl Setup {
             .respond_with(reply)
             .mount(&server)
             .await;
-        let (sleep, delays) = recording_sleep();
-        let source = S::source(S::env(&server), sleep, timeout, retry_policy);
+        let (source, delays) = knobbed::<S>(&server.address().to_string(), timeout, retry_policy);
         Setup {
             server,
             delays,
@@ -251,4 +268,78 @@ async fn retry_schedule<S: HttpSourceUnderTest>() {
         );
         base *= 2.0;
     }
+}
+
+/// A server's `Retry-After` replaces the computed delay, and success ends the loop.
+async fn retry_after_honoured<S: HttpSourceUnderTest>() {
+    let reply = ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3");
+    let setup = Setup::new::<S>(reply, None, None).await;
+    // Mounted after the first reply: once that one has answered, the token follows.
+    setup.server.reset().await;
+    Mock::given(path(S::PATH))
+        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3"))
+        .up_to_n_times(1)
+        .mount(&setup.server)
+        .await;
+    Mock::given(path(S::PATH))
+        .respond_with(S::token_reply(TOKEN))
+        .mount(&setup.server)
+        .await;
+    if let Err(error) = setup.source.fetch().await {
+        panic!("retry-after honoured: {error}");
+    }
+    assert_eq!(
+        setup.delays(),
+        [Duration::from_secs(3)],
+        "retry-after honoured"
+    );
+    assert_eq!(setup.requests().await, 2, "retry-after honoured");
+}
+
+/// Two retried failures, then a token: three requests, two delays.
+async fn recovers_after_failures<S: HttpSourceUnderTest>() {
+    let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
+    setup.server.reset().await;
+    Mock::given(path(S::PATH))
+        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS))
+        .up_to_n_times(2)
+        .mount(&setup.server)
+        .await;
+    Mock::given(path(S::PATH))
+        .respond_with(S::token_reply(TOKEN))
+        .mount(&setup.server)
+        .await;
+    match setup.source.fetch().await {
+        Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN),
+        Err(error) => panic!("recovers after failures: {error}"),
+    }
+    assert_eq!(setup.requests().await, 3, "recovers after failures");
+    assert_eq!(setup.delays().len(), 2, "recovers after failures");
+}
+
+/// A refused connection is transient, retried on the policy, then reported as a connect failure.
+async fn refused_connection_retried<S: HttpSourceUnderTest>() {
+    // Bind a port and free it again, so nothing listens there.
+    let address = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(address) => address.to_string(),
+        Err(error) => panic!("refused connection retried: cannot bind a port: {error}"),
+    };
+    let (source, delays) = knobbed::<S>(&address, None, None);
+    let error = match source.fetch().await {
+        Ok(_) => panic!("refused connection retried: nothing listens at {address}"),
+        Err(error) => error,
+    };
+    assert!(error.is_transient(), "refused connection retried: {error}");
+    assert!(
+        renderings(&error)
+            .iter()
+            .any(|text| text.contains("could not connect")),
+        "refused connection retried: {error}"
+    );
+    let retries = usize::try_from(S::RETRY_POLICY.max_retries).unwrap_or(usize::MAX);
+    let delays = delays
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .len();
+    assert_eq!(delays, retries, "refused connection retried");
 }

@@ -32,7 +32,7 @@ mod error;
 mod settings;
 
 pub use error::{HttpError, is_transient_status};
-pub use settings::{HttpSettings, SourceHttpError, is_retried, retry_after_of};
+pub use settings::{HttpSettings, HttpSource, SourceHttpError, is_retried, retry_after_of};
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -84,6 +84,9 @@ pub fn client_builder(proxy: Proxy) -> reqwest::ClientBuilder {
 pub fn build_client(proxy: Proxy) -> Result<reqwest::Client, Arc<reqwest::Error>> {
     client_builder(proxy).build().map_err(Arc::new)
 }
+
+/// The timeout of each attempt of every HTTP source, including reading the reply: 10 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sleeps with tokio's timer (paused-time aware); the default [`Sleep`] of every HTTP source and
 /// of the exchange.

@@ -8,7 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers_core::{RetryPolicy, Sleep, SourceError};
+use providers_core::{RetryPolicy, Sleep, SourceError, SubjectToken, TokenType};
+use secrecy::SecretString;
 
 use crate::{HttpError, Proxy, Retryable, TokioSleep, build_client, retry_with_policies};
 
@@ -19,6 +20,8 @@ use crate::{HttpError, Proxy, Retryable, TokioSleep, build_client, retry_with_po
 /// Built once with [`HttpSettings::build`], which fails when the client cannot be built. The
 /// knobs tests need (another sleep, schedule or timeout) are behind the `test-util` feature.
 pub struct HttpSettings {
+    /// The request as the debug event of each retry names it.
+    request: &'static str,
     client: reqwest::Client,
     timeout: Duration,
     retry_policies: Vec<RetryPolicy>,
@@ -27,8 +30,10 @@ pub struct HttpSettings {
 
 impl HttpSettings {
     /// Builds the client for `endpoint` (named in the error) with `proxy`, and keeps the
-    /// source's defaults: `timeout` per attempt and `retry_policies`, one per budget.
+    /// source's defaults: `timeout` per attempt and `retry_policies`, one per budget; `request`
+    /// names the request in the debug event of each retry.
     pub fn build(
+        request: &'static str,
         endpoint: impl Into<Cow<'static, str>>,
         proxy: Proxy,
         timeout: Duration,
@@ -39,6 +44,7 @@ impl HttpSettings {
             source,
         })?;
         Ok(HttpSettings {
+            request,
             client,
             timeout,
             retry_policies: retry_policies.to_vec(),
@@ -56,15 +62,36 @@ impl HttpSettings {
         self.timeout
     }
 
+    /// A `GET` of `url` on the client, with the timeout of an attempt.
+    pub fn get(&self, url: url::Url) -> reqwest::RequestBuilder {
+        self.client.get(url).timeout(self.timeout)
+    }
+
     /// Runs `attempt` under the retry policies, sleeping between attempts (see
-    /// [`retry_with_policies`]); `request` names the request in the debug event of each retry.
-    pub async fn retry<T, E, F, Fut>(&self, request: &'static str, attempt: F) -> Result<T, E>
+    /// [`retry_with_policies`]).
+    pub async fn retry<T, E, F, Fut>(&self, attempt: F) -> Result<T, E>
     where
         E: Retryable,
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        retry_with_policies(&*self.sleep, &self.retry_policies, request, attempt).await
+        retry_with_policies(&*self.sleep, &self.retry_policies, self.request, attempt).await
+    }
+
+    /// [`HttpSettings::retry`] for a subject token: the secret `attempt` yields becomes a
+    /// token of `token_type`.
+    pub async fn fetch<E, F, Fut>(
+        &self,
+        token_type: TokenType,
+        attempt: F,
+    ) -> Result<SubjectToken, E>
+    where
+        E: Retryable,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<SecretString, E>>,
+    {
+        let secret = self.retry(attempt).await?;
+        Ok(SubjectToken::new(secret, token_type))
     }
 
     /// Replaces the policy of `budget` (0 for the usual one). Feature `test-util`.
@@ -88,12 +115,47 @@ impl HttpSettings {
     }
 }
 
+/// A source built on [`HttpSettings`]; with the `test-util` feature it takes the knobs tests
+/// need, written here once.
+pub trait HttpSource: Sized {
+    /// The source's settings, for the knobs to adjust.
+    fn http_settings(&mut self) -> &mut HttpSettings;
+
+    /// Replaces the source's retry policy (the usual budget). Feature `test-util`.
+    #[cfg(feature = "test-util")]
+    fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.http_settings().set_retry_policy(0, policy);
+        self
+    }
+
+    /// Sleeps between attempts with `sleep` instead of tokio's timer. Feature `test-util`.
+    #[cfg(feature = "test-util")]
+    fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.http_settings().set_sleep(sleep);
+        self
+    }
+
+    /// Replaces the source's timeout of each attempt, including reading the reply. Feature
+    /// `test-util`.
+    #[cfg(feature = "test-util")]
+    fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http_settings().set_timeout(timeout);
+        self
+    }
+}
+
 impl fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpSettings")
-            .field("timeout", &self.timeout)
-            .field("retry_policies", &self.retry_policies)
-            .finish_non_exhaustive()
+        // The client and the sleep have nothing to show.
+        let Self {
+            timeout,
+            retry_policies,
+            ..
+        } = self;
+        write!(
+            f,
+            "HttpSettings {{ timeout: {timeout:?}, retry_policies: {retry_policies:?}, .. }}"
+        )
     }
 }
 
@@ -165,6 +227,35 @@ macro_rules! source_http_error {
         impl From<$error> for ::providers_core::SourceError {
             fn from(error: $error) -> Self {
                 $crate::SourceHttpError::into_source_error(error)
+            }
+        }
+    };
+}
+
+/// Writes, for a source with an [`HttpSettings`] field named `http` and an inherent
+/// `async fn fetch_token(&self) -> Result<SubjectToken, E>` where `E` implements
+/// [`SourceHttpError`], its [`HttpSource`] and its `SubjectTokenSource`.
+#[macro_export]
+macro_rules! http_source {
+    ($source:ty, $error:ty) => {
+        impl $crate::HttpSource for $source {
+            fn http_settings(&mut self) -> &mut $crate::HttpSettings {
+                &mut self.http
+            }
+        }
+
+        impl ::providers_core::SubjectTokenSource for $source {
+            fn fetch(
+                &self,
+            ) -> ::providers_core::BoxFuture<
+                '_,
+                Result<::providers_core::SubjectToken, ::providers_core::SourceError>,
+            > {
+                Box::pin(async move {
+                    self.fetch_token()
+                        .await
+                        .map_err(<$error as $crate::SourceHttpError>::into_source_error)
+                })
             }
         }
     };
