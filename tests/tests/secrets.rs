@@ -25,7 +25,7 @@ fn connection(extra: serde_json::Value) -> conn_schema::Connection {
     let document = json!({"conn_type": "openai", "password": PASSWORD, "extra": extra});
     let report = validate(&document.to_string(), DocumentKind::Auto);
     assert_clean("the report", &format!("{report:?}"));
-    report.connection.expect("valid connection")
+    report.into_connection().expect("valid connection")
 }
 
 #[tokio::test]

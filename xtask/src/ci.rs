@@ -21,7 +21,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         ],
     )?;
     // The libraries and binaries as a user builds them: without the features that the tests'
-    // dev-dependencies turn on (`test-util`, `validator`, `test-support`), which a workspace-wide
+    // dev-dependencies turn on (`test-util`, `validator`), which a workspace-wide
     // build with tests unifies in.
     cargo(
         root,

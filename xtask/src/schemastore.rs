@@ -198,11 +198,7 @@ pub(crate) fn fixtures(root: &Path, folder: &str) -> Result<Vec<Fixture>> {
 /// Whether `published`'s profile finds errors in `value` that the default profile does not (a
 /// `github_actions` connection, valid for openai-conn, is not one Airflow accepts).
 fn rejected_by_profile(value: &Value, published: &Published) -> bool {
-    let no_location = |_: &str, _: bool| conn_schema::Location {
-        origin: None,
-        line: 0,
-        column: 0,
-    };
+    let no_location = |_: &str, _: bool| conn_schema::Place::default();
     published.profile != Profile::OpenaiConn
         && conn_schema::validate_value_for(value, published.kind, published.profile, &no_location)
             .has_errors()
@@ -211,7 +207,7 @@ fn rejected_by_profile(value: &Value, published: &Published) -> bool {
 /// serde_json keeps the last of two equal keys; other parsers differ, so such a file is no test.
 fn has_duplicate_keys(text: &str) -> bool {
     conn_schema::validate(text, DocumentKind::Auto)
-        .diagnostics
+        .diagnostics()
         .iter()
         .any(|diagnostic| diagnostic.message.contains("duplicate key"))
 }

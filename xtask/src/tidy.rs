@@ -22,7 +22,7 @@ pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     ("providers-kubernetes", 15),
     ("conn-schema", 35),
     // providers-http and a handful more (99 measured): TLS stays rustls on `ring`, and the test
-    // CA (rcgen) stays behind the `test-support` feature. A second crypto provider (aws-lc-rs)
+    // CA (rcgen) stays behind the `test-util` feature. A second crypto provider (aws-lc-rs)
     // or a certificate parser in the normal tree would push it past this.
     ("providers-x509", 100),
     // openai-conn-client (154) plus conn-load and base64 (173 measured): the diagnosis adds no

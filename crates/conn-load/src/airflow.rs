@@ -293,8 +293,7 @@ pub(crate) fn load_warning(pointer: &str, message: String, suggestion: Option<&s
         code: Code::IgnoredUriPart,
         pointer: pointer.to_owned(),
         origin: None,
-        line: 0,
-        column: 0,
+        location: None,
         message,
         suggestion: suggestion.map(str::to_owned),
     }

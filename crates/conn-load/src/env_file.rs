@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use conn_schema::Report;
+use conn_schema::{Location, Report};
 
 use crate::LoadError;
 use crate::airflow::parse_uri;
@@ -49,8 +49,7 @@ fn malformed(label: &str, line: usize, column: usize, message: &str) -> LoadErro
     LoadError::Syntax {
         label: label.to_owned(),
         format: "env file",
-        line,
-        column,
+        location: Some(Location { line, column }),
         message: message.to_owned(),
     }
 }
@@ -213,13 +212,10 @@ mod tests {
         ] {
             match parse_env_file(text, "f.env") {
                 Err(error @ LoadError::Syntax { .. }) => {
-                    let LoadError::Syntax {
-                        line: found_line, ..
-                    } = &error
-                    else {
+                    let LoadError::Syntax { location, .. } = &error else {
                         unreachable!()
                     };
-                    assert_eq!(*found_line, line, "{text:?}");
+                    assert_eq!(location.map(|at| at.line), Some(line), "{text:?}");
                     let message = error.to_string();
                     assert!(message.contains(needle), "{message}");
                     assert!(message.contains(&format!("f.env:{line}:")), "{message}");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use conn_schema::Code;
+use conn_schema::{Code, Location};
 
 /// Why a connection could not be loaded at all. Messages never include secret values.
 #[derive(Debug, thiserror::Error)]
@@ -29,16 +29,14 @@ pub enum LoadError {
         expected: &'static str,
     },
     /// A YAML or TOML file is not well-formed.
-    #[error("{label}:{line}:{column}: invalid {format}: {message}")]
+    #[error("{label}{}: invalid {format}: {message}", line_column(location))]
     Syntax {
         /// The source, as in [`Loaded::label`].
         label: String,
-        /// `YAML` or `TOML`.
+        /// `YAML`, `TOML` or `env file`.
         format: &'static str,
-        /// 1-based line (0 when the parser gave none).
-        line: usize,
-        /// 1-based column (0 when the parser gave none).
-        column: usize,
+        /// Where the parser stopped; `None` when it gave no position.
+        location: Option<Location>,
         /// The parser's message, without its position.
         message: String,
     },
@@ -129,4 +127,11 @@ fn list_ids(ids: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// `:LINE:COLUMN` for a known place, nothing for an unknown one.
+fn line_column(location: &Option<Location>) -> String {
+    location.map_or_else(String::new, |Location { line, column }| {
+        format!(":{line}:{column}")
+    })
 }

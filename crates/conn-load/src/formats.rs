@@ -5,7 +5,7 @@ use std::path::Path;
 
 use conn_schema::pointer::child;
 use conn_schema::positions::LineIndex;
-use conn_schema::{Diagnostic, DocumentKind, Report, validate, validate_bytes};
+use conn_schema::{Diagnostic, DocumentKind, Location, Report, validate, validate_bytes};
 use serde_json::Value;
 
 use crate::LoadError;
@@ -93,8 +93,7 @@ pub(crate) fn utf8<'a>(
         LoadError::Syntax {
             label: label.to_owned(),
             format,
-            line,
-            column,
+            location: Some(Location { line, column }),
             message: "the file is not valid UTF-8".to_owned(),
         }
     })
@@ -105,15 +104,15 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
     let table: toml::Table = toml::from_str(text).map_err(|error| {
         // The error's Display quotes the offending source line, which may hold a secret: use
         // the bare message and the span.
-        let (line, column) = error.span().map_or((0, 0), |span| {
-            LineIndex::new(text).line_column(text, span.start)
+        let location = error.span().map(|span| {
+            let (line, column) = LineIndex::new(text).line_column(text, span.start);
+            Location { line, column }
         });
         LoadError::Syntax {
             label: label.to_owned(),
             format: "TOML",
-            line,
-            column,
-            message: value_free(error.message().trim(), None),
+            location,
+            message: value_free(error.message().trim()),
         }
     })?;
     let mut spans = HashMap::new();
@@ -209,55 +208,25 @@ pub(crate) fn json_float(number: f64) -> Value {
 
 pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadError> {
     let text = utf8(bytes, label, "YAML")?;
-    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|error| {
-        let (line, column) = error
-            .location()
-            .map_or((0, 0), |location| (location.line(), location.column()));
-        let message = error
-            .to_string()
-            .replace(&format!(" at line {line} column {column}"), "");
-        let key = yaml_key_at(text, line);
-        LoadError::Syntax {
-            label: label.to_owned(),
-            format: "YAML",
-            line,
-            column,
-            message: value_free(&message, key.as_deref()),
-        }
+    let document = crate::yaml::read(text).map_err(|error| LoadError::Syntax {
+        label: label.to_owned(),
+        format: "YAML",
+        location: error.location,
+        message: error.message,
     })?;
     Ok(Parsed {
-        value: yaml_to_json(value),
+        value: document.value,
         pristine_json: None,
-        positions: SourcePositions::Spans(yaml_positions(text)),
+        positions: SourcePositions::Spans(document.spans),
         pointers: PointerMap::default(),
         whole_connection: false,
         warnings: Vec::new(),
     })
 }
 
-/// A parser's message without the value it may quote. A type error (`!!int sk-...` is
-/// "invalid type: string \"sk-...\", expected i64") becomes the key, when known, and the expected
-/// type; in any other message, quoted text is replaced by `"…"`. A value may be a secret.
-pub(crate) fn value_free(message: &str, key: Option<&str>) -> String {
-    // serde_yaml puts the key path first: `password: invalid value: ...`.
-    let (path, rest) = match message.split_once(": invalid ") {
-        Some((path, _)) if !path.contains('"') => (Some(path), &message[path.len() + 2..]),
-        _ => (None, message),
-    };
-    let key = path.or(key);
-    let is_type_error = ["invalid type", "invalid value", "invalid length"]
-        .iter()
-        .any(|start| rest.starts_with(start));
-    if is_type_error && let Some((_, expected)) = rest.rsplit_once(", expected ") {
-        let subject = key.map_or_else(
-            || "a value".to_owned(),
-            |key| format!("the value of \"{key}\""),
-        );
-        return format!(
-            "{subject} does not match its type or tag: expected {}",
-            without_quotes(expected)
-        );
-    }
+/// A parser's message without the value it may quote: quoted text is replaced by `"…"`. A value
+/// may be a secret.
+pub(crate) fn value_free(message: &str) -> String {
     without_quotes(message)
 }
 
@@ -280,147 +249,4 @@ fn without_quotes(text: &str) -> String {
         }
     }
     out
-}
-
-/// The last key that starts on `line` of a YAML text (for naming the key of a type error).
-fn yaml_key_at(text: &str, line: usize) -> Option<String> {
-    let spans = yaml_positions(text);
-    spans
-        .iter()
-        .filter(|(_, spot)| spot.key.is_some_and(|(key_line, _)| key_line == line))
-        .max_by_key(|(_, spot)| spot.key)
-        .and_then(|(pointer, _)| pointer.rsplit('/').next())
-        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
-}
-
-pub(crate) fn yaml_to_json(value: serde_yaml::Value) -> Value {
-    match value {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(flag) => Value::Bool(flag),
-        serde_yaml::Value::Number(number) => {
-            if let Some(integer) = number.as_u64() {
-                Value::from(integer)
-            } else if let Some(integer) = number.as_i64() {
-                Value::from(integer)
-            } else {
-                json_float(number.as_f64().unwrap_or(f64::NAN))
-            }
-        }
-        serde_yaml::Value::String(text) => Value::String(text),
-        serde_yaml::Value::Sequence(items) => {
-            Value::Array(items.into_iter().map(yaml_to_json).collect())
-        }
-        serde_yaml::Value::Mapping(mapping) => Value::Object(
-            mapping
-                .into_iter()
-                .filter_map(|(key, value)| Some((yaml_key(key)?, yaml_to_json(value))))
-                .collect(),
-        ),
-        serde_yaml::Value::Tagged(tagged) => yaml_to_json(tagged.value),
-    }
-}
-
-/// A YAML mapping key as a JSON object key: scalars by their text; a collection as key has no
-/// JSON form and is dropped (no connection key is one).
-pub(crate) fn yaml_key(key: serde_yaml::Value) -> Option<String> {
-    match key {
-        serde_yaml::Value::String(text) => Some(text),
-        serde_yaml::Value::Null => Some("null".to_owned()),
-        serde_yaml::Value::Bool(flag) => Some(flag.to_string()),
-        serde_yaml::Value::Number(number) => Some(number.to_string()),
-        serde_yaml::Value::Tagged(tagged) => yaml_key(tagged.value),
-        serde_yaml::Value::Sequence(_) | serde_yaml::Value::Mapping(_) => None,
-    }
-}
-
-/// Positions of keys and values from a second, event-level parse (serde_yaml keeps none). If the
-/// two parsers disagree on a document, missing positions fall back to an ancestor's or to none.
-pub(crate) fn yaml_positions(text: &str) -> HashMap<String, Spot> {
-    use saphyr_parser::{Event, Parser};
-
-    enum Frame {
-        Mapping {
-            pointer: String,
-            key: Option<(String, (usize, usize))>,
-        },
-        Sequence {
-            pointer: String,
-            index: usize,
-        },
-        /// A collection used as a mapping key, or inside one: it has no pointer.
-        Skipped,
-    }
-
-    let mut spans = HashMap::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut parser = Parser::new_from_str(text);
-    while let Some(Ok((event, span))) = parser.next_event() {
-        let at = (span.start.line(), span.start.col() + 1);
-        let starts_node = matches!(
-            event,
-            Event::Scalar(..)
-                | Event::Alias(_)
-                | Event::MappingStart(..)
-                | Event::SequenceStart(..)
-        );
-        if starts_node {
-            // Where this node sits: `None` for a mapping key (or anything without a pointer).
-            let place: Option<(String, Option<(usize, usize)>)> = match stack.last_mut() {
-                None => Some((String::new(), None)),
-                Some(Frame::Skipped) => None,
-                Some(Frame::Sequence { pointer, index }) => {
-                    let place = child(pointer, &index.to_string());
-                    *index += 1;
-                    Some((place, None))
-                }
-                Some(Frame::Mapping { pointer, key }) => match key.take() {
-                    Some((name, key_at)) => Some((child(pointer, &name), Some(key_at))),
-                    None => {
-                        if let Event::Scalar(name, ..) = &event {
-                            *key = Some((name.to_string(), at));
-                        }
-                        None
-                    }
-                },
-            };
-            if let Some((pointer, key)) = &place {
-                spans.insert(
-                    pointer.clone(),
-                    Spot {
-                        key: *key,
-                        value: at,
-                    },
-                );
-            }
-            match (&event, place) {
-                (Event::MappingStart(..), Some((pointer, _))) => {
-                    stack.push(Frame::Mapping { pointer, key: None })
-                }
-                (Event::SequenceStart(..), Some((pointer, _))) => {
-                    stack.push(Frame::Sequence { pointer, index: 0 });
-                }
-                (Event::MappingStart(..) | Event::SequenceStart(..), None) => {
-                    stack.push(Frame::Skipped);
-                }
-                _ => {}
-            }
-        } else if matches!(event, Event::MappingEnd | Event::SequenceEnd) {
-            stack.pop();
-        }
-    }
-    spans
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yaml_positions_cover_keys_values_and_sequences() {
-        let spans = yaml_positions("a:\n  b: 1\n  c:\n    - x\n    - {d: 2}\n");
-        assert_eq!(spans["/a/b"].key, Some((2, 3)));
-        assert_eq!(spans["/a/b"].value, (2, 6));
-        assert_eq!(spans["/a/c/1"].value, (5, 7));
-        assert_eq!(spans["/a/c/1/d"].key, Some((5, 8)));
-    }
 }

@@ -25,6 +25,7 @@ mod error;
 mod formats;
 mod overrides;
 mod positions;
+mod yaml;
 
 use std::fmt;
 use std::io::Read;
@@ -88,10 +89,10 @@ impl fmt::Debug for Loaded {
             .field("label", &self.label)
             .field("conn_id", &self.conn_id)
             .field("overrides", &self.overrides)
-            .field("kind", &self.report.kind)
-            .field("well_formed", &self.report.well_formed)
-            .field("diagnostics", &self.report.diagnostics)
-            .field("connection", &self.report.connection)
+            .field("kind", &self.report.kind())
+            .field("well_formed", &self.report.well_formed())
+            .field("diagnostics", &self.report.diagnostics())
+            .field("connection", &self.report.connection())
             .finish()
     }
 }

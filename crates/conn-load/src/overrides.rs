@@ -4,7 +4,7 @@
 use std::str::FromStr as _;
 
 use conn_schema::pointer::child;
-use conn_schema::{DocumentKind, Location, Profile, validate_for, validate_value_for};
+use conn_schema::{DocumentKind, Place, Profile, validate_for, validate_value_for};
 use figment::Figment;
 use figment::providers::Serialized;
 use figment::value::{Dict, Tag, Value as FigmentValue};
@@ -193,13 +193,9 @@ pub(crate) fn finish(
         match &pristine_json {
             Some(text) => validate_for(text, kind, profile),
             None => {
-                let locate = |pointer: &str, at_key: bool| {
-                    let (line, column) = positions.locate(&pointers.to_source(pointer), at_key);
-                    Location {
-                        origin: None,
-                        line,
-                        column,
-                    }
+                let locate = |pointer: &str, at_key: bool| Place {
+                    origin: None,
+                    location: positions.locate(&pointers.to_source(pointer), at_key),
                 };
                 validate_value_for(&value, kind, profile, &locate)
             }
@@ -227,30 +223,23 @@ pub(crate) fn finish(
                 .filter(|(set, _)| strip_segment(pointer, set).is_some())
                 .max_by_key(|(set, _)| set.len());
             match origin {
-                Some((_, origin)) => Location {
+                Some((_, origin)) => Place {
                     origin: Some(origin.clone()),
-                    line: 0,
-                    column: 0,
+                    location: None,
                 },
-                None => {
-                    let (line, column) = positions.locate(&pointers.to_source(pointer), at_key);
-                    Location {
-                        origin: None,
-                        line,
-                        column,
-                    }
-                }
+                None => Place {
+                    origin: None,
+                    location: positions.locate(&pointers.to_source(pointer), at_key),
+                },
             }
         };
         validate_value_for(&merged, kind, profile, &locate)
     };
 
-    for mut warning in warnings {
-        let (line, column) = positions.locate(&pointers.to_source(&warning.pointer), false);
-        warning.line = line;
-        warning.column = column;
-        report.diagnostics.push(warning);
-    }
+    report.extend(warnings.into_iter().map(|mut warning| {
+        warning.location = positions.locate(&pointers.to_source(&warning.pointer), false);
+        warning
+    }));
     let mut names: Vec<String> = found.into_iter().map(|item| item.name).collect();
     names.sort();
     Ok(Loaded {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use conn_schema::Location;
 use conn_schema::positions::{LineIndex, Positions};
 
 /// Where a value sits in its source.
@@ -33,9 +34,11 @@ impl SourcePositions {
         }
     }
 
-    pub(crate) fn locate(&self, pointer: &str, at_key: bool) -> (usize, usize) {
-        match self {
-            SourcePositions::Unknown => (0, 0),
+    /// Where the value at `pointer` (or its key, with `at_key`) sits, or its nearest placed
+    /// parent; `None` when the source has no positions.
+    pub(crate) fn locate(&self, pointer: &str, at_key: bool) -> Option<Location> {
+        let (line, column) = match self {
+            SourcePositions::Unknown => return None,
             SourcePositions::Json {
                 text,
                 positions,
@@ -45,18 +48,16 @@ impl SourcePositions {
                 let mut current = pointer;
                 loop {
                     if let Some(spot) = spans.get(current) {
-                        return match (at_key && current == pointer, spot.key) {
+                        break match (at_key && current == pointer, spot.key) {
                             (true, Some(key)) => key,
                             _ => spot.value,
                         };
                     }
-                    match current.rfind('/') {
-                        Some(slash) => current = &current[..slash],
-                        None => return (0, 0),
-                    }
+                    current = &current[..current.rfind('/')?];
                 }
             }
-        }
+        };
+        Some(Location { line, column })
     }
 }
 

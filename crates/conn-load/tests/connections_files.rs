@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_for};
-use conn_schema::{Auth, DocumentKind, Profile, ProviderKind, Severity};
+use conn_schema::{Auth, DocumentKind, Location, Profile, ProviderKind, Severity};
 use secrecy::ExposeSecret;
 
 fn fixture(name: &str) -> PathBuf {
@@ -31,12 +31,12 @@ fn clean(name: &str, conn_id: &str) -> conn_schema::Connection {
     let loaded = loaded(name, conn_id);
     let errors: Vec<_> = loaded
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .filter(|diagnostic| diagnostic.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{name}#{conn_id}: {errors:?}");
-    loaded.report.connection.expect("valid")
+    loaded.report.into_connection().expect("valid")
 }
 
 fn provider(connection: &conn_schema::Connection) -> Option<ProviderKind> {
@@ -105,11 +105,17 @@ fn env_file_findings_keep_their_line_and_column() {
     let broken = loaded("airflow-connections.env", "openai_broken");
     let error = broken
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .find(|d| d.pointer == "/extra/audience")
         .expect("audience is reported");
-    assert_eq!((error.line, error.column), (7, 181));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 7,
+            column: 181
+        })
+    );
     assert!(
         broken
             .label
@@ -125,11 +131,17 @@ fn env_file_findings_keep_their_line_and_column() {
     let typo = loaded("airflow-connections.env", "openai_typo");
     let error = typo
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .find(|d| d.pointer == "/extra/workload_identity_provider")
         .expect("provider is reported");
-    assert_eq!((error.line, error.column), (9, 13));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 9,
+            column: 13
+        })
+    );
     assert_eq!(
         error.suggestion.as_deref(),
         Some("did you mean \"kubernetes\"?")
@@ -143,7 +155,12 @@ fn a_malformed_line_is_a_numbered_load_error_without_its_text() {
         DocumentKind::Auto,
         &MapEnv::new(),
     ) {
-        Err(error @ LoadError::Syntax { line: 3, .. }) => {
+        Err(
+            error @ LoadError::Syntax {
+                location: Some(Location { line: 3, .. }),
+                ..
+            },
+        ) => {
             let message = error.to_string();
             assert!(message.contains("malformed.env:3:1:"), "{message}");
             assert!(message.contains("no `=`"), "{message}");
@@ -188,10 +205,13 @@ fn a_json_value_that_is_not_json_is_a_report_on_its_line() {
         &MapEnv::new(),
     )
     .expect("a syntax error is a finding");
-    let error = &loaded.report.diagnostics[0];
-    assert_eq!(error.line, 3, "{error:?}");
-    assert!(error.column > 5, "{error:?}");
-    assert!(loaded.report.connection.is_none());
+    let error = &loaded.report.diagnostics()[0];
+    let location = error
+        .location
+        .expect("a syntax error in the file has a place");
+    assert_eq!(location.line, 3, "{error:?}");
+    assert!(location.column > 5, "{error:?}");
+    assert!(loaded.report.connection().is_none());
 }
 
 #[test]
@@ -207,11 +227,11 @@ fn the_airflow_profile_applies_to_connections_files() {
     .expect("loads");
     let error = loaded
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .find(|d| d.pointer == "/extra/workload_identity_provider")
         .expect("github_actions is reported under the Airflow profile");
     assert_eq!(error.severity, Severity::Error);
-    assert_eq!(error.line, 8);
-    assert!(loaded.report.connection.is_none());
+    assert_eq!(error.location.map(|at| at.line), Some(8));
+    assert!(loaded.report.connection().is_none());
 }

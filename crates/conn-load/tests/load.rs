@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_with_stdin};
-use conn_schema::{Auth, Diagnostic, DocumentKind, ProviderConfig};
+use conn_schema::{Auth, Diagnostic, DocumentKind, Location, ProviderConfig};
 use secrecy::ExposeSecret;
 
 const SECRET: &str = "sk-test-SECRET-123";
@@ -43,7 +43,7 @@ fn load_ok(spec: &SourceSpec, kind: DocumentKind, env: &MapEnv) -> Loaded {
 fn errors(loaded: &Loaded) -> Vec<&Diagnostic> {
     loaded
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
         .collect()
@@ -53,7 +53,7 @@ fn error_at<'a>(loaded: &'a Loaded, pointer: &str) -> &'a Diagnostic {
     errors(loaded)
         .into_iter()
         .find(|diagnostic| diagnostic.pointer == pointer)
-        .unwrap_or_else(|| panic!("no error at {pointer}: {:#?}", loaded.report.diagnostics))
+        .unwrap_or_else(|| panic!("no error at {pointer}: {:#?}", loaded.report.diagnostics()))
 }
 
 fn assert_clean(loaded: &Loaded) {
@@ -65,7 +65,7 @@ fn assert_clean(loaded: &Loaded) {
 }
 
 fn password(loaded: &Loaded) -> String {
-    let connection = loaded.report.connection.as_ref().expect("valid connection");
+    let connection = loaded.report.connection().expect("valid connection");
     connection
         .password
         .as_ref()
@@ -77,7 +77,7 @@ fn password(loaded: &Loaded) -> String {
 fn host(loaded: &Loaded) -> Option<String> {
     loaded
         .report
-        .connection
+        .connection()
         .as_ref()
         .expect("valid")
         .host
@@ -85,7 +85,7 @@ fn host(loaded: &Loaded) -> Option<String> {
 }
 
 fn workload(loaded: &Loaded) -> &conn_schema::WorkloadIdentity {
-    match &loaded.report.connection.as_ref().expect("valid").extra.auth {
+    match &loaded.report.connection().expect("valid").extra.auth {
         Auth::WorkloadIdentity(workload) => workload,
         Auth::ApiKey => panic!("expected workload identity"),
     }
@@ -107,7 +107,7 @@ fn json_whole_connection_file() {
     assert_clean(&loaded);
     assert_eq!(loaded.label, path.display().to_string());
     assert_eq!(loaded.conn_id.as_deref(), Some("prod"));
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
     assert_eq!(host(&loaded).as_deref(), Some("https://api.example.com/v1"));
     assert!(loaded.overrides.is_empty());
@@ -124,7 +124,13 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/auth_type");
-    assert_eq!((error.line, error.column), (2, 16));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 2,
+            column: 16
+        })
+    );
     assert!(
         loaded
             .report
@@ -135,8 +141,11 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
     let broken = write(dir.path(), "broken.json", "{\n  \"auth_type\": \n}\n");
     let loaded = load_ok(&file(&broken), DocumentKind::Auto, &MapEnv::new());
     assert!(loaded.report.has_errors());
-    assert!(!loaded.report.well_formed);
-    assert_eq!(loaded.report.diagnostics[0].line, 3);
+    assert!(!loaded.report.well_formed());
+    assert_eq!(
+        loaded.report.diagnostics()[0].location.map(|at| at.line),
+        Some(3)
+    );
 }
 
 #[test]
@@ -145,7 +154,7 @@ fn bare_extra_file_is_detected() {
     let path = write(dir.path(), "extra.json", GCP_EXTRA_JSON);
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
-    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert!(matches!(workload(&loaded).provider, ProviderConfig::Gcp(_)));
 }
 
@@ -175,9 +184,9 @@ fn toml_whole_connection_and_bare_extra() {
     );
     let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
-    let connection = loaded.report.connection.as_ref().unwrap();
+    let connection = loaded.report.connection().unwrap();
     assert_eq!(
         connection.extra.client_kwargs.timeout,
         Some(Duration::from_secs(30))
@@ -190,7 +199,7 @@ fn toml_whole_connection_and_bare_extra() {
     );
     let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
-    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     match &workload(&loaded).provider {
         ProviderConfig::Azure(azure) => assert_eq!(azure.resource, "api://x"),
         other => panic!("expected azure, got {other:?}"),
@@ -207,16 +216,22 @@ fn toml_findings_point_at_the_key_or_value() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!((error.line, error.column), (4, 13));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 4,
+            column: 13
+        })
+    );
     assert_eq!(error.origin, None);
 
     let broken = write(dir.path(), "broken.toml", "a = 1\nb = \n");
     match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
         Err(LoadError::Syntax {
             format: "TOML",
-            line,
+            location,
             ..
-        }) => assert_eq!(line, 2),
+        }) => assert_eq!(location.map(|at| at.line), Some(2)),
         other => panic!("expected a TOML syntax error, got {other:?}"),
     }
 }
@@ -233,7 +248,7 @@ fn yaml_whole_connection_and_bare_extra() {
     );
     let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
 
     let bare = write(
@@ -243,7 +258,7 @@ fn yaml_whole_connection_and_bare_extra() {
     );
     let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
-    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert_eq!(loaded.conn_id.as_deref(), Some("extra"));
 }
 
@@ -257,7 +272,13 @@ fn yaml_findings_and_syntax_errors_have_positions() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
-    assert_eq!((error.line, error.column), (7, 27));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 7,
+            column: 27
+        })
+    );
 
     let broken = write(
         dir.path(),
@@ -266,8 +287,12 @@ fn yaml_findings_and_syntax_errors_have_positions() {
     );
     match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
         Err(error @ LoadError::Syntax { format: "YAML", .. }) => {
-            let LoadError::Syntax { line, column, .. } = &error else {
-                unreachable!()
+            let LoadError::Syntax {
+                location: Some(Location { line, column }),
+                ..
+            } = &error
+            else {
+                panic!("a YAML syntax error has a place: {error:?}")
             };
             assert!(*line >= 3, "line {line}");
             assert!(*column >= 1);
@@ -287,10 +312,10 @@ fn kind_flag_forces_the_reading() {
         "{\"host\": \"https://api.example.com/v1\", \"password\": \"x\"}",
     );
     let detected = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    assert_eq!(detected.report.kind, DocumentKind::Extra);
+    assert_eq!(detected.report.kind(), DocumentKind::Extra);
     assert!(detected.report.has_errors());
     let forced = load_ok(&file(&path), DocumentKind::Connection, &MapEnv::new());
-    assert_eq!(forced.report.kind, DocumentKind::Connection);
+    assert_eq!(forced.report.kind(), DocumentKind::Connection);
     assert_clean(&forced);
 }
 
@@ -316,7 +341,7 @@ fn airflow_conn_json_form() {
     assert_clean(&loaded);
     assert_eq!(loaded.label, "env AIRFLOW_CONN_OPENAI_PROD");
     assert_eq!(loaded.conn_id.as_deref(), Some("openai_prod"));
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
 }
 
@@ -324,7 +349,7 @@ fn airflow_conn_json_form() {
 fn airflow_conn_json_form_without_conn_type_is_still_a_connection() {
     let env = MapEnv::new().with("AIRFLOW_CONN_X", "{\"host\": \"https://h.example/v1\"}");
     let loaded = load_ok(&env_conn("x"), DocumentKind::Auto, &env);
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_clean(&loaded);
 }
 
@@ -361,7 +386,7 @@ fn uri_form_with_plain_query_keys_gives_string_extras() {
     );
     let loaded = load_ok(&env_conn("q"), DocumentKind::Auto, &env);
     let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
-    assert_eq!(error.line, 0);
+    assert_eq!(error.location, None);
     assert!(
         loaded
             .report
@@ -467,7 +492,13 @@ fn connections_file_json_hit_miss_and_positions() {
     let spec = connections_file(dir.path(), "conns.json", &text, "alpha");
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!((error.line, error.column), (5, 28));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 5,
+            column: 28
+        })
+    );
 
     let spec = connections_file(dir.path(), "conns.json", &text, "missing");
     match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
@@ -498,7 +529,13 @@ fn connections_file_yaml_hit_miss_and_extra_dejson() {
     let spec = connections_file(dir.path(), "conns.yaml", text, "two");
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!((error.line, error.column), (11, 16));
+    assert_eq!(
+        error.location,
+        Some(Location {
+            line: 11,
+            column: 16
+        })
+    );
 
     let spec = connections_file(dir.path(), "conns.yaml", text, "three");
     match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
@@ -533,7 +570,7 @@ fn env_overrides_host_password_and_nested_extra() {
     assert_eq!(password(&loaded), "12345");
     let kwargs = &loaded
         .report
-        .connection
+        .connection()
         .as_ref()
         .unwrap()
         .extra
@@ -559,7 +596,7 @@ fn env_override_numbers_are_parsed_like_figment_env() {
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
     assert_clean(&loaded);
     // Applied to the bare extra itself, which stays a bare extra.
-    assert_eq!(loaded.report.kind, DocumentKind::Extra);
+    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert_eq!(workload(&loaded).refresh_buffer, Duration::from_secs(1200));
 }
 
@@ -604,11 +641,11 @@ fn host_override_on_a_bare_extra_makes_it_a_connection() {
     );
     let env = MapEnv::new().with("OPENAI_CONN_HOST", "https://h.example/v1");
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
-    assert_eq!(loaded.report.kind, DocumentKind::Connection);
+    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     // The file's own finding still points into the file.
     let error = error_at(&loaded, "/extra/bogus");
     assert_eq!(error.origin, None);
-    assert_eq!(error.line, 3);
+    assert_eq!(error.location.map(|at| at.line), Some(3));
 }
 
 #[test]

@@ -54,7 +54,7 @@ fn many_findings_on_one_line(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     let report = validate(&text, DocumentKind::Auto);
-                    assert!(report.diagnostics.len() >= count);
+                    assert!(report.diagnostics().len() >= count);
                     report.render("one-line.json").len()
                 })
             },

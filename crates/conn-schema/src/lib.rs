@@ -38,14 +38,14 @@ pub use model::{
     Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
     TokenType, WorkloadIdentity, X509Config,
 };
-pub use parse::{api_base_finding, kind_of};
+pub use parse::{ApiBaseFinding, api_base_finding, kind_of};
 pub use profile::Profile;
 pub use redact::{
     CREDENTIAL_HEADERS, escape_controls, has_user_info, is_cleartext_remote, is_credential_header,
     redact_url,
 };
 pub use report::{
-    Diagnostic, DocumentKind, Location, Report, Severity, validate, validate_bytes,
+    Diagnostic, DocumentKind, Location, Place, Report, Severity, validate, validate_bytes,
     validate_bytes_for, validate_for, validate_value, validate_value_for,
 };
 #[cfg(feature = "validator")]

@@ -109,29 +109,45 @@ fn quoted_list(values: &[&str]) -> String {
         .join(", ")
 }
 
+/// A problem with a URL that becomes the API base, before it is placed in a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiBaseFinding {
+    /// An error for credentials in the URL, a warning for plain http to another host.
+    pub severity: Severity,
+    /// The finding's code.
+    pub code: Code,
+    /// What is wrong; names the setting, never its value.
+    pub message: String,
+    /// The fix.
+    pub suggestion: String,
+}
+
 /// What is wrong with a URL that becomes the API base (`host`, `base_url`, or `OPENAI_BASE_URL`,
-/// named `what` in the message), as `(severity, code, message, help)`: user info in it is an
-/// error (it would be sent, and printed with the URL), plain http to a host other than this
-/// machine a warning (legitimate behind a service mesh or gateway, but a bearer would travel in
-/// clear text). The message names `what`, never the value.
-pub fn api_base_finding(what: &str, url: &str) -> Option<(Severity, Code, String, String)> {
+/// named `what` in the message): user info in it is an error (it would be sent, and printed with
+/// the URL), plain http to a host other than this machine a warning (legitimate behind a service
+/// mesh or gateway, but a bearer would travel in clear text). The message names `what`, never
+/// the value.
+pub fn api_base_finding(what: &str, url: &str) -> Option<ApiBaseFinding> {
     if has_user_info(url) {
-        Some((
-            Severity::Error,
-            Code::CredentialsInUrl,
-            format!("\"{what}\" must not hold credentials (user info before \"@\" in the URL)"),
-            "put the API key in \"password\" and keep only the URL here".to_owned(),
-        ))
+        Some(ApiBaseFinding {
+            severity: Severity::Error,
+            code: Code::CredentialsInUrl,
+            message: format!(
+                "\"{what}\" must not hold credentials (user info before \"@\" in the URL)"
+            ),
+            suggestion: "put the API key in \"password\" and keep only the URL here".to_owned(),
+        })
     } else if is_cleartext_remote(url) {
-        Some((
-            Severity::Warning,
-            Code::CleartextHttp,
-            format!(
+        Some(ApiBaseFinding {
+            severity: Severity::Warning,
+            code: Code::CleartextHttp,
+            message: format!(
                 "\"{what}\" is plain http to a host other than this machine: the api key or \
                  access token would travel in clear text"
             ),
-            "use https, unless a trusted service mesh or gateway encrypts the traffic".to_owned(),
-        ))
+            suggestion: "use https, unless a trusted service mesh or gateway encrypts the traffic"
+                .to_owned(),
+        })
     } else {
         None
     }
@@ -175,6 +191,17 @@ impl Parser {
             message,
             suggestion,
         });
+    }
+
+    fn push_api_base(&mut self, finding: ApiBaseFinding, pointer: &str) {
+        self.push(
+            finding.severity,
+            finding.code,
+            pointer,
+            Anchor::Value,
+            finding.message,
+            Some(finding.suggestion),
+        );
     }
 
     pub(crate) fn error(
@@ -468,16 +495,9 @@ impl Parser {
                         let finding = api_base_finding("base_url", &url);
                         let refused = finding
                             .as_ref()
-                            .is_some_and(|(severity, ..)| *severity == Severity::Error);
-                        if let Some((severity, code, message, help)) = finding {
-                            self.push(
-                                severity,
-                                code,
-                                &item_pointer,
-                                Anchor::Value,
-                                message,
-                                Some(help),
-                            );
+                            .is_some_and(|finding| finding.severity == Severity::Error);
+                        if let Some(finding) = finding {
+                            self.push_api_base(finding, &item_pointer);
                         }
                         if is_http_url(&url) {
                             kwargs.base_url = Some(url);
@@ -990,11 +1010,11 @@ impl Parser {
             .and_then(|item| self.string(item, "/conn_type", "conn_type"));
         let description = text(self, "description");
         let host = text(self, "host");
-        if let Some((severity, code, message, help)) = host
+        if let Some(finding) = host
             .as_deref()
             .and_then(|host| api_base_finding("host", host))
         {
-            self.push(severity, code, "/host", Anchor::Value, message, Some(help));
+            self.push_api_base(finding, "/host");
         }
         let login = text(self, "login");
         let password = text(self, "password");

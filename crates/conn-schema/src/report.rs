@@ -56,27 +56,25 @@ pub struct Diagnostic {
     /// `env OPENAI_CONN_EXTRA__AUDIENCE`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
-    /// 1-based line in the text.
-    pub line: usize,
-    /// 1-based column (in characters) in the text.
-    pub column: usize,
+    /// Where in the text, when the finding has a place in it (not one about an environment
+    /// variable, or about a source whose positions are unknown).
+    pub location: Option<Location>,
     /// What is wrong and what was expected. Never holds a secret value.
     pub message: String,
     /// A likely fix, when one is obvious.
     pub suggestion: Option<String>,
 }
 
-/// The outcome of validating one document. Debug leaves out the source text, which may hold
-/// secrets.
+/// The outcome of validating one document: its findings, and the resolved connection exactly
+/// when none of them is an error (the methods that add findings keep that so). Debug leaves out
+/// the source text, which may hold secrets.
 pub struct Report {
     /// Every finding, sorted by position.
-    pub diagnostics: Vec<Diagnostic>,
-    /// The kind the document was read as.
-    pub kind: DocumentKind,
-    /// The resolved connection, when there are no errors.
-    pub connection: Option<Connection>,
-    /// Whether the document was well-formed JSON (so the schema could judge it too).
-    pub well_formed: bool,
+    diagnostics: Vec<Diagnostic>,
+    kind: DocumentKind,
+    /// `None` whenever a diagnostic is an error.
+    connection: Option<Connection>,
+    well_formed: bool,
     text: String,
     masked: Vec<(usize, usize)>,
 }
@@ -94,11 +92,50 @@ impl std::fmt::Debug for Report {
 }
 
 impl Report {
+    /// Every finding, sorted by position (findings added later with [`Report::extend`] follow).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Every finding, taken out of the report.
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
+    /// The kind the document was read as.
+    pub fn kind(&self) -> DocumentKind {
+        self.kind
+    }
+
+    /// Whether the document was well-formed JSON (so the schema could judge it too).
+    pub fn well_formed(&self) -> bool {
+        self.well_formed
+    }
+
+    /// The resolved connection; `None` when any diagnostic is an error.
+    pub fn connection(&self) -> Option<&Connection> {
+        self.connection.as_ref()
+    }
+
+    /// The resolved connection, taken out of the report; `None` when any diagnostic is an error.
+    pub fn into_connection(self) -> Option<Connection> {
+        self.connection
+    }
+
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
             .any(|diagnostic| diagnostic.severity == Severity::Error)
+    }
+
+    /// Adds findings that come from outside the document (a loader's warnings, the process
+    /// environment); the connection is dropped if any of them is an error.
+    pub fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        self.diagnostics.extend(diagnostics);
+        if self.has_errors() {
+            self.connection = None;
+        }
     }
 
     /// Renders the report like a compiler: `FILE:LINE:COL: error[CODE]: message`, a snippet with a caret
@@ -116,7 +153,7 @@ impl Report {
             let code = diagnostic.code;
             // Messages name keys, which may hold control characters: escaped, one line each.
             let message = escape_controls(&diagnostic.message);
-            match (&diagnostic.origin, diagnostic.line) {
+            match (&diagnostic.origin, diagnostic.location) {
                 (Some(origin), _) => {
                     let _ = writeln!(
                         out,
@@ -124,23 +161,21 @@ impl Report {
                         escape_controls(origin)
                     );
                 }
-                (None, 0) => {
+                (None, None) => {
                     let _ = writeln!(out, "{file}: {severity}[{code}]: {message}");
                 }
-                (None, line) => {
-                    let _ = writeln!(
-                        out,
-                        "{file}:{line}:{}: {severity}[{code}]: {message}",
-                        diagnostic.column
-                    );
+                (None, Some(Location { line, column })) => {
+                    let _ = writeln!(out, "{file}:{line}:{column}: {severity}[{code}]: {message}");
                 }
             }
-            let snippet = match diagnostic.origin {
-                None => self.snippet(&lines, &mut shown, diagnostic.line, diagnostic.column),
-                Some(_) => None,
+            let snippet = match (&diagnostic.origin, diagnostic.location) {
+                (None, Some(location)) => self
+                    .snippet(&lines, &mut shown, location.line, location.column)
+                    .map(|(snippet, caret)| (location.line, snippet, caret)),
+                _ => None,
             };
-            if let Some((snippet, caret)) = snippet {
-                let gutter = diagnostic.line.to_string();
+            if let Some((line, snippet, caret)) = snippet {
+                let gutter = line.to_string();
                 let pad = " ".repeat(gutter.len());
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {snippet}");
@@ -276,8 +311,7 @@ pub fn validate_bytes_for(bytes: &[u8], kind: DocumentKind, profile: Profile) ->
             syntax_report(
                 String::new(),
                 kind,
-                line,
-                column,
+                Location { line, column },
                 "the file is not valid UTF-8".to_owned(),
                 Some("save the file as UTF-8".to_owned()),
             )
@@ -288,8 +322,7 @@ pub fn validate_bytes_for(bytes: &[u8], kind: DocumentKind, profile: Profile) ->
 fn syntax_report(
     text: String,
     kind: DocumentKind,
-    line: usize,
-    column: usize,
+    location: Location,
     message: String,
     suggestion: Option<String>,
 ) -> Report {
@@ -299,8 +332,7 @@ fn syntax_report(
             code: Code::Syntax,
             pointer: String::new(),
             origin: None,
-            line,
-            column,
+            location: Some(location),
             message,
             suggestion,
         }],
@@ -324,8 +356,7 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
         return syntax_report(
             String::new(),
             kind,
-            1,
-            1,
+            Location { line: 1, column: 1 },
             "the file starts with a byte-order mark, which JSON does not allow".to_owned(),
             Some("save the file as UTF-8 without a BOM".to_owned()),
         );
@@ -338,8 +369,10 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
             return syntax_report(
                 String::new(),
                 kind,
-                error.line().max(1),
-                error.column().max(1),
+                Location {
+                    line: error.line().max(1),
+                    column: error.column().max(1),
+                },
                 message,
                 suggestion,
             );
@@ -349,11 +382,7 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
     let lines = LineIndex::new(text);
     let locate = |pointer: &str, at_key: bool| {
         let (line, column) = lines.line_column(text, positions.offset(pointer, at_key));
-        Location {
-            origin: None,
-            line,
-            column,
-        }
+        Place::at(Location { line, column })
     };
     let duplicates: Vec<(String, String)> = positions
         .duplicates
@@ -366,17 +395,34 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
     report
 }
 
-/// Where a finding sits: an origin other than the document's own file (such as an environment
-/// variable that overrode the value), and a line and column.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A place in a document's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+/// Where a finding sits: an origin other than the document's own file (such as an environment
+/// variable that overrode the value), and its place in the text when it has one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
     /// Where the value came from when it is not the document's file (for example
     /// `env OPENAI_CONN_EXTRA__AUDIENCE`); `None` for the file itself.
     pub origin: Option<String>,
-    /// 1-based line (0 when unknown).
-    pub line: usize,
-    /// 1-based column (0 when unknown).
-    pub column: usize,
+    /// The line and column in the document's text; `None` when unknown.
+    pub location: Option<Location>,
+}
+
+impl Place {
+    /// A place in the document's own text.
+    pub fn at(location: Location) -> Place {
+        Place {
+            origin: None,
+            location: Some(location),
+        }
+    }
 }
 
 /// Validates an already-parsed document (from YAML, TOML, an environment variable, ...).
@@ -384,7 +430,7 @@ pub struct Location {
 pub fn validate_value(
     value: &Value,
     kind: DocumentKind,
-    locate: &dyn Fn(&str, bool) -> Location,
+    locate: &dyn Fn(&str, bool) -> Place,
 ) -> Report {
     check(value, kind, Profile::default(), &[], locate)
 }
@@ -394,7 +440,7 @@ pub fn validate_value_for(
     value: &Value,
     kind: DocumentKind,
     profile: Profile,
-    locate: &dyn Fn(&str, bool) -> Location,
+    locate: &dyn Fn(&str, bool) -> Place,
 ) -> Report {
     check(value, kind, profile, &[], locate)
 }
@@ -404,7 +450,7 @@ fn check(
     kind: DocumentKind,
     profile: Profile,
     duplicates: &[(String, String)],
-    locate: &dyn Fn(&str, bool) -> Location,
+    locate: &dyn Fn(&str, bool) -> Place,
 ) -> Report {
     let kind = kind.detect(value);
     let mut parser = Parser::default();
@@ -436,22 +482,21 @@ fn check(
         .findings
         .into_iter()
         .map(|finding| {
-            let location = locate(&finding.pointer, finding.anchor == Anchor::Key);
+            let place = locate(&finding.pointer, finding.anchor == Anchor::Key);
             Diagnostic {
                 severity: finding.severity,
                 code: finding.code,
                 pointer: finding.pointer,
-                origin: location.origin,
-                line: location.line,
-                column: location.column,
+                origin: place.origin,
+                location: place.location,
                 message: finding.message,
                 suggestion: finding.suggestion,
             }
         })
         .collect();
     diagnostics.sort_by(|a, b| {
-        (&a.origin, a.line, a.column, a.severity, &a.message)
-            .cmp(&(&b.origin, b.line, b.column, b.severity, &b.message))
+        (&a.origin, a.location, a.severity, &a.message)
+            .cmp(&(&b.origin, b.location, b.severity, &b.message))
     });
     diagnostics.dedup();
     Report {

@@ -244,30 +244,7 @@ fn definitions() -> Map<String, Value> {
     definitions.insert("workload_identity".into(), Value::Object(workload_identity));
 
     for kind in ProviderKind::ALL {
-        let (summary, properties) = match kind {
-            ProviderKind::Kubernetes => (
-                "Keys of the `kubernetes` provider.",
-                properties_of::<KubernetesConfig>(),
-            ),
-            ProviderKind::Azure => (
-                "Keys of the `azure` provider.",
-                properties_of::<AzureConfig>(),
-            ),
-            ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
-            ProviderKind::Custom => (
-                "Keys of the `custom` provider; exactly one of `token_provider` and \
-                 `token_command` is required.",
-                properties_of::<CustomKeys>(),
-            ),
-            ProviderKind::GithubActions => (
-                "Keys of the `github_actions` provider.",
-                properties_of::<GithubActionsConfig>(),
-            ),
-            ProviderKind::X509 => (
-                "Keys of the `x509` provider: the client certificate presented over mutual TLS.",
-                properties_of::<X509Config>(),
-            ),
-        };
+        let (summary, properties) = provider_shape(kind);
         let mut definition = Map::new();
         describe(&mut definition, summary);
         definition.insert("type".into(), json!("object"));
@@ -357,6 +334,35 @@ fn root_schema_of<T: JsonSchema>() -> Schema {
 /// The properties of `T`'s schema. schemars lets every `Option` field be `null`; in an `extra`
 /// an absent key and a `null` are not the same mistake, so `null` is taken out unless
 /// `keep_null` (Airflow exports the unused fields of a connection as `null`).
+/// A provider's summary and the properties its config type gives (the one place a provider's
+/// type is named, so the schema and the key-table test cannot miss one).
+fn provider_shape(kind: ProviderKind) -> (&'static str, Map<String, Value>) {
+    match kind {
+        ProviderKind::Kubernetes => (
+            "Keys of the `kubernetes` provider.",
+            properties_of::<KubernetesConfig>(),
+        ),
+        ProviderKind::Azure => (
+            "Keys of the `azure` provider.",
+            properties_of::<AzureConfig>(),
+        ),
+        ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
+        ProviderKind::Custom => (
+            "Keys of the `custom` provider; exactly one of `token_provider` and \
+             `token_command` is required.",
+            properties_of::<CustomKeys>(),
+        ),
+        ProviderKind::GithubActions => (
+            "Keys of the `github_actions` provider.",
+            properties_of::<GithubActionsConfig>(),
+        ),
+        ProviderKind::X509 => (
+            "Keys of the `x509` provider: the client certificate presented over mutual TLS.",
+            properties_of::<X509Config>(),
+        ),
+    }
+}
+
 fn properties_of<T: JsonSchema>() -> Map<String, Value> {
     let mut properties = raw_properties_of::<T>();
     properties.values_mut().for_each(strip_null);
@@ -573,17 +579,15 @@ mod tests {
             keys(&connection_schema()["properties"]),
             keys::all_names(Place::Connection)
         );
+        // Every provider's config type comes from `provider_shape`, which matches on every kind.
         let typed = [
             raw_properties_of::<ExtraCommonKeys>(),
             raw_properties_of::<ClientKwargs>(),
             raw_properties_of::<WorkloadIdentityKeys>(),
-            raw_properties_of::<KubernetesConfig>(),
-            raw_properties_of::<AzureConfig>(),
-            raw_properties_of::<GcpConfig>(),
-            raw_properties_of::<CustomKeys>(),
-            raw_properties_of::<GithubActionsConfig>(),
             raw_properties_of::<ConnectionKeys>(),
-        ];
+        ]
+        .into_iter()
+        .chain(ProviderKind::ALL.map(|kind| provider_shape(kind).1));
         for properties in typed {
             for name in properties.keys() {
                 assert!(

@@ -19,18 +19,18 @@ fn parser_and_published_schema_agree_on_every_fixture() {
         for path in fixtures(folder) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes(&bytes, DocumentKind::Auto);
-            if !report.well_formed {
+            if !report.well_formed() {
                 assert!(report.has_errors(), "{}", path.display());
                 continue;
             }
             let value: Value = serde_json::from_slice(&bytes).expect("well-formed");
             let only_duplicates = report.has_errors()
                 && report
-                    .diagnostics
+                    .diagnostics()
                     .iter()
                     .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
                     .all(|diagnostic| diagnostic.message.starts_with("duplicate key"));
-            let schema_errors = published.errors(&value, report.kind);
+            let schema_errors = published.errors(&value, report.kind());
             if only_duplicates {
                 assert!(
                     schema_errors.is_empty(),
@@ -44,7 +44,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
                 !schema_errors.is_empty(),
                 "{}: parser says {:?}, schema says {:?}",
                 path.display(),
-                report.diagnostics,
+                report.diagnostics(),
                 schema_errors
             );
             // And they point at the same places: every parser error sits at or below a schema
@@ -52,7 +52,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
             // because a schema reports an unknown key or a missing one at its object, the parser at
             // the key itself.)
             let parser_pointers: Vec<&str> = report
-                .diagnostics
+                .diagnostics()
                 .iter()
                 .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
                 .map(|diagnostic| diagnostic.pointer.as_str())
@@ -74,7 +74,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
                     "{}: the schema's error at {:?} has no parser error at or below it: {:?}",
                     path.display(),
                     error.pointer,
-                    report.diagnostics
+                    report.diagnostics()
                 );
             }
             compared += 1;

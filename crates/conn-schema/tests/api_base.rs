@@ -1,7 +1,7 @@
 //! The API base in a document (`host`, `openai_client_kwargs.base_url`): plain http to another host
 //! is a warning at the value, credentials in the URL an error whose message and snippet hold none.
 
-use conn_schema::{Code, DocumentKind, Severity, validate};
+use conn_schema::{Code, Diagnostic, DocumentKind, Location, Severity, api_base_finding, validate};
 
 #[test]
 fn a_plain_http_base_to_another_host_is_a_warning_at_its_value() {
@@ -14,17 +14,17 @@ fn a_plain_http_base_to_another_host_is_a_warning_at_its_value() {
     ] {
         let report = validate(text, DocumentKind::Auto);
         assert!(!report.has_errors(), "{}", report.render("conn.json"));
-        assert!(report.connection.is_some());
+        assert!(report.connection().is_some());
         let found: Vec<_> = report
-            .diagnostics
+            .diagnostics()
             .iter()
             .filter(|diagnostic| diagnostic.code == Code::CleartextHttp)
             .collect();
         assert_eq!(found.len(), 1, "{}", report.render("conn.json"));
         assert_eq!(found[0].severity, Severity::Warning);
         assert_eq!(
-            (found[0].pointer.as_str(), found[0].line, found[0].column),
-            (pointer, line, column)
+            (found[0].pointer.as_str(), found[0].location),
+            (pointer, Some(Location { line, column }))
         );
     }
     for quiet in [
@@ -36,9 +36,9 @@ fn a_plain_http_base_to_another_host_is_a_warning_at_its_value() {
         let text = format!(r#"{{"openai_client_kwargs": {{"base_url": "{quiet}"}}}}"#);
         let report = validate(&text, DocumentKind::Auto);
         assert!(
-            report.diagnostics.is_empty(),
+            report.diagnostics().is_empty(),
             "{quiet}: {:?}",
-            report.diagnostics
+            report.diagnostics()
         );
     }
 }
@@ -50,9 +50,45 @@ fn credentials_in_a_base_are_an_error_that_repeats_none_of_them() {
         r#"{"openai_client_kwargs": {"base_url": "https://u:sk-USERINFO-1@api.example.com/v1"}}"#,
     ] {
         let report = validate(text, DocumentKind::Auto);
-        let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+        let codes: Vec<Code> = report.diagnostics().iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::CredentialsInUrl], "{text}");
         let rendered = report.render("conn.json");
         assert!(!rendered.contains("USERINFO"), "{rendered}");
     }
+}
+
+/// A finding added after validation (the CLI adds what `OPENAI_BASE_URL` does) keeps the rule
+/// "a connection only when there are no errors": a warning keeps the connection, an error drops
+/// it; a finding without a place is printed against the file alone.
+#[test]
+fn an_error_added_to_a_report_drops_its_connection() {
+    let added = |url: &str| {
+        let finding = api_base_finding("OPENAI_BASE_URL", url).expect("a finding");
+        Diagnostic {
+            severity: finding.severity,
+            code: finding.code,
+            pointer: String::new(),
+            origin: None,
+            location: None,
+            message: finding.message,
+            suggestion: Some(finding.suggestion),
+        }
+    };
+    let mut report = validate(r#"{"conn_type": "openai"}"#, DocumentKind::Auto);
+    assert!(report.connection().is_some());
+    report.extend([added("http://api.example.com/v1")]);
+    assert!(!report.has_errors());
+    assert!(report.connection().is_some());
+    report.extend([added("https://u:sk-USERINFO-1@api.example.com/v1")]);
+    assert!(report.has_errors());
+    assert!(report.connection().is_none());
+    assert!(report.into_connection().is_none());
+
+    let mut report = validate(r#"{"conn_type": "openai"}"#, DocumentKind::Auto);
+    report.extend([added("https://u:sk-USERINFO-1@api.example.com/v1")]);
+    let rendered = report.render("conn.json");
+    assert!(
+        rendered.starts_with("conn.json: error[credentials-in-url]: \"OPENAI_BASE_URL\""),
+        "{rendered}"
+    );
 }

@@ -8,8 +8,8 @@ use common::{fixtures, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
-    Diagnostic, DocumentKind, Profile, SchemaValidator, Severity, validate, validate_bytes_for,
-    validate_for,
+    Diagnostic, DocumentKind, Location, Profile, SchemaValidator, Severity, validate,
+    validate_bytes_for, validate_for,
 };
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ fn airflow_schema() -> SchemaValidator {
 
 fn errors(text: &str, profile: Profile) -> Vec<Diagnostic> {
     validate_for(text, DocumentKind::Auto, profile)
-        .diagnostics
+        .into_diagnostics()
         .into_iter()
         .filter(|diagnostic| diagnostic.severity == Severity::Error)
         .collect()
@@ -40,7 +40,13 @@ fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
     let found = errors(&text, Profile::Airflow);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].pointer, "/workload_identity_provider");
-    assert_eq!((found[0].line, found[0].column), (3, 33));
+    assert_eq!(
+        found[0].location,
+        Some(Location {
+            line: 3,
+            column: 33
+        })
+    );
     assert!(
         found[0]
             .message
@@ -57,7 +63,7 @@ fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
     );
     assert!(
         validate_for(&text, DocumentKind::Auto, Profile::Airflow)
-            .connection
+            .connection()
             .is_none()
     );
 }
@@ -72,7 +78,7 @@ fn token_command_and_its_timeout_are_errors_on_their_keys() {
     let found = errors(&text, Profile::Airflow);
     let at: Vec<(&str, usize, usize)> = found
         .iter()
-        .map(|d| (d.pointer.as_str(), d.line, d.column))
+        .filter_map(|d| Some((d.pointer.as_str(), d.location?.line, d.location?.column)))
         .collect();
     assert!(at.contains(&("/token_command", 6, 3)), "{found:?}");
     assert!(
@@ -100,7 +106,13 @@ fn custom_token_provider_must_be_a_dotted_import_path_for_airflow() {
     let found = errors(&bare, Profile::Airflow);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].pointer, "/token_provider");
-    assert_eq!((found[0].line, found[0].column), (6, 21));
+    assert_eq!(
+        found[0].location,
+        Some(Location {
+            line: 6,
+            column: 21
+        })
+    );
     assert!(found[0].message.contains("dotted Python import path"));
 
     let dotted = workload(
@@ -143,8 +155,8 @@ fn the_default_profile_is_todays_behaviour() {
         workload("custom", ",\n  \"token_provider\": \"x\""),
     ] {
         assert_eq!(
-            validate(&text, DocumentKind::Auto).diagnostics,
-            validate_for(&text, DocumentKind::Auto, Profile::OpenaiConn).diagnostics
+            validate(&text, DocumentKind::Auto).diagnostics(),
+            validate_for(&text, DocumentKind::Auto, Profile::OpenaiConn).diagnostics()
         );
     }
 }
@@ -160,11 +172,11 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
         for path in fixtures(directory) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::Airflow);
-            if !report.well_formed || report.kind != DocumentKind::Extra {
+            if !report.well_formed() || report.kind() != DocumentKind::Extra {
                 continue;
             }
             if report
-                .diagnostics
+                .diagnostics()
                 .iter()
                 .any(|diagnostic| diagnostic.message.starts_with("duplicate key"))
             {
@@ -177,7 +189,7 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
                 !schema_errors.is_empty(),
                 "{}: parser says {:?}, schema says {:?}",
                 path.display(),
-                report.diagnostics,
+                report.diagnostics(),
                 schema_errors
             );
             let default = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::OpenaiConn);
@@ -229,7 +241,13 @@ fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
     let found = errors(&text, Profile::Airflow);
     assert!(!found.is_empty(), "x509 accepted under the Airflow profile");
     assert_eq!(found[0].pointer, "/workload_identity_provider");
-    assert_eq!((found[0].line, found[0].column), (3, 33));
+    assert_eq!(
+        found[0].location,
+        Some(Location {
+            line: 3,
+            column: 33
+        })
+    );
     assert!(
         found[0]
             .message

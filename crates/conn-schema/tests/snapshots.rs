@@ -21,9 +21,11 @@ fn invalid_fixtures_render_stable_reports() {
         let bytes = std::fs::read(path).expect("fixture is readable");
         let report = validate_bytes(&bytes, DocumentKind::Auto);
         assert!(report.has_errors(), "{} must be rejected", path.display());
-        for diagnostic in &report.diagnostics {
+        for diagnostic in report.diagnostics() {
             assert!(
-                diagnostic.line >= 1 && diagnostic.column >= 1,
+                diagnostic
+                    .location
+                    .is_some_and(|at| at.line >= 1 && at.column >= 1),
                 "{diagnostic:?}"
             );
         }
@@ -42,6 +44,6 @@ fn valid_fixtures_have_no_errors() {
             path.display(),
             report.render(&fixture_name(path))
         );
-        assert!(report.connection.is_some());
+        assert!(report.connection().is_some());
     });
 }

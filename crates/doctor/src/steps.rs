@@ -315,9 +315,9 @@ fn load(
         }
     };
     let conn_id = loaded.conn_id.clone().unwrap_or_else(|| conn_id.to_owned());
-    if let Some(connection) = &loaded.report.connection {
+    if let Some(connection) = loaded.report.connection() {
         let found = openai_conn_client::environment_findings(connection, options.env.as_ref());
-        loaded.report.diagnostics.extend(found);
+        loaded.report.extend(found);
     }
     step.fact("source", loaded.label.clone());
     if !loaded.overrides.is_empty() {
@@ -325,12 +325,13 @@ fn load(
     }
     let findings: Vec<Value> = loaded
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .map(|finding| {
-            let place = match &finding.origin {
-                Some(origin) => origin.clone(),
-                None => format!("{}:{}", finding.line, finding.column),
+            let place = match (&finding.origin, &finding.location) {
+                (Some(origin), _) => origin.clone(),
+                (None, Some(location)) => format!("{}:{}", location.line, location.column),
+                (None, None) => loaded.label.clone(),
             };
             let severity = match finding.severity {
                 Severity::Error => "error",
@@ -345,11 +346,11 @@ fn load(
         .collect();
     let errors = loaded
         .report
-        .diagnostics
+        .diagnostics()
         .iter()
         .filter(|finding| finding.severity == Severity::Error)
         .count();
-    let warnings = loaded.report.diagnostics.len() - errors;
+    let warnings = loaded.report.diagnostics().len() - errors;
     step.fact("errors", errors);
     step.fact("warnings", warnings);
     if !findings.is_empty() {
@@ -374,7 +375,7 @@ fn load(
             ),
         );
     }
-    let connection = loaded.report.connection.take();
+    let connection = loaded.report.into_connection();
     (connection, conn_id, loaded.overrides)
 }
 

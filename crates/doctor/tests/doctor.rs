@@ -4,6 +4,7 @@
 mod support;
 
 use openai_conn_doctor::{Status, StepId};
+use providers_gcp::HttpSource;
 use serde_json::json;
 use support::*;
 use wiremock::ResponseTemplate;
@@ -499,6 +500,7 @@ async fn gcp_without_a_metadata_server_says_so() {
     // The real GCP source, with its retries not waiting.
     let env = std::sync::Arc::new(case.env.clone());
     let source = providers_gcp::GcpSource::new("api://openai", env.clone())
+        .expect("the GCP source builds its HTTP client")
         .with_retry_policy(providers_gcp::DEFAULT_RETRY_POLICY.without_delays());
     case.client = Some(
         openai_conn_client::ClientOptions::new()

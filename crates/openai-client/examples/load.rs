@@ -80,11 +80,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(connection) = loaded.report.connection else {
+    let Some(connection) = loaded.report.connection() else {
         eprint!("{}", loaded.report.render(&loaded.label));
         return ExitCode::from(1);
     };
-    let connected = match from_connection(&connection, "load", ClientOptions::new()) {
+    let connected = match from_connection(connection, "load", ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
             eprintln!("{error}");

@@ -600,13 +600,22 @@ fn build_source(
     options: &ClientOptions,
 ) -> Result<Arc<dyn SubjectTokenSource>, ClientError> {
     let env = || Arc::clone(&options.env);
+    // The HTTP sources fail to build only when their client cannot be built.
+    let unbuilt = |kind: ProviderKind| {
+        move |error: providers_http::HttpError| ClientError::Provider {
+            conn_id: conn_id.to_owned(),
+            provider: kind.as_str(),
+            source: Box::new(error),
+        }
+    };
     Ok(match provider {
         ProviderConfig::Kubernetes(config) => {
             Arc::new(KubernetesSource::new(&config.token_file_path))
         }
         ProviderConfig::Azure(config) => {
-            let mut source =
-                AzureSource::new(&config.resource, env()).with_api_version(&config.api_version);
+            let mut source = AzureSource::new(&config.resource, env())
+                .map_err(unbuilt(ProviderKind::Azure))?
+                .with_api_version(&config.api_version);
             if let Some(client_id) = &config.client_id {
                 source = source.with_client_id(client_id);
             }
@@ -618,10 +627,13 @@ fn build_source(
             }
             Arc::new(source)
         }
-        ProviderConfig::Gcp(config) => Arc::new(GcpSource::new(&config.audience, env())),
-        ProviderConfig::GithubActions(config) => {
-            Arc::new(GithubActionsSource::new(&config.audience, env()))
+        ProviderConfig::Gcp(config) => {
+            Arc::new(GcpSource::new(&config.audience, env()).map_err(unbuilt(ProviderKind::Gcp))?)
         }
+        ProviderConfig::GithubActions(config) => Arc::new(
+            GithubActionsSource::new(&config.audience, env())
+                .map_err(unbuilt(ProviderKind::GithubActions))?,
+        ),
         ProviderConfig::Custom(config) => {
             let provider_error = |source: BoxError| ClientError::Provider {
                 conn_id: conn_id.to_owned(),

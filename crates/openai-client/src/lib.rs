@@ -24,7 +24,7 @@
 //! use conn_schema::{DocumentKind, validate};
 //! use openai_conn_client::{ClientOptions, chat_completion, from_connection};
 //!
-//! let connection = validate(&std::fs::read_to_string("conn.json")?, DocumentKind::Auto).connection.ok_or("invalid connection")?;
+//! let connection = validate(&std::fs::read_to_string("conn.json")?, DocumentKind::Auto).into_connection().ok_or("invalid connection")?;
 //! let client = from_connection(&connection, "openai_default", ClientOptions::new())?.client; // an async_openai::Client
 //! println!("{}", chat_completion(&client, "Say hello", None).await?);
 //! # Ok(())

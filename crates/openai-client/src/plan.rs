@@ -384,15 +384,14 @@ pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema
         return Vec::new();
     }
     conn_schema::api_base_finding(BASE_URL_ENV, &url)
-        .map(|(severity, code, message, help)| conn_schema::Diagnostic {
-            severity,
-            code,
+        .map(|finding| conn_schema::Diagnostic {
+            severity: finding.severity,
+            code: finding.code,
             pointer: String::new(),
             origin: Some(format!("env {BASE_URL_ENV}")),
-            line: 0,
-            column: 0,
-            message,
-            suggestion: Some(help),
+            location: None,
+            message: finding.message,
+            suggestion: Some(finding.suggestion),
         })
         .into_iter()
         .collect()

@@ -29,7 +29,7 @@ fn connection(base_url: &str) -> conn_schema::Connection {
         }
     });
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    report.connection.expect("a valid test connection")
+    report.into_connection().expect("a valid test connection")
 }
 
 async fn test_error(base_url: &str) -> OpenAIError {
@@ -207,10 +207,10 @@ fn validation_and_the_client_agree_on_what_is_clear_text() {
 fn the_plan_warns_about_a_clear_text_base_from_the_environment() {
     let document = json!({"conn_type": "openai", "password": KEY, "extra": {}});
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    let connection = report.connection.expect("valid");
+    let connection = report.connection().expect("valid");
     let env = MapEnv::new().with("OPENAI_BASE_URL", "http://gateway.internal:8080/v1");
     let plan = openai_conn_client::plan(
-        &connection,
+        connection,
         "plain",
         &ClientOptions::new().with_env(Arc::new(env)),
     )
@@ -230,13 +230,13 @@ fn a_base_url_with_credentials_is_refused_without_repeating_them() {
     // From the environment: refused when the client is planned.
     let document = json!({"conn_type": "openai", "password": KEY, "extra": {}});
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    let connection = report.connection.expect("the document itself is valid");
+    let connection = report.connection().expect("the document itself is valid");
     let env = MapEnv::new().with(
         "OPENAI_BASE_URL",
         format!("https://user:{QUERY_KEY}@api.example.com/v1?sig={HEADER_KEY}"),
     );
     let error = openai_conn_client::plan(
-        &connection,
+        connection,
         "creds",
         &ClientOptions::new().with_env(Arc::new(env)),
     )
@@ -284,7 +284,7 @@ fn validation_warns_about_every_credential_header_under_workload_identity() {
     });
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
     let warned: Vec<&str> = report
-        .diagnostics
+        .diagnostics()
         .iter()
         .filter(|d| d.message.contains("is a credential header"))
         .map(|d| d.pointer.as_str())
@@ -382,12 +382,12 @@ async fn an_api_error_never_repeats_the_access_token() {
         }
     });
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    let connection = report.connection.expect("valid");
+    let connection = report.connection().expect("valid");
     let options = ClientOptions::new()
         .with_env(Arc::new(MapEnv::new()))
         .with_exchange_url(format!("{}/token", server.uri()))
         .with_subject_token_source(Arc::new(FixedSubject));
-    let connected = from_connection(&connection, "wi", options).expect("client");
+    let connected = from_connection(connection, "wi", options).expect("client");
 
     let error = test_connection(&connected.client)
         .await

@@ -117,7 +117,7 @@ async fn ten_thousand_requests_across_rotations_never_use_an_expired_token() {
         .to_string(),
         conn_schema::DocumentKind::Auto,
     )
-    .connection
+    .into_connection()
     .expect("valid connection");
     let options = ClientOptions::new()
         .with_env(Arc::new(MapEnv::new()))

@@ -150,8 +150,8 @@ impl Setup {
             }
         }
         let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-        match report.connection {
-            Some(connection) => connection,
+        match report.connection() {
+            Some(connection) => connection.clone(),
             None => panic!("{}", report.render("x509.json")),
         }
     }
@@ -266,7 +266,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         }
         let document = json!({"conn_type": "openai", "host": host, "extra": extra});
         conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto)
-            .connection
+            .into_connection()
             .expect("the step succeeds")
     };
     let options = |env: MapEnv| ClientOptions::new().with_env(Arc::new(env));

@@ -21,9 +21,9 @@ pub(crate) fn command(finding: &Finding<'_>) -> String {
     let mut properties: Vec<(&str, String)> = Vec::new();
     if let Some(file) = finding.file {
         properties.push(("file", file.display().to_string()));
-        if finding.line > 0 && finding.origin.is_none() {
-            let line = finding.line.to_string();
-            let column = finding.column.max(1).to_string();
+        if let (Some(at), None) = (finding.location, finding.origin) {
+            let line = at.line.to_string();
+            let column = at.column.max(1).to_string();
             properties.push(("line", line.clone()));
             properties.push(("col", column.clone()));
             // The findings carry a position, not a span: the annotation covers that one point.
@@ -77,7 +77,7 @@ fn escape_property(text: &str) -> String {
 mod tests {
     use std::path::Path;
 
-    use conn_schema::Code;
+    use conn_schema::{Code, Location};
 
     use super::*;
 
@@ -87,8 +87,7 @@ mod tests {
             label,
             severity: Severity::Error,
             code: Code::UnknownKey,
-            line: 3,
-            column: 5,
+            location: Some(Location { line: 3, column: 5 }),
             message: "unknown key \"x\"".to_owned(),
             suggestion: None,
             origin: None,
@@ -133,8 +132,7 @@ mod tests {
             "::error title=unknown-key::<stdin>: unknown key \"x\""
         );
         let mut unplaced = finding(Some(path), "connections.yaml");
-        unplaced.line = 0;
-        unplaced.column = 0;
+        unplaced.location = None;
         assert_eq!(
             command(&unplaced),
             "::error file=connections.yaml,title=unknown-key::unknown key \"x\""

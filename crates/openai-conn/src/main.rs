@@ -124,7 +124,7 @@ pub(crate) fn load_connection(
     if loaded.report.has_errors() {
         eprint!("{}", loaded.report.render(&loaded.label));
     }
-    match loaded.report.connection {
+    match loaded.report.into_connection() {
         Some(connection) => Ok(Usable {
             connection,
             conn_id,

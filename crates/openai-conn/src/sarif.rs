@@ -81,10 +81,10 @@ fn result(finding: &Finding<'_>) -> Value {
     });
     if let Some(file) = finding.file {
         let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
-        if finding.line > 0 && finding.origin.is_none() {
+        if let (Some(at), None) = (finding.location, finding.origin) {
             location["region"] = json!({
-                "startLine": finding.line,
-                "startColumn": finding.column.max(1),
+                "startLine": at.line,
+                "startColumn": at.column.max(1),
             });
         }
         result["locations"] = json!([{ "physicalLocation": location }]);
@@ -126,6 +126,8 @@ fn encode(segment: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use conn_schema::Location;
+
     use super::*;
 
     #[test]
@@ -149,8 +151,7 @@ mod tests {
             label: "a.json",
             severity: Severity::Warning,
             code: Code::IgnoredCredential,
-            line: 2,
-            column: 0,
+            location: Some(Location { line: 2, column: 0 }),
             message: "m".to_owned(),
             suggestion: Some("s"),
             origin: None,

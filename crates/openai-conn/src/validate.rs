@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use conn_load::{LoadError, Loaded};
-use conn_schema::{Auth, Code, Severity};
+use conn_schema::{Auth, Code, Location, Severity};
 use serde::Serialize;
 
 use crate::source::SourceArgs;
@@ -47,17 +47,16 @@ pub(crate) struct Finding<'a> {
     pub(crate) label: &'a str,
     pub(crate) severity: Severity,
     pub(crate) code: Code,
-    /// 1-based; 0 when unknown.
-    pub(crate) line: usize,
-    /// 1-based, in characters; 0 when unknown.
-    pub(crate) column: usize,
+    /// Where in the file; `None` when unknown.
+    pub(crate) location: Option<Location>,
     pub(crate) message: String,
     pub(crate) suggestion: Option<&'a str>,
     /// The variable that set the value, when not the file (`env OPENAI_CONN_EXTRA__AUDIENCE`).
     pub(crate) origin: Option<&'a str>,
 }
 
-/// One diagnostic in `--format json`.
+/// One diagnostic in `--format json`: `line` and `column` are 0 for a finding without a place
+/// in the file (the printed form keeps its fields).
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
     file: &'a str,
@@ -148,14 +147,10 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
 /// the variable.
 fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
     for one in &mut loaded {
-        if let Some(connection) = &one.report.connection {
+        if let Some(connection) = one.report.connection() {
             let found =
                 openai_conn_client::environment_findings(connection, &conn_load::ProcessEnv);
-            one.report.diagnostics.extend(found);
-            // A report holds a connection only when it has no errors.
-            if one.report.has_errors() {
-                one.report.connection = None;
-            }
+            one.report.extend(found);
         }
     }
     loaded
@@ -177,23 +172,21 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
         let file = one.file.as_deref();
         match &one.outcome {
             Err(error) => {
-                let (line, column, message) = match error {
+                let (location, message) = match error {
                     LoadError::Syntax {
-                        line,
-                        column,
+                        location,
                         format,
                         message,
                         ..
-                    } => (*line, *column, format!("invalid {format}: {message}")),
-                    other => (0, 0, other.to_string()),
+                    } => (*location, format!("invalid {format}: {message}")),
+                    other => (None, other.to_string()),
                 };
                 out.push(Finding {
                     file,
                     label: &one.label,
                     severity: Severity::Error,
                     code: error.code(),
-                    line,
-                    column,
+                    location,
                     message,
                     suggestion: None,
                     origin: None,
@@ -201,14 +194,13 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
             }
             Ok(loaded) => {
                 for connection in loaded {
-                    for diagnostic in &connection.report.diagnostics {
+                    for diagnostic in connection.report.diagnostics() {
                         out.push(Finding {
                             file,
                             label: &connection.label,
                             severity: diagnostic.severity,
                             code: diagnostic.code,
-                            line: diagnostic.line,
-                            column: diagnostic.column,
+                            location: diagnostic.location,
                             message: diagnostic.message.clone(),
                             suggestion: diagnostic.suggestion.as_deref(),
                             origin: diagnostic.origin.as_deref(),
@@ -224,7 +216,7 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
 fn print_human(loaded: &[&Loaded]) {
     for one in loaded {
         out!("{}", one.report.render(&one.label));
-        if let Some(connection) = &one.report.connection {
+        if let Some(connection) = one.report.connection() {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
                 Auth::WorkloadIdentity(identity) => format!(
@@ -242,15 +234,15 @@ fn print_json(loaded: &[&Loaded]) {
         .iter()
         .flat_map(|one| {
             one.report
-                .diagnostics
+                .diagnostics()
                 .iter()
                 .map(move |diagnostic| JsonDiagnostic {
                     file: &one.label,
                     severity: diagnostic.severity,
                     code: diagnostic.code,
                     pointer: &diagnostic.pointer,
-                    line: diagnostic.line,
-                    column: diagnostic.column,
+                    line: diagnostic.location.map_or(0, |at| at.line),
+                    column: diagnostic.location.map_or(0, |at| at.column),
                     message: &diagnostic.message,
                     suggestion: diagnostic.suggestion.as_deref(),
                     origin: diagnostic.origin.as_deref(),

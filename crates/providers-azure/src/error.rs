@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use providers_core::SourceError;
-use providers_http::{HttpError, Retryable};
+use providers_http::{HttpError, Retryable, SourceHttpError};
 
 /// Which managed-identity endpoint a request went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,7 +30,7 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        write!(f, "{}", self.name())
     }
 }
 
@@ -99,31 +99,17 @@ fn code_suffix(code: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-impl AzureError {
-    /// Whether retrying may succeed: transport failures, 404 and 410 (IMDS starting or upgrading),
-    /// 408, 429 and 5xx.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            AzureError::Http {
-                source: HttpError::Status { status, .. },
-                ..
-            } => is_transient_status(*status),
-            AzureError::Http { source, .. } => source.is_transient(),
-            _ => false,
-        }
-    }
+impl SourceHttpError for AzureError {
+    const PROVIDER: &'static str = "azure";
 
-    /// The HTTP status the endpoint answered, when it answered.
-    pub fn status(&self) -> Option<u16> {
+    fn http(&self) -> Option<&HttpError> {
         match self {
-            AzureError::Http { source, .. } => source.status(),
-            AzureError::IdentityNotAssigned { .. } => Some(400),
+            AzureError::Http { source, .. } => Some(source),
             _ => None,
         }
     }
 
-    /// The step that failed, as [`SourceError::step`] reports it.
-    pub fn step(&self) -> &'static str {
+    fn step(&self) -> &'static str {
         let (endpoint, reading) = match self {
             AzureError::InvalidEndpoint { .. }
             | AzureError::UnsupportedScheme { .. }
@@ -149,6 +135,29 @@ impl AzureError {
             }
             (Endpoint::Imds, true) => "reading the IMDS reply",
             (Endpoint::AppService, true) => "reading the App Service identity endpoint reply",
+        }
+    }
+
+    /// Every transient status: the shared ones, and 404 and 410 (IMDS starting or upgrading).
+    fn retries_status(&self, status: u16) -> bool {
+        is_transient_status(status)
+    }
+
+    /// Whether retrying may succeed: transport failures, 404 and 410 (IMDS starting or upgrading),
+    /// 408, 429 and 5xx.
+    fn is_transient(&self) -> bool {
+        match self.http() {
+            Some(HttpError::Status { status, .. }) => is_transient_status(*status),
+            Some(source) => source.is_transient(),
+            None => false,
+        }
+    }
+
+    /// The HTTP status the endpoint answered (400 for an identity that is not assigned).
+    fn status(&self) -> Option<u16> {
+        match self {
+            AzureError::IdentityNotAssigned { .. } => Some(400),
+            _ => self.http().and_then(HttpError::status),
         }
     }
 }
@@ -182,6 +191,6 @@ impl Retryable for AzureError {
 
 impl From<AzureError> for SourceError {
     fn from(error: AzureError) -> Self {
-        SourceError::new("azure", error.step(), error.is_transient(), error)
+        error.into_source_error()
     }
 }

@@ -28,19 +28,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
-use providers_http::{
-    MAX_BODY_BYTES, Proxy, TokioSleep, build_client, read_body, read_reply, retry_with_policies,
-};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
+use providers_http::{HttpSettings, MAX_BODY_BYTES, Proxy, read_body, read_reply};
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
 pub use error::{AzureError, Endpoint};
-pub use providers_http::HttpError;
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 pub use signals::{
     AUTHORITY_HOST_ENV, AzureSignals, CLIENT_ID_ENV, FEDERATED_TOKEN_FILE_ENV,
     IDENTITY_ENDPOINT_ENV, IDENTITY_HEADER_ENV, TENANT_ID_ENV,
@@ -56,18 +52,6 @@ pub const DEFAULT_API_VERSION: &str = "2018-02-01";
 /// `api_version` is IMDS's and does not apply there.
 pub const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 
-/// The timeout of each attempt.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Retries of transport failures, 404, 408, 429 and 5xx: three, at about 1 s, 2 s and 4 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 3,
-    base_delay: Duration::from_secs(1),
-    max_delay: Duration::from_secs(8),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
-
 /// Retries of 410, which IMDS answers for up to 70 s while it upgrades: every 10 s, seven times.
 pub const DEFAULT_UPGRADE_RETRY_POLICY: RetryPolicy = RetryPolicy {
     max_retries: 7,
@@ -77,13 +61,17 @@ pub const DEFAULT_UPGRADE_RETRY_POLICY: RetryPolicy = RetryPolicy {
     max_retry_after: Duration::from_secs(10),
 };
 
+/// Retries of transport failures, 404, 408, 429 and 5xx: three, at about 1 s, 2 s and 4 s.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(3, Duration::from_secs(1), Duration::from_secs(8));
+
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// A managed-identity token from IMDS or the App Service identity endpoint.
 ///
 /// Build it with [`AzureSource::new`]; the `with_*` methods select a user-assigned identity, the
-/// IMDS `api-version`, and adjust retries, sleeping, the timeout and the IMDS authority (for
-/// tests). One HTTP client is built here and reused by every
+/// IMDS `api-version` and the IMDS authority, and with the `test-util` feature adjust retries,
+/// sleeping and the timeout. One HTTP client is built here and reused by every
 /// fetch. Debug shows the configuration only: the source never holds a token.
 pub struct AzureSource {
     resource: String,
@@ -91,12 +79,8 @@ pub struct AzureSource {
     api_version: String,
     env: Arc<dyn Env>,
     authority: Option<String>,
-    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
-    retry_policy: RetryPolicy,
-    upgrade_retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    timeout: Duration,
+    /// The retry budgets are the usual one (0) and 410's (1).
+    http: HttpSettings,
 }
 
 /// The optional user-assigned identity selectors.
@@ -139,21 +123,24 @@ impl AzureSource {
 
     /// A source of the system-assigned identity's tokens for `resource`, reading
     /// `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and `AZURE_POD_IDENTITY_AUTHORITY_HOST` from `env` at
-    /// every fetch. Never fails: a bad environment is reported by [`SubjectTokenSource::fetch`].
-    pub fn new(resource: impl Into<String>, env: Arc<dyn Env>) -> AzureSource {
-        AzureSource {
+    /// every fetch (a bad environment is reported by [`SubjectTokenSource::fetch`]). Fails only
+    /// when the HTTP client cannot be built.
+    pub fn new(resource: impl Into<String>, env: Arc<dyn Env>) -> Result<AzureSource, HttpError> {
+        Ok(AzureSource {
             resource: resource.into(),
             identity: Identity::default(),
             api_version: DEFAULT_API_VERSION.to_owned(),
             env,
             authority: None,
             // IMDS and the App Service endpoint are local to the host; a proxy must never see them.
-            client: build_client(Proxy::Never),
-            retry_policy: DEFAULT_RETRY_POLICY,
-            upgrade_retry_policy: DEFAULT_UPGRADE_RETRY_POLICY,
-            sleep: Arc::new(TokioSleep),
-            timeout: DEFAULT_TIMEOUT,
-        }
+            http: HttpSettings::build(
+                "azure managed identity token",
+                "the managed identity endpoint",
+                Proxy::Never,
+                DEFAULT_TIMEOUT,
+                &[DEFAULT_RETRY_POLICY, DEFAULT_UPGRADE_RETRY_POLICY],
+            )?,
+        })
     }
 
     /// Selects the user-assigned identity with this client id (sent as `client_id`).
@@ -190,51 +177,19 @@ impl AzureSource {
         self
     }
 
-    /// Replaces [`DEFAULT_RETRY_POLICY`], the policy for transport failures, 404, 408, 429
-    /// and 5xx.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
     /// Replaces [`DEFAULT_UPGRADE_RETRY_POLICY`], the policy for 410.
+    #[cfg(feature = "test-util")]
     pub fn with_upgrade_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.upgrade_retry_policy = policy;
-        self
-    }
-
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.set_retry_policy(1, policy);
         self
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, AzureError> {
         let request = self.request()?;
-        let client = self.client.as_ref().map_err(|source| AzureError::Http {
-            endpoint: request.endpoint,
-            source: HttpError::Client {
-                endpoint: request.endpoint.name().into(),
-                source: Arc::clone(source),
-            },
-            code: None,
-        })?;
         // 410 has its own budget (see `AzureError::budget`), so an IMDS upgrade does not use up
         // the retries of other failures.
-        let token = retry_with_policies(
-            &*self.sleep,
-            &[self.retry_policy, self.upgrade_retry_policy],
-            "azure managed identity token",
-            |_| self.attempt(client, &request),
-        )
-        .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        let attempt = |_| self.attempt(&request);
+        self.http.fetch(Self::TOKEN_TYPE, attempt).await
     }
 
     /// The endpoint, URL and headers for this fetch, from the environment as it is now.
@@ -286,21 +241,17 @@ impl AzureSource {
         }
     }
 
-    async fn attempt(
-        &self,
-        client: &reqwest::Client,
-        request: &Request,
-    ) -> Result<SecretString, AzureError> {
+    async fn attempt(&self, request: &Request) -> Result<SecretString, AzureError> {
         let endpoint = request.endpoint;
         let http = |source: HttpError| AzureError::Http {
             endpoint,
             source,
             code: None,
         };
-        let mut builder = client
+        let mut builder = self
+            .http
             .get(request.url.clone())
-            .header("Metadata", "true")
-            .timeout(self.timeout);
+            .header("Metadata", "true");
         if let Some(identity_header) = &request.identity_header {
             builder = builder.header("X-IDENTITY-HEADER", identity_header.clone());
         }
@@ -359,22 +310,12 @@ impl fmt::Debug for AzureSource {
             .field("msi_res_id", &self.identity.msi_res_id)
             .field("api_version", &self.api_version)
             .field("authority", &self.authority)
-            .field("retry_policy", &self.retry_policy)
-            .field("upgrade_retry_policy", &self.upgrade_retry_policy)
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
-impl SubjectTokenSource for AzureSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
-    }
-
-    fn endpoint(&self) -> Option<String> {
-        self.endpoint_description().ok()
-    }
-}
+providers_http::http_source!(AzureSource, AzureError);
 
 /// One resolved request: where it goes and the App Service secret header, if any.
 struct Request {

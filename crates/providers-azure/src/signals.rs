@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_named_without_its_query() {
-        let source = AzureSource::new("api://openai", Arc::new(MapEnv::new()));
+        let source = AzureSource::new("api://openai", Arc::new(MapEnv::new()))
+            .expect("the Azure source builds its HTTP client");
         assert_eq!(
             source.endpoint_description().unwrap(),
             "IMDS at http://169.254.169.254/metadata/identity/oauth2/token"

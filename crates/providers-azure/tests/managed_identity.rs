@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_azure::{AzureError, AzureSource, Endpoint, HttpError};
-use providers_core::{
-    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
-};
+use providers_azure::HttpSource;
+use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
+use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_http::conformance::recording_sleep;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
@@ -19,18 +19,7 @@ const RESOURCE: &str = "api://openai-wi";
 
 /// A source of the system-assigned identity for [`RESOURCE`]; tests add selectors with `with_*`.
 fn azure(env: MapEnv) -> AzureSource {
-    AzureSource::new(RESOURCE, Arc::new(env))
-}
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
+    AzureSource::new(RESOURCE, Arc::new(env)).expect("the client builds")
 }
 
 /// A source aimed at `server` through `AZURE_POD_IDENTITY_AUTHORITY_HOST`, with `select` applied
@@ -227,25 +216,6 @@ async fn transient_statuses_are_retried_three_times_with_growing_delays() {
 }
 
 #[tokio::test]
-async fn recovers_after_two_server_errors() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(2)
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
-    assert!(source.fetch().await.is_ok());
-    assert_eq!(delays.lock().expect("not poisoned").len(), 2);
-}
-
-#[tokio::test]
 async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
     let server = MockServer::start().await;
     Mock::given(path("/metadata/identity/oauth2/token"))
@@ -260,81 +230,6 @@ async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
         *delays.lock().expect("not poisoned"),
         vec![Duration::from_secs(10); 7]
     );
-}
-
-#[tokio::test]
-async fn retry_after_is_honoured() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
-    assert!(source.fetch().await.is_ok());
-    assert_eq!(
-        *delays.lock().expect("not poisoned"),
-        vec![Duration::from_secs(7)]
-    );
-}
-
-#[tokio::test]
-async fn a_slow_endpoint_times_out_each_attempt() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply().set_delay(Duration::from_secs(5)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, system_assigned);
-    let source = source
-        .with_timeout(Duration::from_millis(200))
-        .with_retry_policy(RetryPolicy::NONE);
-    let error = fetch_error(&source).await;
-    assert!(
-        matches!(
-            azure_error(&error),
-            AzureError::Http {
-                source: HttpError::Timeout { .. },
-                ..
-            }
-        ),
-        "{error}"
-    );
-    assert_eq!(azure_error(&error).to_string(), "request to IMDS timed out");
-    assert!(error.is_transient());
-}
-
-#[tokio::test]
-async fn a_redirect_is_not_followed() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/elsewhere"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/elsewhere"))
-        .respond_with(token_reply())
-        .expect(0)
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, system_assigned);
-    let error = fetch_error(&source).await;
-    assert!(
-        matches!(
-            azure_error(&error),
-            AzureError::Http {
-                source: HttpError::Redirect { status: 302, .. },
-                ..
-            }
-        ),
-        "{error}"
-    );
-    assert!(!error.is_transient());
 }
 
 #[tokio::test]
@@ -373,39 +268,6 @@ async fn malformed_and_empty_replies_are_errors() {
         assert!(!error.is_transient());
         assert!(!error.to_string().contains(TOKEN));
     }
-}
-
-#[tokio::test]
-async fn a_reply_past_64_kib_is_refused_and_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; 64 * 1024 + 1]))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
-    let error = fetch_error(&source).await;
-    assert!(
-        matches!(
-            azure_error(&error),
-            AzureError::Http {
-                endpoint: Endpoint::Imds,
-                source: HttpError::TooLarge {
-                    status: 200,
-                    limit: 65536,
-                    ..
-                },
-                code: None,
-            }
-        ),
-        "{error:?}"
-    );
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "the reply of IMDS is larger than 65536 bytes"
-    );
-    assert!(!error.is_transient());
-    assert!(delays.lock().expect("delays").is_empty());
 }
 
 #[tokio::test]

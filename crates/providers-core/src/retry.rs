@@ -47,7 +47,7 @@ impl RetryPolicy {
 
     /// Exponential backoff from `base_delay`, doubling, capped at `max_delay`, with 25 % jitter and
     /// `Retry-After` honoured up to 60 s.
-    pub fn exponential(max_retries: u32, base_delay: Duration, max_delay: Duration) -> Self {
+    pub const fn exponential(max_retries: u32, base_delay: Duration, max_delay: Duration) -> Self {
         RetryPolicy {
             max_retries,
             base_delay,

@@ -1,15 +1,9 @@
 //! The GCP source's error: the metadata server's own failures, and the shared [`HttpError`] for
 //! the rest; none echoes a token or a reply body.
 
-use std::time::Duration;
-
-use providers_core::SourceError;
-use providers_http::{HttpError, Retryable};
+use providers_http::{HttpError, SourceHttpError};
 
 use crate::METADATA_HOST_ENV;
-
-/// The name this source reports in a [`SourceError`].
-const PROVIDER: &str = "gcp";
 
 /// Fetching an identity token from the GCP metadata server failed.
 ///
@@ -52,27 +46,17 @@ fn hint(error: &HttpError) -> &'static str {
     }
 }
 
-impl GcpError {
-    /// Whether trying again later may succeed: timeouts, connection and transport failures, 408,
-    /// 429 and 5xx. A bad `GCE_METADATA_HOST`, 4xx statuses, redirects and malformed replies stay
-    /// as they are until something outside this process changes.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            GcpError::Http(error) => error.is_transient(),
-            GcpError::InvalidMetadataHost { .. } => false,
-        }
+impl SourceHttpError for GcpError {
+    const PROVIDER: &'static str = "gcp";
+
+    fn http(&self) -> Option<&HttpError> {
+        let GcpError::Http(error) = self else {
+            return None;
+        };
+        Some(error)
     }
 
-    /// The HTTP status the metadata server answered, when it answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            GcpError::Http(error) => error.status(),
-            GcpError::InvalidMetadataHost { .. } => None,
-        }
-    }
-
-    /// The step that failed, as [`SourceError::step`] reports it.
-    pub fn step(&self) -> &'static str {
+    fn step(&self) -> &'static str {
         match self {
             GcpError::InvalidMetadataHost { .. } => "reading GCE_METADATA_HOST",
             GcpError::Http(HttpError::Client { .. }) => "building the http client",
@@ -80,32 +64,12 @@ impl GcpError {
             GcpError::Http(_) => "requesting an identity token from the metadata server",
         }
     }
-}
 
-impl Retryable for GcpError {
-    /// Whether the fetch retries this failure itself. Narrower than [`GcpError::is_transient`]:
-    /// it follows google-auth's metadata client, which retries 408, 429, 500, 503 and 504 but not
-    /// other 5xx such as 502 (a caller may still retry those later).
-    fn is_retried(&self) -> bool {
-        match self {
-            GcpError::Http(HttpError::Status { status, .. }) => {
-                matches!(status, 408 | 429 | 500 | 503 | 504)
-            }
-            _ => self.is_transient(),
-        }
-    }
-
-    /// The server's `Retry-After`, when the failure carries one.
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            GcpError::Http(error) => error.retry_after(),
-            GcpError::InvalidMetadataHost { .. } => None,
-        }
+    /// google-auth's metadata client retries 408, 429, 500, 503 and 504, not other 5xx such as
+    /// 502 (a caller may still retry those later: they are transient).
+    fn retries_status(&self, status: u16) -> bool {
+        matches!(status, 408 | 429 | 500 | 503 | 504)
     }
 }
 
-impl From<GcpError> for SourceError {
-    fn from(error: GcpError) -> Self {
-        SourceError::new(PROVIDER, error.step(), error.is_transient(), error)
-    }
-}
+providers_http::source_http_error!(GcpError);

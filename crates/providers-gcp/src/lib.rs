@@ -25,15 +25,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
-use providers_http::{Proxy, TokioSleep, build_client, read_reply, retry_with_policy};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
+use providers_http::{HttpSettings, Proxy, read_reply};
 use secrecy::SecretString;
 use url::Url;
 
 pub use error::GcpError;
-pub use providers_http::HttpError;
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 pub use signals::GcpSignals;
 
 /// The metadata server's host when `GCE_METADATA_HOST` is not set.
@@ -45,33 +43,21 @@ pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
 /// The path of the default service account's identity-token endpoint.
 pub const IDENTITY_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/identity";
 
-/// The timeout of each attempt, including reading the reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Retries of timeouts, connection failures, 408, 429, 500, 503 and 504: four, at about 1 s, 2 s,
 /// 4 s and 8 s plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 4,
-    base_delay: Duration::from_secs(1),
-    // Above the last computed delay (8 s), so the jitter of that retry is not clipped away.
-    max_delay: Duration::from_secs(10),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
+// The cap is above the last computed delay (8 s), so the jitter of that retry is not clipped.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(4, Duration::from_secs(1), Duration::from_secs(10));
 
 /// An identity token from the GCP metadata server.
 ///
-/// Build it with [`GcpSource::new`]; the `with_*` methods adjust retries, sleeping and the
-/// timeout (for tests). One HTTP client is built at construction and reused by every fetch.
-/// Debug shows the configuration only: the source never holds a token.
+/// Build it with [`GcpSource::new`]; with the `test-util` feature, the `with_*` methods adjust
+/// retries, sleeping and the timeout. One HTTP client is built at construction and reused by
+/// every fetch. Debug shows the configuration only: the source never holds a token.
 pub struct GcpSource {
-    audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
-    retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    timeout: Duration,
+    audience: String,
+    http: HttpSettings,
 }
 
 impl GcpSource {
@@ -80,36 +66,21 @@ impl GcpSource {
     pub const TOKEN_TYPE: TokenType = TokenType::Id;
 
     /// A source of ID tokens for `audience`, reading `GCE_METADATA_HOST` from `env` at every
-    /// fetch. Never fails: a client that cannot be built or a bad environment is reported by
-    /// [`SubjectTokenSource::fetch`].
-    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GcpSource {
-        GcpSource {
-            audience: audience.into(),
+    /// fetch (a bad value is reported by [`SubjectTokenSource::fetch`]). Fails only when the
+    /// HTTP client cannot be built.
+    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> Result<GcpSource, HttpError> {
+        Ok(GcpSource {
             env,
+            audience: audience.into(),
             // The metadata server is local to the instance; a proxy must never see its tokens.
-            client: build_client(Proxy::Never),
-            retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(TokioSleep),
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-
-    /// Replaces [`DEFAULT_RETRY_POLICY`].
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+            http: HttpSettings::build(
+                "gcp metadata server identity token",
+                "the metadata server",
+                Proxy::Never,
+                DEFAULT_TIMEOUT,
+                &[DEFAULT_RETRY_POLICY],
+            )?,
+        })
     }
 
     /// The audience the token is requested for.
@@ -118,19 +89,9 @@ impl GcpSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GcpError> {
-        let client = self.client.as_ref().map_err(|source| HttpError::Client {
-            endpoint: "the metadata server".into(),
-            source: Arc::clone(source),
-        })?;
         let (url, host) = self.request_url()?;
-        let token = retry_with_policy(
-            &*self.sleep,
-            &self.retry_policy,
-            "gcp metadata server identity token",
-            |_| self.attempt(client, &url, &host),
-        )
-        .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        let attempt = |_| self.attempt(&url, &host);
+        self.http.fetch(Self::TOKEN_TYPE, attempt).await
     }
 
     /// The identity URL and the `host[:port]` it goes to, from the environment as it is now.
@@ -148,17 +109,12 @@ impl GcpSource {
         Ok((url, host))
     }
 
-    async fn attempt(
-        &self,
-        client: &reqwest::Client,
-        url: &Url,
-        host: &str,
-    ) -> Result<SecretString, GcpError> {
+    async fn attempt(&self, url: &Url, host: &str) -> Result<SecretString, GcpError> {
         let endpoint = format!("the metadata server at {host}");
-        let response = client
+        let response = self
+            .http
             .get(url.clone())
             .header("Metadata-Flavor", "Google")
-            .timeout(self.timeout)
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -184,22 +140,16 @@ impl GcpSource {
 
 impl fmt::Debug for GcpSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GcpSource")
-            .field("audience", &self.audience)
-            .field("retry_policy", &self.retry_policy)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+        // The environment is left out: it is the process's, not the source's.
+        let GcpSource { audience, http, .. } = self;
+        write!(
+            f,
+            "GcpSource {{ audience: {audience:?}, http: {http:?}, .. }}"
+        )
     }
 }
 
-impl SubjectTokenSource for GcpSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
-    }
-    fn endpoint(&self) -> Option<String> {
-        self.endpoint_description().ok()
-    }
-}
+providers_http::http_source!(GcpSource, GcpError);
 
 /// `http://{host}/` for a `host` or `host:port`, rejecting anything else (a scheme, a path,
 /// credentials), since the value is pasted after `http://` and must not redirect the request.
@@ -248,11 +198,11 @@ mod tests {
             "host:notaport",
             "",
         ] {
-            let error = metadata_base_url(bad).expect_err(bad);
-            assert!(
-                matches!(error, GcpError::InvalidMetadataHost { .. }),
-                "{bad}: {error:?}"
+            let refused = matches!(
+                metadata_base_url(bad),
+                Err(GcpError::InvalidMetadataHost { .. })
             );
+            assert!(refused, "{bad}");
         }
     }
 
@@ -262,7 +212,8 @@ mod tests {
             providers_core::MapEnv::new(),
             providers_core::MapEnv::new().with(METADATA_HOST_ENV, "  "),
         ] {
-            let source = GcpSource::new("https://api.openai.com/v1", Arc::new(env));
+            let source =
+                GcpSource::new("https://api.openai.com/v1", Arc::new(env)).expect("client builds");
             let (url, host) = source.request_url().unwrap();
             assert_eq!(
                 url.as_str(),
@@ -275,12 +226,15 @@ mod tests {
 
     #[test]
     fn retried_statuses_are_a_subset_of_transient_ones() {
-        let status = |status| {
-            GcpError::Http(HttpError::Status {
-                endpoint: "the metadata server".into(),
+        let status = |status| -> GcpError {
+            let endpoint = "the metadata server".into();
+            let retry_after = None;
+            HttpError::Status {
+                endpoint,
                 status,
-                retry_after: None,
-            })
+                retry_after,
+            }
+            .into()
         };
         for code in [408, 429, 500, 503, 504] {
             assert!(

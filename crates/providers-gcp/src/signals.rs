@@ -48,12 +48,14 @@ mod tests {
         let env = MapEnv::new().with(METADATA_HOST_ENV, "127.0.0.1:8080");
         assert!(GcpSignals::detect(&env).metadata_host_set);
         assert!(!GcpSignals::detect(&MapEnv::new()).metadata_host_set);
-        let source = GcpSource::new("aud", Arc::new(env));
+        let source =
+            GcpSource::new("aud", Arc::new(env)).expect("the GCP source builds its HTTP client");
         assert_eq!(
             source.endpoint_description().unwrap(),
             "the metadata server at 127.0.0.1:8080"
         );
-        let source = GcpSource::new("aud", Arc::new(MapEnv::new()));
+        let source = GcpSource::new("aud", Arc::new(MapEnv::new()))
+            .expect("the GCP source builds its HTTP client");
         assert_eq!(
             source.endpoint_description().unwrap(),
             "the metadata server at metadata.google.internal"

@@ -3,27 +3,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, Env, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+use providers_core::{Env, MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_gcp::HttpSource;
+use providers_gcp::{
+    DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
-use providers_gcp::{DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH};
+use providers_http::conformance::{recording_sleep, renderings};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.gcp-identity-SECRET.sig";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
-}
 
 /// The metadata server's `host:port` as `GCE_METADATA_HOST` holds it.
 fn host_of(server: &MockServer) -> String {
@@ -36,7 +27,9 @@ fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<
     let env = MapEnv::new().with("GCE_METADATA_HOST", host_of(server));
     let (sleep, delays) = recording_sleep();
     (
-        GcpSource::new(audience, Arc::new(env)).with_sleep(sleep),
+        GcpSource::new(audience, Arc::new(env))
+            .expect("the client builds")
+            .with_sleep(sleep),
         delays,
     )
 }
@@ -151,7 +144,7 @@ async fn gce_metadata_host_is_read_at_every_fetch() {
             .await;
     }
     let env = Arc::new(SwitchableEnv(Mutex::new(host_of(&first))));
-    let source = GcpSource::new(OPENAI_AUDIENCE, env.clone());
+    let source = GcpSource::new(OPENAI_AUDIENCE, env.clone()).expect("the client builds");
 
     let token = source.fetch().await.expect("first token");
     assert_eq!(token.secret().expose_secret(), "eyJ.first");
@@ -165,7 +158,7 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
     let server = MockServer::start().await;
     let value = format!("http://{}", host_of(&server));
     let env = MapEnv::new().with("GCE_METADATA_HOST", value.clone());
-    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env));
+    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
 
     let error = source.fetch().await.expect_err("rejected");
     assert_eq!(error.step(), "reading GCE_METADATA_HOST");
@@ -222,32 +215,6 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
 }
 
 #[tokio::test]
-async fn a_reply_past_64_kib_is_refused_and_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'e'; 64 * 1024 + 1]))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let error = source.fetch().await.expect_err("too large");
-    assert!(
-        matches!(
-            gcp_error(&error),
-            GcpError::Http(HttpError::TooLarge {
-                status: 200,
-                limit: 65536,
-                ..
-            })
-        ),
-        "{error:?}"
-    );
-    assert!(!error.is_transient());
-    assert_eq!(request_count(&server).await, 1);
-    assert!(recorded(&delays).is_empty());
-}
-
-#[tokio::test]
 async fn a_body_that_is_not_utf8_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(path(IDENTITY_PATH))
@@ -272,59 +239,6 @@ async fn a_body_that_is_not_utf8_is_an_error() {
         )
     );
     assert_eq!(request_count(&server).await, 1);
-}
-
-#[tokio::test]
-async fn two_503s_then_success_takes_three_requests() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let token = source.fetch().await.expect("token after retries");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(request_count(&server).await, 3);
-    assert_eq!(recorded(&delays).len(), 2);
-}
-
-#[tokio::test]
-async fn a_500_forever_takes_five_requests_with_exponential_backoff() {
-    let server = MockServer::start().await;
-    mount_status(&server, 500).await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let error = source.fetch().await.expect_err("gives up");
-    assert_eq!(request_count(&server).await, 5);
-    assert!(
-        matches!(
-            gcp_error(&error),
-            GcpError::Http(HttpError::Status { status: 500, .. })
-        ),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert_eq!(
-        error.to_string(),
-        format!(
-            "gcp token source failed while requesting an identity token from the metadata server: \
-             the metadata server at {} answered status 500",
-            host_of(&server)
-        )
-    );
-    // 1 s, 2 s, 4 s, 8 s, each plus at most 25 % jitter (the last capped at 10 s).
-    let delays = recorded(&delays);
-    assert_eq!(delays.len(), 4, "{delays:?}");
-    for (delay, base) in delays.iter().zip([1.0f64, 2.0, 4.0, 8.0]) {
-        let seconds = delay.as_secs_f64();
-        assert!(seconds >= base && seconds <= base * 1.25, "{delays:?}");
-    }
 }
 
 #[tokio::test]
@@ -377,135 +291,6 @@ async fn a_404_says_what_is_probably_wrong() {
             host_of(&server)
         )
     );
-}
-
-#[tokio::test]
-async fn retry_after_replaces_the_computed_delay() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    source.fetch().await.expect("token after the wait");
-    assert_eq!(recorded(&delays), vec![Duration::from_secs(7)]);
-    assert_eq!(request_count(&server).await, 2);
-}
-
-#[tokio::test]
-async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(TOKEN)
-                .set_delay(Duration::from_secs(3)),
-        )
-        .mount(&server)
-        .await;
-    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
-    let source = source
-        .with_retry_policy(RetryPolicy::NONE)
-        .with_timeout(Duration::from_millis(200));
-
-    let error = source.fetch().await.expect_err("times out");
-    assert!(
-        matches!(gcp_error(&error), GcpError::Http(HttpError::Timeout { .. })),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert_eq!(
-        gcp_error(&error).to_string(),
-        format!(
-            "request to the metadata server at {} timed out",
-            host_of(&server)
-        )
-    );
-    assert_eq!(request_count(&server).await, 1);
-}
-
-#[tokio::test]
-async fn a_refused_connection_is_retried_and_then_reported() {
-    // Bind a port and free it again, so nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address").to_string();
-    drop(listener);
-    let env = MapEnv::new().with("GCE_METADATA_HOST", address.clone());
-    let (sleep, delays) = recording_sleep();
-    let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env)).with_sleep(sleep);
-
-    let error = source.fetch().await.expect_err("refused");
-    assert!(
-        matches!(gcp_error(&error), GcpError::Http(HttpError::Connect { .. })),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert!(
-        gcp_error(&error).to_string().starts_with(&format!(
-            "could not connect to the metadata server at {address};"
-        )),
-        "{error}"
-    );
-    // Four retries after the first attempt.
-    assert_eq!(recorded(&delays).len(), 4);
-}
-
-#[tokio::test]
-async fn a_redirect_is_not_followed() {
-    let server = MockServer::start().await;
-    let target = MockServer::start().await;
-    Mock::given(path("/elsewhere"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .expect(0)
-        .mount(&target)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("Location", format!("{}/elsewhere", target.uri())),
-        )
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let error = source.fetch().await.expect_err("redirect refused");
-    assert!(
-        matches!(
-            gcp_error(&error),
-            GcpError::Http(HttpError::Redirect { status: 302, .. })
-        ),
-        "{error:?}"
-    );
-    assert!(!error.is_transient());
-    assert_eq!(
-        gcp_error(&error).to_string(),
-        format!(
-            "the metadata server at {} answered with redirect status 302; redirects are not \
-             followed",
-            host_of(&server)
-        )
-    );
-    assert_eq!(request_count(&server).await, 1);
-    assert_eq!(request_count(&target).await, 0);
-    assert!(recorded(&delays).is_empty());
-}
-
-/// Every message and Debug rendering of an error and its whole source chain.
-fn renderings(error: &SourceError) -> Vec<String> {
-    let mut texts = vec![format!("{error}"), format!("{error:?}")];
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        texts.push(current.to_string());
-        texts.push(format!("{current:?}"));
-        source = current.source();
-    }
-    texts
 }
 
 #[tokio::test]

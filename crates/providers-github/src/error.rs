@@ -2,15 +2,9 @@
 //! and the shared [`HttpError`] for the rest; none echoes a token, the request token or a reply
 //! body.
 
-use std::time::Duration;
-
-use providers_core::SourceError;
-use providers_http::{HttpError, Retryable};
+use providers_http::{HttpError, SourceHttpError};
 
 use crate::{REQUEST_TOKEN_ENV, REQUEST_URL_ENV};
-
-/// The name this source reports in a [`SourceError`].
-const PROVIDER: &str = "github_actions";
 
 /// Fetching the GitHub Actions OIDC token failed.
 ///
@@ -68,27 +62,17 @@ fn status_hint(error: &HttpError) -> &'static str {
     }
 }
 
-impl GithubActionsError {
-    /// Whether trying again later may succeed: timeouts, connection and transport failures, 408,
-    /// 429 and 5xx. A missing or bad environment, other 4xx statuses, redirects and malformed
-    /// replies stay as they are.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            GithubActionsError::Http(error) => error.is_transient(),
-            _ => false,
-        }
-    }
+impl SourceHttpError for GithubActionsError {
+    const PROVIDER: &'static str = "github_actions";
 
-    /// The HTTP status the endpoint answered, when it answered.
-    pub fn status(&self) -> Option<u16> {
+    fn http(&self) -> Option<&HttpError> {
         match self {
-            GithubActionsError::Http(error) => error.status(),
+            GithubActionsError::Http(error) => Some(error),
             _ => None,
         }
     }
 
-    /// The step that failed, as [`SourceError::step`] reports it.
-    pub fn step(&self) -> &'static str {
+    fn step(&self) -> &'static str {
         match self {
             GithubActionsError::MissingEnvironment { .. }
             | GithubActionsError::InvalidRequestUrl { .. }
@@ -100,32 +84,11 @@ impl GithubActionsError {
             GithubActionsError::Http(_) => "requesting the oidc token",
         }
     }
-}
 
-impl Retryable for GithubActionsError {
-    /// Whether the fetch retries this failure itself: transport failures and 502, 503 and 504,
-    /// the statuses the actions toolkit's HTTP client retries. Narrower than
-    /// [`GithubActionsError::is_transient`], which a caller may use to try again later.
-    fn is_retried(&self) -> bool {
-        match self {
-            GithubActionsError::Http(HttpError::Status { status, .. }) => {
-                matches!(status, 502..=504)
-            }
-            _ => self.is_transient(),
-        }
-    }
-
-    /// The server's `Retry-After`, when the failure carries one.
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            GithubActionsError::Http(error) => error.retry_after(),
-            _ => None,
-        }
+    /// 502, 503 and 504, the statuses the actions toolkit's HTTP client retries.
+    fn retries_status(&self, status: u16) -> bool {
+        matches!(status, 502..=504)
     }
 }
 
-impl From<GithubActionsError> for SourceError {
-    fn from(error: GithubActionsError) -> Self {
-        SourceError::new(PROVIDER, error.step(), error.is_transient(), error)
-    }
-}
+providers_http::source_http_error!(GithubActionsError);

@@ -28,16 +28,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, Env, RetryPolicy, Sleep, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
-use providers_http::{Proxy, TokioSleep, build_client, is_loopback, read_reply, retry_with_policy};
+use providers_core::{Env, RetryPolicy, SubjectToken, TokenType};
+use providers_http::{HttpSettings, Proxy, is_loopback, read_reply};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use error::GithubActionsError;
-pub use providers_http::HttpError;
+pub use providers_http::{DEFAULT_TIMEOUT, HttpError, HttpSource, SourceHttpError};
 pub use signals::{GITHUB_ACTIONS_ENV, GithubActionsSignals};
 
 /// The variable holding the token request URL (with its query already started).
@@ -46,34 +44,22 @@ pub const REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// The variable holding the bearer token that authorises the token request.
 pub const REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
-/// The timeout of each attempt, including reading the reply.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Retries of timeouts, connection failures, 502, 503 and 504: three, at about 1 s, 2 s and 4 s
 /// plus up to 25 % jitter, with a server's `Retry-After` honoured up to 60 s.
-pub const DEFAULT_RETRY_POLICY: RetryPolicy = RetryPolicy {
-    max_retries: 3,
-    base_delay: Duration::from_secs(1),
-    // Above the last computed delay (4 s), so the jitter of that retry is not clipped away.
-    max_delay: Duration::from_secs(5),
-    jitter: 0.25,
-    max_retry_after: Duration::from_secs(60),
-};
+// The cap is above the last computed delay (4 s), so the jitter of that retry is not clipped.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::exponential(3, Duration::from_secs(1), Duration::from_secs(5));
 
 /// The job's OIDC token from the GitHub Actions runner.
 ///
-/// Build it with [`GithubActionsSource::new`]; the `with_*` methods adjust retries, sleeping and
-/// the timeout (for tests). One HTTP client is built at construction and reused by
-/// every fetch. Debug shows the audience and settings only: the source holds no token, and the
+/// Build it with [`GithubActionsSource::new`]; with the `test-util` feature, the `with_*` methods
+/// adjust retries, sleeping and the timeout. One HTTP client is built at construction and reused
+/// by every fetch. Debug shows the audience and settings only: the source holds no token, and the
 /// request token is read per fetch and never printed.
 pub struct GithubActionsSource {
     audience: String,
     env: Arc<dyn Env>,
-    // Building a rustls client does not fail in practice, but `new` is infallible by contract, so a failure is kept and reported by every fetch instead of panicking.
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
-    retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    timeout: Duration,
+    http: HttpSettings,
 }
 
 impl GithubActionsSource {
@@ -81,36 +67,25 @@ impl GithubActionsSource {
     pub const TOKEN_TYPE: TokenType = TokenType::Jwt;
 
     /// A source of the job's OIDC token for `audience`, reading `ACTIONS_ID_TOKEN_REQUEST_URL`
-    /// and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch. Never fails: a client that
-    /// cannot be built or a missing variable is reported by [`SubjectTokenSource::fetch`].
-    pub fn new(audience: impl Into<String>, env: Arc<dyn Env>) -> GithubActionsSource {
-        GithubActionsSource {
+    /// and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` from `env` at every fetch (a missing variable is
+    /// reported by [`SubjectTokenSource::fetch`]). Fails only when the HTTP client cannot be
+    /// built.
+    pub fn new(
+        audience: impl Into<String>,
+        env: Arc<dyn Env>,
+    ) -> Result<GithubActionsSource, HttpError> {
+        Ok(GithubActionsSource {
             audience: audience.into(),
             env,
             // The token service is remote: a proxy the runner configures applies.
-            client: build_client(Proxy::FromEnvironment),
-            retry_policy: DEFAULT_RETRY_POLICY,
-            sleep: Arc::new(TokioSleep),
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-
-    /// Replaces [`DEFAULT_RETRY_POLICY`].
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// Sleeps between attempts with `sleep` instead of tokio's timer.
-    pub fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
-        self
-    }
-
-    /// Replaces [`DEFAULT_TIMEOUT`], the limit on each attempt including reading the reply.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+            http: HttpSettings::build(
+                "github actions oidc token",
+                "the github actions token endpoint",
+                Proxy::FromEnvironment,
+                DEFAULT_TIMEOUT,
+                &[DEFAULT_RETRY_POLICY],
+            )?,
+        })
     }
 
     /// The audience the token is requested for.
@@ -119,19 +94,10 @@ impl GithubActionsSource {
     }
 
     async fn fetch_token(&self) -> Result<SubjectToken, GithubActionsError> {
-        let client = self.client.as_ref().map_err(|source| HttpError::Client {
-            endpoint: "the github actions token endpoint".into(),
-            source: Arc::clone(source),
-        })?;
         let request = self.request()?;
-        let token = retry_with_policy(
-            &*self.sleep,
-            &self.retry_policy,
-            "github actions oidc token",
-            |_| self.attempt(client, &request),
-        )
-        .await?;
-        Ok(SubjectToken::new(token, Self::TOKEN_TYPE))
+        self.http
+            .fetch(Self::TOKEN_TYPE, |_| self.attempt(&request))
+            .await
     }
 
     /// The URL and the authorization header for this fetch, from the environment as it is now.
@@ -173,17 +139,13 @@ impl GithubActionsSource {
         })
     }
 
-    async fn attempt(
-        &self,
-        client: &reqwest::Client,
-        request: &Request,
-    ) -> Result<SecretString, GithubActionsError> {
+    async fn attempt(&self, request: &Request) -> Result<SecretString, GithubActionsError> {
         let endpoint = &request.endpoint;
-        let response = client
+        let response = self
+            .http
             .get(request.url.clone())
             .header(AUTHORIZATION, request.authorization.clone())
             .header(ACCEPT, "application/json")
-            .timeout(self.timeout)
             .send()
             .await
             .map_err(|error| HttpError::transport(endpoint.clone(), error))?;
@@ -206,22 +168,14 @@ impl GithubActionsSource {
 impl fmt::Debug for GithubActionsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The environment is left out: whatever its own Debug shows, it holds the request token.
-        f.debug_struct("GithubActionsSource")
-            .field("audience", &self.audience)
-            .field("retry_policy", &self.retry_policy)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("GithubActionsSource");
+        out.field("audience", &self.audience)
+            .field("http", &self.http);
+        out.finish_non_exhaustive()
     }
 }
 
-impl SubjectTokenSource for GithubActionsSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async move { self.fetch_token().await.map_err(SourceError::from) })
-    }
-    fn endpoint(&self) -> Option<String> {
-        self.endpoint_description().ok()
-    }
-}
+providers_http::http_source!(GithubActionsSource, GithubActionsError);
 
 /// One resolved request: the URL with the audience, the endpoint's name (with the URL's host) for
 /// messages, and the sensitive authorization header.

@@ -61,7 +61,8 @@ mod tests {
             .with(REQUEST_TOKEN_ENV, "secret-request-token");
         let seen = GithubActionsSignals::detect(&job);
         assert!(seen.id_token_permission);
-        let source = GithubActionsSource::new("aud", Arc::new(job));
+        let source = GithubActionsSource::new("aud", Arc::new(job))
+            .expect("the GitHub source builds its HTTP client");
         let endpoint = source.endpoint_description().unwrap();
         assert_eq!(endpoint, "the github actions token endpoint at 127.0.0.1");
     }

@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{
-    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
-};
-use providers_github::{DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource, HttpError};
+use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
+use providers_github::HttpSource;
+use providers_github::{GithubActionsError, GithubActionsSource, HttpError, SourceHttpError};
+use providers_http::conformance::{recording_sleep, renderings};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -16,17 +16,6 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.github-oidc-SECRET.sig";
 const REQUEST_TOKEN: &str = "ghs_request-token-PRIVATE";
 const OPENAI_AUDIENCE: &str = "https://api.openai.com/v1";
 const TOKEN_PATH: &str = "/abc/_apis/distributedtask/hubs/Actions/plans/p1/jobs/j1/idtoken";
-
-/// A Sleep that records every delay and returns at once.
-fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Arc::clone(&delays);
-    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
-        recorder.lock().expect("not poisoned").push(delay);
-        Box::pin(async {})
-    };
-    (Arc::new(sleep), delays)
-}
 
 /// The request URL as the runner sets it: with its query already started.
 fn request_url(server: &MockServer) -> String {
@@ -48,7 +37,9 @@ fn source_for(
     let (sleep, delays) = recording_sleep();
     let env = env_for(request_url(server));
     (
-        GithubActionsSource::new(audience, Arc::new(env)).with_sleep(sleep),
+        GithubActionsSource::new(audience, Arc::new(env))
+            .expect("the client builds")
+            .with_sleep(sleep),
         delays,
     )
 }
@@ -121,7 +112,7 @@ async fn a_url_without_a_query_gets_one() {
         .mount(&server)
         .await;
     let env = env_for(format!("{}{TOKEN_PATH}", server.uri()));
-    let source = GithubActionsSource::new(audience, Arc::new(env));
+    let source = GithubActionsSource::new(audience, Arc::new(env)).expect("the client builds");
     assert_eq!(source.audience(), audience);
 
     source.fetch().await.expect("token");
@@ -153,7 +144,8 @@ async fn missing_variables_ask_for_the_id_token_permission() {
     ];
     for (env, names) in cases {
         // Construction never fails; the missing variables surface at fetch time.
-        let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
+        let source =
+            GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
         let error = source.fetch().await.expect_err("missing variables");
         assert!(
             matches!(
@@ -182,7 +174,8 @@ async fn missing_variables_ask_for_the_id_token_permission() {
 #[tokio::test]
 async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
     let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
-    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
+    let source =
+        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
     let error = source.fetch().await.expect_err("refused");
     assert!(
         matches!(
@@ -205,7 +198,8 @@ async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value()
     let env = MapEnv::new()
         .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
         .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
-    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env));
+    let source =
+        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
     let error = source.fetch().await.expect_err("refused");
     assert!(
         matches!(
@@ -253,31 +247,6 @@ async fn a_reply_without_a_usable_value_is_an_error() {
 }
 
 #[tokio::test]
-async fn a_reply_past_64_kib_is_refused_and_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'{'; 64 * 1024 + 1]))
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-    let error = source.fetch().await.expect_err("too large");
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::Http(HttpError::TooLarge {
-                status: 200,
-                limit: 65536,
-                ..
-            })
-        ),
-        "{error:?}"
-    );
-    assert!(!error.is_transient());
-    assert_eq!(request_count(&server).await, 1);
-    assert!(recorded(&delays).is_empty());
-}
-
-#[tokio::test]
 async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
     let server = MockServer::start().await;
     Mock::given(path(TOKEN_PATH))
@@ -299,47 +268,6 @@ async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
          with a non-empty string `value`"
     );
     assert!(!format!("{error} {error:?}").contains("SECRET"));
-}
-
-#[tokio::test]
-async fn two_503s_then_success_takes_three_requests() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let token = source.fetch().await.expect("token after retries");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(request_count(&server).await, 3);
-    assert_eq!(recorded(&delays).len(), 2);
-}
-
-#[tokio::test]
-async fn retryable_statuses_are_retried_three_times_with_backoff() {
-    for status in [502, 503, 504] {
-        let server = MockServer::start().await;
-        mount_status(&server, status).await;
-        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-        let error = source.fetch().await.expect_err("gives up");
-        assert_eq!(github_error(&error).status(), Some(status));
-        assert!(error.is_transient());
-        assert_eq!(request_count(&server).await, 4, "{status}");
-        // 1 s, 2 s, 4 s, each plus at most 25 % jitter (the last capped at 5 s).
-        let delays = recorded(&delays);
-        assert_eq!(delays.len(), 3, "{delays:?}");
-        for (delay, base) in delays.iter().zip([1.0f64, 2.0, 4.0]) {
-            let seconds = delay.as_secs_f64();
-            assert!(seconds >= base && seconds <= base * 1.25, "{delays:?}");
-        }
-    }
 }
 
 #[tokio::test]
@@ -376,131 +304,6 @@ async fn a_rejected_request_token_says_so() {
         "the github actions token endpoint at 127.0.0.1 answered status 401 (the request token \
          was rejected; it is valid only during its own job)"
     );
-}
-
-#[tokio::test]
-async fn retry_after_replaces_the_computed_delay() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "9"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    source.fetch().await.expect("token after the wait");
-    assert_eq!(recorded(&delays), vec![Duration::from_secs(9)]);
-    assert_eq!(request_count(&server).await, 2);
-}
-
-#[tokio::test]
-async fn an_attempt_that_outlasts_the_timeout_fails_as_a_timeout() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply().set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
-    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
-    let source = source
-        .with_retry_policy(RetryPolicy::NONE)
-        .with_timeout(Duration::from_millis(200));
-
-    let error = source.fetch().await.expect_err("times out");
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::Http(HttpError::Timeout { .. })
-        ),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert_eq!(
-        github_error(&error).to_string(),
-        "request to the github actions token endpoint at 127.0.0.1 timed out"
-    );
-    assert_eq!(request_count(&server).await, 1);
-}
-
-#[tokio::test]
-async fn a_refused_connection_is_retried_and_then_reported() {
-    // Bind a port and free it again, so nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
-    let env = env_for(format!("http://{address}/idtoken?api-version=2.0"));
-    let (sleep, delays) = recording_sleep();
-    let source = GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env))
-        .with_sleep(sleep)
-        .with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
-
-    let error = source.fetch().await.expect_err("refused");
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::Http(HttpError::Connect { .. })
-        ),
-        "{error:?}"
-    );
-    assert!(error.is_transient());
-    assert_eq!(
-        github_error(&error).to_string(),
-        "could not connect to the github actions token endpoint at 127.0.0.1"
-    );
-    // Three retries after the first attempt.
-    assert_eq!(recorded(&delays).len(), 3);
-}
-
-#[tokio::test]
-async fn a_redirect_is_not_followed() {
-    let server = MockServer::start().await;
-    let target = MockServer::start().await;
-    Mock::given(path("/elsewhere"))
-        .respond_with(token_reply())
-        .expect(0)
-        .mount(&target)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("Location", format!("{}/elsewhere", target.uri())),
-        )
-        .mount(&server)
-        .await;
-    let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-    let error = source.fetch().await.expect_err("redirect refused");
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::Http(HttpError::Redirect { status: 302, .. })
-        ),
-        "{error:?}"
-    );
-    assert!(!error.is_transient());
-    assert_eq!(
-        github_error(&error).to_string(),
-        "the github actions token endpoint at 127.0.0.1 answered with redirect status 302; \
-         redirects are not followed"
-    );
-    assert_eq!(request_count(&server).await, 1);
-    assert_eq!(request_count(&target).await, 0);
-    assert!(recorded(&delays).is_empty());
-}
-
-/// Every message and Debug rendering of an error and its whole source chain.
-fn renderings(error: &SourceError) -> Vec<String> {
-    let mut texts = vec![format!("{error}"), format!("{error:?}")];
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        texts.push(current.to_string());
-        texts.push(format!("{current:?}"));
-        source = current.source();
-    }
-    texts
 }
 
 #[tokio::test]

@@ -17,15 +17,22 @@
 //! - [`read_body`]: a reply body read up to a limit ([`MAX_BODY_BYTES`] for every token and error
 //!   reply), never more, with [`BodyError::TooLarge`] past it: the one bounded reader of every
 //!   HTTP body of the workspace;
+//! - [`HttpSettings`]: the skeleton of every HTTP source (client, timeout, retry policies,
+//!   sleep), built once; [`SourceHttpError`] and [`source_http_error!`]: the shared methods of
+//!   each source's error, written once;
 //! - [`retry_with_policy`] and [`retry_with_policies`]: the retry loop of `providers-core` driven
 //!   by one [`RetryPolicy`] (or one per budget) and a [`Retryable`] error, with one debug event per
 //!   retry (the error's message, never a body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "test-util")]
+pub mod conformance;
 mod error;
+mod settings;
 
 pub use error::{HttpError, is_transient_status};
+pub use settings::{HttpSettings, HttpSource, SourceHttpError, is_retried, retry_after_of};
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -77,6 +84,9 @@ pub fn client_builder(proxy: Proxy) -> reqwest::ClientBuilder {
 pub fn build_client(proxy: Proxy) -> Result<reqwest::Client, Arc<reqwest::Error>> {
     client_builder(proxy).build().map_err(Arc::new)
 }
+
+/// The timeout of each attempt of every HTTP source, including reading the reply: 10 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sleeps with tokio's timer (paused-time aware); the default [`Sleep`] of every HTTP source and
 /// of the exchange.

@@ -118,7 +118,12 @@ async fn retry_after_is_read_from_the_reply_in_seconds_only() {
             .respond_with(reply)
             .mount(&server)
             .await;
-        let response = reqwest::get(format!("{}{route}", server.uri()))
+        // Through the workspace's builder: it installs the TLS provider reqwest is built without.
+        let response = providers_http::tls_client_builder()
+            .build()
+            .expect("the client builds")
+            .get(format!("{}{route}", server.uri()))
+            .send()
             .await
             .expect("reply");
         assert_eq!(retry_after(response.headers()), expected, "{route}");

@@ -24,7 +24,7 @@ mod reload;
 mod signals;
 mod validity;
 
-#[cfg(feature = "test-support")]
+#[cfg(feature = "test-util")]
 pub mod testing;
 
 pub use error::{FileRole, X509Error};

@@ -235,7 +235,7 @@ fn subject_alt_uris(extensions: &[u8]) -> Result<Vec<String>, &'static str> {
     Ok(uris)
 }
 
-#[cfg(all(test, feature = "test-support"))]
+#[cfg(all(test, feature = "test-util"))]
 mod tests {
     use super::*;
     use crate::testing::TestCa;

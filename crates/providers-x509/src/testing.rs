@@ -1,4 +1,4 @@
-//! Test support (feature `test-support`, never in a normal build): a throw-away CA, certificates
+//! Test support (feature `test-util`, never in a normal build): a throw-away CA, certificates
 //! issued by it and written to files, and a mutual-TLS HTTP server on 127.0.0.1 that tells each
 //! request which client certificate its connection presented.
 

@@ -480,15 +480,19 @@ mod tests {
             assert_eq!(validator.errors(&example), Vec::new(), "{name}: {example}");
             let report = conn_schema::validate(&example.to_string(), DocumentKind::Extra);
             assert!(
-                report.connection.is_some(),
+                report.connection().is_some(),
                 "{name}: {:?}",
-                report.diagnostics
+                report.diagnostics()
             );
         }
         let connection = conn_schema::SchemaValidator::new(&connection_schema()).expect("compiles");
         assert_eq!(connection.errors(&api_key_example()), Vec::new());
         let report =
             conn_schema::validate(&api_key_example().to_string(), DocumentKind::Connection);
-        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        assert!(
+            report.diagnostics().is_empty(),
+            "{:?}",
+            report.diagnostics()
+        );
     }
 }

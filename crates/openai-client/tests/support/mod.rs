@@ -333,8 +333,8 @@ pub fn workload_identity_connection(mock: &Mock, extra: Value) -> conn_schema::C
 
 pub fn parse(document: &Value) -> conn_schema::Connection {
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    match report.connection {
-        Some(connection) => connection,
+    match report.connection() {
+        Some(connection) => connection.clone(),
         None => panic!("invalid test connection: {}", report.render("test.json")),
     }
 }

@@ -167,8 +167,8 @@ fn env() -> Arc<openai_conn_client::providers_core::MapEnv> {
 
 pub fn parse(document: &serde_json::Value) -> conn_schema::Connection {
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
-    match report.connection {
-        Some(connection) => connection,
+    match report.connection() {
+        Some(connection) => connection.clone(),
         None => panic!("invalid test connection: {}", report.render("test.json")),
     }
 }

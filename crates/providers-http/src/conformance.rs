@@ -1,0 +1,345 @@
+//! The conformance suite every HTTP source runs against a loopback server (feature `test-util`):
+//! the endpoint is taken from the injected `Env`, a redirect is refused, each attempt has its own
+//! timeout, a reply body is bounded, no body reaches an error, and failures are retried on the
+//! source's schedule. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
+//! [`run`]; its own tests keep only what is its own.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use providers_core::{BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource};
+use secrecy::ExposeSecret;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{HttpSource, MAX_BODY_BYTES};
+
+/// The token the suite's servers hand out; it must never appear in an error.
+pub const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-SECRET.sig";
+
+/// A body that echoes a secret, sent with error statuses; it must never appear in an error.
+const ERROR_BODY: &str = "denied: sk-BODY-SECRET";
+
+/// One HTTP source as the suite drives it.
+pub trait HttpSourceUnderTest {
+    /// The provider the source names in its [`SourceError`]s.
+    const PROVIDER: &'static str;
+    /// The path the source requests.
+    const PATH: &'static str;
+    /// The source's default retry policy.
+    const RETRY_POLICY: RetryPolicy;
+    /// A status the source retries.
+    const RETRIED_STATUS: u16;
+
+    /// The source type.
+    type Source: SubjectTokenSource + HttpSource + 'static;
+
+    /// The environment that points the source at the server listening on `address`
+    /// (`127.0.0.1:port`): its endpoint is read from here and nowhere else.
+    fn env(address: &str) -> MapEnv;
+
+    /// The success reply that carries `token`.
+    fn token_reply(token: &str) -> ResponseTemplate;
+
+    /// The source with its defaults, built from `env`.
+    fn source(env: MapEnv) -> Self::Source;
+}
+
+/// Runs every check of the suite for `S`; a failed check panics with its name.
+pub async fn run<S: HttpSourceUnderTest>() {
+    endpoint_taken_from_env::<S>().await;
+    redirect_refused::<S>().await;
+    timeout_per_attempt::<S>().await;
+    bounded_body::<S>().await;
+    no_body_in_an_error::<S>().await;
+    retry_schedule::<S>().await;
+    retry_after_honoured::<S>().await;
+    recovers_after_failures::<S>().await;
+    refused_connection_retried::<S>().await;
+}
+
+/// The source for `S` at `address`, sleeping on a recording sleep, with `timeout` and
+/// `retry_policy` replacing its defaults when given.
+fn knobbed<S: HttpSourceUnderTest>(
+    address: &str,
+    timeout: Option<Duration>,
+    retry_policy: Option<RetryPolicy>,
+) -> (Box<dyn SubjectTokenSource>, Arc<Mutex<Vec<Duration>>>) {
+    let (sleep, delays) = recording_sleep();
+    let mut source = S::source(S::env(address)).with_sleep(sleep);
+    if let Some(timeout) = timeout {
+        source = source.with_timeout(timeout);
+    }
+    if let Some(policy) = retry_policy {
+        source = source.with_retry_policy(policy);
+    }
+    (Box::new(source), delays)
+}
+
+/// A sleep that records each delay and returns at once, and what it recorded.
+pub fn recording_sleep() -> (Arc<dyn Sleep>, Arc<Mutex<Vec<Duration>>>) {
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&delays);
+    let sleep = move |delay: Duration| -> BoxFuture<'static, ()> {
+        recorder
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(delay);
+        Box::pin(async {})
+    };
+    (Arc::new(sleep), delays)
+}
+
+/// Every message and Debug rendering of an error and its whole source chain.
+pub fn renderings(error: &SourceError) -> Vec<String> {
+    let mut texts = vec![format!("{error}"), format!("{error:?}")];
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        texts.push(current.to_string());
+        texts.push(format!("{current:?}"));
+        source = current.source();
+    }
+    texts
+}
+
+struct Setup {
+    server: MockServer,
+    delays: Arc<Mutex<Vec<Duration>>>,
+    source: Box<dyn SubjectTokenSource>,
+}
+
+impl Setup {
+    async fn new<S: HttpSourceUnderTest>(
+        reply: ResponseTemplate,
+        timeout: Option<Duration>,
+        retry_policy: Option<RetryPolicy>,
+    ) -> Setup {
+        let server = MockServer::start().await;
+        Mock::given(path(S::PATH))
+            .respond_with(reply)
+            .mount(&server)
+            .await;
+        let (source, delays) = knobbed::<S>(&server.address().to_string(), timeout, retry_policy);
+        Setup {
+            server,
+            delays,
+            source,
+        }
+    }
+
+    async fn requests(&self) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .map_or(0, |requests| requests.len())
+    }
+
+    fn delays(&self) -> Vec<Duration> {
+        self.delays
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn error<S: HttpSourceUnderTest>(&self, check: &str) -> SourceError {
+        let error = match self.source.fetch().await {
+            Ok(_) => panic!("{check}: the fetch was expected to fail"),
+            Err(error) => error,
+        };
+        assert_eq!(error.provider(), S::PROVIDER, "{check}: {error}");
+        for text in renderings(&error) {
+            assert!(!text.contains("SECRET"), "{check}: {text}");
+        }
+        error
+    }
+}
+
+/// The source finds the server only through the environment it was given, and the token is the
+/// server's.
+async fn endpoint_taken_from_env<S: HttpSourceUnderTest>() {
+    let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
+    let token = match setup.source.fetch().await {
+        Ok(token) => token,
+        Err(error) => panic!("endpoint taken from env: {error}"),
+    };
+    assert_eq!(token.secret().expose_secret(), TOKEN);
+    assert_eq!(setup.requests().await, 1, "endpoint taken from env");
+    assert!(setup.delays().is_empty(), "endpoint taken from env");
+}
+
+/// A redirect is an error, is not followed and is not retried.
+async fn redirect_refused<S: HttpSourceUnderTest>() {
+    let target = MockServer::start().await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(S::token_reply(TOKEN))
+        .mount(&target)
+        .await;
+    let redirect =
+        ResponseTemplate::new(302).insert_header("Location", format!("{}/elsewhere", target.uri()));
+    let setup = Setup::new::<S>(redirect, None, None).await;
+    let error = setup.error::<S>("redirect refused").await;
+    assert!(!error.is_transient(), "redirect refused: {error}");
+    assert!(
+        renderings(&error)
+            .iter()
+            .any(|text| text.contains("redirect status 302")),
+        "redirect refused: {error}"
+    );
+    assert_eq!(setup.requests().await, 1, "redirect refused");
+    assert_eq!(
+        target.received_requests().await.map_or(0, |r| r.len()),
+        0,
+        "redirect refused: the target was asked"
+    );
+    assert!(setup.delays().is_empty(), "redirect refused");
+}
+
+/// Every attempt has its own timeout: a server slower than it times out each one, and each is
+/// retried (a timeout is transient).
+async fn timeout_per_attempt<S: HttpSourceUnderTest>() {
+    let slow = S::token_reply(TOKEN).set_delay(Duration::from_secs(5));
+    let two_retries = RetryPolicy {
+        max_retries: 2,
+        ..RetryPolicy::NONE
+    };
+    let setup = Setup::new::<S>(slow, Some(Duration::from_millis(200)), Some(two_retries)).await;
+    let error = setup.error::<S>("timeout per attempt").await;
+    assert!(error.is_transient(), "timeout per attempt: {error}");
+    assert!(
+        renderings(&error)
+            .iter()
+            .any(|text| text.contains("timed out")),
+        "timeout per attempt: {error}"
+    );
+    assert_eq!(setup.requests().await, 3, "timeout per attempt");
+}
+
+/// A reply past [`MAX_BODY_BYTES`] is refused, and not retried.
+async fn bounded_body<S: HttpSourceUnderTest>() {
+    let huge = ResponseTemplate::new(200).set_body_bytes(vec![b'e'; MAX_BODY_BYTES + 1]);
+    let setup = Setup::new::<S>(huge, None, None).await;
+    let error = setup.error::<S>("bounded body").await;
+    assert!(!error.is_transient(), "bounded body: {error}");
+    assert!(
+        renderings(&error)
+            .iter()
+            .any(|text| text.contains(&format!("larger than {MAX_BODY_BYTES} bytes"))),
+        "bounded body: {error}"
+    );
+    assert_eq!(setup.requests().await, 1, "bounded body");
+    assert!(setup.delays().is_empty(), "bounded body");
+}
+
+/// An error reply's body, which may echo a token, reaches no message or Debug output.
+async fn no_body_in_an_error<S: HttpSourceUnderTest>() {
+    for status in [401, 403, S::RETRIED_STATUS] {
+        let reply = ResponseTemplate::new(status).set_body_string(ERROR_BODY);
+        let setup = Setup::new::<S>(reply, None, Some(RetryPolicy::NONE)).await;
+        let error = setup.error::<S>("no body in an error").await;
+        for text in renderings(&error) {
+            assert!(
+                !text.contains("denied"),
+                "no body in an error ({status}): {text}"
+            );
+        }
+    }
+}
+
+/// A status the source retries is retried on its policy: `max_retries` times, each delay the
+/// doubled base plus at most the jitter, capped by the policy's maximum.
+async fn retry_schedule<S: HttpSourceUnderTest>() {
+    let policy = S::RETRY_POLICY;
+    let setup = Setup::new::<S>(ResponseTemplate::new(S::RETRIED_STATUS), None, None).await;
+    let error = setup.error::<S>("retry schedule").await;
+    assert!(error.is_transient(), "retry schedule: {error}");
+    let retries = usize::try_from(policy.max_retries).unwrap_or(usize::MAX);
+    assert_eq!(setup.requests().await, retries + 1, "retry schedule");
+    let delays = setup.delays();
+    assert_eq!(delays.len(), retries, "retry schedule: {delays:?}");
+    let mut base = policy.base_delay.as_secs_f64();
+    let cap = policy.max_delay.as_secs_f64();
+    for delay in &delays {
+        let seconds = delay.as_secs_f64();
+        let low = base.min(cap);
+        let high = (base * (1.0 + policy.jitter)).min(cap);
+        assert!(
+            seconds >= low && seconds <= high,
+            "retry schedule: {delays:?} (policy {policy:?})"
+        );
+        base *= 2.0;
+    }
+}
+
+/// A server's `Retry-After` replaces the computed delay, and success ends the loop.
+async fn retry_after_honoured<S: HttpSourceUnderTest>() {
+    let reply = ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3");
+    let setup = Setup::new::<S>(reply, None, None).await;
+    // Mounted after the first reply: once that one has answered, the token follows.
+    setup.server.reset().await;
+    Mock::given(path(S::PATH))
+        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3"))
+        .up_to_n_times(1)
+        .mount(&setup.server)
+        .await;
+    Mock::given(path(S::PATH))
+        .respond_with(S::token_reply(TOKEN))
+        .mount(&setup.server)
+        .await;
+    if let Err(error) = setup.source.fetch().await {
+        panic!("retry-after honoured: {error}");
+    }
+    assert_eq!(
+        setup.delays(),
+        [Duration::from_secs(3)],
+        "retry-after honoured"
+    );
+    assert_eq!(setup.requests().await, 2, "retry-after honoured");
+}
+
+/// Two retried failures, then a token: three requests, two delays.
+async fn recovers_after_failures<S: HttpSourceUnderTest>() {
+    let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
+    setup.server.reset().await;
+    Mock::given(path(S::PATH))
+        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS))
+        .up_to_n_times(2)
+        .mount(&setup.server)
+        .await;
+    Mock::given(path(S::PATH))
+        .respond_with(S::token_reply(TOKEN))
+        .mount(&setup.server)
+        .await;
+    match setup.source.fetch().await {
+        Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN),
+        Err(error) => panic!("recovers after failures: {error}"),
+    }
+    assert_eq!(setup.requests().await, 3, "recovers after failures");
+    assert_eq!(setup.delays().len(), 2, "recovers after failures");
+}
+
+/// A refused connection is transient, retried on the policy, then reported as a connect failure.
+async fn refused_connection_retried<S: HttpSourceUnderTest>() {
+    // Bind a port and free it again, so nothing listens there.
+    let address = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(address) => address.to_string(),
+        Err(error) => panic!("refused connection retried: cannot bind a port: {error}"),
+    };
+    let (source, delays) = knobbed::<S>(&address, None, None);
+    let error = match source.fetch().await {
+        Ok(_) => panic!("refused connection retried: nothing listens at {address}"),
+        Err(error) => error,
+    };
+    assert!(error.is_transient(), "refused connection retried: {error}");
+    assert!(
+        renderings(&error)
+            .iter()
+            .any(|text| text.contains("could not connect")),
+        "refused connection retried: {error}"
+    );
+    let retries = usize::try_from(S::RETRY_POLICY.max_retries).unwrap_or(usize::MAX);
+    let delays = delays
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .len();
+    assert_eq!(delays, retries, "refused connection retried");
+}
