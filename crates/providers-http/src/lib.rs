@@ -7,7 +7,8 @@
 //!   redirect, because a credential request must not be replayed to wherever a `Location` points,
 //!   and that bypasses proxies for endpoints local to the host ([`Proxy::Never`]);
 //! - [`TokioSleep`]: tokio's timer as the injected [`Sleep`], so tests on paused time never wait;
-//! - [`retry_after`]: a server's `Retry-After` in seconds;
+//! - [`retry_after`] and [`should_retry`]: a server's delay (`retry-after-ms`, `Retry-After` in
+//!   seconds or as a date) and its `x-should-retry`, read as the official SDK reads them;
 //! - [`TransportFailure`]: whether a transport error was a timeout, a refused connection or
 //!   something else;
 //! - [`HttpError`]: the one failure type of a credential request (client, timeout, connect,
@@ -31,9 +32,9 @@ use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use providers_core::{BoxFuture, Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
+use providers_core::{BoxFuture, Decision, RetryPolicy, Sleep, retry};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use url::Url;
 
@@ -89,12 +90,40 @@ impl Sleep for TokioSleep {
     }
 }
 
-/// The `Retry-After` of a reply, when it is a number of seconds (an HTTP date is ignored).
+/// How long a reply asks to wait before a retry, read as the official OpenAI SDK reads it:
+/// `retry-after-ms` (milliseconds, a float allowed) first, then `Retry-After` as seconds (a float
+/// allowed), then `Retry-After` as an HTTP date. `None` when no header gives a delay, or the date
+/// is past. An overflowing value is [`Duration::MAX`], so that every limit refuses it. Every
+/// retry loop of the workspace reads the headers through here.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(retry_after_seconds)
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`] with the wall clock given (an HTTP date is relative to it).
+pub fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    for (name, unit) in [("retry-after-ms", 0.001), (RETRY_AFTER.as_str(), 1.0)] {
+        let Some(seconds) = header(name).and_then(|value| value.trim().parse::<f64>().ok()) else {
+            continue;
+        };
+        let seconds = seconds * unit;
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    let date = httpdate::parse_http_date(header(RETRY_AFTER.as_str())?.trim()).ok()?;
+    date.duration_since(now).ok()
+}
+
+/// The reply's `x-should-retry`: `Some(true)` for `true`, `Some(false)` for `false`, else `None`.
+/// The server's word on a retry wins over its status, as in the official SDK.
+pub fn should_retry(headers: &HeaderMap) -> Option<bool> {
+    match headers.get("x-should-retry")?.as_bytes() {
+        b"true" => Some(true),
+        b"false" => Some(false),
+        _ => None,
+    }
 }
 
 /// How a request failed before any status arrived.
@@ -261,4 +290,64 @@ where
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_prefers_milliseconds_then_seconds_then_a_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 02:00:00 GMT").expect("a date");
+        let at = |pairs| retry_after_at(&headers(pairs), now);
+        let ms = Duration::from_millis;
+        assert_eq!(
+            at(&[("retry-after-ms", "1500"), ("retry-after", "9")]),
+            Some(ms(1500))
+        );
+        assert_eq!(
+            at(&[("retry-after-ms", "soon"), ("retry-after", "9")]),
+            Some(ms(9000))
+        );
+        assert_eq!(at(&[("retry-after", "0.25")]), Some(ms(250)));
+        assert_eq!(
+            at(&[("retry-after", "3600")]),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            at(&[("retry-after", "Sun, 06 Dec 2026 02:00:30 GMT")]),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            at(&[("retry-after", "Sun, 06 Dec 2026 01:59:00 GMT")]),
+            None
+        );
+        assert_eq!(at(&[("retry-after", "-3")]), None);
+        assert_eq!(at(&[("retry-after", "1e400")]), Some(Duration::MAX));
+        assert_eq!(at(&[("retry-after", "later")]), None);
+        assert_eq!(at(&[]), None);
+    }
+
+    #[test]
+    fn should_retry_reads_only_true_and_false() {
+        assert_eq!(
+            should_retry(&headers(&[("x-should-retry", "true")])),
+            Some(true)
+        );
+        assert_eq!(
+            should_retry(&headers(&[("x-should-retry", "false")])),
+            Some(false)
+        );
+        assert_eq!(should_retry(&headers(&[("x-should-retry", "yes")])), None);
+        assert_eq!(should_retry(&headers(&[])), None);
+    }
 }
