@@ -24,12 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use providers_core::{Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
+use providers_core::{Env, ProcessEnv, RetryPolicy, SdkRetryPolicy, Sleep, SubjectTokenSource};
 use providers_http::TokioSleep;
 use providers_x509::ReloadingIdentity;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::exchange::{
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, Exchanger, TOKEN_EXCHANGE_URL_ENV,
     default_exchange_retry_policy, parse_exchange_url,
@@ -154,6 +155,7 @@ pub struct TokenCacheBuilder {
     sleep: Arc<dyn Sleep>,
     refresh_backoff: RetryPolicy,
     flight_deadline: Duration,
+    x509_api_timeouts: (Duration, Duration),
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -225,6 +227,13 @@ impl TokenCacheBuilder {
         self
     }
 
+    /// Under x509, the API client's timeouts (connect, each read): each phase of the exchange
+    /// gets the smaller of the API's and 10 s, as in the SDK. Default: 5 s and 600 s.
+    pub fn x509_exchange_timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.x509_api_timeouts = (connect, read);
+        self
+    }
+
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
@@ -252,7 +261,8 @@ impl TokenCacheBuilder {
                     &url,
                     self.identity_provider_id,
                     self.service_account_id,
-                    self.retry_policy,
+                    SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
+                    self.x509_api_timeouts,
                     self.sleep,
                 )?)
             }
@@ -388,6 +398,7 @@ impl TokenCache {
                 Duration::from_secs(60),
             ),
             flight_deadline: DEFAULT_FLIGHT_DEADLINE,
+            x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
         }
     }
 

@@ -16,7 +16,6 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use async_openai::middleware::retry::OpenAIRetryLayer;
 use conn_schema::{
     Auth, Connection, CustomConfig, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity,
     X509Config,
@@ -39,6 +38,7 @@ use crate::cache::{TokenCache, TokenCacheBuilder};
 use crate::exchange::ExchangeError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
 use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key, resolve_base_url};
+use crate::retry::SdkRetryLayer;
 use crate::transport::ApiTransport;
 use crate::x509::X509ApiClient;
 
@@ -52,8 +52,12 @@ pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 pub const ORGANIZATION_ENV: &str = "OPENAI_ORG_ID";
 /// Environment variable holding the project id.
 pub const PROJECT_ENV: &str = "OPENAI_PROJECT_ID";
-/// API request timeout when `openai_client_kwargs.timeout` is absent.
+/// Timeout of each read of an API reply (and of a connect when `timeout` is set) when
+/// `openai_client_kwargs.timeout` is absent. Per phase, as the SDK's: a reply that keeps sending
+/// is never cut, however long it takes.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Timeout of connecting to the API when `openai_client_kwargs.timeout` is absent (the SDK's).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// API retries when `openai_client_kwargs.max_retries` is absent.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
@@ -303,6 +307,8 @@ pub fn from_connection(
 ) -> Result<Connected, ClientError> {
     let plan = plan(conn, conn_id, &options)?;
     let kwargs = &conn.extra.client_kwargs;
+    // A configured `timeout` sets every phase, as in the SDK; else 5 s to connect.
+    let connect_timeout = kwargs.timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let header_error = |key: String| ClientError::InvalidHeader {
         conn_id: conn_id.to_owned(),
         key,
@@ -348,8 +354,14 @@ pub fn from_connection(
             config = config.with_api_key("");
             match &identity.provider {
                 ProviderConfig::X509(x509) => {
-                    let (cache, loaded) =
-                        build_x509_cache(identity, x509, kwargs.max_retries, conn_id, &options)?;
+                    let (cache, loaded) = build_x509_cache(
+                        identity,
+                        x509,
+                        kwargs.max_retries,
+                        (connect_timeout, plan.timeout),
+                        conn_id,
+                        &options,
+                    )?;
                     x509_identity = Some(loaded);
                     Some(cache)
                 }
@@ -372,7 +384,9 @@ pub fn from_connection(
     let http = providers_http::tls_client_builder()
         // No API request follows a redirect: the transport reports it (see `transport`).
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(plan.timeout)
+        // Per phase, as the SDK's: connecting, and each read of the reply.
+        .connect_timeout(connect_timeout)
+        .read_timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {
             conn_id: conn_id.to_owned(),
@@ -383,9 +397,11 @@ pub fn from_connection(
         // generation; `http` only builds them.
         Some(identity) => build_service(
             ApiTransport::new(
-                X509ApiClient::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
-                    conn_id: conn_id.to_owned(),
-                    source,
+                X509ApiClient::new(identity, connect_timeout, plan.timeout).map_err(|source| {
+                    ClientError::X509 {
+                        conn_id: conn_id.to_owned(),
+                        source,
+                    }
                 })?,
             ),
             plan.max_retries,
@@ -460,15 +476,13 @@ where
                 .map(|(name, value)| (name.clone(), value.clone())),
         )
     });
-    // Order, outermost first: retry (429, 5xx, connection errors), default query, workload
+    // Order, outermost first: retry (the SDK's policy, `retry.rs`), default query, workload
     // identity, transport. Workload identity sits inside the retry so every retry attempt reads
     // the cache again (a token refreshed during a long `Retry-After` wait is picked up) and a 401
     // replay does not consume the retry budget; the retry layer only sees the response that
     // follows any replay.
     let service = ServiceBuilder::new()
-        .layer(OpenAIRetryLayer::new(
-            usize::try_from(max_retries).unwrap_or(usize::MAX),
-        ))
+        .layer(SdkRetryLayer::new(max_retries))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
         .service(transport);
@@ -505,6 +519,7 @@ fn build_x509_cache(
     identity: &WorkloadIdentity,
     config: &X509Config,
     max_retries: Option<u32>,
+    api_timeouts: (Duration, Duration),
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
@@ -518,7 +533,8 @@ fn build_x509_cache(
         Arc::clone(&loaded),
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
-    );
+    )
+    .x509_exchange_timeouts(api_timeouts.0, api_timeouts.1);
     let cache = options
         .apply(builder.refresh_buffer(identity.refresh_buffer), max_retries)
         .build()

@@ -18,7 +18,7 @@ use providers_http::{
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::server_text::scrub;
+use crate::server_text::{request_id, scrub};
 
 /// The exchange endpoint used when neither the builder nor `OPENAI_TOKEN_EXCHANGE_URL` sets one.
 pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
@@ -142,6 +142,9 @@ impl Retryable for ExchangeError {
 pub(crate) struct Exchanged {
     pub(crate) access_token: SecretString,
     pub(crate) expires_in: Duration,
+    /// Whether the reply's `token_type`, when it has one, is a string equal to `Bearer` in any
+    /// case (the X.509 exchange requires it, as the SDK's does).
+    pub(crate) bearer_type: bool,
 }
 
 /// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
@@ -358,21 +361,16 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
     } else {
         Duration::from_secs_f64(expires_in)
     };
+    let bearer_type = match object.get("token_type") {
+        None => true,
+        Some(serde_json::Value::String(kind)) => kind.eq_ignore_ascii_case("bearer"),
+        Some(_) => false,
+    };
     Ok(Exchanged {
         access_token: SecretString::from(access_token),
         expires_in,
+        bearer_type,
     })
-}
-
-/// The response's `x-request-id`, printable and bounded; `None` when absent or blank.
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    const MAX_REQUEST_ID_CHARS: usize = 128;
-    let value = headers.get("x-request-id")?.to_str().ok()?;
-    let id: String = scrub(value, &[])
-        .chars()
-        .take(MAX_REQUEST_ID_CHARS)
-        .collect();
-    (!id.is_empty()).then_some(id)
 }
 
 fn request_id_suffix(request_id: Option<&str>) -> String {

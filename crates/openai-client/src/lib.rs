@@ -37,6 +37,7 @@ mod connect;
 mod exchange;
 mod layer;
 mod plan;
+mod retry;
 mod server_text;
 mod token;
 mod transport;
@@ -52,7 +53,8 @@ pub use cache::{
 };
 pub use connect::{
     API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, from_connection,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV,
+    from_connection,
 };
 pub use exchange::{
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, MAX_TOKEN_LIFETIME, TOKEN_EXCHANGE_URL_ENV,
