@@ -407,3 +407,53 @@ async fn a_reply_that_never_starts_times_out_per_attempt_and_is_retried() {
         "{elapsed:?}"
     );
 }
+
+/// A streamed completion that lasts longer than `timeout` is never cut: each event arrives
+/// within the timeout, so each read does.
+#[tokio::test(start_paused = true)]
+async fn a_stream_longer_than_the_timeout_is_never_cut() {
+    use futures_util::StreamExt;
+    use openai_conn_client::async_openai::types::chat::{
+        ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+    };
+    let chunk = |content: &str| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                   "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+        )
+    };
+    let mut step = Step::head(200, &[("content-type", "text/event-stream")], None);
+    for word in ["one ", "two ", "three ", "four ", "five ", "six"] {
+        step = step.piece(Duration::from_millis(800), &chunk(word));
+    }
+    let step = step.piece(Duration::from_millis(800), "data: [DONE]\n\n");
+    let script = Script::start(vec![step]).await;
+    let client = script.client(json!({"timeout": 1}));
+    let request = CreateChatCompletionRequestArgs::default()
+        .model("m")
+        .stream(true)
+        .messages(vec![ChatCompletionRequestUserMessage::from("hi").into()])
+        .build()
+        .expect("a valid request");
+    let started = Instant::now();
+    let mut stream = client
+        .chat()
+        .create_stream(request)
+        .await
+        .expect("the stream starts");
+    let mut text = String::new();
+    while let Some(event) = stream.next().await {
+        let event = event.expect("every event arrives");
+        for choice in event.choices {
+            text.push_str(&choice.delta.content.unwrap_or_default());
+        }
+    }
+    assert_eq!(text, "one two three four five six");
+    assert!(
+        started.elapsed() > Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(script.requests(), 1);
+}
