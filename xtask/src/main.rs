@@ -18,6 +18,7 @@ mod bench;
 mod build_cost;
 mod editor;
 mod fuzz;
+mod modules;
 mod publish;
 mod reference;
 mod schema;
