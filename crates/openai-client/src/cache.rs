@@ -30,13 +30,14 @@ use providers_x509::ReloadingIdentity;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-use crate::exchange::{
-    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, Exchanger, TOKEN_EXCHANGE_URL_ENV,
-    default_exchange_retry_policy, parse_exchange_url,
+use crate::errors::ExchangeError;
+use crate::exchange::{Exchanger, default_exchange_retry_policy, parse_exchange_url};
+use crate::resolve::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
+    resolve_exchange_url, resolve_exchange_url_with_default,
 };
 use crate::token::{AccessToken, TokenState};
-use crate::x509::{DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509Exchanger};
+use crate::x509::X509Exchanger;
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
@@ -60,43 +61,6 @@ pub(crate) fn exchange_retry_policy_for(
 }
 
 type Outcome = Option<Result<AccessToken, ExchangeError>>;
-
-/// Where the exchange URL came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExchangeUrlOrigin {
-    /// Set in code (a builder option or [`crate::ClientOptions`]).
-    Override,
-    /// The `OPENAI_TOKEN_EXCHANGE_URL` environment variable.
-    Env,
-    /// `https://auth.openai.com/oauth/token` (`https://mtls.auth.openai.com/oauth/token` under
-    /// x509).
-    Default,
-}
-
-/// Resolves the exchange endpoint: an explicit override, else `OPENAI_TOKEN_EXCHANGE_URL` (when
-/// set and not blank), else the default. The URL is not checked here.
-pub(crate) fn resolve_exchange_url(
-    override_url: Option<&str>,
-    env: &dyn Env,
-) -> (String, ExchangeUrlOrigin) {
-    resolve_exchange_url_with_default(override_url, env, DEFAULT_TOKEN_EXCHANGE_URL)
-}
-
-/// [`resolve_exchange_url`] with another default (the mutual-TLS endpoint under x509).
-pub(crate) fn resolve_exchange_url_with_default(
-    override_url: Option<&str>,
-    env: &dyn Env,
-    default: &str,
-) -> (String, ExchangeUrlOrigin) {
-    if let Some(url) = override_url {
-        return (url.to_owned(), ExchangeUrlOrigin::Override);
-    }
-    match env.var(TOKEN_EXCHANGE_URL_ENV) {
-        Some(url) if !url.trim().is_empty() => (url.trim().to_owned(), ExchangeUrlOrigin::Env),
-        _ => (default.to_owned(), ExchangeUrlOrigin::Default),
-    }
-}
 
 /// The refresh point of a token living `expires_in`: `expires_in - min(buffer, expires_in / 2)`.
 pub(crate) fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
@@ -684,7 +648,6 @@ async fn background(weak: Weak<Inner>, mut generation: watch::Receiver<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use providers_core::MapEnv;
 
     #[test]
     fn refresh_point_clamps_the_buffer_to_half_the_lifetime() {
@@ -692,25 +655,5 @@ mod tests {
         assert_eq!(refresh_after(secs(3600), secs(1200)), secs(2400));
         assert_eq!(refresh_after(secs(8), secs(1200)), secs(4));
         assert_eq!(refresh_after(secs(3600), Duration::ZERO), secs(3600));
-    }
-
-    #[test]
-    fn exchange_url_prefers_the_override_then_the_environment() {
-        let env = MapEnv::new().with(TOKEN_EXCHANGE_URL_ENV, "http://127.0.0.1:1/t");
-        assert_eq!(
-            resolve_exchange_url(Some("https://x/t"), &env),
-            ("https://x/t".to_owned(), ExchangeUrlOrigin::Override)
-        );
-        assert_eq!(
-            resolve_exchange_url(None, &env),
-            ("http://127.0.0.1:1/t".to_owned(), ExchangeUrlOrigin::Env)
-        );
-        assert_eq!(
-            resolve_exchange_url(None, &MapEnv::new()),
-            (
-                DEFAULT_TOKEN_EXCHANGE_URL.to_owned(),
-                ExchangeUrlOrigin::Default
-            )
-        );
     }
 }

@@ -21,7 +21,7 @@ use providers_core::{BoxFuture, SdkRetryPolicy};
 use reqwest::header::HeaderMap;
 use tower::{Layer, Service, ServiceExt};
 
-use crate::transport::ApiTransportError;
+use crate::errors::ApiTransportError;
 
 /// Retries API requests on the SDK's schedule; see the module docs.
 #[derive(Clone, Copy, Debug)]

@@ -20,37 +20,13 @@ use std::task::{Context, Poll};
 use async_openai::error::{ApiError, OpenAIError};
 use async_openai::middleware::HttpRequestFactory;
 use providers_core::BoxFuture;
-use providers_http::{BodyError, MAX_BODY_BYTES, read_body};
+use providers_http::{MAX_BODY_BYTES, read_body};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use secrecy::{ExposeSecret, SecretString};
 use tower::Service;
 
-use crate::layer::is_credential_header;
+use crate::errors::ApiTransportError;
 use crate::server_text::{request_id, scrub};
-
-/// What the API transport refuses.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiTransportError {
-    /// The API answered with a redirect, which is never followed: the request's credentials must
-    /// go only to the configured base URL.
-    #[error("the api answered with a redirect ({status}) to {target}, which is not followed")]
-    Redirect {
-        /// The HTTP status.
-        status: u16,
-        /// The host and port the `Location` header points to (`no location` when it has none).
-        target: String,
-    },
-    /// An error reply whose body is larger than [`MAX_BODY_BYTES`] or could not be read.
-    #[error("the api answered {status}, and its reply body could not be read: {source}")]
-    Body {
-        /// The HTTP status.
-        status: u16,
-        /// Why.
-        #[source]
-        source: BodyError,
-    },
-}
 
 /// Where the API transport gets the client for each request, and how it reports a transport
 /// error: a fixed client, or under x509 the client of the certificate's current generation,
@@ -134,7 +110,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
 fn carried_credentials(headers: &HeaderMap) -> Vec<HeaderValue> {
     headers
         .iter()
-        .filter(|(name, _)| is_credential_header(name))
+        .filter(|(name, _)| conn_schema::is_credential_header(name.as_str()))
         .map(|(_, value)| value.clone())
         .collect()
 }

@@ -7,28 +7,22 @@
 //! the API, with the connection's timeout) asks it for the current generation before every
 //! request, so a rotation is picked up by the next connection and no request fails because of it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
 use providers_core::{Decision, SdkRetryPolicy, Sleep, retry};
 use providers_http::HttpError;
-use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Error, tls_failure};
+use providers_x509::{ReloadingClient, ReloadingIdentity, X509Error, tls_failure};
 use url::Url;
 
+use crate::errors::{ExchangeError, MutualTlsError};
 use crate::exchange::{
-    ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
-    logged_attempt, token_reply,
+    ENDPOINT, EXCHANGE_TIMEOUT, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE, logged_attempt, token_reply,
 };
 use crate::retry::is_retried_status;
 use crate::transport::ApiClient;
 
-/// The API base under x509 when neither the connection nor `OPENAI_BASE_URL` sets one.
-pub const DEFAULT_MTLS_BASE_URL: &str = "https://mtls.api.openai.com/v1";
-/// The exchange endpoint under x509 when neither an option nor `OPENAI_TOKEN_EXCHANGE_URL` sets
-/// one.
-pub const DEFAULT_MTLS_TOKEN_EXCHANGE_URL: &str = "https://mtls.auth.openai.com/oauth/token";
 /// The `subject_token_type` of an X.509 exchange (the certificate is the subject).
 pub const X509_SUBJECT_TOKEN_TYPE: &str = "urn:openai:params:oauth:token-type:x509";
 
@@ -247,20 +241,6 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// A mutual-TLS handshake failed: the server refused the client certificate, or the server's
-/// own certificate is not trusted. Under x509 the API's transport returns it inside
-/// [`OpenAIError::Boxed`]; the exchange inside [`ExchangeError::MutualTls`].
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{endpoint}: {failure} (certificate_path {certificate_path:?})")]
-pub struct MutualTlsError {
-    /// The origin of the request, such as `https://mtls.api.openai.com`.
-    pub endpoint: String,
-    /// The client certificate file.
-    pub certificate_path: PathBuf,
-    /// What failed.
-    pub failure: TlsFailure,
-}
-
 /// The API's client under x509: the client of the identity's current generation (rebuilt when
 /// the certificate files change), whose refused handshakes become a [`MutualTlsError`].
 #[derive(Clone, Debug)]
@@ -317,6 +297,6 @@ mod tests {
             assert!(!shown.contains("SECRET"), "{shown}");
             assert!(shown.contains("auth.example"), "{shown}");
         }
-        assert!(parse_x509_exchange_url(DEFAULT_MTLS_TOKEN_EXCHANGE_URL).is_ok());
+        assert!(parse_x509_exchange_url(crate::resolve::DEFAULT_MTLS_TOKEN_EXCHANGE_URL).is_ok());
     }
 }
