@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 /// The SDK version compared against (its workload identity is `openai.auth.WorkloadIdentityAuth`).
-const SDK_PIN: &str = "openai==3.57.0";
+const SDK_PIN: &str = "openai==3.63.0";
 
 /// A running mock; killed when dropped.
 struct MockServer {
