@@ -37,7 +37,8 @@ use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer};
 use crate::options::ClientOptions;
 use crate::plan::{Plan, plan};
 use crate::resolve::{
-    DEFAULT_CONNECT_TIMEOUT, custom_token_type, resolve_api_key, resolve_base_url,
+    CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_headers, custom_token_type,
+    resolve_api_key, resolve_base_url,
 };
 use crate::retry::SdkRetryLayer;
 use crate::transport::ApiTransport;
@@ -146,6 +147,13 @@ pub fn from_connection(
             }
         }
     };
+    config = add_custom_headers(
+        config,
+        &custom_headers(options.env.as_ref()),
+        &kwargs.default_headers,
+        token_cache.is_some(),
+        conn_id,
+    )?;
     config = add_default_headers(
         config,
         &kwargs.default_headers,
@@ -215,6 +223,42 @@ fn add_default_headers(
                 conn_id,
                 header = %header,
                 "credential header in default_headers ignored under workload identity"
+            );
+            continue;
+        }
+        config = config
+            .with_header(header, value.as_str())
+            .map_err(|_| invalid())?;
+    }
+    Ok(config)
+}
+
+/// The headers of `OPENAI_CUSTOM_HEADERS`, below the explicit `default_headers` (a header named
+/// there is skipped here). `Authorization` is always dropped (the key or the bearer is set by
+/// the client), and under workload identity every credential header, as from `default_headers`.
+fn add_custom_headers(
+    mut config: OpenAIConfig,
+    headers: &[(String, String)],
+    explicit: &BTreeMap<String, String>,
+    workload_identity: bool,
+    conn_id: &str,
+) -> Result<OpenAIConfig, ClientError> {
+    for (name, value) in headers {
+        if explicit.keys().any(|key| key.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let invalid = || ClientError::InvalidHeader {
+            conn_id: conn_id.to_owned(),
+            key: format!("{CUSTOM_HEADERS_ENV} header {name}"),
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        let credential = conn_schema::is_credential_header(header.as_str());
+        if header == reqwest::header::AUTHORIZATION || (workload_identity && credential) {
+            tracing::warn!(
+                target: "openai_conn_client::connect",
+                conn_id,
+                header = %header,
+                "credential header in {CUSTOM_HEADERS_ENV} ignored"
             );
             continue;
         }

@@ -60,7 +60,7 @@ pub use layer::{
 pub use options::ClientOptions;
 pub use plan::{AuthPlan, Plan, environment_findings, plan};
 pub use resolve::{
-    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, DEFAULT_BASE_URL,
+    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_MTLS_BASE_URL,
     DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT, DEFAULT_TOKEN_EXCHANGE_URL,
     ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV, TOKEN_EXCHANGE_URL_ENV,

@@ -12,10 +12,11 @@ use crate::errors::ClientError;
 use crate::exchange::parse_exchange_url;
 use crate::options::ClientOptions;
 use crate::resolve::{
-    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, DEFAULT_MAX_RETRIES,
-    DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT, DEFAULT_TOKEN_EXCHANGE_URL,
-    ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV, TOKEN_EXCHANGE_URL_ENV, is_x509, non_empty,
-    resolve_api_key, resolve_base_url, resolve_exchange_url_with_default, token_type,
+    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV,
+    DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
+    TOKEN_EXCHANGE_URL_ENV, custom_headers, is_x509, non_empty, resolve_api_key, resolve_base_url,
+    resolve_exchange_url_with_default, token_type,
 };
 use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
 
@@ -167,6 +168,9 @@ pub fn plan(
             value
         })
     };
+    if !custom_headers(env).is_empty() {
+        env_in_effect.push(CUSTOM_HEADERS_ENV.to_owned());
+    }
     let organization = from_env(&kwargs.organization, ORGANIZATION_ENV, &mut env_in_effect);
     let project = from_env(&kwargs.project, PROJECT_ENV, &mut env_in_effect);
     if matches!(
@@ -251,25 +255,51 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
 /// Findings about the API base that validation of the document alone cannot see: when
 /// `OPENAI_BASE_URL` is the base in effect (neither `base_url` nor `host` is set), credentials in
 /// it are an error and plain http to another host a warning, as for `host` and `base_url` in the
-/// document ([`conn_schema::api_base_finding`]). Each finding names the variable as its origin.
+/// document ([`conn_schema::api_base_finding`]); and a credential header in
+/// `OPENAI_CUSTOM_HEADERS` that the client drops is a warning. Each finding names the variable as
+/// its origin.
 pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
+    let mut findings = Vec::new();
     let (url, origin) = resolve_base_url(conn, env);
-    if origin != BaseUrlOrigin::Env {
-        return Vec::new();
+    if origin == BaseUrlOrigin::Env {
+        findings.extend(conn_schema::api_base_finding(BASE_URL_ENV, &url).map(
+            |(severity, code, message, help)| conn_schema::Diagnostic {
+                severity,
+                code,
+                pointer: String::new(),
+                origin: Some(format!("env {BASE_URL_ENV}")),
+                line: 0,
+                column: 0,
+                message,
+                suggestion: Some(help),
+            },
+        ));
     }
-    conn_schema::api_base_finding(BASE_URL_ENV, &url)
-        .map(|(severity, code, message, help)| conn_schema::Diagnostic {
-            severity,
-            code,
-            pointer: String::new(),
-            origin: Some(format!("env {BASE_URL_ENV}")),
-            line: 0,
-            column: 0,
-            message,
-            suggestion: Some(help),
-        })
-        .into_iter()
-        .collect()
+    // A credential in OPENAI_CUSTOM_HEADERS is dropped (`Authorization` always, every credential
+    // header under workload identity): say so, as for `default_headers`.
+    let workload_identity = matches!(conn.extra.auth, Auth::WorkloadIdentity(_));
+    for (name, _) in custom_headers(env) {
+        let dropped = name.eq_ignore_ascii_case("authorization")
+            || (workload_identity && conn_schema::is_credential_header(&name));
+        if dropped {
+            findings.push(conn_schema::Diagnostic {
+                severity: conn_schema::Severity::Warning,
+                code: conn_schema::Code::IgnoredCredentialHeader,
+                pointer: String::new(),
+                origin: Some(format!("env {CUSTOM_HEADERS_ENV}")),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "\"{name}\" in {CUSTOM_HEADERS_ENV} is a credential header: it is ignored \
+                     and never sent"
+                ),
+                suggestion: Some(format!(
+                    "remove it from {CUSTOM_HEADERS_ENV}; the client sets the credential itself"
+                )),
+            });
+        }
+    }
+    findings
 }
 
 impl Plan {

@@ -40,6 +40,29 @@ pub const DEFAULT_MTLS_BASE_URL: &str = "https://mtls.api.openai.com/v1";
 /// The exchange endpoint under x509 when neither an option nor `OPENAI_TOKEN_EXCHANGE_URL` sets
 /// one.
 pub const DEFAULT_MTLS_TOKEN_EXCHANGE_URL: &str = "https://mtls.auth.openai.com/oauth/token";
+/// Environment variable holding extra default headers, one `Name: value` per line (as the SDK
+/// reads it); `openai_client_kwargs.default_headers` wins over a header of the same name.
+pub const CUSTOM_HEADERS_ENV: &str = "OPENAI_CUSTOM_HEADERS";
+
+/// The headers of `OPENAI_CUSTOM_HEADERS`, as the SDK parses them: every line with a colon is a
+/// header, name and value trimmed, a later line winning over an earlier one of the same name.
+/// Empty when the variable is unset.
+pub(crate) fn custom_headers(env: &dyn Env) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in env.var(CUSTOM_HEADERS_ENV).unwrap_or_default().split('\n') {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        headers.retain(|(seen, _)| !seen.eq_ignore_ascii_case(name));
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    headers
+}
+
 /// Where the base URL came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -227,6 +250,23 @@ pub(crate) fn custom_token_type(config: &CustomConfig) -> TokenType {
 mod tests {
     use super::*;
     use providers_core::MapEnv;
+
+    #[test]
+    fn custom_headers_are_read_line_by_line_as_the_sdk_reads_them() {
+        let env = MapEnv::new().with(
+            CUSTOM_HEADERS_ENV,
+            "X-Team: ml \nno colon here\n: empty name\nx-team: data\nX-Empty:\nX-Url: https://a:b",
+        );
+        assert_eq!(
+            custom_headers(&env),
+            [
+                ("x-team".to_owned(), "data".to_owned()),
+                ("X-Empty".to_owned(), String::new()),
+                ("X-Url".to_owned(), "https://a:b".to_owned()),
+            ]
+        );
+        assert!(custom_headers(&MapEnv::new()).is_empty());
+    }
 
     #[test]
     fn exchange_url_prefers_the_override_then_the_environment() {
