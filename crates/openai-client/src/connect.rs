@@ -216,6 +216,10 @@ fn add_default_headers(
             key: key.clone(),
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        if workload_identity && header == reqwest::header::HOST {
+            // Validation refuses it too: a request carrying the bearer names its URL's host.
+            return Err(invalid());
+        }
         if workload_identity && conn_schema::is_credential_header(header.as_str()) {
             // The layer would remove it anyway; skipping it keeps it out of the config too.
             tracing::warn!(
@@ -253,7 +257,8 @@ fn add_custom_headers(
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
         let credential = conn_schema::is_credential_header(header.as_str());
-        if header == reqwest::header::AUTHORIZATION || (workload_identity && credential) {
+        let host = workload_identity && header == reqwest::header::HOST;
+        if header == reqwest::header::AUTHORIZATION || host || (workload_identity && credential) {
             tracing::warn!(
                 target: "openai_conn_client::connect",
                 conn_id,
