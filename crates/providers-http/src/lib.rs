@@ -112,8 +112,49 @@ pub fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> 
         }
         return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
     }
-    let date = httpdate::parse_http_date(header(RETRY_AFTER.as_str())?.trim()).ok()?;
+    let date = http_date(header(RETRY_AFTER.as_str())?.trim())?;
     date.duration_since(now).ok()
+}
+
+/// An HTTP date in its standard form, IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110
+/// section 5.6.7), as a time; `None` for anything else. Written here rather than taken from a
+/// crate so the light crates above this one keep their weight.
+fn http_date(text: &str) -> Option<SystemTime> {
+    let (_weekday, rest) = text.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = i64::try_from(MONTHS.iter().position(|name| name == month)? + 1).ok()?;
+    let number = |text: &str, digits: usize| {
+        (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| text.parse::<i64>().ok())
+            .flatten()
+    };
+    let (day, year) = (number(day, 2)?, number(year, 4)?);
+    let clock: Vec<i64> = time
+        .split(':')
+        .map(|part| number(part, 2))
+        .collect::<Option<_>>()?;
+    let [hour, minute, second] = clock.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || *hour > 23 || *minute > 59 || *second > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    let shifted = if month <= 2 { year - 1 } else { year };
+    let era = shifted.div_euclid(400);
+    let year_of_era = shifted - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let seconds = u64::try_from(seconds).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 /// The reply's `x-should-retry`: `Some(true)` for `true`, `Some(false)` for `false`, else `None`.
@@ -307,7 +348,18 @@ mod tests {
 
     #[test]
     fn retry_after_prefers_milliseconds_then_seconds_then_a_date() {
-        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 02:00:00 GMT").expect("a date");
+        let now = http_date("Sun, 06 Dec 2026 02:00:00 GMT").expect("a date");
+        assert_eq!(
+            now.duration_since(SystemTime::UNIX_EPOCH).expect("after 1970"),
+            Duration::from_secs(1_796_522_400)
+        );
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT")
+                .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok()),
+            Some(Duration::from_secs(784_111_777))
+        );
+        assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
         let at = |pairs| retry_after_at(&headers(pairs), now);
         let ms = Duration::from_millis;
         assert_eq!(
