@@ -350,7 +350,8 @@ mod tests {
     fn retry_after_prefers_milliseconds_then_seconds_then_a_date() {
         let now = http_date("Sun, 06 Dec 2026 02:00:00 GMT").expect("a date");
         assert_eq!(
-            now.duration_since(SystemTime::UNIX_EPOCH).expect("after 1970"),
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970"),
             Duration::from_secs(1_796_522_400)
         );
         assert_eq!(
