@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::bench_report::number;
 
 /// The SDK version compared against (its workload identity is `openai.auth.WorkloadIdentityAuth`).
-const SDK_PIN: &str = "openai==3.57.0";
+const SDK_PIN: &str = "openai==3.63.0";
 
 /// A running mock; killed when dropped.
 struct MockServer {

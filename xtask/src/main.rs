@@ -20,6 +20,7 @@ mod dist;
 mod editor;
 mod formats;
 mod fuzz;
+mod modules;
 mod process;
 mod proxy_e2e;
 mod publish;

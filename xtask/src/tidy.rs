@@ -1,4 +1,5 @@
-//! `cargo xtask tidy`: dependency direction, read from `cargo metadata`.
+//! `cargo xtask tidy`: dependency direction, read from `cargo metadata`, and no cycle of
+//! `use crate::` imports between the modules of a crate (`modules.rs`).
 //!
 //! The crates a user may take alone (the schema, the core trait, the Kubernetes file source) must
 //! not drag an async runtime or an HTTP stack into their build.
@@ -89,6 +90,11 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
 pub(crate) fn check(root: &Path) -> Result<()> {
     let metadata = metadata(root)?;
     let mut violations = all_violations(&metadata);
+    violations.extend(
+        crate::modules::cycles(root)?
+            .into_iter()
+            .map(|cycle| format!("module cycle in {cycle}")),
+    );
     for (crate_name, limit) in WEIGHT_LIMITS {
         let tree = normal_tree(root, crate_name)?;
         if let Some(excess) = overweight(crate_name, *limit, &tree) {
@@ -97,7 +103,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
     }
     if violations.is_empty() {
         eprintln!(
-            "xtask: tidy ok: {} reach none of {}; dependencies point downward; weights within {}",
+            "xtask: tidy ok: {} reach none of {}; dependencies point downward; no module imports itself back; weights within {}",
             LIGHT_CRATES.join(", "),
             FORBIDDEN.join(", "),
             WEIGHT_LIMITS

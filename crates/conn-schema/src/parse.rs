@@ -619,11 +619,15 @@ impl Parser {
         }
 
         let auth = match auth_type? {
-            AuthType::ApiKey => Some(Auth::ApiKey),
+            AuthType::ApiKey => {
+                self.host_header_findings(map, pointer, false);
+                Some(Auth::ApiKey)
+            }
             AuthType::WorkloadIdentity => {
                 let identity = self.workload_identity(map, pointer, provider);
                 if identity.is_some() {
                     self.workload_identity_warnings(map, pointer, password_pointer);
+                    self.host_header_findings(map, pointer, true);
                 }
                 identity.map(Auth::WorkloadIdentity)
             }
@@ -941,6 +945,57 @@ impl Parser {
             }
         }
         (argv.len() == items.len()).then_some(argv)
+    }
+
+    /// A `Host` in `default_headers` would let a request name another virtual host than the one
+    /// its URL and TLS name: refused under workload identity, where every request carries the
+    /// bearer (the SDK refuses it under X.509), a warning under an API key.
+    fn host_header_findings(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        workload_identity: bool,
+    ) {
+        let headers = map
+            .get("openai_client_kwargs")
+            .and_then(|kwargs| kwargs.get("default_headers"))
+            .and_then(Value::as_object);
+        for name in headers.into_iter().flat_map(Map::keys) {
+            if !name.trim().eq_ignore_ascii_case("host") {
+                continue;
+            }
+            let at = child(
+                &child(&child(pointer, "openai_client_kwargs"), "default_headers"),
+                name,
+            );
+            let suggestion = Some(
+                "remove it; put the API's address in base_url or host, so that the URL, the TLS \
+                 name and the Host header agree"
+                    .to_owned(),
+            );
+            if workload_identity {
+                self.error(
+                    Code::NotAllowedHere,
+                    &at,
+                    Anchor::Key,
+                    format!(
+                        "\"{name}\" is not allowed in default_headers under workload identity: a \
+                         request carrying the bearer must name the host of its url"
+                    ),
+                    suggestion,
+                );
+            } else {
+                self.warning(
+                    Code::NotAllowedHere,
+                    &at,
+                    format!(
+                        "\"{name}\" in default_headers makes requests name another host than their \
+                         url; the api key goes with them"
+                    ),
+                    suggestion,
+                );
+            }
+        }
     }
 
     fn workload_identity_warnings(

@@ -18,13 +18,8 @@ use crate::code::Code;
 use crate::model::{AuthType, ProviderKind};
 use crate::parse::{Anchor, Parser};
 use crate::pointer::child;
+pub use crate::schema::{AIRFLOW_EXTRA_SCHEMA_FILE, AIRFLOW_EXTRA_SCHEMA_ID};
 use crate::schema::{DIALECT, extra_schema};
-
-/// Stable `$id` of the Airflow-only `extra` schema.
-pub const AIRFLOW_EXTRA_SCHEMA_ID: &str =
-    "https://openai-conn.github.io/schema/v1/openai-connection-extra.airflow.schema.json";
-/// File name of the Airflow-only `extra` schema under `schema/`.
-pub const AIRFLOW_EXTRA_SCHEMA_FILE: &str = "openai-connection-extra.airflow.schema.json";
 
 /// Keys of `extra` this project reads and Airflow's OpenAI provider ignores.
 pub const AIRFLOW_IGNORED_KEYS: [&str; 2] = ["token_command", "token_command_timeout_seconds"];

@@ -27,6 +27,12 @@ use crate::model::{
     KubernetesConfig, ProviderKind, WorkloadIdentityKeys, X509Config,
 };
 
+/// Stable `$id` of the Airflow-only `extra` schema (built by `profile.rs`).
+pub const AIRFLOW_EXTRA_SCHEMA_ID: &str =
+    "https://openai-conn.github.io/schema/v1/openai-connection-extra.airflow.schema.json";
+/// File name of the Airflow-only `extra` schema under `schema/`.
+pub const AIRFLOW_EXTRA_SCHEMA_FILE: &str = "openai-connection-extra.airflow.schema.json";
+
 /// The JSON Schema dialect of the published schemas.
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 /// Where the schemas are published: each major version lives under `<base>v<major>/`, the newest
@@ -610,10 +616,10 @@ mod tests {
             format!("{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{CONNECTION_SCHEMA_FILE}")
         );
         assert_eq!(
-            crate::profile::AIRFLOW_EXTRA_SCHEMA_ID,
+            AIRFLOW_EXTRA_SCHEMA_ID,
             format!(
                 "{SCHEMA_BASE_URL}{SCHEMA_MAJOR_DIR}/{}",
-                crate::profile::AIRFLOW_EXTRA_SCHEMA_FILE
+                AIRFLOW_EXTRA_SCHEMA_FILE
             )
         );
         assert_eq!(extra_schema()["$id"], EXTRA_SCHEMA_ID);

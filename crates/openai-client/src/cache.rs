@@ -24,18 +24,20 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use providers_core::{Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
+use providers_core::{Env, ProcessEnv, RetryPolicy, SdkRetryPolicy, Sleep, SubjectTokenSource};
 use providers_http::TokioSleep;
 use providers_x509::ReloadingIdentity;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::exchange::{
-    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, Exchanger, TOKEN_EXCHANGE_URL_ENV,
-    default_exchange_retry_policy, parse_exchange_url,
+use crate::errors::ExchangeError;
+use crate::exchange::{Exchanger, default_exchange_retry_policy, parse_exchange_url};
+use crate::resolve::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
+    resolve_exchange_url, resolve_exchange_url_with_default,
 };
 use crate::token::{AccessToken, TokenState};
-use crate::x509::{DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509Exchanger};
+use crate::x509::X509Exchanger;
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
@@ -59,43 +61,6 @@ pub(crate) fn exchange_retry_policy_for(
 }
 
 type Outcome = Option<Result<AccessToken, ExchangeError>>;
-
-/// Where the exchange URL came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExchangeUrlOrigin {
-    /// Set in code (a builder option or [`crate::ClientOptions`]).
-    Override,
-    /// The `OPENAI_TOKEN_EXCHANGE_URL` environment variable.
-    Env,
-    /// `https://auth.openai.com/oauth/token` (`https://mtls.auth.openai.com/oauth/token` under
-    /// x509).
-    Default,
-}
-
-/// Resolves the exchange endpoint: an explicit override, else `OPENAI_TOKEN_EXCHANGE_URL` (when
-/// set and not blank), else the default. The URL is not checked here.
-pub(crate) fn resolve_exchange_url(
-    override_url: Option<&str>,
-    env: &dyn Env,
-) -> (String, ExchangeUrlOrigin) {
-    resolve_exchange_url_with_default(override_url, env, DEFAULT_TOKEN_EXCHANGE_URL)
-}
-
-/// [`resolve_exchange_url`] with another default (the mutual-TLS endpoint under x509).
-pub(crate) fn resolve_exchange_url_with_default(
-    override_url: Option<&str>,
-    env: &dyn Env,
-    default: &str,
-) -> (String, ExchangeUrlOrigin) {
-    if let Some(url) = override_url {
-        return (url.to_owned(), ExchangeUrlOrigin::Override);
-    }
-    match env.var(TOKEN_EXCHANGE_URL_ENV) {
-        Some(url) if !url.trim().is_empty() => (url.trim().to_owned(), ExchangeUrlOrigin::Env),
-        _ => (default.to_owned(), ExchangeUrlOrigin::Default),
-    }
-}
 
 /// The refresh point of a token living `expires_in`: `expires_in - min(buffer, expires_in / 2)`.
 pub(crate) fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
@@ -154,6 +119,7 @@ pub struct TokenCacheBuilder {
     sleep: Arc<dyn Sleep>,
     refresh_backoff: RetryPolicy,
     flight_deadline: Duration,
+    x509_api_timeouts: (Duration, Duration),
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -225,6 +191,13 @@ impl TokenCacheBuilder {
         self
     }
 
+    /// Under x509, the API client's timeouts (connect, each read): each phase of the exchange
+    /// gets the smaller of the API's and 10 s, as in the SDK. Default: 5 s and 600 s.
+    pub fn x509_exchange_timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.x509_api_timeouts = (connect, read);
+        self
+    }
+
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
@@ -252,7 +225,8 @@ impl TokenCacheBuilder {
                     &url,
                     self.identity_provider_id,
                     self.service_account_id,
-                    self.retry_policy,
+                    SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
+                    self.x509_api_timeouts,
                     self.sleep,
                 )?)
             }
@@ -390,6 +364,7 @@ impl TokenCache {
                 Duration::from_secs(60),
             ),
             flight_deadline: DEFAULT_FLIGHT_DEADLINE,
+            x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
         }
     }
 
@@ -683,7 +658,6 @@ async fn background(weak: Weak<Inner>, mut generation: watch::Receiver<u64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use providers_core::MapEnv;
 
     #[test]
     fn refresh_point_clamps_the_buffer_to_half_the_lifetime() {
@@ -691,25 +665,5 @@ mod tests {
         assert_eq!(refresh_after(secs(3600), secs(1200)), secs(2400));
         assert_eq!(refresh_after(secs(8), secs(1200)), secs(4));
         assert_eq!(refresh_after(secs(3600), Duration::ZERO), secs(3600));
-    }
-
-    #[test]
-    fn exchange_url_prefers_the_override_then_the_environment() {
-        let env = MapEnv::new().with(TOKEN_EXCHANGE_URL_ENV, "http://127.0.0.1:1/t");
-        assert_eq!(
-            resolve_exchange_url(Some("https://x/t"), &env),
-            ("https://x/t".to_owned(), ExchangeUrlOrigin::Override)
-        );
-        assert_eq!(
-            resolve_exchange_url(None, &env),
-            ("http://127.0.0.1:1/t".to_owned(), ExchangeUrlOrigin::Env)
-        );
-        assert_eq!(
-            resolve_exchange_url(None, &MapEnv::new()),
-            (
-                DEFAULT_TOKEN_EXCHANGE_URL.to_owned(),
-                ExchangeUrlOrigin::Default
-            )
-        );
     }
 }

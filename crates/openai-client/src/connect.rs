@@ -1,12 +1,12 @@
-//! From a parsed connection to a ready client: the resolution rules of the reference hook
-//! ([`plan`], pure), and [`from_connection`], which builds the async-openai client, its tower
-//! stack and, under workload identity, the token cache and its subject-token source.
+//! From a parsed connection to a ready client: [`from_connection`] builds the async-openai
+//! client, its tower stack (retry, default query, workload identity, transport) and, under
+//! workload identity, the token cache and its subject-token source, from the [`crate::plan`] of
+//! the same connection.
 //!
 //! This module holds the one mapping from the connection's provider types to the source crates,
 //! which take plain parameters and know no connection format (`build_source`, and `x509_files`
-//! for the `x509` provider's certificate files), and the one place a subject token's type is
-//! chosen (`token_type`: each source states its own, a custom source takes the configured one,
-//! `x509` has none).
+//! for the `x509` provider's certificate files). The defaults, environment variables and origins
+//! are `resolve.rs`'s; the errors are `errors.rs`'s.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,15 +16,11 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use async_openai::middleware::retry::OpenAIRetryLayer;
 use conn_schema::{
-    Auth, Connection, CustomConfig, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity,
-    X509Config,
+    Auth, Connection, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity, X509Config,
 };
 use providers_azure::AzureSource;
-use providers_core::{
-    BoxError, Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource, TokenType,
-};
+use providers_core::{BoxError, SubjectTokenSource};
 use providers_custom::CommandSource;
 use providers_gcp::GcpSource;
 use providers_github::GithubActionsSource;
@@ -36,236 +32,17 @@ use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
 use crate::cache::{TokenCache, TokenCacheBuilder};
-use crate::exchange::ExchangeError;
-use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer, is_credential_header};
-use crate::plan::{ApiKeyOrigin, BaseUrlOrigin, Plan, plan, resolve_api_key, resolve_base_url};
+use crate::errors::ClientError;
+use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer};
+use crate::options::ClientOptions;
+use crate::plan::{Plan, plan};
+use crate::resolve::{
+    CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_headers, custom_token_type,
+    resolve_api_key, resolve_base_url,
+};
+use crate::retry::SdkRetryLayer;
 use crate::transport::ApiTransport;
 use crate::x509::X509ApiClient;
-
-/// The API base used when nothing else sets one.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// Environment variable holding the API base.
-pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
-/// Environment variable holding the API key (under `api_key` auth only).
-pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
-/// Environment variable holding the organization id.
-pub const ORGANIZATION_ENV: &str = "OPENAI_ORG_ID";
-/// Environment variable holding the project id.
-pub const PROJECT_ENV: &str = "OPENAI_PROJECT_ID";
-/// API request timeout when `openai_client_kwargs.timeout` is absent.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-/// API retries when `openai_client_kwargs.max_retries` is absent.
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
-
-/// Turning a connection into a client failed. Every message names the connection id and the key
-/// or value at fault; none contains a key or a token.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// `api_key` auth without any key.
-    #[error(
-        "connection {conn_id:?} has no api key: set openai_client_kwargs.api_key, the connection \
-         password or the {API_KEY_ENV} environment variable"
-    )]
-    MissingApiKey {
-        /// The connection id.
-        conn_id: String,
-    },
-    /// The API key cannot be sent in a header (it holds a control character, for example).
-    #[error("connection {conn_id:?}: the api key from {origin} is not a valid header value")]
-    InvalidApiKey {
-        /// The connection id.
-        conn_id: String,
-        /// Where the key came from.
-        origin: ApiKeyOrigin,
-    },
-    /// The resolved base URL is not an absolute http(s) URL, or holds credentials.
-    #[error("connection {conn_id:?}: invalid base url {url:?} (from {origin}): {reason}")]
-    InvalidBaseUrl {
-        /// The connection id.
-        conn_id: String,
-        /// The rejected value, without user info and with query values masked.
-        url: String,
-        /// Where it came from.
-        origin: BaseUrlOrigin,
-        /// Why it was rejected.
-        reason: String,
-    },
-    /// A header name or value cannot be sent.
-    #[error("connection {conn_id:?}: {key} is not a valid http header")]
-    InvalidHeader {
-        /// The connection id.
-        conn_id: String,
-        /// The offending key, such as `openai_client_kwargs.default_headers.X-Foo`.
-        key: String,
-    },
-    /// The subject-token source could not be set up (an unknown custom provider name, say).
-    #[error("connection {conn_id:?}: could not set up the {provider} token source: {source}")]
-    Provider {
-        /// The connection id.
-        conn_id: String,
-        /// The provider name.
-        provider: &'static str,
-        /// The provider crate's error.
-        #[source]
-        source: BoxError,
-    },
-    /// The exchange could not be set up (an invalid exchange URL, say).
-    #[error("connection {conn_id:?}: {source}")]
-    Exchange {
-        /// The connection id.
-        conn_id: String,
-        /// What went wrong.
-        #[source]
-        source: ExchangeError,
-    },
-    /// Under x509: the client certificate, its key or the CA bundle could not be loaded (the
-    /// message names the file).
-    #[error("connection {conn_id:?}: {source}")]
-    X509 {
-        /// The connection id.
-        conn_id: String,
-        /// What went wrong, naming the file.
-        #[source]
-        source: providers_x509::X509Error,
-    },
-    /// The API's HTTP client could not be built.
-    #[error("connection {conn_id:?}: could not build the http client")]
-    HttpClient {
-        /// The connection id.
-        conn_id: String,
-        /// The cause.
-        #[source]
-        source: reqwest::Error,
-    },
-}
-
-/// Options of [`from_connection`] and [`plan`]: the environment, custom sources, and overrides
-/// for tests.
-#[derive(Clone)]
-pub struct ClientOptions {
-    pub(crate) env: Arc<dyn Env>,
-    registry: providers_custom::Registry,
-    pub(crate) exchange_url: Option<String>,
-    pub(crate) applied_overrides: Vec<String>,
-    exchange_retry: Option<RetryPolicy>,
-    exchange_sleep: Option<Arc<dyn Sleep>>,
-    refresh_backoff: Option<RetryPolicy>,
-    subject_token_source: Option<Arc<dyn SubjectTokenSource>>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            env: Arc::new(ProcessEnv),
-            registry: providers_custom::Registry::new(),
-            exchange_url: None,
-            applied_overrides: Vec::new(),
-            exchange_retry: None,
-            exchange_sleep: None,
-            refresh_backoff: None,
-            subject_token_source: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("env", &self.env)
-            .field("registry", &self.registry)
-            // A URL may carry a credential in its user info or query.
-            .field(
-                "exchange_url",
-                &self.exchange_url.as_deref().map(conn_schema::redact_url),
-            )
-            .field("exchange_retry", &self.exchange_retry)
-            .field("subject_token_source", &self.subject_token_source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ClientOptions {
-    /// Default options: the process environment, no custom sources, no overrides.
-    pub fn new() -> Self {
-        ClientOptions::default()
-    }
-
-    /// Where `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`,
-    /// `OPENAI_TOKEN_EXCHANGE_URL` and the sources' variables are read.
-    pub fn with_env(mut self, env: Arc<dyn Env>) -> Self {
-        self.env = env;
-        self
-    }
-
-    /// Names of the `OPENAI_CONN_*` variables the loader applied to the connection, so that the
-    /// [`Plan`] lists them among the variables in effect.
-    pub fn with_applied_overrides(mut self, names: impl IntoIterator<Item = String>) -> Self {
-        self.applied_overrides = names.into_iter().collect();
-        self
-    }
-
-    /// The sources a `custom` connection may name in `token_provider`.
-    pub fn with_registry(mut self, registry: providers_custom::Registry) -> Self {
-        self.registry = registry;
-        self
-    }
-
-    /// The exchange endpoint; wins over `OPENAI_TOKEN_EXCHANGE_URL`.
-    pub fn with_exchange_url(mut self, url: impl Into<String>) -> Self {
-        self.exchange_url = Some(url.into());
-        self
-    }
-
-    /// Retries of one exchange (tests use `RetryPolicy::without_delays`); feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_exchange_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.exchange_retry = Some(policy);
-        self
-    }
-
-    /// How the exchange waits between retries; feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_exchange_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.exchange_sleep = Some(sleep);
-        self
-    }
-
-    /// Delays between failed background refreshes; feature `test-util`.
-    #[cfg(feature = "test-util")]
-    pub fn with_refresh_backoff(mut self, policy: RetryPolicy) -> Self {
-        self.refresh_backoff = Some(policy);
-        self
-    }
-
-    /// Uses `source` instead of the one the connection's provider describes (tests, or programs
-    /// that build their own source).
-    pub fn with_subject_token_source(mut self, source: Arc<dyn SubjectTokenSource>) -> Self {
-        self.subject_token_source = Some(source);
-        self
-    }
-
-    /// The environment, the exchange overrides and the exchange's retries (which follow
-    /// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
-    fn apply(&self, mut builder: TokenCacheBuilder, max_retries: Option<u32>) -> TokenCacheBuilder {
-        builder = builder.env(Arc::clone(&self.env));
-        if let Some(url) = &self.exchange_url {
-            builder = builder.exchange_url(url.clone());
-        }
-        let policy = self
-            .exchange_retry
-            .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
-        builder =
-            builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
-        if let Some(sleep) = &self.exchange_sleep {
-            builder = builder.with_sleep(Arc::clone(sleep));
-        }
-        if let Some(policy) = self.refresh_backoff {
-            builder = builder.refresh_backoff(policy);
-        }
-        builder
-    }
-}
 
 /// A connection turned into a client. Debug leaves the client out: async-openai's config prints
 /// custom header values, which may carry credentials.
@@ -304,6 +81,7 @@ pub fn from_connection(
     let Prepared {
         base_url: _,
         config,
+        connect_timeout,
         token_cache,
         x509_identity,
         http,
@@ -315,9 +93,11 @@ pub fn from_connection(
         // generation; `http` only builds them.
         Some(identity) => build_service(
             ApiTransport::new(
-                X509ApiClient::new(identity, plan.timeout).map_err(|source| ClientError::X509 {
-                    conn_id: conn_id.to_owned(),
-                    source,
+                X509ApiClient::new(identity, connect_timeout, plan.timeout).map_err(|source| {
+                    ClientError::X509 {
+                        conn_id: conn_id.to_owned(),
+                        source,
+                    }
                 })?,
             ),
             plan.max_retries,
@@ -345,6 +125,8 @@ pub fn from_connection(
 pub(crate) struct Prepared {
     pub(crate) base_url: String,
     pub(crate) config: OpenAIConfig,
+    /// The connect phase's timeout (the read phase's is `plan.timeout`).
+    pub(crate) connect_timeout: std::time::Duration,
     pub(crate) token_cache: Option<TokenCache>,
     pub(crate) x509_identity: Option<Arc<ReloadingIdentity>>,
     pub(crate) http: reqwest::Client,
@@ -359,6 +141,8 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, ClientError> {
     let plan = plan(conn, conn_id, options)?;
     let kwargs = &conn.extra.client_kwargs;
+    // A configured `timeout` sets every phase, as in the SDK; else 5 s to connect.
+    let connect_timeout = kwargs.timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let header_error = |key: String| ClientError::InvalidHeader {
         conn_id: conn_id.to_owned(),
         key,
@@ -404,8 +188,14 @@ pub(crate) fn prepare(
             config = config.with_api_key("");
             match &identity.provider {
                 ProviderConfig::X509(x509) => {
-                    let (cache, loaded) =
-                        build_x509_cache(identity, x509, kwargs.max_retries, conn_id, options)?;
+                    let (cache, loaded) = build_x509_cache(
+                        identity,
+                        x509,
+                        kwargs.max_retries,
+                        (connect_timeout, plan.timeout),
+                        conn_id,
+                        options,
+                    )?;
                     x509_identity = Some(loaded);
                     Some(cache)
                 }
@@ -413,6 +203,13 @@ pub(crate) fn prepare(
             }
         }
     };
+    config = add_custom_headers(
+        config,
+        &custom_headers(options.env.as_ref()),
+        &kwargs.default_headers,
+        token_cache.is_some(),
+        conn_id,
+    )?;
     config = add_default_headers(
         config,
         &kwargs.default_headers,
@@ -423,7 +220,9 @@ pub(crate) fn prepare(
     let http = providers_http::tls_client_builder()
         // No API request follows a redirect: the transport reports it (see `transport`).
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(plan.timeout)
+        // Per phase, as the SDK's: connecting, and each read of the reply.
+        .connect_timeout(connect_timeout)
+        .read_timeout(plan.timeout)
         .build()
         .map_err(|source| ClientError::HttpClient {
             conn_id: conn_id.to_owned(),
@@ -432,6 +231,7 @@ pub(crate) fn prepare(
     Ok(Prepared {
         base_url,
         config,
+        connect_timeout,
         token_cache,
         x509_identity,
         http,
@@ -452,13 +252,54 @@ fn add_default_headers(
             key: key.clone(),
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        if workload_identity && is_credential_header(&header) {
+        if workload_identity && header == reqwest::header::HOST {
+            // Validation refuses it too: a request carrying the bearer names its URL's host.
+            return Err(invalid());
+        }
+        if workload_identity && conn_schema::is_credential_header(header.as_str()) {
             // The layer would remove it anyway; skipping it keeps it out of the config too.
             tracing::warn!(
                 target: "openai_conn_client::connect",
                 conn_id,
                 header = %header,
                 "credential header in default_headers ignored under workload identity"
+            );
+            continue;
+        }
+        config = config
+            .with_header(header, value.as_str())
+            .map_err(|_| invalid())?;
+    }
+    Ok(config)
+}
+
+/// The headers of `OPENAI_CUSTOM_HEADERS`, below the explicit `default_headers` (a header named
+/// there is skipped here). `Authorization` is always dropped (the key or the bearer is set by
+/// the client), and under workload identity every credential header, as from `default_headers`.
+fn add_custom_headers(
+    mut config: OpenAIConfig,
+    headers: &[(String, String)],
+    explicit: &BTreeMap<String, String>,
+    workload_identity: bool,
+    conn_id: &str,
+) -> Result<OpenAIConfig, ClientError> {
+    for (name, value) in headers {
+        if explicit.keys().any(|key| key.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let invalid = || ClientError::InvalidHeader {
+            conn_id: conn_id.to_owned(),
+            key: format!("{CUSTOM_HEADERS_ENV} header {name}"),
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        let credential = conn_schema::is_credential_header(header.as_str());
+        let host = workload_identity && header == reqwest::header::HOST;
+        if header == reqwest::header::AUTHORIZATION || host || (workload_identity && credential) {
+            tracing::warn!(
+                target: "openai_conn_client::connect",
+                conn_id,
+                header = %header,
+                "credential header in {CUSTOM_HEADERS_ENV} ignored"
             );
             continue;
         }
@@ -492,15 +333,13 @@ where
                 .map(|(name, value)| (name.clone(), value.clone())),
         )
     });
-    // Order, outermost first: retry (429, 5xx, connection errors), default query, workload
+    // Order, outermost first: retry (the SDK's policy, `retry.rs`), default query, workload
     // identity, transport. Workload identity sits inside the retry so every retry attempt reads
     // the cache again (a token refreshed during a long `Retry-After` wait is picked up) and a 401
     // replay does not consume the retry budget; the retry layer only sees the response that
     // follows any replay.
     let service = ServiceBuilder::new()
-        .layer(OpenAIRetryLayer::new(
-            usize::try_from(max_retries).unwrap_or(usize::MAX),
-        ))
+        .layer(SdkRetryLayer::new(max_retries))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
         .service(transport);
@@ -522,13 +361,16 @@ fn build_cache(
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
     );
-    options
-        .apply(builder.refresh_buffer(identity.refresh_buffer), max_retries)
-        .build()
-        .map_err(|source| ClientError::Exchange {
-            conn_id: conn_id.to_owned(),
-            source,
-        })
+    apply_options(
+        options,
+        builder.refresh_buffer(identity.refresh_buffer),
+        max_retries,
+    )
+    .build()
+    .map_err(|source| ClientError::Exchange {
+        conn_id: conn_id.to_owned(),
+        source,
+    })
 }
 
 /// Under x509: loads the identity (every file error surfaces here, naming the file) and builds
@@ -537,6 +379,7 @@ fn build_x509_cache(
     identity: &WorkloadIdentity,
     config: &X509Config,
     max_retries: Option<u32>,
+    api_timeouts: (Duration, Duration),
     conn_id: &str,
     options: &ClientOptions,
 ) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
@@ -550,14 +393,18 @@ fn build_x509_cache(
         Arc::clone(&loaded),
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
-    );
-    let cache = options
-        .apply(builder.refresh_buffer(identity.refresh_buffer), max_retries)
-        .build()
-        .map_err(|source| ClientError::Exchange {
-            conn_id: conn_id.to_owned(),
-            source,
-        })?;
+    )
+    .x509_exchange_timeouts(api_timeouts.0, api_timeouts.1);
+    let cache = apply_options(
+        options,
+        builder.refresh_buffer(identity.refresh_buffer),
+        max_retries,
+    )
+    .build()
+    .map_err(|source| ClientError::Exchange {
+        conn_id: conn_id.to_owned(),
+        source,
+    })?;
     Ok((cache, loaded))
 }
 
@@ -662,23 +509,26 @@ fn build_source(
     })
 }
 
-/// The type of the subject tokens `provider` yields: the one its source states, or for a custom
-/// source the configured `token_type`; `None` under `x509`, where the client certificate of the
-/// mutual-TLS handshake is the subject.
-pub(crate) fn token_type(provider: &ProviderConfig) -> Option<TokenType> {
-    Some(match provider {
-        ProviderConfig::Kubernetes(_) => KubernetesSource::TOKEN_TYPE,
-        ProviderConfig::Azure(_) => AzureSource::TOKEN_TYPE,
-        ProviderConfig::Gcp(_) => GcpSource::TOKEN_TYPE,
-        ProviderConfig::GithubActions(_) => GithubActionsSource::TOKEN_TYPE,
-        ProviderConfig::Custom(config) => custom_token_type(config),
-        ProviderConfig::X509(_) => return None,
-    })
-}
-
-fn custom_token_type(config: &CustomConfig) -> TokenType {
-    match config.token_type {
-        conn_schema::TokenType::Jwt => TokenType::Jwt,
-        conn_schema::TokenType::Id => TokenType::Id,
+/// The environment, the exchange overrides and the exchange's retries (which follow
+/// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
+fn apply_options(
+    options: &ClientOptions,
+    mut builder: TokenCacheBuilder,
+    max_retries: Option<u32>,
+) -> TokenCacheBuilder {
+    builder = builder.env(Arc::clone(&options.env));
+    if let Some(url) = &options.exchange_url {
+        builder = builder.exchange_url(url.clone());
     }
+    let policy = options
+        .exchange_retry
+        .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
+    builder = builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
+    if let Some(sleep) = &options.exchange_sleep {
+        builder = builder.with_sleep(Arc::clone(sleep));
+    }
+    if let Some(policy) = options.refresh_backoff {
+        builder = builder.refresh_backoff(policy);
+    }
+    builder
 }

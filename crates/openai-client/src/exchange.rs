@@ -10,20 +10,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use providers_core::{RetryPolicy, Sleep, SourceError, SubjectToken};
+use providers_core::{RetryPolicy, Sleep, SubjectToken};
 use providers_http::{
-    HttpError, MAX_BODY_BYTES, Proxy, Retryable, client_builder, is_loopback, is_transient_status,
-    read_body, read_reply, retry_with_policy,
+    HttpError, MAX_BODY_BYTES, Proxy, client_builder, is_loopback, read_body, read_reply,
+    retry_with_policy,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::server_text::scrub;
+use crate::errors::ExchangeError;
+use crate::server_text::{request_id, scrub};
 
-/// The exchange endpoint used when neither the builder nor `OPENAI_TOKEN_EXCHANGE_URL` sets one.
-pub const DEFAULT_TOKEN_EXCHANGE_URL: &str = "https://auth.openai.com/oauth/token";
-/// The environment variable that overrides the exchange endpoint.
-pub const TOKEN_EXCHANGE_URL_ENV: &str = "OPENAI_TOKEN_EXCHANGE_URL";
 /// The RFC 8693 `grant_type` of a token exchange.
 pub(crate) const TOKEN_EXCHANGE_GRANT_TYPE: &str =
     "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -36,114 +33,15 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60)
 /// The exchange endpoint as messages name it.
 pub(crate) const ENDPOINT: &str = "the token exchange endpoint";
 
-/// Getting an access token failed: the subject-token source, the exchange request, or its reply.
-///
-/// Messages never contain a token or a response body; the one piece of server text they carry is
-/// an OAuth `error_description`, which the OAuth error contract defines as human-readable.
-/// The error is `Clone` (causes are shared) so one failed refresh can be handed to every caller
-/// that waited for it.
-#[derive(Clone, Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExchangeError {
-    /// The subject-token source failed.
-    #[error("could not get a subject token: {0}")]
-    Source(#[source] Arc<SourceError>),
-    /// The subject-token source returned an empty token.
-    #[error("the subject-token source returned an empty token")]
-    EmptySubjectToken,
-    /// The exchange answered 400, 401 or 403: an OAuth error such as `invalid_grant`.
-    #[error("oauth error {error} ({status}): {description}{}", request_id_suffix(request_id.as_deref()))]
-    OAuth {
-        /// The body's `error` code, or `unknown_error` when the body has none.
-        error: String,
-        /// The body's `error_description`, or a generic sentence when the body has none.
-        description: String,
-        /// The HTTP status.
-        status: u16,
-        /// The response's `x-request-id`, when it sent one (what OpenAI support asks for).
-        request_id: Option<String>,
-    },
-    /// The exchange request failed as any credential request can: the client, the transport,
-    /// a redirect (never followed: the subject token must go only to the configured endpoint),
-    /// another status, or a 2xx reply that is not a valid token response.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// The refresh that callers were waiting for was stopped before it finished (its runtime shut
-    /// down); the next call starts a new one.
-    #[error("the token refresh was interrupted before it finished")]
-    Interrupted,
-    /// The subject-token fetch and the exchange, retries included, did not finish within the
-    /// flight's overall deadline (see `TokenCacheBuilder::flight_deadline`).
-    #[error("no access token within the {}s deadline (subject-token fetch and exchange, retries included)", .0.as_secs_f64())]
-    Deadline(Duration),
-    /// The exchange endpoint is not a usable URL.
-    #[error("invalid token exchange url {url:?}: {reason}")]
-    InvalidUrl {
-        /// The rejected value, without user info and with query values masked.
-        url: String,
-        /// Why it was rejected.
-        reason: String,
-    },
-    /// Under x509: the client certificate could not be set up for the exchange.
-    #[error(transparent)]
-    X509(Arc<providers_x509::X509Error>),
-    /// Under x509: the mutual-TLS handshake failed (the exchange refused the client certificate,
-    /// or its own certificate is not trusted). Not transient: the same certificate would be
-    /// refused again.
-    #[error("token exchange over mutual tls failed: {0}")]
-    MutualTls(Arc<crate::x509::MutualTlsError>),
-}
-
-impl ExchangeError {
-    /// Whether trying again later may succeed: 408, 429, 5xx, timeouts, connection failures,
-    /// transient source failures and interrupted refreshes. OAuth errors, redirects and malformed
-    /// replies are not transient.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ExchangeError::Source(source) => source.is_transient(),
-            ExchangeError::Http(error) => error.is_transient(),
-            ExchangeError::Interrupted | ExchangeError::Deadline(_) => true,
-            _ => false,
-        }
-    }
-
-    /// The HTTP status the exchange answered with, when it answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ExchangeError::OAuth { status, .. } => Some(*status),
-            ExchangeError::Http(error) => error.status(),
-            _ => None,
-        }
-    }
-}
-
-impl Retryable for ExchangeError {
-    /// Whether the exchange loop retries this error itself: 408, 429, 5xx, timeouts and refused
-    /// connections. Source failures are not retried here: the exchange reuses the subject token
-    /// it was given, and the cache's refresh backoff retries the whole step.
-    fn is_retried(&self) -> bool {
-        match self {
-            ExchangeError::Http(HttpError::Status { status, .. }) => is_transient_status(*status),
-            ExchangeError::Http(HttpError::Timeout { .. } | HttpError::Connect { .. }) => true,
-            _ => false,
-        }
-    }
-
-    /// The exchange's `Retry-After`, when a retried status carried one.
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ExchangeError::Http(error) => error.retry_after(),
-            _ => None,
-        }
-    }
-}
-
 /// A successful exchange: the access token and how long it lives.
 pub(crate) struct Exchanged {
     pub(crate) access_token: SecretString,
     pub(crate) expires_in: Duration,
     /// The reply's `Date` header (the server's clock), for `doctor`'s clock check.
     pub(crate) server_date: Option<String>,
+    /// Whether the reply's `token_type`, when it has one, is a string equal to `Bearer` in any
+    /// case (the X.509 exchange requires it, as the SDK's does).
+    pub(crate) bearer_type: bool,
 }
 
 /// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
@@ -364,22 +262,17 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
     } else {
         Duration::from_secs_f64(expires_in)
     };
+    let bearer_type = match object.get("token_type") {
+        None => true,
+        Some(serde_json::Value::String(kind)) => kind.eq_ignore_ascii_case("bearer"),
+        Some(_) => false,
+    };
     Ok(Exchanged {
         access_token: SecretString::from(access_token),
         expires_in,
         server_date: None,
+        bearer_type,
     })
-}
-
-/// The response's `x-request-id`, printable and bounded; `None` when absent or blank.
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    const MAX_REQUEST_ID_CHARS: usize = 128;
-    let value = headers.get("x-request-id")?.to_str().ok()?;
-    let id: String = scrub(value, &[])
-        .chars()
-        .take(MAX_REQUEST_ID_CHARS)
-        .collect();
-    (!id.is_empty()).then_some(id)
 }
 
 /// The response's `Date` header (RFC 9110 section 6.6.1), printable and bounded; `None` when
@@ -389,10 +282,6 @@ fn server_date(headers: &reqwest::header::HeaderMap) -> Option<String> {
     let value = headers.get(reqwest::header::DATE)?.to_str().ok()?;
     let date: String = scrub(value, &[]).chars().take(MAX_DATE_CHARS).collect();
     (!date.is_empty()).then_some(date)
-}
-
-fn request_id_suffix(request_id: Option<&str>) -> String {
-    request_id.map_or_else(String::new, |id| format!(" (request id {id})"))
 }
 
 fn parse_oauth_error(
@@ -423,6 +312,7 @@ fn parse_oauth_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use providers_http::Retryable;
 
     #[test]
     fn success_needs_a_token_and_a_positive_number() {

@@ -10,11 +10,12 @@ use std::task::{Context, Poll};
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use providers_core::BoxFuture;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use tower::{Layer, Service, ServiceExt};
 
 use crate::cache::TokenCache;
+use crate::errors::ExchangeError;
 use crate::token::AccessToken;
 
 /// Authenticates every API request with a workload-identity access token.
@@ -111,7 +112,7 @@ where
     }
 }
 
-fn token_error(error: crate::ExchangeError) -> OpenAIError {
+fn token_error(error: ExchangeError) -> OpenAIError {
     OpenAIError::Boxed(Box::new(error))
 }
 
@@ -206,9 +207,4 @@ where
             }
         }))
     }
-}
-
-/// Whether `name` is a credential header the workload-identity layer removes.
-pub(crate) fn is_credential_header(name: &HeaderName) -> bool {
-    conn_schema::is_credential_header(name.as_str())
 }

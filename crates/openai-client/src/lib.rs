@@ -36,9 +36,13 @@
 mod api;
 mod cache;
 mod connect;
+mod errors;
 mod exchange;
 mod layer;
+mod options;
 mod plan;
+mod resolve;
+mod retry;
 mod server_text;
 mod token;
 mod transport;
@@ -49,32 +53,27 @@ pub use api::{
     CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
     test_connection,
 };
-pub use cache::{
-    DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, ExchangeUrlOrigin, TokenCache,
-    TokenCacheBuilder,
-};
-pub use connect::{
-    API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, Connected, DEFAULT_BASE_URL,
-    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, from_connection,
-    subject_token_source,
-};
-pub use exchange::{
-    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeError, MAX_TOKEN_LIFETIME, TOKEN_EXCHANGE_URL_ENV,
-    default_exchange_retry_policy,
-};
+pub use cache::{DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, TokenCache, TokenCacheBuilder};
+pub use connect::{Connected, from_connection, subject_token_source};
+pub use errors::{ApiTransportError, ClientError, ExchangeError, MutualTlsError};
+pub use exchange::{MAX_TOKEN_LIFETIME, default_exchange_retry_policy};
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
-pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, plan};
+pub use options::ClientOptions;
+pub use plan::{AuthPlan, Plan, environment_findings, plan};
+pub use resolve::{
+    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_MTLS_BASE_URL,
+    DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT, DEFAULT_TOKEN_EXCHANGE_URL,
+    ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV, TOKEN_EXCHANGE_URL_ENV,
+};
 pub use token::AccessToken;
 pub use upstream::{Upstream, upstream};
-pub use x509::{
-    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,
-};
+pub use x509::X509_SUBJECT_TOKEN_TYPE;
 
 /// The X.509 identity (certificate files followed on disk) behind an `x509` connection.
 pub use providers_x509;
-pub use transport::ApiTransportError;
 
 /// The failure shape the exchange shares with the HTTP sources (see [`ExchangeError::Http`]).
 pub use providers_http::HttpError;

@@ -3,94 +3,22 @@
 
 use std::time::Duration;
 
-use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
+use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind};
 use providers_core::{Env, TokenType};
-use secrecy::{ExposeSecret, SecretString};
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use crate::cache::{ExchangeUrlOrigin, resolve_exchange_url_with_default};
-use crate::connect::{
-    API_KEY_ENV, BASE_URL_ENV, ClientError, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT, ORGANIZATION_ENV, PROJECT_ENV, token_type,
+use crate::errors::ClientError;
+use crate::exchange::parse_exchange_url;
+use crate::options::ClientOptions;
+use crate::resolve::{
+    API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV,
+    DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
+    TOKEN_EXCHANGE_URL_ENV, custom_headers, is_x509, non_empty, resolve_api_key, resolve_base_url,
+    resolve_exchange_url_with_default, token_type,
 };
-use crate::exchange::{DEFAULT_TOKEN_EXCHANGE_URL, TOKEN_EXCHANGE_URL_ENV, parse_exchange_url};
-use crate::x509::{
-    DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, X509_SUBJECT_TOKEN_TYPE,
-    parse_x509_exchange_url, require_https,
-};
-
-/// Where the base URL came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BaseUrlOrigin {
-    /// `openai_client_kwargs.base_url`.
-    ClientKwargs,
-    /// The connection `host`.
-    Host,
-    /// The `OPENAI_BASE_URL` environment variable.
-    Env,
-    /// `https://api.openai.com/v1` (`https://mtls.api.openai.com/v1` under x509).
-    Default,
-}
-
-impl BaseUrlOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BaseUrlOrigin::ClientKwargs => "openai_client_kwargs.base_url",
-            BaseUrlOrigin::Host => "the connection host",
-            BaseUrlOrigin::Env => "the OPENAI_BASE_URL environment variable",
-            BaseUrlOrigin::Default => "the default",
-        }
-    }
-}
-
-impl std::fmt::Display for BaseUrlOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where the API key came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ApiKeyOrigin {
-    /// `openai_client_kwargs.api_key`.
-    ClientKwargs,
-    /// The connection password.
-    Password,
-    /// The `OPENAI_API_KEY` environment variable.
-    Env,
-}
-
-impl ApiKeyOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiKeyOrigin::ClientKwargs => "openai_client_kwargs.api_key",
-            ApiKeyOrigin::Password => "the connection password",
-            ApiKeyOrigin::Env => "the OPENAI_API_KEY environment variable",
-        }
-    }
-}
-
-impl std::fmt::Display for ApiKeyOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ExchangeUrlOrigin {
-    /// A short description for people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExchangeUrlOrigin::Override => "an explicit option",
-            ExchangeUrlOrigin::Env => "the OPENAI_TOKEN_EXCHANGE_URL environment variable",
-            ExchangeUrlOrigin::Default => "the default",
-        }
-    }
-}
+use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
 
 /// How a connection will authenticate, resolved without any network access.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,59 +86,6 @@ pub struct Plan {
     /// loader applied (see [`ClientOptions::with_applied_overrides`]), and each `OPENAI_*`
     /// variable only where it won over the connection.
     pub env_in_effect: Vec<String>,
-}
-
-pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|value| !value.trim().is_empty())
-}
-
-pub(crate) fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
-    let kwargs = &conn.extra.client_kwargs;
-    let (url, origin) = if let Some(url) = non_empty(kwargs.base_url.clone()) {
-        (url, BaseUrlOrigin::ClientKwargs)
-    } else if let Some(url) = non_empty(conn.host.clone()) {
-        (url, BaseUrlOrigin::Host)
-    } else if let Some(url) = non_empty(env.var(BASE_URL_ENV)) {
-        (url, BaseUrlOrigin::Env)
-    } else if is_x509(conn) {
-        (DEFAULT_MTLS_BASE_URL.to_owned(), BaseUrlOrigin::Default)
-    } else {
-        (DEFAULT_BASE_URL.to_owned(), BaseUrlOrigin::Default)
-    };
-    // async-openai joins the base and a path that starts with `/`.
-    (url.trim().trim_end_matches('/').to_owned(), origin)
-}
-
-fn is_x509(conn: &Connection) -> bool {
-    matches!(
-        &conn.extra.auth,
-        Auth::WorkloadIdentity(WorkloadIdentity {
-            provider: ProviderConfig::X509(_),
-            ..
-        })
-    )
-}
-
-pub(crate) fn resolve_api_key(
-    conn: &Connection,
-    env: &dyn Env,
-) -> Option<(SecretString, ApiKeyOrigin)> {
-    let present = |key: &SecretString| !key.expose_secret().is_empty();
-    if let Some(key) = conn
-        .extra
-        .client_kwargs
-        .api_key
-        .as_ref()
-        .filter(|k| present(k))
-    {
-        return Some((key.clone(), ApiKeyOrigin::ClientKwargs));
-    }
-    if let Some(key) = conn.password.as_ref().filter(|k| present(k)) {
-        return Some((key.clone(), ApiKeyOrigin::Password));
-    }
-    env.var(API_KEY_ENV)
-        .filter(|key| !key.is_empty())
-        .map(|key| (SecretString::from(key), ApiKeyOrigin::Env))
 }
 
 /// Resolves what [`from_connection`] would build, without network access: base URL and its
@@ -293,6 +168,9 @@ pub fn plan(
             value
         })
     };
+    if !custom_headers(env).is_empty() {
+        env_in_effect.push(CUSTOM_HEADERS_ENV.to_owned());
+    }
     let organization = from_env(&kwargs.organization, ORGANIZATION_ENV, &mut env_in_effect);
     let project = from_env(&kwargs.project, PROJECT_ENV, &mut env_in_effect);
     if matches!(
@@ -377,24 +255,51 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
 /// Findings about the API base that validation of the document alone cannot see: when
 /// `OPENAI_BASE_URL` is the base in effect (neither `base_url` nor `host` is set), credentials in
 /// it are an error and plain http to another host a warning, as for `host` and `base_url` in the
-/// document ([`conn_schema::api_base_finding`]). Each finding names the variable as its origin.
+/// document ([`conn_schema::api_base_finding`]); and a credential header in
+/// `OPENAI_CUSTOM_HEADERS` that the client drops is a warning. Each finding names the variable as
+/// its origin.
 pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
+    let mut findings = Vec::new();
     let (url, origin) = resolve_base_url(conn, env);
-    if origin != BaseUrlOrigin::Env {
-        return Vec::new();
+    if origin == BaseUrlOrigin::Env {
+        findings.extend(
+            conn_schema::api_base_finding(BASE_URL_ENV, &url).map(|finding| {
+                conn_schema::Diagnostic {
+                    severity: finding.severity,
+                    code: finding.code,
+                    pointer: String::new(),
+                    origin: Some(format!("env {BASE_URL_ENV}")),
+                    location: None,
+                    message: finding.message,
+                    suggestion: Some(finding.suggestion),
+                }
+            }),
+        );
     }
-    conn_schema::api_base_finding(BASE_URL_ENV, &url)
-        .map(|finding| conn_schema::Diagnostic {
-            severity: finding.severity,
-            code: finding.code,
-            pointer: String::new(),
-            origin: Some(format!("env {BASE_URL_ENV}")),
-            location: None,
-            message: finding.message,
-            suggestion: Some(finding.suggestion),
-        })
-        .into_iter()
-        .collect()
+    // A credential in OPENAI_CUSTOM_HEADERS is dropped (`Authorization` always, every credential
+    // header under workload identity): say so, as for `default_headers`.
+    let workload_identity = matches!(conn.extra.auth, Auth::WorkloadIdentity(_));
+    for (name, _) in custom_headers(env) {
+        let dropped = name.eq_ignore_ascii_case("authorization")
+            || (workload_identity && conn_schema::is_credential_header(&name));
+        if dropped {
+            findings.push(conn_schema::Diagnostic {
+                severity: conn_schema::Severity::Warning,
+                code: conn_schema::Code::IgnoredCredentialHeader,
+                pointer: String::new(),
+                origin: Some(format!("env {CUSTOM_HEADERS_ENV}")),
+                location: None,
+                message: format!(
+                    "\"{name}\" in {CUSTOM_HEADERS_ENV} is a credential header: it is ignored \
+                     and never sent"
+                ),
+                suggestion: Some(format!(
+                    "remove it from {CUSTOM_HEADERS_ENV}; the client sets the credential itself"
+                )),
+            });
+        }
+    }
+    findings
 }
 
 impl Plan {

@@ -1,6 +1,6 @@
 //! Server text that reaches people (an OAuth `error_description`, an API error message): the
 //! credentials the request carried are replaced by `[redacted]`, control characters by spaces,
-//! and the text is cut to [`MAX_SERVER_TEXT_CHARS`].
+//! and the text is cut to [`MAX_SERVER_TEXT_CHARS`]; and a reply's `x-request-id`.
 
 /// The most characters of server text kept for a message.
 pub(crate) const MAX_SERVER_TEXT_CHARS: usize = 500;
@@ -26,6 +26,18 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+/// A reply's `x-request-id` (what OpenAI support asks for), printable and bounded; `None` when
+/// absent or blank.
+pub(crate) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    const MAX_REQUEST_ID_CHARS: usize = 128;
+    let value = headers.get("x-request-id")?.to_str().ok()?;
+    let id: String = scrub(value, &[])
+        .chars()
+        .take(MAX_REQUEST_ID_CHARS)
+        .collect();
+    (!id.is_empty()).then_some(id)
 }
 
 #[cfg(test)]

@@ -4,47 +4,29 @@
 //! - a redirect is an error naming the status and the target host, never followed (the client
 //!   is built with redirects off, so the API key, custom headers and the default query never go
 //!   to another origin);
-//! - a transport error loses its URL, which may hold `default_query` values;
+//! - every transport failure, of the request or of reading a body, becomes our error through one
+//!   function, [`transport_error`], which drops the URL (it may hold `default_query` values);
+//! - a success reply's body is read here (a server-sent event stream is passed on as it comes,
+//!   without its URL), so a read that stalls past the timeout is a transport failure the retry
+//!   layer sees, and async-openai never reads a body that could fail with the URL in its error;
 //! - an error reply's body is read up to [`MAX_BODY_BYTES`], and every credential the request
 //!   carried is replaced by `[redacted]` in it before async-openai turns it into a message; the
-//!   message of a JSON error and a plain-text body are cut to 500 characters.
+//!   message of a JSON error and a plain-text body are cut to 500 characters. A body that is not
+//!   an OpenAI JSON error becomes one (its text, and the reply's `x-request-id`), so a non-JSON
+//!   `429` is a `429` error and never a deserialisation error.
 
 use std::task::{Context, Poll};
 
-use async_openai::error::OpenAIError;
+use async_openai::error::{ApiError, OpenAIError};
 use async_openai::middleware::HttpRequestFactory;
 use providers_core::BoxFuture;
-use providers_http::{BodyError, MAX_BODY_BYTES, read_body};
-use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, LOCATION};
+use providers_http::{MAX_BODY_BYTES, read_body};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use secrecy::{ExposeSecret, SecretString};
 use tower::Service;
 
-use crate::layer::is_credential_header;
-use crate::server_text::scrub;
-
-/// What the API transport refuses.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiTransportError {
-    /// The API answered with a redirect, which is never followed: the request's credentials must
-    /// go only to the configured base URL.
-    #[error("the api answered with a redirect ({status}) to {target}, which is not followed")]
-    Redirect {
-        /// The HTTP status.
-        status: u16,
-        /// The host and port the `Location` header points to (`no location` when it has none).
-        target: String,
-    },
-    /// An error reply whose body is larger than [`MAX_BODY_BYTES`] or could not be read.
-    #[error("the api answered {status}, and its reply body could not be read: {source}")]
-    Body {
-        /// The HTTP status.
-        status: u16,
-        /// Why.
-        #[source]
-        source: BodyError,
-    },
-}
+use crate::errors::ApiTransportError;
+use crate::server_text::{request_id, scrub};
 
 /// Where the API transport gets the client for each request, and how it reports a transport
 /// error: a fixed client, or under x509 the client of the certificate's current generation,
@@ -57,8 +39,15 @@ pub(crate) trait ApiClient: Clone + Send + Sync + 'static {
     /// which may hold `default_query` values.
     fn transport_error(&self, url: &url::Url, error: reqwest::Error) -> OpenAIError {
         let _ = url;
-        OpenAIError::Reqwest(error.without_url())
+        transport_error(error)
     }
+}
+
+/// The one way a transport failure (the request, a read of a reply body) becomes the API
+/// client's error: reqwest's error without the URL, which may hold `default_query` values. The
+/// retry layer retries it (see `retry.rs`).
+pub(crate) fn transport_error(error: reqwest::Error) -> OpenAIError {
+    OpenAIError::Reqwest(error.without_url())
 }
 
 impl ApiClient for reqwest::Client {
@@ -110,7 +99,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
                 })));
             }
             if status.is_success() {
-                return Ok(response);
+                return success_reply(response).await;
             }
             guarded_error_reply(response, &credentials(&carried)).await
         })
@@ -121,7 +110,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
 fn carried_credentials(headers: &HeaderMap) -> Vec<HeaderValue> {
     headers
         .iter()
-        .filter(|(name, _)| is_credential_header(name))
+        .filter(|(name, _)| conn_schema::is_credential_header(name.as_str()))
         .map(|(_, value)| value.clone())
         .collect()
 }
@@ -159,6 +148,31 @@ fn redirect_target(request_url: &url::Url, headers: &HeaderMap) -> String {
         .unwrap_or_else(|| "no location".to_owned())
 }
 
+/// A success reply without its URL: an event stream as it comes, any other body read here.
+async fn success_reply(response: reqwest::Response) -> Result<reqwest::Response, OpenAIError> {
+    let streamed = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("text/event-stream"));
+    let (parts, body) = http::Response::from(response).into_parts();
+    if streamed {
+        // async-openai reads an event stream chunk by chunk, with errors that carry no URL.
+        return Ok(reqwest::Response::from(http::Response::from_parts(
+            parts, body,
+        )));
+    }
+    // Read as async-openai would (it buffers every reply that is not a stream), but here, where
+    // a failure is a transport failure without the URL.
+    let body = reqwest::Response::from(http::Response::new(body))
+        .bytes()
+        .await
+        .map_err(transport_error)?;
+    Ok(reqwest::Response::from(http::Response::from_parts(
+        parts, body,
+    )))
+}
+
 /// The error reply rebuilt from its bounded, scrubbed body.
 async fn guarded_error_reply(
     response: reqwest::Response,
@@ -176,7 +190,7 @@ async fn guarded_error_reply(
             }))
         })?;
     let secrets: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
-    let body = guarded_body(&body, &secrets);
+    let body = guarded_body(&body, &secrets, status, request_id(&headers).as_deref());
     headers.remove(CONTENT_LENGTH);
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
@@ -185,16 +199,41 @@ async fn guarded_error_reply(
     Ok(reqwest::Response::from(rebuilt))
 }
 
-/// A JSON error keeps its shape with its `error.message` scrubbed and cut; any other body is
-/// scrubbed and cut as text.
-fn guarded_body(body: &[u8], secrets: &[&str]) -> Vec<u8> {
+/// An OpenAI JSON error keeps its shape with every string scrubbed and cut. Any other body
+/// becomes what async-openai reads as an error of the reply's status, never a deserialisation
+/// error: for a 5xx (whose body async-openai takes as text) its scrubbed text, else an OpenAI
+/// JSON error holding that text; both end with the reply's `x-request-id`.
+fn guarded_body(
+    body: &[u8],
+    secrets: &[&str],
+    status: reqwest::StatusCode,
+    request_id: Option<&str>,
+) -> Vec<u8> {
     if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) {
-        scrub_strings(&mut value, secrets);
-        if let Ok(text) = serde_json::to_vec(&value) {
-            return text;
+        let openai_error = value
+            .get("error")
+            .is_some_and(|error| serde_json::from_value::<ApiError>(error.clone()).is_ok());
+        if openai_error || status.is_server_error() {
+            scrub_strings(&mut value, secrets);
+            if let Ok(text) = serde_json::to_vec(&value) {
+                return text;
+            }
         }
     }
-    scrub(&String::from_utf8_lossy(body), secrets).into_bytes()
+    let mut text = scrub(&String::from_utf8_lossy(body), secrets);
+    if text.is_empty() {
+        text = format!("the api answered {status} with an empty body");
+    }
+    if let Some(id) = request_id {
+        text = format!("{text} (request id {id})");
+    }
+    if status.is_server_error() {
+        return text.into_bytes();
+    }
+    let wrapped = serde_json::json!({
+        "error": { "message": text, "type": null, "param": null, "code": null }
+    });
+    serde_json::to_vec(&wrapped).unwrap_or_default()
 }
 
 /// Scrubs every string in a JSON value (the message, but also `param` or `code`, which a server
@@ -238,9 +277,36 @@ mod tests {
     #[test]
     fn json_error_bodies_keep_their_shape() {
         let body = br#"{"error":{"message":"bad key sk-SECRET-1","type":"invalid_request_error","code":null}}"#;
-        let guarded = guarded_body(body, &["sk-SECRET-1"]);
+        let guarded = guarded_body(
+            body,
+            &["sk-SECRET-1"],
+            reqwest::StatusCode::BAD_REQUEST,
+            Some("req_1"),
+        );
         let value: serde_json::Value = serde_json::from_slice(&guarded).expect("json");
         assert_eq!(value["error"]["message"], "bad key [redacted]");
         assert_eq!(value["error"]["type"], "invalid_request_error");
+    }
+
+    #[test]
+    fn other_bodies_become_an_openai_error_with_the_request_id() {
+        let guarded = guarded_body(
+            b"<html>slow down sk-SECRET-1</html>",
+            &["sk-SECRET-1"],
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            Some("req_9"),
+        );
+        let value: serde_json::Value = serde_json::from_slice(&guarded).expect("json");
+        assert_eq!(
+            value["error"]["message"],
+            "<html>slow down [redacted]</html> (request id req_9)"
+        );
+        let guarded = guarded_body(
+            b"upstream down",
+            &[],
+            reqwest::StatusCode::BAD_GATEWAY,
+            None,
+        );
+        assert_eq!(guarded, b"upstream down");
     }
 }

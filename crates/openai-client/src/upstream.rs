@@ -12,7 +12,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use url::Url;
 
 use crate::cache::TokenCache;
-use crate::connect::{ClientError, ClientOptions, Prepared, prepare};
+use crate::connect::{Prepared, prepare};
+use crate::errors::ClientError;
+use crate::options::ClientOptions;
 use crate::plan::Plan;
 use crate::token::AccessToken;
 use crate::transport::ApiClient;
@@ -62,6 +64,7 @@ pub fn upstream(
     let Prepared {
         base_url,
         config,
+        connect_timeout,
         token_cache,
         x509_identity,
         http,
@@ -87,12 +90,14 @@ pub fn upstream(
         }
     }
     let client = match x509_identity {
-        Some(identity) => Client::X509(X509ApiClient::new(identity, plan.timeout).map_err(
-            |source| ClientError::X509 {
-                conn_id: conn_id.to_owned(),
-                source,
-            },
-        )?),
+        Some(identity) => Client::X509(
+            X509ApiClient::new(identity, connect_timeout, plan.timeout).map_err(|source| {
+                ClientError::X509 {
+                    conn_id: conn_id.to_owned(),
+                    source,
+                }
+            })?,
+        ),
         None => Client::Plain(http),
     };
     let default_query = conn

@@ -7,27 +7,22 @@
 //! the API, with the connection's timeout) asks it for the current generation before every
 //! request, so a rotation is picked up by the next connection and no request fails because of it.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
-use providers_core::{RetryPolicy, Sleep};
-use providers_http::{HttpError, Retryable, retry_with_policy};
-use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Error, tls_failure};
+use providers_core::{Decision, SdkRetryPolicy, Sleep, retry};
+use providers_http::HttpError;
+use providers_x509::{ReloadingClient, ReloadingIdentity, X509Error, tls_failure};
 use url::Url;
 
+use crate::errors::{ExchangeError, MutualTlsError};
 use crate::exchange::{
-    ENDPOINT, EXCHANGE_TIMEOUT, ExchangeError, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE,
-    logged_attempt, token_reply,
+    ENDPOINT, EXCHANGE_TIMEOUT, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE, logged_attempt, token_reply,
 };
+use crate::retry::is_retried_status;
 use crate::transport::ApiClient;
 
-/// The API base under x509 when neither the connection nor `OPENAI_BASE_URL` sets one.
-pub const DEFAULT_MTLS_BASE_URL: &str = "https://mtls.api.openai.com/v1";
-/// The exchange endpoint under x509 when neither an option nor `OPENAI_TOKEN_EXCHANGE_URL` sets
-/// one.
-pub const DEFAULT_MTLS_TOKEN_EXCHANGE_URL: &str = "https://mtls.auth.openai.com/oauth/token";
 /// The `subject_token_type` of an X.509 exchange (the certificate is the subject).
 pub const X509_SUBJECT_TOKEN_TYPE: &str = "urn:openai:params:oauth:token-type:x509";
 
@@ -54,22 +49,34 @@ pub(crate) fn parse_x509_exchange_url(text: &str) -> Result<Url, ExchangeError> 
     })
 }
 
-/// An exchange attempt's error, sorted with the SDK's X.509 retry rule: 409 is retried too.
-struct Attempt(ExchangeError);
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
+/// A failed exchange attempt with what its reply said about a retry, sorted by the SDK's X.509
+/// rule: a reply of 400, 401 or 403 or with `x-should-retry: false` is final; one with
+/// `x-should-retry: true`, or of 408, 409, 429 or 5xx, is retried, as are transport failures.
+struct Attempt {
+    error: ExchangeError,
+    retried: bool,
+    server_delay: Option<Duration>,
 }
 
-impl Retryable for Attempt {
-    fn is_retried(&self) -> bool {
-        self.0.is_retried() || self.0.status() == Some(409)
+impl Attempt {
+    fn of_reply(error: ExchangeError, status: u16, headers: &reqwest::header::HeaderMap) -> Self {
+        let retried = !matches!(status, 400 | 401 | 403)
+            && providers_http::should_retry(headers).unwrap_or_else(|| is_retried_status(status));
+        Attempt {
+            error,
+            retried,
+            server_delay: providers_http::retry_after(headers),
+        }
     }
 
-    fn retry_after(&self) -> Option<Duration> {
-        Retryable::retry_after(&self.0)
+    fn without_reply(error: ExchangeError) -> Self {
+        // A refused client certificate stays refused; any other transport failure is retried.
+        let retried = matches!(&error, ExchangeError::Http(error) if error.is_transport());
+        Attempt {
+            error,
+            retried,
+            server_delay: None,
+        }
     }
 }
 
@@ -79,7 +86,7 @@ pub(crate) struct X509Exchanger {
     url: Url,
     identity_provider_id: String,
     service_account_id: String,
-    policy: RetryPolicy,
+    policy: SdkRetryPolicy,
     sleep: Arc<dyn Sleep>,
 }
 
@@ -96,17 +103,24 @@ impl std::fmt::Debug for X509Exchanger {
 }
 
 impl X509Exchanger {
+    /// An exchanger retrying on `policy`; `api_timeouts` (connect, read) are the API client's,
+    /// and each phase of the exchange gets the smaller of that and 10 s, as in the SDK.
     pub(crate) fn new(
         identity: Arc<ReloadingIdentity>,
         url: &str,
         identity_provider_id: String,
         service_account_id: String,
-        policy: RetryPolicy,
+        policy: SdkRetryPolicy,
+        api_timeouts: (Duration, Duration),
         sleep: Arc<dyn Sleep>,
     ) -> Result<Self, ExchangeError> {
         let url = parse_x509_exchange_url(url)?;
-        let client = ReloadingClient::new(identity, EXCHANGE_TIMEOUT)
-            .map_err(|error| ExchangeError::X509(Arc::new(error)))?;
+        let client = ReloadingClient::with_timeouts(
+            identity,
+            api_timeouts.0.min(EXCHANGE_TIMEOUT),
+            api_timeouts.1.min(EXCHANGE_TIMEOUT),
+        )
+        .map_err(|error| ExchangeError::X509(Arc::new(error)))?;
         Ok(X509Exchanger {
             client,
             url,
@@ -125,26 +139,40 @@ impl X509Exchanger {
         &self,
         on_attempt: &(dyn Fn() + Send + Sync),
     ) -> Result<Exchanged, ExchangeError> {
-        retry_with_policy(
+        let policy = self.policy;
+        retry(
             self.sleep.as_ref(),
-            &self.policy,
-            "openai x509 token exchange",
             |retries_done| {
                 on_attempt();
                 self.attempt(retries_done + 1)
             },
+            |attempt: &Attempt, retries_done| match attempt
+                .retried
+                .then(|| policy.delay(retries_done, attempt.server_delay))
+                .flatten()
+            {
+                Some(delay) => Decision::RetryAfter(delay),
+                None => Decision::Stop,
+            },
         )
         .await
-        .map_err(|Attempt(error)| error)
+        .map_err(|attempt| attempt.error)
     }
 
     async fn attempt(&self, attempt: u32) -> Result<Exchanged, Attempt> {
-        logged_attempt(attempt, "x509", self.send())
-            .await
-            .map_err(Attempt)
+        let mut reply = None;
+        let result = logged_attempt(attempt, "x509", self.send(&mut reply)).await;
+        result.map_err(|error| match reply {
+            Some((status, headers)) => Attempt::of_reply(error, status, &headers),
+            None => Attempt::without_reply(error),
+        })
     }
 
-    async fn send(&self) -> Result<Exchanged, ExchangeError> {
+    /// One exchange request; `reply` gets the status and headers when the server answered.
+    async fn send(
+        &self,
+        reply: &mut Option<(u16, reqwest::header::HeaderMap)>,
+    ) -> Result<Exchanged, ExchangeError> {
         // Exactly the SDK's four fields; the certificate of the TLS handshake is the subject.
         let body = serde_json::json!({
             "grant_type": TOKEN_EXCHANGE_GRANT_TYPE,
@@ -160,8 +188,13 @@ impl X509Exchanger {
             .send()
             .await
             .map_err(|error| self.request_error(error))?;
+        if !response.status().is_success() {
+            *reply = Some((response.status().as_u16(), response.headers().clone()));
+        }
         // No subject token travels under x509: nothing of ours for the server to echo.
-        token_reply(response, &[]).await
+        let exchanged = token_reply(response, &[]).await?;
+        check_bearer(&exchanged)?;
+        Ok(exchanged)
     }
 
     fn request_error(&self, error: reqwest::Error) -> ExchangeError {
@@ -176,22 +209,36 @@ impl X509Exchanger {
     }
 }
 
-fn origin(url: &Url) -> String {
-    url.origin().ascii_serialization()
+/// The SDK's checks of an X.509 exchange reply: a `token_type`, when present, is `Bearer` (any
+/// case), and the token is usable as a bearer (`[A-Za-z0-9._~+/-]+=*`).
+fn check_bearer(exchanged: &Exchanged) -> Result<(), ExchangeError> {
+    use secrecy::ExposeSecret;
+    let malformed = |expected| {
+        ExchangeError::Http(HttpError::Malformed {
+            endpoint: ENDPOINT.into(),
+            status: 200,
+            expected,
+        })
+    };
+    if !exchanged.bearer_type {
+        return Err(malformed("token_type Bearer"));
+    }
+    let token = exchanged.access_token.expose_secret();
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._~+/-".contains(&byte));
+    if valid {
+        return Ok(());
+    }
+    Err(malformed(
+        "an access_token made of [A-Za-z0-9._~+/-] and trailing =",
+    ))
 }
 
-/// A mutual-TLS handshake failed: the server refused the client certificate, or the server's
-/// own certificate is not trusted. Under x509 the API's transport returns it inside
-/// [`OpenAIError::Boxed`]; the exchange inside [`ExchangeError::MutualTls`].
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{endpoint}: {failure} (certificate_path {certificate_path:?})")]
-pub struct MutualTlsError {
-    /// The origin of the request, such as `https://mtls.api.openai.com`.
-    pub endpoint: String,
-    /// The client certificate file.
-    pub certificate_path: PathBuf,
-    /// What failed.
-    pub failure: TlsFailure,
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// The API's client under x509: the client of the identity's current generation (rebuilt when
@@ -204,9 +251,10 @@ pub(crate) struct X509ApiClient {
 impl X509ApiClient {
     pub(crate) fn new(
         identity: Arc<ReloadingIdentity>,
-        timeout: Duration,
+        connect_timeout: Duration,
+        read_timeout: Duration,
     ) -> Result<Self, X509Error> {
-        let client = ReloadingClient::new(identity, timeout)?;
+        let client = ReloadingClient::with_timeouts(identity, connect_timeout, read_timeout)?;
         Ok(X509ApiClient {
             client: Arc::new(client),
         })
@@ -227,7 +275,7 @@ impl ApiClient for X509ApiClient {
                 certificate_path: self.client.identity().files().certificate_path.clone(),
                 failure,
             })),
-            None => OpenAIError::Reqwest(error.without_url()),
+            None => crate::transport::transport_error(error),
         }
     }
 }
@@ -249,6 +297,6 @@ mod tests {
             assert!(!shown.contains("SECRET"), "{shown}");
             assert!(shown.contains("auth.example"), "{shown}");
         }
-        assert!(parse_x509_exchange_url(DEFAULT_MTLS_TOKEN_EXCHANGE_URL).is_ok());
+        assert!(parse_x509_exchange_url(crate::resolve::DEFAULT_MTLS_TOKEN_EXCHANGE_URL).is_ok());
     }
 }

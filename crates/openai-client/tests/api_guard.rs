@@ -400,3 +400,52 @@ async fn an_api_error_never_repeats_the_access_token() {
     );
     assert!(!text.contains(ACCESS), "{text}");
 }
+
+/// A `Host` in `default_headers` is an error with its position under workload identity (a
+/// request carrying the bearer names its URL's host), a warning under an API key.
+#[test]
+fn a_host_header_is_refused_under_workload_identity_and_warned_about_under_an_api_key() {
+    let text = r#"{
+  "conn_type": "openai",
+  "extra": {
+    "auth_type": "workload_identity",
+    "workload_identity_provider": "gcp",
+    "identity_provider_id": "i",
+    "service_account_id": "s",
+    "openai_client_kwargs": {"default_headers": {"Host": "internal.example", "X-Trace": "t"}}
+  }
+}"#;
+    let report = conn_schema::validate(text, conn_schema::DocumentKind::Auto);
+    assert!(report.connection().is_none());
+    let host: Vec<_> = report
+        .diagnostics()
+        .iter()
+        .filter(|d| d.pointer == "/extra/openai_client_kwargs/default_headers/Host")
+        .collect();
+    assert_eq!(host.len(), 1, "{:?}", report.diagnostics());
+    assert_eq!(host[0].severity, conn_schema::Severity::Error);
+    assert_eq!(host[0].code.as_str(), "not-allowed-here");
+    assert_eq!(
+        host[0].location.map(|location| location.line),
+        Some(8),
+        "{:?}",
+        host[0]
+    );
+
+    let api_key = json!({
+        "conn_type": "openai",
+        "password": "sk-x",
+        "extra": {"openai_client_kwargs": {"default_headers": {"host": "internal.example"}}}
+    });
+    let report = conn_schema::validate(&api_key.to_string(), conn_schema::DocumentKind::Auto);
+    assert!(report.connection().is_some());
+    assert!(
+        report
+            .diagnostics()
+            .iter()
+            .any(|d| d.severity == conn_schema::Severity::Warning
+                && d.pointer == "/extra/openai_client_kwargs/default_headers/host"),
+        "{:?}",
+        report.diagnostics()
+    );
+}

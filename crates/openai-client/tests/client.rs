@@ -350,3 +350,44 @@ async fn the_helpers_use_the_default_models() {
     assert_eq!(embeddings["model"], DEFAULT_EMBEDDING_MODEL);
     assert_eq!(requests[0].uri, "/v1/chat/completions");
 }
+
+/// `OPENAI_CUSTOM_HEADERS` adds headers below the explicit `default_headers`; under workload
+/// identity its credential headers are dropped (and validation's environment findings say so);
+/// `plan` lists the variable among those in effect.
+#[tokio::test]
+async fn openai_custom_headers_are_sent_below_default_headers_without_credentials() {
+    let mock = Mock::start().await;
+    let source = CountingSource::new(TokenType::Jwt);
+    let env = MapEnv::new().with(
+        "OPENAI_CUSTOM_HEADERS",
+        "X-Team: ml\nApi-Key: sk-LEAKED-ENV\nX-Trace: from-env",
+    );
+    let connection = workload_identity_connection(
+        &mock,
+        json!({"openai_client_kwargs": {"default_headers": {"X-Trace": "explicit"}}}),
+    );
+    let options = mock.options(source).with_env(Arc::new(env.clone()));
+    let connected = from_connection(&connection, "openai_wi", options).unwrap();
+    test_connection(&connected.client).await.unwrap();
+
+    let requests = mock.state.api_requests.lock().unwrap();
+    let headers = &requests[0].headers;
+    assert_eq!(headers.get("x-team").unwrap(), "ml");
+    assert_eq!(headers.get("x-trace").unwrap(), "explicit");
+    assert!(headers.get("api-key").is_none(), "{headers:?}");
+    assert!(
+        connected
+            .plan
+            .env_in_effect
+            .contains(&"OPENAI_CUSTOM_HEADERS".to_owned())
+    );
+
+    let findings = openai_conn_client::environment_findings(&connection, &env);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0]
+            .message
+            .contains("\"Api-Key\" in OPENAI_CUSTOM_HEADERS")
+    );
+    assert!(!findings[0].message.contains("LEAKED"));
+}

@@ -659,3 +659,174 @@ async fn the_x509_exchange_follows_max_retries() {
     assert_eq!(error.status(), Some(409), "{error:?}");
     assert_eq!(token_calls.load(Ordering::SeqCst), 1);
 }
+
+/// A mutual-TLS exchange that answers `reply` (status, headers, body) to every request, and the
+/// token cache of an x509 connection with `kwargs` pointed at it; the counter counts requests.
+async fn scripted_x509_exchange(
+    setup: &Setup,
+    status: StatusCode,
+    headers: &'static [(&'static str, &'static str)],
+    body: Value,
+    kwargs: Value,
+) -> (openai_conn_client::TokenCache, Arc<AtomicUsize>, MtlsServer) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let router = Router::new().route(
+        "/oauth/token",
+        post({
+            let calls = Arc::clone(&calls);
+            move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let body = body.clone();
+                async move {
+                    let mut reply = (status, Json(body)).into_response();
+                    for (name, value) in headers {
+                        reply
+                            .headers_mut()
+                            .insert(*name, axum::http::HeaderValue::from_static(value));
+                    }
+                    reply
+                }
+            }
+        }),
+    );
+    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
+    // The waits between attempts are not waited: a handshake on paused time would see its
+    // timeouts fire while the runtime waits for the socket.
+    let no_wait =
+        |_: std::time::Duration| -> openai_conn_client::providers_core::BoxFuture<'static, ()> {
+            Box::pin(async {})
+        };
+    let options = setup
+        .options()
+        .with_exchange_url(server.url("/oauth/token"))
+        .with_exchange_sleep(Arc::new(no_wait));
+    let connection = setup.connection(json!({"extra": {"openai_client_kwargs": kwargs}}));
+    let cache = from_connection(&connection, "x509", options)
+        .expect("the x509 connection builds")
+        .token_cache
+        .expect("an x509 connection has a token cache");
+    (cache, calls, server)
+}
+
+/// The SDK caps the X.509 exchange's retries at 2, whatever `max_retries` says.
+#[tokio::test]
+async fn the_x509_exchange_retries_at_most_twice() {
+    let setup = setup().await;
+    let (cache, calls, _server) = scripted_x509_exchange(
+        &setup,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &[],
+        json!({}),
+        json!({"max_retries": 5}),
+    )
+    .await;
+    let error = cache.token().await.expect_err("every attempt fails");
+    assert_eq!(error.status(), Some(503), "{error:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+/// A server delay over 120 s means no retry; `x-should-retry: false` too; 401 is never retried,
+/// even with `x-should-retry: true`.
+#[tokio::test]
+async fn the_x509_exchange_follows_the_servers_retry_headers() {
+    let setup = setup().await;
+    for (status, headers, expected_calls) in [
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            &[("retry-after", "200")][..],
+            1,
+        ),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            &[("x-should-retry", "false")][..],
+            1,
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            &[("x-should-retry", "true")][..],
+            1,
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            &[("x-should-retry", "true"), ("x-ignored", "1")][..],
+            1,
+        ),
+        (StatusCode::NOT_FOUND, &[("x-should-retry", "true")][..], 3),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            &[("retry-after-ms", "1")][..],
+            3,
+        ),
+    ] {
+        let (cache, calls, _server) =
+            scripted_x509_exchange(&setup, status, headers, json!({}), json!({})).await;
+        let error = cache.token().await.expect_err("every attempt fails");
+        assert_eq!(error.status(), Some(status.as_u16()), "{error:?}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            expected_calls,
+            "{status} {headers:?}"
+        );
+    }
+}
+
+/// A reply whose `token_type` is not Bearer, or whose token cannot be a bearer, is malformed.
+#[tokio::test]
+async fn the_x509_exchange_wants_a_bearer_token() {
+    let setup = setup().await;
+    for body in [
+        json!({"access_token": "tok", "token_type": "N_A", "expires_in": 3600}),
+        json!({"access_token": "tok", "token_type": 1, "expires_in": 3600}),
+        json!({"access_token": "tok en", "token_type": "Bearer", "expires_in": 3600}),
+        json!({"access_token": "=tok", "expires_in": 3600}),
+    ] {
+        let (cache, calls, _server) =
+            scripted_x509_exchange(&setup, StatusCode::OK, &[], body.clone(), json!({})).await;
+        let error = cache.token().await.expect_err("the reply is refused");
+        assert!(
+            matches!(&error, ExchangeError::Http(HttpError::Malformed { .. })),
+            "{body}: {error:?}"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{body}");
+    }
+    let (cache, _calls, _server) = scripted_x509_exchange(
+        &setup,
+        StatusCode::OK,
+        &[],
+        json!({"access_token": "a.b-c_d~e+f/g==", "token_type": "bearer", "expires_in": 3600}),
+        json!({}),
+    )
+    .await;
+    cache
+        .token()
+        .await
+        .expect("a bearer token in any case is accepted");
+}
+
+/// The exchange's timeout is the smaller of the configured one and 10 s.
+#[tokio::test(start_paused = true)]
+async fn a_smaller_configured_timeout_bounds_the_x509_exchange() {
+    let setup = setup().await;
+    let router = Router::new().route("/oauth/token", post(std::future::pending::<Json<Value>>));
+    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
+    let options = setup
+        .options()
+        .with_exchange_url(server.url("/oauth/token"));
+    let connection = setup
+        .connection(json!({"extra": {"openai_client_kwargs": {"timeout": 3, "max_retries": 0}}}));
+    let cache = from_connection(&connection, "x509", options)
+        .expect("the x509 connection builds")
+        .token_cache
+        .expect("an x509 connection has a token cache");
+    let started = tokio::time::Instant::now();
+    let error = cache.token().await.expect_err("the exchange times out");
+    assert!(
+        matches!(&error, ExchangeError::Http(HttpError::Timeout { .. })),
+        "{error:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(3) && waited < std::time::Duration::from_secs(4),
+        "{waited:?}"
+    );
+}

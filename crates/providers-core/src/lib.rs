@@ -21,7 +21,9 @@ pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{BoxError, SourceError};
 pub use net::is_loopback_host;
 pub use read::{MAX_DOCUMENT_BYTES, MAX_TOKEN_FILE_BYTES, read_bounded, read_regular_file};
-pub use retry::{Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
+pub use retry::{
+    Decision, MAX_SERVER_DELAY, RetryPolicy, SdkRetryPolicy, Sleep, retry, retry_after_seconds,
+};
 pub use signals::{Signal, SignalKind};
 pub use token::{SubjectToken, TokenType};
 

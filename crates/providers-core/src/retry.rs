@@ -86,6 +86,76 @@ impl RetryPolicy {
     }
 }
 
+/// The longest delay a server may ask for (`retry-after-ms`, `Retry-After`) and still be waited
+/// for, as the official OpenAI SDK rules: a longer one means no retry at all.
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
+
+/// The official OpenAI SDK's retry schedule (openai 3.63.0): `max_retries` retries; before retry
+/// `n` (from 0) the server's delay when it asked for one within [`MAX_SERVER_DELAY`], else
+/// `min(0.5 * 2^n, 8)` s; a server delay over [`MAX_SERVER_DELAY`] ends the retries.
+///
+/// Two flavours, as the SDK has them: the API loop ([`SdkRetryPolicy::api`]) takes a random
+/// 0-25 % off the backoff and backs off on a zero delay; the X.509 exchange
+/// ([`SdkRetryPolicy::x509_exchange`]) retries at most twice, without jitter, and honours a zero
+/// delay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SdkRetryPolicy {
+    max_retries: u32,
+    x509_exchange: bool,
+}
+
+impl SdkRetryPolicy {
+    /// The first backoff delay.
+    pub const INITIAL_DELAY: Duration = Duration::from_millis(500);
+    /// The longest backoff delay.
+    pub const MAX_DELAY: Duration = Duration::from_secs(8);
+    /// The most retries of the X.509 exchange, whatever `max_retries` says.
+    pub const MAX_X509_EXCHANGE_RETRIES: u32 = 2;
+
+    /// The schedule of API requests: `max_retries` retries.
+    pub fn api(max_retries: u32) -> Self {
+        SdkRetryPolicy {
+            max_retries,
+            x509_exchange: false,
+        }
+    }
+
+    /// The schedule of the X.509 exchange: `min(max_retries, 2)` retries.
+    pub fn x509_exchange(max_retries: u32) -> Self {
+        SdkRetryPolicy {
+            max_retries: max_retries.min(Self::MAX_X509_EXCHANGE_RETRIES),
+            x509_exchange: true,
+        }
+    }
+
+    /// How many retries the schedule allows.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `retries_done + 1` after a failure whose server asked for
+    /// `server_delay`, or `None` for no retry: the budget is spent, or the server asked for more
+    /// than [`MAX_SERVER_DELAY`].
+    pub fn delay(&self, retries_done: u32, server_delay: Option<Duration>) -> Option<Duration> {
+        if retries_done >= self.max_retries {
+            return None;
+        }
+        match server_delay {
+            Some(delay) if delay > MAX_SERVER_DELAY => return None,
+            Some(delay) if !delay.is_zero() || self.x509_exchange => return Some(delay),
+            _ => {}
+        }
+        let exponent = i32::try_from(retries_done.min(1000)).unwrap_or(1000);
+        let backoff = Self::INITIAL_DELAY
+            .mul_f64(2f64.powi(exponent).min(1e6))
+            .min(Self::MAX_DELAY);
+        if self.x509_exchange {
+            return Some(backoff);
+        }
+        Some(backoff.mul_f64(1.0 - 0.25 * fastrand::f64()))
+    }
+}
+
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -179,6 +249,44 @@ mod tests {
         );
         assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(retry_after_seconds("-1"), None);
+    }
+
+    #[test]
+    fn the_sdk_schedule_backs_off_less_jitter_and_refuses_long_server_delays() {
+        let api = SdkRetryPolicy::api(6);
+        for (retries_done, base) in [
+            (0u32, 0.5f64),
+            (1, 1.0),
+            (2, 2.0),
+            (3, 4.0),
+            (4, 8.0),
+            (5, 8.0),
+        ] {
+            let delay = api
+                .delay(retries_done, None)
+                .expect("within budget")
+                .as_secs_f64();
+            assert!(
+                delay <= base && delay >= base * 0.75,
+                "{retries_done}: {delay}"
+            );
+        }
+        assert_eq!(api.delay(6, None), None);
+        let secs = Duration::from_secs;
+        assert_eq!(api.delay(0, Some(secs(120))), Some(secs(120)));
+        assert_eq!(api.delay(0, Some(Duration::from_millis(120_001))), None);
+        assert_eq!(api.delay(0, Some(secs(3600))), None);
+        // A zero delay is no delay asked for: the API loop backs off.
+        assert!(api.delay(0, Some(Duration::ZERO)).expect("retried") > Duration::ZERO);
+
+        let x509 = SdkRetryPolicy::x509_exchange(10);
+        assert_eq!(x509.max_retries(), 2);
+        assert_eq!(x509.delay(0, None), Some(Duration::from_millis(500)));
+        assert_eq!(x509.delay(1, None), Some(secs(1)));
+        assert_eq!(x509.delay(2, None), None);
+        assert_eq!(x509.delay(0, Some(Duration::ZERO)), Some(Duration::ZERO));
+        assert_eq!(x509.delay(0, Some(secs(200))), None);
+        assert_eq!(SdkRetryPolicy::x509_exchange(1).max_retries(), 1);
     }
 
     #[test]

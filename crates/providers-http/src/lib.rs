@@ -7,7 +7,8 @@
 //!   redirect, because a credential request must not be replayed to wherever a `Location` points,
 //!   and that bypasses proxies for endpoints local to the host ([`Proxy::Never`]);
 //! - [`TokioSleep`]: tokio's timer as the injected [`Sleep`], so tests on paused time never wait;
-//! - [`retry_after`]: a server's `Retry-After` in seconds;
+//! - [`retry_after`] and [`should_retry`]: a server's delay (`retry-after-ms`, `Retry-After` in
+//!   seconds or as a date) and its `x-should-retry`, read as the official SDK reads them;
 //! - [`TransportFailure`]: whether a transport error was a timeout, a refused connection or
 //!   something else;
 //! - [`HttpError`]: the one failure type of a credential request (client, timeout, connect,
@@ -38,9 +39,9 @@ use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use providers_core::{BoxFuture, Decision, RetryPolicy, Sleep, retry, retry_after_seconds};
+use providers_core::{BoxFuture, Decision, RetryPolicy, Sleep, retry};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use url::Url;
 
@@ -99,12 +100,81 @@ impl Sleep for TokioSleep {
     }
 }
 
-/// The `Retry-After` of a reply, when it is a number of seconds (an HTTP date is ignored).
+/// How long a reply asks to wait before a retry, read as the official OpenAI SDK reads it:
+/// `retry-after-ms` (milliseconds, a float allowed) first, then `Retry-After` as seconds (a float
+/// allowed), then `Retry-After` as an HTTP date. `None` when no header gives a delay, or the date
+/// is past. An overflowing value is [`Duration::MAX`], so that every limit refuses it. Every
+/// retry loop of the workspace reads the headers through here.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(retry_after_seconds)
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`] with the wall clock given (an HTTP date is relative to it).
+pub fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    for (name, unit) in [("retry-after-ms", 0.001), (RETRY_AFTER.as_str(), 1.0)] {
+        let Some(seconds) = header(name).and_then(|value| value.trim().parse::<f64>().ok()) else {
+            continue;
+        };
+        let seconds = seconds * unit;
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+    }
+    let date = http_date(header(RETRY_AFTER.as_str())?.trim())?;
+    date.duration_since(now).ok()
+}
+
+/// An HTTP date in its standard form, IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110
+/// section 5.6.7), as a time; `None` for anything else. Written here rather than taken from a
+/// crate so the light crates above this one keep their weight.
+fn http_date(text: &str) -> Option<SystemTime> {
+    let (_weekday, rest) = text.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = i64::try_from(MONTHS.iter().position(|name| name == month)? + 1).ok()?;
+    let number = |text: &str, digits: usize| {
+        (text.len() == digits && text.bytes().all(|byte| byte.is_ascii_digit()))
+            .then(|| text.parse::<i64>().ok())
+            .flatten()
+    };
+    let (day, year) = (number(day, 2)?, number(year, 4)?);
+    let clock: Vec<i64> = time
+        .split(':')
+        .map(|part| number(part, 2))
+        .collect::<Option<_>>()?;
+    let [hour, minute, second] = clock.as_slice() else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || *hour > 23 || *minute > 59 || *second > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    let shifted = if month <= 2 { year - 1 } else { year };
+    let era = shifted.div_euclid(400);
+    let year_of_era = shifted - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let seconds = u64::try_from(seconds).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// The reply's `x-should-retry`: `Some(true)` for `true`, `Some(false)` for `false`, else `None`.
+/// The server's word on a retry wins over its status, as in the official SDK.
+pub fn should_retry(headers: &HeaderMap) -> Option<bool> {
+    match headers.get("x-should-retry")?.as_bytes() {
+        b"true" => Some(true),
+        b"false" => Some(false),
+        _ => None,
+    }
 }
 
 /// How a request failed before any status arrived.
@@ -271,4 +341,76 @@ where
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_prefers_milliseconds_then_seconds_then_a_date() {
+        let now = http_date("Sun, 06 Dec 2026 02:00:00 GMT").expect("a date");
+        assert_eq!(
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970"),
+            Duration::from_secs(1_796_522_400)
+        );
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT")
+                .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok()),
+            Some(Duration::from_secs(784_111_777))
+        );
+        assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
+        let at = |pairs| retry_after_at(&headers(pairs), now);
+        let ms = Duration::from_millis;
+        assert_eq!(
+            at(&[("retry-after-ms", "1500"), ("retry-after", "9")]),
+            Some(ms(1500))
+        );
+        assert_eq!(
+            at(&[("retry-after-ms", "soon"), ("retry-after", "9")]),
+            Some(ms(9000))
+        );
+        assert_eq!(at(&[("retry-after", "0.25")]), Some(ms(250)));
+        assert_eq!(
+            at(&[("retry-after", "3600")]),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            at(&[("retry-after", "Sun, 06 Dec 2026 02:00:30 GMT")]),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            at(&[("retry-after", "Sun, 06 Dec 2026 01:59:00 GMT")]),
+            None
+        );
+        assert_eq!(at(&[("retry-after", "-3")]), None);
+        assert_eq!(at(&[("retry-after", "1e400")]), Some(Duration::MAX));
+        assert_eq!(at(&[("retry-after", "later")]), None);
+        assert_eq!(at(&[]), None);
+    }
+
+    #[test]
+    fn should_retry_reads_only_true_and_false() {
+        assert_eq!(
+            should_retry(&headers(&[("x-should-retry", "true")])),
+            Some(true)
+        );
+        assert_eq!(
+            should_retry(&headers(&[("x-should-retry", "false")])),
+            Some(false)
+        );
+        assert_eq!(should_retry(&headers(&[("x-should-retry", "yes")])), None);
+        assert_eq!(should_retry(&headers(&[])), None);
+    }
 }

@@ -101,31 +101,52 @@ async fn an_endless_chunked_body_is_refused_once_past_the_limit() {
 }
 
 #[tokio::test]
-async fn retry_after_is_read_from_the_reply_in_seconds_only() {
+async fn retry_after_is_read_from_the_reply() {
     let server = MockServer::start().await;
-    for (route, value, expected) in [
-        ("/seconds", Some("7"), Some(Duration::from_secs(7))),
-        ("/fraction", Some("0.5"), Some(Duration::from_millis(500))),
-        ("/date", Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
-        ("/none", None, None),
+    let client = providers_http::tls_client_builder()
+        .build()
+        .expect("a client without options builds");
+    for (route, header, value, expected) in [
+        (
+            "/seconds",
+            "Retry-After",
+            Some("7"),
+            Some(Duration::from_secs(7)),
+        ),
+        (
+            "/fraction",
+            "Retry-After",
+            Some("0.5"),
+            Some(Duration::from_millis(500)),
+        ),
+        (
+            "/ms",
+            "retry-after-ms",
+            Some("250"),
+            Some(Duration::from_millis(250)),
+        ),
+        (
+            "/past-date",
+            "Retry-After",
+            Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            None,
+        ),
+        ("/none", "Retry-After", None, None),
     ] {
         let mut reply = ResponseTemplate::new(503);
         if let Some(value) = value {
-            reply = reply.insert_header("Retry-After", value);
+            reply = reply.insert_header(header, value);
         }
         Mock::given(method("GET"))
             .and(path(route))
             .respond_with(reply)
             .mount(&server)
             .await;
-        // Through the workspace's builder: it installs the TLS provider reqwest is built without.
-        let response = providers_http::tls_client_builder()
-            .build()
-            .expect("the client builds")
+        let response = client
             .get(format!("{}{route}", server.uri()))
             .send()
             .await
-            .expect("reply");
+            .expect("the mock server replies");
         assert_eq!(retry_after(response.headers()), expected, "{route}");
     }
 }

@@ -231,7 +231,10 @@ impl ReloadingIdentity {
 /// never followed; a proxy named by the environment applies.
 pub struct ReloadingClient {
     identity: Arc<ReloadingIdentity>,
-    timeout: Duration,
+    // Per phase, as the official SDK's: the connect, and each read (a reply that keeps sending
+    // is never cut).
+    connect_timeout: Duration,
+    read_timeout: Duration,
     current: ArcSwap<(u64, reqwest::Client)>,
 }
 
@@ -239,27 +242,44 @@ impl std::fmt::Debug for ReloadingClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReloadingClient")
             .field("identity", &self.identity)
-            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
             .finish_non_exhaustive()
     }
 }
 
-fn build(config: &ClientConfig, timeout: Duration) -> Result<reqwest::Client, X509Error> {
+fn build(
+    config: &ClientConfig,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client, X509Error> {
     client_builder(Proxy::FromEnvironment)
-        .timeout(timeout)
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
         .tls_backend_preconfigured(config.clone())
         .build()
         .map_err(X509Error::HttpClient)
 }
 
 impl ReloadingClient {
-    /// A client for `identity` whose requests time out after `timeout`.
+    /// A client for `identity` whose connect and each read time out after `timeout`.
     pub fn new(identity: Arc<ReloadingIdentity>, timeout: Duration) -> Result<Self, X509Error> {
+        Self::with_timeouts(identity, timeout, timeout)
+    }
+
+    /// A client for `identity` whose connect times out after `connect_timeout` and each read
+    /// after `read_timeout`.
+    pub fn with_timeouts(
+        identity: Arc<ReloadingIdentity>,
+        connect_timeout: Duration,
+        read_timeout: Duration,
+    ) -> Result<Self, X509Error> {
         let generation = identity.current();
-        let client = build(generation.tls_config(), timeout)?;
+        let client = build(generation.tls_config(), connect_timeout, read_timeout)?;
         Ok(ReloadingClient {
             identity,
-            timeout,
+            connect_timeout,
+            read_timeout,
             current: ArcSwap::from_pointee((generation.number(), client)),
         })
     }
@@ -276,7 +296,11 @@ impl ReloadingClient {
         if cached.0 >= generation.number() {
             return cached.1.clone();
         }
-        match build(generation.tls_config(), self.timeout) {
+        match build(
+            generation.tls_config(),
+            self.connect_timeout,
+            self.read_timeout,
+        ) {
             Ok(client) => {
                 self.current
                     .store(Arc::new((generation.number(), client.clone())));
