@@ -6,6 +6,7 @@
 // First, so that its `out!` and `outln!` are in scope in the modules below.
 #[macro_use]
 mod output;
+mod escape;
 mod github;
 mod plan;
 mod sarif;
@@ -103,16 +104,16 @@ pub(crate) fn load_connection(
     file: Option<&std::path::PathBuf>,
 ) -> Result<Usable, ExitCode> {
     let spec = source.single(file).map_err(|error| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(EXIT_USAGE)
     })?;
     let loaded = source.load(&spec).map_err(|error| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(load_error_exit(&error))
     })?;
     let conn_id = loaded.conn_id.clone().unwrap_or_else(|| "stdin".to_owned());
     if loaded.report.has_errors() {
-        eprint!("{}", loaded.report.render(&loaded.label));
+        err!("{}", loaded.report.render(&loaded.label));
     }
     match loaded.report.connection {
         Some(connection) => Ok(Usable {
@@ -126,7 +127,20 @@ pub(crate) fn load_connection(
 
 fn main() -> ExitCode {
     logging();
-    let cli = Cli::parse();
+    // clap's own messages go through the escaping writers too: they quote the arguments given.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let text = error.to_string();
+            if error.use_stderr() {
+                err!("{text}");
+            } else {
+                out!("{text}");
+            }
+            output::flush();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
     let code = run(cli);
     output::flush();
     code

@@ -41,7 +41,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(runtime) => Some(runtime),
         Err(error) => {
-            eprintln!("openai-conn: cannot start the async runtime: {error}");
+            errln!("openai-conn: cannot start the async runtime: {error}");
             None
         }
     }
@@ -60,15 +60,15 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = connected.plan.cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let Some(cache) = connected.token_cache else {
-        eprintln!(
+        errln!(
             "connection {conn_id:?} uses auth_type \"api_key\"; `token` needs \"workload_identity\""
         );
         return ExitCode::from(EXIT_INVALID);
@@ -87,14 +87,12 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
             } else {
                 "[redacted]".to_owned()
             };
-            outln!(
-                "{}",
-                json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token})
-            );
+            let reply = json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token});
+            outln!("{}", crate::escape::json(&reply.to_string()));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -113,23 +111,23 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = connected.plan.cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_INVALID);
     };
     match runtime.block_on(test_connection(&connected.client)) {
         Ok(message) => {
-            outln!("{message}");
+            outln!("{}", crate::escape::line(message));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{}", one_line(&error));
+            errln!("{}", one_line(&error));
             ExitCode::from(EXIT_INVALID)
         }
     }

@@ -186,3 +186,203 @@ fn every_cleartext_form_is_named_wherever_the_url_is_set() {
         );
     }
 }
+
+/// Whether `bytes` hold a byte that a terminal reads as a control: C0 (but the line feed), DEL,
+/// or a C1 control in UTF-8 (`C2 80` to `C2 9F`, `C2 9B` being a one-byte CSI).
+fn raw_control(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().enumerate().position(|(index, byte)| {
+        (*byte < 0x20 && *byte != b'\n')
+            || *byte == 0x7f
+            || (*byte == 0xc2
+                && bytes
+                    .get(index + 1)
+                    .is_some_and(|next| (0x80..0xa0).contains(next)))
+    })
+}
+
+/// What a hostile author puts in a key or an id: a line that forges a GitHub annotation, and
+/// terminal sequences (ESC, BEL, the one-byte CSI 0x9b).
+const HOSTILE: &str = "evil\n::error file=forged.json::forged\u{1b}[2J\u{7}\u{9b}31m\u{202e}";
+
+/// Asserts that `output` carries no raw control and no forged line on either stream.
+fn assert_nothing_raw(what: &str, output: &Output) {
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        assert_eq!(
+            raw_control(bytes),
+            None,
+            "{what}: raw control on {stream}: {:?}",
+            text(bytes)
+        );
+        assert!(
+            !text(bytes)
+                .lines()
+                .any(|line| line.starts_with("::error file=forged")),
+            "{what}: a forged annotation on {stream}: {}",
+            text(bytes)
+        );
+    }
+}
+
+#[test]
+fn hostile_text_never_reaches_a_terminal_raw_in_any_format_or_stream() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let key = serde_json::to_string(HOSTILE).expect("encode");
+    // A YAML type-tag error names the key (on standard error, and as a finding).
+    let yaml = write(
+        &directory,
+        "conn.yaml",
+        &format!("conn_type: openai\n{key}: !!int abc\n"),
+    );
+    // An unknown key in JSON, reported by validation.
+    let json = write(
+        &directory,
+        "conn.json",
+        &format!(r#"{{"conn_type": "openai", "password": "sk-x", "extra": {{{key}: 1}}}}"#),
+    );
+    // A connections file whose valid connection's id is hostile: the "ok" line names it.
+    let connections = write(
+        &directory,
+        "connections.json",
+        &format!(r#"{{{key}: {{"conn_type": "openai", "password": "sk-x"}}}}"#),
+    );
+    // A file whose name is hostile.
+    let named = directory.path().join(format!("{HOSTILE}.json"));
+    std::fs::write(
+        &named,
+        r#"{"conn_type": "openai", "password": "sk-x", "x": 1}"#,
+    )
+    .expect("write");
+    let named = named.to_str().expect("UTF-8 temp path").to_owned();
+    for format in ["human", "json", "github", "sarif"] {
+        for args in [
+            vec!["validate", "--format", format, yaml.as_str()],
+            vec!["validate", "--format", format, json.as_str()],
+            vec!["validate", "--format", format, named.as_str()],
+            vec![
+                "validate",
+                "--format",
+                format,
+                "--connections-file",
+                connections.as_str(),
+            ],
+        ] {
+            let output = run_with(&args, &[]);
+            assert_nothing_raw(&format!("{args:?}"), &output);
+            if matches!(format, "json" | "sarif") {
+                let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&output.stdout);
+                assert!(parsed.is_ok(), "{args:?}: {}", text(&output.stdout));
+            }
+        }
+    }
+    for args in [
+        vec!["plan", yaml.as_str()],
+        vec!["plan", "--format", "human", named.as_str()],
+        vec!["token", json.as_str()],
+        vec![
+            "plan",
+            "--connections-file",
+            connections.as_str(),
+            "--conn-id",
+            HOSTILE,
+        ],
+        vec!["validate", "--conn-id", HOSTILE],
+        vec!["validate", HOSTILE],
+    ] {
+        let output = run_with(&args, &[]);
+        assert_nothing_raw(&format!("{args:?}"), &output);
+    }
+}
+
+#[test]
+fn a_yaml_or_toml_syntax_error_is_a_finding_with_its_position_in_every_format() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let yaml = write(
+        &directory,
+        "conn.yaml",
+        "conn_type: openai\nextra: [unclosed\n",
+    );
+    let toml = write(
+        &directory,
+        "conn.toml",
+        "conn_type = \"openai\"\nextra = \n",
+    );
+    for file in [&yaml, &toml] {
+        let output = run_with(&["validate", "--format", "json", file], &[]);
+        assert_eq!(output.status.code(), Some(1), "{file}: {}", both(&output));
+        let findings: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("a JSON array");
+        let findings = findings.as_array().expect("an array");
+        assert_eq!(findings.len(), 1, "{file}: {findings:?}");
+        assert_eq!(findings[0]["code"], "syntax", "{file}: {findings:?}");
+        assert_eq!(findings[0]["file"], file.as_str());
+        assert!(
+            findings[0]["line"].as_u64() >= Some(2),
+            "{file}: {findings:?}"
+        );
+        assert!(
+            findings[0]["column"].as_u64() >= Some(1),
+            "{file}: {findings:?}"
+        );
+
+        let output = run_with(&["validate", "--format", "sarif", file], &[]);
+        let log: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF");
+        let result = &log["runs"][0]["results"][0];
+        assert_eq!(result["ruleId"], "syntax", "{file}: {log}");
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(2),
+            "{file}: {result}"
+        );
+
+        let output = run_with(&["validate", "--format", "github", file], &[]);
+        assert!(
+            text(&output.stdout).starts_with("::error file=")
+                && text(&output.stdout).contains(",line="),
+            "{file}: {}",
+            both(&output)
+        );
+    }
+}
+
+#[test]
+fn a_closed_or_full_standard_error_is_exit_2_not_a_panic() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let missing = directory.path().join("missing.json");
+    let missing = missing.to_str().expect("UTF-8 temp path");
+    let invalid = write(
+        &directory,
+        "invalid.json",
+        r#"{"conn_type": "openai", "x": 1}"#,
+    );
+    let plain = write(
+        &directory,
+        "plain.json",
+        r#"{"conn_type": "openai", "host": "http://api.example.com/v1", "password": "sk-x"}"#,
+    );
+    for args in [
+        vec!["plan", missing],
+        vec!["validate", missing],
+        vec!["plan", invalid.as_str()],
+        vec!["token", invalid.as_str()],
+        vec!["validate", "--format", "json", missing],
+        // A warning on standard error, then the plan on standard output.
+        vec!["plan", plain.as_str()],
+        vec!["no-such-command"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let output = command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(full)
+            .output()
+            .expect("openai-conn runs");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stdout)
+        );
+    }
+}
