@@ -225,6 +225,9 @@ pub fn plan(
     let env = options.env.as_ref();
     let kwargs = &conn.extra.client_kwargs;
     let (base_url, base_url_origin) = resolve_base_url(conn, env);
+    if base_url_origin == BaseUrlOrigin::Default {
+        refuse_non_unicode(env, BASE_URL_ENV, conn_id)?;
+    }
     check_base_url(&base_url, base_url_origin, conn_id, is_x509(conn))?;
     let timeout = kwargs.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let auth = match &conn.extra.auth {
@@ -247,6 +250,9 @@ pub fn plan(
                 env,
                 default_exchange_url,
             );
+            if exchange_url_origin == ExchangeUrlOrigin::Default {
+                refuse_non_unicode(env, TOKEN_EXCHANGE_URL_ENV, conn_id)?;
+            }
             let checked = if x509 {
                 parse_x509_exchange_url(&exchange_url)
             } else {
@@ -318,6 +324,18 @@ pub fn plan(
     })
 }
 
+/// A variable that would have been read had its value been UTF-8 is an error naming it: reading
+/// it as unset would fall back to a default in silence.
+fn refuse_non_unicode(env: &dyn Env, var: &'static str, conn_id: &str) -> Result<(), ClientError> {
+    if env.non_unicode_names().iter().any(|name| name == var) {
+        return Err(ClientError::EnvNotUnicode {
+            conn_id: conn_id.to_owned(),
+            var,
+        });
+    }
+    Ok(())
+}
+
 fn check_base_url(
     url: &str,
     origin: BaseUrlOrigin,
@@ -380,6 +398,23 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
 /// document ([`conn_schema::api_base_finding`]). Each finding names the variable as its origin.
 pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
     let (url, origin) = resolve_base_url(conn, env);
+    if origin == BaseUrlOrigin::Default
+        && env
+            .non_unicode_names()
+            .iter()
+            .any(|name| name == BASE_URL_ENV)
+    {
+        return vec![conn_schema::Diagnostic {
+            severity: conn_schema::Severity::Error,
+            code: conn_schema::Code::Unreadable,
+            pointer: String::new(),
+            origin: Some(format!("env {BASE_URL_ENV}")),
+            line: 0,
+            column: 0,
+            message: format!("{BASE_URL_ENV} is set but its value is not valid UTF-8"),
+            suggestion: Some("set it to an https URL, or unset it".to_owned()),
+        }];
+    }
     if origin != BaseUrlOrigin::Env {
         return Vec::new();
     }

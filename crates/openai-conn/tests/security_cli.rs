@@ -386,3 +386,92 @@ fn a_closed_or_full_standard_error_is_exit_2_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn an_override_cannot_run_a_program() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let marker = directory.path().join("ran");
+    let connection = write(
+        &directory,
+        "conn.json",
+        r#"{"conn_type": "openai", "extra": {"auth_type": "workload_identity",
+            "workload_identity_provider": "custom", "identity_provider_id": "idp",
+            "service_account_id": "sa", "token_type": "jwt", "token_provider": "none"}}"#,
+    );
+    let argv = serde_json::json!(["touch", marker.to_str().expect("UTF-8 temp path")]).to_string();
+    for (name, value) in [
+        ("OPENAI_CONN_EXTRA__TOKEN_COMMAND", argv.as_str()),
+        ("OPENAI_CONN_EXTRA__TOKEN_COMMAND_TIMEOUT_SECONDS", "1"),
+    ] {
+        for subcommand in ["validate", "plan", "token", "test"] {
+            let output = run_with(&[subcommand, &connection], &[(name, value)]);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{subcommand} {name}: {}",
+                both(&output)
+            );
+            assert!(
+                text(&output.stderr).contains(name)
+                    && text(&output.stderr).contains("may not set token_command"),
+                "{subcommand} {name}: {}",
+                both(&output)
+            );
+        }
+    }
+    assert!(!marker.exists(), "an override ran a program");
+}
+
+#[test]
+fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    let api_key = write(
+        &directory,
+        "key.json",
+        r#"{"conn_type": "openai", "password": "sk-x"}"#,
+    );
+    let workload = write(
+        &directory,
+        "wi.json",
+        &serde_json::json!({"conn_type": "openai", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp", "service_account_id": "sa",
+            "token_file_path": token}})
+        .to_string(),
+    );
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"https://api.example.com/\xff");
+    for (file, var, subcommands) in [
+        (
+            &api_key,
+            "OPENAI_BASE_URL",
+            &["validate", "plan", "test"][..],
+        ),
+        (
+            &workload,
+            "OPENAI_TOKEN_EXCHANGE_URL",
+            &["plan", "token"][..],
+        ),
+    ] {
+        for subcommand in subcommands {
+            let output = command(&[subcommand, file])
+                .env(var, not_utf8)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openai-conn runs");
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{subcommand} {var}: {}",
+                both(&output)
+            );
+            assert!(
+                both(&output).contains(var) && both(&output).contains("not valid UTF-8"),
+                "{subcommand} {var}: {}",
+                both(&output)
+            );
+        }
+    }
+}

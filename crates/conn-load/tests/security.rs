@@ -1,0 +1,94 @@
+//! Loading against a hostile local environment and connections file, second pass (issue 21).
+//! The environment is always a `MapEnv`: no test touches the process's.
+
+use std::path::{Path, PathBuf};
+
+use conn_load::{LoadError, MapEnv, SourceSpec, load};
+use conn_schema::DocumentKind;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the temporary directory is writable");
+    path
+}
+
+fn file(path: &Path) -> SourceSpec {
+    SourceSpec::File(path.to_owned())
+}
+
+const CUSTOM_EXTRA: &str = r#"{"auth_type": "workload_identity", "workload_identity_provider": "custom",
+  "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
+  "token_command": ["vault", "read"], "token_command_timeout_seconds": 10}"#;
+
+#[test]
+fn no_override_sets_or_changes_a_token_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_command = write(
+        dir.path(),
+        "with.json",
+        &format!(r#"{{"conn_type": "openai", "extra": {CUSTOM_EXTRA}}}"#),
+    );
+    let bare_extra = write(dir.path(), "extra.json", CUSTOM_EXTRA);
+    let without = write(
+        dir.path(),
+        "without.json",
+        r#"{"conn_type": "openai", "extra": "{\"auth_type\": \"workload_identity\", \"workload_identity_provider\": \"custom\", \"identity_provider_id\": \"idp\", \"service_account_id\": \"sa\", \"token_provider\": \"x\"}"}"#,
+    );
+    let cases: &[(&Path, &str, &str)] = &[
+        (
+            &without,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND",
+            "[\"sh\", \"-c\", \"id\"]",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND",
+            "[\"sh\", \"-c\", \"id\"]",
+        ),
+        (
+            &with_command,
+            "openai_conn_extra__token_command_timeout_seconds",
+            "3600",
+        ),
+        (&bare_extra, "OPENAI_CONN_EXTRA__TOKEN_COMMAND", "[\"sh\"]"),
+        (
+            &bare_extra,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND_TIMEOUT_SECONDS",
+            "1",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA",
+            "{token_command=[\"sh\"]}",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA",
+            "\"{\\\"token_command\\\": [\\\"sh\\\"]}\"",
+        ),
+        (&without, "OPENAI_CONN_EXTRA", "{token_command=[\"sh\"]}"),
+    ];
+    for (path, name, value) in cases {
+        let env = MapEnv::new().with(*name, *value);
+        match load(&file(path), DocumentKind::Auto, &env) {
+            Err(error @ LoadError::Overrides { .. }) => {
+                let text = error.to_string();
+                assert!(text.contains(name), "{name}: {text}");
+                assert!(text.contains("may not set token_command"), "{text}");
+                assert!(error.is_invalid_connection(), "{text}");
+            }
+            other => panic!(
+                "{name}={value} on {}: expected Overrides, got {other:?}",
+                path.display()
+            ),
+        }
+    }
+    // Other keys of a custom source may still be overridden, and the command stays.
+    let env = MapEnv::new().with("OPENAI_CONN_EXTRA__SERVICE_ACCOUNT_ID", "sa-2");
+    let loaded = load(&file(&with_command), DocumentKind::Auto, &env).expect("loads");
+    assert!(
+        !loaded.report.has_errors(),
+        "{:?}",
+        loaded.report.diagnostics
+    );
+}
