@@ -475,3 +475,74 @@ fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
         }
     }
 }
+
+/// With `http_proxy`, `https_proxy` and `all_proxy` pointing at a recording server, a token
+/// exchange and an API call to loopback in plain http go direct: the proxy sees nothing.
+#[tokio::test]
+async fn requests_to_this_machine_never_go_through_a_proxy() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let proxy = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&proxy)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "access-token",
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"object": "list", "data": []})),
+        )
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    let connection = write(
+        &directory,
+        "wi.json",
+        &serde_json::json!({"conn_type": "openai", "host": format!("{}/v1", server.uri()),
+            "extra": {"auth_type": "workload_identity",
+            "workload_identity_provider": "kubernetes", "identity_provider_id": "idp",
+            "service_account_id": "sa", "token_file_path": token}})
+        .to_string(),
+    );
+    let mut env: Vec<(String, String)> = ["http_proxy", "HTTPS_PROXY", "ALL_PROXY"]
+        .iter()
+        .map(|name| ((*name).to_owned(), proxy.uri()))
+        .collect();
+    env.push((
+        "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+        format!("{}/oauth/token", server.uri()),
+    ));
+    for subcommand in ["token", "test"] {
+        let output =
+            support::run_async(vec![subcommand.to_owned(), connection.clone()], env.clone()).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{subcommand}: {}",
+            both(&output)
+        );
+    }
+    let seen = proxy.received_requests().await.expect("recording");
+    assert!(seen.is_empty(), "the proxy saw {} requests", seen.len());
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty()
+    );
+}
