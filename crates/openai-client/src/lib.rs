@@ -61,7 +61,9 @@ pub use exchange::{
 pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
-pub use plan::{ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, plan};
+pub use plan::{
+    ApiKeyOrigin, AuthPlan, BaseUrlOrigin, Plan, environment_findings, exposed_key_warning, plan,
+};
 pub use token::AccessToken;
 pub use x509::{
     DEFAULT_MTLS_BASE_URL, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, MutualTlsError, X509_SUBJECT_TOKEN_TYPE,

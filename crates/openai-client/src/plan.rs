@@ -392,11 +392,48 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
     parameters
 }
 
+/// Under x509, a warning when the private key file is readable by its group or others (ssh's
+/// "unprotected private key file"), naming the file and its mode. `validate` reports it as an
+/// `exposed-private-key` finding, `plan` and `token` print it.
+pub fn exposed_key_warning(conn: &Connection) -> Option<String> {
+    let Auth::WorkloadIdentity(WorkloadIdentity {
+        provider: ProviderConfig::X509(x509),
+        ..
+    }) = &conn.extra.auth
+    else {
+        return None;
+    };
+    let mode = providers_x509::exposed_key_mode(std::path::Path::new(&x509.private_key_path))?;
+    Some(format!(
+        "private_key_path {:?} is readable by others (mode {mode:o}); make it readable by its \
+         owner only (chmod 600)",
+        x509.private_key_path
+    ))
+}
+
 /// Findings about the API base that validation of the document alone cannot see: when
 /// `OPENAI_BASE_URL` is the base in effect (neither `base_url` nor `host` is set), credentials in
 /// it are an error and plain http to another host a warning, as for `host` and `base_url` in the
 /// document ([`conn_schema::api_base_finding`]). Each finding names the variable as its origin.
 pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
+    let mut findings: Vec<conn_schema::Diagnostic> = exposed_key_warning(conn)
+        .map(|message| conn_schema::Diagnostic {
+            severity: conn_schema::Severity::Warning,
+            code: conn_schema::Code::ExposedPrivateKey,
+            pointer: "/extra/private_key_path".to_owned(),
+            origin: None,
+            line: 0,
+            column: 0,
+            message,
+            suggestion: Some("chmod 600 the key file".to_owned()),
+        })
+        .into_iter()
+        .collect();
+    findings.extend(base_url_findings(conn, env));
+    findings
+}
+
+fn base_url_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
     let (url, origin) = resolve_base_url(conn, env);
     if origin == BaseUrlOrigin::Default
         && env

@@ -33,6 +33,9 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let options = ClientOptions::new().with_applied_overrides(overrides);
     match openai_conn_client::plan(&connection, &conn_id, &options) {
         Ok(plan) => {

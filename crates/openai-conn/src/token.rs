@@ -57,6 +57,9 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
@@ -108,6 +111,9 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {

@@ -546,3 +546,96 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
             .is_empty()
     );
 }
+
+/// An x509 connection of `key` and `cert`, with `more` keys in `extra` and a `host`.
+fn x509_connection(
+    directory: &tempfile::TempDir,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    host: Option<&str>,
+    base_url: Option<&str>,
+) -> String {
+    let mut extra = serde_json::json!({"auth_type": "workload_identity",
+        "workload_identity_provider": "x509", "identity_provider_id": "idp",
+        "service_account_id": "sa", "certificate_path": cert, "private_key_path": key});
+    if let Some(base_url) = base_url {
+        extra["openai_client_kwargs"] = serde_json::json!({"base_url": base_url});
+    }
+    let mut document = serde_json::json!({"conn_type": "openai", "extra": extra});
+    if let Some(host) = host {
+        document["host"] = serde_json::json!(host);
+    }
+    write(directory, "x509.json", &document.to_string())
+}
+
+#[test]
+fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = providers_x509::testing::TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let connection = x509_connection(&directory, &cert, &key, None, None);
+    for (mode, warned) in [(0o600, false), (0o644, true), (0o640, true)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(
+            text(&output.stdout).contains("warning[exposed-private-key]"),
+            warned,
+            "{mode:o}: {}",
+            both(&output)
+        );
+        assert_eq!(output.status.code(), Some(0), "{mode:o}: {}", both(&output));
+        // `token` fails later (no exchange answers at the default URL is never reached: the
+        // exchange URL is refused first), but the warning comes before.
+        for subcommand in ["plan", "token"] {
+            let output = run_with(
+                &[subcommand, &connection],
+                &[("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/refused")],
+            );
+            assert_eq!(
+                text(&output.stderr).contains("is readable by others (mode"),
+                warned,
+                "{subcommand} {mode:o}: {}",
+                both(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = providers_x509::testing::TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    for (host, base_url, at) in [
+        (Some("http://127.0.0.1:8080/v1"), None, "host"),
+        (None, Some("http://api.example.com/v1"), "base_url"),
+        (
+            Some("https://api.example.com/v1"),
+            Some("http://127.0.0.1/v1"),
+            "base_url",
+        ),
+    ] {
+        let connection = x509_connection(&directory, &cert, &key, host, base_url);
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+        assert!(
+            text(&output.stdout).contains(&format!(
+                "error[invalid-url]: \"{at}\" must be https under x509 workload identity"
+            )),
+            "{at}: {}",
+            both(&output)
+        );
+        let output = run_with(&["test", &connection], &[]);
+        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+    }
+    // https is fine, and so is a document without a base (the mutual-TLS default).
+    for (host, base_url) in [(Some("https://api.example.com/v1"), None), (None, None)] {
+        let connection = x509_connection(&directory, &cert, &key, host, base_url);
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", both(&output));
+    }
+}

@@ -28,5 +28,5 @@ pub mod testing;
 
 pub use error::{FileRole, X509Error};
 pub use failure::{TlsFailure, tls_failure};
-pub use identity::X509Files;
+pub use identity::{X509Files, exposed_key_mode};
 pub use reload::{Generation, ReloadingClient, ReloadingIdentity};
