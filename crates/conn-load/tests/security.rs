@@ -92,3 +92,73 @@ fn no_override_sets_or_changes_a_token_command() {
         loaded.report.diagnostics
     );
 }
+
+#[test]
+fn duplicates_are_never_silent() {
+    use conn_load::load_connections_file;
+    use conn_schema::{Code, Profile};
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = write(
+        dir.path(),
+        "connections.json",
+        "{\"a\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"b\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"a\": {\"conn_type\": \"openai\", \"password\": \"y\"}}\n",
+    );
+    let error = load_connections_file(
+        &json,
+        DocumentKind::Auto,
+        Profile::default(),
+        &MapEnv::new(),
+    )
+    .expect_err("two values for one id");
+    assert!(
+        error
+            .to_string()
+            .contains("connection id \"a\" is defined on line 1 and again on line 3"),
+        "{error}"
+    );
+    let spec = SourceSpec::ConnectionsFile {
+        path: json.clone(),
+        conn_id: "b".to_owned(),
+    };
+    let error = load(&spec, DocumentKind::Auto, &MapEnv::new()).expect_err("the file is refused");
+    assert!(
+        error.to_string().contains("line 1 and again on line 3"),
+        "{error}"
+    );
+
+    // Duplicate keys inside an extra written as a JSON string, in a file and in a URI's
+    // `__extra__`.
+    let string_extra = write(
+        dir.path(),
+        "conn.json",
+        r#"{"conn_type": "openai", "password": "x", "extra": "{\"auth_type\": \"api_key\", \"auth_type\": \"api_key\"}"}"#,
+    );
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_U",
+        "openai://:x@/?__extra__=%7B%22auth_type%22%3A%22api_key%22%2C%22auth_type%22%3A%22api_key%22%7D",
+    );
+    for (spec, env) in [
+        (file(&string_extra), MapEnv::new()),
+        (
+            SourceSpec::Env {
+                conn_id: "u".to_owned(),
+            },
+            env,
+        ),
+    ] {
+        let loaded = load(&spec, DocumentKind::Auto, &env).expect("loads");
+        let duplicate = loaded
+            .report
+            .diagnostics
+            .iter()
+            .find(|diagnostic| diagnostic.code == Code::DuplicateKey)
+            .unwrap_or_else(|| panic!("no duplicate-key: {:?}", loaded.report.diagnostics));
+        assert_eq!(duplicate.pointer, "/extra");
+        assert!(
+            duplicate.message.contains("\"auth_type\""),
+            "{}",
+            duplicate.message
+        );
+    }
+}
