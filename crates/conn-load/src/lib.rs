@@ -254,7 +254,11 @@ pub fn load_connections_file(
         let text = formats::utf8(&bytes, &file_label, "env file")?;
         return env_file::parse_env_file(text, &file_label)?
             .into_iter()
-            .filter(|line| is_openai_entry(&env_file::entry_value(&line.value)))
+            // A quoted value is loaded too, so that it is reported rather than skipped.
+            .filter(|line| {
+                env_file::is_quoted(&line.value)
+                    || is_openai_entry(&env_file::entry_value(&line.value))
+            })
             .map(|line| load_entry(line.key))
             .collect();
     }

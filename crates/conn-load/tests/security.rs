@@ -162,3 +162,41 @@ fn duplicates_are_never_silent() {
         );
     }
 }
+
+#[test]
+fn env_files_are_split_into_lines_as_airflow_splits_them_and_quotes_are_reported() {
+    use conn_load::load_connections_file;
+    use conn_schema::Profile;
+
+    let dir = tempfile::tempdir().unwrap();
+    for separator in [
+        "\r", "\r\n", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}",
+        "\u{2029}",
+    ] {
+        let path = write(
+            dir.path(),
+            "connections.env",
+            &format!("A=openai://:sk-a@{separator}B=openai://:sk-b@\n"),
+        );
+        let loaded =
+            load_connections_file(&path, DocumentKind::Auto, Profile::Airflow, &MapEnv::new())
+                .unwrap_or_else(|error| panic!("{separator:?}: {error}"));
+        let ids: Vec<Option<&str>> = loaded.iter().map(|one| one.conn_id.as_deref()).collect();
+        assert_eq!(ids, [Some("A"), Some("B")], "{separator:?}");
+    }
+    let quoted = write(
+        dir.path(),
+        "quoted.env",
+        "A=openai://:sk-a@\nB=\"openai://:sk-b@\"\n",
+    );
+    let error = load_connections_file(
+        &quoted,
+        DocumentKind::Auto,
+        Profile::Airflow,
+        &MapEnv::new(),
+    )
+    .expect_err("a quoted value is reported");
+    let text = error.to_string();
+    assert!(text.contains(":2:") && text.contains("in quotes"), "{text}");
+    assert!(!text.contains("sk-b"), "{text}");
+}
