@@ -639,3 +639,39 @@ fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
         assert_eq!(output.status.code(), Some(0), "{}", both(&output));
     }
 }
+
+/// An API error that echoes a `default_headers` value and a `default_query` value prints
+/// neither: every configured value the request carried is scrubbed from server text.
+#[tokio::test]
+async fn server_text_never_repeats_a_configured_header_or_query_value() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let api = MockServer::start().await;
+    Mock::given(path("/v1/models"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {
+            "message": "bad header hdr-SECRET-one and signature qry-SECRET-two",
+            "type": "invalid_request_error", "code": "invalid"}})),
+        )
+        .mount(&api)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "host": format!("{}/v1", api.uri()),
+            "password": "sk-key", "extra": {"openai_client_kwargs": {
+                "default_headers": {"X-Gateway-Secret": "hdr-SECRET-one"},
+                "default_query": {"sig": "qry-SECRET-two"}}}})
+        .to_string(),
+    );
+    let output = support::run_async(vec!["test".to_owned(), connection], Vec::new()).await;
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    let printed = both(&output);
+    assert!(!printed.contains("SECRET"), "{printed}");
+    assert!(
+        printed.contains("bad header [redacted] and signature [redacted]"),
+        "{printed}"
+    );
+}
