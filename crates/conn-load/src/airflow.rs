@@ -381,3 +381,83 @@ mod tests {
         assert_eq!(uri("google-cloud://h")["conn_type"], "google_cloud");
     }
 }
+
+/// The first connection id that a JSON connections file defines twice, with the lines of both
+/// definitions. serde_json keeps the last of two equal keys in silence, so the top-level keys are
+/// read here from the text: Airflow's loader reads the same file, and the two would disagree.
+pub(crate) fn duplicate_json_id(text: &str) -> Option<(String, usize, usize)> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let (mut depth, mut line, mut chars) = (0usize, 1usize, text.char_indices().peekable());
+    // Whether the next string at depth 1 is a key (after `{` or `,`), not a value.
+    let mut expect_key = false;
+    while let Some((start, c)) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '{' | '[' => {
+                depth += 1;
+                expect_key = depth == 1 && c == '{';
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 1 => expect_key = true,
+            '"' => {
+                let string_line = line;
+                let mut end = start + 1;
+                let mut escaped = false;
+                for (index, c) in chars.by_ref() {
+                    end = index + c.len_utf8();
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => break,
+                        '\n' => line += 1,
+                        _ => {}
+                    }
+                }
+                if depth == 1 && expect_key {
+                    expect_key = false;
+                    let key: String = serde_json::from_str(text.get(start..end)?).ok()?;
+                    if let Some(first) = seen.insert(key.clone(), string_line) {
+                        return Some((key, first, string_line));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`duplicate_json_id`] as the error every connections file format gives.
+pub(crate) fn refuse_duplicate_json_ids(text: &str, label: &str) -> Result<(), LoadError> {
+    match duplicate_json_id(text) {
+        Some((conn_id, first, again)) => Err(LoadError::ConnectionsFile {
+            label: label.to_owned(),
+            message: format!(
+                "connection id {conn_id:?} is defined on line {first} and again on line {again}; \
+                 only one of them would be read"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_top_level_ids_are_found_with_both_lines() {
+        assert_eq!(
+            duplicate_json_id("{\"a\": {\"a\": 1, \"x\": \"a\"},\n \"b\": [\"a\"],\n \"a\": {}}"),
+            Some(("a".to_owned(), 1, 3))
+        );
+        assert_eq!(
+            duplicate_json_id("{\"\\u0061\": 1,\n\"a\": 2}"),
+            Some(("a".to_owned(), 1, 2))
+        );
+        assert_eq!(
+            duplicate_json_id("{\"a\": {\"b\": 1, \"b\": 2}, \"c\": \"a\"}"),
+            None
+        );
+    }
+}

@@ -54,11 +54,58 @@ fn malformed(label: &str, line: usize, column: usize, message: &str) -> LoadErro
     }
 }
 
+/// `text` split into lines as Airflow splits a `.env` file: Python reads it with universal
+/// newlines (CR LF and CR become LF) and splits with `str.splitlines()`, which also ends a line at
+/// VT, FF, FS, GS, RS, NEL, U+2028 and U+2029. A CR inside what looks like one line therefore
+/// starts a second connection for Airflow, and so it does here.
+pub(crate) fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        let is_break = matches!(
+            c,
+            '\n' | '\r'
+                | '\u{0b}'
+                | '\u{0c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if !is_break {
+            continue;
+        }
+        lines.push(&text[start..index]);
+        let mut end = index + c.len_utf8();
+        if c == '\r' && chars.peek().is_some_and(|(_, next)| *next == '\n') {
+            chars.next();
+            end += 1;
+        }
+        start = end;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+/// Whether an env-file value is wrapped in quotes (`ID="..."`): Airflow takes the quotes as part
+/// of the value, so it reads no connection of this type from it.
+pub(crate) fn is_quoted(value: &str) -> bool {
+    let value = value.trim();
+    value.len() >= 2
+        && ((value.starts_with('"') && value.ends_with('"'))
+            || (value.starts_with('\'') && value.ends_with('\'')))
+}
+
 /// The lines of an env file, in order. Errors name the first malformed line; they never quote a
 /// line, which may hold a password.
 pub(crate) fn parse_env_file(text: &str, label: &str) -> Result<Vec<EnvLine>, LoadError> {
     let mut entries = Vec::new();
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in split_lines(text).into_iter().enumerate() {
         let number = index + 1;
         if line.is_empty() || line.trim_start().starts_with('#') {
             continue;
@@ -157,6 +204,15 @@ pub(crate) fn env_file_entry(
             parsed.whole_connection = true;
             parsed
         }));
+    }
+    if is_quoted(&entry.value) {
+        return Err(malformed(
+            &file_label,
+            entry.line,
+            entry.column,
+            "the value is in quotes, which Airflow keeps as part of it, so Airflow reads no \
+             connection from this line; remove the quotes",
+        ));
     }
     let (value, warnings) = parse_uri(entry.value.trim()).map_err(|reason| LoadError::BadUri {
         origin: format!("{label} (line {})", entry.line),

@@ -215,7 +215,10 @@ pub fn load_for(
                         }
                     };
                     match serde_json::from_str::<Value>(text) {
-                        Ok(value) => (value, SourcePositions::json(text)),
+                        Ok(value) => {
+                            airflow::refuse_duplicate_json_ids(text, &file_label)?;
+                            (value, SourcePositions::json(text))
+                        }
                         Err(_) => {
                             let report = validate(text, DocumentKind::Connection);
                             return Ok(unloaded(label, Some(conn_id.clone()), report));
@@ -252,7 +255,11 @@ pub fn load_connections_file(
         let text = formats::utf8(&bytes, &file_label, "env file")?;
         return env_file::parse_env_file(text, &file_label)?
             .into_iter()
-            .filter(|line| is_openai_entry(&env_file::entry_value(&line.value)))
+            // A quoted value is loaded too, so that it is reported rather than skipped.
+            .filter(|line| {
+                env_file::is_quoted(&line.value)
+                    || is_openai_entry(&env_file::entry_value(&line.value))
+            })
             .map(|line| load_entry(line.key))
             .collect();
     }
@@ -261,9 +268,12 @@ pub fn load_connections_file(
         Format::Yaml => yaml_document(&bytes, &file_label)?.value,
         _ => match std::str::from_utf8(&bytes)
             .ok()
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .and_then(|text| Some((text, serde_json::from_str::<Value>(text).ok()?)))
         {
-            Some(value) => value,
+            Some((text, value)) => {
+                airflow::refuse_duplicate_json_ids(text, &file_label)?;
+                value
+            }
             None => {
                 let report = validate_bytes(&bytes, DocumentKind::Connection);
                 return Ok(vec![unloaded(file_label, None, report)]);

@@ -30,6 +30,24 @@ const RAW_STRING_FIELDS: [&str; 6] = [
     "schema",
 ];
 
+/// Keys of `extra` that choose a program to run: an override may neither set nor change them. A
+/// command comes from the connection document only, so whoever can set an environment variable
+/// cannot make the tool run a program of their choice.
+const DOCUMENT_ONLY_KEYS: [&str; 2] = ["token_command", "token_command_timeout_seconds"];
+
+/// The values of [`DOCUMENT_ONLY_KEYS`] in `extra` (an object, or a string holding one, as the
+/// parser reads it).
+fn document_only_values(extra: Option<&Value>) -> Vec<Option<Value>> {
+    let object = match extra {
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
+        other => other.cloned(),
+    };
+    DOCUMENT_ONLY_KEYS
+        .iter()
+        .map(|key| object.as_ref().and_then(|extra| extra.get(key)).cloned())
+        .collect()
+}
+
 /// One `OPENAI_CONN_*` variable, split into its key path and parsed.
 pub(crate) struct Override {
     pub(crate) name: String,
@@ -216,6 +234,26 @@ pub(crate) fn finish(
             // figment's message may quote a value, so it is not passed on.
             message: "the merged document could not be rebuilt as JSON".to_owned(),
         })?;
+        let extra_of = |document: &Value| match kind {
+            DocumentKind::Extra => Some(document.clone()),
+            _ => document.get("extra").cloned(),
+        };
+        if document_only_values(extra_of(&value).as_ref())
+            != document_only_values(extra_of(&merged).as_ref())
+        {
+            return Err(LoadError::Overrides {
+                vars: found
+                    .iter()
+                    .filter(|item| kind == DocumentKind::Extra || item.path[0] == "extra")
+                    .map(|item| item.name.clone())
+                    .collect(),
+                message: format!(
+                    "an override may not set {}: a command comes from the connection document \
+                     only",
+                    DOCUMENT_ONLY_KEYS.join(" or ")
+                ),
+            });
+        }
         let locate = |pointer: &str, at_key: bool| {
             // The deepest override at or above the pointer supplied the value.
             let origin = origins

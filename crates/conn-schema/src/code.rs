@@ -133,6 +133,10 @@ codes! {
     InvalidOverride = "invalid-override",
         help: "The OPENAI_CONN_* environment overrides cannot be layered onto the document (for example a nested key under a value that is not an object).",
         example: "cannot apply the environment overrides OPENAI_CONN_EXTRA__AUDIENCE__X: ...";
+    /// An x509 private key file that the group or others may read (a warning).
+    ExposedPrivateKey = "exposed-private-key",
+        help: "The x509 private key file is readable by its group or by others, as ssh calls an unprotected private key file; make it readable by its owner only (chmod 600).",
+        example: "private_key_path \"/etc/openai/key.pem\" is readable by others (mode 644); make it readable by its owner only (chmod 600)";
 }
 
 impl fmt::Display for Code {

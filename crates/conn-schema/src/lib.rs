@@ -42,7 +42,7 @@ pub use parse::{ApiBaseFinding, api_base_finding, kind_of};
 pub use profile::Profile;
 pub use redact::{
     CREDENTIAL_HEADERS, escape_controls, has_user_info, is_cleartext_remote, is_credential_header,
-    redact_url,
+    read_url, redact_url,
 };
 pub use report::{
     Diagnostic, DocumentKind, Location, Place, Report, Severity, validate, validate_bytes,

@@ -617,6 +617,17 @@ impl Parser {
         if let Some(item) = map.get("$schema") {
             self.string(item, &child(pointer, "$schema"), "$schema");
         }
+        if provider == Some(ProviderKind::X509)
+            && let Some(url) = client_kwargs
+                .as_ref()
+                .and_then(|kwargs| kwargs.base_url.as_deref())
+        {
+            self.x509_needs_https(
+                "base_url",
+                url,
+                &child(&child(pointer, "openai_client_kwargs"), "base_url"),
+            );
+        }
 
         let auth = match auth_type? {
             AuthType::ApiKey => {
@@ -639,6 +650,23 @@ impl Parser {
             auth: auth?,
             client_kwargs: client_kwargs?,
         })
+    }
+
+    /// Under x509 the API base must be https, as the client refuses any other: the client
+    /// certificate is presented in the TLS handshake (loopback http included).
+    fn x509_needs_https(&mut self, what: &str, url: &str, pointer: &str) {
+        if crate::redact::read_url(url).is_some_and(|url| url.scheme() == "http") {
+            self.error(
+                Code::InvalidUrl,
+                pointer,
+                Anchor::Value,
+                format!(
+                    "\"{what}\" must be https under x509 workload identity: the client certificate \
+                     is presented in the TLS handshake"
+                ),
+                Some("use the https URL of the API".to_owned()),
+            );
+        }
     }
 
     /// Reports keys that are unknown, or known but out of place for the chosen auth type or
@@ -1149,6 +1177,17 @@ impl Parser {
                 None
             }
         };
+        // The API base under x509 is `base_url`, else `host`: mutual TLS needs https.
+        if let Some(Extra {
+            auth: Auth::WorkloadIdentity(identity),
+            client_kwargs,
+        }) = &extra
+            && identity.provider.kind() == ProviderKind::X509
+            && client_kwargs.base_url.is_none()
+            && let Some(host) = host.as_deref()
+        {
+            self.x509_needs_https("host", host, "/host");
+        }
         if self.error_count() != errors_before {
             return None;
         }

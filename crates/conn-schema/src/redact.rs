@@ -1,15 +1,58 @@
-//! URLs as people may see them: without user info, with query values and the fragment masked.
-//! A base URL or an endpoint may carry a credential in either place (`https://user:key@host`,
-//! `...?api-key=...`); plans, error messages and validation snippets show URLs only through
-//! [`redact_url`].
+//! URLs as people may see them, and the one reading of a URL that every check of one uses.
+//!
+//! A URL is read exactly as the HTTP client reads it: [`read_url`] is `url::Url::parse`, the
+//! parser reqwest applies to every request URL. The user-info check ([`has_user_info`]), the
+//! clear-text check ([`is_cleartext_remote`]) and the redaction ([`redact_url`]) decide from that
+//! parsed value, so `https:///user:pw@host`, `https:/user:pw@host` or `http:host` mean to them
+//! what they mean on the wire. Text that does not parse is read conservatively: anything before
+//! a last `@` counts as user info. A base URL or an endpoint may carry a credential in its user
+//! info or its query (`https://user:key@host`, `...?api-key=...`); plans, error messages and
+//! validation snippets show URLs only through [`redact_url`].
+
+use url::{Position, Url};
 
 /// What a credential in a URL is replaced with.
 const MASK: &str = "[redacted]";
 
+/// `text` read as the HTTP client reads a URL (`url::Url::parse`, as reqwest does), or `None`
+/// when the client would refuse it.
+pub fn read_url(text: &str) -> Option<Url> {
+    Url::parse(text).ok()
+}
+
 /// `text` with the user info of its authority removed and every query value and the fragment
-/// replaced by `[redacted]`. Works on any text, parseable or not, so it can also be applied to a
-/// value that is being rejected.
+/// replaced by `[redacted]`. A URL with none of these is returned as written; one with any of
+/// them is shown as the client reads it. Text that does not parse is redacted as text: its query
+/// and fragment masked and anything before the last `@` after its scheme removed, so a value
+/// that is being rejected can be named too.
 pub fn redact_url(text: &str) -> String {
+    match read_url(text) {
+        Some(mut url) if !url.cannot_be_a_base() => {
+            let has_user_info = !url.username().is_empty() || url.password().is_some();
+            if !has_user_info && url.query().is_none() && url.fragment().is_none() {
+                return text.to_owned();
+            }
+            // Both succeed on a URL that can be a base and has user info; a URL without a host
+            // has none to remove.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            let mut out = url[..Position::AfterPath].to_owned();
+            if let Some(query) = url.query() {
+                out.push('?');
+                out.push_str(&mask_query(query));
+            }
+            if url.fragment().is_some() {
+                out.push('#');
+                out.push_str(MASK);
+            }
+            out
+        }
+        _ => redact_text(text),
+    }
+}
+
+/// [`redact_url`] for text the client would not parse (or that has no authority).
+fn redact_text(text: &str) -> String {
     let (before_fragment, fragment) = match text.split_once('#') {
         Some((before, _)) => (before, Some(MASK)),
         None => (text, None),
@@ -19,32 +62,23 @@ pub fn redact_url(text: &str) -> String {
         None => (before_fragment, None),
     };
     let mut out = String::with_capacity(text.len());
-    match before_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            let host = authority
-                .rsplit_once('@')
-                .map_or(authority, |(_, host)| host);
-            out.push_str(scheme);
-            out.push_str("://");
+    match before_query.rsplit_once('@') {
+        Some((before_at, host)) if scheme_end(before_query).is_some() => {
+            let scheme_end = scheme_end(before_query).unwrap_or(0);
+            // The scheme, its `:` and the slashes after it stay; the rest up to the last `@` is
+            // user info as far as anyone can tell.
+            let slashes = before_at[scheme_end..]
+                .chars()
+                .take_while(|c| matches!(c, '/' | '\\'))
+                .count();
+            out.push_str(&before_at[..scheme_end + slashes]);
             out.push_str(host);
-            out.push_str(path);
         }
-        None => out.push_str(before_query),
+        _ => out.push_str(before_query),
     }
     if let Some(query) = query {
         out.push('?');
-        let masked: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, value)) if !value.is_empty() => format!("{name}={MASK}"),
-                Some((name, _)) => format!("{name}="),
-                None if pair.is_empty() => String::new(),
-                None => MASK.to_owned(),
-            })
-            .collect();
-        out.push_str(&masked.join("&"));
+        out.push_str(&mask_query(query));
     }
     if let Some(fragment) = fragment {
         out.push('#');
@@ -53,41 +87,56 @@ pub fn redact_url(text: &str) -> String {
     out
 }
 
-/// Whether `text`, read as a URL, has user info (`user@` or `user:password@`) in its authority.
-pub fn has_user_info(text: &str) -> bool {
-    let Some((_, rest)) = text.split_once("://") else {
-        return false;
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    rest[..authority_end].contains('@')
+/// Where the scheme of `text` ends (just past its `:`), when it starts with one: a letter, then
+/// letters, digits, `+`, `-` or `.`.
+fn scheme_end(text: &str) -> Option<usize> {
+    let trimmed = text.trim_start();
+    let offset = text.len() - trimmed.len();
+    let colon = trimmed.find(':')?;
+    let scheme = &trimmed[..colon];
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(offset + colon + 1)
 }
 
-/// Whether `text` is a plain `http://` URL to a host other than this machine, so that a bearer
-/// sent to it would travel in clear text. Which hosts are this machine is
-/// [`providers_core::is_loopback_host`], the rule `providers_http::is_loopback` applies too.
+/// Every value of `query` replaced by [`MASK`] (a name without a value too: it may be a key).
+fn mask_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !value.is_empty() => format!("{name}={MASK}"),
+            Some((name, _)) => format!("{name}="),
+            None if pair.is_empty() => String::new(),
+            None => MASK.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Whether `text`, read as the client reads a URL, has user info (`user@` or `user:password@`).
+/// Text the client would not parse has user info when it has a scheme and an `@` before its
+/// query (`https://user:SEC/RET@host` is not a valid URL, but it holds a password).
+pub fn has_user_info(text: &str) -> bool {
+    match read_url(text) {
+        Some(url) if !url.cannot_be_a_base() => {
+            !url.username().is_empty() || url.password().is_some()
+        }
+        _ => {
+            let before_query = text.split(['?', '#']).next().unwrap_or_default();
+            scheme_end(before_query).is_some() && before_query.contains('@')
+        }
+    }
+}
+
+/// Whether `text` is a plain `http` URL, as the client reads it, to a host other than this
+/// machine, so that a bearer sent to it would travel in clear text (`http:host` and `http:/host`
+/// are such URLs too). Which hosts are this machine is [`providers_core::is_loopback_host`], the
+/// rule `providers_http::is_loopback` applies to the same parsed host.
 pub fn is_cleartext_remote(text: &str) -> bool {
-    let trimmed = text.trim();
-    let Some(rest) = trimmed
-        .get(..7)
-        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
-        .and_then(|_| trimmed.get(7..))
-    else {
-        return false;
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = match host_port.strip_prefix('[') {
-        Some(bracketed) => bracketed
-            .split_once(']')
-            .map_or(bracketed, |(host, _)| host),
-        None => host_port
-            .split_once(':')
-            .map_or(host_port, |(host, _)| host),
-    };
-    !providers_core::is_loopback_host(host)
+    read_url(text).is_some_and(|url| {
+        url.scheme() == "http" && !url.host_str().is_some_and(providers_core::is_loopback_host)
+    })
 }
 
 /// Headers that carry a credential, lower case. Under workload identity none of them is sent
@@ -128,7 +177,7 @@ pub fn escape_controls(text: &str) -> String {
 
 /// Whether [`redact_url`] would change `text`: it may hold a credential.
 pub(crate) fn may_hold_credential(text: &str) -> bool {
-    text.contains("://") && (has_user_info(text) || text.contains(['?', '#']))
+    text.contains(['@', '?', '#']) && redact_url(text) != text
 }
 
 #[cfg(test)]
@@ -145,12 +194,60 @@ mod tests {
             redact_url("https://api.openai.com/v1"),
             "https://api.openai.com/v1"
         );
-        assert_eq!(redact_url("user:pw@host/x"), "user:pw@host/x");
-        assert_eq!(redact_url("http://a@b@host:8080"), "http://host:8080");
+        assert_eq!(redact_url("user:pw@host/x"), "user:host/x");
+        assert_eq!(redact_url("no scheme@host"), "no scheme@host");
+        assert_eq!(redact_url("http://a@b@host:8080"), "http://host:8080/");
         assert!(has_user_info("https://key@host/v1"));
         assert!(!has_user_info("https://host/v1?email=a@b"));
         assert!(may_hold_credential("https://host/v1?x=1"));
         assert!(!may_hold_credential("https://host/v1"));
+        assert!(!may_hold_credential("a description, mail me@example.com"));
+    }
+
+    /// The forms the client reads differently from how they look: each is read as reqwest reads
+    /// it, so none of them hides user info or clear text.
+    #[test]
+    fn every_url_form_is_read_as_the_client_reads_it() {
+        for (text, shown) in [
+            (
+                "https:///user:PW@api.example.com/v1",
+                "https://api.example.com/v1",
+            ),
+            ("https:/user:PW@host", "https://host/"),
+            ("https://user:SEC/RET@host", "https://host"),
+            (
+                "https://user:SEC/RET@host/v1?k=SEC",
+                "https://host/v1?k=[redacted]",
+            ),
+            (" https://user:PW@host/v1 ", "https://host/v1"),
+            ("https:\\\\user:PW@host/v1", "https://host/v1"),
+            ("HTTPS://user@host", "https://host/"),
+        ] {
+            assert!(has_user_info(text), "{text}");
+            assert_eq!(redact_url(text), shown, "{text}");
+            assert!(may_hold_credential(text), "{text}");
+        }
+        for text in [
+            "http:/api.example.com/v1",
+            "http:api.example.com",
+            "http:\\\\api.example.com",
+            "http:\\api.example.com\\v1",
+            "HTTP://10.0.0.5:8080",
+            "http://0x7f000001.example/",
+            "http://127.0.0.1.nip.io/",
+            "  http://api.example.com  ",
+        ] {
+            assert!(is_cleartext_remote(text), "{text}");
+            assert!(!has_user_info(text), "{text}");
+        }
+        for text in [
+            "http:/127.0.0.1:8080/v1",
+            "http:localhost",
+            "http://0x7f.1/",
+            "http://[::1]/",
+        ] {
+            assert!(!is_cleartext_remote(text), "{text}");
+        }
     }
 
     #[test]

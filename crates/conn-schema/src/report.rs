@@ -519,7 +519,29 @@ fn string_extra(value: &Value, parser: &mut Parser) -> Result<Option<Value>, ()>
         return Ok(None);
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(inner) => Ok(Some(inner)),
+        Ok(inner) => {
+            // serde_json keeps the last of two equal keys in silence; the string's own positions
+            // find them, as they do for the document (an `__extra__` of a URI arrives here too).
+            for duplicate in &Positions::index(text).duplicates {
+                let inside = if duplicate.pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (at {})", duplicate.pointer)
+                };
+                parser.error(
+                    Code::DuplicateKey,
+                    "/extra",
+                    Anchor::Value,
+                    format!(
+                        "duplicate key \"{}\" in the JSON string of \"extra\"{inside}; only its last \
+                         value would be used",
+                        duplicate.key
+                    ),
+                    Some("remove one of the two entries".to_owned()),
+                );
+            }
+            Ok(Some(inner))
+        }
         Err(error) => {
             let (message, suggestion) = describe_syntax_error(&error);
             parser.error(Code::Syntax,

@@ -46,6 +46,17 @@ pub enum ClientError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A variable the connection would read (`OPENAI_BASE_URL`, `OPENAI_TOKEN_EXCHANGE_URL`) is
+    /// set to a value that is not UTF-8: an error, never a silent fall back to the default.
+    #[error(
+        "connection {conn_id:?}: environment variable {var} is set but its value is not valid UTF-8"
+    )]
+    EnvNotUnicode {
+        /// The connection id.
+        conn_id: String,
+        /// The variable.
+        var: &'static str,
+    },
     /// A header name or value cannot be sent.
     #[error("connection {conn_id:?}: {key} is not a valid http header")]
     InvalidHeader {

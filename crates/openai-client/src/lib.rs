@@ -61,7 +61,7 @@ pub use layer::{
     DefaultQueryLayer, DefaultQueryService, WorkloadIdentityLayer, WorkloadIdentityService,
 };
 pub use options::ClientOptions;
-pub use plan::{AuthPlan, Plan, environment_findings, plan};
+pub use plan::{AuthPlan, Plan, environment_findings, exposed_key_warning, plan};
 pub use resolve::{
     API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_MTLS_BASE_URL,

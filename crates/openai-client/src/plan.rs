@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind};
+use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{Env, TokenType};
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
@@ -100,6 +100,9 @@ pub fn plan(
     let env = options.env.as_ref();
     let kwargs = &conn.extra.client_kwargs;
     let (base_url, base_url_origin) = resolve_base_url(conn, env);
+    if base_url_origin == BaseUrlOrigin::Default {
+        refuse_non_unicode(env, BASE_URL_ENV, conn_id)?;
+    }
     check_base_url(&base_url, base_url_origin, conn_id, is_x509(conn))?;
     let timeout = kwargs.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let auth = match &conn.extra.auth {
@@ -122,6 +125,9 @@ pub fn plan(
                 env,
                 default_exchange_url,
             );
+            if exchange_url_origin == ExchangeUrlOrigin::Default {
+                refuse_non_unicode(env, TOKEN_EXCHANGE_URL_ENV, conn_id)?;
+            }
             let checked = if x509 {
                 parse_x509_exchange_url(&exchange_url)
             } else {
@@ -196,6 +202,18 @@ pub fn plan(
     })
 }
 
+/// A variable that would have been read had its value been UTF-8 is an error naming it: reading
+/// it as unset would fall back to a default in silence.
+fn refuse_non_unicode(env: &dyn Env, var: &'static str, conn_id: &str) -> Result<(), ClientError> {
+    if env.non_unicode_names().iter().any(|name| name == var) {
+        return Err(ClientError::EnvNotUnicode {
+            conn_id: conn_id.to_owned(),
+            var,
+        });
+    }
+    Ok(())
+}
+
 fn check_base_url(
     url: &str,
     origin: BaseUrlOrigin,
@@ -252,6 +270,25 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
     parameters
 }
 
+/// Under x509, a warning when the private key file is readable by its group or others (ssh's
+/// "unprotected private key file"), naming the file and its mode. `validate` reports it as an
+/// `exposed-private-key` finding, `plan` and `token` print it.
+pub fn exposed_key_warning(conn: &Connection) -> Option<String> {
+    let Auth::WorkloadIdentity(WorkloadIdentity {
+        provider: ProviderConfig::X509(x509),
+        ..
+    }) = &conn.extra.auth
+    else {
+        return None;
+    };
+    let mode = providers_x509::exposed_key_mode(std::path::Path::new(&x509.private_key_path))?;
+    Some(format!(
+        "private_key_path {:?} is readable by others (mode {mode:o}); make it readable by its \
+         owner only (chmod 600)",
+        x509.private_key_path
+    ))
+}
+
 /// Findings about the API base that validation of the document alone cannot see: when
 /// `OPENAI_BASE_URL` is the base in effect (neither `base_url` nor `host` is set), credentials in
 /// it are an error and plain http to another host a warning, as for `host` and `base_url` in the
@@ -259,23 +296,19 @@ fn provider_parameters(provider: &ProviderConfig) -> Map<String, Value> {
 /// `OPENAI_CUSTOM_HEADERS` that the client drops is a warning. Each finding names the variable as
 /// its origin.
 pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
-    let mut findings = Vec::new();
-    let (url, origin) = resolve_base_url(conn, env);
-    if origin == BaseUrlOrigin::Env {
-        findings.extend(
-            conn_schema::api_base_finding(BASE_URL_ENV, &url).map(|finding| {
-                conn_schema::Diagnostic {
-                    severity: finding.severity,
-                    code: finding.code,
-                    pointer: String::new(),
-                    origin: Some(format!("env {BASE_URL_ENV}")),
-                    location: None,
-                    message: finding.message,
-                    suggestion: Some(finding.suggestion),
-                }
-            }),
-        );
-    }
+    let mut findings: Vec<conn_schema::Diagnostic> = exposed_key_warning(conn)
+        .map(|message| conn_schema::Diagnostic {
+            severity: conn_schema::Severity::Warning,
+            code: conn_schema::Code::ExposedPrivateKey,
+            pointer: "/extra/private_key_path".to_owned(),
+            origin: None,
+            location: None,
+            message,
+            suggestion: Some("chmod 600 the key file".to_owned()),
+        })
+        .into_iter()
+        .collect();
+    findings.extend(base_url_findings(conn, env));
     // A credential in OPENAI_CUSTOM_HEADERS is dropped (`Authorization` always, every credential
     // header under workload identity): say so, as for `default_headers`.
     let workload_identity = matches!(conn.extra.auth, Auth::WorkloadIdentity(_));
@@ -300,6 +333,41 @@ pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema
         }
     }
     findings
+}
+
+fn base_url_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema::Diagnostic> {
+    let (url, origin) = resolve_base_url(conn, env);
+    if origin == BaseUrlOrigin::Default
+        && env
+            .non_unicode_names()
+            .iter()
+            .any(|name| name == BASE_URL_ENV)
+    {
+        return vec![conn_schema::Diagnostic {
+            severity: conn_schema::Severity::Error,
+            code: conn_schema::Code::Unreadable,
+            pointer: String::new(),
+            origin: Some(format!("env {BASE_URL_ENV}")),
+            location: None,
+            message: format!("{BASE_URL_ENV} is set but its value is not valid UTF-8"),
+            suggestion: Some("set it to an https URL, or unset it".to_owned()),
+        }];
+    }
+    if origin != BaseUrlOrigin::Env {
+        return Vec::new();
+    }
+    conn_schema::api_base_finding(BASE_URL_ENV, &url)
+        .map(|finding| conn_schema::Diagnostic {
+            severity: finding.severity,
+            code: finding.code,
+            pointer: String::new(),
+            origin: Some(format!("env {BASE_URL_ENV}")),
+            location: None,
+            message: finding.message,
+            suggestion: Some(finding.suggestion),
+        })
+        .into_iter()
+        .collect()
 }
 
 impl Plan {

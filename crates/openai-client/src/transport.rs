@@ -84,8 +84,13 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
             let request = request.build().await?;
             // Kept as header values (a reference-count clone each) and turned into secrets only
             // when an error reply has to be scrubbed: the success path copies no credential.
-            let carried = carried_credentials(request.headers());
+            let mut carried = carried_credentials(request.headers());
             let url = request.url().clone();
+            // Every query value too (`default_query` may hold a signature or a key).
+            carried.extend(
+                url.query_pairs()
+                    .filter_map(|(_, value)| HeaderValue::from_str(&value).ok()),
+            );
             let response = source
                 .client()
                 .execute(request)
@@ -106,11 +111,27 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
     }
 }
 
-/// The values of the credential headers in `headers`.
+/// Headers whose values are protocol, never configuration: everything else a request carries
+/// (the credential headers, `default_headers`, the organization and project) is scrubbed from
+/// server text.
+const PROTOCOL_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "accept",
+    "accept-encoding",
+    "user-agent",
+    "host",
+];
+
+/// The values of the headers in `headers` that may hold a configured secret: the credential
+/// headers and every `default_headers` entry, that is every header but [`PROTOCOL_HEADERS`].
 fn carried_credentials(headers: &HeaderMap) -> Vec<HeaderValue> {
     headers
         .iter()
-        .filter(|(name, _)| conn_schema::is_credential_header(name.as_str()))
+        .filter(|(name, _)| {
+            conn_schema::is_credential_header(name.as_str())
+                || !PROTOCOL_HEADERS.contains(&name.as_str())
+        })
         .map(|(_, value)| value.clone())
         .collect()
 }
@@ -260,17 +281,19 @@ mod tests {
     use reqwest::header::{AUTHORIZATION, HeaderValue};
 
     #[test]
-    fn credentials_are_read_from_credential_headers_only() {
+    fn credentials_are_read_from_every_configured_header_but_not_protocol_ones() {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer tok-123456"));
         headers.insert("api-key", HeaderValue::from_static("key-abcdef"));
-        headers.insert("x-request-id", HeaderValue::from_static("req-1"));
+        headers.insert("x-gateway-secret", HeaderValue::from_static("hdr-secret"));
+        headers.insert("content-type", HeaderValue::from_static("req-1"));
         let found: Vec<String> = credentials(&carried_credentials(&headers))
             .iter()
             .map(|secret| secret.expose_secret().to_owned())
             .collect();
         assert!(found.contains(&"tok-123456".to_owned()), "{found:?}");
         assert!(found.contains(&"key-abcdef".to_owned()), "{found:?}");
+        assert!(found.contains(&"hdr-secret".to_owned()), "{found:?}");
         assert!(!found.contains(&"req-1".to_owned()), "{found:?}");
     }
 

@@ -323,11 +323,21 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
     .expect("the step succeeds");
     assert_eq!(planned.base_url, "https://kwargs.example/v1");
 
-    // Mutual TLS needs https on both endpoints.
+    // Mutual TLS needs https on both endpoints: a plain-http base in the document is refused by
+    // validation already, one from the environment by the plan.
+    let document = json!({"conn_type": "openai", "host": "http://127.0.0.1:1/v1", "extra": {
+        "auth_type": "workload_identity", "workload_identity_provider": "x509",
+        "identity_provider_id": "idp", "service_account_id": "sa",
+        "certificate_path": "/etc/tls/tls.crt", "private_key_path": "/etc/tls/tls.key"}});
+    assert!(
+        conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto)
+            .connection()
+            .is_none()
+    );
     let error = plan(
-        &connection(Some("http://127.0.0.1:1/v1"), None),
+        &connection(None, None),
         "x",
-        &options(MapEnv::new()),
+        &options(MapEnv::new().with("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")),
     )
     .expect_err("the step fails");
     assert!(error.to_string().contains("needs an https url"), "{error}");

@@ -7,6 +7,7 @@
 #[macro_use]
 mod output;
 mod doctor;
+mod escape;
 mod github;
 mod plan;
 mod proxy;
@@ -113,16 +114,16 @@ pub(crate) fn load_connection(
     file: Option<&std::path::PathBuf>,
 ) -> Result<Usable, ExitCode> {
     let spec = source.single(file).map_err(|error| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(EXIT_USAGE)
     })?;
     let loaded = source.load(&spec).map_err(|error| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(load_error_exit(&error))
     })?;
     let conn_id = loaded.conn_id.clone().unwrap_or_else(|| "stdin".to_owned());
     if loaded.report.has_errors() {
-        eprint!("{}", loaded.report.render(&loaded.label));
+        err!("{}", loaded.report.render(&loaded.label));
     }
     match loaded.report.into_connection() {
         Some(connection) => Ok(Usable {
@@ -135,7 +136,20 @@ pub(crate) fn load_connection(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own messages go through the escaping writers too: they quote the arguments given.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let text = error.to_string();
+            if error.use_stderr() {
+                err!("{text}");
+            } else {
+                out!("{text}");
+            }
+            output::flush();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
     logging(match cli.command {
         Command::Proxy(_) => "openai_conn_proxy=info,openai_conn_client=info",
         _ => "off",

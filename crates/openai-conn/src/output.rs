@@ -1,40 +1,116 @@
-//! Standard output that cannot panic: `out!` and `outln!` write
-//! like `print!` and `println!`, but a write that fails (a closed pipe, as in
-//! `openai-conn schema | true`, or a full disk) ends the process with a message on standard error
-//! and exit code 2 instead of a panic.
+//! Standard output and standard error that cannot panic and carry no raw control character.
+//!
+//! `out!` / `outln!` write to standard output, `err!` / `errln!` to standard error, like
+//! `print!` / `eprintln!`, with two differences:
+//! - Everything written is escaped by `crate::escape` first: `outln!` and `err!` keep the line
+//!   feeds of text the tool composed ([`escape::lines`]), `errln!` writes one line and escapes a
+//!   line feed inside it too ([`escape::line`]: every message on standard error is one line),
+//!   and [`json`] writes a JSON document ([`escape::json`]).
+//! - A write that fails (a closed pipe, as in `openai-conn schema | true`, or a full disk) ends
+//!   the process with exit code 2 instead of a panic: on standard output with a message on
+//!   standard error, on standard error silently (there is nowhere left to say it).
 
 use std::io::Write;
 
-/// Writes `arguments` to standard output, or ends the process as the module says.
-pub(crate) fn write(arguments: std::fmt::Arguments<'_>) {
-    let mut stdout = std::io::stdout().lock();
-    if let Err(error) = stdout.write_fmt(arguments) {
-        failed(&error);
+use crate::escape;
+
+/// Where a write goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Stream {
+    Out,
+    Err,
+}
+
+/// Writes `text` (already escaped) to `stream`, or ends the process as the module says.
+pub(crate) fn write_escaped(stream: Stream, text: &str) {
+    let written = match stream {
+        Stream::Out => std::io::stdout().lock().write_all(text.as_bytes()),
+        Stream::Err => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+    if let Err(error) = written {
+        failed(stream, &error);
     }
 }
 
-/// Flushes standard output at exit, where a buffered write may fail last.
+/// Writes `arguments`, escaped by [`escape::lines`], to `stream`.
+pub(crate) fn write_lines(stream: Stream, arguments: std::fmt::Arguments<'_>) {
+    let text = arguments.to_string();
+    write_escaped(stream, &escape::lines(&text));
+}
+
+/// Writes `arguments` as one line, escaped by [`escape::line`], and a line feed to `stream`.
+pub(crate) fn write_line(stream: Stream, arguments: std::fmt::Arguments<'_>) {
+    let text = arguments.to_string();
+    let mut line = escape::line(&text).into_owned();
+    line.push('\n');
+    write_escaped(stream, &line);
+}
+
+/// Writes `value` as pretty JSON and a line feed to standard output, escaped by
+/// [`escape::json`].
+pub(crate) fn json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            let mut text = escape::json(&text).into_owned();
+            text.push('\n');
+            write_escaped(Stream::Out, &text);
+        }
+        Err(error) => write_line(
+            Stream::Err,
+            format_args!("openai-conn: cannot encode the report: {error}"),
+        ),
+    }
+}
+
+/// Flushes both streams at exit, where a buffered write may fail last.
 pub(crate) fn flush() {
     if let Err(error) = std::io::stdout().lock().flush() {
-        failed(&error);
+        failed(Stream::Out, &error);
+    }
+    if let Err(error) = std::io::stderr().lock().flush() {
+        failed(Stream::Err, &error);
     }
 }
 
-fn failed(error: &std::io::Error) -> ! {
-    eprintln!("openai-conn: cannot write to standard output: {error}");
+fn failed(stream: Stream, error: &std::io::Error) -> ! {
+    if let Stream::Out = stream {
+        // Standard error may be closed too: what cannot be said is not said.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "openai-conn: cannot write to standard output: {}",
+            escape::line(&error.to_string())
+        );
+    }
     std::process::exit(i32::from(crate::EXIT_USAGE))
 }
 
-/// `print!` that never panics; see the module docs.
+/// `print!` that escapes and never panics; see the module docs.
 macro_rules! out {
     ($($arg:tt)*) => {
-        $crate::output::write(format_args!($($arg)*))
+        $crate::output::write_lines($crate::output::Stream::Out, format_args!($($arg)*))
     };
 }
 
-/// `println!` that never panics; see the module docs.
+/// `println!` that escapes and never panics; see the module docs.
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::output::write_lines(
+            $crate::output::Stream::Out,
+            format_args!("{}\n", format_args!($($arg)*)),
+        )
+    };
+}
+
+/// `eprint!` for text of several lines that the tool composed; see the module docs.
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::output::write_lines($crate::output::Stream::Err, format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` for one line (a line feed inside it is escaped); see the module docs.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::write_line($crate::output::Stream::Err, format_args!($($arg)*))
     };
 }

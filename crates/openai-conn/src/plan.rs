@@ -7,6 +7,7 @@ use clap::Args;
 use openai_conn_client::ClientOptions;
 use serde_json::Value;
 
+use crate::escape::line;
 use crate::source::SourceArgs;
 use crate::{EXIT_INVALID, Format, Usable, load_connection};
 
@@ -32,24 +33,24 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let options = ClientOptions::new().with_applied_overrides(overrides);
     match openai_conn_client::plan(&connection, &conn_id, &options) {
         Ok(plan) => {
             if let Some(warning) = plan.cleartext_warning() {
-                eprintln!("openai-conn: warning: {warning}");
+                errln!("openai-conn: warning: {warning}");
             }
             let value = plan.to_json();
             match args.format {
-                Format::Json => outln!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_default()
-                ),
+                Format::Json => crate::output::json(&value),
                 Format::Human => print_human(&value, ""),
             }
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -60,11 +61,11 @@ fn print_human(value: &Value, indent: &str) {
         for (key, item) in map {
             match item {
                 Value::Object(_) => {
-                    outln!("{indent}{key}:");
+                    outln!("{indent}{}:", line(key));
                     print_human(item, &format!("{indent}  "));
                 }
-                Value::String(text) => outln!("{indent}{key}: {text}"),
-                other => outln!("{indent}{key}: {other}"),
+                Value::String(text) => outln!("{indent}{}: {}", line(key), line(text)),
+                other => outln!("{indent}{}: {}", line(key), line(&other.to_string())),
             }
         }
     }

@@ -41,7 +41,7 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(runtime) => Some(runtime),
         Err(error) => {
-            eprintln!("openai-conn: cannot start the async runtime: {error}");
+            errln!("openai-conn: cannot start the async runtime: {error}");
             None
         }
     }
@@ -57,18 +57,21 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = connected.plan.cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let Some(cache) = connected.token_cache else {
-        eprintln!(
+        errln!(
             "connection {conn_id:?} uses auth_type \"api_key\"; `token` needs \"workload_identity\""
         );
         return ExitCode::from(EXIT_INVALID);
@@ -87,14 +90,12 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
             } else {
                 "[redacted]".to_owned()
             };
-            outln!(
-                "{}",
-                json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token})
-            );
+            let reply = json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token});
+            outln!("{}", crate::escape::json(&reply.to_string()));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             ExitCode::from(EXIT_INVALID)
         }
     }
@@ -110,26 +111,29 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         Ok(usable) => usable,
         Err(code) => return code,
     };
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
     let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
         Ok(connected) => connected,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = connected.plan.cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_INVALID);
     };
     match runtime.block_on(test_connection(&connected.client)) {
         Ok(message) => {
-            outln!("{message}");
+            outln!("{}", crate::escape::line(message));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{}", one_line(&error));
+            errln!("{}", one_line(&error));
             ExitCode::from(EXIT_INVALID)
         }
     }

@@ -65,7 +65,7 @@ struct JsonDiagnostic<'a> {
     pointer: &'a str,
     line: usize,
     column: usize,
-    message: &'a str,
+    message: std::borrow::Cow<'a, str>,
     suggestion: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     origin: Option<&'a str>,
@@ -82,7 +82,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     let sources = match args.source.sources(&args.files) {
         Ok(sources) => sources,
         Err(error) => {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -117,7 +117,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         }
         ValidateFormat::Json => {
             print_load_errors(&checked);
-            print_json(&loaded);
+            print_json(&checked);
         }
         ValidateFormat::Github => {
             for finding in findings(&checked) {
@@ -126,11 +126,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         }
         ValidateFormat::Sarif => {
             print_load_errors(&checked);
-            let log = crate::sarif::log(&findings(&checked));
-            match serde_json::to_string_pretty(&log) {
-                Ok(text) => outln!("{text}"),
-                Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
-            }
+            crate::output::json(&crate::sarif::log(&findings(&checked)));
         }
     }
     if unreadable {
@@ -159,7 +155,7 @@ fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
 fn print_load_errors(checked: &[Checked]) {
     for one in checked {
         if let Err(error) = &one.outcome {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
         }
     }
 }
@@ -172,15 +168,7 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
         let file = one.file.as_deref();
         match &one.outcome {
             Err(error) => {
-                let (location, message) = match error {
-                    LoadError::Syntax {
-                        location,
-                        format,
-                        message,
-                        ..
-                    } => (*location, format!("invalid {format}: {message}")),
-                    other => (None, other.to_string()),
-                };
+                let (location, message) = load_error_position(error);
                 out.push(Finding {
                     file,
                     label: &one.label,
@@ -213,6 +201,20 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
     out
 }
 
+/// Where a load error is and what it says: a syntax error (YAML, TOML, or a connections file)
+/// has its line and column, any other error none.
+fn load_error_position(error: &LoadError) -> (Option<conn_schema::Location>, String) {
+    match error {
+        LoadError::Syntax {
+            location,
+            format,
+            message,
+            ..
+        } => (*location, format!("invalid {format}: {message}")),
+        other => (None, other.to_string()),
+    }
+}
+
 fn print_human(loaded: &[&Loaded]) {
     for one in loaded {
         out!("{}", one.report.render(&one.label));
@@ -224,33 +226,49 @@ fn print_human(loaded: &[&Loaded]) {
                     identity.provider.kind().as_str()
                 ),
             };
-            outln!("{}: ok ({summary})", one.label);
+            outln!("{}: ok ({summary})", crate::escape::line(&one.label));
         }
     }
 }
 
-fn print_json(loaded: &[&Loaded]) {
-    let diagnostics: Vec<JsonDiagnostic<'_>> = loaded
-        .iter()
-        .flat_map(|one| {
-            one.report
-                .diagnostics()
-                .iter()
-                .map(move |diagnostic| JsonDiagnostic {
+fn print_json(checked: &[Checked]) {
+    let mut diagnostics: Vec<JsonDiagnostic<'_>> = Vec::new();
+    for one in checked {
+        match &one.outcome {
+            // A source that could not be loaded is one finding, with its position when it has
+            // one, as a JSON syntax error is.
+            Err(error) => {
+                let (location, message) = load_error_position(error);
+                diagnostics.push(JsonDiagnostic {
                     file: &one.label,
-                    severity: diagnostic.severity,
-                    code: diagnostic.code,
-                    pointer: &diagnostic.pointer,
-                    line: diagnostic.location.map_or(0, |at| at.line),
-                    column: diagnostic.location.map_or(0, |at| at.column),
-                    message: &diagnostic.message,
-                    suggestion: diagnostic.suggestion.as_deref(),
-                    origin: diagnostic.origin.as_deref(),
-                })
-        })
-        .collect();
-    match serde_json::to_string_pretty(&diagnostics) {
-        Ok(text) => outln!("{text}"),
-        Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
+                    severity: Severity::Error,
+                    code: error.code(),
+                    pointer: "",
+                    line: location.map_or(0, |at| at.line),
+                    column: location.map_or(0, |at| at.column),
+                    message: message.into(),
+                    suggestion: None,
+                    origin: None,
+                });
+            }
+            Ok(loaded) => {
+                for connection in loaded {
+                    for diagnostic in connection.report.diagnostics() {
+                        diagnostics.push(JsonDiagnostic {
+                            file: &connection.label,
+                            severity: diagnostic.severity,
+                            code: diagnostic.code,
+                            pointer: &diagnostic.pointer,
+                            line: diagnostic.location.map_or(0, |at| at.line),
+                            column: diagnostic.location.map_or(0, |at| at.column),
+                            message: diagnostic.message.as_str().into(),
+                            suggestion: diagnostic.suggestion.as_deref(),
+                            origin: diagnostic.origin.as_deref(),
+                        });
+                    }
+                }
+            }
+        }
     }
+    crate::output::json(&diagnostics);
 }

@@ -60,6 +60,17 @@ pub enum AzureError {
         origin: &'static str,
     },
 
+    /// `IDENTITY_ENDPOINT` is plain `http` to a host other than this machine: the request carries
+    /// the `IDENTITY_HEADER` secret, and App Service's endpoint is local to the host.
+    #[error(
+        "{origin} is plain http to a host other than this machine; it would carry IDENTITY_HEADER \
+         in clear text (use https, or the loopback endpoint the platform sets)"
+    )]
+    CleartextEndpoint {
+        /// Where the URL came from: `IDENTITY_ENDPOINT`.
+        origin: &'static str,
+    },
+
     /// `IDENTITY_HEADER` holds characters an HTTP header cannot carry.
     #[error("IDENTITY_HEADER is not a valid HTTP header value")]
     InvalidIdentityHeader,
@@ -113,6 +124,7 @@ impl SourceHttpError for AzureError {
         let (endpoint, reading) = match self {
             AzureError::InvalidEndpoint { .. }
             | AzureError::UnsupportedScheme { .. }
+            | AzureError::CleartextEndpoint { .. }
             | AzureError::InvalidIdentityHeader => {
                 return "reading the endpoint from the environment";
             }

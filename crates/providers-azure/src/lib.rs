@@ -198,6 +198,12 @@ impl AzureSource {
         if let (Some(endpoint), Some(header)) = (set("IDENTITY_ENDPOINT"), set("IDENTITY_HEADER")) {
             let header = SecretString::from(header);
             let mut url = parse_endpoint(&endpoint, "IDENTITY_ENDPOINT")?;
+            // The request carries the IDENTITY_HEADER secret: plain http only on this machine.
+            if url.scheme() == "http" && !providers_http::is_loopback(&url) {
+                return Err(AzureError::CleartextEndpoint {
+                    origin: "IDENTITY_ENDPOINT",
+                });
+            }
             self.append_query(&mut url, APP_SERVICE_API_VERSION, "mi_res_id");
             let mut identity_header = HeaderValue::from_str(header.expose_secret())
                 .map_err(|_| AzureError::InvalidIdentityHeader)?;

@@ -509,3 +509,43 @@ async fn bad_environment_is_reported_at_fetch_time() {
     );
     assert!(!full_text(&error).contains("header-secret"));
 }
+
+/// App Service's endpoint sends the `IDENTITY_HEADER` secret: plain http is refused unless it
+/// goes to this machine (where the platform puts it), and nothing is sent.
+#[tokio::test]
+async fn a_plain_http_identity_endpoint_off_this_machine_is_refused() {
+    for endpoint in [
+        "http://169.254.169.254/msi/token",
+        "http://identity.example.com/msi/token",
+        "http:identity.example.com/msi/token",
+    ] {
+        let env = MapEnv::new()
+            .with("IDENTITY_ENDPOINT", endpoint)
+            .with("IDENTITY_HEADER", "header-secret");
+        let error = azure(env).fetch().await.expect_err("the fetch fails");
+        assert!(!error.is_transient(), "{endpoint}");
+        assert_eq!(error.step(), "reading the endpoint from the environment");
+        assert!(
+            azure_error(&error)
+                .to_string()
+                .starts_with("IDENTITY_ENDPOINT is plain http to a host other than this machine"),
+            "{endpoint}: {}",
+            full_text(&error)
+        );
+        assert!(!full_text(&error).contains("header-secret"));
+    }
+    // On this machine, plain http is what App Service uses.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/msi/token"))
+        .respond_with(token_reply())
+        .mount(&server)
+        .await;
+    let env = MapEnv::new()
+        .with("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri()))
+        .with("IDENTITY_HEADER", "header-secret");
+    azure(env)
+        .fetch()
+        .await
+        .expect("a loopback endpoint is used");
+}

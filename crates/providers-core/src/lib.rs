@@ -20,7 +20,10 @@ mod token;
 pub use env::{Env, MapEnv, ProcessEnv};
 pub use error::{BoxError, SourceError};
 pub use net::is_loopback_host;
-pub use read::{MAX_DOCUMENT_BYTES, MAX_TOKEN_FILE_BYTES, read_bounded, read_regular_file};
+pub use read::{
+    MAX_CREDENTIAL_FILE_BYTES, MAX_DOCUMENT_BYTES, MAX_TOKEN_FILE_BYTES, read_bounded,
+    read_regular_file,
+};
 pub use retry::{
     Decision, MAX_SERVER_DELAY, RetryPolicy, SdkRetryPolicy, Sleep, retry, retry_after_seconds,
 };

@@ -15,6 +15,10 @@ pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// The most a token file may hold: 64 KiB (a projected service-account token is about 1 KiB).
 pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
+/// The most a certificate, private key or CA bundle file may hold: 1 MiB (a chain of a few
+/// certificates is a few KiB; a CA bundle of every public root is about 200 KiB).
+pub const MAX_CREDENTIAL_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Reads the regular file at `path` (symbolic links followed), at most `limit` bytes.
 ///
 /// Anything else (a directory, a FIFO, a socket, a device) is refused before it is opened, with
@@ -27,12 +31,80 @@ pub fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if metadata.len() > limit {
         return Err(too_large(limit));
     }
-    let file = File::open(path)?;
-    // Checked again on the open file: the path may have been swapped in between.
+    // Opened without blocking and checked again on the open file: the path may have been
+    // swapped for a FIFO in between, and opening a FIFO for reading waits for a writer.
+    let file = open_nonblocking(path)?;
     check_regular(&file.metadata()?)?;
     let capacity = usize::try_from(metadata.len().saturating_add(1)).unwrap_or(0);
     read_bounded_with_capacity(file, limit, capacity)
 }
+
+/// Opens `path` for reading with `O_NONBLOCK`, so that the open itself never waits (a FIFO
+/// waits for a writer, some devices for a carrier). On a regular file the flag changes nothing.
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+// `O_NONBLOCK` by platform, written out so that this crate needs no `libc` (its weight is a
+// stated limit); a test compares it with `libc::O_NONBLOCK`. Elsewhere it is 0 and the check of
+// the opened file's type still refuses a swap, after the open.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: i32 = 0x4;
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )),
+    not(all(
+        any(target_os = "linux", target_os = "android"),
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "powerpc",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+            target_arch = "loongarch64"
+        )
+    ))
+))]
+const O_NONBLOCK: i32 = 0;
 
 /// Reads `reader` to its end, at most `limit` bytes; more is an [`io::ErrorKind::FileTooLarge`]
 /// error (reading stops one byte past the limit).
@@ -115,6 +187,32 @@ mod tests {
         // An endless reader ends too.
         let error = read_bounded(io::repeat(b'x'), 1024).expect_err("endless");
         assert_eq!(error.kind(), io::ErrorKind::FileTooLarge);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_nonblocking_flag_is_the_platforms() {
+        assert_eq!(O_NONBLOCK, libc::O_NONBLOCK);
+    }
+
+    /// A FIFO opened by the non-blocking open does not wait for a writer, and the check of the
+    /// opened file refuses it: what a path swapped after the first check meets.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_opened_without_blocking_is_refused_at_once() {
+        let directory = std::env::temp_dir().join(format!("read-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).expect("temp dir");
+        let fifo = directory.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let file = open_nonblocking(&fifo).expect("opens without a writer");
+        let error = check_regular(&file.metadata().expect("fstat")).expect_err("a FIFO");
+        assert_eq!(error.to_string(), "not a regular file (it is a named pipe)");
+        let _ = std::fs::remove_dir_all(&directory);
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub enum Proxy {
     /// identity endpoint) and a proxy must not see its tokens.
     Never,
     /// As the environment says: the endpoint is remote (the GitHub token service, the exchange).
+    /// A request to this machine goes direct all the same ([`tls_client_builder`]).
     FromEnvironment,
 }
 
@@ -62,10 +63,35 @@ pub enum Proxy {
 /// provider unless the program installed one first, which is then used as it is. Every client of
 /// the workspace is built from here; building one with `reqwest::Client::builder()` directly
 /// would panic for want of a provider.
+///
+/// Its proxies are the environment's (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, as
+/// reqwest and curl read them), except that a request to this machine ([`is_loopback`]) never
+/// goes through a proxy: a plain-http request to loopback is allowed only because it stays on
+/// the host, and a proxy would see its token in clear text.
 pub fn tls_client_builder() -> reqwest::ClientBuilder {
     // An error only says a provider is already installed, which is what we need.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    reqwest::Client::builder().proxy(environment_proxy())
+}
+
+/// The environment's proxies for every request that does not go to this machine.
+fn environment_proxy() -> reqwest::Proxy {
+    let matcher = hyper_util::client::proxy::matcher::Matcher::from_env();
+    reqwest::Proxy::custom(move |url: &Url| {
+        if is_loopback(url) {
+            return None;
+        }
+        let uri: http::Uri = url.as_str().parse().ok()?;
+        let intercept = matcher.intercept(&uri)?;
+        let mut proxy = Url::parse(&intercept.uri().to_string()).ok()?;
+        // The matcher keeps a proxy's credentials apart from its URI; reqwest reads them from
+        // the URL it is given.
+        if let Some((user, password)) = intercept.raw_auth() {
+            let _ = proxy.set_username(user);
+            let _ = proxy.set_password(Some(password));
+        }
+        Some(proxy)
+    })
 }
 
 /// A client builder that never follows redirects, with the proxy rule applied. Callers add what

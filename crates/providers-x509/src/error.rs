@@ -83,6 +83,15 @@ pub enum X509Error {
         /// The key file.
         path: PathBuf,
     },
+    /// The key file holds an encrypted private key, which is not supported.
+    #[error(
+        "private_key_path {path:?} holds an encrypted private key, which is not supported: \
+         decrypt it into a file only the workload can read (openssl pkey -in KEY -out KEY.dec)"
+    )]
+    EncryptedKey {
+        /// The key file.
+        path: PathBuf,
+    },
     /// The private key cannot be used (an unsupported algorithm, say).
     #[error("private_key_path {path:?}: the key cannot be used: {reason}")]
     UnusableKey {

@@ -63,18 +63,23 @@ pub(crate) struct Material {
     pub(crate) not_after: SystemTime,
 }
 
+/// Reads a PEM file as every secret file is read: a regular file only (a FIFO, a device or a
+/// directory is refused, and a path swapped for a FIFO cannot block the open), at most
+/// [`providers_core::MAX_CREDENTIAL_FILE_BYTES`].
 fn read(role: FileRole, path: &Path) -> Result<Vec<u8>, X509Error> {
-    std::fs::read(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => X509Error::Missing {
-            role,
-            path: path.to_owned(),
+    providers_core::read_regular_file(path, providers_core::MAX_CREDENTIAL_FILE_BYTES).map_err(
+        |source| match source.kind() {
+            std::io::ErrorKind::NotFound => X509Error::Missing {
+                role,
+                path: path.to_owned(),
+            },
+            _ => X509Error::Read {
+                role,
+                path: path.to_owned(),
+                source,
+            },
         },
-        _ => X509Error::Read {
-            role,
-            path: path.to_owned(),
-            source,
-        },
-    })
+    )
 }
 
 pub(crate) fn certificates(
@@ -101,6 +106,9 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, X509Error> {
     let bytes = read(FileRole::PrivateKey, path)?;
     // The parse error is dropped on purpose: its text could quote part of the key.
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| match error {
+        _ if is_encrypted_key(&bytes) => X509Error::EncryptedKey {
+            path: path.to_owned(),
+        },
         pem::Error::NoItemsFound => X509Error::NoPrivateKey {
             path: path.to_owned(),
         },
@@ -109,6 +117,30 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, X509Error> {
             path: path.to_owned(),
         },
     })
+}
+
+/// Whether PEM `bytes` hold an encrypted private key: PKCS #8's `ENCRYPTED PRIVATE KEY` block, or
+/// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` header inside an RSA or EC key block.
+fn is_encrypted_key(bytes: &[u8]) -> bool {
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|window| window == needle);
+    contains(b"-----BEGIN ENCRYPTED PRIVATE KEY-----") || contains(b"Proc-Type: 4,ENCRYPTED")
+}
+
+/// Where the private key file lets others read it: `Some(mode)` when its permission bits give
+/// the group or others any access (as ssh refuses an "unprotected private key file"), `None`
+/// when only its owner may read it or it cannot be inspected (the load reports that).
+pub fn exposed_key_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// The crypto provider rustls uses: the process default when one is installed (the clients are

@@ -29,6 +29,6 @@ pub mod testing;
 
 pub use error::{FileRole, X509Error};
 pub use failure::{TlsFailure, tls_failure};
-pub use identity::X509Files;
+pub use identity::{X509Files, exposed_key_mode};
 pub use reload::{Generation, ReloadingClient, ReloadingIdentity};
 pub use signals::{CertificateFacts, certificate_facts};

@@ -1,0 +1,202 @@
+//! Loading against a hostile local environment and connections file, second pass (issue 21).
+//! The environment is always a `MapEnv`: no test touches the process's.
+
+use std::path::{Path, PathBuf};
+
+use conn_load::{LoadError, MapEnv, SourceSpec, load};
+use conn_schema::DocumentKind;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the temporary directory is writable");
+    path
+}
+
+fn file(path: &Path) -> SourceSpec {
+    SourceSpec::File(path.to_owned())
+}
+
+const CUSTOM_EXTRA: &str = r#"{"auth_type": "workload_identity", "workload_identity_provider": "custom",
+  "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
+  "token_command": ["vault", "read"], "token_command_timeout_seconds": 10}"#;
+
+#[test]
+fn no_override_sets_or_changes_a_token_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_command = write(
+        dir.path(),
+        "with.json",
+        &format!(r#"{{"conn_type": "openai", "extra": {CUSTOM_EXTRA}}}"#),
+    );
+    let bare_extra = write(dir.path(), "extra.json", CUSTOM_EXTRA);
+    let without = write(
+        dir.path(),
+        "without.json",
+        r#"{"conn_type": "openai", "extra": "{\"auth_type\": \"workload_identity\", \"workload_identity_provider\": \"custom\", \"identity_provider_id\": \"idp\", \"service_account_id\": \"sa\", \"token_provider\": \"x\"}"}"#,
+    );
+    let cases: &[(&Path, &str, &str)] = &[
+        (
+            &without,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND",
+            "[\"sh\", \"-c\", \"id\"]",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND",
+            "[\"sh\", \"-c\", \"id\"]",
+        ),
+        (
+            &with_command,
+            "openai_conn_extra__token_command_timeout_seconds",
+            "3600",
+        ),
+        (&bare_extra, "OPENAI_CONN_EXTRA__TOKEN_COMMAND", "[\"sh\"]"),
+        (
+            &bare_extra,
+            "OPENAI_CONN_EXTRA__TOKEN_COMMAND_TIMEOUT_SECONDS",
+            "1",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA",
+            "{token_command=[\"sh\"]}",
+        ),
+        (
+            &with_command,
+            "OPENAI_CONN_EXTRA",
+            "\"{\\\"token_command\\\": [\\\"sh\\\"]}\"",
+        ),
+        (&without, "OPENAI_CONN_EXTRA", "{token_command=[\"sh\"]}"),
+    ];
+    for (path, name, value) in cases {
+        let env = MapEnv::new().with(*name, *value);
+        match load(&file(path), DocumentKind::Auto, &env) {
+            Err(error @ LoadError::Overrides { .. }) => {
+                let text = error.to_string();
+                assert!(text.contains(name), "{name}: {text}");
+                assert!(text.contains("may not set token_command"), "{text}");
+                assert!(error.is_invalid_connection(), "{text}");
+            }
+            other => panic!(
+                "{name}={value} on {}: expected Overrides, got {other:?}",
+                path.display()
+            ),
+        }
+    }
+    // Other keys of a custom source may still be overridden, and the command stays.
+    let env = MapEnv::new().with("OPENAI_CONN_EXTRA__SERVICE_ACCOUNT_ID", "sa-2");
+    let loaded = load(&file(&with_command), DocumentKind::Auto, &env).expect("loads");
+    assert!(
+        !loaded.report.has_errors(),
+        "{:?}",
+        loaded.report.diagnostics()
+    );
+}
+
+#[test]
+fn duplicates_are_never_silent() {
+    use conn_load::load_connections_file;
+    use conn_schema::{Code, Profile};
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = write(
+        dir.path(),
+        "connections.json",
+        "{\"a\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"b\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"a\": {\"conn_type\": \"openai\", \"password\": \"y\"}}\n",
+    );
+    let error = load_connections_file(
+        &json,
+        DocumentKind::Auto,
+        Profile::default(),
+        &MapEnv::new(),
+    )
+    .expect_err("two values for one id");
+    assert!(
+        error
+            .to_string()
+            .contains("connection id \"a\" is defined on line 1 and again on line 3"),
+        "{error}"
+    );
+    let spec = SourceSpec::ConnectionsFile {
+        path: json.clone(),
+        conn_id: "b".to_owned(),
+    };
+    let error = load(&spec, DocumentKind::Auto, &MapEnv::new()).expect_err("the file is refused");
+    assert!(
+        error.to_string().contains("line 1 and again on line 3"),
+        "{error}"
+    );
+
+    // Duplicate keys inside an extra written as a JSON string, in a file and in a URI's
+    // `__extra__`.
+    let string_extra = write(
+        dir.path(),
+        "conn.json",
+        r#"{"conn_type": "openai", "password": "x", "extra": "{\"auth_type\": \"api_key\", \"auth_type\": \"api_key\"}"}"#,
+    );
+    let env = MapEnv::new().with(
+        "AIRFLOW_CONN_U",
+        "openai://:x@/?__extra__=%7B%22auth_type%22%3A%22api_key%22%2C%22auth_type%22%3A%22api_key%22%7D",
+    );
+    for (spec, env) in [
+        (file(&string_extra), MapEnv::new()),
+        (
+            SourceSpec::Env {
+                conn_id: "u".to_owned(),
+            },
+            env,
+        ),
+    ] {
+        let loaded = load(&spec, DocumentKind::Auto, &env).expect("loads");
+        let duplicate = loaded
+            .report
+            .diagnostics()
+            .iter()
+            .find(|diagnostic| diagnostic.code == Code::DuplicateKey)
+            .unwrap_or_else(|| panic!("no duplicate-key: {:?}", loaded.report.diagnostics()));
+        assert_eq!(duplicate.pointer, "/extra");
+        assert!(
+            duplicate.message.contains("\"auth_type\""),
+            "{}",
+            duplicate.message
+        );
+    }
+}
+
+#[test]
+fn env_files_are_split_into_lines_as_airflow_splits_them_and_quotes_are_reported() {
+    use conn_load::load_connections_file;
+    use conn_schema::Profile;
+
+    let dir = tempfile::tempdir().unwrap();
+    for separator in [
+        "\r", "\r\n", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}",
+        "\u{2029}",
+    ] {
+        let path = write(
+            dir.path(),
+            "connections.env",
+            &format!("A=openai://:sk-a@{separator}B=openai://:sk-b@\n"),
+        );
+        let loaded =
+            load_connections_file(&path, DocumentKind::Auto, Profile::Airflow, &MapEnv::new())
+                .unwrap_or_else(|error| panic!("{separator:?}: {error}"));
+        let ids: Vec<Option<&str>> = loaded.iter().map(|one| one.conn_id.as_deref()).collect();
+        assert_eq!(ids, [Some("A"), Some("B")], "{separator:?}");
+    }
+    let quoted = write(
+        dir.path(),
+        "quoted.env",
+        "A=openai://:sk-a@\nB=\"openai://:sk-b@\"\n",
+    );
+    let error = load_connections_file(
+        &quoted,
+        DocumentKind::Auto,
+        Profile::Airflow,
+        &MapEnv::new(),
+    )
+    .expect_err("a quoted value is reported");
+    let text = error.to_string();
+    assert!(text.contains(":2:") && text.contains("in quotes"), "{text}");
+    assert!(!text.contains("sk-b"), "{text}");
+}

@@ -1,0 +1,677 @@
+//! The CLI against a hostile connection author, server and local environment, second pass
+//! (issue 21): every URL form, every terminal byte, every syntax error, every stream.
+#![cfg(unix)]
+
+use std::process::{Output, Stdio};
+
+mod support;
+
+use support::{command, text};
+
+/// Runs `openai-conn` with `args` and `env`, standard input closed.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
+    command.stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("openai-conn runs")
+}
+
+/// Both streams of `output`, for assertions that nothing reached either.
+fn both(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// Writes `text` as `name` in `directory` and returns the path as a string.
+fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = directory.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("UTF-8 temp path").to_owned()
+}
+
+/// URLs whose user info the client reads although they do not look like `scheme://user@host`.
+const USER_INFO_FORMS: &[&str] = &[
+    "https:///user:PW-SECRET@api.example.com/v1",
+    "https:/user:PW-SECRET@api.example.com/v1",
+    "https://user:PW-SECRET/RET@api.example.com/v1",
+];
+
+/// Plain http URLs to another host that do not look like `http://host`.
+const CLEARTEXT_FORMS: &[&str] = &[
+    "http:/api.example.com/v1",
+    "http:api.example.com",
+    "http:\\\\api.example.com",
+];
+
+#[test]
+fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    for form in USER_INFO_FORMS {
+        let host = write(
+            &directory,
+            "host.json",
+            &serde_json::json!({"conn_type": "openai", "host": form, "password": "sk-x"})
+                .to_string(),
+        );
+        let base_url = write(
+            &directory,
+            "base.json",
+            &serde_json::json!({"conn_type": "openai", "password": "sk-x",
+                "extra": {"openai_client_kwargs": {"base_url": form}}})
+            .to_string(),
+        );
+        let bare = write(
+            &directory,
+            "bare.json",
+            r#"{"conn_type": "openai", "password": "sk-x"}"#,
+        );
+        let workload = write(
+            &directory,
+            "wi.json",
+            &serde_json::json!({"conn_type": "openai", "extra": {
+                "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+                "identity_provider_id": "idp", "service_account_id": "sa",
+                "token_file_path": token}})
+            .to_string(),
+        );
+        for (file, env) in [
+            (&host, None),
+            (&base_url, None),
+            (&bare, Some(("OPENAI_BASE_URL", *form))),
+        ] {
+            let env: Vec<(&str, &str)> = env.into_iter().collect();
+            let output = run_with(&["validate", file], &env);
+            assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+            assert!(
+                text(&output.stdout).contains("error[credentials-in-url]"),
+                "{form} {env:?}: {}",
+                both(&output)
+            );
+            for command in ["plan", "token", "test"] {
+                let output = run_with(&[command, file], &env);
+                assert_eq!(
+                    output.status.code(),
+                    Some(1),
+                    "{command} {form}: {}",
+                    both(&output)
+                );
+                assert!(
+                    !both(&output).contains("PW-SECRET"),
+                    "{command} {form}: {}",
+                    both(&output)
+                );
+            }
+        }
+        // The exchange URL: `plan` shows it without the user info, `token` refuses it.
+        let env = [("OPENAI_TOKEN_EXCHANGE_URL", *form)];
+        for command in ["plan", "token"] {
+            let output = run_with(&[command, &workload], &env);
+            assert!(
+                !both(&output).contains("PW-SECRET"),
+                "{command} {form}: {}",
+                both(&output)
+            );
+        }
+        let output = run_with(&["token", &workload], &env);
+        assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+    }
+}
+
+#[test]
+fn every_cleartext_form_is_named_wherever_the_url_is_set() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    for form in CLEARTEXT_FORMS {
+        let host = write(
+            &directory,
+            "host.json",
+            &serde_json::json!({"conn_type": "openai", "host": form, "password": "sk-x"})
+                .to_string(),
+        );
+        let base_url = write(
+            &directory,
+            "base.json",
+            &serde_json::json!({"conn_type": "openai", "password": "sk-x",
+                "extra": {"openai_client_kwargs": {"base_url": form}}})
+            .to_string(),
+        );
+        let bare = write(
+            &directory,
+            "bare.json",
+            r#"{"conn_type": "openai", "password": "sk-x"}"#,
+        );
+        for (file, env) in [
+            (&host, None),
+            (&base_url, None),
+            (&bare, Some(("OPENAI_BASE_URL", *form))),
+        ] {
+            let env: Vec<(&str, &str)> = env.into_iter().collect();
+            let output = run_with(&["validate", file], &env);
+            assert!(
+                text(&output.stdout).contains("warning[cleartext-http]"),
+                "{form} {env:?}: {}",
+                both(&output)
+            );
+        }
+        for (file, env) in [(&host, None), (&bare, Some(("OPENAI_BASE_URL", *form)))] {
+            let env: Vec<(&str, &str)> = env.into_iter().collect();
+            let output = run_with(&["plan", file], &env);
+            assert!(
+                text(&output.stderr).contains("is plain http"),
+                "{form} {env:?}: {}",
+                both(&output)
+            );
+        }
+        // The exchange refuses plain http to another host however it is spelt.
+        let workload = write(
+            &directory,
+            "wi.json",
+            &serde_json::json!({"conn_type": "openai", "extra": {
+                "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+                "identity_provider_id": "idp", "service_account_id": "sa",
+                "token_file_path": token}})
+            .to_string(),
+        );
+        let output = run_with(
+            &["token", &workload],
+            &[("OPENAI_TOKEN_EXCHANGE_URL", form)],
+        );
+        assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+        assert!(
+            text(&output.stderr).contains("plain http is only allowed to a loopback host"),
+            "{form}: {}",
+            both(&output)
+        );
+    }
+}
+
+/// Whether `bytes` hold a byte that a terminal reads as a control: C0 (but the line feed), DEL,
+/// or a C1 control in UTF-8 (`C2 80` to `C2 9F`, `C2 9B` being a one-byte CSI).
+fn raw_control(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().enumerate().position(|(index, byte)| {
+        (*byte < 0x20 && *byte != b'\n')
+            || *byte == 0x7f
+            || (*byte == 0xc2
+                && bytes
+                    .get(index + 1)
+                    .is_some_and(|next| (0x80..0xa0).contains(next)))
+    })
+}
+
+/// What a hostile author puts in a key or an id: a line that forges a GitHub annotation, and
+/// terminal sequences (ESC, BEL, the one-byte CSI 0x9b).
+const HOSTILE: &str = "evil\n::error file=forged.json::forged\u{1b}[2J\u{7}\u{9b}31m\u{202e}";
+
+/// Asserts that `output` carries no raw control and no forged line on either stream.
+fn assert_nothing_raw(what: &str, output: &Output) {
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        assert_eq!(
+            raw_control(bytes),
+            None,
+            "{what}: raw control on {stream}: {:?}",
+            text(bytes)
+        );
+        assert!(
+            !text(bytes)
+                .lines()
+                .any(|line| line.starts_with("::error file=forged")),
+            "{what}: a forged annotation on {stream}: {}",
+            text(bytes)
+        );
+    }
+}
+
+#[test]
+fn hostile_text_never_reaches_a_terminal_raw_in_any_format_or_stream() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let key = serde_json::to_string(HOSTILE).expect("encode");
+    // A YAML type-tag error names the key (on standard error, and as a finding).
+    let yaml = write(
+        &directory,
+        "conn.yaml",
+        &format!("conn_type: openai\n{key}: !!int abc\n"),
+    );
+    // An unknown key in JSON, reported by validation.
+    let json = write(
+        &directory,
+        "conn.json",
+        &format!(r#"{{"conn_type": "openai", "password": "sk-x", "extra": {{{key}: 1}}}}"#),
+    );
+    // A connections file whose valid connection's id is hostile: the "ok" line names it.
+    let connections = write(
+        &directory,
+        "connections.json",
+        &format!(r#"{{{key}: {{"conn_type": "openai", "password": "sk-x"}}}}"#),
+    );
+    // A file whose name is hostile.
+    let named = directory.path().join(format!("{HOSTILE}.json"));
+    std::fs::write(
+        &named,
+        r#"{"conn_type": "openai", "password": "sk-x", "x": 1}"#,
+    )
+    .expect("write");
+    let named = named.to_str().expect("UTF-8 temp path").to_owned();
+    for format in ["human", "json", "github", "sarif"] {
+        for args in [
+            vec!["validate", "--format", format, yaml.as_str()],
+            vec!["validate", "--format", format, json.as_str()],
+            vec!["validate", "--format", format, named.as_str()],
+            vec![
+                "validate",
+                "--format",
+                format,
+                "--connections-file",
+                connections.as_str(),
+            ],
+        ] {
+            let output = run_with(&args, &[]);
+            assert_nothing_raw(&format!("{args:?}"), &output);
+            if matches!(format, "json" | "sarif") {
+                let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&output.stdout);
+                assert!(parsed.is_ok(), "{args:?}: {}", text(&output.stdout));
+            }
+        }
+    }
+    for args in [
+        vec!["plan", yaml.as_str()],
+        vec!["plan", "--format", "human", named.as_str()],
+        vec!["token", json.as_str()],
+        vec![
+            "plan",
+            "--connections-file",
+            connections.as_str(),
+            "--conn-id",
+            HOSTILE,
+        ],
+        vec!["validate", "--conn-id", HOSTILE],
+        vec!["validate", HOSTILE],
+    ] {
+        let output = run_with(&args, &[]);
+        assert_nothing_raw(&format!("{args:?}"), &output);
+    }
+}
+
+#[test]
+fn a_yaml_or_toml_syntax_error_is_a_finding_with_its_position_in_every_format() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let yaml = write(
+        &directory,
+        "conn.yaml",
+        "conn_type: openai\nextra: [unclosed\n",
+    );
+    let toml = write(
+        &directory,
+        "conn.toml",
+        "conn_type = \"openai\"\nextra = \n",
+    );
+    for file in [&yaml, &toml] {
+        let output = run_with(&["validate", "--format", "json", file], &[]);
+        assert_eq!(output.status.code(), Some(1), "{file}: {}", both(&output));
+        let findings: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("a JSON array");
+        let findings = findings.as_array().expect("an array");
+        assert_eq!(findings.len(), 1, "{file}: {findings:?}");
+        assert_eq!(findings[0]["code"], "syntax", "{file}: {findings:?}");
+        assert_eq!(findings[0]["file"], file.as_str());
+        assert!(
+            findings[0]["line"].as_u64() >= Some(2),
+            "{file}: {findings:?}"
+        );
+        assert!(
+            findings[0]["column"].as_u64() >= Some(1),
+            "{file}: {findings:?}"
+        );
+
+        let output = run_with(&["validate", "--format", "sarif", file], &[]);
+        let log: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF");
+        let result = &log["runs"][0]["results"][0];
+        assert_eq!(result["ruleId"], "syntax", "{file}: {log}");
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64() >= Some(2),
+            "{file}: {result}"
+        );
+
+        let output = run_with(&["validate", "--format", "github", file], &[]);
+        assert!(
+            text(&output.stdout).starts_with("::error file=")
+                && text(&output.stdout).contains(",line="),
+            "{file}: {}",
+            both(&output)
+        );
+    }
+}
+
+#[test]
+fn a_closed_or_full_standard_error_is_exit_2_not_a_panic() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let missing = directory.path().join("missing.json");
+    let missing = missing.to_str().expect("UTF-8 temp path");
+    let invalid = write(
+        &directory,
+        "invalid.json",
+        r#"{"conn_type": "openai", "x": 1}"#,
+    );
+    let plain = write(
+        &directory,
+        "plain.json",
+        r#"{"conn_type": "openai", "host": "http://api.example.com/v1", "password": "sk-x"}"#,
+    );
+    for args in [
+        vec!["plan", missing],
+        vec!["validate", missing],
+        vec!["plan", invalid.as_str()],
+        vec!["token", invalid.as_str()],
+        vec!["validate", "--format", "json", missing],
+        // A warning on standard error, then the plan on standard output.
+        vec!["plan", plain.as_str()],
+        vec!["no-such-command"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let output = command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(full)
+            .output()
+            .expect("openai-conn runs");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stdout)
+        );
+    }
+}
+
+#[test]
+fn an_override_cannot_run_a_program() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let marker = directory.path().join("ran");
+    let connection = write(
+        &directory,
+        "conn.json",
+        r#"{"conn_type": "openai", "extra": {"auth_type": "workload_identity",
+            "workload_identity_provider": "custom", "identity_provider_id": "idp",
+            "service_account_id": "sa", "token_type": "jwt", "token_provider": "none"}}"#,
+    );
+    let argv = serde_json::json!(["touch", marker.to_str().expect("UTF-8 temp path")]).to_string();
+    for (name, value) in [
+        ("OPENAI_CONN_EXTRA__TOKEN_COMMAND", argv.as_str()),
+        ("OPENAI_CONN_EXTRA__TOKEN_COMMAND_TIMEOUT_SECONDS", "1"),
+    ] {
+        for subcommand in ["validate", "plan", "token", "test"] {
+            let output = run_with(&[subcommand, &connection], &[(name, value)]);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{subcommand} {name}: {}",
+                both(&output)
+            );
+            assert!(
+                text(&output.stderr).contains(name)
+                    && text(&output.stderr).contains("may not set token_command"),
+                "{subcommand} {name}: {}",
+                both(&output)
+            );
+        }
+    }
+    assert!(!marker.exists(), "an override ran a program");
+}
+
+#[test]
+fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    let api_key = write(
+        &directory,
+        "key.json",
+        r#"{"conn_type": "openai", "password": "sk-x"}"#,
+    );
+    let workload = write(
+        &directory,
+        "wi.json",
+        &serde_json::json!({"conn_type": "openai", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp", "service_account_id": "sa",
+            "token_file_path": token}})
+        .to_string(),
+    );
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"https://api.example.com/\xff");
+    for (file, var, subcommands) in [
+        (
+            &api_key,
+            "OPENAI_BASE_URL",
+            &["validate", "plan", "test"][..],
+        ),
+        (
+            &workload,
+            "OPENAI_TOKEN_EXCHANGE_URL",
+            &["plan", "token"][..],
+        ),
+    ] {
+        for subcommand in subcommands {
+            let output = command(&[subcommand, file])
+                .env(var, not_utf8)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openai-conn runs");
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{subcommand} {var}: {}",
+                both(&output)
+            );
+            assert!(
+                both(&output).contains(var) && both(&output).contains("not valid UTF-8"),
+                "{subcommand} {var}: {}",
+                both(&output)
+            );
+        }
+    }
+}
+
+/// With `http_proxy`, `https_proxy` and `all_proxy` pointing at a recording server, a token
+/// exchange and an API call to loopback in plain http go direct: the proxy sees nothing.
+#[tokio::test]
+async fn requests_to_this_machine_never_go_through_a_proxy() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let proxy = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&proxy)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "access-token",
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"object": "list", "data": []})),
+        )
+        .mount(&server)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = write(&directory, "token", "subject-token");
+    let connection = write(
+        &directory,
+        "wi.json",
+        &serde_json::json!({"conn_type": "openai", "host": format!("{}/v1", server.uri()),
+            "extra": {"auth_type": "workload_identity",
+            "workload_identity_provider": "kubernetes", "identity_provider_id": "idp",
+            "service_account_id": "sa", "token_file_path": token}})
+        .to_string(),
+    );
+    let mut env: Vec<(String, String)> = ["http_proxy", "HTTPS_PROXY", "ALL_PROXY"]
+        .iter()
+        .map(|name| ((*name).to_owned(), proxy.uri()))
+        .collect();
+    env.push((
+        "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+        format!("{}/oauth/token", server.uri()),
+    ));
+    for subcommand in ["token", "test"] {
+        let output =
+            support::run_async(vec![subcommand.to_owned(), connection.clone()], env.clone()).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{subcommand}: {}",
+            both(&output)
+        );
+    }
+    let seen = proxy.received_requests().await.expect("recording");
+    assert!(seen.is_empty(), "the proxy saw {} requests", seen.len());
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty()
+    );
+}
+
+/// An x509 connection of `key` and `cert`, with `more` keys in `extra` and a `host`.
+fn x509_connection(
+    directory: &tempfile::TempDir,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    host: Option<&str>,
+    base_url: Option<&str>,
+) -> String {
+    let mut extra = serde_json::json!({"auth_type": "workload_identity",
+        "workload_identity_provider": "x509", "identity_provider_id": "idp",
+        "service_account_id": "sa", "certificate_path": cert, "private_key_path": key});
+    if let Some(base_url) = base_url {
+        extra["openai_client_kwargs"] = serde_json::json!({"base_url": base_url});
+    }
+    let mut document = serde_json::json!({"conn_type": "openai", "extra": extra});
+    if let Some(host) = host {
+        document["host"] = serde_json::json!(host);
+    }
+    write(directory, "x509.json", &document.to_string())
+}
+
+#[test]
+fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = providers_x509::testing::TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    let connection = x509_connection(&directory, &cert, &key, None, None);
+    for (mode, warned) in [(0o600, false), (0o644, true), (0o640, true)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(
+            text(&output.stdout).contains("warning[exposed-private-key]"),
+            warned,
+            "{mode:o}: {}",
+            both(&output)
+        );
+        assert_eq!(output.status.code(), Some(0), "{mode:o}: {}", both(&output));
+        // `token` fails later (no exchange answers at the default URL is never reached: the
+        // exchange URL is refused first), but the warning comes before.
+        for subcommand in ["plan", "token"] {
+            let output = run_with(
+                &[subcommand, &connection],
+                &[("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/refused")],
+            );
+            assert_eq!(
+                text(&output.stderr).contains("is readable by others (mode"),
+                warned,
+                "{subcommand} {mode:o}: {}",
+                both(&output)
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = providers_x509::testing::TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    for (host, base_url, at) in [
+        (Some("http://127.0.0.1:8080/v1"), None, "host"),
+        (None, Some("http://api.example.com/v1"), "base_url"),
+        (
+            Some("https://api.example.com/v1"),
+            Some("http://127.0.0.1/v1"),
+            "base_url",
+        ),
+    ] {
+        let connection = x509_connection(&directory, &cert, &key, host, base_url);
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+        assert!(
+            text(&output.stdout).contains(&format!(
+                "error[invalid-url]: \"{at}\" must be https under x509 workload identity"
+            )),
+            "{at}: {}",
+            both(&output)
+        );
+        let output = run_with(&["test", &connection], &[]);
+        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+    }
+    // https is fine, and so is a document without a base (the mutual-TLS default).
+    for (host, base_url) in [(Some("https://api.example.com/v1"), None), (None, None)] {
+        let connection = x509_connection(&directory, &cert, &key, host, base_url);
+        let output = run_with(&["validate", &connection], &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", both(&output));
+    }
+}
+
+/// An API error that echoes a `default_headers` value and a `default_query` value prints
+/// neither: every configured value the request carried is scrubbed from server text.
+#[tokio::test]
+async fn server_text_never_repeats_a_configured_header_or_query_value() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let api = MockServer::start().await;
+    Mock::given(path("/v1/models"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {
+            "message": "bad header hdr-SECRET-one and signature qry-SECRET-two",
+            "type": "invalid_request_error", "code": "invalid"}})),
+        )
+        .mount(&api)
+        .await;
+    let directory = tempfile::tempdir().expect("temp dir");
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "host": format!("{}/v1", api.uri()),
+            "password": "sk-key", "extra": {"openai_client_kwargs": {
+                "default_headers": {"X-Gateway-Secret": "hdr-SECRET-one"},
+                "default_query": {"sig": "qry-SECRET-two"}}}})
+        .to_string(),
+    );
+    let output = support::run_async(vec!["test".to_owned(), connection], Vec::new()).await;
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    let printed = both(&output);
+    assert!(!printed.contains("SECRET"), "{printed}");
+    assert!(
+        printed.contains("bad header [redacted] and signature [redacted]"),
+        "{printed}"
+    );
+}
