@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::LoadError;
 use crate::positions::{PointerMap, SourcePositions, Spot};
+use crate::scalars::{json_float, value_free};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Format {
@@ -200,12 +201,6 @@ pub(crate) fn toml_to_json(value: toml::Value) -> Value {
     }
 }
 
-/// JSON has no NaN or infinity; such a value becomes `null`, which the validator then rejects
-/// wherever a number is expected.
-pub(crate) fn json_float(number: f64) -> Value {
-    serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number)
-}
-
 pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadError> {
     let text = utf8(bytes, label, "YAML")?;
     let document = crate::yaml::read(text).map_err(|error| LoadError::Syntax {
@@ -222,31 +217,4 @@ pub(crate) fn yaml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         whole_connection: false,
         warnings: Vec::new(),
     })
-}
-
-/// A parser's message without the value it may quote: quoted text is replaced by `"…"`. A value
-/// may be a secret.
-pub(crate) fn value_free(message: &str) -> String {
-    without_quotes(message)
-}
-
-/// `text` with every double-quoted or backquoted run replaced by `"…"`.
-fn without_quotes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut inside: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        match inside {
-            Some(_) if escaped => escaped = false,
-            Some(_) if c == '\\' => escaped = true,
-            Some(quote) if c == quote => inside = None,
-            Some(_) => {}
-            None if c == '"' => {
-                out.push_str("\"…\"");
-                inside = Some(c);
-            }
-            None => out.push(c),
-        }
-    }
-    out
 }

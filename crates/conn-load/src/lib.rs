@@ -25,6 +25,7 @@ mod error;
 mod formats;
 mod overrides;
 mod positions;
+mod scalars;
 mod yaml;
 
 use std::fmt;

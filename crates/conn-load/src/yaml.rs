@@ -11,8 +11,8 @@ use conn_schema::{Location, escape_controls};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
 
-use crate::formats::json_float;
 use crate::positions::Spot;
+use crate::scalars::{json_float, value_free};
 
 /// Deeper nesting is refused (as JSON is by serde_json), so nothing downstream recurses without
 /// bound.
@@ -66,7 +66,7 @@ pub(crate) fn read(text: &str) -> Result<YamlDocument, YamlError> {
                 line: error.marker().line(),
                 column: error.marker().col() + 1,
             }),
-            message: crate::formats::value_free(error.info()),
+            message: value_free(error.info()),
         })?;
         builder.event(event, span)?;
     }

@@ -11,8 +11,8 @@ use providers_kubernetes::KubernetesSignals;
 use providers_x509::{ReloadingIdentity, X509Error, X509Files, certificate_facts};
 use serde_json::{Map, Value, json};
 
-use crate::jwt::{Jwt, TokenShape};
-use crate::steps::Builder;
+use crate::builder::Builder;
+use crate::jwt::TokenShape;
 use crate::time::{epoch_seconds, parse_http_date, relative, span, utc};
 use crate::{HintCode, Options};
 
@@ -143,14 +143,6 @@ pub(crate) fn load_certificate(config: &X509Config) -> Result<(), X509Error> {
     ReloadingIdentity::load(x509_files(config)).map(|_| ())
 }
 
-/// The hint of a certificate that did not load.
-pub(crate) fn x509_code(error: &X509Error) -> HintCode {
-    match error {
-        X509Error::Expired { .. } | X509Error::NotYetValid { .. } => HintCode::CertificateExpired,
-        _ => HintCode::X509FilesUnusable,
-    }
-}
-
 /// The `token-claims` step under `x509`: the certificate's facts, whether its key matches, and
 /// whether its chain verifies against `ca_bundle_path`.
 pub(crate) fn certificate(step: &mut Builder<'_>, config: &X509Config, options: &Options) {
@@ -159,7 +151,10 @@ pub(crate) fn certificate(step: &mut Builder<'_>, config: &X509Config, options: 
     let facts = match certificate_facts(&files, now) {
         Ok(facts) => facts,
         Err(error) => {
-            step.fail(x509_code(&error), crate::explain::one_line(&error));
+            step.fail(
+                crate::explain::x509_code(&error),
+                crate::explain::one_line(&error),
+            );
             return;
         }
     };
@@ -377,20 +372,5 @@ pub(crate) fn server_clock(step: &mut Builder<'_>, date: Option<&str>, options: 
                 if offset > 0 { "behind" } else { "ahead of" }
             ),
         );
-    }
-}
-
-/// The claims the `no-service-account-mapping` hint repeats.
-pub(crate) fn mapping_claims(jwt: Option<&Jwt>) -> String {
-    match jwt {
-        Some(jwt) => format!(
-            "iss {:?}, sub {:?}, aud {:?}",
-            jwt.iss.as_deref().unwrap_or("(none)"),
-            jwt.sub.as_deref().unwrap_or("(none)"),
-            jwt.aud
-        ),
-        None => {
-            "the token's iss, sub and aud (it is not a JWT, so they cannot be shown)".to_owned()
-        }
     }
 }

@@ -10,10 +10,11 @@ use openai_conn_client::{ExchangeError, HttpError};
 use providers_core::SourceError;
 use providers_gcp::GcpError;
 use providers_github::GithubActionsError;
+use providers_x509::X509Error;
 
+use crate::builder::Builder;
 use crate::jwt::Jwt;
-use crate::steps::Builder;
-use crate::{HintCode, Options, checks};
+use crate::{HintCode, Options};
 
 /// The variables a proxy is taken from (reqwest reads both cases).
 const PROXY_VARIABLES: &[&str] = &[
@@ -137,7 +138,7 @@ pub(crate) fn exchange_error(
                              token's {} for the configured {ids}; fix the mapping in OpenAI, or \
                              the ids (service_account_id is the OpenAI platform's id of the \
                              service account, not its name or a project id)",
-                            checks::mapping_claims(claims)
+                            mapping_claims(claims)
                         ),
                     );
                 }
@@ -171,7 +172,7 @@ pub(crate) fn exchange_error(
                  CA the identity provider trusts) or its own certificate is not trusted"
             ),
         ),
-        ExchangeError::X509(inner) => step.fail(checks::x509_code(inner), message),
+        ExchangeError::X509(inner) => step.fail(x509_code(inner), message),
         _ => step.fail(HintCode::ExchangeFailed, message),
     }
 }
@@ -293,5 +294,28 @@ pub(crate) fn api_error(step: &mut Builder<'_>, error: &OpenAIError, workload_id
             step.fail(HintCode::ApiFailed, message);
         }
         _ => step.fail(HintCode::ApiFailed, message),
+    }
+}
+
+/// The hint of a certificate that did not load.
+pub(crate) fn x509_code(error: &X509Error) -> HintCode {
+    match error {
+        X509Error::Expired { .. } | X509Error::NotYetValid { .. } => HintCode::CertificateExpired,
+        _ => HintCode::X509FilesUnusable,
+    }
+}
+
+/// The claims the `no-service-account-mapping` hint repeats.
+pub(crate) fn mapping_claims(jwt: Option<&Jwt>) -> String {
+    match jwt {
+        Some(jwt) => format!(
+            "iss {:?}, sub {:?}, aud {:?}",
+            jwt.iss.as_deref().unwrap_or("(none)"),
+            jwt.sub.as_deref().unwrap_or("(none)"),
+            jwt.aud
+        ),
+        None => {
+            "the token's iss, sub and aud (it is not a JWT, so they cannot be shown)".to_owned()
+        }
     }
 }

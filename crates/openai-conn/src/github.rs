@@ -7,7 +7,7 @@
 
 use conn_schema::Severity;
 
-use crate::validate::Finding;
+use crate::finding::Finding;
 
 /// The workflow command for one finding:
 /// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=CODE::MESSAGE`. A finding without a

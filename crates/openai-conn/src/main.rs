@@ -8,6 +8,7 @@
 mod output;
 mod doctor;
 mod escape;
+mod finding;
 mod github;
 mod plan;
 mod proxy;

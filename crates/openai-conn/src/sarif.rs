@@ -10,7 +10,7 @@ use std::path::{Component, Path};
 use conn_schema::{Code, Severity};
 use serde_json::{Value, json};
 
-use crate::validate::Finding;
+use crate::finding::Finding;
 
 /// The schema the log names, the OASIS standard's (errata 01) published copy.
 const SCHEMA: &str =

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use conn_load::{LoadError, Loaded};
-use conn_schema::{Auth, Code, Location, Severity};
+use conn_schema::{Auth, Code, Severity};
 use serde::Serialize;
 
+use crate::finding::Finding;
 use crate::source::SourceArgs;
 use crate::{EXIT_INVALID, EXIT_USAGE, load_error_exit};
 
@@ -36,23 +37,6 @@ enum ValidateFormat {
     Github,
     /// One SARIF 2.1.0 log, for code-scanning upload.
     Sarif,
-}
-
-/// One finding, whatever the format: a validation diagnostic, or a source that could not be
-/// loaded at all.
-pub(crate) struct Finding<'a> {
-    /// The file the finding is in, when it is in a file (not standard input or a variable).
-    pub(crate) file: Option<&'a std::path::Path>,
-    /// What to call the source: the file, `FILE#conn_id`, `<stdin>`, `env AIRFLOW_CONN_X`.
-    pub(crate) label: &'a str,
-    pub(crate) severity: Severity,
-    pub(crate) code: Code,
-    /// Where in the file; `None` when unknown.
-    pub(crate) location: Option<Location>,
-    pub(crate) message: String,
-    pub(crate) suggestion: Option<&'a str>,
-    /// The variable that set the value, when not the file (`env OPENAI_CONN_EXTRA__AUDIENCE`).
-    pub(crate) origin: Option<&'a str>,
 }
 
 /// One diagnostic in `--format json`: `line` and `column` are 0 for a finding without a place
