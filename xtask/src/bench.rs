@@ -397,7 +397,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             json!({"validate_ms": validate, "spawn_true_ms": spawn, "files": examples.len()}),
         );
     }
-    // P6: one line with thousands of findings, whole process (issue 13: rendering used to rescan
+    // P6: one line with thousands of findings, whole process (rendering used to rescan
     // the line for every finding, 34 s for 2 000). The baseline is the same command on half the
     // findings in the same run: linear time doubles, quadratic time quadruples. 8 000 and 16 000
     // keys take tens of milliseconds, enough that starting the process and the noise of a shared

@@ -21,8 +21,8 @@ pub(crate) const FORBIDDEN: &[&str] = &["tokio", "reqwest", "hyper"];
 pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     ("providers-core", 12),
     ("providers-kubernetes", 15),
-    // 30 before issue 21; the `url` crate (with idna's Unicode tables) is the one reading of a
-    // URL that validation shares with reqwest, and brings the rest.
+    // 30 without the `url` crate; it (with idna's Unicode tables) is the one reading of a URL
+    // that validation shares with reqwest, and brings the rest.
     ("conn-schema", 60),
     // providers-http and a handful more (99 measured): TLS stays rustls on `ring`, and the test
     // CA (rcgen) stays behind the `test-util` feature. A second crypto provider (aws-lc-rs)

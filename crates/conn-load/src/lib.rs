@@ -13,9 +13,12 @@
 //! The environment is injected through [`providers_core::Env`] (the one environment abstraction of
 //! the workspace) so tests never touch the process environment.
 //!
-//! Modules by concern: [`formats`](crate) (JSON, TOML, YAML with positions), `airflow` (connection
-//! URIs and connections files), `overrides` (`OPENAI_CONN_*`), `positions` (mapping findings back
-//! to the source), `error` ([`LoadError`]).
+//! Modules by concern: `formats` (JSON, TOML and YAML documents with positions), `yaml` (the one
+//! YAML reader: values and spans in one pass over saphyr-parser), `scalars` (the float and
+//! quoted-value rules the readers share), `airflow` (connection URIs and connections files),
+//! `env_file` (Airflow's `.env` connections files, split into lines as Python splits them),
+//! `overrides` (`OPENAI_CONN_*`), `positions` (mapping findings back to the source), `error`
+//! ([`LoadError`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

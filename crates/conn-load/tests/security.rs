@@ -1,4 +1,4 @@
-//! Loading against a hostile local environment and connections file, second pass (issue 21).
+//! Loading against a hostile local environment and connections file, second pass.
 //! The environment is always a `MapEnv`: no test touches the process's.
 
 use std::path::{Path, PathBuf};

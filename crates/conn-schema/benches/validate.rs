@@ -42,7 +42,7 @@ fn compile_schema(c: &mut Criterion) {
     });
 }
 
-/// Issue 13: thousands of unknown keys on one line (2 000 are about 23 KB), each a finding with a
+/// Thousands of unknown keys on one line (2 000 are about 23 KB), each a finding with a
 /// snippet of that line. Rendering used to rescan the line for every finding (34 s for 2 000, 128 s
 /// for 3 000); it is now linear, so the 4 000-key case takes about twice the 2 000-key one.
 fn many_findings_on_one_line(c: &mut Criterion) {

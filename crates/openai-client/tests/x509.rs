@@ -43,7 +43,7 @@ fn router(seen: Arc<Seen>) -> Router {
                  uri: axum::http::Uri,
                  headers: HeaderMap,
                  Json(body): Json<Value>| async move {
-                    seen.exchanges.lock().expect("the step succeeds").push((
+                    seen.exchanges.lock().expect("the recording lock is not poisoned").push((
                         uri.path().to_owned(),
                         headers,
                         body,
@@ -69,10 +69,10 @@ fn router(seen: Arc<Seen>) -> Router {
                         .and_then(|value| value.to_str().ok())
                         .unwrap_or_default()
                         .to_owned();
-                    seen.api_peers.lock().expect("the step succeeds").push(peer.as_ref().to_vec());
+                    seen.api_peers.lock().expect("the recording lock is not poisoned").push(peer.as_ref().to_vec());
                     seen.api_authorizations
                         .lock()
-                        .expect("the step succeeds")
+                        .expect("the recording lock is not poisoned")
                         .push(authorization.clone());
                     if authorization.starts_with("Bearer x509-access-") {
                         (StatusCode::OK, Json(json!({"object": "list", "data": []})))
@@ -100,15 +100,19 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("test ca");
     let seen = Arc::new(Seen::default());
     let server = MtlsServer::start(router(Arc::clone(&seen)), &ca.server(), &[&ca]).await;
     let client_cert = ca.client("workload-1");
     let (cert, key) = client_cert.write(directory.path(), "client");
     let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
-    let path = |path: &std::path::Path| path.to_str().expect("the step succeeds").to_owned();
+    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
+    let path = |path: &std::path::Path| {
+        path.to_str()
+            .expect("the temporary path is UTF-8")
+            .to_owned()
+    };
     Setup {
         certificate_path: path(&cert),
         private_key_path: path(&key),
@@ -176,7 +180,7 @@ impl Setup {
         self.seen
             .exchanges
             .lock()
-            .expect("the step succeeds")
+            .expect("the recording lock is not poisoned")
             .clone()
     }
 }
@@ -185,12 +189,12 @@ impl Setup {
 async fn the_exchange_posts_exactly_four_fields_over_mutual_tls_and_the_api_gets_the_bearer() {
     let setup = setup().await;
     let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
-        .expect("the step succeeds");
+        .expect("the test connection builds a client");
 
     assert_eq!(
         test_connection(&connected.client)
             .await
-            .expect("the step succeeds"),
+            .expect("the API answers through mutual TLS"),
         "Connection established!"
     );
 
@@ -216,14 +220,20 @@ async fn the_exchange_posts_exactly_four_fields_over_mutual_tls_and_the_api_gets
             .seen
             .api_authorizations
             .lock()
-            .expect("the step succeeds"),
+            .expect("the recording lock is not poisoned"),
         vec!["Bearer x509-access-1"]
     );
     assert_eq!(
-        *setup.seen.api_peers.lock().expect("the step succeeds"),
+        *setup
+            .seen
+            .api_peers
+            .lock()
+            .expect("the recording lock is not poisoned"),
         vec![setup.client_cert.der.as_ref().to_vec()]
     );
-    let cache = connected.token_cache.expect("the step succeeds");
+    let cache = connected
+        .token_cache
+        .expect("a workload-identity connection has a token cache");
     assert_eq!(cache.exchanges(), 1);
     assert_eq!(cache.subject_fetches(), 0);
 }
@@ -235,17 +245,17 @@ async fn an_api_key_in_the_connection_is_never_sent_under_x509() {
         "password": "sk-never-sent",
         "extra": {"openai_client_kwargs": {"api_key": "sk-never-sent-either", "default_headers": {"api-key": "sk-header"}}},
     }));
-    let connected =
-        from_connection(&connection, "x509", setup.options()).expect("the step succeeds");
+    let connected = from_connection(&connection, "x509", setup.options())
+        .expect("the test connection builds a client");
     test_connection(&connected.client)
         .await
-        .expect("the step succeeds");
+        .expect("the API answers through mutual TLS");
     assert_eq!(
         *setup
             .seen
             .api_authorizations
             .lock()
-            .expect("the step succeeds"),
+            .expect("the recording lock is not poisoned"),
         vec!["Bearer x509-access-1"]
     );
 }
@@ -267,12 +277,12 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         let document = json!({"conn_type": "openai", "host": host, "extra": extra});
         conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto)
             .into_connection()
-            .expect("the step succeeds")
+            .expect("the test connection is valid")
     };
     let options = |env: MapEnv| ClientOptions::new().with_env(Arc::new(env));
 
-    let planned =
-        plan(&connection(None, None), "x", &options(MapEnv::new())).expect("the step succeeds");
+    let planned = plan(&connection(None, None), "x", &options(MapEnv::new()))
+        .expect("the test connection has a plan");
     assert_eq!(planned.base_url, "https://mtls.api.openai.com/v1");
     assert_eq!(planned.base_url_origin, BaseUrlOrigin::Default);
     match &planned.auth {
@@ -298,7 +308,8 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
             .with("OPENAI_BASE_URL", "https://env.example/v1")
             .with("OPENAI_TOKEN_EXCHANGE_URL", "https://auth.example/token")
     };
-    let planned = plan(&connection(None, None), "x", &options(env())).expect("the step succeeds");
+    let planned = plan(&connection(None, None), "x", &options(env()))
+        .expect("the test connection has a plan");
     assert_eq!(planned.base_url, "https://env.example/v1");
     assert!(matches!(
         &planned.auth,
@@ -310,7 +321,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         "x",
         &options(env()),
     )
-    .expect("the step succeeds");
+    .expect("the test connection has a plan");
     assert_eq!(planned.base_url, "https://host.example/v1");
     let planned = plan(
         &connection(
@@ -320,7 +331,7 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
         "x",
         &options(env()),
     )
-    .expect("the step succeeds");
+    .expect("the test connection has a plan");
     assert_eq!(planned.base_url, "https://kwargs.example/v1");
 
     // Mutual TLS needs https on both endpoints: a plain-http base in the document is refused by
@@ -358,8 +369,11 @@ async fn a_certificate_from_another_ca_is_refused_with_an_error_that_says_so() {
         setup.private_key_path.as_ref(),
     );
     let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
-        .expect("the step succeeds");
-    let cache = connected.token_cache.clone().expect("the step succeeds");
+        .expect("the test connection builds a client");
+    let cache = connected
+        .token_cache
+        .clone()
+        .expect("a workload-identity connection has a token cache");
 
     let error = cache.token().await.expect_err("the step fails");
     let ExchangeError::MutualTls(failure) = &error else {
@@ -399,8 +413,8 @@ async fn the_api_transport_reports_a_refused_certificate_as_such() {
     )
     .await;
     let connection = setup.connection(json!({"host": api.url("/v1")}));
-    let connected =
-        from_connection(&connection, "x509", setup.options()).expect("the step succeeds");
+    let connected = from_connection(&connection, "x509", setup.options())
+        .expect("the test connection builds a client");
     let error = test_connection(&connected.client)
         .await
         .expect_err("the step fails");
@@ -429,7 +443,7 @@ async fn file_errors_surface_when_the_client_is_built_naming_the_file() {
     let setup = setup().await;
     let missing = setup.directory.path().join("missing.key");
     let connection = setup.connection(
-        json!({"extra": {"private_key_path": missing.to_str().expect("the step succeeds")}}),
+        json!({"extra": {"private_key_path": missing.to_str().expect("the temporary path is UTF-8")}}),
     );
     let error = from_connection(&connection, "x509", setup.options()).expect_err("the step fails");
     assert!(matches!(error, ClientError::X509 { .. }), "{error:?}");
@@ -462,9 +476,12 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
     const AFTER: usize = 5;
     let setup = setup().await;
     let connected = from_connection(&setup.connection(json!({})), "x509", setup.options())
-        .expect("the step succeeds");
+        .expect("the test connection builds a client");
     let client = connected.client.clone();
-    let cache = connected.token_cache.clone().expect("the step succeeds");
+    let cache = connected
+        .token_cache
+        .clone()
+        .expect("a workload-identity connection has a token cache");
 
     let done = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -485,7 +502,7 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
             rotated
                 .wait_for(|rotated| *rotated)
                 .await
-                .expect("the step succeeds");
+                .expect("the rotation flag's sender is alive");
             for _ in 0..AFTER {
                 if test_connection(&client).await.is_err() {
                     failures.fetch_add(1, Ordering::SeqCst);
@@ -507,11 +524,11 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
         let rotated = rotated.clone();
         tokio::task::spawn_blocking(move || rotated.write_to(cert.as_ref(), key.as_ref()))
             .await
-            .expect("the step succeeds");
+            .expect("writing the rotated certificate does not panic");
     }
     rotated_tx.send_replace(true);
     for task in tasks {
-        task.await.expect("the step succeeds");
+        task.await.expect("the spawned task does not panic");
     }
 
     assert_eq!(failures.load(Ordering::SeqCst), 0);
@@ -519,7 +536,7 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
         .seen
         .api_peers
         .lock()
-        .expect("the step succeeds")
+        .expect("the recording lock is not poisoned")
         .clone();
     assert_eq!(peers.len(), TASKS * (BEFORE + AFTER));
     let old = setup.client_cert.der.as_ref().to_vec();
@@ -529,9 +546,15 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
 
     // One exchange so far, with the old certificate; the next one presents the new one.
     assert_eq!(setup.exchanges().len(), 1);
-    let token = cache.token().await.expect("the step succeeds");
+    let token = cache
+        .token()
+        .await
+        .expect("the exchange answers with a token");
     assert!(cache.invalidate(&token));
-    cache.token().await.expect("the step succeeds");
+    cache
+        .token()
+        .await
+        .expect("the exchange answers with a token");
     let exchanges = setup.exchanges();
     assert_eq!(exchanges.len(), 2);
     assert_eq!(exchanges[0].3, old);
@@ -576,9 +599,11 @@ async fn the_x509_exchange_retries_409_and_never_follows_a_redirect() {
     let options = setup
         .options()
         .with_exchange_url(server.url("/oauth/token"));
-    let connected =
-        from_connection(&setup.connection(json!({})), "x509", options).expect("the step succeeds");
-    let cache = connected.token_cache.expect("the step succeeds");
+    let connected = from_connection(&setup.connection(json!({})), "x509", options)
+        .expect("the test connection builds a client");
+    let cache = connected
+        .token_cache
+        .expect("a workload-identity connection has a token cache");
 
     let error = cache.token().await.expect_err("the step fails");
     assert!(
@@ -617,9 +642,11 @@ async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
             )
             .without_delays(),
         );
-    let connected =
-        from_connection(&setup.connection(json!({})), "x509", options).expect("the step succeeds");
-    let cache = connected.token_cache.expect("the step succeeds");
+    let connected = from_connection(&setup.connection(json!({})), "x509", options)
+        .expect("the test connection builds a client");
+    let cache = connected
+        .token_cache
+        .expect("a workload-identity connection has a token cache");
 
     let started = tokio::time::Instant::now();
     let error = tokio::time::timeout(std::time::Duration::from_secs(60), cache.token())
@@ -661,9 +688,9 @@ async fn the_x509_exchange_follows_max_retries() {
     let connection =
         setup.connection(json!({"extra": {"openai_client_kwargs": {"max_retries": 0}}}));
     let cache = from_connection(&connection, "x509", options)
-        .expect("the step succeeds")
+        .expect("the test connection builds a client")
         .token_cache
-        .expect("the step succeeds");
+        .expect("a workload-identity connection has a token cache");
 
     let error = cache.token().await.expect_err("the step fails");
     assert_eq!(error.status(), Some(409), "{error:?}");

@@ -1,4 +1,4 @@
-//! The CLI at the edges a hostile connection author or server would try (issue 13): inputs that
+//! The CLI at the edges a hostile connection author or server would try: inputs that
 //! are not regular files, and other inputs that must end with a message and an exit code.
 #![cfg(unix)]
 

@@ -1,5 +1,5 @@
-//! The CLI against a hostile connection author, server and local environment, second pass
-//! (issue 21): every URL form, every terminal byte, every syntax error, every stream.
+//! The CLI against a hostile connection author, server and local environment, second pass:
+//! every URL form, every terminal byte, every syntax error, every stream.
 #![cfg(unix)]
 
 use std::process::{Output, Stdio};

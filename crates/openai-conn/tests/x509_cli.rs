@@ -55,15 +55,19 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("e2e ca");
     let exchanges = Arc::new(AtomicUsize::new(0));
     let server = MtlsServer::start(router(Arc::clone(&exchanges)), &ca.server(), &[&ca]).await;
     let client = ca.client("workload");
     let (cert, key) = client.write(directory.path(), "client");
     let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
-    let path = |path: &std::path::Path| path.to_str().expect("the step succeeds").to_owned();
+    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
+    let path = |path: &std::path::Path| {
+        path.to_str()
+            .expect("the temporary path is UTF-8")
+            .to_owned()
+    };
     Setup {
         certificate_path: path(&cert),
         private_key_path: path(&key),
@@ -91,8 +95,10 @@ impl Setup {
                 "ca_bundle_path": self.ca_bundle_path,
             }
         });
-        std::fs::write(&path, document.to_string()).expect("the step succeeds");
-        path.to_str().expect("the step succeeds").to_owned()
+        std::fs::write(&path, document.to_string()).expect("the test file can be written");
+        path.to_str()
+            .expect("the temporary path is UTF-8")
+            .to_owned()
     }
 
     fn env(&self) -> Vec<(String, String)> {
@@ -118,7 +124,8 @@ async fn token_and_test_work_over_mutual_tls() {
 
     let output = run_async(vec!["token".into(), file.clone()], setup.env()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let printed: Value = serde_json::from_slice(&output.stdout).expect("the step succeeds");
+    let printed: Value =
+        serde_json::from_slice(&output.stdout).expect("standard output is one JSON document");
     assert_eq!(printed["access_token"], "[redacted]");
     assert_eq!(printed["token_type"], "Bearer");
 
@@ -134,7 +141,8 @@ async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
     let file = setup.connection(None);
     let output = run_async(vec!["plan".into(), file], Vec::new()).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let plan: Value = serde_json::from_slice(&output.stdout).expect("the step succeeds");
+    let plan: Value =
+        serde_json::from_slice(&output.stdout).expect("standard output is one JSON document");
     assert_eq!(plan["base_url"], "https://mtls.api.openai.com/v1");
     assert_eq!(plan["base_url_source"], "the default");
     let workload = &plan["workload_identity"];
@@ -179,7 +187,7 @@ async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
     assert!(stderr.contains("unknown_ca"), "{stderr}");
     assert!(stderr.contains(&setup.certificate_path), "{stderr}");
 
-    std::fs::remove_file(&setup.private_key_path).expect("the step succeeds");
+    std::fs::remove_file(&setup.private_key_path).expect("the file can be removed");
     let output = run_async(vec!["test".into(), file], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -205,7 +213,7 @@ async fn no_key_material_at_trace_level() {
         let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
         let body = setup.key_body();
         for chunk in body.as_bytes().chunks(20) {
-            let chunk = std::str::from_utf8(chunk).expect("the step succeeds");
+            let chunk = std::str::from_utf8(chunk).expect("the chunk is UTF-8 (PEM is ASCII)");
             assert!(!all.contains(chunk), "{subcommand} printed key material");
         }
         assert!(

@@ -21,17 +21,18 @@ fn key_body(key_pem: &str) -> String {
 
 #[test]
 fn a_valid_pair_loads_as_generation_one() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("workload").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
+        .expect("the test certificate and key load");
     assert_eq!(identity.current().number(), 1);
     assert!(identity.last_reload_error().is_none());
 }
 
 #[test]
 fn each_missing_file_is_named() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("workload").write(directory.path(), "client");
     let nowhere = directory.path().join("nowhere.pem");
@@ -78,7 +79,7 @@ fn each_missing_file_is_named() {
 
 #[test]
 fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let client = TestCa::new("ca").client("workload");
     let (_, key) = client.write(directory.path(), "client");
     // A common mistake: the key file given twice.
@@ -93,7 +94,7 @@ fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
     assert!(!text.contains(&key_body(&client.key_pem)), "{text}");
 
     let empty = directory.path().join("empty.crt");
-    std::fs::write(&empty, "").expect("the step succeeds");
+    std::fs::write(&empty, "").expect("the test file can be written");
     assert!(matches!(
         load(X509Files::new(&empty, &key)),
         X509Error::NoCertificate { .. }
@@ -102,7 +103,7 @@ fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
 
 #[test]
 fn a_key_file_without_a_key_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let (cert, _) = TestCa::new("ca")
         .client("workload")
         .write(directory.path(), "client");
@@ -119,7 +120,7 @@ fn a_key_file_without_a_key_is_an_error_naming_it() {
 
 #[test]
 fn a_key_that_does_not_match_the_certificate_names_both_files() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, _) = ca.client("one").write(directory.path(), "one");
     let other = ca.client("two");
@@ -137,7 +138,7 @@ fn a_key_that_does_not_match_the_certificate_names_both_files() {
 
 #[test]
 fn an_expired_certificate_is_an_error_with_its_date() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let (cert, key) = TestCa::new("ca")
         .expired_client("old")
         .write(directory.path(), "old");
@@ -155,7 +156,7 @@ fn an_expired_certificate_is_an_error_with_its_date() {
 
 #[test]
 fn a_certificate_not_valid_yet_is_an_error_with_its_date() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let (cert, key) = TestCa::new("ca")
         .future_client("early")
         .write(directory.path(), "early");
@@ -174,13 +175,13 @@ fn a_certificate_not_valid_yet_is_an_error_with_its_date() {
 
 #[test]
 fn a_broken_key_file_says_so_without_quoting_it() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let (cert, key) = TestCa::new("ca")
         .client("workload")
         .write(directory.path(), "client");
     let secretish =
         "-----BEGIN PRIVATE KEY-----\nTOPSECRET!!notbase64\n-----END PRIVATE KEY-----\n";
-    std::fs::write(&key, secretish).expect("the step succeeds");
+    std::fs::write(&key, secretish).expect("the test file can be written");
     let error = load(X509Files::new(&cert, &key));
     assert!(
         matches!(
@@ -197,12 +198,12 @@ fn a_broken_key_file_says_so_without_quoting_it() {
 
 #[test]
 fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let (cert, key) = TestCa::new("ca")
         .client("workload")
         .write(directory.path(), "client");
     let bundle = directory.path().join("bundle.pem");
-    std::fs::write(&bundle, "no pem here\n").expect("the step succeeds");
+    std::fs::write(&bundle, "no pem here\n").expect("the test file can be written");
     let error = load(X509Files::new(&cert, &key).with_ca_bundle(&bundle));
     assert!(
         matches!(&error, X509Error::NoCertificate { role: FileRole::CaBundle, path } if path == &bundle),
@@ -213,15 +214,16 @@ fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
 
 #[test]
 fn debug_never_shows_key_material() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let client = TestCa::new("ca").client("workload");
     let (cert, key) = client.write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
+        .expect("the test certificate and key load");
     let client_http = providers_x509::ReloadingClient::new(
         std::sync::Arc::new(identity),
         std::time::Duration::from_secs(5),
     )
-    .expect("the step succeeds");
+    .expect("the mutual-TLS client builds");
     let debug = format!(
         "{client_http:?} {:?} {:?}",
         client_http.identity().current(),
@@ -230,7 +232,7 @@ fn debug_never_shows_key_material() {
     let body = key_body(&client.key_pem);
     for chunk in body.as_bytes().chunks(16) {
         assert!(
-            !debug.contains(std::str::from_utf8(chunk).expect("the step succeeds")),
+            !debug.contains(std::str::from_utf8(chunk).expect("the chunk is UTF-8 (PEM is ASCII)")),
             "{debug}"
         );
     }
@@ -244,10 +246,11 @@ fn rotate(cert: &Path, key: &Path, pem_cert: &str, pem_key: &str) {
 
 #[test]
 fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
+        .expect("the test certificate and key load");
     let first = identity.current();
     assert_eq!(first.number(), 1);
     // Unchanged files: the same generation, not a reload.
@@ -274,7 +277,7 @@ fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
     assert!(identity.last_reload_error().is_none());
 
     // The files vanish mid-rotation: still generation 3.
-    std::fs::remove_file(&cert).expect("the step succeeds");
+    std::fs::remove_file(&cert).expect("the file can be removed");
     assert_eq!(identity.current().number(), 3);
     assert!(matches!(
         identity.last_reload_error().as_deref(),
@@ -284,10 +287,11 @@ fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
 
 #[test]
 fn a_rotation_to_a_certificate_not_valid_yet_keeps_the_current_one() {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key)).expect("the step succeeds");
+    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
+        .expect("the test certificate and key load");
     let early = ca.future_client("early");
     rotate(&cert, &key, &early.cert_pem, &early.key_pem);
     assert_eq!(identity.current().number(), 1);

@@ -31,13 +31,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let directory = tempfile::tempdir().expect("the step succeeds");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let server = MtlsServer::start(echo_router(), &ca.server(), &[&ca]).await;
     let client_cert = ca.client("workload-1");
     let (cert, key) = client_cert.write(directory.path(), "client");
     let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the step succeeds");
+    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
     Setup {
         _directory: directory,
         ca,
@@ -48,8 +48,9 @@ async fn setup() -> Setup {
 }
 
 fn client(files: X509Files) -> ReloadingClient {
-    let identity = Arc::new(ReloadingIdentity::load(files).expect("the step succeeds"));
-    ReloadingClient::new(identity, Duration::from_secs(10)).expect("the step succeeds")
+    let identity =
+        Arc::new(ReloadingIdentity::load(files).expect("the test certificate and key load"));
+    ReloadingClient::new(identity, Duration::from_secs(10)).expect("the mutual-TLS client builds")
 }
 
 async fn whoami(client: &ReloadingClient, server: &MtlsServer) -> Result<Vec<u8>, reqwest::Error> {
@@ -68,7 +69,7 @@ async fn the_server_sees_the_configured_client_certificate() {
     let client = client(setup.files.clone());
     let seen = whoami(&client, &setup.server)
         .await
-        .expect("the step succeeds");
+        .expect("the mutual-TLS server answers");
     assert_eq!(seen, setup.client_cert.der.as_ref());
     assert_eq!(setup.server.refused_handshakes(), 0);
 }
@@ -110,7 +111,7 @@ async fn a_server_outside_the_roots_is_not_trusted() {
     );
     // And a bundle of another CA replaces the system roots: also not trusted.
     let other = setup._directory.path().join("other.pem");
-    std::fs::write(&other, TestCa::new("other").pem()).expect("the step succeeds");
+    std::fs::write(&other, TestCa::new("other").pem()).expect("the test file can be written");
     let client = self::client(setup.files.clone().with_ca_bundle(&other));
     let error = whoami(&client, &setup.server)
         .await
@@ -131,7 +132,7 @@ async fn after_a_rotation_the_next_request_presents_the_new_certificate() {
     assert_eq!(
         whoami(&client, &setup.server)
             .await
-            .expect("the step succeeds"),
+            .expect("the mutual-TLS server answers"),
         setup.client_cert.der.as_ref()
     );
     let rotated = setup.ca.client("workload-2");
@@ -139,7 +140,7 @@ async fn after_a_rotation_the_next_request_presents_the_new_certificate() {
     assert_eq!(
         whoami(&client, &setup.server)
             .await
-            .expect("the step succeeds"),
+            .expect("the mutual-TLS server answers"),
         rotated.der.as_ref()
     );
     assert_eq!(client.identity().current().number(), 2);

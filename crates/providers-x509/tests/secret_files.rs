@@ -1,4 +1,4 @@
-//! The certificate files are read like every other secret file (issue 21): regular files only,
+//! The certificate files are read like every other secret file: regular files only,
 //! bounded, never blocking on a FIFO; an encrypted key is named as such.
 #![cfg(unix)]
 
