@@ -37,8 +37,8 @@ use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer};
 use crate::options::ClientOptions;
 use crate::plan::{Plan, plan};
 use crate::resolve::{
-    CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_headers, custom_token_type,
-    resolve_api_key, resolve_base_url,
+    CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_credential_dropped, custom_headers,
+    custom_token_type, resolve_api_key, resolve_base_url,
 };
 use crate::retry::SdkRetryLayer;
 use crate::transport::ApiTransport;
@@ -292,9 +292,8 @@ fn add_custom_headers(
             key: format!("{CUSTOM_HEADERS_ENV} header {name}"),
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        let credential = conn_schema::is_credential_header(header.as_str());
         let host = workload_identity && header == reqwest::header::HOST;
-        if header == reqwest::header::AUTHORIZATION || host || (workload_identity && credential) {
+        if host || custom_credential_dropped(header.as_str(), workload_identity) {
             tracing::warn!(
                 target: "openai_conn_client::connect",
                 conn_id,

@@ -15,8 +15,8 @@ use crate::resolve::{
     API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV,
     DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
-    TOKEN_EXCHANGE_URL_ENV, custom_headers, is_x509, non_empty, resolve_api_key, resolve_base_url,
-    resolve_exchange_url_with_default, token_type,
+    TOKEN_EXCHANGE_URL_ENV, custom_credential_dropped, custom_headers, is_x509, non_empty,
+    resolve_api_key, resolve_base_url, resolve_exchange_url_with_default, token_type,
 };
 use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
 
@@ -313,9 +313,7 @@ pub fn environment_findings(conn: &Connection, env: &dyn Env) -> Vec<conn_schema
     // header under workload identity): say so, as for `default_headers`.
     let workload_identity = matches!(conn.extra.auth, Auth::WorkloadIdentity(_));
     for (name, _) in custom_headers(env) {
-        let dropped = name.eq_ignore_ascii_case("authorization")
-            || (workload_identity && conn_schema::is_credential_header(&name));
-        if dropped {
+        if custom_credential_dropped(&name, workload_identity) {
             findings.push(conn_schema::Diagnostic {
                 severity: conn_schema::Severity::Warning,
                 code: conn_schema::Code::IgnoredCredentialHeader,

@@ -63,6 +63,14 @@ pub(crate) fn custom_headers(env: &dyn Env) -> Vec<(String, String)> {
     headers
 }
 
+/// Whether the client drops a credential header of `OPENAI_CUSTOM_HEADERS`: `Authorization`
+/// always (the client sets the key or the bearer itself), and under workload identity every
+/// credential header, as from `default_headers`. `connect` drops it and `plan` warns about it.
+pub(crate) fn custom_credential_dropped(name: &str, workload_identity: bool) -> bool {
+    name.eq_ignore_ascii_case("authorization")
+        || (workload_identity && conn_schema::is_credential_header(name))
+}
+
 /// Where the base URL came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
