@@ -80,6 +80,7 @@ pub const KEYS: &[Key] = &[
     key("auth_type", Extra, Always, Shown::Any),
     key("openai_client_kwargs", Extra, Always, Shown::Never),
     key("base_url", ClientKwargs, Always, Shown::Any),
+    key("data_residency", ClientKwargs, Always, Shown::Any),
     key("organization", ClientKwargs, Always, Shown::Any),
     key("project", ClientKwargs, Always, Shown::Any),
     key("timeout", ClientKwargs, Always, Shown::Scalar),

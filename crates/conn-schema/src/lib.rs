@@ -35,8 +35,8 @@ mod schema_check;
 pub use code::{Code, UnknownCode};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomKeys, CustomSource,
-    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig, ProviderKind,
-    TokenType, WorkloadIdentity, X509Config,
+    DataResidency, Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig,
+    ProviderKind, TokenType, WorkloadIdentity, X509Config,
 };
 pub use parse::{ApiBaseFinding, api_base_finding, kind_of};
 pub use profile::Profile;

@@ -123,17 +123,104 @@ impl TokenType {
     }
 }
 
+/// The OpenAI region whose endpoint `openai_client_kwargs.data_residency` selects, as the SDK's
+/// `data_residency` argument does. The one table of regional base URLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataResidency {
+    /// `https://api.openai.com/v1` (`https://mtls.api.openai.com/v1` under x509).
+    Global,
+    /// `https://us.api.openai.com/v1` (`https://mtls-us.api.openai.com/v1` under x509).
+    Us,
+    /// `https://eu.api.openai.com/v1` (`https://mtls-eu.api.openai.com/v1` under x509).
+    Eu,
+    /// `https://ae.api.openai.com/v1` (not under x509).
+    Ae,
+    /// `https://au.api.openai.com/v1` (not under x509).
+    Au,
+    /// `https://in.api.openai.com/v1` (not under x509).
+    In,
+    /// `https://jp.api.openai.com/v1` (not under x509).
+    Jp,
+}
+
+impl DataResidency {
+    /// Every accepted value, in the order the schema lists them.
+    pub const ALL: [DataResidency; 7] = [
+        DataResidency::Global,
+        DataResidency::Us,
+        DataResidency::Eu,
+        DataResidency::Ae,
+        DataResidency::Au,
+        DataResidency::In,
+        DataResidency::Jp,
+    ];
+
+    /// The value as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataResidency::Global => "global",
+            DataResidency::Us => "us",
+            DataResidency::Eu => "eu",
+            DataResidency::Ae => "ae",
+            DataResidency::Au => "au",
+            DataResidency::In => "in",
+            DataResidency::Jp => "jp",
+        }
+    }
+
+    /// The API base URL of this region for an API key or a subject-token exchange.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            DataResidency::Global => "https://api.openai.com/v1",
+            DataResidency::Us => "https://us.api.openai.com/v1",
+            DataResidency::Eu => "https://eu.api.openai.com/v1",
+            DataResidency::Ae => "https://ae.api.openai.com/v1",
+            DataResidency::Au => "https://au.api.openai.com/v1",
+            DataResidency::In => "https://in.api.openai.com/v1",
+            DataResidency::Jp => "https://jp.api.openai.com/v1",
+        }
+    }
+
+    /// The mutual-TLS API base URL of this region under x509; `None` for a region without one.
+    pub fn mtls_base_url(self) -> Option<&'static str> {
+        match self {
+            DataResidency::Global => Some("https://mtls.api.openai.com/v1"),
+            DataResidency::Us => Some("https://mtls-us.api.openai.com/v1"),
+            DataResidency::Eu => Some("https://mtls-eu.api.openai.com/v1"),
+            DataResidency::Ae | DataResidency::Au | DataResidency::In | DataResidency::Jp => None,
+        }
+    }
+
+    /// The values that have a mutual-TLS endpoint (accepted under x509), in schema order.
+    pub fn mtls_values() -> Vec<DataResidency> {
+        Self::ALL
+            .into_iter()
+            .filter(|value| value.mtls_base_url().is_some())
+            .collect()
+    }
+}
+
 /// Options passed to the OpenAI client. Debug shows header and query names, not their values,
 /// which may carry credentials.
 #[derive(Clone, Default, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ClientKwargs {
     /// API base URL, an absolute http or https URL such as `https://api.openai.com/v1`.
-    /// Default: the connection `host`, else the `OPENAI_BASE_URL` environment variable, else
+    /// Default: `data_residency`'s endpoint, else the connection `host`, else the
+    /// `OPENAI_BASE_URL` environment variable, else
     /// `https://api.openai.com/v1`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[hH][tT][tT][pP][sS]?://[^\s/?#@]+([/?#]\S*)?$"))]
     pub base_url: Option<String>,
+    /// OpenAI region whose endpoint becomes the API base, as the SDK's `data_residency`:
+    /// `global`, `us`, `eu`, `ae`, `au`, `in` or `jp` (`https://us.api.openai.com/v1`, ...);
+    /// under the `x509` provider only `global`, `us` and `eu`, to their mutual-TLS hosts
+    /// (`https://mtls-us.api.openai.com/v1`, ...). Cannot be combined with `base_url` or the
+    /// connection `host`; wins over `OPENAI_BASE_URL`. Not read by Airflow's OpenAI provider.
+    /// Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_residency: Option<DataResidency>,
     /// OpenAI organization id, sent as the `OpenAI-Organization` header. Default: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
@@ -176,6 +263,7 @@ impl std::fmt::Debug for ClientKwargs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientKwargs")
             .field("base_url", &self.base_url)
+            .field("data_residency", &self.data_residency)
             .field("organization", &self.organization)
             .field("project", &self.project)
             .field("timeout", &self.timeout)

@@ -15,8 +15,8 @@ use crate::model::{
     Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig, CustomSource,
     DEFAULT_AUDIENCE, DEFAULT_AZURE_API_VERSION, DEFAULT_AZURE_RESOURCE,
     DEFAULT_REFRESH_BUFFER_SECONDS, DEFAULT_TOKEN_COMMAND_TIMEOUT_SECONDS, DEFAULT_TOKEN_FILE_PATH,
-    Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, MAX_SECONDS_EXCLUSIVE, ProviderConfig,
-    ProviderKind, TokenType, WorkloadIdentity, X509Config,
+    DataResidency, Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, MAX_SECONDS_EXCLUSIVE,
+    ProviderConfig, ProviderKind, TokenType, WorkloadIdentity, X509Config,
 };
 use crate::pointer::{child, suggest};
 use crate::redact::{has_user_info, is_cleartext_remote, is_credential_header};
@@ -512,6 +512,15 @@ impl Parser {
                         }
                     }
                 }
+                "data_residency" => {
+                    kwargs.data_residency = self.enum_value(
+                        item,
+                        &item_pointer,
+                        key,
+                        &DataResidency::ALL,
+                        DataResidency::as_str,
+                    );
+                }
                 "organization" => kwargs.organization = self.string(item, &item_pointer, key),
                 "project" => kwargs.project = self.string(item, &item_pointer, key),
                 "timeout" => kwargs.timeout = self.seconds(item, &item_pointer, key, true),
@@ -532,7 +541,58 @@ impl Parser {
                 _ => self.unknown_key(pointer, key, &keys::all_names(Place::ClientKwargs)),
             }
         }
+        if map.contains_key("data_residency") && map.contains_key("base_url") {
+            self.data_residency_conflict(pointer, "base_url");
+        }
         (self.error_count() == errors_before).then_some(kwargs)
+    }
+
+    /// `data_residency` names the API base, so it excludes `other` (`base_url`, or the
+    /// connection `host`), as the SDK refuses `data_residency` beside `base_url`.
+    fn data_residency_conflict(&mut self, kwargs_pointer: &str, other: &str) {
+        self.error(
+            Code::ConflictingKeys,
+            &child(kwargs_pointer, "data_residency"),
+            Anchor::Key,
+            format!("\"data_residency\" and \"{other}\" cannot both be set"),
+            Some(format!(
+                "keep exactly one of them: \"data_residency\" selects the API base URL, as \"{other}\" does"
+            )),
+        );
+    }
+
+    /// Under x509 only the regions with a mutual-TLS endpoint exist.
+    fn x509_data_residency(&mut self, map: &Map<String, Value>, pointer: &str) {
+        let kwargs_pointer = child(pointer, "openai_client_kwargs");
+        let Some(Value::String(text)) = map
+            .get("openai_client_kwargs")
+            .and_then(|kwargs| kwargs.get("data_residency"))
+        else {
+            return;
+        };
+        let Some(value) = DataResidency::ALL
+            .into_iter()
+            .find(|value| value.as_str() == text)
+        else {
+            return;
+        };
+        if value.mtls_base_url().is_none() {
+            let names: Vec<&str> = DataResidency::mtls_values()
+                .into_iter()
+                .map(DataResidency::as_str)
+                .collect();
+            self.error(
+                Code::UnknownValue,
+                &child(&kwargs_pointer, "data_residency"),
+                Anchor::Value,
+                format!(
+                    "data_residency \"{}\" has no mutual-TLS endpoint; under \"x509\" expected one of {}",
+                    value.as_str(),
+                    quoted_list(&names)
+                ),
+                Some("use \"global\", \"us\" or \"eu\", or another provider".to_owned()),
+            );
+        }
     }
 
     fn max_retries(&mut self, value: &Value, pointer: &str) -> Option<u32> {
@@ -609,6 +669,9 @@ impl Parser {
             _ => None,
         };
         self.check_extra_keys(map, pointer, auth_type, provider);
+        if auth_type == Some(AuthType::WorkloadIdentity) && provider == Some(ProviderKind::X509) {
+            self.x509_data_residency(map, pointer);
+        }
 
         let client_kwargs = match map.get("openai_client_kwargs") {
             Some(item) => self.client_kwargs(item, &child(pointer, "openai_client_kwargs")),
@@ -1187,6 +1250,13 @@ impl Parser {
             && let Some(host) = host.as_deref()
         {
             self.x509_needs_https("host", host, "/host");
+        }
+        if host.as_deref().is_some_and(|host| !host.trim().is_empty())
+            && extra
+                .as_ref()
+                .is_some_and(|extra| extra.client_kwargs.data_residency.is_some())
+        {
+            self.data_residency_conflict("/extra/openai_client_kwargs", "host");
         }
         if self.error_count() != errors_before {
             return None;

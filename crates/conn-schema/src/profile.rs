@@ -163,6 +163,21 @@ pub(crate) fn check(profile: Profile, extra: Option<&Value>, pointer: &str, pars
             );
         }
     }
+    if let Some(Value::Object(kwargs)) = map.get("openai_client_kwargs")
+        && kwargs.contains_key("data_residency")
+    {
+        parser.error(
+            Code::NotInAirflow,
+            &child(&child(pointer, "openai_client_kwargs"), "data_residency"),
+            Anchor::Key,
+            "Airflow's OpenAI provider always passes a base URL, so the SDK refuses \"data_residency\" beside it"
+                .to_owned(),
+            Some(
+                "in Airflow, put the region's URL in \"base_url\" or the connection host, such as \"https://eu.api.openai.com/v1\""
+                    .to_owned(),
+            ),
+        );
+    }
     if under_workload_identity && provider == Some(ProviderKind::Custom) {
         match map.get("token_provider") {
             Some(Value::String(name)) if !name.is_empty() && !is_python_import_path(name) => {
@@ -208,6 +223,17 @@ pub fn airflow_extra_schema() -> Value {
     root.insert("markdownDescription".into(), json!(description));
     if let Some(Value::Object(definitions)) = root.get_mut("$defs") {
         restrict_definitions(definitions);
+    }
+    // Airflow's hook always passes a base URL, which the SDK refuses beside data_residency.
+    if let Some(Value::Object(kwargs)) = root
+        .get_mut("properties")
+        .and_then(|properties| properties.get_mut("openai_client_kwargs"))
+    {
+        kwargs.shift_remove("if");
+        kwargs.shift_remove("then");
+        if let Some(Value::Object(properties)) = kwargs.get_mut("properties") {
+            properties.shift_remove("data_residency");
+        }
     }
     schema
 }

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::keys::{self, Place, Scope};
 use crate::model::{
-    AuthType, AzureConfig, ClientKwargs, CustomKeys, GcpConfig, GithubActionsConfig,
+    AuthType, AzureConfig, ClientKwargs, CustomKeys, DataResidency, GcpConfig, GithubActionsConfig,
     KubernetesConfig, ProviderKind, WorkloadIdentityKeys, X509Config,
 };
 
@@ -164,6 +164,19 @@ pub fn connection_schema() -> Value {
         "type": "object",
         "properties": properties,
         "additionalProperties": false,
+        // The SDK refuses `data_residency` beside a base URL, and the host is one (the parser's
+        // conflicting-keys, at the `data_residency` key).
+        "if": {
+            "type": "object",
+            "properties": {"host": {"type": "string", "pattern": "\\S"}},
+            "required": ["host"],
+        },
+        "then": {
+            "properties": {"extra": {"properties": {"openai_client_kwargs": {"properties": {
+                "data_residency": false,
+            }}}}},
+            "errorMessage": "Set exactly one of \"data_residency\" and the connection \"host\", not both.",
+        },
         "$defs": definitions,
     }))
 }
@@ -196,6 +209,22 @@ fn extra_body() -> Map<String, Value> {
                 "\"base_url\" must be an absolute http or https URL, such as \
                  \"https://api.openai.com/v1\"."
             ),
+        );
+    }
+    // The SDK refuses `data_residency` beside `base_url` (the parser's conflicting-keys).
+    if let Some(Value::Object(kwargs)) = properties.get_mut("openai_client_kwargs") {
+        // As for token_provider/token_command: an if/then underlines only the
+        // `data_residency` key, where the parser reports the conflict.
+        kwargs.insert(
+            "if".into(),
+            json!({"type": "object", "required": ["base_url"]}),
+        );
+        kwargs.insert(
+            "then".into(),
+            json!({
+                "properties": {"data_residency": false},
+                "errorMessage": "Set exactly one of \"data_residency\" and \"base_url\", not both.",
+            }),
         );
     }
     let mut body = Map::new();
@@ -261,9 +290,20 @@ fn definitions() -> Map<String, Value> {
         if kind == ProviderKind::X509 {
             // In an entry of its own, as for the ids: a missing path must not make the keys
             // beside it unevaluated.
+            // Only the regions with a mutual-TLS endpoint (the parser's unknown-value).
+            let regions: Vec<&str> = DataResidency::mtls_values()
+                .into_iter()
+                .map(DataResidency::as_str)
+                .collect();
             definition.insert(
                 "allOf".into(),
-                json!([{"required": required_of::<X509Config>()}]),
+                json!([
+                    {"required": required_of::<X509Config>()},
+                    {"properties": {"openai_client_kwargs": {"properties": {"data_residency": {
+                        "enum": regions,
+                        "errorMessage": "Under \"x509\", \"data_residency\" is one of \"global\", \"us\", \"eu\" (the regions with a mutual-TLS endpoint).",
+                    }}}}},
+                ]),
             );
         }
         if kind == ProviderKind::Custom {

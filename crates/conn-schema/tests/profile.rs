@@ -258,3 +258,22 @@ fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
     let value: Value = serde_json::from_str(&text).expect("JSON");
     assert!(!airflow_schema().errors(&value).is_empty());
 }
+
+#[test]
+fn data_residency_is_not_in_airflow_on_its_key_and_the_airflow_schema_refuses_it() {
+    // Airflow's hook always passes base_url, and the SDK refuses data_residency beside it.
+    let text = "{\n  \"openai_client_kwargs\": {\n    \"data_residency\": \"eu\"\n  }\n}";
+    assert!(errors(text, Profile::OpenaiConn).is_empty());
+    let found = errors(text, Profile::Airflow);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, conn_schema::Code::NotInAirflow);
+    assert_eq!(found[0].pointer, "/openai_client_kwargs/data_residency");
+    assert_eq!((found[0].line, found[0].column), (3, 5));
+    assert!(
+        found[0].message.contains("\"data_residency\""),
+        "{}",
+        found[0].message
+    );
+    let value: Value = serde_json::from_str(text).expect("JSON");
+    assert!(!airflow_schema().errors(&value).is_empty());
+}

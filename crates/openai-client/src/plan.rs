@@ -15,7 +15,8 @@ use crate::resolve::{
     API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV,
     DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
-    TOKEN_EXCHANGE_URL_ENV, custom_credential_dropped, custom_headers, is_x509, non_empty,
+    TOKEN_EXCHANGE_URL_ENV, custom_credential_dropped, custom_headers, data_residency_error,
+    is_x509, non_empty,
     resolve_api_key, resolve_base_url, resolve_exchange_url_with_default, token_type,
 };
 use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
@@ -102,6 +103,14 @@ pub fn plan(
     let (base_url, base_url_origin) = resolve_base_url(conn, env);
     if base_url_origin == BaseUrlOrigin::Default {
         refuse_non_unicode(env, BASE_URL_ENV, conn_id)?;
+    }
+    if let Some(reason) = data_residency_error(conn) {
+        return Err(ClientError::InvalidBaseUrl {
+            conn_id: conn_id.to_owned(),
+            url: conn_schema::redact_url(&base_url),
+            origin: base_url_origin,
+            reason,
+        });
     }
     check_base_url(&base_url, base_url_origin, conn_id, is_x509(conn))?;
     let timeout = kwargs.timeout.unwrap_or(DEFAULT_TIMEOUT);

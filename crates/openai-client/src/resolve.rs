@@ -77,6 +77,8 @@ pub(crate) fn custom_credential_dropped(name: &str, workload_identity: bool) -> 
 pub enum BaseUrlOrigin {
     /// `openai_client_kwargs.base_url`.
     ClientKwargs,
+    /// `openai_client_kwargs.data_residency`: the region's endpoint.
+    DataResidency,
     /// The connection `host`.
     Host,
     /// The `OPENAI_BASE_URL` environment variable.
@@ -90,6 +92,7 @@ impl BaseUrlOrigin {
     pub fn as_str(self) -> &'static str {
         match self {
             BaseUrlOrigin::ClientKwargs => "openai_client_kwargs.base_url",
+            BaseUrlOrigin::DataResidency => "openai_client_kwargs.data_residency",
             BaseUrlOrigin::Host => "the connection host",
             BaseUrlOrigin::Env => "the OPENAI_BASE_URL environment variable",
             BaseUrlOrigin::Default => "the default",
@@ -184,9 +187,20 @@ pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|value| !value.trim().is_empty())
 }
 
+/// The API base and its origin: `data_residency`'s endpoint (its mutual-TLS one under x509),
+/// else `base_url`, else the connection `host`, else `OPENAI_BASE_URL`, else the default. As in
+/// the SDK, `data_residency` is resolved before the environment; a `data_residency` that
+/// [`data_residency_error`] refuses yields its plain endpoint here, and `plan` refuses it.
 pub(crate) fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, BaseUrlOrigin) {
     let kwargs = &conn.extra.client_kwargs;
-    let (url, origin) = if let Some(url) = non_empty(kwargs.base_url.clone()) {
+    let (url, origin) = if let Some(residency) = kwargs.data_residency {
+        let url = if is_x509(conn) {
+            residency.mtls_base_url().unwrap_or(residency.base_url())
+        } else {
+            residency.base_url()
+        };
+        (url.to_owned(), BaseUrlOrigin::DataResidency)
+    } else if let Some(url) = non_empty(kwargs.base_url.clone()) {
         (url, BaseUrlOrigin::ClientKwargs)
     } else if let Some(url) = non_empty(conn.host.clone()) {
         (url, BaseUrlOrigin::Host)
@@ -199,6 +213,26 @@ pub(crate) fn resolve_base_url(conn: &Connection, env: &dyn Env) -> (String, Bas
     };
     // async-openai joins the base and a path that starts with `/`.
     (url.trim().trim_end_matches('/').to_owned(), origin)
+}
+
+/// Why `data_residency` cannot name the API base of `conn` (the SDK refuses the same): it is set
+/// beside `base_url` or the connection `host`, or under x509 names a region without a mutual-TLS
+/// endpoint. `None` when it is absent or fine.
+pub(crate) fn data_residency_error(conn: &Connection) -> Option<String> {
+    let kwargs = &conn.extra.client_kwargs;
+    let residency = kwargs.data_residency?;
+    if non_empty(kwargs.base_url.clone()).is_some() {
+        return Some("\"data_residency\" and \"base_url\" cannot both be set".to_owned());
+    }
+    if non_empty(conn.host.clone()).is_some() {
+        return Some("\"data_residency\" and the connection host cannot both be set".to_owned());
+    }
+    (is_x509(conn) && residency.mtls_base_url().is_none()).then(|| {
+        format!(
+            "data_residency \"{}\" has no mutual-TLS endpoint; under x509 use \"global\", \"us\" or \"eu\"",
+            residency.as_str()
+        )
+    })
 }
 
 pub(crate) fn is_x509(conn: &Connection) -> bool {

@@ -236,3 +236,102 @@ fn env_in_effect_lists_only_the_variables_that_won() {
         json!(resolved.env_in_effect)
     );
 }
+
+fn x509_connection(kwargs: Value) -> conn_schema::Connection {
+    parse(&json!({
+        "conn_type": "openai",
+        "extra": {
+            "auth_type": "workload_identity",
+            "workload_identity_provider": "x509",
+            "identity_provider_id": "idp",
+            "service_account_id": "sa",
+            "certificate_path": "/nonexistent/cert.pem",
+            "private_key_path": "/nonexistent/key.pem",
+            "openai_client_kwargs": kwargs
+        }
+    }))
+}
+
+#[test]
+fn data_residency_selects_the_regional_base_before_the_environment() {
+    let env = MapEnv::new()
+        .with("OPENAI_BASE_URL", "https://env.example.com/v1")
+        .with("OPENAI_API_KEY", "sk-env");
+    for (region, url) in [
+        ("global", "https://api.openai.com/v1"),
+        ("us", "https://us.api.openai.com/v1"),
+        ("eu", "https://eu.api.openai.com/v1"),
+        ("ae", "https://ae.api.openai.com/v1"),
+        ("au", "https://au.api.openai.com/v1"),
+        ("in", "https://in.api.openai.com/v1"),
+        ("jp", "https://jp.api.openai.com/v1"),
+    ] {
+        let connection =
+            api_key_connection(Value::Null, Value::Null, json!({"data_residency": region}));
+        let plan = plan(&connection, "c", &options(env.clone())).unwrap();
+        assert_eq!(
+            (plan.base_url.as_str(), plan.base_url_origin),
+            (url, BaseUrlOrigin::DataResidency),
+            "{region}"
+        );
+        let printed = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            printed["base_url_source"],
+            json!("openai_client_kwargs.data_residency")
+        );
+        // OPENAI_BASE_URL lost, so it is not among the variables in effect.
+        assert!(
+            !printed["env_overrides"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("OPENAI_BASE_URL")),
+            "{printed}"
+        );
+    }
+}
+
+#[test]
+fn data_residency_under_x509_selects_the_mutual_tls_hosts_of_three_regions_only() {
+    for (region, url) in [
+        ("global", "https://mtls.api.openai.com/v1"),
+        ("us", "https://mtls-us.api.openai.com/v1"),
+        ("eu", "https://mtls-eu.api.openai.com/v1"),
+    ] {
+        let connection = x509_connection(json!({"data_residency": region}));
+        let plan = plan(&connection, "c", &options(MapEnv::new())).unwrap();
+        assert_eq!(
+            (plan.base_url.as_str(), plan.base_url_origin),
+            (url, BaseUrlOrigin::DataResidency),
+            "{region}"
+        );
+    }
+    // A connection built in code, past the parser: the client refuses it too.
+    let mut connection = x509_connection(json!({}));
+    connection.extra.client_kwargs.data_residency = Some(conn_schema::DataResidency::Jp);
+    let error = plan(&connection, "c", &options(MapEnv::new())).unwrap_err();
+    assert!(
+        matches!(&error, ClientError::InvalidBaseUrl { reason, .. } if reason.contains("no mutual-TLS endpoint")),
+        "{error}"
+    );
+}
+
+#[test]
+fn data_residency_beside_base_url_or_host_is_refused_by_the_client_too() {
+    let env = MapEnv::new().with("OPENAI_API_KEY", "sk-env");
+    let mut with_base_url = api_key_connection(
+        Value::Null,
+        Value::Null,
+        json!({"base_url": "https://kwargs.example.com/v1"}),
+    );
+    with_base_url.extra.client_kwargs.data_residency = Some(conn_schema::DataResidency::Eu);
+    let mut with_host =
+        api_key_connection(json!("https://host.example.com/v1"), Value::Null, json!({}));
+    with_host.extra.client_kwargs.data_residency = Some(conn_schema::DataResidency::Eu);
+    for (connection, other) in [(with_base_url, "\"base_url\""), (with_host, "host")] {
+        let error = plan(&connection, "c", &options(env.clone())).unwrap_err();
+        assert!(
+            matches!(&error, ClientError::InvalidBaseUrl { reason, .. } if reason.contains(other)),
+            "{error}"
+        );
+    }
+}

@@ -119,3 +119,36 @@ fn every_connection_of_an_env_file_is_checked_at_its_line() {
         "{text}"
     );
 }
+
+#[test]
+fn data_residency_selects_the_base_in_plan_and_is_not_in_airflow() {
+    let file = "tests/fixtures/valid/data-residency-eu.json";
+    assert_eq!(run(&["validate", file]).status.code(), Some(0));
+    let output = support::command(&["plan", "--format", "json", file])
+        .env("OPENAI_API_KEY", "sk-test-env")
+        .env("OPENAI_BASE_URL", "https://env.example.com/v1")
+        .output()
+        .expect("openai-conn runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        support::text(&output.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(plan["base_url"], "https://eu.api.openai.com/v1");
+    assert_eq!(
+        plan["base_url_source"],
+        "openai_client_kwargs.data_residency"
+    );
+
+    let output = run(&["validate", "--profile", "airflow", "--format", "json", file]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let diagnostics: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "not-in-airflow");
+    assert_eq!(
+        diagnostics[0]["pointer"],
+        "/openai_client_kwargs/data_residency"
+    );
+}
