@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use conn_schema::{Auth, Connection, ProviderConfig, ProviderKind, WorkloadIdentity};
 use providers_core::{Env, TokenType};
-use serde::ser::{Serialize, Serializer};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::Serializer;
+use serde_json::{Map, Value};
 
 use crate::errors::ClientError;
 use crate::exchange::parse_exchange_url;
@@ -392,87 +393,119 @@ impl Plan {
             )
         })
     }
+}
 
-    /// The plan as the JSON object `openai-conn plan` prints: `conn_id`, `auth_type`, `base_url`
-    /// and its source, `api_key` (never the key) and its source, the client options, under
-    /// workload identity `workload_identity`, and `env_overrides` (the variables in effect).
-    pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        out.insert("conn_id".into(), json!(self.conn_id));
-        let auth_type = match self.auth {
-            AuthPlan::ApiKey { .. } => "api_key",
-            AuthPlan::WorkloadIdentity { .. } => "workload_identity",
+/// The JSON object `openai-conn plan` prints, derived field by field with the JSON names:
+/// `conn_id`, `auth_type`, `base_url` and its source, `api_key` (never the key) and its source,
+/// the client options, under workload identity `workload_identity`, and `env_overrides` (the
+/// variables in effect). A view of [`Plan`] that borrows it; nothing else builds the JSON.
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    conn_id: &'a str,
+    auth_type: &'static str,
+    base_url: &'a str,
+    #[serde(serialize_with = "as_str")]
+    base_url_source: BaseUrlOrigin,
+    /// `"[redacted]"` under an API key, `null` under workload identity.
+    api_key: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key_source: Option<&'static str>,
+    organization: &'a Option<String>,
+    project: &'a Option<String>,
+    #[serde(serialize_with = "seconds")]
+    timeout_seconds: Duration,
+    max_retries: u32,
+    default_headers: &'a [String],
+    default_query: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workload_identity: Option<WorkloadIdentityJson<'a>>,
+    env_overrides: &'a [String],
+}
+
+/// The `workload_identity` object of [`PlanJson`].
+#[derive(Serialize)]
+struct WorkloadIdentityJson<'a> {
+    provider: &'static str,
+    /// The subject token's type; absent under x509, which has `subject_token_type` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_token_type: Option<&'static str>,
+    #[serde(flatten)]
+    parameters: &'a Map<String, Value>,
+    identity_provider_id: &'a str,
+    service_account_id: &'a str,
+    #[serde(serialize_with = "seconds")]
+    refresh_buffer_seconds: Duration,
+    token_exchange_url: &'a str,
+    token_exchange_url_source: &'static str,
+    ignored_api_key: Option<&'static str>,
+    env_overrides: &'a [&'static str],
+}
+
+fn as_str<S: Serializer>(origin: &BaseUrlOrigin, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(origin.as_str())
+}
+
+fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+impl<'a> From<&'a Plan> for PlanJson<'a> {
+    fn from(plan: &'a Plan) -> Self {
+        let (auth_type, api_key, api_key_source) = match &plan.auth {
+            AuthPlan::ApiKey { origin } => ("api_key", Some("[redacted]"), Some(origin.as_str())),
+            AuthPlan::WorkloadIdentity { .. } => ("workload_identity", None, None),
         };
-        out.insert("auth_type".into(), json!(auth_type));
-        out.insert("base_url".into(), json!(self.base_url));
-        out.insert(
-            "base_url_source".into(),
-            json!(self.base_url_origin.as_str()),
-        );
-        match &self.auth {
-            AuthPlan::ApiKey { origin } => {
-                out.insert("api_key".into(), json!("[redacted]"));
-                out.insert("api_key_source".into(), json!(origin.as_str()));
-            }
-            AuthPlan::WorkloadIdentity { .. } => {
-                out.insert("api_key".into(), Value::Null);
-            }
+        let workload_identity = match &plan.auth {
+            AuthPlan::ApiKey { .. } => None,
+            AuthPlan::WorkloadIdentity {
+                provider,
+                token_type,
+                identity_provider_id,
+                service_account_id,
+                refresh_buffer,
+                exchange_url,
+                exchange_url_origin,
+                ignored_api_key,
+                parameters,
+                env_in_effect,
+            } => Some(WorkloadIdentityJson {
+                provider: provider.as_str(),
+                token_type: token_type.map(TokenType::as_str),
+                subject_token_type: token_type.is_none().then_some(X509_SUBJECT_TOKEN_TYPE),
+                parameters,
+                identity_provider_id,
+                service_account_id,
+                refresh_buffer_seconds: *refresh_buffer,
+                token_exchange_url: exchange_url,
+                token_exchange_url_source: exchange_url_origin.as_str(),
+                ignored_api_key: ignored_api_key.map(ApiKeyOrigin::as_str),
+                env_overrides: env_in_effect,
+            }),
+        };
+        PlanJson {
+            conn_id: &plan.conn_id,
+            auth_type,
+            base_url: &plan.base_url,
+            base_url_source: plan.base_url_origin,
+            api_key,
+            api_key_source,
+            organization: &plan.organization,
+            project: &plan.project,
+            timeout_seconds: plan.timeout,
+            max_retries: plan.max_retries,
+            default_headers: &plan.default_header_names,
+            default_query: &plan.default_query_names,
+            workload_identity,
+            env_overrides: &plan.env_in_effect,
         }
-        out.insert("organization".into(), json!(self.organization));
-        out.insert("project".into(), json!(self.project));
-        out.insert("timeout_seconds".into(), json!(self.timeout.as_secs_f64()));
-        out.insert("max_retries".into(), json!(self.max_retries));
-        out.insert("default_headers".into(), json!(self.default_header_names));
-        out.insert("default_query".into(), json!(self.default_query_names));
-        if let AuthPlan::WorkloadIdentity {
-            provider,
-            token_type,
-            identity_provider_id,
-            service_account_id,
-            refresh_buffer,
-            exchange_url,
-            exchange_url_origin,
-            ignored_api_key,
-            parameters,
-            env_in_effect,
-        } = &self.auth
-        {
-            let mut workload = Map::new();
-            workload.insert("provider".into(), json!(provider.as_str()));
-            match token_type {
-                Some(token_type) => {
-                    workload.insert("token_type".into(), json!(token_type.as_str()));
-                }
-                None => {
-                    workload.insert("subject_token_type".into(), json!(X509_SUBJECT_TOKEN_TYPE));
-                }
-            }
-            workload.extend(parameters.clone());
-            workload.insert("identity_provider_id".into(), json!(identity_provider_id));
-            workload.insert("service_account_id".into(), json!(service_account_id));
-            workload.insert(
-                "refresh_buffer_seconds".into(),
-                json!(refresh_buffer.as_secs_f64()),
-            );
-            workload.insert("token_exchange_url".into(), json!(exchange_url));
-            workload.insert(
-                "token_exchange_url_source".into(),
-                json!(exchange_url_origin.as_str()),
-            );
-            workload.insert(
-                "ignored_api_key".into(),
-                json!(ignored_api_key.map(|origin| origin.as_str())),
-            );
-            workload.insert("env_overrides".into(), json!(env_in_effect));
-            out.insert("workload_identity".into(), Value::Object(workload));
-        }
-        out.insert("env_overrides".into(), json!(self.env_in_effect));
-        Value::Object(out)
     }
 }
 
+/// The JSON form `openai-conn plan` prints (see [`PlanJson`]).
 impl Serialize for Plan {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(serializer)
+        PlanJson::from(self).serialize(serializer)
     }
 }

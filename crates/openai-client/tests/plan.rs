@@ -216,7 +216,10 @@ fn env_in_effect_lists_only_the_variables_that_won() {
         "{:?}",
         resolved.env_in_effect
     );
-    assert_eq!(resolved.to_json()["env_overrides"], json!([]));
+    assert_eq!(
+        serde_json::to_value(&resolved).unwrap()["env_overrides"],
+        json!([])
+    );
 
     let bare = api_key_connection(Value::Null, Value::Null, json!({}));
     let options = options(env).with_applied_overrides(["OPENAI_CONN_HOST".to_owned()]);
@@ -232,7 +235,7 @@ fn env_in_effect_lists_only_the_variables_that_won() {
         ]
     );
     assert_eq!(
-        resolved.to_json()["env_overrides"],
+        serde_json::to_value(&resolved).unwrap()["env_overrides"],
         json!(resolved.env_in_effect)
     );
 }
@@ -334,4 +337,44 @@ fn data_residency_beside_base_url_or_host_is_refused_by_the_client_too() {
             "{error}"
         );
     }
+}
+
+/// The JSON form `openai-conn plan` prints, keys in order, for both auth types and for x509.
+#[test]
+fn the_plan_serializes_to_its_documented_json_form_key_order_included() {
+    let env = MapEnv::new().with("OPENAI_API_KEY", "sk-env");
+    let api_key = api_key_connection(
+        json!("https://host.example.com/v1"),
+        json!("sk-p"),
+        json!({"organization": "org", "timeout": 30, "default_headers": {"X-A": "1"}, "default_query": {"q": "v"}}),
+    );
+    let printed =
+        serde_json::to_string(&plan(&api_key, "c", &options(env.clone())).unwrap()).unwrap();
+    assert_eq!(
+        printed,
+        r#"{"conn_id":"c","auth_type":"api_key","base_url":"https://host.example.com/v1","base_url_source":"the connection host","api_key":"[redacted]","api_key_source":"the connection password","organization":"org","project":null,"timeout_seconds":30.0,"max_retries":2,"default_headers":["X-A"],"default_query":["q"],"env_overrides":[]}"#
+    );
+    let kubernetes = parse(&json!({
+        "conn_type": "openai",
+        "password": "sk-ignored",
+        "extra": {
+            "auth_type": "workload_identity",
+            "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp",
+            "service_account_id": "sa"
+        }
+    }));
+    let printed =
+        serde_json::to_string(&plan(&kubernetes, "k", &options(MapEnv::new())).unwrap()).unwrap();
+    assert_eq!(
+        printed,
+        r#"{"conn_id":"k","auth_type":"workload_identity","base_url":"https://api.openai.com/v1","base_url_source":"the default","api_key":null,"organization":null,"project":null,"timeout_seconds":600.0,"max_retries":2,"default_headers":[],"default_query":[],"workload_identity":{"provider":"kubernetes","token_type":"jwt","token_file_path":"/var/run/secrets/kubernetes.io/serviceaccount/token","identity_provider_id":"idp","service_account_id":"sa","refresh_buffer_seconds":1200.0,"token_exchange_url":"https://auth.openai.com/oauth/token","token_exchange_url_source":"the default","ignored_api_key":"the connection password","env_overrides":[]},"env_overrides":[]}"#
+    );
+    let x509 = x509_connection(json!({}));
+    let printed =
+        serde_json::to_string(&plan(&x509, "x", &options(MapEnv::new())).unwrap()).unwrap();
+    assert_eq!(
+        printed,
+        r#"{"conn_id":"x","auth_type":"workload_identity","base_url":"https://mtls.api.openai.com/v1","base_url_source":"the default","api_key":null,"organization":null,"project":null,"timeout_seconds":600.0,"max_retries":2,"default_headers":[],"default_query":[],"workload_identity":{"provider":"x509","subject_token_type":"urn:openai:params:oauth:token-type:x509","certificate_path":"/nonexistent/cert.pem","private_key_path":"/nonexistent/key.pem","identity_provider_id":"idp","service_account_id":"sa","refresh_buffer_seconds":1200.0,"token_exchange_url":"https://mtls.auth.openai.com/oauth/token","token_exchange_url_source":"the default","ignored_api_key":null,"env_overrides":[]},"env_overrides":[]}"#
+    );
 }

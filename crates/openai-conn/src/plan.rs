@@ -42,7 +42,7 @@ pub(crate) fn run(args: &PlanArgs) -> ExitCode {
             if let Some(warning) = plan.cleartext_warning() {
                 errln!("openai-conn: warning: {warning}");
             }
-            let value = plan.to_json();
+            let value = serde_json::to_value(&plan).unwrap_or_default();
             match args.format {
                 Format::Json => crate::output::json(&value),
                 Format::Human => print_human(&value, ""),
