@@ -18,26 +18,22 @@
 //!   waits an exponential backoff. Once the token has expired, callers start flights themselves
 //!   and see their error.
 //! - Time is tokio's (`tokio::time::Instant`, `sleep_until`), so tests drive it with paused time.
+//! - Tokens come from one [`TokenMinter`] (`mint.rs`: the subject-token exchange or the X.509
+//!   exchange); the cache knows no endpoint, environment variable or certificate. `builder.rs`
+//!   turns a grant and its options into the minter.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use providers_core::{Env, ProcessEnv, RetryPolicy, SdkRetryPolicy, Sleep, SubjectTokenSource};
-use providers_http::TokioSleep;
-use providers_x509::ReloadingIdentity;
+use providers_core::RetryPolicy;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::errors::ExchangeError;
-use crate::exchange::{Exchanger, default_exchange_retry_policy, parse_exchange_url};
-use crate::resolve::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
-    resolve_exchange_url, resolve_exchange_url_with_default,
-};
+use crate::mint::{MintCounters, TokenMinter};
 use crate::token::{AccessToken, TokenState};
-use crate::x509::X509Exchanger;
 
 /// Default seconds before expiry at which a token is refreshed.
 pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
@@ -47,211 +43,11 @@ pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(1200);
 /// without a usable token never waits longer.
 pub const DEFAULT_FLIGHT_DEADLINE: Duration = Duration::from_secs(120);
 
-/// The exchange's retry policy for a connection: `policy`'s delays, with
-/// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
-/// Python SDK), else `policy`'s own count.
-pub(crate) fn exchange_retry_policy_for(
-    max_retries: Option<u32>,
-    policy: RetryPolicy,
-) -> RetryPolicy {
-    RetryPolicy {
-        max_retries: max_retries.unwrap_or(policy.max_retries),
-        ..policy
-    }
-}
-
 type Outcome = Option<Result<AccessToken, ExchangeError>>;
 
 /// The refresh point of a token living `expires_in`: `expires_in - min(buffer, expires_in / 2)`.
 pub(crate) fn refresh_after(expires_in: Duration, buffer: Duration) -> Duration {
     expires_in - buffer.min(expires_in / 2)
-}
-
-/// What a cache trades for access tokens.
-#[derive(Clone, Debug)]
-enum Grant {
-    /// Subject tokens from a source, exchanged per RFC 8693.
-    SubjectToken(Arc<dyn SubjectTokenSource>),
-    /// The client certificate, presented over mutual TLS (no subject token).
-    X509(Arc<ReloadingIdentity>),
-}
-
-/// A grant with its exchange endpoint, ready to mint tokens.
-enum Minter {
-    SubjectToken {
-        source: Arc<dyn SubjectTokenSource>,
-        exchanger: Exchanger,
-    },
-    X509(X509Exchanger),
-}
-
-impl std::fmt::Debug for Minter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Minter::SubjectToken { source, exchanger } => f
-                .debug_struct("SubjectToken")
-                .field("source", source)
-                .field("exchanger", exchanger)
-                .finish(),
-            Minter::X509(exchanger) => exchanger.fmt(f),
-        }
-    }
-}
-
-impl Minter {
-    fn url(&self) -> &url::Url {
-        match self {
-            Minter::SubjectToken { exchanger, .. } => exchanger.url(),
-            Minter::X509(exchanger) => exchanger.url(),
-        }
-    }
-}
-
-/// Builds a [`TokenCache`].
-pub struct TokenCacheBuilder {
-    grant: Grant,
-    identity_provider_id: String,
-    service_account_id: String,
-    refresh_buffer: Duration,
-    exchange_url: Option<String>,
-    env: Arc<dyn Env>,
-    retry_policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    refresh_backoff: RetryPolicy,
-    flight_deadline: Duration,
-    x509_api_timeouts: (Duration, Duration),
-}
-
-impl std::fmt::Debug for TokenCacheBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCacheBuilder")
-            .field("grant", &self.grant)
-            .field("identity_provider_id", &self.identity_provider_id)
-            .field("service_account_id", &self.service_account_id)
-            .field("refresh_buffer", &self.refresh_buffer)
-            .field("exchange_url", &self.exchange_url)
-            .field("retry_policy", &self.retry_policy)
-            .field("flight_deadline", &self.flight_deadline)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenCacheBuilder {
-    /// Seconds before expiry at which the token is refreshed, at most half its lifetime.
-    /// Default: 1200 s.
-    pub fn refresh_buffer(mut self, buffer: Duration) -> Self {
-        self.refresh_buffer = buffer;
-        self
-    }
-
-    /// The exchange endpoint; wins over `OPENAI_TOKEN_EXCHANGE_URL`.
-    /// Default: `https://auth.openai.com/oauth/token`, or
-    /// `https://mtls.auth.openai.com/oauth/token` for [`TokenCache::x509_builder`].
-    pub fn exchange_url(mut self, url: impl Into<String>) -> Self {
-        self.exchange_url = Some(url.into());
-        self
-    }
-
-    /// Where `OPENAI_TOKEN_EXCHANGE_URL` is read. Default: the process environment.
-    pub fn env(mut self, env: Arc<dyn Env>) -> Self {
-        self.env = env;
-        self
-    }
-
-    /// Retries of one exchange. Default: 2 retries, 0.5 s doubling to 8 s, `Retry-After` ≤ 60 s.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// How the exchange waits between retries. Default: tokio's timer. A test knob (feature
-    /// `test-util`): tokio's paused clock already makes waits free in tests.
-    #[cfg(feature = "test-util")]
-    pub fn sleep(self, sleep: Arc<dyn Sleep>) -> Self {
-        self.with_sleep(sleep)
-    }
-
-    pub(crate) fn with_sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
-        self.sleep = sleep;
-        self
-    }
-
-    /// Delays between failed background refreshes while the old token is still served; only
-    /// `base_delay`, `max_delay` and `jitter` are used. Default: 1 s doubling to 60 s.
-    pub fn refresh_backoff(mut self, policy: RetryPolicy) -> Self {
-        self.refresh_backoff = policy;
-        self
-    }
-
-    /// The overall deadline of one token flight (the subject-token fetch and the exchange, all
-    /// retries included); past it, every waiting caller gets [`ExchangeError::Deadline`].
-    /// Default: [`DEFAULT_FLIGHT_DEADLINE`] (120 s).
-    pub fn flight_deadline(mut self, deadline: Duration) -> Self {
-        self.flight_deadline = deadline;
-        self
-    }
-
-    /// Under x509, the API client's timeouts (connect, each read): each phase of the exchange
-    /// gets the smaller of the API's and 10 s, as in the SDK. Default: 5 s and 600 s.
-    pub fn x509_exchange_timeouts(mut self, connect: Duration, read: Duration) -> Self {
-        self.x509_api_timeouts = (connect, read);
-        self
-    }
-
-    /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
-    /// until the first [`TokenCache::token`].
-    pub fn build(self) -> Result<TokenCache, ExchangeError> {
-        let minter = match self.grant {
-            Grant::SubjectToken(source) => {
-                let (url, _) =
-                    resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
-                let exchanger = Exchanger::new(
-                    parse_exchange_url(&url)?,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    self.retry_policy,
-                    self.sleep,
-                )?;
-                Minter::SubjectToken { source, exchanger }
-            }
-            Grant::X509(identity) => {
-                let (url, _) = resolve_exchange_url_with_default(
-                    self.exchange_url.as_deref(),
-                    self.env.as_ref(),
-                    DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
-                );
-                Minter::X509(X509Exchanger::new(
-                    identity,
-                    &url,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
-                    self.x509_api_timeouts,
-                    self.sleep,
-                )?)
-            }
-        };
-        let (generation, _) = watch::channel(0);
-        Ok(TokenCache {
-            inner: Arc::new(Inner {
-                current: ArcSwapOption::empty(),
-                state: Mutex::new(State::default()),
-                in_flight: AtomicBool::new(false),
-                minter,
-                refresh_buffer: self.refresh_buffer,
-                refresh_backoff: RetryPolicy {
-                    max_retries: u32::MAX,
-                    ..self.refresh_backoff
-                },
-                generation,
-                flight_deadline: self.flight_deadline,
-                background_started: AtomicBool::new(false),
-                exchanges: AtomicU64::new(0),
-                subject_fetches: AtomicU64::new(0),
-                failed_flights: AtomicU64::new(0),
-            }),
-        })
-    }
 }
 
 /// A shared, cloneable handle to one access-token cache.
@@ -281,7 +77,7 @@ struct Inner {
     // Mirrors `state.flight.is_some()` so the stale-token path can skip the lock while a refresh
     // is already running.
     in_flight: AtomicBool,
-    minter: Minter,
+    minter: Arc<dyn TokenMinter>,
     refresh_buffer: Duration,
     refresh_backoff: RetryPolicy,
     // Bumped on every stored token; the background task waits on it. Dropping it (with the last
@@ -289,8 +85,7 @@ struct Inner {
     generation: watch::Sender<u64>,
     flight_deadline: Duration,
     background_started: AtomicBool,
-    exchanges: AtomicU64,
-    subject_fetches: AtomicU64,
+    counters: MintCounters,
     failed_flights: AtomicU64,
 }
 
@@ -315,56 +110,34 @@ enum Joined {
 }
 
 impl TokenCache {
-    /// Starts building a cache that exchanges tokens from `source` for the given identity
-    /// provider and service account.
-    pub fn builder(
-        source: Arc<dyn SubjectTokenSource>,
-        identity_provider_id: impl Into<String>,
-        service_account_id: impl Into<String>,
-    ) -> TokenCacheBuilder {
-        Self::builder_for(
-            Grant::SubjectToken(source),
-            identity_provider_id.into(),
-            service_account_id.into(),
-        )
-    }
-
-    /// Starts building a cache that exchanges the client certificate of `identity` over mutual
-    /// TLS (X.509 workload identity: no subject token). The exchange presents the identity's
-    /// current certificate, so a rotation on disk is picked up by the next exchange.
-    pub fn x509_builder(
-        identity: Arc<ReloadingIdentity>,
-        identity_provider_id: impl Into<String>,
-        service_account_id: impl Into<String>,
-    ) -> TokenCacheBuilder {
-        Self::builder_for(
-            Grant::X509(identity),
-            identity_provider_id.into(),
-            service_account_id.into(),
-        )
-    }
-
-    fn builder_for(
-        grant: Grant,
-        identity_provider_id: String,
-        service_account_id: String,
-    ) -> TokenCacheBuilder {
-        TokenCacheBuilder {
-            grant,
-            identity_provider_id,
-            service_account_id,
-            refresh_buffer: DEFAULT_REFRESH_BUFFER,
-            exchange_url: None,
-            env: Arc::new(ProcessEnv),
-            retry_policy: default_exchange_retry_policy(),
-            sleep: Arc::new(TokioSleep),
-            refresh_backoff: RetryPolicy::exponential(
-                u32::MAX,
-                Duration::from_secs(1),
-                Duration::from_secs(60),
-            ),
-            flight_deadline: DEFAULT_FLIGHT_DEADLINE,
-            x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
+    /// A cache of the tokens `minter` mints: refreshed `refresh_buffer` before expiry (at most
+    /// half the lifetime), failed background refreshes retried on `refresh_backoff`'s delays, each
+    /// flight bounded by `flight_deadline`. The cache knows no endpoint, environment or
+    /// certificate: those are the minter's.
+    pub(crate) fn from_minter(
+        minter: Arc<dyn TokenMinter>,
+        refresh_buffer: Duration,
+        refresh_backoff: RetryPolicy,
+        flight_deadline: Duration,
+    ) -> TokenCache {
+        let (generation, _) = watch::channel(0);
+        TokenCache {
+            inner: Arc::new(Inner {
+                current: ArcSwapOption::empty(),
+                state: Mutex::new(State::default()),
+                in_flight: AtomicBool::new(false),
+                minter,
+                refresh_buffer,
+                refresh_backoff: RetryPolicy {
+                    max_retries: u32::MAX,
+                    ..refresh_backoff
+                },
+                generation,
+                flight_deadline,
+                background_started: AtomicBool::new(false),
+                counters: MintCounters::default(),
+                failed_flights: AtomicU64::new(0),
+            }),
         }
     }
 
@@ -422,12 +195,12 @@ impl TokenCache {
 
     /// How many exchange requests were sent (each retry counts).
     pub fn exchanges(&self) -> u64 {
-        self.inner.exchanges.load(Ordering::Relaxed)
+        self.inner.counters.exchanges.load(Ordering::Relaxed)
     }
 
     /// How many times the subject-token source was asked for a token (always 0 under x509).
     pub fn subject_fetches(&self) -> u64 {
-        self.inner.subject_fetches.load(Ordering::Relaxed)
+        self.inner.counters.subject_fetches.load(Ordering::Relaxed)
     }
 
     /// How many token flights (a subject-token fetch and its exchange, retries included) failed,
@@ -438,7 +211,7 @@ impl TokenCache {
 
     /// The exchange endpoint this cache posts to.
     pub fn exchange_url(&self) -> &str {
-        self.inner.minter.url().as_str()
+        self.inner.minter.endpoint()
     }
 }
 
@@ -491,37 +264,16 @@ impl Inner {
     }
 
     async fn fetch_and_exchange(&self) -> Result<(AccessToken, Duration), ExchangeError> {
-        let count = || {
-            self.exchanges.fetch_add(1, Ordering::Relaxed);
-        };
-        let (issued_at, exchanged) = match &self.minter {
-            Minter::SubjectToken { source, exchanger } => {
-                self.subject_fetches.fetch_add(1, Ordering::Relaxed);
-                let subject = source
-                    .fetch()
-                    .await
-                    .map_err(|error| ExchangeError::Source(Arc::new(error)))?;
-                if subject.is_empty() {
-                    return Err(ExchangeError::EmptySubjectToken);
-                }
-                // Timed from before the request, so the token is never believed to live longer
-                // than it does.
-                let issued_at = Instant::now();
-                (issued_at, exchanger.exchange(&subject, &count).await?)
-            }
-            Minter::X509(exchanger) => {
-                let issued_at = Instant::now();
-                (issued_at, exchanger.exchange(&count).await?)
-            }
-        };
-        let refresh_at = issued_at + refresh_after(exchanged.expires_in, self.refresh_buffer);
+        let minted = self.minter.mint(&self.counters).await?;
+        let issued_at = minted.issued_at;
+        let refresh_at = issued_at + refresh_after(minted.expires_in, self.refresh_buffer);
         let token = AccessToken(Arc::new(TokenState {
-            secret: exchanged.access_token,
+            secret: minted.access_token,
             refresh_at,
-            expires_at: issued_at + exchanged.expires_in,
-            server_date: exchanged.server_date,
+            expires_at: issued_at + minted.expires_in,
+            server_date: minted.server_date,
         }));
-        Ok((token, exchanged.expires_in))
+        Ok((token, minted.expires_in))
     }
 
     fn next_background_wake(&self, now: Instant) -> Option<Instant> {
@@ -665,5 +417,58 @@ mod tests {
         assert_eq!(refresh_after(secs(3600), secs(1200)), secs(2400));
         assert_eq!(refresh_after(secs(8), secs(1200)), secs(4));
         assert_eq!(refresh_after(secs(3600), Duration::ZERO), secs(3600));
+    }
+
+    /// A minter with no endpoint, environment or certificate behind it: it counts its calls and
+    /// hands out a token living 100 s.
+    #[derive(Debug, Default)]
+    struct CountingMinter {
+        mints: std::sync::atomic::AtomicU64,
+    }
+
+    impl TokenMinter for CountingMinter {
+        fn mint<'a>(
+            &'a self,
+            counters: &'a MintCounters,
+        ) -> providers_core::BoxFuture<'a, Result<crate::mint::Minted, ExchangeError>> {
+            Box::pin(async move {
+                let issued_at = Instant::now();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                self.mints.fetch_add(1, Ordering::Relaxed);
+                counters.exchanges.fetch_add(1, Ordering::Relaxed);
+                Ok(crate::mint::Minted {
+                    access_token: "minted".into(),
+                    expires_in: Duration::from_secs(100),
+                    issued_at,
+                    server_date: None,
+                })
+            })
+        }
+
+        fn endpoint(&self) -> &str {
+            "counting"
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cache_built_from_any_minter_mints_once_for_concurrent_callers_and_refreshes() {
+        let minter = Arc::new(CountingMinter::default());
+        let cache = TokenCache::from_minter(
+            Arc::clone(&minter) as Arc<dyn TokenMinter>,
+            Duration::from_secs(20),
+            RetryPolicy::exponential(0, Duration::from_secs(1), Duration::from_secs(1)),
+            Duration::from_secs(120),
+        );
+        let (a, b) = tokio::join!(cache.token(), cache.token());
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(minter.mints.load(Ordering::Relaxed), 1);
+        assert_eq!(cache.exchanges(), 1);
+        assert_eq!(cache.subject_fetches(), 0);
+        assert_eq!(cache.exchange_url(), "counting");
+        // Past the refresh point (100 s - 20 s after issue) the background task mints again.
+        tokio::time::sleep(Duration::from_secs(85)).await;
+        assert_eq!(minter.mints.load(Ordering::Relaxed), 2);
+        assert!(cache.token().await.is_ok());
+        assert_eq!(minter.mints.load(Ordering::Relaxed), 2);
     }
 }

@@ -31,7 +31,8 @@ use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
-use crate::cache::{TokenCache, TokenCacheBuilder};
+use crate::builder::TokenCacheBuilder;
+use crate::cache::TokenCache;
 use crate::errors::ClientError;
 use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer};
 use crate::options::ClientOptions;
@@ -522,7 +523,10 @@ fn apply_options(
     let policy = options
         .exchange_retry
         .unwrap_or_else(crate::exchange::default_exchange_retry_policy);
-    builder = builder.retry_policy(crate::cache::exchange_retry_policy_for(max_retries, policy));
+    builder = builder.retry_policy(crate::builder::exchange_retry_policy_for(
+        max_retries,
+        policy,
+    ));
     if let Some(sleep) = &options.exchange_sleep {
         builder = builder.with_sleep(Arc::clone(sleep));
     }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use providers_core::{RetryPolicy, Sleep, SubjectToken};
+use providers_core::{BoxFuture, RetryPolicy, Sleep, SubjectToken, SubjectTokenSource};
 use providers_http::{
     HttpError, MAX_BODY_BYTES, Proxy, client_builder, is_loopback, read_body, read_reply,
     retry_with_policy,
@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::errors::ExchangeError;
+use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::server_text::{request_id, scrub};
 
 /// The RFC 8693 `grant_type` of a token exchange.
@@ -422,5 +423,57 @@ mod tests {
         assert!(!redirect.is_transient() && !redirect.is_retried());
         assert!(status(503).is_retried() && !status(404).is_retried());
         assert!(!parse_oauth_error(b"{}", 401, None, &[]).is_transient());
+    }
+}
+
+/// The subject-token exchange as a [`TokenMinter`]: fetch a subject token from `source`, then
+/// exchange it.
+#[derive(Debug)]
+pub(crate) struct SubjectTokenMinter {
+    source: Arc<dyn SubjectTokenSource>,
+    exchanger: Exchanger,
+}
+
+impl SubjectTokenMinter {
+    pub(crate) fn new(source: Arc<dyn SubjectTokenSource>, exchanger: Exchanger) -> Self {
+        SubjectTokenMinter { source, exchanger }
+    }
+}
+
+impl TokenMinter for SubjectTokenMinter {
+    fn mint<'a>(
+        &'a self,
+        counters: &'a MintCounters,
+    ) -> BoxFuture<'a, Result<Minted, ExchangeError>> {
+        Box::pin(async move {
+            counters
+                .subject_fetches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let subject = self
+                .source
+                .fetch()
+                .await
+                .map_err(|error| ExchangeError::Source(Arc::new(error)))?;
+            if subject.is_empty() {
+                return Err(ExchangeError::EmptySubjectToken);
+            }
+            let issued_at = tokio::time::Instant::now();
+            let count = || {
+                counters
+                    .exchanges
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            };
+            let exchanged = self.exchanger.exchange(&subject, &count).await?;
+            Ok(Minted {
+                access_token: exchanged.access_token,
+                expires_in: exchanged.expires_in,
+                issued_at,
+                server_date: exchanged.server_date,
+            })
+        })
+    }
+
+    fn endpoint(&self) -> &str {
+        self.exchanger.url().as_str()
     }
 }

@@ -34,11 +34,13 @@
 #![warn(missing_docs)]
 
 mod api;
+mod builder;
 mod cache;
 mod connect;
 mod errors;
 mod exchange;
 mod layer;
+mod mint;
 mod options;
 mod plan;
 mod resolve;
@@ -53,7 +55,8 @@ pub use api::{
     CONNECTION_ESTABLISHED, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, chat_completion, embed,
     test_connection,
 };
-pub use cache::{DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, TokenCache, TokenCacheBuilder};
+pub use builder::TokenCacheBuilder;
+pub use cache::{DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, TokenCache};
 pub use connect::{Connected, from_connection, subject_token_source};
 pub use errors::{ApiTransportError, ClientError, ExchangeError, MutualTlsError};
 pub use exchange::{MAX_TOKEN_LIFETIME, default_exchange_retry_policy};
@@ -91,7 +94,7 @@ pub mod test_util {
     /// The exchange's retry policy once `openai_client_kwargs.max_retries` applies to `policy`
     /// (`Some(0)` is one attempt, `None` keeps the policy's own count).
     pub fn exchange_retry_policy_for(max_retries: Option<u32>, policy: RetryPolicy) -> RetryPolicy {
-        crate::cache::exchange_retry_policy_for(max_retries, policy)
+        crate::builder::exchange_retry_policy_for(max_retries, policy)
     }
 }
 

@@ -503,7 +503,7 @@ impl<'a> From<&'a Plan> for PlanJson<'a> {
     }
 }
 
-/// The JSON form `openai-conn plan` prints (see [`PlanJson`]).
+/// The JSON form `openai-conn plan` prints (derived on the private `PlanJson` view).
 impl Serialize for Plan {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         PlanJson::from(self).serialize(serializer)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
-use providers_core::{Decision, SdkRetryPolicy, Sleep, retry};
+use providers_core::{BoxFuture, Decision, SdkRetryPolicy, Sleep, retry};
 use providers_http::HttpError;
 use providers_x509::{ReloadingClient, ReloadingIdentity, X509Error, tls_failure};
 use url::Url;
@@ -20,6 +20,7 @@ use crate::errors::{ExchangeError, MutualTlsError};
 use crate::exchange::{
     ENDPOINT, EXCHANGE_TIMEOUT, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE, logged_attempt, token_reply,
 };
+use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::retry::is_retried_status;
 use crate::transport::ApiClient;
 
@@ -211,6 +212,35 @@ impl X509Exchanger {
 
 /// The SDK's checks of an X.509 exchange reply: a `token_type`, when present, is `Bearer` (any
 /// case), and the token is usable as a bearer (`[A-Za-z0-9._~+/-]+=*`).
+/// The X.509 exchange as a [`TokenMinter`]: no subject token, the client certificate is the
+/// subject.
+impl TokenMinter for X509Exchanger {
+    fn mint<'a>(
+        &'a self,
+        counters: &'a MintCounters,
+    ) -> BoxFuture<'a, Result<Minted, ExchangeError>> {
+        Box::pin(async move {
+            let issued_at = tokio::time::Instant::now();
+            let count = || {
+                counters
+                    .exchanges
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            };
+            let exchanged = self.exchange(&count).await?;
+            Ok(Minted {
+                access_token: exchanged.access_token,
+                expires_in: exchanged.expires_in,
+                issued_at,
+                server_date: exchanged.server_date,
+            })
+        })
+    }
+
+    fn endpoint(&self) -> &str {
+        self.url().as_str()
+    }
+}
+
 fn check_bearer(exchanged: &Exchanged) -> Result<(), ExchangeError> {
     use secrecy::ExposeSecret;
     let malformed = |expected| {
