@@ -172,9 +172,13 @@ pub fn connection_schema() -> Value {
             "required": ["host"],
         },
         "then": {
-            "properties": {"extra": {"properties": {"openai_client_kwargs": {"properties": {
-                "data_residency": false,
-            }}}}},
+            "properties": {"extra": {
+                "if": {"type": "object"},
+                "then": {"type": "object", "properties": {"openai_client_kwargs": {
+                    "if": {"type": "object"},
+                    "then": {"type": "object", "properties": {"data_residency": false}},
+                }}},
+            }},
             "errorMessage": "Set exactly one of \"data_residency\" and the connection \"host\", not both.",
         },
         "$defs": definitions,
@@ -299,10 +303,22 @@ fn definitions() -> Map<String, Value> {
                 "allOf".into(),
                 json!([
                     {"required": required_of::<X509Config>()},
-                    {"properties": {"openai_client_kwargs": {"properties": {"data_residency": {
-                        "enum": regions,
+                    // A region without a mutual-TLS endpoint fails the whole object: stated as
+                    // `if`/`then: false` so that editors offer no second `openai_client_kwargs`;
+                    // `type` beside each `properties` for Ajv's strict mode.
+                    {
+                        "if": {
+                            "type": "object",
+                            "required": ["openai_client_kwargs"],
+                            "properties": {"openai_client_kwargs": {
+                                "type": "object",
+                                "required": ["data_residency"],
+                                "properties": {"data_residency": {"not": {"enum": regions}}},
+                            }},
+                        },
+                        "then": false,
                         "errorMessage": "Under \"x509\", \"data_residency\" is one of \"global\", \"us\", \"eu\" (the regions with a mutual-TLS endpoint).",
-                    }}}}},
+                    },
                 ]),
             );
         }
