@@ -217,8 +217,7 @@ pub struct ClientKwargs {
     /// `global`, `us`, `eu`, `ae`, `au`, `in` or `jp` (`https://us.api.openai.com/v1`, ...);
     /// under the `x509` provider only `global`, `us` and `eu`, to their mutual-TLS hosts
     /// (`https://mtls-us.api.openai.com/v1`, ...). Cannot be combined with `base_url` or the
-    /// connection `host`; wins over `OPENAI_BASE_URL`. Not read by Airflow's OpenAI provider.
-    /// Default: none.
+    /// connection `host`; wins over `OPENAI_BASE_URL`. Default: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_residency: Option<DataResidency>,
     /// OpenAI organization id, sent as the `OpenAI-Organization` header. Default: none.

@@ -268,7 +268,11 @@ fn data_residency_is_not_in_airflow_on_its_key_and_the_airflow_schema_refuses_it
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].code, conn_schema::Code::NotInAirflow);
     assert_eq!(found[0].pointer, "/openai_client_kwargs/data_residency");
-    assert_eq!((found[0].line, found[0].column), (3, 5));
+    assert_eq!(
+        found[0].location,
+        Some(Location { line: 3, column: 5 }),
+        "the finding sits at the data_residency key"
+    );
     assert!(
         found[0].message.contains("\"data_residency\""),
         "{}",

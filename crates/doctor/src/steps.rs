@@ -60,7 +60,7 @@ pub(crate) async fn run(
             let mut step = Builder::new(StepId::Resolve, options);
             match plan(connection, &conn_id, &client) {
                 Ok(plan) => {
-                    if let Value::Object(facts) = plan.to_json() {
+                    if let Ok(Value::Object(facts)) = serde_json::to_value(&plan) {
                         step.facts = facts;
                     }
                     if let Some(warning) = plan.cleartext_warning() {

@@ -17,8 +17,8 @@ use crate::resolve::{
     DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
     TOKEN_EXCHANGE_URL_ENV, custom_credential_dropped, custom_headers, data_residency_error,
-    is_x509, non_empty,
-    resolve_api_key, resolve_base_url, resolve_exchange_url_with_default, token_type,
+    is_x509, non_empty, resolve_api_key, resolve_base_url, resolve_exchange_url_with_default,
+    token_type,
 };
 use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
 
