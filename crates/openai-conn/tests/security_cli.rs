@@ -675,3 +675,71 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
         "{printed}"
     );
 }
+
+/// A reply whose body stalls past `timeout` is a transport error on `test`'s standard error
+/// that names no request URL: neither the secret in the base URL's path nor the
+/// `default_query` value the request carried (nor the API key) is printed.
+#[test]
+fn a_body_that_stalls_past_the_timeout_prints_no_url_query_or_path_secret() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port is free");
+    let address = listener.local_addr().expect("bound");
+    let (lines, request_lines) = std::sync::mpsc::channel();
+    // Headers and the start of the body, then silence on an open socket. The thread ends with
+    // the test process; it holds each socket so the body stays stalled.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { continue };
+            let mut reader = BufReader::new(socket.try_clone().expect("clone the socket"));
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("a request line");
+            let _ = lines.send(line);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|read| read > 2) {
+                header.clear();
+            }
+            let _ = socket.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                  content-length: 1000\r\n\r\n{\"object\"",
+            );
+            held.push(socket);
+        }
+    });
+    let directory = tempfile::tempdir().expect("temp dir");
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai",
+            "host": format!("http://{address}/PATH-SECRET-p41/v1"),
+            "password": "sk-KEY-SECRET-k77",
+            "extra": {"openai_client_kwargs": {
+                "timeout": 1, "max_retries": 0,
+                "default_query": {"sig": "QUERY-SECRET-q93"}}}})
+        .to_string(),
+    );
+    let output = run_with(&["test", &connection], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    let request = request_lines
+        .try_recv()
+        .expect("the server saw the request");
+    assert!(
+        request.contains("/PATH-SECRET-p41/v1/models?sig=QUERY-SECRET-q93"),
+        "the request carried both secrets: {request}"
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("timed out"),
+        "the stall is a timeout: {stderr}"
+    );
+    for secret in ["QUERY-SECRET", "PATH-SECRET", "KEY-SECRET", "sig="] {
+        assert!(!stderr.contains(secret), "{secret} printed: {stderr}");
+    }
+    assert!(
+        !text(&output.stdout).contains("SECRET"),
+        "{}",
+        both(&output)
+    );
+}
