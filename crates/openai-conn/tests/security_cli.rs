@@ -675,3 +675,99 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
         "{printed}"
     );
 }
+
+/// Whether `pid` is gone: no `/proc` entry, or a zombie (dead, waiting for whichever process
+/// inherited it to reap it).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_signal_kills_the_token_command_group_and_exits_with_128_plus_its_number() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let pid_file = directory.path().join("grandchild");
+    let pid_path = pid_file.to_str().expect("UTF-8 temp path");
+    // The command starts a long sleep in its own group, says which, and waits for it: it never
+    // prints a token, so the tool is still waiting for it when the signal comes.
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "custom",
+            "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
+            "token_command": ["sh", "-c",
+                "sleep 317 & echo $! > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; wait", pid_path],
+            "token_command_timeout_seconds": 600,
+            "openai_client_kwargs": {"base_url": "http://127.0.0.1:9/v1"}}})
+        .to_string(),
+    );
+    let runs: [(&[&str], &str, i32); 5] = [
+        (&["token"], "-INT", 130),
+        (&["token"], "-TERM", 143),
+        (&["token"], "-HUP", 129),
+        (&["test"], "-TERM", 143),
+        (&["doctor", "--no-exchange", "--no-api"], "-INT", 130),
+    ];
+    for (subcommand, signal, status) in runs {
+        let _ = std::fs::remove_file(&pid_file);
+        let mut args = subcommand.to_vec();
+        args.push(&connection);
+        let mut child = command(&args)
+            .env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openai-conn starts");
+        // Bounded: the command writes the file at once; a tool that never runs it fails here.
+        let mut polls = 0;
+        while !pid_file.exists() {
+            assert!(
+                polls < 3000 && child.try_wait().expect("try_wait").is_none(),
+                "{subcommand:?}: the token command never started"
+            );
+            polls += 1;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let grandchild: u32 = std::fs::read_to_string(&pid_file)
+            .expect("the PID file")
+            .trim()
+            .parse()
+            .expect("a PID");
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} failed");
+        let exit = child.wait().expect("openai-conn exits");
+        assert_eq!(
+            exit.code(),
+            Some(status),
+            "{subcommand:?} {signal}: {exit:?}"
+        );
+        // SIGKILL is delivered asynchronously, so the sleep may take a moment to die; an unkilled
+        // one lives for five minutes, so a regression still fails.
+        let mut polls = 0;
+        while !process_gone(grandchild) && polls < 1000 {
+            polls += 1;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let left = process_gone(grandchild);
+        if !left {
+            // Leave nothing behind for the next run of the suite.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &grandchild.to_string()])
+                .status();
+        }
+        assert!(
+            left,
+            "{subcommand:?} {signal}: the token command's child {grandchild} outlived the tool"
+        );
+    }
+}
