@@ -36,6 +36,7 @@ use crate::resolve::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     resolve_exchange_url, resolve_exchange_url_with_default,
 };
+use crate::server_text::ConfiguredSecrets;
 use crate::token::{AccessToken, TokenState};
 use crate::x509::X509Exchanger;
 
@@ -120,6 +121,7 @@ pub struct TokenCacheBuilder {
     refresh_backoff: RetryPolicy,
     flight_deadline: Duration,
     x509_api_timeouts: (Duration, Duration),
+    secrets: ConfiguredSecrets,
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -198,6 +200,13 @@ impl TokenCacheBuilder {
         self
     }
 
+    /// The configured secrets that no exchange error may repeat (the connection's, from
+    /// `from_connection`).
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
@@ -211,7 +220,8 @@ impl TokenCacheBuilder {
                     self.service_account_id,
                     self.retry_policy,
                     self.sleep,
-                )?;
+                )?
+                .scrubbing(self.secrets);
                 Minter::SubjectToken { source, exchanger }
             }
             Grant::X509(identity) => {
@@ -220,15 +230,18 @@ impl TokenCacheBuilder {
                     self.env.as_ref(),
                     DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
                 );
-                Minter::X509(X509Exchanger::new(
-                    identity,
-                    &url,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
-                    self.x509_api_timeouts,
-                    self.sleep,
-                )?)
+                Minter::X509(
+                    X509Exchanger::new(
+                        identity,
+                        &url,
+                        self.identity_provider_id,
+                        self.service_account_id,
+                        SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
+                        self.x509_api_timeouts,
+                        self.sleep,
+                    )?
+                    .scrubbing(self.secrets),
+                )
             }
         };
         let (generation, _) = watch::channel(0);
@@ -365,6 +378,7 @@ impl TokenCache {
             ),
             flight_deadline: DEFAULT_FLIGHT_DEADLINE,
             x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
+            secrets: ConfiguredSecrets::default(),
         }
     }
 

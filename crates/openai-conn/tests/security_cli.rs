@@ -676,6 +676,80 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
     );
 }
 
+/// Exchange and API replies that echo every configured secret, in their text and in their
+/// `x-request-id`, print none of them: the API key, a `default_headers` value, a `default_query`
+/// value and an `OPENAI_CUSTOM_HEADERS` value everywhere, and the token each request carried (the
+/// subject token to the exchange, the access token to the API).
+#[tokio::test]
+async fn server_text_and_request_ids_never_repeat_a_configured_secret() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // The exchange is sent the subject token, the API the access token the exchange granted.
+    const TO_THE_EXCHANGE: &str =
+        "subj-SECRET-0 sk-SECRET-2 hdr-SECRET-3 qry-SECRET-4 cst-SECRET-5";
+    const TO_THE_API: &str = "acc-SECRET-1 sk-SECRET-2 hdr-SECRET-3 qry-SECRET-4 cst-SECRET-5";
+    let echo = |status: u16, secrets: &str| {
+        ResponseTemplate::new(status).insert_header("x-request-id", format!("req {secrets}"))
+    };
+    // One server refuses the exchange; the other grants it and refuses the API call.
+    let refusing = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(echo(401, TO_THE_EXCHANGE).set_body_json(serde_json::json!({
+            "error": "invalid_grant", "error_description": format!("echo {TO_THE_EXCHANGE}")})))
+        .mount(&refusing)
+        .await;
+    let granting = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(echo(200, TO_THE_API).set_body_json(serde_json::json!({
+            "access_token": "acc-SECRET-1", "expires_in": 3600, "token_type": "Bearer"})))
+        .mount(&granting)
+        .await;
+    Mock::given(path("/v1/models"))
+        .respond_with(echo(400, TO_THE_API).set_body_string(format!("plain echo {TO_THE_API}")))
+        .mount(&granting)
+        .await;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = write(&directory, "subject", "subj-SECRET-0");
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "password": "sk-SECRET-2",
+            "host": format!("{}/v1", granting.uri()), "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp", "service_account_id": "sa",
+            "token_file_path": token_file, "openai_client_kwargs": {
+                "default_headers": {"X-Gateway-Secret": "hdr-SECRET-3"},
+                "default_query": {"sig": "qry-SECRET-4"}}}})
+        .to_string(),
+    );
+    for (subcommand, exchange, expected) in [
+        ("token", &refusing, "oauth error invalid_grant (401)"),
+        ("test", &granting, "plain echo"),
+    ] {
+        let env = vec![
+            (
+                "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+                format!("{}/token", exchange.uri()),
+            ),
+            (
+                "OPENAI_CUSTOM_HEADERS".to_owned(),
+                "X-Custom: cst-SECRET-5".to_owned(),
+            ),
+        ];
+        let output = support::run_async(vec![subcommand.to_owned(), connection.clone()], env).await;
+        let printed = both(&output);
+        assert_eq!(output.status.code(), Some(1), "{subcommand}: {printed}");
+        assert!(printed.contains(expected), "{subcommand}: {printed}");
+        assert!(
+            printed.contains("request id req [redacted]"),
+            "{subcommand}: {printed}"
+        );
+        assert!(!printed.contains("SECRET"), "{subcommand}: {printed}");
+    }
+}
+
 /// Whether `pid` is gone: no `/proc` entry, or a zombie (dead, waiting for whichever process
 /// inherited it to reap it).
 fn process_gone(pid: u32) -> bool {
