@@ -527,9 +527,17 @@ fn build_source(
 
 /// The secrets of `conn`'s configuration that no server text may repeat (see
 /// [`ConfiguredSecrets`]): every API key it could use, and every configured header and query
-/// value, whether or not a request carries it.
+/// value (`default_query` and the base URL's own query), whether or not a request carries it.
 fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
     let kwargs = &conn.extra.client_kwargs;
+    let (base_url, _) = resolve_base_url(conn, env);
+    let base_query: Vec<String> = url::Url::parse(&base_url)
+        .map(|url| {
+            url.query_pairs()
+                .map(|(_, value)| value.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     let keys = [kwargs.api_key.clone(), conn.password.clone()]
         .into_iter()
         .flatten()
@@ -538,6 +546,7 @@ fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
         .default_headers
         .values()
         .chain(kwargs.default_query.values())
+        .chain(&base_query)
         .cloned()
         .chain(custom_headers(env).into_iter().map(|(_, value)| value))
         .map(SecretString::from);

@@ -11,13 +11,23 @@ use secrecy::{ExposeSecret, SecretString};
 /// The secrets of a connection's configuration, which no server text may repeat whatever the
 /// request carried: every API key it could use (`openai_client_kwargs.api_key`, the password,
 /// `OPENAI_API_KEY`), and every `default_headers`, `OPENAI_CUSTOM_HEADERS` and `default_query`
-/// value. Cheap to clone; Debug shows how many, never a value.
+/// value; each also as it travels in a query string (form-encoded), since a server that echoes
+/// the request line repeats it so. Cheap to clone; Debug shows how many, never a value.
 #[derive(Clone, Default)]
 pub(crate) struct ConfiguredSecrets(Arc<[SecretString]>);
 
 impl ConfiguredSecrets {
     pub(crate) fn new(secrets: impl IntoIterator<Item = SecretString>) -> Self {
-        ConfiguredSecrets(secrets.into_iter().collect())
+        let mut all = Vec::new();
+        for secret in secrets {
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(secret.expose_secret().as_bytes()).collect();
+            if encoded != secret.expose_secret() {
+                all.push(SecretString::from(encoded));
+            }
+            all.push(secret);
+        }
+        ConfiguredSecrets(all.into())
     }
 
     /// These secrets and `more` (what the request itself carried), as [`scrub`] takes them.

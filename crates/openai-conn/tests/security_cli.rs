@@ -686,9 +686,14 @@ async fn server_text_and_request_ids_never_repeat_a_configured_secret() {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     // The exchange is sent the subject token, the API the access token the exchange granted.
-    const TO_THE_EXCHANGE: &str =
-        "subj-SECRET-0 sk-SECRET-2 hdr-SECRET-3 qry-SECRET-4 cst-SECRET-5";
-    const TO_THE_API: &str = "acc-SECRET-1 sk-SECRET-2 hdr-SECRET-3 qry-SECRET-4 cst-SECRET-5";
+    // The query value comes also as it travels in the URL (`+`, `/` and `=` percent-encoded),
+    // which is how a server that echoes the request line repeats it.
+    // So does a value in the base URL's own query (given to `token` only: the API client does
+    // not keep a base URL's query in front of the paths it appends).
+    const TO_THE_EXCHANGE: &str = "subj-SECRET-0 sk-SECRET-2 hdr-SECRET-3 qry+SECRET/4= \
+        qry%2BSECRET%2F4%3D cst-SECRET-5 bse+SECRET/6= bse%2BSECRET%2F6%3D";
+    const TO_THE_API: &str = "acc-SECRET-1 sk-SECRET-2 hdr-SECRET-3 qry+SECRET/4= \
+        qry%2BSECRET%2F4%3D cst-SECRET-5";
     let echo = |status: u16, secrets: &str| {
         ResponseTemplate::new(status).insert_header("x-request-id", format!("req {secrets}"))
     };
@@ -715,20 +720,28 @@ async fn server_text_and_request_ids_never_repeat_a_configured_secret() {
     let connection = write(
         &directory,
         "conn.json",
-        &serde_json::json!({"conn_type": "openai", "password": "sk-SECRET-2",
-            "host": format!("{}/v1", granting.uri()), "extra": {
+        &serde_json::json!({"conn_type": "openai", "password": "sk-SECRET-2", "extra": {
             "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
             "identity_provider_id": "idp", "service_account_id": "sa",
             "token_file_path": token_file, "openai_client_kwargs": {
                 "default_headers": {"X-Gateway-Secret": "hdr-SECRET-3"},
-                "default_query": {"sig": "qry-SECRET-4"}}}})
+                "default_query": {"sig": "qry+SECRET/4="}}}})
         .to_string(),
     );
-    for (subcommand, exchange, expected) in [
-        ("token", &refusing, "oauth error invalid_grant (401)"),
-        ("test", &granting, "plain echo"),
+    for (subcommand, exchange, base_query, expected) in [
+        (
+            "token",
+            &refusing,
+            "?ver=bse%2BSECRET%2F6%3D",
+            "oauth error invalid_grant (401)",
+        ),
+        ("test", &granting, "", "plain echo"),
     ] {
         let env = vec![
+            (
+                "OPENAI_BASE_URL".to_owned(),
+                format!("{}/v1{base_query}", granting.uri()),
+            ),
             (
                 "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
                 format!("{}/token", exchange.uri()),
