@@ -231,6 +231,9 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.group.kill();
+        // The command itself, where there are no process groups (Windows); on Unix it was just
+        // killed with its group. A command already waited for is not signalled again.
+        let _ = self.child.start_kill();
         // The leader was in the group, so it has been sent SIGKILL; it dies as soon as the kernel
         // delivers the signal. Waiting for it here, boundedly, reaps it now rather than whenever
         // the runtime's orphan queue next runs (never, when the tool is about to exit). A command
