@@ -39,6 +39,8 @@ pub(crate) struct YamlDocument {
 enum Open {
     Mapping {
         map: Map<String, Value>,
+        /// Where each key of `map` was given, so that a second one can name both places.
+        keys_at: HashMap<String, (usize, usize)>,
         /// The entry's key once read: `Some(None)` for a key with no JSON form (a collection),
         /// whose entry is dropped.
         key: Option<Option<(String, (usize, usize))>>,
@@ -144,6 +146,7 @@ impl Builder {
                 let open = match event {
                     Event::MappingStart(..) => Open::Mapping {
                         map: Map::new(),
+                        keys_at: HashMap::new(),
                         key: None,
                     },
                     _ => Open::Sequence(Vec::new()),
@@ -230,22 +233,30 @@ impl Builder {
         frame.size += size;
         match &mut frame.open {
             Open::Sequence(items) => items.push(value),
-            Open::Mapping { map, key } => match key.take() {
+            Open::Mapping { map, keys_at, key } => match key.take() {
                 None => *key = Some(key_text(&value).map(|name| (name, at))),
                 Some(None) => {}
                 Some(Some((name, key_at))) => {
-                    if map.contains_key(&name) {
+                    // YAML loaders (Airflow's `yaml.safe_load` among them) keep the last value in
+                    // silence; a connection id or key given twice is refused with both places.
+                    if let Some(first) = keys_at.get(&name) {
                         return Err(YamlError {
                             location: Some(Location {
                                 line: key_at.0,
                                 column: key_at.1,
                             }),
                             message: format!(
-                                "duplicate key \"{}\" in a mapping",
-                                escape_controls(&name)
+                                "duplicate key \"{}\" in a mapping, given on line {}, column {} \
+                                 and again on line {}, column {}; only one of them would be read",
+                                escape_controls(&name),
+                                first.0,
+                                first.1,
+                                key_at.0,
+                                key_at.1
                             ),
                         });
                     }
+                    keys_at.insert(name.clone(), key_at);
                     map.insert(name, value);
                 }
             },
@@ -499,7 +510,11 @@ mod tests {
         let error = refused("a: 1\n---\nb: 2\n");
         assert_eq!(error.location.map(|at| at.line), Some(2));
         let error = refused("a: 1\na: 2\n");
-        assert_eq!(error.message, "duplicate key \"a\" in a mapping");
+        assert_eq!(
+            error.message,
+            "duplicate key \"a\" in a mapping, given on line 1, column 1 and again on line 2, \
+             column 1; only one of them would be read"
+        );
         assert_eq!(error.location, Some(Location { line: 2, column: 1 }));
         let error = refused(&format!("{}1{}", "[".repeat(200), "]".repeat(200)));
         assert!(

@@ -127,8 +127,49 @@ fn duplicates_are_never_silent() {
         "{error}"
     );
 
-    // Duplicate keys inside an extra written as a JSON string, in a file and in a URI's
-    // `__extra__`.
+    // A YAML connections file names both places too, read whole or for one of its ids.
+    let yaml = write(
+        dir.path(),
+        "connections.yaml",
+        "a:\n  conn_type: openai\n  password: x\nb: {conn_type: openai, password: x}\na:\n  conn_type: openai\n",
+    );
+    let whole = load_connections_file(
+        &yaml,
+        DocumentKind::Auto,
+        Profile::default(),
+        &MapEnv::new(),
+    )
+    .expect_err("two values for one id");
+    let one = load(
+        &SourceSpec::ConnectionsFile {
+            path: yaml.clone(),
+            conn_id: "b".to_owned(),
+        },
+        DocumentKind::Auto,
+        &MapEnv::new(),
+    )
+    .expect_err("the file is refused");
+    for error in [whole, one] {
+        assert!(
+            error.to_string().contains(
+                "duplicate key \"a\" in a mapping, given on line 1, column 1 and again on line 5, column 1"
+            ),
+            "{error}"
+        );
+        assert!(error.is_invalid_connection(), "{error}");
+    }
+
+    // Duplicate keys inside an extra written as a JSON string: in a JSON file, a YAML file, a
+    // connection in JSON form in a variable, and a URI's `__extra__`.
+    let yaml_string_extra = write(
+        dir.path(),
+        "conn.yaml",
+        "conn_type: openai\npassword: x\nextra: '{\"auth_type\": \"api_key\", \"auth_type\": \"api_key\"}'\n",
+    );
+    let json_env = MapEnv::new().with(
+        "AIRFLOW_CONN_J",
+        r#"{"conn_type": "openai", "password": "x", "extra": "{\"auth_type\": \"api_key\", \"auth_type\": \"api_key\"}"}"#,
+    );
     let string_extra = write(
         dir.path(),
         "conn.json",
@@ -140,6 +181,13 @@ fn duplicates_are_never_silent() {
     );
     for (spec, env) in [
         (file(&string_extra), MapEnv::new()),
+        (file(&yaml_string_extra), MapEnv::new()),
+        (
+            SourceSpec::Env {
+                conn_id: "j".to_owned(),
+            },
+            json_env,
+        ),
         (
             SourceSpec::Env {
                 conn_id: "u".to_owned(),

@@ -19,6 +19,7 @@ use crate::resolve::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     resolve_exchange_url, resolve_exchange_url_with_default,
 };
+use crate::server_text::ConfiguredSecrets;
 use crate::x509::X509Exchanger;
 
 /// The exchange's retry policy for a connection: `policy`'s delays, with
@@ -56,6 +57,7 @@ pub struct TokenCacheBuilder {
     refresh_backoff: RetryPolicy,
     flight_deadline: Duration,
     x509_api_timeouts: (Duration, Duration),
+    secrets: ConfiguredSecrets,
 }
 
 impl std::fmt::Debug for TokenCacheBuilder {
@@ -134,6 +136,13 @@ impl TokenCacheBuilder {
         self
     }
 
+    /// The configured secrets that no exchange error may repeat (the connection's, from
+    /// `from_connection`).
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
     /// Checks the exchange URL and builds the cache (and its one HTTP client). No request is sent
     /// until the first [`TokenCache::token`].
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
@@ -147,7 +156,8 @@ impl TokenCacheBuilder {
                     self.service_account_id,
                     self.retry_policy,
                     self.sleep,
-                )?;
+                )?
+                .scrubbing(self.secrets);
                 Arc::new(SubjectTokenMinter::new(source, exchanger))
             }
             Grant::X509(identity) => {
@@ -156,15 +166,18 @@ impl TokenCacheBuilder {
                     self.env.as_ref(),
                     DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
                 );
-                Arc::new(X509Exchanger::new(
-                    identity,
-                    &url,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
-                    self.x509_api_timeouts,
-                    self.sleep,
-                )?)
+                Arc::new(
+                    X509Exchanger::new(
+                        identity,
+                        &url,
+                        self.identity_provider_id,
+                        self.service_account_id,
+                        SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
+                        self.x509_api_timeouts,
+                        self.sleep,
+                    )?
+                    .scrubbing(self.secrets),
+                )
             }
         };
         Ok(TokenCache::from_minter(
@@ -227,6 +240,7 @@ impl TokenCache {
             ),
             flight_deadline: DEFAULT_FLIGHT_DEADLINE,
             x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
+            secrets: ConfiguredSecrets::default(),
         }
     }
 }

@@ -20,14 +20,14 @@ use conn_schema::{
     Auth, Connection, CustomSource, ProviderConfig, ProviderKind, WorkloadIdentity, X509Config,
 };
 use providers_azure::AzureSource;
-use providers_core::{BoxError, SubjectTokenSource};
+use providers_core::{BoxError, Env, SubjectTokenSource};
 use providers_custom::CommandSource;
 use providers_gcp::GcpSource;
 use providers_github::GithubActionsSource;
 use providers_kubernetes::KubernetesSource;
 use providers_x509::{ReloadingIdentity, X509Files};
 use reqwest::header::{HeaderName, HeaderValue};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
@@ -38,10 +38,11 @@ use crate::layer::{DefaultQueryLayer, WorkloadIdentityLayer};
 use crate::options::ClientOptions;
 use crate::plan::{Plan, plan};
 use crate::resolve::{
-    CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_credential_dropped, custom_headers,
-    custom_token_type, resolve_api_key, resolve_base_url,
+    API_KEY_ENV, CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_credential_dropped,
+    custom_headers, custom_token_type, resolve_api_key, resolve_base_url,
 };
 use crate::retry::SdkRetryLayer;
+use crate::server_text::ConfiguredSecrets;
 use crate::transport::ApiTransport;
 use crate::x509::X509ApiClient;
 
@@ -89,6 +90,7 @@ pub fn from_connection(
         plan,
     } = prepare(conn, conn_id, &options)?;
     let kwargs = &conn.extra.client_kwargs;
+    let secrets = configured_secrets(conn, options.env.as_ref());
     let service = match x509_identity {
         // Under x509 the requests go out with the client of the certificate's current
         // generation; `http` only builds them.
@@ -100,13 +102,14 @@ pub fn from_connection(
                         source,
                     }
                 })?,
-            ),
+            )
+            .scrubbing(secrets),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),
         ),
         None => build_service(
-            ApiTransport::new(http.clone()),
+            ApiTransport::new(http.clone()).scrubbing(secrets),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),
@@ -166,6 +169,7 @@ pub(crate) fn prepare(
         .with_org_id(plan.organization.clone().unwrap_or_default())
         .with_project_id(plan.project.clone().unwrap_or_default());
     let mut x509_identity = None;
+    let secrets = configured_secrets(conn, options.env.as_ref());
     let token_cache = match &conn.extra.auth {
         Auth::ApiKey => {
             let (key, origin) = resolve_api_key(conn, options.env.as_ref()).ok_or_else(|| {
@@ -196,11 +200,18 @@ pub(crate) fn prepare(
                         (connect_timeout, plan.timeout),
                         conn_id,
                         options,
+                        secrets,
                     )?;
                     x509_identity = Some(loaded);
                     Some(cache)
                 }
-                _ => Some(build_cache(identity, kwargs.max_retries, conn_id, options)?),
+                _ => Some(build_cache(
+                    identity,
+                    kwargs.max_retries,
+                    conn_id,
+                    options,
+                    secrets,
+                )?),
             }
         }
     };
@@ -351,6 +362,7 @@ fn build_cache(
     max_retries: Option<u32>,
     conn_id: &str,
     options: &ClientOptions,
+    secrets: ConfiguredSecrets,
 ) -> Result<TokenCache, ClientError> {
     let source = match &options.subject_token_source {
         Some(source) => Arc::clone(source),
@@ -363,7 +375,9 @@ fn build_cache(
     );
     apply_options(
         options,
-        builder.refresh_buffer(identity.refresh_buffer),
+        builder
+            .refresh_buffer(identity.refresh_buffer)
+            .scrubbing(secrets),
         max_retries,
     )
     .build()
@@ -382,6 +396,7 @@ fn build_x509_cache(
     api_timeouts: (Duration, Duration),
     conn_id: &str,
     options: &ClientOptions,
+    secrets: ConfiguredSecrets,
 ) -> Result<(TokenCache, Arc<ReloadingIdentity>), ClientError> {
     let loaded =
         ReloadingIdentity::load(x509_files(config)).map_err(|source| ClientError::X509 {
@@ -397,7 +412,9 @@ fn build_x509_cache(
     .x509_exchange_timeouts(api_timeouts.0, api_timeouts.1);
     let cache = apply_options(
         options,
-        builder.refresh_buffer(identity.refresh_buffer),
+        builder
+            .refresh_buffer(identity.refresh_buffer)
+            .scrubbing(secrets),
         max_retries,
     )
     .build()
@@ -507,6 +524,34 @@ fn build_source(
             });
         }
     })
+}
+
+/// The secrets of `conn`'s configuration that no server text may repeat (see
+/// [`ConfiguredSecrets`]): every API key it could use, and every configured header and query
+/// value (`default_query` and the base URL's own query), whether or not a request carries it.
+fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
+    let kwargs = &conn.extra.client_kwargs;
+    let (base_url, _) = resolve_base_url(conn, env);
+    let base_query: Vec<String> = url::Url::parse(&base_url)
+        .map(|url| {
+            url.query_pairs()
+                .map(|(_, value)| value.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let keys = [kwargs.api_key.clone(), conn.password.clone()]
+        .into_iter()
+        .flatten()
+        .chain(env.var(API_KEY_ENV).map(SecretString::from));
+    let values = kwargs
+        .default_headers
+        .values()
+        .chain(kwargs.default_query.values())
+        .chain(&base_query)
+        .cloned()
+        .chain(custom_headers(env).into_iter().map(|(_, value)| value))
+        .map(SecretString::from);
+    ConfiguredSecrets::new(keys.chain(values))
 }
 
 /// The environment, the exchange overrides and the exchange's retries (which follow

@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::errors::ExchangeError;
 use crate::mint::{MintCounters, Minted, TokenMinter};
-use crate::server_text::{request_id, scrub};
+use crate::server_text::{ConfiguredSecrets, request_id, scrub};
 
 /// The RFC 8693 `grant_type` of a token exchange.
 pub(crate) const TOKEN_EXCHANGE_GRANT_TYPE: &str =
@@ -80,6 +80,8 @@ pub(crate) struct Exchanger {
     service_account_id: String,
     policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
+    /// What an OAuth error's text and request id are scrubbed of, besides the subject token.
+    secrets: ConfiguredSecrets,
 }
 
 impl std::fmt::Debug for Exchanger {
@@ -117,7 +119,14 @@ impl Exchanger {
             service_account_id,
             policy,
             sleep,
+            secrets: ConfiguredSecrets::default(),
         })
+    }
+
+    /// The configured secrets no OAuth error it reports may repeat.
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     pub(crate) fn url(&self) -> &Url {
@@ -167,7 +176,11 @@ impl Exchanger {
             .send()
             .await
             .map_err(|error| HttpError::transport(ENDPOINT, error))?;
-        token_reply(response, &[subject.secret().expose_secret()]).await
+        token_reply(
+            response,
+            &self.secrets.with(&[subject.secret().expose_secret()]),
+        )
+        .await
     }
 }
 
@@ -206,15 +219,15 @@ pub(crate) async fn logged_attempt(
 }
 
 /// The exchange's reply, read the same way in both modes: a 2xx body (bounded) is the token; a
-/// 400, 401 or 403 is an OAuth error keeping the `x-request-id`, its server text scrubbed of
-/// `secrets` (an unreadable or oversized error body still yields the OAuth error with generic
+/// 400, 401 or 403 is an OAuth error keeping the `x-request-id`, its server text and request id
+/// scrubbed of `secrets` (an unreadable or oversized error body still yields the OAuth error with generic
 /// text); anything else, a redirect included, is the status.
 pub(crate) async fn token_reply(
     response: reqwest::Response,
     secrets: &[&str],
 ) -> Result<Exchanged, ExchangeError> {
     let status = response.status().as_u16();
-    let request_id = request_id(response.headers());
+    let request_id = request_id(response.headers(), secrets);
     match status {
         200..=299 => {
             let server_date = server_date(response.headers());

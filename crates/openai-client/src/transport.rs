@@ -26,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tower::Service;
 
 use crate::errors::ApiTransportError;
-use crate::server_text::{request_id, scrub};
+use crate::server_text::{ConfiguredSecrets, request_id, scrub};
 
 /// Where the API transport gets the client for each request, and how it reports a transport
 /// error: a fixed client, or under x509 the client of the certificate's current generation,
@@ -60,12 +60,23 @@ impl ApiClient for reqwest::Client {
 #[derive(Clone, Debug)]
 pub(crate) struct ApiTransport<C = reqwest::Client> {
     client: C,
+    /// What error replies are scrubbed of besides the credentials each request carried.
+    secrets: ConfiguredSecrets,
 }
 
 impl<C: ApiClient> ApiTransport<C> {
     /// A transport over `client`.
     pub(crate) fn new(client: C) -> Self {
-        ApiTransport { client }
+        ApiTransport {
+            client,
+            secrets: ConfiguredSecrets::default(),
+        }
+    }
+
+    /// The configured secrets no error reply it passes on may repeat.
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 }
 
@@ -80,6 +91,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
 
     fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
         let source = self.client.clone();
+        let configured = self.secrets.clone();
         Box::pin(async move {
             let request = request.build().await?;
             // Kept as header values (a reference-count clone each) and turned into secrets only
@@ -106,7 +118,7 @@ impl<C: ApiClient> Service<HttpRequestFactory> for ApiTransport<C> {
             if status.is_success() {
                 return success_reply(response).await;
             }
-            guarded_error_reply(response, &credentials(&carried)).await
+            guarded_error_reply(response, &configured, &credentials(&carried)).await
         })
     }
 }
@@ -197,7 +209,8 @@ async fn success_reply(response: reqwest::Response) -> Result<reqwest::Response,
 /// The error reply rebuilt from its bounded, scrubbed body.
 async fn guarded_error_reply(
     response: reqwest::Response,
-    secrets: &[SecretString],
+    configured: &ConfiguredSecrets,
+    carried: &[SecretString],
 ) -> Result<reqwest::Response, OpenAIError> {
     let status = response.status();
     let version = response.version();
@@ -210,8 +223,14 @@ async fn guarded_error_reply(
                 source,
             }))
         })?;
-    let secrets: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
-    let body = guarded_body(&body, &secrets, status, request_id(&headers).as_deref());
+    let carried: Vec<&str> = carried.iter().map(|s| s.expose_secret()).collect();
+    let secrets = configured.with(&carried);
+    let body = guarded_body(
+        &body,
+        &secrets,
+        status,
+        request_id(&headers, &secrets).as_deref(),
+    );
     headers.remove(CONTENT_LENGTH);
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;

@@ -22,6 +22,7 @@ use crate::exchange::{
 };
 use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::retry::is_retried_status;
+use crate::server_text::ConfiguredSecrets;
 use crate::transport::ApiClient;
 
 /// The `subject_token_type` of an X.509 exchange (the certificate is the subject).
@@ -89,6 +90,8 @@ pub(crate) struct X509Exchanger {
     service_account_id: String,
     policy: SdkRetryPolicy,
     sleep: Arc<dyn Sleep>,
+    /// What an OAuth error's text and request id are scrubbed of.
+    secrets: ConfiguredSecrets,
 }
 
 impl std::fmt::Debug for X509Exchanger {
@@ -129,7 +132,14 @@ impl X509Exchanger {
             service_account_id,
             policy,
             sleep,
+            secrets: ConfiguredSecrets::default(),
         })
+    }
+
+    /// The configured secrets no OAuth error it reports may repeat.
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     pub(crate) fn url(&self) -> &Url {
@@ -192,8 +202,8 @@ impl X509Exchanger {
         if !response.status().is_success() {
             *reply = Some((response.status().as_u16(), response.headers().clone()));
         }
-        // No subject token travels under x509: nothing of ours for the server to echo.
-        let exchanged = token_reply(response, &[]).await?;
+        // No subject token travels under x509; the configured secrets are scrubbed all the same.
+        let exchanged = token_reply(response, &self.secrets.with(&[])).await?;
         check_bearer(&exchanged)?;
         Ok(exchanged)
     }

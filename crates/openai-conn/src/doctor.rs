@@ -53,7 +53,10 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     let options = Options::default()
         .with_exchange(!args.no_exchange)
         .with_api(!args.no_api);
-    let report = runtime.block_on(diagnose(loaded, &label, &options));
+    let report = match crate::interrupt::block_on(runtime, diagnose(loaded, &label, &options)) {
+        Ok(report) => report,
+        Err(code) => return code,
+    };
     match args.format {
         Format::Human => out!("{}", render_human(&report)),
         Format::Json => match serde_json::to_string_pretty(&report.to_json()) {

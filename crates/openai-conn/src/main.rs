@@ -10,6 +10,7 @@ mod doctor;
 mod escape;
 mod finding;
 mod github;
+mod interrupt;
 mod plan;
 mod proxy;
 mod sarif;

@@ -79,7 +79,11 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_INVALID);
     };
-    match runtime.block_on(cache.token()) {
+    let outcome = match crate::interrupt::block_on(runtime, cache.token()) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    match outcome {
         Ok(token) => {
             let expires_in = token
                 .expires_at()
@@ -127,7 +131,11 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::from(EXIT_INVALID);
     };
-    match runtime.block_on(test_connection(&connected.client)) {
+    let outcome = match crate::interrupt::block_on(runtime, test_connection(&connected.client)) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    match outcome {
         Ok(message) => {
             outln!("{}", crate::escape::line(message));
             ExitCode::SUCCESS

@@ -676,6 +676,189 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
     );
 }
 
+/// Exchange and API replies that echo every configured secret, in their text and in their
+/// `x-request-id`, print none of them: the API key, a `default_headers` value, a `default_query`
+/// value and an `OPENAI_CUSTOM_HEADERS` value everywhere, and the token each request carried (the
+/// subject token to the exchange, the access token to the API).
+#[tokio::test]
+async fn server_text_and_request_ids_never_repeat_a_configured_secret() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // The exchange is sent the subject token, the API the access token the exchange granted.
+    // The query value comes also as it travels in the URL (`+`, `/` and `=` percent-encoded),
+    // which is how a server that echoes the request line repeats it.
+    // So does a value in the base URL's own query (given to `token` only: the API client does
+    // not keep a base URL's query in front of the paths it appends).
+    const TO_THE_EXCHANGE: &str = "subj-SECRET-0 sk-SECRET-2 hdr-SECRET-3 qry+SECRET/4= \
+        qry%2BSECRET%2F4%3D cst-SECRET-5 bse+SECRET/6= bse%2BSECRET%2F6%3D";
+    const TO_THE_API: &str = "acc-SECRET-1 sk-SECRET-2 hdr-SECRET-3 qry+SECRET/4= \
+        qry%2BSECRET%2F4%3D cst-SECRET-5";
+    let echo = |status: u16, secrets: &str| {
+        ResponseTemplate::new(status).insert_header("x-request-id", format!("req {secrets}"))
+    };
+    // One server refuses the exchange; the other grants it and refuses the API call.
+    let refusing = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(echo(401, TO_THE_EXCHANGE).set_body_json(serde_json::json!({
+            "error": "invalid_grant", "error_description": format!("echo {TO_THE_EXCHANGE}")})))
+        .mount(&refusing)
+        .await;
+    let granting = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(echo(200, TO_THE_API).set_body_json(serde_json::json!({
+            "access_token": "acc-SECRET-1", "expires_in": 3600, "token_type": "Bearer"})))
+        .mount(&granting)
+        .await;
+    Mock::given(path("/v1/models"))
+        .respond_with(echo(400, TO_THE_API).set_body_string(format!("plain echo {TO_THE_API}")))
+        .mount(&granting)
+        .await;
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token_file = write(&directory, "subject", "subj-SECRET-0");
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "password": "sk-SECRET-2", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp", "service_account_id": "sa",
+            "token_file_path": token_file, "openai_client_kwargs": {
+                "default_headers": {"X-Gateway-Secret": "hdr-SECRET-3"},
+                "default_query": {"sig": "qry+SECRET/4="}}}})
+        .to_string(),
+    );
+    for (subcommand, exchange, base_query, expected) in [
+        (
+            "token",
+            &refusing,
+            "?ver=bse%2BSECRET%2F6%3D",
+            "oauth error invalid_grant (401)",
+        ),
+        ("test", &granting, "", "plain echo"),
+    ] {
+        let env = vec![
+            (
+                "OPENAI_BASE_URL".to_owned(),
+                format!("{}/v1{base_query}", granting.uri()),
+            ),
+            (
+                "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
+                format!("{}/token", exchange.uri()),
+            ),
+            (
+                "OPENAI_CUSTOM_HEADERS".to_owned(),
+                "X-Custom: cst-SECRET-5".to_owned(),
+            ),
+        ];
+        let output = support::run_async(vec![subcommand.to_owned(), connection.clone()], env).await;
+        let printed = both(&output);
+        assert_eq!(output.status.code(), Some(1), "{subcommand}: {printed}");
+        assert!(printed.contains(expected), "{subcommand}: {printed}");
+        assert!(
+            printed.contains("request id req [redacted]"),
+            "{subcommand}: {printed}"
+        );
+        assert!(!printed.contains("SECRET"), "{subcommand}: {printed}");
+    }
+}
+
+/// Whether `pid` is gone: no `/proc` entry, or a zombie (dead, waiting for whichever process
+/// inherited it to reap it).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_signal_kills_the_token_command_group_and_exits_with_128_plus_its_number() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let pid_file = directory.path().join("grandchild");
+    let pid_path = pid_file.to_str().expect("UTF-8 temp path");
+    // The command starts a long sleep in its own group, says which, and waits for it: it never
+    // prints a token, so the tool is still waiting for it when the signal comes.
+    let connection = write(
+        &directory,
+        "conn.json",
+        &serde_json::json!({"conn_type": "openai", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "custom",
+            "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
+            "token_command": ["sh", "-c",
+                "sleep 317 & echo $! > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; wait", pid_path],
+            "token_command_timeout_seconds": 600,
+            "openai_client_kwargs": {"base_url": "http://127.0.0.1:9/v1"}}})
+        .to_string(),
+    );
+    let runs: [(&[&str], &str, i32); 5] = [
+        (&["token"], "-INT", 130),
+        (&["token"], "-TERM", 143),
+        (&["token"], "-HUP", 129),
+        (&["test"], "-TERM", 143),
+        (&["doctor", "--no-exchange", "--no-api"], "-INT", 130),
+    ];
+    for (subcommand, signal, status) in runs {
+        let _ = std::fs::remove_file(&pid_file);
+        let mut args = subcommand.to_vec();
+        args.push(&connection);
+        let mut child = command(&args)
+            .env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openai-conn starts");
+        // Bounded: the command writes the file at once; a tool that never runs it fails here.
+        let mut polls = 0;
+        while !pid_file.exists() {
+            assert!(
+                polls < 3000 && child.try_wait().expect("try_wait").is_none(),
+                "{subcommand:?}: the token command never started"
+            );
+            polls += 1;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let grandchild: u32 = std::fs::read_to_string(&pid_file)
+            .expect("the PID file")
+            .trim()
+            .parse()
+            .expect("a PID");
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {signal} failed");
+        let exit = child.wait().expect("openai-conn exits");
+        assert_eq!(
+            exit.code(),
+            Some(status),
+            "{subcommand:?} {signal}: {exit:?}"
+        );
+        // SIGKILL is delivered asynchronously, so the sleep may take a moment to die; an unkilled
+        // one lives for five minutes, so a regression still fails.
+        let mut polls = 0;
+        while !process_gone(grandchild) && polls < 1000 {
+            polls += 1;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let left = process_gone(grandchild);
+        if !left {
+            // Leave nothing behind for the next run of the suite.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &grandchild.to_string()])
+                .status();
+        }
+        assert!(
+            left,
+            "{subcommand:?} {signal}: the token command's child {grandchild} outlived the tool"
+        );
+    }
+}
+
 /// A reply whose body stalls past `timeout` is a transport error on `test`'s standard error
 /// that names no request URL: neither the secret in the base URL's path nor the
 /// `default_query` value the request carried (nor the API key) is printed.

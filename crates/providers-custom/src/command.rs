@@ -25,7 +25,9 @@ pub const STDOUT_LIMIT: usize = 1 << 20;
 /// - On Unix the command runs in a process group of its own. When the command exits, whatever it
 ///   left running in that group (a background process still holding its output, say) is killed,
 ///   so the fetch returns as soon as the command is done; at the timeout, or when the fetch is
-///   dropped, the whole group is killed. The command itself is reaped before the fetch returns.
+///   dropped, the whole group is killed. The command itself is reaped before the fetch returns,
+///   or before dropping the fetch returns: a program that drops its work on SIGINT or SIGTERM
+///   leaves no token command behind.
 /// - Errors carry the exit status and the first [`STDERR_LIMIT`] bytes of standard error, never
 ///   standard output.
 /// - Debug shows the program and the number of arguments, not the arguments: a command line such
@@ -98,12 +100,14 @@ impl CommandSource {
         // Its own group, so that it and everything it starts can be signalled at once.
         #[cfg(unix)]
         command.process_group(0);
-        let mut child = command
+        let child = command
             .spawn()
             .map_err(|source| spawn_error(program, source))?;
-        // Kills the group when dropped: on the timeout, on every early return, and when the fetch
-        // itself is dropped.
-        let mut group = ProcessGroup::of(&child);
+        // Kills the group and reaps the command when dropped: on the timeout, on every early
+        // return, and when the fetch itself is dropped (the caller gave up, or a signal ended the
+        // tool and its runtime dropped every task).
+        let mut running = Running::new(child);
+        let Running { child, group } = &mut running;
         let stdout_pipe = child.stdout.take().expect("stdout was set to piped");
         let stderr_pipe = child.stderr.take().expect("stderr was set to piped");
 
@@ -209,7 +213,53 @@ impl fmt::Debug for CommandSource {
     }
 }
 
-/// The process group of a started command, killed once: explicitly, or when dropped.
+/// A started command and its process group. Dropped before the command was waited for (the fetch
+/// was dropped mid-run), it kills the group and reaps the command, so neither the command nor
+/// anything it left in its group outlives the fetch, and no zombie is left for later.
+struct Running {
+    child: tokio::process::Child,
+    group: ProcessGroup,
+}
+
+impl Running {
+    fn new(child: tokio::process::Child) -> Self {
+        let group = ProcessGroup::of(&child);
+        Running { child, group }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.group.kill();
+        // The command itself, where there are no process groups (Windows); on Unix it was just
+        // killed with its group. A command already waited for is not signalled again.
+        let _ = self.child.start_kill();
+        // The leader was in the group, so it has been sent SIGKILL; it dies as soon as the kernel
+        // delivers the signal. Waiting for it here, boundedly, reaps it now rather than whenever
+        // the runtime's orphan queue next runs (never, when the tool is about to exit). A command
+        // already waited for answers at once.
+        for _ in 0..REAP_ATTEMPTS {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return,
+                Ok(None) => std::thread::sleep(REAP_PAUSE),
+                Err(error) => {
+                    tracing::warn!(%error, "could not reap the token command");
+                    return;
+                }
+            }
+        }
+        tracing::warn!("the killed token command did not exit; leaving it to the runtime to reap");
+    }
+}
+
+/// How often, and how far apart, a dropped fetch checks whether its killed command has exited:
+/// at most about two seconds in all, for a process stuck in the kernel; a killed process normally
+/// exits within the first pause.
+const REAP_ATTEMPTS: u32 = 400;
+const REAP_PAUSE: Duration = Duration::from_millis(5);
+
+/// The process group of a started command, killed once (by [`Running`] when dropped, at the
+/// latest).
 struct ProcessGroup {
     #[cfg(unix)]
     leader: Option<rustix::process::Pid>,
@@ -247,12 +297,6 @@ impl ProcessGroup {
                 }
             }
         }
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

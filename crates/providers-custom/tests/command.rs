@@ -360,3 +360,38 @@ async fn concurrent_fetches_each_run_the_command() {
     let runs = std::fs::read_to_string(&counter).expect("the command ran");
     assert_eq!(runs.lines().count(), 2);
 }
+
+#[tokio::test]
+async fn dropping_a_fetch_kills_the_group_and_reaps_the_command_before_the_drop_returns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let pid_arg = pid_file.to_str().expect("temp paths are UTF-8");
+    // The shell writes its PID once its background sleep has started, then waits for it.
+    let source = source(argv(&[
+        "sh",
+        "-c",
+        "sleep 316 & echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; wait",
+        pid_arg,
+    ]));
+    let mut fetch = source.fetch();
+    // Drives the fetch until the command has written its PID, then drops it mid-run.
+    let waited = tokio::select! {
+        result = &mut fetch => panic!("the command ended by itself: {:?}", result.map(|_| "a token")),
+        () = async {
+            while !pid_file.exists() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        } => "the PID file",
+    };
+    assert_eq!(waited, "the PID file");
+    drop(fetch);
+
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("the command wrote its PID")
+        .trim()
+        .parse()
+        .expect("a PID");
+    // Reaped by the drop itself: no zombie waits for the runtime's next turn.
+    assert!(!process_exists(pid), "the command {pid} still exists");
+    assert_eq!(survivors(&["sleep", "316"]).await, Vec::<u32>::new());
+}
