@@ -330,6 +330,106 @@ fn stdin_is_json() {
 }
 
 #[test]
+fn stdin_yaml_and_toml_are_detected_and_keep_their_positions() {
+    let env = MapEnv::new();
+    let yaml = "auth_type: workload_identity\nworkload_identity_provider: gcp\nidentity_provider_id: idp_1\nservice_account_id: sa_1\naudiense: x\n";
+    let loaded = load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut yaml.as_bytes(),
+    )
+    .unwrap();
+    let typo = error_at(&loaded, "/audiense");
+    let at = typo.location.expect("the typo has a position");
+    assert_eq!((at.line, at.column), (5, 1));
+    assert_eq!(loaded.label, "<stdin>");
+
+    let toml = "# a comment first\nauth_type = \"workload_identity\"\nworkload_identity_provider = \"gcp\"\nidentity_provider_id = \"idp_1\"\nservice_account_id = \"sa_1\"\n";
+    let loaded = load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut toml.as_bytes(),
+    )
+    .unwrap();
+    assert_clean(&loaded);
+
+    // Not TOML, and it looks like TOML: the TOML parser's error, with its position.
+    let broken = "auth_type = \"api_key\"\ntimeout = = 3\n";
+    match load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut broken.as_bytes(),
+    ) {
+        Err(LoadError::Syntax {
+            format, location, ..
+        }) => assert_eq!((format, location.map(|at| at.line)), ("TOML", Some(2))),
+        other => panic!("expected a TOML syntax error, got {other:?}"),
+    }
+    // YAML that is not a mapping of the right keys is still read as YAML.
+    let broken = "auth_type: [api_key\n";
+    match load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut broken.as_bytes(),
+    ) {
+        Err(LoadError::Syntax { format, .. }) => assert_eq!(format, "YAML"),
+        other => panic!("expected a YAML syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn stdin_as_a_named_file_takes_its_format_and_name() {
+    let env = MapEnv::new();
+    let spec = SourceSpec::StdinAs {
+        name: PathBuf::from("conf/prod.openai-connection-extra.yaml"),
+    };
+    // Valid JSON is valid YAML: the name, not the text, decides.
+    let loaded = load_with_stdin(
+        &spec,
+        DocumentKind::Auto,
+        &env,
+        &mut GCP_EXTRA_JSON.as_bytes(),
+    )
+    .unwrap();
+    assert_clean(&loaded);
+    assert_eq!(loaded.label, "conf/prod.openai-connection-extra.yaml");
+    assert_eq!(
+        loaded.conn_id.as_deref(),
+        Some("prod.openai-connection-extra")
+    );
+    let toml = SourceSpec::StdinAs {
+        name: PathBuf::from("x.toml"),
+    };
+    match load_with_stdin(
+        &toml,
+        DocumentKind::Auto,
+        &env,
+        &mut GCP_EXTRA_JSON.as_bytes(),
+    ) {
+        Err(LoadError::Syntax { format, label, .. }) => {
+            assert_eq!((format, label.as_str()), ("TOML", "x.toml"));
+        }
+        other => panic!("expected a TOML syntax error, got {other:?}"),
+    }
+    let unknown = SourceSpec::StdinAs {
+        name: PathBuf::from("x.txt"),
+    };
+    assert!(matches!(
+        load_with_stdin(
+            &unknown,
+            DocumentKind::Auto,
+            &env,
+            &mut GCP_EXTRA_JSON.as_bytes()
+        ),
+        Err(LoadError::UnknownExtension { .. })
+    ));
+}
+
+#[test]
 fn airflow_conn_json_form() {
     let env = MapEnv::new().with(
         "AIRFLOW_CONN_OPENAI_PROD",
