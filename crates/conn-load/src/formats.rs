@@ -154,7 +154,7 @@ pub(crate) fn utf8<'a>(
         LoadError::Syntax {
             label: label.to_owned(),
             format,
-            location: Some(Location { line, column }),
+            location: Some(Location::point(line, column)),
             message: "the file is not valid UTF-8".to_owned(),
         }
     })
@@ -167,7 +167,7 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         // the bare message and the span.
         let location = error.span().map(|span| {
             let (line, column) = LineIndex::new(text).line_column(text, span.start);
-            Location { line, column }
+            Location::point(line, column)
         });
         LoadError::Syntax {
             label: label.to_owned(),
@@ -184,6 +184,8 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
             Spot {
                 key: None,
                 value: lines.line_column(text, root.span().start),
+                key_end: None,
+                value_end: lines.line_column(text, root.span().end),
             },
         );
         toml_positions(root.get_ref(), "", text, &lines, &mut spans);
@@ -212,6 +214,8 @@ pub(crate) fn toml_positions(
             Spot {
                 key: Some(lines.line_column(text, key.span().start)),
                 value: lines.line_column(text, value.span().start),
+                key_end: Some(lines.line_column(text, key.span().end)),
+                value_end: lines.line_column(text, value.span().end),
             },
         );
         toml_value_positions(value.get_ref(), &pointer, text, lines, spans);
@@ -235,6 +239,8 @@ pub(crate) fn toml_value_positions(
                     Spot {
                         key: None,
                         value: lines.line_column(text, element.span().start),
+                        key_end: None,
+                        value_end: lines.line_column(text, element.span().end),
                     },
                 );
                 toml_value_positions(element.get_ref(), &pointer, text, lines, spans);

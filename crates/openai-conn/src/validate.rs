@@ -84,8 +84,9 @@ enum ValidateFormat {
     Sarif,
 }
 
-/// One diagnostic in `--format json`: `line` and `column` are 0 for a finding without a place
-/// in the file (the printed form keeps its fields).
+/// One diagnostic in `--format json`: `line`, `column`, `end_line` and `end_column` are 0 for a
+/// finding without a place in the file (the printed form keeps its fields); `end_line` and
+/// `end_column` are the character after the key or value the finding is about.
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
     file: &'a str,
@@ -94,6 +95,8 @@ struct JsonDiagnostic<'a> {
     pointer: &'a str,
     line: usize,
     column: usize,
+    end_line: usize,
+    end_column: usize,
     message: std::borrow::Cow<'a, str>,
     suggestion: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -346,6 +349,8 @@ fn print_json(sink: &mut Sink, checked: &[Checked]) {
                     pointer: "",
                     line: location.map_or(0, |at| at.line),
                     column: location.map_or(0, |at| at.column),
+                    end_line: location.map_or(0, |at| at.end_line),
+                    end_column: location.map_or(0, |at| at.end_column),
                     message: message.into(),
                     suggestion: None,
                     origin: None,
@@ -361,6 +366,8 @@ fn print_json(sink: &mut Sink, checked: &[Checked]) {
                             pointer: &diagnostic.pointer,
                             line: diagnostic.location.map_or(0, |at| at.line),
                             column: diagnostic.location.map_or(0, |at| at.column),
+                            end_line: diagnostic.location.map_or(0, |at| at.end_line),
+                            end_column: diagnostic.location.map_or(0, |at| at.end_column),
                             message: diagnostic.message.as_str().into(),
                             suggestion: diagnostic.suggestion.as_deref(),
                             origin: diagnostic.origin.as_deref(),
