@@ -32,10 +32,11 @@ impl Spot {
 pub(crate) enum SourcePositions {
     /// No positions (a URI in an environment variable): findings name the source only.
     Unknown,
+    /// A JSON text, indexed the first time a position is asked for: a document validated as
+    /// it is (no override) is indexed by the validator itself, and never here.
     Json {
         text: String,
-        positions: Positions,
-        lines: LineIndex,
+        index: std::sync::OnceLock<(Positions, LineIndex)>,
     },
     Spans(HashMap<String, Spot>),
 }
@@ -44,8 +45,7 @@ impl SourcePositions {
     pub(crate) fn json(text: &str) -> SourcePositions {
         SourcePositions::Json {
             text: text.to_owned(),
-            positions: Positions::index(text),
-            lines: LineIndex::new(text),
+            index: std::sync::OnceLock::new(),
         }
     }
 
@@ -55,11 +55,9 @@ impl SourcePositions {
     pub(crate) fn locate(&self, pointer: &str, at_key: bool) -> Option<Location> {
         match self {
             SourcePositions::Unknown => None,
-            SourcePositions::Json {
-                text,
-                positions,
-                lines,
-            } => {
+            SourcePositions::Json { text, index } => {
+                let (positions, lines) =
+                    index.get_or_init(|| (Positions::index(text), LineIndex::new(text)));
                 let (start, end) = positions.range(pointer, at_key);
                 Some(Location::span(
                     lines.line_column(text, start),

@@ -233,7 +233,7 @@ fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
     for one in &mut loaded {
         if let Some(connection) = one.report.connection() {
             let found =
-                openai_conn_client::environment_findings(connection, &conn_load::ProcessEnv);
+                openai_conn_client::environment_findings(connection, crate::source::environment());
             one.report.extend(found);
         }
     }

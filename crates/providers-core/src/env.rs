@@ -56,6 +56,16 @@ impl MapEnv {
         MapEnv::default()
     }
 
+    /// A copy of `env` as it is now: every variable, and the names whose values are not UTF-8.
+    /// A program that reads many documents takes one snapshot of the process environment
+    /// instead of reading it again for each.
+    pub fn capture(env: &dyn Env) -> Self {
+        MapEnv {
+            vars: env.vars().into_iter().collect(),
+            non_unicode: env.non_unicode_names(),
+        }
+    }
+
     /// Adds a variable.
     pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.insert(name.into(), value.into());
