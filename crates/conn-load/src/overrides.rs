@@ -94,8 +94,9 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
     {
         return Err(LoadError::EnvNotUnicode { var: name });
     }
-    // The environment is read once per document (a snapshot of it, in the command-line tool).
-    let vars = env.vars();
+    // Only the override variables are copied, once per document (from a snapshot of the
+    // environment, in the command-line tool).
+    let vars = env.vars_where(&is_override);
     if let Some((name, _)) = vars.iter().find(|(name, value)| {
         is_override(name)
             && (nesting(value) > MAX_OVERRIDE_NESTING
