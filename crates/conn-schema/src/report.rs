@@ -628,3 +628,31 @@ fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) 
     };
     (format!("invalid JSON: {message}"), suggestion)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn a_span_whose_end_is_unknown_is_one_character() {
+        assert_eq!(
+            Location::span((2, 3), (4, 1)),
+            Location {
+                line: 2,
+                column: 3,
+                end_line: 4,
+                end_column: 1
+            }
+        );
+        for unknown in [(0, 0), (2, 3), (1, 9)] {
+            assert_eq!(Location::span((2, 3), unknown), Location::point(2, 3));
+        }
+        assert_eq!(
+            (
+                Location::point(2, 3).end_line,
+                Location::point(2, 3).end_column
+            ),
+            (2, 4)
+        );
+    }
+}

@@ -89,6 +89,34 @@ fn color_always_paints_never_and_auto_off_a_terminal_do_not() {
 }
 
 #[test]
+fn colours_are_added_after_escaping_so_a_document_cannot_inject_its_own() {
+    // A key with an escape sequence and a right-to-left override in it (JSON escapes, so the
+    // document itself is plain text).
+    let document = "{\"auth_type\": \"api_key\", \"x\\u001b[2J\\u202e\": 1}";
+    let output = with_stdin(
+        &[
+            "validate",
+            "--color",
+            "always",
+            "--stdin-filename",
+            "conn\u{1b}[2J.json",
+            "-",
+        ],
+        document,
+    );
+    let painted = text(&output.stdout);
+    // The colours reach the terminal as they are, the document's sequence only escaped.
+    assert!(
+        painted.contains("\u{1b}[1;31merror[unknown-key]\u{1b}[0m"),
+        "{painted}"
+    );
+    assert!(painted.contains("x\\u{1b}[2J\\u{202e}"), "{painted}");
+    assert!(painted.contains("conn\\u{1b}[2J.json"), "{painted}");
+    assert!(!painted.contains("\u{1b}[2J"), "{painted}");
+    assert!(!painted.contains('\u{202e}'), "{painted}");
+}
+
+#[test]
 fn output_file_takes_the_report_and_the_exit_code_stays() {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let report = directory.path().join("report.sarif");
