@@ -428,6 +428,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             json!({"small_keys": 8000, "small_bytes": small_bytes, "small_ms": small_ms, "large_keys": 16000, "large_bytes": large_bytes, "large_ms": large_ms}),
         );
     }
+    results.insert("p7".into(), crate::bench_validate::run(root, &scratch)?);
     std::fs::remove_dir_all(&scratch).ok();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);

@@ -38,7 +38,7 @@ struct Scenario {
 /// The scenarios that stand alone: each reads its own key of `results.json` and returns `None`
 /// when the run did not measure it. A new benchmark adds its figures under a new key in
 /// `bench.rs` and one function here.
-const SCENARIOS: &[fn(&Value) -> Option<Scenario>] = &[p6];
+const SCENARIOS: &[fn(&Value) -> Option<Scenario>] = &[p6, p7];
 
 /// P6: one line with thousands of findings; linear time doubles with twice the findings.
 fn p6(results: &Value) -> Option<Scenario> {
@@ -62,6 +62,21 @@ fn p6(results: &Value) -> Option<Scenario> {
              single slow run of either moves the ratio, so rerun before reading it as a regression \
              (a quadratic renderer shows 4×).\n"
         )
+    };
+    Some(Scenario { row, note })
+}
+
+/// P7: `openai-conn validate` of 10 000 files at least 3x faster than ajv-cli
+/// (`bench_validate.rs`).
+fn p7(results: &Value) -> Option<Scenario> {
+    let (row, met) = crate::bench_validate::row(results)?;
+    let note = if met {
+        String::new()
+    } else {
+        "- **P7 (≥ 3× ajv-cli).** Both tools ran on the same files in this run, each as one \
+         process over the whole directory; on a machine shared with other builds, rerun \
+         `cargo xtask bench --validate` before reading a miss as a regression.\n"
+            .to_owned()
     };
     Some(Scenario { row, note })
 }

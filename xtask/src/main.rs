@@ -5,13 +5,14 @@
 //! `schemastore` (the SchemaStore layout), `formats` (YAML and TOML forms of a document),
 //! `reference` (the reference page), `site` (the site assembled from those), `record` (the
 //! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
-//! `bench` and `build_cost` (measurements), `bench_report` (the one writer of their results),
+//! `bench`, `bench_validate` and `build_cost` (measurements), `bench_report` (the one writer of their results),
 //! `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
 //! those drive), `workflows` (actionlint), `proxy_e2e` (the official Python SDK through
 //! `openai-conn proxy`), `deploy` (the Kubernetes manifests) and `ci`.
 
 mod bench;
 mod bench_report;
+mod bench_validate;
 mod build_cost;
 mod catalog;
 mod ci;
@@ -85,8 +86,11 @@ enum Task {
     /// Benchmark authentication against the official Python SDK (bench/RESULTS.md).
     Bench {
         /// Time a first build from a fresh clone and fresh consumers of one crate instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "validate")]
         cold: bool,
+        /// Run only P7: `openai-conn validate` of 10 000 files next to ajv-cli (release build).
+        #[arg(long)]
+        validate: bool,
     },
     /// Build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks.
     WheelTest {
@@ -140,8 +144,9 @@ fn run(task: Task) -> Result<()> {
         Task::Tidy => tidy::check(&root),
         Task::EditorTest => editor::run(&root),
         Task::Fuzz => fuzz::run(&root, 60),
-        Task::Bench { cold: true } => build_cost::run(&root),
-        Task::Bench { cold: false } => bench::run(&root),
+        Task::Bench { cold: true, .. } => build_cost::run(&root),
+        Task::Bench { validate: true, .. } => bench_validate::standalone(&root),
+        Task::Bench { .. } => bench::run(&root),
         Task::WheelTest { release } => wheel::run(&root, release),
         Task::Dist { out } => dist::run(&root, out),
         Task::LintWorkflows => workflows::lint(&root),
@@ -217,8 +222,19 @@ mod tests {
         ));
         assert!(matches!(
             parse(&["bench", "--cold"]),
-            Ok(Task::Bench { cold: true })
+            Ok(Task::Bench {
+                cold: true,
+                validate: false
+            })
         ));
+        assert!(matches!(
+            parse(&["bench", "--validate"]),
+            Ok(Task::Bench {
+                cold: false,
+                validate: true
+            })
+        ));
+        assert!(parse(&["bench", "--cold", "--validate"]).is_err());
     }
 
     /// xtask stays in small parts: no source file over 600 lines.

@@ -144,9 +144,10 @@ fn check_installed_wheel(root: &Path, work: &Path, wheel: &Path) -> Result<()> {
 }
 
 /// The `name`s of the hooks in `.pre-commit-hooks.yaml`, as pre-commit's summary shows them.
-const HOOK_NAMES: [&str; 2] = [
+const HOOK_NAMES: [&str; 3] = [
     "openai-conn validate",
     "openai-conn validate (Airflow connections files)",
+    "openai-conn validate (Airflow connections files, --profile airflow)",
 ];
 
 /// The files of the temporary repository: name and content.
@@ -167,6 +168,11 @@ fn hook_files(root: &Path) -> Result<Vec<(&'static str, String)>> {
         (
             "bad-connections.yaml",
             read("tests/fixtures/connections/airflow-connections.yaml")?,
+        ),
+        // Bad for Airflow only: `openai-conn-validate-airflow` must fail it with `not-in-airflow`.
+        (
+            "openai-conn-only-connections.yaml",
+            read("tests/fixtures/connections/openai-conn-only-connections.yaml")?,
         ),
     ])
 }
@@ -216,7 +222,11 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
     }
 
     let bad = expect_exit(
-        &mut try_repo(&["bad.openai-connection.json", "bad-connections.yaml"]),
+        &mut try_repo(&[
+            "bad.openai-connection.json",
+            "bad-connections.yaml",
+            "openai-conn-only-connections.yaml",
+        ]),
         1,
         "pre-commit try-repo on the bad files",
     )?;
@@ -230,6 +240,10 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
     expect_text(
         &bad,
         "bad-connections.yaml#openai_broken:20:5: error[not-allowed-here]",
+    )?;
+    expect_text(
+        &bad,
+        "openai-conn-only-connections.yaml#openai_github:7:33: error[not-in-airflow]",
     )?;
     eprintln!("xtask: the pre-commit hooks pass the good files and fail the bad ones");
     Ok(())

@@ -49,7 +49,7 @@ fn malformed(label: &str, line: usize, column: usize, message: &str) -> LoadErro
     LoadError::Syntax {
         label: label.to_owned(),
         format: "env file",
-        location: Some(Location { line, column }),
+        location: Some(Location::point(line, column)),
         message: message.to_owned(),
     }
 }
@@ -219,13 +219,7 @@ pub(crate) fn env_file_entry(
         reason,
     })?;
     let mut spans = HashMap::new();
-    spans.insert(
-        String::new(),
-        Spot {
-            key: None,
-            value: (entry.line, entry.column),
-        },
-    );
+    spans.insert(String::new(), Spot::at((entry.line, entry.column)));
     Ok(Ok(Parsed {
         value,
         pristine_json: None,

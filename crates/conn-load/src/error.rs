@@ -131,7 +131,7 @@ fn list_ids(ids: &[String]) -> String {
 
 /// `:LINE:COLUMN` for a known place, nothing for an unknown one.
 fn line_column(location: &Option<Location>) -> String {
-    location.map_or_else(String::new, |Location { line, column }| {
+    location.map_or_else(String::new, |Location { line, column, .. }| {
         format!(":{line}:{column}")
     })
 }

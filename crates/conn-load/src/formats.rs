@@ -19,6 +19,14 @@ pub(crate) enum Format {
     Yaml,
 }
 
+/// The extensions of the connection documents this loader reads, in the order error messages
+/// list them: `.json`, `.toml`, `.yaml`, `.yml` (any case).
+pub const DOCUMENT_EXTENSIONS: [&str; 4] = ["json", "toml", "yaml", "yml"];
+
+/// The extensions of the Airflow connections files this loader reads: JSON and YAML mappings,
+/// and `.env` lines.
+pub const CONNECTIONS_FILE_EXTENSIONS: [&str; 4] = ["json", "yaml", "yml", "env"];
+
 impl Format {
     fn extension(path: &Path) -> String {
         path.extension()
@@ -26,16 +34,21 @@ impl Format {
             .unwrap_or_default()
     }
 
-    pub(crate) fn of_document(path: &Path) -> Result<Format, LoadError> {
-        match Format::extension(path).as_str() {
-            "json" => Ok(Format::Json),
-            "toml" => Ok(Format::Toml),
-            "yaml" | "yml" => Ok(Format::Yaml),
-            _ => Err(LoadError::UnknownExtension {
-                path: path.to_owned(),
-                expected: "a .json, .toml, .yaml or .yml file",
-            }),
+    /// The format an extension of [`DOCUMENT_EXTENSIONS`] names.
+    fn of_extension(extension: &str) -> Option<Format> {
+        match extension {
+            "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            _ => None,
         }
+    }
+
+    pub(crate) fn of_document(path: &Path) -> Result<Format, LoadError> {
+        Format::of_extension(&Format::extension(path)).ok_or_else(|| LoadError::UnknownExtension {
+            path: path.to_owned(),
+            expected: "a .json, .toml, .yaml or .yml file",
+        })
     }
 
     /// Airflow's local-filesystem backend reads JSON and YAML here (`.env` files are
@@ -50,6 +63,53 @@ impl Format {
             }),
         }
     }
+
+    /// The format of a document that comes without a name (standard input): JSON when it starts
+    /// with `{` or `[` (after blanks), TOML when it parses as TOML, else YAML. A document that
+    /// is none of them is reported in the format it most looks like: TOML when its first
+    /// significant line is a `[table]` header or a `key = value` pair, else YAML.
+    pub(crate) fn detect(bytes: &[u8]) -> Format {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // Not UTF-8: the JSON reader reports where, with the right code.
+            return Format::Json;
+        };
+        let text = text.trim_start_matches('\u{feff}');
+        let first = text.trim_start();
+        if first.starts_with('{') || first.starts_with('[') && !looks_like_toml(first) {
+            return Format::Json;
+        }
+        if toml::from_str::<toml::Table>(text).is_ok() {
+            return Format::Toml;
+        }
+        let significant = text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with('#'));
+        match significant {
+            Some(line) if looks_like_toml(line) => Format::Toml,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// Whether a line reads as TOML: a `[table]` or `[[array]]` header of bare keys, or `key = ...`
+/// with a bare or quoted key (YAML writes `key: value`).
+fn looks_like_toml(line: &str) -> bool {
+    let line = line.lines().next().unwrap_or_default().trim();
+    let bare = |key: &str| {
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '"'))
+    };
+    if let Some(header) = line.strip_prefix('[') {
+        let header = header.trim_start_matches('[');
+        return header
+            .split_once(']')
+            .is_some_and(|(key, _)| bare(key.trim()) && !key.trim().starts_with('"'));
+    }
+    line.split_once('=')
+        .is_some_and(|(key, _)| bare(key.trim()) && !key.contains(':'))
 }
 
 /// A parsed document before overrides and validation.
@@ -94,7 +154,7 @@ pub(crate) fn utf8<'a>(
         LoadError::Syntax {
             label: label.to_owned(),
             format,
-            location: Some(Location { line, column }),
+            location: Some(Location::point(line, column)),
             message: "the file is not valid UTF-8".to_owned(),
         }
     })
@@ -107,7 +167,7 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
         // the bare message and the span.
         let location = error.span().map(|span| {
             let (line, column) = LineIndex::new(text).line_column(text, span.start);
-            Location { line, column }
+            Location::point(line, column)
         });
         LoadError::Syntax {
             label: label.to_owned(),
@@ -124,6 +184,8 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
             Spot {
                 key: None,
                 value: lines.line_column(text, root.span().start),
+                key_end: None,
+                value_end: lines.line_column(text, root.span().end),
             },
         );
         toml_positions(root.get_ref(), "", text, &lines, &mut spans);
@@ -152,6 +214,8 @@ pub(crate) fn toml_positions(
             Spot {
                 key: Some(lines.line_column(text, key.span().start)),
                 value: lines.line_column(text, value.span().start),
+                key_end: Some(lines.line_column(text, key.span().end)),
+                value_end: lines.line_column(text, value.span().end),
             },
         );
         toml_value_positions(value.get_ref(), &pointer, text, lines, spans);
@@ -175,6 +239,8 @@ pub(crate) fn toml_value_positions(
                     Spot {
                         key: None,
                         value: lines.line_column(text, element.span().start),
+                        key_end: None,
+                        value_end: lines.line_column(text, element.span().end),
                     },
                 );
                 toml_value_positions(element.get_ref(), &pointer, text, lines, spans);

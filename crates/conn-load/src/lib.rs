@@ -43,6 +43,7 @@ use serde_json::Value;
 use crate::airflow::{connections_file_entry, parse_uri};
 use crate::env_file::{env_file_entry, is_env_file};
 pub use crate::error::LoadError;
+pub use crate::formats::{CONNECTIONS_FILE_EXTENSIONS, DOCUMENT_EXTENSIONS};
 use crate::formats::{Format, Parsed, json_document, toml_document, yaml_document};
 use crate::overrides::finish;
 use crate::positions::{PointerMap, SourcePositions};
@@ -52,8 +53,15 @@ use crate::positions::{PointerMap, SourcePositions};
 pub enum SourceSpec {
     /// A JSON, TOML or YAML file, chosen by its extension (`.json`, `.toml`, `.yaml`, `.yml`).
     File(PathBuf),
-    /// JSON on standard input (`-` on the command line).
+    /// A document on standard input (`-` on the command line): JSON, YAML or TOML, detected from
+    /// the text (JSON when it starts with `{`, TOML when it parses as TOML, else YAML).
     Stdin,
+    /// A document on standard input read as if it were the file `name` (a command's
+    /// `--stdin-filename`): its extension chooses the format, and findings name it.
+    StdinAs {
+        /// The name the input stands for, such as `conf/prod.openai-connection.yaml`.
+        name: PathBuf,
+    },
     /// The environment variable `AIRFLOW_CONN_<CONN_ID upper-cased>`, in Airflow's JSON or URI form.
     Env {
         /// The Airflow connection id.
@@ -132,27 +140,47 @@ pub fn load_for(
         SourceSpec::File(path) => {
             let format = Format::of_document(path)?;
             let bytes = read_file(path)?;
-            let label = path.display().to_string();
             let conn_id = path
                 .file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned());
-            let parsed = match format {
-                Format::Json => match json_document(&bytes) {
-                    Ok(parsed) => parsed,
-                    Err(report) => return Ok(unloaded(label, conn_id, *report)),
-                },
-                Format::Toml => toml_document(&bytes, &label)?,
-                Format::Yaml => yaml_document(&bytes, &label)?,
-            };
-            finish(parsed, kind, profile, env, label, conn_id)
+            document(
+                &bytes,
+                format,
+                path.display().to_string(),
+                conn_id,
+                kind,
+                profile,
+                env,
+            )
         }
         SourceSpec::Stdin => {
             let bytes = read_bounded(stdin, MAX_DOCUMENT_BYTES).map_err(LoadError::Stdin)?;
-            let label = "<stdin>".to_owned();
-            match json_document(&bytes) {
-                Ok(parsed) => finish(parsed, kind, profile, env, label, None),
-                Err(report) => Ok(unloaded(label, None, *report)),
-            }
+            let format = Format::detect(&bytes);
+            document(
+                &bytes,
+                format,
+                "<stdin>".to_owned(),
+                None,
+                kind,
+                profile,
+                env,
+            )
+        }
+        SourceSpec::StdinAs { name } => {
+            let format = Format::of_document(name)?;
+            let bytes = read_bounded(stdin, MAX_DOCUMENT_BYTES).map_err(LoadError::Stdin)?;
+            let conn_id = name
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned());
+            document(
+                &bytes,
+                format,
+                name.display().to_string(),
+                conn_id,
+                kind,
+                profile,
+                env,
+            )
         }
         SourceSpec::Env { conn_id } => {
             let var = format!("AIRFLOW_CONN_{}", conn_id.to_uppercase());
@@ -234,6 +262,28 @@ pub fn load_for(
             finish(parsed, kind, profile, env, label, Some(conn_id.clone()))
         }
     }
+}
+
+/// Parses and validates one document of a known format. A JSON syntax error is a finding of
+/// the report; a YAML or TOML one is a [`LoadError::Syntax`].
+fn document(
+    bytes: &[u8],
+    format: Format,
+    label: String,
+    conn_id: Option<String>,
+    kind: DocumentKind,
+    profile: Profile,
+    env: &dyn Env,
+) -> Result<Loaded, LoadError> {
+    let parsed = match format {
+        Format::Json => match json_document(bytes) {
+            Ok(parsed) => parsed,
+            Err(report) => return Ok(unloaded(label, conn_id, *report)),
+        },
+        Format::Toml => toml_document(bytes, &label)?,
+        Format::Yaml => yaml_document(bytes, &label)?,
+    };
+    finish(parsed, kind, profile, env, label, conn_id)
 }
 
 /// Loads and validates every OpenAI connection of an Airflow connections file, in file order:

@@ -94,20 +94,22 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
     {
         return Err(LoadError::EnvNotUnicode { var: name });
     }
-    if let Some((name, _)) = env.vars().into_iter().find(|(name, value)| {
+    // Only the override variables are copied, once per document (from a snapshot of the
+    // environment, in the command-line tool).
+    let vars = env.vars_where(&is_override);
+    if let Some((name, _)) = vars.iter().find(|(name, value)| {
         is_override(name)
             && (nesting(value) > MAX_OVERRIDE_NESTING
                 || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING)
     }) {
         return Err(LoadError::Overrides {
-            vars: vec![name],
+            vars: vec![name.clone()],
             message: format!(
                 "the value or the key path nests deeper than {MAX_OVERRIDE_NESTING} levels"
             ),
         });
     }
-    let mut found: Vec<Override> = env
-        .vars()
+    let mut found: Vec<Override> = vars
         .into_iter()
         .filter_map(|(name, value)| {
             let head = name.get(..OVERRIDE_PREFIX.len())?;

@@ -6,21 +6,37 @@ use std::collections::HashMap;
 use conn_schema::Location;
 use conn_schema::positions::{LineIndex, Positions};
 
-/// Where a value sits in its source.
+/// Where a value sits in its source: 1-based `(line, column)` of the start of its key and of
+/// the value, and of the character after each (`None` or `(0, 0)` when unknown).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Spot {
     pub(crate) key: Option<(usize, usize)>,
     pub(crate) value: (usize, usize),
+    pub(crate) key_end: Option<(usize, usize)>,
+    pub(crate) value_end: (usize, usize),
+}
+
+impl Spot {
+    /// A value with no key whose end is unknown (a line of a `.env` file, a document's root).
+    pub(crate) fn at(value: (usize, usize)) -> Spot {
+        Spot {
+            key: None,
+            value,
+            key_end: None,
+            value_end: (0, 0),
+        }
+    }
 }
 
 /// Positions of the source document, by the pointer in the source's own coordinates.
 pub(crate) enum SourcePositions {
     /// No positions (a URI in an environment variable): findings name the source only.
     Unknown,
+    /// A JSON text, indexed the first time a position is asked for: a document validated as
+    /// it is (no override) is indexed by the validator itself, and never here.
     Json {
         text: String,
-        positions: Positions,
-        lines: LineIndex,
+        index: std::sync::OnceLock<(Positions, LineIndex)>,
     },
     Spans(HashMap<String, Spot>),
 }
@@ -29,35 +45,44 @@ impl SourcePositions {
     pub(crate) fn json(text: &str) -> SourcePositions {
         SourcePositions::Json {
             text: text.to_owned(),
-            positions: Positions::index(text),
-            lines: LineIndex::new(text),
+            index: std::sync::OnceLock::new(),
         }
     }
 
-    /// Where the value at `pointer` (or its key, with `at_key`) sits, or its nearest placed
-    /// parent; `None` when the source has no positions.
+    /// Where the key (`at_key`) or value at `pointer` sits, from its start to the character
+    /// after it. A pointer missing from the source gets the first character of its nearest
+    /// placed ancestor; `None` when the source has no positions.
     pub(crate) fn locate(&self, pointer: &str, at_key: bool) -> Option<Location> {
-        let (line, column) = match self {
-            SourcePositions::Unknown => return None,
-            SourcePositions::Json {
-                text,
-                positions,
-                lines,
-            } => lines.line_column(text, positions.offset(pointer, at_key)),
+        match self {
+            SourcePositions::Unknown => None,
+            SourcePositions::Json { text, index } => {
+                let (positions, lines) =
+                    index.get_or_init(|| (Positions::index(text), LineIndex::new(text)));
+                let (start, end) = positions.range(pointer, at_key);
+                Some(Location::span(
+                    lines.line_column(text, start),
+                    lines.line_column(text, end),
+                ))
+            }
             SourcePositions::Spans(spans) => {
                 let mut current = pointer;
                 loop {
                     if let Some(spot) = spans.get(current) {
-                        break match (at_key && current == pointer, spot.key) {
-                            (true, Some(key)) => key,
-                            _ => spot.value,
-                        };
+                        if current != pointer {
+                            return Some(Location::point(spot.value.0, spot.value.1));
+                        }
+                        // An end that is unknown (`(0, 0)`) makes the span a point.
+                        return Some(match (at_key, spot.key) {
+                            (true, Some(key)) => {
+                                Location::span(key, spot.key_end.unwrap_or((0, 0)))
+                            }
+                            _ => Location::span(spot.value, spot.value_end),
+                        });
                     }
                     current = &current[..current.rfind('/')?];
                 }
             }
-        };
-        Some(Location { line, column })
+        }
     }
 }
 

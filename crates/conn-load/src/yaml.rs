@@ -35,15 +35,18 @@ pub(crate) struct YamlDocument {
     pub(crate) spans: HashMap<String, Spot>,
 }
 
+/// A 1-based `(line, column)` and the `(line, column)` of the character after it.
+type Range = ((usize, usize), (usize, usize));
+
 /// A node being built: a collection still open.
 enum Open {
     Mapping {
         map: Map<String, Value>,
         /// Where each key of `map` was given, so that a second one can name both places.
         keys_at: HashMap<String, (usize, usize)>,
-        /// The entry's key once read: `Some(None)` for a key with no JSON form (a collection),
-        /// whose entry is dropped.
-        key: Option<Option<(String, (usize, usize))>>,
+        /// The entry's key once read, with where it starts and ends: `Some(None)` for a key with
+        /// no JSON form (a collection), whose entry is dropped.
+        key: Option<Option<(String, Range)>>,
     },
     Sequence(Vec<Value>),
 }
@@ -64,10 +67,10 @@ pub(crate) fn read(text: &str) -> Result<YamlDocument, YamlError> {
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|error| YamlError {
-            location: Some(Location {
-                line: error.marker().line(),
-                column: error.marker().col() + 1,
-            }),
+            location: Some(Location::point(
+                error.marker().line(),
+                error.marker().col() + 1,
+            )),
             message: value_free(error.info()),
         })?;
         builder.event(event, span)?;
@@ -86,16 +89,17 @@ struct Builder {
     anchors: HashMap<usize, (Value, usize)>,
     aliased: usize,
     spans: HashMap<String, Spot>,
+    /// Where the last scalar, alias or flow bracket ended: a block collection ends there (its
+    /// end event sits at the next token, lines later).
+    last_end: (usize, usize),
 }
 
 impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let at = (span.start.line(), span.start.col() + 1);
+        let end = (span.end.line(), span.end.col() + 1);
         let error = |message: String| YamlError {
-            location: Some(Location {
-                line: at.0,
-                column: at.1,
-            }),
+            location: Some(Location::point(at.0, at.1)),
             message,
         };
         match event {
@@ -109,7 +113,8 @@ impl Builder {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.place(at);
+                self.last_end = end;
+                self.place(at, Some(end));
                 let value = scalar(&text, style, tag.as_deref()).map_err(|expected| {
                     let subject = match self.key_name() {
                         Some(key) => format!("the value of \"{}\"", escape_controls(key)),
@@ -119,10 +124,11 @@ impl Builder {
                         "{subject} does not match its type or tag: expected {expected}"
                     ))
                 })?;
-                self.finish(value, 1, anchor, at)?;
+                self.finish(value, 1, anchor, (at, end))?;
             }
             Event::Alias(anchor) => {
-                self.place(at);
+                self.last_end = end;
+                self.place(at, Some(end));
                 let Some((value, size)) = self.anchors.get(&anchor).cloned() else {
                     return Err(error(
                         "an alias names no anchor defined before it".to_owned(),
@@ -134,7 +140,7 @@ impl Builder {
                         "the aliases expand to more than {MAX_ALIASED_VALUES} values"
                     )));
                 }
-                self.finish(value, size, 0, at)?;
+                self.finish(value, size, 0, (at, end))?;
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -142,7 +148,7 @@ impl Builder {
                         "the document nests deeper than {MAX_DEPTH} levels"
                     )));
                 }
-                let pointer = self.place(at);
+                let pointer = self.place(at, None);
                 let open = match event {
                     Event::MappingStart(..) => Open::Mapping {
                         map: Map::new(),
@@ -159,12 +165,19 @@ impl Builder {
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
+                // A flow collection's end event is its closing bracket.
+                if end > at {
+                    self.last_end = end;
+                }
                 if let Some(frame) = self.stack.pop() {
+                    if let Some(spot) = frame.pointer.as_ref().and_then(|p| self.spans.get_mut(p)) {
+                        spot.value_end = self.last_end;
+                    }
                     let value = match frame.open {
                         Open::Mapping { map, .. } => Value::Object(map),
                         Open::Sequence(items) => Value::Array(items),
                     };
-                    self.finish(value, frame.size, frame.anchor, at)?;
+                    self.finish(value, frame.size, frame.anchor, (at, end))?;
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
@@ -172,9 +185,10 @@ impl Builder {
         Ok(())
     }
 
-    /// Records where the node starting at `at` sits, and returns its pointer (`None` for a
-    /// mapping key or anything inside one).
-    fn place(&mut self, at: (usize, usize)) -> Option<String> {
+    /// Records where the node starting at `at` sits (and ends, for a scalar; a collection's end
+    /// is recorded when it closes), and returns its pointer (`None` for a mapping key or
+    /// anything inside one).
+    fn place(&mut self, at: (usize, usize), end: Option<(usize, usize)>) -> Option<String> {
         let (pointer, key) = match self.stack.last() {
             None => (Some(String::new()), None),
             Some(frame) => match (&frame.open, &frame.pointer) {
@@ -191,15 +205,23 @@ impl Builder {
                 ) => (None, None),
                 (
                     Open::Mapping {
-                        key: Some(Some((name, key_at))),
+                        key: Some(Some((name, key_range))),
                         ..
                     },
                     Some(parent),
-                ) => (Some(child(parent, name)), Some(*key_at)),
+                ) => (Some(child(parent, name)), Some(*key_range)),
             },
         };
         if let Some(pointer) = &pointer {
-            self.spans.insert(pointer.clone(), Spot { key, value: at });
+            self.spans.insert(
+                pointer.clone(),
+                Spot {
+                    key: key.map(|(start, _)| start),
+                    value: at,
+                    key_end: key.map(|(_, end)| end),
+                    value_end: end.unwrap_or((0, 0)),
+                },
+            );
         }
         pointer
     }
@@ -221,7 +243,7 @@ impl Builder {
         value: Value,
         size: usize,
         anchor: usize,
-        at: (usize, usize),
+        range: Range,
     ) -> Result<(), YamlError> {
         if anchor != 0 {
             self.anchors.insert(anchor, (value.clone(), size));
@@ -234,17 +256,14 @@ impl Builder {
         match &mut frame.open {
             Open::Sequence(items) => items.push(value),
             Open::Mapping { map, keys_at, key } => match key.take() {
-                None => *key = Some(key_text(&value).map(|name| (name, at))),
+                None => *key = Some(key_text(&value).map(|name| (name, range))),
                 Some(None) => {}
-                Some(Some((name, key_at))) => {
+                Some(Some((name, (key_at, key_end)))) => {
                     // YAML loaders (Airflow's `yaml.safe_load` among them) keep the last value in
                     // silence; a connection id or key given twice is refused with both places.
                     if let Some(first) = keys_at.get(&name) {
                         return Err(YamlError {
-                            location: Some(Location {
-                                line: key_at.0,
-                                column: key_at.1,
-                            }),
+                            location: Some(Location::span(key_at, key_end)),
                             message: format!(
                                 "duplicate key \"{}\" in a mapping, given on line {}, column {} \
                                  and again on line {}, column {}; only one of them would be read",
@@ -474,13 +493,7 @@ mod tests {
                 error.message
             );
             assert!(!error.message.contains("sk-SECRET"), "{}", error.message);
-            assert_eq!(
-                error.location,
-                Some(Location {
-                    line: 2,
-                    column: 11
-                })
-            );
+            assert_eq!(error.location.map(|at| (at.line, at.column)), Some((2, 11)));
         }
     }
 
@@ -515,7 +528,7 @@ mod tests {
             "duplicate key \"a\" in a mapping, given on line 1, column 1 and again on line 2, \
              column 1; only one of them would be read"
         );
-        assert_eq!(error.location, Some(Location { line: 2, column: 1 }));
+        assert_eq!(error.location, Some(Location::span((2, 1), (2, 2))));
         let error = refused(&format!("{}1{}", "[".repeat(200), "]".repeat(200)));
         assert!(
             error.message.contains("deeper than 128"),
@@ -526,5 +539,19 @@ mod tests {
         assert!(error.location.is_some_and(|at| at.line >= 1));
         let complex = value("? [a, b]\n: dropped\nkept: 1\n");
         assert_eq!(complex, json!({"kept": 1}));
+    }
+
+    #[test]
+    fn spans_end_after_keys_scalars_and_collections() {
+        let spans = read("a:\n  b: \"xy\"\n  c:\n    - x\n    - {d: 2}\nz: 1\n")
+            .expect("valid YAML")
+            .spans;
+        assert_eq!(spans["/a/b"].key_end, Some((2, 4)));
+        assert_eq!(spans["/a/b"].value_end, (2, 10));
+        assert_eq!(spans["/a/c/1"].value_end, (5, 13));
+        // A block collection ends where its last value does, not at the next key.
+        assert_eq!(spans["/a/c"].value_end, (5, 13));
+        assert_eq!(spans["/a"].value_end, (5, 13));
+        assert_eq!(spans["/z"].value_end, (6, 5));
     }
 }

@@ -124,13 +124,7 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/auth_type");
-    assert_eq!(
-        error.location,
-        Some(Location {
-            line: 2,
-            column: 16
-        })
-    );
+    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((2, 16)));
     assert!(
         loaded
             .report
@@ -216,13 +210,7 @@ fn toml_findings_point_at_the_key_or_value() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!(
-        error.location,
-        Some(Location {
-            line: 4,
-            column: 13
-        })
-    );
+    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((4, 13)));
     assert_eq!(error.origin, None);
 
     let broken = write(dir.path(), "broken.toml", "a = 1\nb = \n");
@@ -272,13 +260,7 @@ fn yaml_findings_and_syntax_errors_have_positions() {
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
-    assert_eq!(
-        error.location,
-        Some(Location {
-            line: 7,
-            column: 27
-        })
-    );
+    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((7, 27)));
 
     let broken = write(
         dir.path(),
@@ -288,7 +270,7 @@ fn yaml_findings_and_syntax_errors_have_positions() {
     match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
         Err(error @ LoadError::Syntax { format: "YAML", .. }) => {
             let LoadError::Syntax {
-                location: Some(Location { line, column }),
+                location: Some(Location { line, column, .. }),
                 ..
             } = &error
             else {
@@ -327,6 +309,106 @@ fn stdin_is_json() {
     assert_clean(&loaded);
     assert_eq!(loaded.label, "<stdin>");
     assert_eq!(loaded.conn_id, None);
+}
+
+#[test]
+fn stdin_yaml_and_toml_are_detected_and_keep_their_positions() {
+    let env = MapEnv::new();
+    let yaml = "auth_type: workload_identity\nworkload_identity_provider: gcp\nidentity_provider_id: idp_1\nservice_account_id: sa_1\naudiense: x\n";
+    let loaded = load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut yaml.as_bytes(),
+    )
+    .unwrap();
+    let typo = error_at(&loaded, "/audiense");
+    let at = typo.location.expect("the typo has a position");
+    assert_eq!((at.line, at.column), (5, 1));
+    assert_eq!(loaded.label, "<stdin>");
+
+    let toml = "# a comment first\nauth_type = \"workload_identity\"\nworkload_identity_provider = \"gcp\"\nidentity_provider_id = \"idp_1\"\nservice_account_id = \"sa_1\"\n";
+    let loaded = load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut toml.as_bytes(),
+    )
+    .unwrap();
+    assert_clean(&loaded);
+
+    // Not TOML, and it looks like TOML: the TOML parser's error, with its position.
+    let broken = "auth_type = \"api_key\"\ntimeout = = 3\n";
+    match load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut broken.as_bytes(),
+    ) {
+        Err(LoadError::Syntax {
+            format, location, ..
+        }) => assert_eq!((format, location.map(|at| at.line)), ("TOML", Some(2))),
+        other => panic!("expected a TOML syntax error, got {other:?}"),
+    }
+    // YAML that is not a mapping of the right keys is still read as YAML.
+    let broken = "auth_type: [api_key\n";
+    match load_with_stdin(
+        &SourceSpec::Stdin,
+        DocumentKind::Auto,
+        &env,
+        &mut broken.as_bytes(),
+    ) {
+        Err(LoadError::Syntax { format, .. }) => assert_eq!(format, "YAML"),
+        other => panic!("expected a YAML syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn stdin_as_a_named_file_takes_its_format_and_name() {
+    let env = MapEnv::new();
+    let spec = SourceSpec::StdinAs {
+        name: PathBuf::from("conf/prod.openai-connection-extra.yaml"),
+    };
+    // Valid JSON is valid YAML: the name, not the text, decides.
+    let loaded = load_with_stdin(
+        &spec,
+        DocumentKind::Auto,
+        &env,
+        &mut GCP_EXTRA_JSON.as_bytes(),
+    )
+    .unwrap();
+    assert_clean(&loaded);
+    assert_eq!(loaded.label, "conf/prod.openai-connection-extra.yaml");
+    assert_eq!(
+        loaded.conn_id.as_deref(),
+        Some("prod.openai-connection-extra")
+    );
+    let toml = SourceSpec::StdinAs {
+        name: PathBuf::from("x.toml"),
+    };
+    match load_with_stdin(
+        &toml,
+        DocumentKind::Auto,
+        &env,
+        &mut GCP_EXTRA_JSON.as_bytes(),
+    ) {
+        Err(LoadError::Syntax { format, label, .. }) => {
+            assert_eq!((format, label.as_str()), ("TOML", "x.toml"));
+        }
+        other => panic!("expected a TOML syntax error, got {other:?}"),
+    }
+    let unknown = SourceSpec::StdinAs {
+        name: PathBuf::from("x.txt"),
+    };
+    assert!(matches!(
+        load_with_stdin(
+            &unknown,
+            DocumentKind::Auto,
+            &env,
+            &mut GCP_EXTRA_JSON.as_bytes()
+        ),
+        Err(LoadError::UnknownExtension { .. })
+    ));
 }
 
 #[test]
@@ -492,13 +574,7 @@ fn connections_file_json_hit_miss_and_positions() {
     let spec = connections_file(dir.path(), "conns.json", &text, "alpha");
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!(
-        error.location,
-        Some(Location {
-            line: 5,
-            column: 28
-        })
-    );
+    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((5, 28)));
 
     let spec = connections_file(dir.path(), "conns.json", &text, "missing");
     match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
@@ -530,11 +606,8 @@ fn connections_file_yaml_hit_miss_and_extra_dejson() {
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
     let error = error_at(&loaded, "/extra/auth_type");
     assert_eq!(
-        error.location,
-        Some(Location {
-            line: 11,
-            column: 16
-        })
+        error.location.map(|at| (at.line, at.column)),
+        Some((11, 16))
     );
 
     let spec = connections_file(dir.path(), "conns.yaml", text, "three");

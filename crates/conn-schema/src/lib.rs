@@ -32,7 +32,7 @@ pub mod schema;
 #[cfg(feature = "validator")]
 mod schema_check;
 
-pub use code::{Code, UnknownCode};
+pub use code::{Code, Security, UnknownCode};
 pub use model::{
     Auth, AuthType, AzureConfig, ClientKwargs, Connection, CustomConfig, CustomKeys, CustomSource,
     DataResidency, Extra, GcpConfig, GithubActionsConfig, KubernetesConfig, ProviderConfig,

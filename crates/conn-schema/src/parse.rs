@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::code::Code;
+use crate::code::{Code, Severity};
 use crate::keys::{self, Place, Scope};
 use crate::model::{
     Auth, AuthType, AzureConfig, CONN_TYPE, ClientKwargs, Connection, CustomConfig, CustomSource,
@@ -29,16 +29,6 @@ pub(crate) fn common_keys() -> Vec<&'static str> {
 /// Keys of `extra` that apply under workload identity, whatever the provider.
 pub(crate) fn workload_identity_keys() -> Vec<&'static str> {
     keys::names(Place::Extra, Scope::WorkloadIdentity)
-}
-
-/// How serious a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The document is invalid.
-    Error,
-    /// The document is valid but something in it is ignored or surprising.
-    Warning,
 }
 
 /// Which part of a member a finding points at.

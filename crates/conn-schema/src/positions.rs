@@ -14,10 +14,11 @@ use crate::keys::{Shown, shown_at};
 use crate::pointer::child;
 use crate::redact::may_hold_credential;
 
+/// Byte ranges (start inclusive, end exclusive) of a value and of its key.
 #[derive(Clone, Copy, Debug)]
 struct Span {
-    key: Option<usize>,
-    value: usize,
+    key: Option<(usize, usize)>,
+    value: (usize, usize),
 }
 
 /// A duplicate key. Its pointer resolves to the last occurrence, the one `serde_json` keeps.
@@ -60,12 +61,18 @@ impl Positions {
         positions
     }
 
-    fn walk(&mut self, value: &Value<'_>, pointer: String, key: Option<usize>, shown: Shown) {
+    fn walk(
+        &mut self,
+        value: &Value<'_>,
+        pointer: String,
+        key: Option<(usize, usize)>,
+        shown: Shown,
+    ) {
         self.spans.insert(
             pointer.clone(),
             Span {
                 key,
-                value: value.start(),
+                value: (value.start(), value.end()),
             },
         );
         match value {
@@ -76,7 +83,7 @@ impl Positions {
                         ObjectPropName::String(literal) => literal.value.to_string(),
                         ObjectPropName::Word(word) => word.value.to_owned(),
                     };
-                    let key_start = property.name.start();
+                    let key_range = (property.name.start(), property.name.end());
                     let child_pointer = child(&pointer, &name);
                     if seen.insert(name.clone(), ()).is_some() {
                         self.duplicates.push(Duplicate {
@@ -86,7 +93,7 @@ impl Positions {
                     }
                     // Values are masked unless the key table says the key is harmless here.
                     let shown = shown_at(&child_pointer);
-                    self.walk(&property.value, child_pointer, Some(key_start), shown);
+                    self.walk(&property.value, child_pointer, Some(key_range), shown);
                 }
             }
             Value::Array(array) => {
@@ -118,17 +125,29 @@ impl Positions {
     /// The offset of the key (if asked and it has one) or the value at `pointer`, or of its
     /// nearest indexed ancestor.
     pub fn offset(&self, pointer: &str, want_key: bool) -> usize {
+        self.range(pointer, want_key).0
+    }
+
+    /// The byte range (end exclusive) of the key (if asked and it has one) or the value at
+    /// `pointer`. A pointer that is not in the document (a missing key) gets the first
+    /// character of its nearest ancestor's value: the finding is about that place, not about
+    /// the whole ancestor.
+    pub fn range(&self, pointer: &str, want_key: bool) -> (usize, usize) {
         let mut current = pointer;
         loop {
             if let Some(span) = self.spans.get(current) {
-                return match (want_key && current == pointer, span.key) {
+                if current != pointer {
+                    let start = span.value.0;
+                    return (start, start + 1);
+                }
+                return match (want_key, span.key) {
                     (true, Some(key)) => key,
                     _ => span.value,
                 };
             }
             match current.rfind('/') {
                 Some(slash) => current = &current[..slash],
-                None => return 0,
+                None => return (0, 0),
             }
         }
     }

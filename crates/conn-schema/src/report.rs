@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::code::Code;
+pub use crate::code::Severity;
 use crate::model::Connection;
-pub use crate::parse::Severity;
 use crate::parse::{Anchor, Parser};
 use crate::positions::{LineIndex, Positions};
 use crate::profile::{self, Profile};
@@ -164,22 +164,22 @@ impl Report {
                 (None, None) => {
                     let _ = writeln!(out, "{file}: {severity}[{code}]: {message}");
                 }
-                (None, Some(Location { line, column })) => {
+                (None, Some(Location { line, column, .. })) => {
                     let _ = writeln!(out, "{file}:{line}:{column}: {severity}[{code}]: {message}");
                 }
             }
             let snippet = match (&diagnostic.origin, diagnostic.location) {
                 (None, Some(location)) => self
-                    .snippet(&lines, &mut shown, location.line, location.column)
-                    .map(|(snippet, caret)| (location.line, snippet, caret)),
+                    .snippet(&lines, &mut shown, location)
+                    .map(|(snippet, caret, width)| (location.line, snippet, caret, width)),
                 _ => None,
             };
-            if let Some((line, snippet, caret)) = snippet {
+            if let Some((line, snippet, caret, width)) = snippet {
                 let gutter = line.to_string();
                 let pad = " ".repeat(gutter.len());
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {snippet}");
-                let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret));
+                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(caret), "^".repeat(width));
             }
             if let Some(suggestion) = &diagnostic.suggestion {
                 let _ = writeln!(out, "  = help: {}", escape_controls(suggestion));
@@ -188,17 +188,19 @@ impl Report {
         out
     }
 
-    /// The line at `line`, masked and cut to a window around `column`, and the caret's column in it.
+    /// The line of `diagnostic`, masked and cut to a window around its column, the caret's column
+    /// in it, and how many characters the carets underline: the key or value the finding is
+    /// about, to the end of the line when it goes on (a masked value counts as its `"…"`).
     /// Each line is masked once per render (`shown` caches it), so a line with thousands of
     /// findings costs its length once, not once per finding.
     fn snippet(
         &self,
         lines: &LineIndex,
         shown: &mut HashMap<usize, Option<ShownLine>>,
-        line: usize,
-        column: usize,
-    ) -> Option<(String, usize)> {
+        location: Location,
+    ) -> Option<(String, usize, usize)> {
         const WINDOW: usize = 60;
+        let line = location.line;
         let shown = shown
             .entry(line)
             .or_insert_with(|| {
@@ -206,27 +208,23 @@ impl Report {
                 self.shown_line(start, end)
             })
             .as_ref()?;
-        let caret_offset = shown
-            .char_offsets
-            .get(column.saturating_sub(1))
-            .copied()
-            .unwrap_or(shown.end);
-        // The first piece of the line at or after the caret's offset.
-        let step = shown
-            .steps
-            .partition_point(|(offset, _)| *offset < caret_offset);
-        let caret = shown
-            .steps
-            .get(step)
-            .map_or(shown.characters.len(), |(_, index)| *index);
+        let caret = shown.index_of(location.column);
         if caret == 0 && shown.characters.iter().all(|c| c.is_whitespace()) {
             return None;
         }
+        let end = if location.end_line > line {
+            shown.characters.len()
+        } else if location.end_column > location.column {
+            shown.index_of(location.end_column)
+        } else {
+            caret + 1
+        };
         let characters = &shown.characters;
         let from = caret.saturating_sub(WINDOW);
         let to = (caret + WINDOW).min(characters.len());
         let mut window: String = characters[from..to].iter().collect();
         let mut caret_in_window = caret - from;
+        let width = end.min(to).saturating_sub(caret).max(1);
         if from > 0 {
             window.insert(0, '…');
             caret_in_window += 1;
@@ -234,7 +232,7 @@ impl Report {
         if to < characters.len() {
             window.push('…');
         }
-        Some((window, caret_in_window))
+        Some((window, caret_in_window, width))
     }
 
     /// The text from `start` to `end` with masked values replaced by `"…"` and tabs by spaces,
@@ -295,6 +293,22 @@ struct ShownLine {
     end: usize,
 }
 
+impl ShownLine {
+    /// The index in `characters` of the 1-based source `column`: the first shown piece at or
+    /// after it (a column inside a masked value maps to the piece after the mask).
+    fn index_of(&self, column: usize) -> usize {
+        let offset = self
+            .char_offsets
+            .get(column.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.end);
+        let step = self.steps.partition_point(|(start, _)| *start < offset);
+        self.steps
+            .get(step)
+            .map_or(self.characters.len(), |(_, index)| *index)
+    }
+}
+
 /// Validates a document given as bytes: invalid UTF-8 and a byte-order mark are reported with their
 /// position instead of failing.
 pub fn validate_bytes(bytes: &[u8], kind: DocumentKind) -> Report {
@@ -311,7 +325,7 @@ pub fn validate_bytes_for(bytes: &[u8], kind: DocumentKind, profile: Profile) ->
             syntax_report(
                 String::new(),
                 kind,
-                Location { line, column },
+                Location::point(line, column),
                 "the file is not valid UTF-8".to_owned(),
                 Some("save the file as UTF-8".to_owned()),
             )
@@ -356,7 +370,7 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
         return syntax_report(
             String::new(),
             kind,
-            Location { line: 1, column: 1 },
+            Location::point(1, 1),
             "the file starts with a byte-order mark, which JSON does not allow".to_owned(),
             Some("save the file as UTF-8 without a BOM".to_owned()),
         );
@@ -369,10 +383,7 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
             return syntax_report(
                 String::new(),
                 kind,
-                Location {
-                    line: error.line().max(1),
-                    column: error.column().max(1),
-                },
+                Location::point(error.line().max(1), error.column().max(1)),
                 message,
                 suggestion,
             );
@@ -381,8 +392,11 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
     let positions = Positions::index(text);
     let lines = LineIndex::new(text);
     let locate = |pointer: &str, at_key: bool| {
-        let (line, column) = lines.line_column(text, positions.offset(pointer, at_key));
-        Place::at(Location { line, column })
+        let (start, end) = positions.range(pointer, at_key);
+        Place::at(Location::span(
+            lines.line_column(text, start),
+            lines.line_column(text, end),
+        ))
     };
     let duplicates: Vec<(String, String)> = positions
         .duplicates
@@ -395,13 +409,47 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
     report
 }
 
-/// A place in a document's text.
+/// A place in a document's text: where the key or value a finding is about starts and ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
+    /// 1-based line of the character after the key or value (SARIF's `endLine`).
+    pub end_line: usize,
+    /// 1-based column, in characters, of the character after the key or value (SARIF's
+    /// `endColumn`); after `column` when `end_line` is `line`.
+    pub end_column: usize,
+}
+
+impl Location {
+    /// One character at `line` and `column` (1-based): a place whose extent is unknown, such as
+    /// where a parser stopped.
+    pub fn point(line: usize, column: usize) -> Location {
+        Location {
+            line,
+            column,
+            end_line: line,
+            end_column: column + 1,
+        }
+    }
+
+    /// From `start` to `end`, each a 1-based `(line, column)`, `end` being the character after
+    /// the key or value. An `end` that is not after `start` (unknown) makes it a
+    /// [`point`](Location::point).
+    pub fn span(start: (usize, usize), end: (usize, usize)) -> Location {
+        if end > start {
+            Location {
+                line: start.0,
+                column: start.1,
+                end_line: end.0,
+                end_column: end.1,
+            }
+        } else {
+            Location::point(start.0, start.1)
+        }
+    }
 }
 
 /// Where a finding sits: an origin other than the document's own file (such as an environment
@@ -579,4 +627,32 @@ fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) 
         None
     };
     (format!("invalid JSON: {message}"), suggestion)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn a_span_whose_end_is_unknown_is_one_character() {
+        assert_eq!(
+            Location::span((2, 3), (4, 1)),
+            Location {
+                line: 2,
+                column: 3,
+                end_line: 4,
+                end_column: 1
+            }
+        );
+        for unknown in [(0, 0), (2, 3), (1, 9)] {
+            assert_eq!(Location::span((2, 3), unknown), Location::point(2, 3));
+        }
+        assert_eq!(
+            (
+                Location::point(2, 3).end_line,
+                Location::point(2, 3).end_column
+            ),
+            (2, 4)
+        );
+    }
 }

@@ -8,8 +8,8 @@ use common::{fixtures, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
-    Diagnostic, DocumentKind, Location, Profile, SchemaValidator, Severity, validate,
-    validate_bytes_for, validate_for,
+    Diagnostic, DocumentKind, Profile, SchemaValidator, Severity, validate, validate_bytes_for,
+    validate_for,
 };
 use serde_json::{Value, json};
 
@@ -41,11 +41,8 @@ fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].pointer, "/workload_identity_provider");
     assert_eq!(
-        found[0].location,
-        Some(Location {
-            line: 3,
-            column: 33
-        })
+        found[0].location.map(|at| (at.line, at.column)),
+        Some((3, 33))
     );
     assert!(
         found[0]
@@ -107,11 +104,8 @@ fn custom_token_provider_must_be_a_dotted_import_path_for_airflow() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].pointer, "/token_provider");
     assert_eq!(
-        found[0].location,
-        Some(Location {
-            line: 6,
-            column: 21
-        })
+        found[0].location.map(|at| (at.line, at.column)),
+        Some((6, 21))
     );
     assert!(found[0].message.contains("dotted Python import path"));
 
@@ -242,11 +236,8 @@ fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
     assert!(!found.is_empty(), "x509 accepted under the Airflow profile");
     assert_eq!(found[0].pointer, "/workload_identity_provider");
     assert_eq!(
-        found[0].location,
-        Some(Location {
-            line: 3,
-            column: 33
-        })
+        found[0].location.map(|at| (at.line, at.column)),
+        Some((3, 33))
     );
     assert!(
         found[0]
@@ -269,8 +260,8 @@ fn data_residency_is_not_in_airflow_on_its_key_and_the_airflow_schema_refuses_it
     assert_eq!(found[0].code, conn_schema::Code::NotInAirflow);
     assert_eq!(found[0].pointer, "/openai_client_kwargs/data_residency");
     assert_eq!(
-        found[0].location,
-        Some(Location { line: 3, column: 5 }),
+        found[0].location.map(|at| (at.line, at.column)),
+        Some((3, 5)),
         "the finding sits at the data_residency key"
     );
     assert!(

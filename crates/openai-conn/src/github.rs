@@ -10,9 +10,11 @@ use conn_schema::Severity;
 use crate::finding::Finding;
 
 /// The workflow command for one finding:
-/// `::error file=F,line=L,col=C,endLine=L,endColumn=C,title=CODE::MESSAGE`. A finding without a
-/// file (standard input, an environment variable) has no `file`; one without a position has no
-/// `line` or `col`.
+/// `::error file=F,line=L,col=C,endLine=L,endColumn=E,title=CODE::MESSAGE`, where `col` to
+/// `endColumn` (both included) is the key or value the finding is about. A span over several
+/// lines has `line` and `endLine` only (GitHub takes columns on one line only). A finding
+/// without a file (standard input, an environment variable) has no `file`; one without a
+/// position has no `line` or `col`.
 pub(crate) fn command(finding: &Finding<'_>) -> String {
     let kind = match finding.severity {
         Severity::Error => "error",
@@ -22,13 +24,17 @@ pub(crate) fn command(finding: &Finding<'_>) -> String {
     if let Some(file) = finding.file {
         properties.push(("file", file.display().to_string()));
         if let (Some(at), None) = (finding.location, finding.origin) {
-            let line = at.line.to_string();
-            let column = at.column.max(1).to_string();
-            properties.push(("line", line.clone()));
-            properties.push(("col", column.clone()));
-            // The findings carry a position, not a span: the annotation covers that one point.
-            properties.push(("endLine", line));
-            properties.push(("endColumn", column));
+            let (line, column) = (at.line, at.column.max(1));
+            // GitHub's end column is the last character, SARIF's (and ours) the one after.
+            let end_column = at.end_column.saturating_sub(1).max(column);
+            properties.push(("line", line.to_string()));
+            if at.end_line > line {
+                properties.push(("endLine", at.end_line.to_string()));
+            } else {
+                properties.push(("col", column.to_string()));
+                properties.push(("endLine", line.to_string()));
+                properties.push(("endColumn", end_column.to_string()));
+            }
         }
     }
     properties.push(("title", finding.code.as_str().to_owned()));
@@ -87,7 +93,7 @@ mod tests {
             label,
             severity: Severity::Error,
             code: Code::UnknownKey,
-            location: Some(Location { line: 3, column: 5 }),
+            location: Some(Location::span((3, 5), (3, 8))),
             message: "unknown key \"x\"".to_owned(),
             suggestion: None,
             origin: None,
@@ -112,7 +118,7 @@ mod tests {
         one.suggestion = Some("did you mean \"y\"? 100%");
         assert_eq!(
             command(&one),
-            "::error file=conf/a%2Cb%3Ac.json,line=3,col=5,endLine=3,endColumn=5,title=unknown-key::unknown key \"x\"%0Ahelp: did you mean \"y\"? 100%25"
+            "::error file=conf/a%2Cb%3Ac.json,line=3,col=5,endLine=3,endColumn=7,title=unknown-key::unknown key \"x\"%0Ahelp: did you mean \"y\"? 100%25"
         );
     }
 
@@ -124,12 +130,18 @@ mod tests {
         entry.code = Code::IgnoredCredential;
         assert_eq!(
             command(&entry),
-            "::warning file=connections.yaml,line=3,col=5,endLine=3,endColumn=5,title=ignored-credential::connections.yaml#openai_gcp: unknown key \"x\""
+            "::warning file=connections.yaml,line=3,col=5,endLine=3,endColumn=7,title=ignored-credential::connections.yaml#openai_gcp: unknown key \"x\""
         );
         let stdin = finding(None, "<stdin>");
         assert_eq!(
             command(&stdin),
             "::error title=unknown-key::<stdin>: unknown key \"x\""
+        );
+        let mut object = finding(Some(path), "connections.yaml");
+        object.location = Some(Location::span((3, 5), (9, 2)));
+        assert_eq!(
+            command(&object),
+            "::error file=connections.yaml,line=3,endLine=9,title=unknown-key::unknown key \"x\""
         );
         let mut unplaced = finding(Some(path), "connections.yaml");
         unplaced.location = None;

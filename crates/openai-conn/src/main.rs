@@ -6,6 +6,7 @@
 // First, so that its `out!` and `outln!` are in scope in the modules below.
 #[macro_use]
 mod output;
+mod color;
 mod doctor;
 mod escape;
 mod finding;

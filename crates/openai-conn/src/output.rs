@@ -114,3 +114,74 @@ macro_rules! errln {
         $crate::output::write_line($crate::output::Stream::Err, format_args!($($arg)*))
     };
 }
+
+/// Where `validate` writes its report: standard output, or the file of `--output-file`. Text goes
+/// through `crate::escape` as on the streams above; a write that fails ends the process with a
+/// message and exit code 2.
+pub(crate) struct Sink {
+    writer: Box<dyn Write>,
+    /// What to call the destination in an error message.
+    name: String,
+}
+
+impl Sink {
+    /// Standard output, buffered.
+    pub(crate) fn stdout() -> Sink {
+        Sink {
+            writer: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            name: "standard output".to_owned(),
+        }
+    }
+
+    /// The file at `path`, created or truncated.
+    pub(crate) fn file(path: &std::path::Path) -> std::io::Result<Sink> {
+        let file = std::fs::File::create(path)?;
+        Ok(Sink {
+            writer: Box::new(std::io::BufWriter::new(file)),
+            name: path.display().to_string(),
+        })
+    }
+
+    /// Writes text of several lines that the tool composed, escaped by [`escape::lines`].
+    pub(crate) fn lines(&mut self, text: &str) {
+        self.raw(&escape::lines(text));
+    }
+
+    /// Writes `value` as pretty JSON and a line feed, escaped by [`escape::json`].
+    pub(crate) fn json(&mut self, value: &impl serde::Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => {
+                let mut text = escape::json(&text).into_owned();
+                text.push('\n');
+                self.raw(&text);
+            }
+            Err(error) => write_line(
+                Stream::Err,
+                format_args!("openai-conn: cannot encode the report: {error}"),
+            ),
+        }
+    }
+
+    /// Writes `text` that is escaped already (the colours of `crate::color` are added after
+    /// escaping, so they are the only control sequences that reach the terminal).
+    pub(crate) fn raw(&mut self, text: &str) {
+        if let Err(error) = self.writer.write_all(text.as_bytes()) {
+            self.failed(&error);
+        }
+    }
+
+    /// Flushes what is buffered, or ends the process.
+    pub(crate) fn finish(mut self) {
+        if let Err(error) = self.writer.flush() {
+            self.failed(&error);
+        }
+    }
+
+    fn failed(&self, error: &std::io::Error) -> ! {
+        write_line(
+            Stream::Err,
+            format_args!("openai-conn: cannot write to {}: {error}", self.name),
+        );
+        std::process::exit(i32::from(crate::EXIT_USAGE))
+    }
+}

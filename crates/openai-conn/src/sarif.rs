@@ -1,9 +1,13 @@
 //! `validate --format sarif`: one SARIF 2.1.0 log (OASIS Static Analysis Results Interchange
 //! Format), the form GitHub code scanning and other tools upload.
 //!
-//! One run; the tool's driver lists one rule per finding code (its id is the code, its
-//! description the code's help text), and each finding is a result pointing at its rule. Columns
-//! count characters, which SARIF calls `unicodeCodePoints`.
+//! One run; the tool's driver lists one rule per finding code, described from the codes table
+//! (`conn_schema::Code`: its summary, help, example, default level, security meaning, and the
+//! URL of its entry in the reference page), and each finding is a result pointing at its rule.
+//! Every result has a location: a file with a region that spans the key or value (line 1 when
+//! the finding has no position, such as an unreadable file), or, for standard input and
+//! environment variables, a logical location that names the source. Columns count characters,
+//! which SARIF calls `unicodeCodePoints`; a region's end is the character after it.
 
 use std::path::{Component, Path};
 
@@ -20,16 +24,7 @@ const INFORMATION_URI: &str = "https://openai-conn.github.io/";
 
 /// The SARIF log of `findings`.
 pub(crate) fn log(findings: &[Finding<'_>]) -> Value {
-    let rules: Vec<Value> = Code::ALL
-        .iter()
-        .map(|code| {
-            json!({
-                "id": code.as_str(),
-                "shortDescription": { "text": code.help() },
-                "help": { "text": format!("{} Example: {}", code.help(), code.example()) },
-            })
-        })
-        .collect();
+    let rules: Vec<Value> = Code::ALL.iter().map(|code| rule(*code)).collect();
     let results: Vec<Value> = findings.iter().map(result).collect();
     json!({
         "$schema": SCHEMA,
@@ -46,6 +41,50 @@ pub(crate) fn log(findings: &[Finding<'_>]) -> Value {
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
+    })
+}
+
+/// The rule of `code`: what code-scanning tools show about every alert of that code.
+fn rule(code: Code) -> Value {
+    let level = match code.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let help_uri = code.help_uri();
+    let mut properties = match code.security() {
+        Some(security) => json!({
+            "tags": ["security", format!("external/cwe/cwe-{}", security.cwe)],
+            "security-severity": security.severity,
+        }),
+        None => json!({
+            "tags": [match code.severity() {
+                Severity::Error => "correctness",
+                Severity::Warning => "maintainability",
+            }],
+        }),
+    };
+    properties["precision"] = json!("very-high");
+    json!({
+        "id": code.as_str(),
+        "name": code.name(),
+        "shortDescription": { "text": code.summary() },
+        "fullDescription": { "text": code.help() },
+        "help": {
+            "text": format!(
+                "{}\n\nExample message: {}\n\nSee {help_uri}",
+                code.help(),
+                code.example()
+            ),
+            "markdown": format!(
+                "{}\n\nExample message: `{}`\n\nSee [`{}` in the reference]({help_uri}).",
+                code.help(),
+                code.example().replace('`', "'"),
+                code.as_str(),
+            ),
+        },
+        "helpUri": help_uri,
+        "defaultConfiguration": { "level": level },
+        "properties": properties,
     })
 }
 
@@ -79,17 +118,37 @@ fn result(finding: &Finding<'_>) -> Value {
         "level": level,
         "message": { "text": text },
     });
-    if let Some(file) = finding.file {
-        let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
-        if let (Some(at), None) = (finding.location, finding.origin) {
-            location["region"] = json!({
-                "startLine": at.line,
-                "startColumn": at.column.max(1),
-            });
-        }
-        result["locations"] = json!([{ "physicalLocation": location }]);
-    }
+    result["locations"] = json!([location(finding)]);
     result
+}
+
+/// Where a finding is: its file and region, or a logical location naming a source that is not a
+/// file. The region spans the key or value; a finding without a position (an unreadable file,
+/// a value set by an environment variable) points at the file's first line.
+fn location(finding: &Finding<'_>) -> Value {
+    let Some(file) = finding.file else {
+        return json!({
+            "logicalLocations": [{ "name": finding.label, "kind": "resource" }],
+        });
+    };
+    let mut region = json!({ "startLine": 1 });
+    if let (Some(at), None) = (finding.location, finding.origin) {
+        region = json!({
+            "startLine": at.line,
+            "startColumn": at.column.max(1),
+        });
+        let end = (at.end_line, at.end_column);
+        if end > (at.line, at.column.max(1)) {
+            region["endLine"] = json!(end.0);
+            region["endColumn"] = json!(end.1);
+        }
+    }
+    json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri(file) },
+            "region": region,
+        }
+    })
 }
 
 /// A file path as a URI reference: a relative path stays relative (code scanning resolves it
@@ -151,7 +210,7 @@ mod tests {
             label: "a.json",
             severity: Severity::Warning,
             code: Code::IgnoredCredential,
-            location: Some(Location { line: 2, column: 0 }),
+            location: Some(Location::span((2, 0), (2, 4))),
             message: "m".to_owned(),
             suggestion: Some("s"),
             origin: None,
@@ -169,5 +228,9 @@ mod tests {
         let region = &result["locations"][0]["physicalLocation"]["region"];
         assert_eq!(region["startLine"], 2);
         assert_eq!(region["startColumn"], 1);
+        assert_eq!(
+            (&region["endLine"], &region["endColumn"]),
+            (&json!(2), &json!(4))
+        );
     }
 }

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use conn_load::{LoadError, Loaded, ProcessEnv, SourceSpec, load_connections_file, load_for};
+use conn_load::{
+    CONNECTIONS_FILE_EXTENSIONS, DOCUMENT_EXTENSIONS, LoadError, Loaded, MapEnv, ProcessEnv,
+    SourceSpec, load_connections_file, load_for,
+};
 use conn_schema::{DocumentKind, Profile};
 
 /// The SOURCE arguments: files (`-` is standard input), or `--conn-id` with an optional
@@ -29,6 +32,10 @@ pub(crate) struct SourceArgs {
     /// Airflow's OpenAI provider would reject or ignore.
     #[arg(long, value_enum, default_value_t = ProfileArg::OpenaiConn)]
     profile: ProfileArg,
+    /// Read standard input (`-`) as the file NAME: its extension chooses JSON, YAML or TOML,
+    /// and findings name it. Without it, the format of standard input is detected.
+    #[arg(long, value_name = "NAME")]
+    stdin_filename: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -97,6 +104,7 @@ impl Source {
         match self {
             Source::One(SourceSpec::File(path))
             | Source::One(SourceSpec::ConnectionsFile { path, .. })
+            | Source::One(SourceSpec::StdinAs { name: path })
             | Source::EveryConnectionIn(path) => Some(path),
             Source::One(_) => None,
         }
@@ -108,9 +116,9 @@ impl Source {
     /// `<stdin>` or `env AIRFLOW_CONN_<ID>`.
     pub(crate) fn label(&self) -> String {
         match self {
-            Source::One(SourceSpec::File(path)) | Source::EveryConnectionIn(path) => {
-                path.display().to_string()
-            }
+            Source::One(SourceSpec::File(path))
+            | Source::One(SourceSpec::StdinAs { name: path })
+            | Source::EveryConnectionIn(path) => path.display().to_string(),
             Source::One(SourceSpec::ConnectionsFile { path, conn_id }) => {
                 format!("{}#{conn_id}", path.display())
             }
@@ -133,20 +141,21 @@ impl SourceArgs {
                 (Some(conn_id), true) => Ok(vec![Source::One(SourceSpec::Env {
                     conn_id: conn_id.clone(),
                 })]),
-                (None, false) => Ok(files
-                    .iter()
+                (None, false) => Ok(walk(files, &DOCUMENT_EXTENSIONS)
+                    .into_iter()
                     .map(|path| {
-                        Source::One(if path.as_os_str() == "-" {
-                            SourceSpec::Stdin
-                        } else {
-                            SourceSpec::File(path.clone())
+                        Source::One(match (path.as_os_str() == "-", &self.stdin_filename) {
+                            (true, Some(name)) => SourceSpec::StdinAs { name: name.clone() },
+                            (true, None) => SourceSpec::Stdin,
+                            (false, _) => SourceSpec::File(path),
                         })
                     })
                     .collect()),
             };
         };
-        let paths: Vec<PathBuf> = connections_file.iter().chain(files).cloned().collect();
-        if paths.is_empty() {
+        let named: Vec<PathBuf> = connections_file.iter().chain(files).cloned().collect();
+        let paths = walk(&named, &CONNECTIONS_FILE_EXTENSIONS);
+        if named.is_empty() {
             return Err(SourceError::Missing);
         }
         Ok(paths
@@ -178,7 +187,7 @@ impl SourceArgs {
         match source {
             Source::One(spec) => self.load(spec).map(|loaded| vec![loaded]),
             Source::EveryConnectionIn(path) => {
-                load_connections_file(path, self.kind.into(), self.profile.into(), &ProcessEnv)
+                load_connections_file(path, self.kind.into(), self.profile.into(), environment())
             }
         }
     }
@@ -189,8 +198,71 @@ impl SourceArgs {
             spec,
             self.kind.into(),
             self.profile.into(),
-            &ProcessEnv,
+            environment(),
             &mut std::io::stdin().lock(),
         )
+    }
+}
+
+/// The process environment, read once: every document of a run sees the same variables, and
+/// 10 000 files do not read it 10 000 times.
+pub(crate) fn environment() -> &'static MapEnv {
+    static ENVIRONMENT: std::sync::OnceLock<MapEnv> = std::sync::OnceLock::new();
+    ENVIRONMENT.get_or_init(|| MapEnv::capture(&ProcessEnv))
+}
+
+/// The FILE arguments with each directory replaced by the files under it whose extension is one
+/// of `extensions` (any case), in sorted order. Hidden directories (`.git`, `.venv`) are not
+/// entered, nor are links to directories (no cycles). A directory that cannot be listed stays as
+/// it is, so loading it reports why.
+fn walk(paths: &[PathBuf], extensions: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() != "-" && path.is_dir() {
+            let before = out.len();
+            walk_directory(path, extensions, &mut out);
+            if out.len() == before {
+                eprintln!(
+                    "openai-conn: warning: no .{} files under {}",
+                    extensions.join(", ."),
+                    path.display()
+                );
+            }
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+fn walk_directory(directory: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        out.push(directory.to_owned());
+        return;
+    };
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| Some((entry.path(), entry.file_type().ok()?)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, file_type) in entries {
+        let hidden = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if file_type.is_dir() {
+            if !hidden {
+                walk_directory(&path, extensions, out);
+            }
+            continue;
+        }
+        let readable = path.extension().is_some_and(|extension| {
+            extensions
+                .iter()
+                .any(|known| extension.eq_ignore_ascii_case(known))
+        });
+        // A link to a directory is skipped; a link to a file is read like the file.
+        if readable && !(file_type.is_symlink() && path.is_dir()) {
+            out.push(path);
+        }
     }
 }

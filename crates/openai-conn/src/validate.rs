@@ -10,6 +10,7 @@ use conn_schema::{Auth, Code, Severity};
 use serde::Serialize;
 
 use crate::finding::Finding;
+use crate::output::Sink;
 use crate::source::SourceArgs;
 use crate::{EXIT_INVALID, EXIT_USAGE, load_error_exit};
 
@@ -21,9 +22,53 @@ pub(crate) struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     format: ValidateFormat,
-    /// Connection files (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// Print the findings only: no `ok` line per connection and no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Colour the human output: `auto` when standard output is a terminal and `NO_COLOR` is not
+    /// set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Exit 0 even when connections have errors (2 still means unreadable input).
+    #[arg(long)]
+    exit_zero: bool,
+    /// Connection files (JSON, TOML or YAML) or directories, walked for those files; `-` reads
+    /// standard input.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+}
+
+/// When the human output is coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    /// When standard output is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output that goes to standard output (`to_stdout`) or to a file.
+    fn enabled(self, to_stdout: bool) -> bool {
+        use std::io::IsTerminal as _;
+        self.decide(
+            to_stdout && std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    }
+
+    /// The rule: `auto` colours a terminal unless `NO_COLOR` is present and not empty
+    /// (no-color.org).
+    fn decide(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && no_color.is_none_or(std::ffi::OsStr::is_empty),
+        }
+    }
 }
 
 /// How `validate` reports.
@@ -39,8 +84,9 @@ enum ValidateFormat {
     Sarif,
 }
 
-/// One diagnostic in `--format json`: `line` and `column` are 0 for a finding without a place
-/// in the file (the printed form keeps its fields).
+/// One diagnostic in `--format json`: `line`, `column`, `end_line` and `end_column` are 0 for a
+/// finding without a place in the file (the printed form keeps its fields); `end_line` and
+/// `end_column` are the character after the key or value the finding is about.
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
     file: &'a str,
@@ -49,6 +95,8 @@ struct JsonDiagnostic<'a> {
     pointer: &'a str,
     line: usize,
     column: usize,
+    end_line: usize,
+    end_column: usize,
     message: std::borrow::Cow<'a, str>,
     suggestion: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +117,16 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
             errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
+    };
+    let mut sink = match &args.output_file {
+        None => Sink::stdout(),
+        Some(path) => match Sink::file(path) {
+            Ok(sink) => sink,
+            Err(error) => {
+                errln!("openai-conn: cannot write to {}: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
     };
     let checked: Vec<Checked> = sources
         .iter()
@@ -97,28 +155,74 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     match args.format {
         ValidateFormat::Human => {
             print_load_errors(&checked);
-            print_human(&loaded);
+            let color = args.color.enabled(args.output_file.is_none());
+            print_human(&mut sink, &loaded, color, args.quiet);
+            if !args.quiet {
+                sink.lines(&format!("{}\n", summary(&checked)));
+            }
         }
         ValidateFormat::Json => {
             print_load_errors(&checked);
-            print_json(&checked);
+            print_json(&mut sink, &checked);
         }
         ValidateFormat::Github => {
             for finding in findings(&checked) {
-                outln!("{}", crate::github::command(&finding));
+                sink.lines(&format!("{}\n", crate::github::command(&finding)));
             }
         }
         ValidateFormat::Sarif => {
             print_load_errors(&checked);
-            crate::output::json(&crate::sarif::log(&findings(&checked)));
+            sink.json(&crate::sarif::log(&findings(&checked)));
         }
     }
+    sink.finish();
     if unreadable {
         ExitCode::from(EXIT_USAGE)
-    } else if invalid {
+    } else if invalid && !args.exit_zero {
         ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The human output's last line: `2 errors, 1 warning in 2 of 84 files`, or
+/// `no errors or warnings in 84 files`. A source that could not be loaded counts as one error in
+/// its file; a connections file counts once, whatever number of connections it holds.
+fn summary(checked: &[Checked]) -> String {
+    let (mut errors, mut warnings, mut with_findings) = (0usize, 0usize, 0usize);
+    for one in checked {
+        let (source_errors, source_warnings) = match &one.outcome {
+            Err(_) => (1, 0),
+            Ok(loaded) => loaded.iter().flat_map(|one| one.report.diagnostics()).fold(
+                (0, 0),
+                |(errors, warnings), diagnostic| match diagnostic.severity {
+                    Severity::Error => (errors + 1, warnings),
+                    Severity::Warning => (errors, warnings + 1),
+                },
+            ),
+        };
+        errors += source_errors;
+        warnings += source_warnings;
+        if source_errors + source_warnings > 0 {
+            with_findings += 1;
+        }
+    }
+    let plural = |count: usize, one: &str| {
+        if count == 1 {
+            format!("{count} {one}")
+        } else {
+            format!("{count} {one}s")
+        }
+    };
+    let files = plural(checked.len(), "file");
+    if errors + warnings == 0 {
+        format!("no errors or warnings in {files}")
+    } else {
+        format!(
+            "{}, {} in {with_findings} of {files}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }
 
@@ -129,7 +233,7 @@ fn with_environment_findings(mut loaded: Vec<Loaded>) -> Vec<Loaded> {
     for one in &mut loaded {
         if let Some(connection) = one.report.connection() {
             let found =
-                openai_conn_client::environment_findings(connection, &conn_load::ProcessEnv);
+                openai_conn_client::environment_findings(connection, crate::source::environment());
             one.report.extend(found);
         }
     }
@@ -199,9 +303,19 @@ fn load_error_position(error: &LoadError) -> (Option<conn_schema::Location>, Str
     }
 }
 
-fn print_human(loaded: &[&Loaded]) {
+fn print_human(sink: &mut Sink, loaded: &[&Loaded], color: bool, quiet: bool) {
     for one in loaded {
-        out!("{}", one.report.render(&one.label));
+        // Escaped first: the colours are added after, so theirs are the only control sequences.
+        let report = one.report.render(&one.label);
+        let report = crate::escape::lines(&report);
+        if color {
+            sink.raw(&crate::color::report(&report));
+        } else {
+            sink.raw(&report);
+        }
+        if quiet {
+            continue;
+        }
         if let Some(connection) = one.report.connection() {
             let summary = match &connection.extra.auth {
                 Auth::ApiKey => "api_key".to_owned(),
@@ -210,12 +324,17 @@ fn print_human(loaded: &[&Loaded]) {
                     identity.provider.kind().as_str()
                 ),
             };
-            outln!("{}: ok ({summary})", crate::escape::line(&one.label));
+            let label = crate::escape::line(&one.label);
+            if color {
+                sink.raw(&format!("{label}: \x1b[1;32mok\x1b[0m ({summary})\n"));
+            } else {
+                sink.raw(&format!("{label}: ok ({summary})\n"));
+            }
         }
     }
 }
 
-fn print_json(checked: &[Checked]) {
+fn print_json(sink: &mut Sink, checked: &[Checked]) {
     let mut diagnostics: Vec<JsonDiagnostic<'_>> = Vec::new();
     for one in checked {
         match &one.outcome {
@@ -230,6 +349,8 @@ fn print_json(checked: &[Checked]) {
                     pointer: "",
                     line: location.map_or(0, |at| at.line),
                     column: location.map_or(0, |at| at.column),
+                    end_line: location.map_or(0, |at| at.end_line),
+                    end_column: location.map_or(0, |at| at.end_column),
                     message: message.into(),
                     suggestion: None,
                     origin: None,
@@ -245,6 +366,8 @@ fn print_json(checked: &[Checked]) {
                             pointer: &diagnostic.pointer,
                             line: diagnostic.location.map_or(0, |at| at.line),
                             column: diagnostic.location.map_or(0, |at| at.column),
+                            end_line: diagnostic.location.map_or(0, |at| at.end_line),
+                            end_column: diagnostic.location.map_or(0, |at| at.end_column),
                             message: diagnostic.message.as_str().into(),
                             suggestion: diagnostic.suggestion.as_deref(),
                             origin: diagnostic.origin.as_deref(),
@@ -254,5 +377,22 @@ fn print_json(checked: &[Checked]) {
             }
         }
     }
-    crate::output::json(&diagnostics);
+    sink.json(&diagnostics);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::ColorChoice;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_is_set() {
+        assert!(ColorChoice::Auto.decide(true, None));
+        assert!(ColorChoice::Auto.decide(true, Some(OsStr::new(""))));
+        assert!(!ColorChoice::Auto.decide(true, Some(OsStr::new("1"))));
+        assert!(!ColorChoice::Auto.decide(false, None));
+        assert!(ColorChoice::Always.decide(false, Some(OsStr::new("1"))));
+        assert!(!ColorChoice::Never.decide(true, None));
+    }
 }

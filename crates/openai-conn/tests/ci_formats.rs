@@ -133,7 +133,7 @@ fn github_prints_one_workflow_command_per_finding() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(
-        lines.contains(&"::error file=tests/fixtures/invalid/typo-provider-key.json,line=3,col=3,endLine=3,endColumn=3,title=unknown-key::unknown key \"workload_identity_providr\"%0Ahelp: did you mean \"workload_identity_provider\"?"),
+        lines.contains(&"::error file=tests/fixtures/invalid/typo-provider-key.json,line=3,col=3,endLine=3,endColumn=29,title=unknown-key::unknown key \"workload_identity_providr\"%0Ahelp: did you mean \"workload_identity_provider\"?"),
         "{text}"
     );
     assert!(
@@ -213,7 +213,7 @@ fn a_connections_file_without_conn_id_is_checked_whole() {
     assert_eq!(both.status.code(), Some(1));
     assert_eq!(
         stdout(&both),
-        "::error file=tests/fixtures/connections/airflow-connections.yaml,line=20,col=5,endLine=20,endColumn=5,title=not-allowed-here::tests/fixtures/connections/airflow-connections.yaml#openai_broken: key \"audience\" does not apply to workload_identity_provider \"azure\"%0Ahelp: it belongs to \"gcp\" and \"github_actions\"; remove it\n"
+        "::error file=tests/fixtures/connections/airflow-connections.yaml,line=20,col=5,endLine=20,endColumn=12,title=not-allowed-here::tests/fixtures/connections/airflow-connections.yaml#openai_broken: key \"audience\" does not apply to workload_identity_provider \"azure\"%0Ahelp: it belongs to \"gcp\" and \"github_actions\"; remove it\n"
     );
 }
 
@@ -281,5 +281,186 @@ fn the_readme_documents_every_code() {
             "the README's row for {code} shows its example {:?}:\n{row}",
             code.example()
         );
+    }
+}
+
+/// What code scanning shows about each rule: a name, a one-sentence short description, a full
+/// description, help as text and Markdown, a link to the code's entry in the reference page, a
+/// default level and tags; the credential codes are security alerts with a severity score.
+#[test]
+fn sarif_rules_describe_themselves_and_credential_codes_are_security_alerts() {
+    let output = run(&[&["validate", "--format", "sarif"], &FILES[..]].concat());
+    let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    for (rule, code) in rules.iter().zip(Code::ALL) {
+        let id = code.as_str();
+        let name = rule["name"].as_str().expect("name");
+        assert!(
+            !name.is_empty() && name.chars().all(char::is_alphanumeric),
+            "{id}: {name}"
+        );
+        let short = rule["shortDescription"]["text"].as_str().expect("short");
+        assert!(
+            short.ends_with('.') && !short.contains(". ") && short.len() <= 80,
+            "{id}: {short}"
+        );
+        let full = rule["fullDescription"]["text"].as_str().expect("full");
+        assert!(full.len() > short.len(), "{id}");
+        assert!(
+            rule["help"]["text"]
+                .as_str()
+                .is_some_and(|text| text.contains(code.example()))
+        );
+        let markdown = rule["help"]["markdown"].as_str().expect("markdown");
+        let uri = rule["helpUri"].as_str().expect("helpUri");
+        assert_eq!(
+            uri,
+            format!("{}#code-{id}", conn_schema::schema::SCHEMA_BASE_URL)
+        );
+        assert!(markdown.contains(&format!("]({uri})")), "{id}: {markdown}");
+        let level = rule["defaultConfiguration"]["level"]
+            .as_str()
+            .expect("level");
+        let warning = matches!(
+            id,
+            "ignored-credential"
+                | "ignored-uri-part"
+                | "cleartext-http"
+                | "ignored-credential-header"
+                | "exposed-private-key"
+        );
+        assert_eq!(level, if warning { "warning" } else { "error" }, "{id}");
+        let tags: Vec<&str> = rule["properties"]["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .map(|tag| tag.as_str().expect("a tag"))
+            .collect();
+        let security = matches!(
+            id,
+            "credentials-in-url"
+                | "cleartext-http"
+                | "ignored-credential-header"
+                | "exposed-private-key"
+        );
+        assert_eq!(tags.contains(&"security"), security, "{id}: {tags:?}");
+        let score = rule["properties"]["security-severity"].as_str();
+        assert_eq!(score.is_some(), security, "{id}");
+        if let Some(score) = score {
+            let score: f64 = score.parse().expect("a number, as GitHub reads it");
+            assert!((0.1..=10.0).contains(&score), "{id}: {score}");
+        }
+    }
+    // A result's level is its rule's default level.
+    for result in log["runs"][0]["results"].as_array().expect("results") {
+        let rule = &rules[result["ruleIndex"].as_u64().expect("index") as usize];
+        assert_eq!(result["level"], rule["defaultConfiguration"]["level"]);
+    }
+}
+
+/// Regions span the key or value in JSON, YAML and TOML; a source without a position or a file
+/// still has a valid location.
+#[test]
+fn sarif_regions_span_keys_and_values_and_every_result_has_a_location() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let toml = directory.path().join("conn.toml");
+    std::fs::write(&toml, "auth_type = \"api_key\"\ntimeot = 3\n").expect("a file");
+    let toml = toml.to_str().expect("a UTF-8 path");
+    let mut results = Vec::new();
+    for args in [
+        &["tests/fixtures/invalid/typo-provider-key.json"][..],
+        &[
+            "--connections-file",
+            "tests/fixtures/connections/airflow-connections.yaml",
+        ][..],
+    ] {
+        let output = run(&[&["validate", "--format", "sarif"], args].concat());
+        let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(sarif_violations(&log), Vec::<String>::new());
+        results.extend(
+            log["runs"][0]["results"]
+                .as_array()
+                .expect("results")
+                .clone(),
+        );
+    }
+    let regions: Vec<(String, String, Value)> = results
+        .iter()
+        .map(|result| {
+            let location = &result["locations"][0]["physicalLocation"];
+            (
+                location["artifactLocation"]["uri"]
+                    .as_str()
+                    .expect("uri")
+                    .to_owned(),
+                result["ruleId"].as_str().expect("rule").to_owned(),
+                location["region"].clone(),
+            )
+        })
+        .collect();
+    let region = |uri: &str, rule: &str| {
+        regions
+            .iter()
+            .find(|(u, r, _)| u == uri && r == rule)
+            .map(|(_, _, region)| region.clone())
+            .unwrap_or_else(|| panic!("no {rule} in {uri}: {regions:?}"))
+    };
+    // `"workload_identity_providr"`, quotes included.
+    assert_eq!(
+        region(
+            "tests/fixtures/invalid/typo-provider-key.json",
+            "unknown-key"
+        ),
+        serde_json::json!({"startLine": 3, "startColumn": 3, "endLine": 3, "endColumn": 30})
+    );
+    // The YAML key `audience`.
+    assert_eq!(
+        region(
+            "tests/fixtures/connections/airflow-connections.yaml",
+            "not-allowed-here"
+        ),
+        serde_json::json!({"startLine": 20, "startColumn": 5, "endLine": 20, "endColumn": 13})
+    );
+
+    let output = run(&["validate", "--format", "sarif", toml]);
+    let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "unknown-key");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"],
+        serde_json::json!({"startLine": 2, "startColumn": 1, "endLine": 2, "endColumn": 7})
+    );
+
+    // An unreadable file: the file, at its first line. Standard input: a logical location.
+    let mut child = support::command(&["validate", "--format", "sarif", "nope.json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openai-conn starts");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        b"{\"auth_type\": 1}",
+    )
+    .expect("stdin takes the document");
+    let output = child.wait_with_output().expect("openai-conn ends");
+    let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(sarif_violations(&log), Vec::<String>::new());
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let unreadable = &results[0];
+    assert_eq!(unreadable["ruleId"], "unreadable");
+    assert_eq!(
+        unreadable["locations"][0]["physicalLocation"]["region"]["startLine"],
+        1
+    );
+    let stdin = &results[1];
+    assert_eq!(
+        stdin["locations"][0]["logicalLocations"][0]["name"],
+        "<stdin>"
+    );
+    for result in results {
+        assert_eq!(result["locations"].as_array().map(Vec::len), Some(1));
     }
 }

@@ -63,7 +63,13 @@ fn human_output_points_at_the_typo_with_a_caret_and_a_suggestion() {
         text.contains("tests/fixtures/invalid/typo-provider-key.json:3:3: error[unknown-key]: unknown key \"workload_identity_providr\""),
         "{text}"
     );
-    assert!(text.contains("  |   ^\n"), "{text}");
+    // The carets underline the whole key, quotes included.
+    assert!(
+        text.contains(
+            "3 |   \"workload_identity_providr\": \"…\",\n  |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("= help: did you mean \"workload_identity_provider\"?"),
         "{text}"

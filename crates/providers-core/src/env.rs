@@ -17,6 +17,14 @@ pub trait Env: Send + Sync + std::fmt::Debug {
     fn non_unicode_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The variables of [`vars`](Env::vars) whose name `keep` accepts. A prefix scan over a
+    /// snapshot ([`MapEnv`]) copies only what it keeps.
+    fn vars_where(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.vars()
+            .into_iter()
+            .filter(|(name, _)| keep(name))
+            .collect()
+    }
 }
 
 /// The real process environment.
@@ -54,6 +62,16 @@ impl MapEnv {
     /// An empty environment.
     pub fn new() -> Self {
         MapEnv::default()
+    }
+
+    /// A copy of `env` as it is now: every variable, and the names whose values are not UTF-8.
+    /// A program that reads many documents takes one snapshot of the process environment
+    /// instead of reading it again for each.
+    pub fn capture(env: &dyn Env) -> Self {
+        MapEnv {
+            vars: env.vars().into_iter().collect(),
+            non_unicode: env.non_unicode_names(),
+        }
     }
 
     /// Adds a variable.
@@ -103,6 +121,14 @@ impl Env for MapEnv {
     fn non_unicode_names(&self) -> Vec<String> {
         self.non_unicode.clone()
     }
+
+    fn vars_where(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.vars
+            .iter()
+            .filter(|(name, _)| keep(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -118,5 +144,28 @@ mod tests {
         );
         assert_eq!(env.var("MISSING"), None);
         assert!(!format!("{env:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn a_capture_keeps_every_variable_and_the_names_that_are_not_utf8() {
+        let source = MapEnv::new()
+            .with("OPENAI_CONN_HOST", "https://h.example")
+            .with("PATH", "/bin")
+            .with_non_unicode("OPENAI_BASE_URL");
+        let captured = MapEnv::capture(&source);
+        assert_eq!(captured.vars(), source.vars());
+        assert_eq!(captured.non_unicode_names(), ["OPENAI_BASE_URL"]);
+        let kept = captured.vars_where(&|name| name.starts_with("OPENAI_"));
+        assert_eq!(
+            kept,
+            [(
+                "OPENAI_CONN_HOST".to_owned(),
+                "https://h.example".to_owned()
+            )]
+        );
+        assert_eq!(
+            captured.var("OPENAI_CONN_HOST").as_deref(),
+            Some("https://h.example")
+        );
     }
 }

@@ -121,6 +121,10 @@ const PATTERN_WORDS: &[(&str, &str)] = &[
         r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$",
         "a dotted Python name such as `package.module.name`: two or more identifiers joined by `.`",
     ),
+    (
+        r"\S",
+        "not blank: at least one character other than white space",
+    ),
 ];
 
 pub(super) fn pattern_in_words(pattern: &str) -> String {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::published::{PUBLISHED, schema_url};
 
+mod codes;
 mod editor;
 mod key;
 mod render;
@@ -245,6 +246,7 @@ fn document(base_url: &str) -> Vec<Block> {
                 "[Using the schemas in an editor](#using-the-schemas-in-an-editor)".into(),
                 Vec::new(),
             ),
+            ("[Finding codes](#finding-codes)".into(), Vec::new()),
             ("[Versions](#versions)".into(), Vec::new()),
         ]),
         Block::Heading(2, "A whole connection".into()),
@@ -350,6 +352,7 @@ fn document(base_url: &str) -> Vec<Block> {
         blocks.push(Block::Code("json", pretty(&provider_example(&extra, name))));
     }
     blocks.extend(editor_blocks(&extra_url, &connection_url));
+    blocks.extend(codes::blocks());
     blocks.push(Block::Heading(2, "Versions".into()));
     blocks.push(Block::Paragraph(format!(
         "Schemas are published under a major version, `{base_url}{SCHEMA_MAJOR_DIR}/`, and the \
@@ -401,6 +404,23 @@ mod tests {
         assert!(text.contains("- Default: `1200`"));
         assert!(text.contains("  - `workload_identity`: Exchange a short-lived identity token"));
         assert!(text.contains("- Applies to: `auth_type` `workload_identity` with `workload_identity_provider` `azure`"));
+    }
+
+    #[test]
+    fn every_finding_code_has_the_entry_its_sarif_help_uri_names() {
+        let page = html(conn_schema::schema::SCHEMA_BASE_URL);
+        for code in conn_schema::Code::ALL {
+            let anchor = code.reference_anchor();
+            assert_eq!(
+                page.matches(&format!(" id=\"{anchor}\"")).count(),
+                1,
+                "{anchor}"
+            );
+            assert!(
+                code.help_uri()
+                    .starts_with(conn_schema::schema::SCHEMA_BASE_URL)
+            );
+        }
     }
 
     /// The section of `key` in the Markdown reference, up to the next heading.

@@ -1,0 +1,151 @@
+//! P7 of `cargo xtask bench`: `openai-conn validate` of 10 000 files next to ajv-cli (the usual
+//! JSON Schema command line) on the same files against the published `extra` schema, whole
+//! process each, median of three runs. ajv-cli is installed by the bench itself, pinned, with
+//! npm into `target/bench-ajv`, as the bench installs the Python SDK into `bench/.venv`.
+//! `cargo xtask bench --validate` runs this scenario alone (after a release build).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+/// How many files each tool checks.
+const FILES: usize = 10_000;
+/// ajv-cli, pinned (it brings Ajv 8, which reads draft 2020-12 schemas with `--spec=draft2020`).
+const AJV_CLI: &str = "ajv-cli@5.0.0";
+/// Where ajv-cli is installed, relative to the workspace root.
+const AJV_DIR: &str = "target/bench-ajv";
+/// The target: at least this many times faster than ajv-cli.
+const TARGET_RATIO: f64 = 3.0;
+
+/// `cargo xtask bench --validate`: the release binary, then P7 alone, printed as JSON.
+pub(crate) fn standalone(root: &Path) -> Result<()> {
+    crate::cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "openai-conn",
+            "--bins",
+        ],
+    )?;
+    let scratch = std::env::temp_dir().join(format!("openai-conn-p7-{}", std::process::id()));
+    let result = run(root, &scratch);
+    std::fs::remove_dir_all(&scratch).ok();
+    let result = result?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    if let Some((row, _)) = row(&json!({ "p7": result })) {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+/// Runs P7 with its files under `scratch`: `{"files", "ours_ms", "ajv_ms", "ajv"}`.
+pub(crate) fn run(root: &Path, scratch: &Path) -> Result<Value> {
+    let ajv = install_ajv(root)?;
+    let directory = scratch.join("validate-10k");
+    write_files(root, &directory)?;
+    let binary = crate::target_dir(root).join("release/openai-conn");
+    let ours = median_ms(|| {
+        let mut command = Command::new(&binary);
+        command.args(["validate", "-q"]).arg(&directory);
+        command
+    })?;
+    let schema = root.join("schema/openai-connection-extra.schema.json");
+    let ajv_ms = median_ms(|| {
+        let mut command = Command::new(&ajv);
+        command
+            .args(["validate", "--spec=draft2020", "--strict=false", "-s"])
+            .arg(&schema)
+            .arg("-d")
+            .arg(format!("{}/*.json", directory.display()));
+        command
+    })?;
+    Ok(json!({ "files": FILES, "ours_ms": ours, "ajv_ms": ajv_ms, "ajv": AJV_CLI }))
+}
+
+/// The report's row for P7, when the results have it, and whether the target is met.
+pub(crate) fn row(results: &Value) -> Option<(String, bool)> {
+    let p7 = results.get("p7")?;
+    let (ours, ajv) = (p7["ours_ms"].as_f64()?, p7["ajv_ms"].as_f64()?);
+    let ratio = ajv / ours;
+    let met = ratio >= TARGET_RATIO;
+    let row = format!(
+        "| P7 `openai-conn validate` of {} files, whole process, line and column kept (ms, median of 3) | {ours:.0} | `{}`: {ajv:.0} | {ratio:.1}× faster | ≥ {TARGET_RATIO:.0}× | {} |",
+        p7["files"],
+        p7["ajv"].as_str().unwrap_or_default(),
+        if met { "met" } else { "missed (see below)" }
+    );
+    Some((row, met))
+}
+
+/// The `ajv` command, installed with npm when missing.
+fn install_ajv(root: &Path) -> Result<PathBuf> {
+    let directory = root.join(AJV_DIR);
+    let binary = directory.join("node_modules/.bin/ajv");
+    if !binary.exists() {
+        std::fs::create_dir_all(&directory)?;
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&directory)
+            .arg(AJV_CLI)
+            .status()
+            .context("running npm (Node.js is needed for P7)")?;
+        if !status.success() {
+            bail!("npm install {AJV_CLI} failed: {status}");
+        }
+    }
+    Ok(binary)
+}
+
+/// `FILES` valid `extra` documents: the examples that are bare extras, over and over.
+fn write_files(root: &Path, directory: &Path) -> Result<()> {
+    std::fs::create_dir_all(directory)?;
+    let mut extras: Vec<String> = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .collect();
+    names.sort();
+    for path in names {
+        let text = std::fs::read_to_string(&path)?;
+        if text.contains("openai-connection-extra.schema.json") {
+            extras.push(text);
+        }
+    }
+    if extras.is_empty() {
+        bail!("no bare extra among the examples");
+    }
+    for index in 0..FILES {
+        let path = directory.join(format!("c{index:05}.json"));
+        std::fs::write(&path, &extras[index % extras.len()])?;
+    }
+    Ok(())
+}
+
+/// The median wall time of three runs of `make()`, each of which must exit 0.
+fn median_ms(mut make: impl FnMut() -> Command) -> Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let mut command = make();
+        let started = Instant::now();
+        let status = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .with_context(|| format!("running {command:?}"))?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !status.success() {
+            bail!("{command:?} exited with {status}");
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[1])
+}
