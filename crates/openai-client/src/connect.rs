@@ -41,7 +41,7 @@ use crate::resolve::{
     CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_credential_dropped, custom_headers,
     custom_token_type, resolve_api_key, resolve_base_url,
 };
-use crate::retry::SdkRetryLayer;
+use crate::retry::sdk_retry_layer;
 use crate::transport::ApiTransport;
 use crate::x509::X509ApiClient;
 
@@ -339,7 +339,7 @@ where
     // replay does not consume the retry budget; the retry layer only sees the response that
     // follows any replay.
     let service = ServiceBuilder::new()
-        .layer(SdkRetryLayer::new(max_retries))
+        .layer(sdk_retry_layer(max_retries))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
         .service(transport);
