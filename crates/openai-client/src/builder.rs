@@ -12,14 +12,15 @@ use providers_x509::ReloadingIdentity;
 use crate::cache::{DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, TokenCache};
 use crate::errors::ExchangeError;
 use crate::exchange::{
-    Exchanger, SubjectTokenMinter, default_exchange_retry_policy, parse_exchange_url,
+    ExchangeTarget, Exchanger, SubjectTokenMinter, default_exchange_retry_policy,
+    parse_exchange_url,
 };
 use crate::mint::TokenMinter;
 use crate::resolve::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     resolve_exchange_url, resolve_exchange_url_with_default,
 };
-use crate::x509::X509Exchanger;
+use crate::x509::{X509Exchanger, parse_x509_exchange_url};
 
 /// The exchange's retry policy for a connection: `policy`'s delays, with
 /// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
@@ -141,13 +142,12 @@ impl TokenCacheBuilder {
             Grant::SubjectToken(source) => {
                 let (url, _) =
                     resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
-                let exchanger = Exchanger::new(
-                    parse_exchange_url(&url)?,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    self.retry_policy,
-                    self.sleep,
-                )?;
+                let target = ExchangeTarget {
+                    url: parse_exchange_url(&url)?,
+                    identity_provider_id: self.identity_provider_id,
+                    service_account_id: self.service_account_id,
+                };
+                let exchanger = Exchanger::new(target, self.retry_policy, self.sleep)?;
                 Arc::new(SubjectTokenMinter::new(source, exchanger))
             }
             Grant::X509(identity) => {
@@ -156,11 +156,14 @@ impl TokenCacheBuilder {
                     self.env.as_ref(),
                     DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
                 );
+                let target = ExchangeTarget {
+                    url: parse_x509_exchange_url(&url)?,
+                    identity_provider_id: self.identity_provider_id,
+                    service_account_id: self.service_account_id,
+                };
                 Arc::new(X509Exchanger::new(
                     identity,
-                    &url,
-                    self.identity_provider_id,
-                    self.service_account_id,
+                    target,
                     SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
                     self.x509_api_timeouts,
                     self.sleep,
