@@ -215,6 +215,25 @@ impl Parser {
         self.push(Severity::Error, code, pointer, anchor, message, suggestion);
     }
 
+    /// A [`Code::WrongType`] error at the value: "`subject` must be `expected`, found" and the
+    /// JSON kind of `found`.
+    fn wrong_type(
+        &mut self,
+        pointer: &str,
+        subject: &str,
+        expected: &str,
+        found: &Value,
+        suggestion: Option<String>,
+    ) {
+        let message = format!("{subject} must be {expected}, found {}", kind_of(found));
+        self.error(Code::WrongType, pointer, Anchor::Value, message, suggestion);
+    }
+
+    /// A [`Code::OutOfRange`] error at the value.
+    fn out_of_range(&mut self, pointer: &str, message: String) {
+        self.error(Code::OutOfRange, pointer, Anchor::Value, message, None);
+    }
+
     fn warning(&mut self, code: Code, pointer: &str, message: String, suggestion: Option<String>) {
         self.push(
             Severity::Warning,
@@ -241,13 +260,7 @@ impl Parser {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.error(
-                    Code::WrongType,
-                    pointer,
-                    Anchor::Value,
-                    format!("{what} must be a JSON object, found {}", kind_of(other)),
-                    None,
-                );
+                self.wrong_type(pointer, what, "a JSON object", other, None);
                 None
             }
         }
@@ -275,13 +288,7 @@ impl Parser {
             }
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
-                    Code::WrongType,
-                    pointer,
-                    Anchor::Value,
-                    format!("\"{key}\" must be a string, found {}", kind_of(other)),
-                    None,
-                );
+                self.wrong_type(pointer, &format!("\"{key}\""), "a string", other, None);
                 None
             }
         }
@@ -293,14 +300,11 @@ impl Parser {
             Value::Null => None,
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
-                    Code::WrongType,
+                self.wrong_type(
                     pointer,
-                    Anchor::Value,
-                    format!(
-                        "\"{key}\" must be a string or null, found {}",
-                        kind_of(other)
-                    ),
+                    &format!("\"{key}\""),
+                    "a string or null",
+                    other,
                     None,
                 );
                 None
@@ -322,32 +326,14 @@ impl Parser {
                 }
                 _ => None,
             };
-            self.error(
-                Code::WrongType,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be a number, found {}", kind_of(value)),
-                hint,
-            );
+            self.wrong_type(pointer, &format!("\"{key}\""), "a number", value, hint);
             return None;
         };
         if exclusive_zero && number <= 0.0 {
-            self.error(
-                Code::OutOfRange,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be greater than 0"),
-                None,
-            );
+            self.out_of_range(pointer, format!("\"{key}\" must be greater than 0"));
             None
         } else if number < 0.0 {
-            self.error(
-                Code::OutOfRange,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be 0 or more"),
-                None,
-            );
+            self.out_of_range(pointer, format!("\"{key}\" must be 0 or more"));
             None
         } else {
             Some(number)
@@ -368,12 +354,9 @@ impl Parser {
             .then(|| Duration::try_from_secs_f64(number).ok())
             .flatten();
         if duration.is_none() {
-            self.error(
-                Code::OutOfRange,
+            self.out_of_range(
                 pointer,
-                Anchor::Value,
                 format!("\"{key}\" must be less than 2^64 seconds (about 585 billion years)"),
-                None,
             );
         }
         duration
@@ -389,17 +372,8 @@ impl Parser {
     ) -> Option<T> {
         let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
         let Value::String(text) = value else {
-            self.error(
-                Code::WrongType,
-                pointer,
-                Anchor::Value,
-                format!(
-                    "\"{key}\" must be one of {}, found {}",
-                    quoted_list(&names),
-                    kind_of(value)
-                ),
-                None,
-            );
+            let expected = format!("one of {}", quoted_list(&names));
+            self.wrong_type(pointer, &format!("\"{key}\""), &expected, value, None);
             return None;
         };
         if let Some(found) = all.iter().find(|item| name(**item) == text) {
@@ -990,14 +964,11 @@ impl Parser {
     fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {
         let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
         let Value::Array(items) = value else {
-            self.error(
-                Code::WrongType,
+            self.wrong_type(
                 pointer,
-                Anchor::Value,
-                format!(
-                    "\"token_command\" must be an array of strings, found {}",
-                    kind_of(value)
-                ),
+                "\"token_command\"",
+                "an array of strings",
+                value,
                 Some(hint.to_owned()),
             );
             return None;
@@ -1023,14 +994,11 @@ impl Parser {
                     "arguments of \"token_command\" must not be empty".to_owned(),
                     None,
                 ),
-                other => self.error(
-                    Code::WrongType,
+                other => self.wrong_type(
                     &child(pointer, &index.to_string()),
-                    Anchor::Value,
-                    format!(
-                        "arguments of \"token_command\" must be strings, found {}",
-                        kind_of(other)
-                    ),
+                    "arguments of \"token_command\"",
+                    "strings",
+                    other,
                     None,
                 ),
             }
@@ -1227,14 +1195,11 @@ impl Parser {
             }
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
-                self.error(
-                    Code::WrongType,
+                self.wrong_type(
                     "/extra",
-                    Anchor::Value,
-                    format!(
-                        "\"extra\" must be an object or a string holding a JSON object, found {}",
-                        kind_of(other)
-                    ),
+                    "\"extra\"",
+                    "an object or a string holding a JSON object",
+                    other,
                     None,
                 );
                 None
