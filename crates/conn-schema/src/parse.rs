@@ -102,9 +102,14 @@ fn quote_short(text: &str) -> String {
 }
 
 fn quoted_list(values: &[&str]) -> String {
+    marked_list(values, '"')
+}
+
+/// `values`, each between two `mark`s (`"` in messages, `` ` `` in Markdown), joined by ", ".
+pub(crate) fn marked_list(values: &[&str], mark: char) -> String {
     values
         .iter()
-        .map(|value| format!("\"{value}\""))
+        .map(|value| format!("{mark}{value}{mark}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -793,15 +798,8 @@ impl Parser {
         if !map.contains_key("workload_identity_provider") {
             self.missing(pointer, "workload_identity_provider", why);
         }
-        let required_id = |parser: &mut Self, key: &str| match map.get(key) {
-            Some(item) => parser.string(item, &child(pointer, key), key),
-            None => {
-                parser.missing(pointer, key, why);
-                None
-            }
-        };
-        let identity_provider_id = required_id(self, "identity_provider_id");
-        let service_account_id = required_id(self, "service_account_id");
+        let identity_provider_id = self.required_string(map, pointer, "identity_provider_id", why);
+        let service_account_id = self.required_string(map, pointer, "service_account_id", why);
         let refresh_buffer = match map.get("refresh_buffer_seconds") {
             Some(item) => self.seconds(
                 item,
@@ -850,6 +848,23 @@ impl Parser {
     }
 
     /// An optional string with no default: `Ok(None)` when absent, `Err(())` when invalid.
+    /// A string `key` of `map` that must be there (`why` says why when it is missing).
+    fn required_string(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        key: &str,
+        why: &str,
+    ) -> Option<String> {
+        match map.get(key) {
+            Some(item) => self.string(item, &child(pointer, key), key),
+            None => {
+                self.missing(pointer, key, why);
+                None
+            }
+        }
+    }
+
     fn maybe_string(
         &mut self,
         map: &Map<String, Value>,
@@ -889,15 +904,8 @@ impl Parser {
 
     fn x509(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<X509Config> {
         let why = "needed when \"workload_identity_provider\" is \"x509\"";
-        let required = |parser: &mut Self, key: &str| match map.get(key) {
-            Some(item) => parser.string(item, &child(pointer, key), key),
-            None => {
-                parser.missing(pointer, key, why);
-                None
-            }
-        };
-        let certificate_path = required(self, "certificate_path");
-        let private_key_path = required(self, "private_key_path");
+        let certificate_path = self.required_string(map, pointer, "certificate_path", why);
+        let private_key_path = self.required_string(map, pointer, "private_key_path", why);
         let ca_bundle_path = self.maybe_string(map, pointer, "ca_bundle_path");
         Some(X509Config {
             certificate_path: certificate_path?,
