@@ -834,6 +834,7 @@ impl Parser {
         })
     }
 
+    /// A string `key` of `map`, `default` when it is absent.
     fn optional_string(
         &mut self,
         map: &Map<String, Value>,
@@ -841,13 +842,10 @@ impl Parser {
         key: &str,
         default: &str,
     ) -> Option<String> {
-        match map.get(key) {
-            Some(item) => self.string(item, &child(pointer, key), key),
-            None => Some(default.to_owned()),
-        }
+        let value = self.maybe_string(map, pointer, key).ok()?;
+        Some(value.unwrap_or_else(|| default.to_owned()))
     }
 
-    /// An optional string with no default: `Ok(None)` when absent, `Err(())` when invalid.
     /// A string `key` of `map` that must be there (`why` says why when it is missing).
     fn required_string(
         &mut self,
@@ -856,15 +854,14 @@ impl Parser {
         key: &str,
         why: &str,
     ) -> Option<String> {
-        match map.get(key) {
-            Some(item) => self.string(item, &child(pointer, key), key),
-            None => {
-                self.missing(pointer, key, why);
-                None
-            }
+        let value = self.maybe_string(map, pointer, key).ok()?;
+        if value.is_none() {
+            self.missing(pointer, key, why);
         }
+        value
     }
 
+    /// An optional string with no default: `Ok(None)` when absent, `Err(())` when invalid.
     fn maybe_string(
         &mut self,
         map: &Map<String, Value>,
