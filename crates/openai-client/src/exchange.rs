@@ -167,10 +167,6 @@ impl Exchanger {
         })
     }
 
-    pub(crate) fn url(&self) -> &Url {
-        &self.target.url
-    }
-
     /// Exchanges `subject`, retrying transient failures within the policy. `on_attempt` is called
     /// before every request (the cache counts them).
     pub(crate) async fn exchange(
@@ -512,6 +508,6 @@ impl TokenMinter for SubjectTokenMinter {
     }
 
     fn endpoint(&self) -> &str {
-        self.exchanger.url().as_str()
+        self.exchanger.target.url.as_str()
     }
 }

@@ -124,10 +124,6 @@ impl X509Exchanger {
         })
     }
 
-    pub(crate) fn url(&self) -> &Url {
-        &self.target.url
-    }
-
     pub(crate) async fn exchange(
         &self,
         on_attempt: &(dyn Fn() + Send + Sync),
@@ -213,7 +209,7 @@ impl TokenMinter for X509Exchanger {
     }
 
     fn endpoint(&self) -> &str {
-        self.url().as_str()
+        self.target.url.as_str()
     }
 }
 
