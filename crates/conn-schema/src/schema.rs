@@ -275,7 +275,7 @@ fn definitions() -> Map<String, Value> {
     for kind in ProviderKind::ALL {
         let (summary, properties) = provider_shape(kind);
         let mut definition = Map::new();
-        describe(&mut definition, summary);
+        describe(&mut definition, &summary);
         definition.insert("type".into(), json!("object"));
         definition.insert(
             "properties".into(),
@@ -401,31 +401,24 @@ fn root_schema_of<T: JsonSchema>() -> Schema {
 /// `keep_null` (Airflow exports the unused fields of a connection as `null`).
 /// A provider's summary and the properties its config type gives (the one place a provider's
 /// type is named, so the schema and the key-table test cannot miss one).
-fn provider_shape(kind: ProviderKind) -> (&'static str, Map<String, Value>) {
-    match kind {
-        ProviderKind::Kubernetes => (
-            "Keys of the `kubernetes` provider.",
-            properties_of::<KubernetesConfig>(),
-        ),
-        ProviderKind::Azure => (
-            "Keys of the `azure` provider.",
-            properties_of::<AzureConfig>(),
-        ),
-        ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
+fn provider_shape(kind: ProviderKind) -> (String, Map<String, Value>) {
+    // What the summary says after "Keys of the `<provider>` provider", and the properties.
+    let (more, properties) = match kind {
+        ProviderKind::Kubernetes => ("", properties_of::<KubernetesConfig>()),
+        ProviderKind::Azure => ("", properties_of::<AzureConfig>()),
+        ProviderKind::Gcp => ("", properties_of::<GcpConfig>()),
         ProviderKind::Custom => (
-            "Keys of the `custom` provider; exactly one of `token_provider` and \
-             `token_command` is required.",
+            "; exactly one of `token_provider` and `token_command` is required",
             properties_of::<CustomKeys>(),
         ),
-        ProviderKind::GithubActions => (
-            "Keys of the `github_actions` provider.",
-            properties_of::<GithubActionsConfig>(),
-        ),
+        ProviderKind::GithubActions => ("", properties_of::<GithubActionsConfig>()),
         ProviderKind::X509 => (
-            "Keys of the `x509` provider: the client certificate presented over mutual TLS.",
+            ": the client certificate presented over mutual TLS",
             properties_of::<X509Config>(),
         ),
-    }
+    };
+    let summary = format!("Keys of the `{}` provider{more}.", kind.as_str());
+    (summary, properties)
 }
 
 fn properties_of<T: JsonSchema>() -> Map<String, Value> {
