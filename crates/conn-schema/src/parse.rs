@@ -92,9 +92,14 @@ fn quote_short(text: &str) -> String {
 }
 
 fn quoted_list(values: &[&str]) -> String {
+    marked_list(values, '"')
+}
+
+/// `values`, each between two `mark`s (`"` in messages, `` ` `` in Markdown), joined by ", ".
+pub(crate) fn marked_list(values: &[&str], mark: char) -> String {
     values
         .iter()
-        .map(|value| format!("\"{value}\""))
+        .map(|value| format!("{mark}{value}{mark}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -205,6 +210,25 @@ impl Parser {
         self.push(Severity::Error, code, pointer, anchor, message, suggestion);
     }
 
+    /// A [`Code::WrongType`] error at the value: "`subject` must be `expected`, found" and the
+    /// JSON kind of `found`.
+    fn wrong_type(
+        &mut self,
+        pointer: &str,
+        subject: &str,
+        expected: &str,
+        found: &Value,
+        suggestion: Option<String>,
+    ) {
+        let message = format!("{subject} must be {expected}, found {}", kind_of(found));
+        self.error(Code::WrongType, pointer, Anchor::Value, message, suggestion);
+    }
+
+    /// A [`Code::OutOfRange`] error at the value.
+    fn out_of_range(&mut self, pointer: &str, message: String) {
+        self.error(Code::OutOfRange, pointer, Anchor::Value, message, None);
+    }
+
     fn warning(&mut self, code: Code, pointer: &str, message: String, suggestion: Option<String>) {
         self.push(
             Severity::Warning,
@@ -231,13 +255,7 @@ impl Parser {
         match value {
             Value::Object(map) => Some(map),
             other => {
-                self.error(
-                    Code::WrongType,
-                    pointer,
-                    Anchor::Value,
-                    format!("{what} must be a JSON object, found {}", kind_of(other)),
-                    None,
-                );
+                self.wrong_type(pointer, what, "a JSON object", other, None);
                 None
             }
         }
@@ -265,13 +283,7 @@ impl Parser {
             }
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
-                    Code::WrongType,
-                    pointer,
-                    Anchor::Value,
-                    format!("\"{key}\" must be a string, found {}", kind_of(other)),
-                    None,
-                );
+                self.wrong_type(pointer, &format!("\"{key}\""), "a string", other, None);
                 None
             }
         }
@@ -283,14 +295,11 @@ impl Parser {
             Value::Null => None,
             Value::String(text) => Some(text.clone()),
             other => {
-                self.error(
-                    Code::WrongType,
+                self.wrong_type(
                     pointer,
-                    Anchor::Value,
-                    format!(
-                        "\"{key}\" must be a string or null, found {}",
-                        kind_of(other)
-                    ),
+                    &format!("\"{key}\""),
+                    "a string or null",
+                    other,
                     None,
                 );
                 None
@@ -312,32 +321,14 @@ impl Parser {
                 }
                 _ => None,
             };
-            self.error(
-                Code::WrongType,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be a number, found {}", kind_of(value)),
-                hint,
-            );
+            self.wrong_type(pointer, &format!("\"{key}\""), "a number", value, hint);
             return None;
         };
         if exclusive_zero && number <= 0.0 {
-            self.error(
-                Code::OutOfRange,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be greater than 0"),
-                None,
-            );
+            self.out_of_range(pointer, format!("\"{key}\" must be greater than 0"));
             None
         } else if number < 0.0 {
-            self.error(
-                Code::OutOfRange,
-                pointer,
-                Anchor::Value,
-                format!("\"{key}\" must be 0 or more"),
-                None,
-            );
+            self.out_of_range(pointer, format!("\"{key}\" must be 0 or more"));
             None
         } else {
             Some(number)
@@ -358,12 +349,9 @@ impl Parser {
             .then(|| Duration::try_from_secs_f64(number).ok())
             .flatten();
         if duration.is_none() {
-            self.error(
-                Code::OutOfRange,
+            self.out_of_range(
                 pointer,
-                Anchor::Value,
                 format!("\"{key}\" must be less than 2^64 seconds (about 585 billion years)"),
-                None,
             );
         }
         duration
@@ -379,17 +367,8 @@ impl Parser {
     ) -> Option<T> {
         let names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
         let Value::String(text) = value else {
-            self.error(
-                Code::WrongType,
-                pointer,
-                Anchor::Value,
-                format!(
-                    "\"{key}\" must be one of {}, found {}",
-                    quoted_list(&names),
-                    kind_of(value)
-                ),
-                None,
-            );
+            let expected = format!("one of {}", quoted_list(&names));
+            self.wrong_type(pointer, &format!("\"{key}\""), &expected, value, None);
             return None;
         };
         if let Some(found) = all.iter().find(|item| name(**item) == text) {
@@ -809,15 +788,8 @@ impl Parser {
         if !map.contains_key("workload_identity_provider") {
             self.missing(pointer, "workload_identity_provider", why);
         }
-        let required_id = |parser: &mut Self, key: &str| match map.get(key) {
-            Some(item) => parser.string(item, &child(pointer, key), key),
-            None => {
-                parser.missing(pointer, key, why);
-                None
-            }
-        };
-        let identity_provider_id = required_id(self, "identity_provider_id");
-        let service_account_id = required_id(self, "service_account_id");
+        let identity_provider_id = self.required_string(map, pointer, "identity_provider_id", why);
+        let service_account_id = self.required_string(map, pointer, "service_account_id", why);
         let refresh_buffer = match map.get("refresh_buffer_seconds") {
             Some(item) => self.seconds(
                 item,
@@ -852,6 +824,7 @@ impl Parser {
         })
     }
 
+    /// A string `key` of `map`, `default` when it is absent.
     fn optional_string(
         &mut self,
         map: &Map<String, Value>,
@@ -859,10 +832,23 @@ impl Parser {
         key: &str,
         default: &str,
     ) -> Option<String> {
-        match map.get(key) {
-            Some(item) => self.string(item, &child(pointer, key), key),
-            None => Some(default.to_owned()),
+        let value = self.maybe_string(map, pointer, key).ok()?;
+        Some(value.unwrap_or_else(|| default.to_owned()))
+    }
+
+    /// A string `key` of `map` that must be there (`why` says why when it is missing).
+    fn required_string(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        key: &str,
+        why: &str,
+    ) -> Option<String> {
+        let value = self.maybe_string(map, pointer, key).ok()?;
+        if value.is_none() {
+            self.missing(pointer, key, why);
         }
+        value
     }
 
     /// An optional string with no default: `Ok(None)` when absent, `Err(())` when invalid.
@@ -905,15 +891,8 @@ impl Parser {
 
     fn x509(&mut self, map: &Map<String, Value>, pointer: &str) -> Option<X509Config> {
         let why = "needed when \"workload_identity_provider\" is \"x509\"";
-        let required = |parser: &mut Self, key: &str| match map.get(key) {
-            Some(item) => parser.string(item, &child(pointer, key), key),
-            None => {
-                parser.missing(pointer, key, why);
-                None
-            }
-        };
-        let certificate_path = required(self, "certificate_path");
-        let private_key_path = required(self, "private_key_path");
+        let certificate_path = self.required_string(map, pointer, "certificate_path", why);
+        let private_key_path = self.required_string(map, pointer, "private_key_path", why);
         let ca_bundle_path = self.maybe_string(map, pointer, "ca_bundle_path");
         Some(X509Config {
             certificate_path: certificate_path?,
@@ -980,14 +959,11 @@ impl Parser {
     fn argv(&mut self, value: &Value, pointer: &str) -> Option<Vec<String>> {
         let hint = "write the command as an array of strings, such as [\"vault\", \"read\", \"-field=token\", \"secret/openai\"]";
         let Value::Array(items) = value else {
-            self.error(
-                Code::WrongType,
+            self.wrong_type(
                 pointer,
-                Anchor::Value,
-                format!(
-                    "\"token_command\" must be an array of strings, found {}",
-                    kind_of(value)
-                ),
+                "\"token_command\"",
+                "an array of strings",
+                value,
                 Some(hint.to_owned()),
             );
             return None;
@@ -1013,14 +989,11 @@ impl Parser {
                     "arguments of \"token_command\" must not be empty".to_owned(),
                     None,
                 ),
-                other => self.error(
-                    Code::WrongType,
+                other => self.wrong_type(
                     &child(pointer, &index.to_string()),
-                    Anchor::Value,
-                    format!(
-                        "arguments of \"token_command\" must be strings, found {}",
-                        kind_of(other)
-                    ),
+                    "arguments of \"token_command\"",
+                    "strings",
+                    other,
                     None,
                 ),
             }
@@ -1217,14 +1190,11 @@ impl Parser {
             }
             (Some(item @ Value::Object(_)), None) => self.extra(item, "/extra", password_pointer),
             (Some(other), None) => {
-                self.error(
-                    Code::WrongType,
+                self.wrong_type(
                     "/extra",
-                    Anchor::Value,
-                    format!(
-                        "\"extra\" must be an object or a string holding a JSON object, found {}",
-                        kind_of(other)
-                    ),
+                    "\"extra\"",
+                    "an object or a string holding a JSON object",
+                    other,
                     None,
                 );
                 None

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::code::Code;
 use crate::model::{AuthType, ProviderKind};
-use crate::parse::{Anchor, Parser};
+use crate::parse::{Anchor, Parser, marked_list};
 use crate::pointer::child;
 pub use crate::schema::{AIRFLOW_EXTRA_SCHEMA_FILE, AIRFLOW_EXTRA_SCHEMA_ID};
 use crate::schema::{DIALECT, extra_schema};
@@ -75,14 +75,6 @@ fn airflow_providers() -> Vec<ProviderKind> {
         .collect()
 }
 
-fn quoted(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| format!("\"{name}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Whether `text` is a dotted Python import path (`package.module.attribute`), the form
 /// Airflow's `import_string` accepts for `token_provider`.
 pub fn is_python_import_path(text: &str) -> bool {
@@ -137,7 +129,7 @@ pub(crate) fn check(profile: Profile, extra: Option<&Value>, pointer: &str, pars
             format!(
                 "Airflow's OpenAI provider has no workload_identity_provider \"{}\"; it accepts {}",
                 kind.as_str(),
-                quoted(&known)
+                marked_list(&known, '"')
             ),
             Some(
                 "use one of those (a \"custom\" token_provider can fetch any token), or check with \
@@ -267,7 +259,7 @@ fn restrict_definitions(definitions: &mut Map<String, Value>) {
                 .collect();
             let text = format!(
                 "Where the subject token comes from: {}. Required under workload identity.",
-                quoted_backticks(&names)
+                marked_list(&names, '`')
             );
             selector.insert("description".into(), json!(text));
             selector.insert("markdownDescription".into(), json!(text));
@@ -304,14 +296,6 @@ fn restrict_definitions(definitions: &mut Map<String, Value>) {
             }
         }
     }
-}
-
-fn quoted_backticks(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Drops `values` from an `enum` and its parallel description arrays.

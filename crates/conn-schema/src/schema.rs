@@ -219,17 +219,7 @@ fn extra_body() -> Map<String, Value> {
     if let Some(Value::Object(kwargs)) = properties.get_mut("openai_client_kwargs") {
         // As for token_provider/token_command: an if/then underlines only the
         // `data_residency` key, where the parser reports the conflict.
-        kwargs.insert(
-            "if".into(),
-            json!({"type": "object", "required": ["base_url"]}),
-        );
-        kwargs.insert(
-            "then".into(),
-            json!({
-                "properties": {"data_residency": false},
-                "errorMessage": "Set exactly one of \"data_residency\" and \"base_url\", not both.",
-            }),
-        );
+        not_both(kwargs, ["data_residency", "base_url"], "data_residency");
     }
     let mut body = Map::new();
     body.insert("type".into(), json!("object"));
@@ -285,7 +275,7 @@ fn definitions() -> Map<String, Value> {
     for kind in ProviderKind::ALL {
         let (summary, properties) = provider_shape(kind);
         let mut definition = Map::new();
-        describe(&mut definition, summary);
+        describe(&mut definition, &summary);
         definition.insert("type".into(), json!("object"));
         definition.insert(
             "properties".into(),
@@ -336,16 +326,10 @@ fn definitions() -> Map<String, Value> {
                 "anyOf".into(),
                 json!([{"required": ["token_provider"]}, {"required": ["token_command"]}]),
             );
-            definition.insert(
-                "if".into(),
-                json!({"type": "object", "required": ["token_provider"]}),
-            );
-            definition.insert(
-                "then".into(),
-                json!({
-                    "properties": {"token_command": false},
-                    "errorMessage": "Set exactly one of \"token_provider\" and \"token_command\", not both.",
-                }),
+            not_both(
+                &mut definition,
+                ["token_provider", "token_command"],
+                "token_command",
             );
         }
         definitions.insert(kind.as_str().into(), Value::Object(definition));
@@ -356,6 +340,25 @@ fn definitions() -> Map<String, Value> {
 /// The properties named by the key table, in its order: `$schema` is the shared key below, every
 /// other key takes the shape its type gave it in `generated` (a key the types lack is left out,
 /// and the tests below fail).
+/// "Not both of `pair`", stated so that an editor underlines only `underlined` (one of the
+/// pair): when the other is set, `underlined` is not allowed, with the message
+/// "Set exactly one of ... not both.".
+fn not_both(object: &mut Map<String, Value>, pair: [&str; 2], underlined: &str) {
+    let other = if pair[0] == underlined {
+        pair[1]
+    } else {
+        pair[0]
+    };
+    object.insert("if".into(), json!({"type": "object", "required": [other]}));
+    object.insert(
+        "then".into(),
+        json!({
+            "properties": {underlined: false},
+            "errorMessage": format!("Set exactly one of \"{}\" and \"{}\", not both.", pair[0], pair[1]),
+        }),
+    );
+}
+
 fn from_table(names: &[&str], mut generated: Map<String, Value>) -> Map<String, Value> {
     names
         .iter()
@@ -398,31 +401,24 @@ fn root_schema_of<T: JsonSchema>() -> Schema {
 /// `keep_null` (Airflow exports the unused fields of a connection as `null`).
 /// A provider's summary and the properties its config type gives (the one place a provider's
 /// type is named, so the schema and the key-table test cannot miss one).
-fn provider_shape(kind: ProviderKind) -> (&'static str, Map<String, Value>) {
-    match kind {
-        ProviderKind::Kubernetes => (
-            "Keys of the `kubernetes` provider.",
-            properties_of::<KubernetesConfig>(),
-        ),
-        ProviderKind::Azure => (
-            "Keys of the `azure` provider.",
-            properties_of::<AzureConfig>(),
-        ),
-        ProviderKind::Gcp => ("Keys of the `gcp` provider.", properties_of::<GcpConfig>()),
+fn provider_shape(kind: ProviderKind) -> (String, Map<String, Value>) {
+    // What the summary says after "Keys of the `<provider>` provider", and the properties.
+    let (more, properties) = match kind {
+        ProviderKind::Kubernetes => ("", properties_of::<KubernetesConfig>()),
+        ProviderKind::Azure => ("", properties_of::<AzureConfig>()),
+        ProviderKind::Gcp => ("", properties_of::<GcpConfig>()),
         ProviderKind::Custom => (
-            "Keys of the `custom` provider; exactly one of `token_provider` and \
-             `token_command` is required.",
+            "; exactly one of `token_provider` and `token_command` is required",
             properties_of::<CustomKeys>(),
         ),
-        ProviderKind::GithubActions => (
-            "Keys of the `github_actions` provider.",
-            properties_of::<GithubActionsConfig>(),
-        ),
+        ProviderKind::GithubActions => ("", properties_of::<GithubActionsConfig>()),
         ProviderKind::X509 => (
-            "Keys of the `x509` provider: the client certificate presented over mutual TLS.",
+            ": the client certificate presented over mutual TLS",
             properties_of::<X509Config>(),
         ),
-    }
+    };
+    let summary = format!("Keys of the `{}` provider{more}.", kind.as_str());
+    (summary, properties)
 }
 
 fn properties_of<T: JsonSchema>() -> Map<String, Value> {

@@ -12,7 +12,8 @@ use providers_x509::ReloadingIdentity;
 use crate::cache::{DEFAULT_FLIGHT_DEADLINE, DEFAULT_REFRESH_BUFFER, TokenCache};
 use crate::errors::ExchangeError;
 use crate::exchange::{
-    Exchanger, SubjectTokenMinter, default_exchange_retry_policy, parse_exchange_url,
+    ExchangeTarget, Exchanger, SubjectTokenMinter, default_exchange_retry_policy,
+    parse_exchange_url,
 };
 use crate::mint::TokenMinter;
 use crate::resolve::{
@@ -20,7 +21,7 @@ use crate::resolve::{
     resolve_exchange_url, resolve_exchange_url_with_default,
 };
 use crate::server_text::ConfiguredSecrets;
-use crate::x509::X509Exchanger;
+use crate::x509::{X509Exchanger, parse_x509_exchange_url};
 
 /// The exchange's retry policy for a connection: `policy`'s delays, with
 /// `openai_client_kwargs.max_retries` retries when set (so `0` means one attempt, as in the
@@ -150,14 +151,13 @@ impl TokenCacheBuilder {
             Grant::SubjectToken(source) => {
                 let (url, _) =
                     resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
-                let exchanger = Exchanger::new(
-                    parse_exchange_url(&url)?,
-                    self.identity_provider_id,
-                    self.service_account_id,
-                    self.retry_policy,
-                    self.sleep,
-                )?
-                .scrubbing(self.secrets);
+                let target = ExchangeTarget {
+                    url: parse_exchange_url(&url)?,
+                    identity_provider_id: self.identity_provider_id,
+                    service_account_id: self.service_account_id,
+                };
+                let exchanger =
+                    Exchanger::new(target, self.retry_policy, self.sleep)?.scrubbing(self.secrets);
                 Arc::new(SubjectTokenMinter::new(source, exchanger))
             }
             Grant::X509(identity) => {
@@ -166,12 +166,15 @@ impl TokenCacheBuilder {
                     self.env.as_ref(),
                     DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
                 );
+                let target = ExchangeTarget {
+                    url: parse_x509_exchange_url(&url)?,
+                    identity_provider_id: self.identity_provider_id,
+                    service_account_id: self.service_account_id,
+                };
                 Arc::new(
                     X509Exchanger::new(
                         identity,
-                        &url,
-                        self.identity_provider_id,
-                        self.service_account_id,
+                        target,
                         SdkRetryPolicy::x509_exchange(self.retry_policy.max_retries),
                         self.x509_api_timeouts,
                         self.sleep,

@@ -41,7 +41,7 @@ use crate::resolve::{
     API_KEY_ENV, CUSTOM_HEADERS_ENV, DEFAULT_CONNECT_TIMEOUT, custom_credential_dropped,
     custom_headers, custom_token_type, resolve_api_key, resolve_base_url,
 };
-use crate::retry::SdkRetryLayer;
+use crate::retry::sdk_retry_layer;
 use crate::server_text::ConfiguredSecrets;
 use crate::transport::ApiTransport;
 use crate::x509::X509ApiClient;
@@ -80,42 +80,28 @@ pub fn from_connection(
     conn_id: &str,
     options: ClientOptions,
 ) -> Result<Connected, ClientError> {
-    let Prepared {
-        base_url: _,
-        config,
-        connect_timeout,
-        token_cache,
-        x509_identity,
-        http,
-        plan,
-    } = prepare(conn, conn_id, &options)?;
+    let prepared = prepare(conn, conn_id, &options)?;
+    let plan = prepared.plan;
     let kwargs = &conn.extra.client_kwargs;
     let secrets = configured_secrets(conn, options.env.as_ref());
-    let service = match x509_identity {
+    let token_cache = prepared.token_cache;
+    let service = match prepared.x509_client {
         // Under x509 the requests go out with the client of the certificate's current
         // generation; `http` only builds them.
-        Some(identity) => build_service(
-            ApiTransport::new(
-                X509ApiClient::new(identity, connect_timeout, plan.timeout).map_err(|source| {
-                    ClientError::X509 {
-                        conn_id: conn_id.to_owned(),
-                        source,
-                    }
-                })?,
-            )
-            .scrubbing(secrets),
+        Some(x509) => build_service(
+            ApiTransport::new(x509).scrubbing(secrets),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),
         ),
         None => build_service(
-            ApiTransport::new(http.clone()).scrubbing(secrets),
+            ApiTransport::new(prepared.http.clone()).scrubbing(secrets),
             plan.max_retries,
             &kwargs.default_query,
             token_cache.clone(),
         ),
     };
-    let client = Client::build(http, config).with_http_service(service);
+    let client = Client::build(prepared.http, prepared.config).with_http_service(service);
     Ok(Connected {
         client,
         token_cache,
@@ -125,14 +111,14 @@ pub fn from_connection(
 
 /// What [`from_connection`] and [`crate::upstream`] share: the plan, the base URL as configured,
 /// the async-openai config (organization, project, API key, default headers), the token cache
-/// under workload identity, the x509 identity, and the HTTP client that follows no redirect.
+/// under workload identity, the API client of the x509 identity, and the HTTP client that
+/// follows no redirect.
 pub(crate) struct Prepared {
     pub(crate) base_url: String,
     pub(crate) config: OpenAIConfig,
-    /// The connect phase's timeout (the read phase's is `plan.timeout`).
-    pub(crate) connect_timeout: std::time::Duration,
     pub(crate) token_cache: Option<TokenCache>,
-    pub(crate) x509_identity: Option<Arc<ReloadingIdentity>>,
+    /// Under x509, the client presenting the certificate, with the connection's timeouts.
+    pub(crate) x509_client: Option<X509ApiClient>,
     pub(crate) http: reqwest::Client,
     pub(crate) plan: Plan,
 }
@@ -240,12 +226,18 @@ pub(crate) fn prepare(
             conn_id: conn_id.to_owned(),
             source,
         })?;
+    let x509_client = x509_identity
+        .map(|identity| X509ApiClient::new(identity, connect_timeout, plan.timeout))
+        .transpose()
+        .map_err(|source| ClientError::X509 {
+            conn_id: conn_id.to_owned(),
+            source,
+        })?;
     Ok(Prepared {
         base_url,
         config,
-        connect_timeout,
         token_cache,
-        x509_identity,
+        x509_client,
         http,
         plan,
     })
@@ -350,7 +342,7 @@ where
     // replay does not consume the retry budget; the retry layer only sees the response that
     // follows any replay.
     let service = ServiceBuilder::new()
-        .layer(SdkRetryLayer::new(max_retries))
+        .layer(sdk_retry_layer(max_retries))
         .option_layer(query)
         .option_layer(token_cache.map(WorkloadIdentityLayer::new))
         .service(transport);
@@ -373,18 +365,13 @@ fn build_cache(
         identity.identity_provider_id.clone(),
         identity.service_account_id.clone(),
     );
-    apply_options(
-        options,
-        builder
-            .refresh_buffer(identity.refresh_buffer)
-            .scrubbing(secrets),
+    build_with_options(
+        builder.scrubbing(secrets),
+        identity,
         max_retries,
+        conn_id,
+        options,
     )
-    .build()
-    .map_err(|source| ClientError::Exchange {
-        conn_id: conn_id.to_owned(),
-        source,
-    })
 }
 
 /// Under x509: loads the identity (every file error surfaces here, naming the file) and builds
@@ -410,18 +397,13 @@ fn build_x509_cache(
         identity.service_account_id.clone(),
     )
     .x509_exchange_timeouts(api_timeouts.0, api_timeouts.1);
-    let cache = apply_options(
-        options,
-        builder
-            .refresh_buffer(identity.refresh_buffer)
-            .scrubbing(secrets),
+    let cache = build_with_options(
+        builder.scrubbing(secrets),
+        identity,
         max_retries,
-    )
-    .build()
-    .map_err(|source| ClientError::Exchange {
-        conn_id: conn_id.to_owned(),
-        source,
-    })?;
+        conn_id,
+        options,
+    )?;
     Ok((cache, loaded))
 }
 
@@ -556,11 +538,16 @@ fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
 
 /// The environment, the exchange overrides and the exchange's retries (which follow
 /// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
-fn apply_options(
-    options: &ClientOptions,
+/// Builds the cache with the connection's `refresh_buffer` and `max_retries` and the options'
+/// environment, exchange URL, retry policy, sleep and refresh backoff.
+fn build_with_options(
     mut builder: TokenCacheBuilder,
+    identity: &WorkloadIdentity,
     max_retries: Option<u32>,
-) -> TokenCacheBuilder {
+    conn_id: &str,
+    options: &ClientOptions,
+) -> Result<TokenCache, ClientError> {
+    builder = builder.refresh_buffer(identity.refresh_buffer);
     builder = builder.env(Arc::clone(&options.env));
     if let Some(url) = &options.exchange_url {
         builder = builder.exchange_url(url.clone());
@@ -578,5 +565,8 @@ fn apply_options(
     if let Some(policy) = options.refresh_backoff {
         builder = builder.refresh_backoff(policy);
     }
-    builder
+    builder.build().map_err(|source| ClientError::Exchange {
+        conn_id: conn_id.to_owned(),
+        source,
+    })
 }

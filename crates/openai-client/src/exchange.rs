@@ -23,8 +23,7 @@ use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::server_text::{ConfiguredSecrets, request_id, scrub};
 
 /// The RFC 8693 `grant_type` of a token exchange.
-pub(crate) const TOKEN_EXCHANGE_GRANT_TYPE: &str =
-    "urn:ietf:params:oauth:grant-type:token-exchange";
+const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// Timeout of one exchange request.
 pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest lifetime accepted from `expires_in`; larger values are clamped to it, so an absurd
@@ -43,6 +42,19 @@ pub(crate) struct Exchanged {
     /// Whether the reply's `token_type`, when it has one, is a string equal to `Bearer` in any
     /// case (the X.509 exchange requires it, as the SDK's does).
     pub(crate) bearer_type: bool,
+}
+
+impl Exchanged {
+    /// The token this exchange minted, its life counted from `issued_at` (taken before the
+    /// first request).
+    pub(crate) fn minted(self, issued_at: tokio::time::Instant) -> Minted {
+        Minted {
+            access_token: self.access_token,
+            expires_in: self.expires_in,
+            issued_at,
+            server_date: self.server_date,
+        }
+    }
 }
 
 /// The default retry policy of the exchange: at most 2 retries, backoff from 0.5 s doubling up to
@@ -72,12 +84,53 @@ pub(crate) fn parse_exchange_url(text: &str) -> Result<Url, ExchangeError> {
     }
 }
 
+/// Where an exchange goes and for whom: the endpoint and the two ids that every exchange body
+/// names, in both modes. Debug shows the URL without credentials or query values.
+pub(crate) struct ExchangeTarget {
+    pub(crate) url: Url,
+    pub(crate) identity_provider_id: String,
+    pub(crate) service_account_id: String,
+}
+
+impl std::fmt::Debug for ExchangeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeTarget")
+            .field("url", &conn_schema::redact_url(self.url.as_str()))
+            .field("identity_provider_id", &self.identity_provider_id)
+            .field("service_account_id", &self.service_account_id)
+            .finish()
+    }
+}
+
+impl ExchangeTarget {
+    /// Sends one exchange with `client`: a `POST` of the JSON body made of the grant type, the
+    /// `subject` fields (the subject token and its type, or the X.509 type alone) and the ids.
+    pub(crate) async fn post(
+        &self,
+        client: &reqwest::Client,
+        subject: &[(&str, &str)],
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut body = serde_json::Map::new();
+        body.insert("grant_type".into(), TOKEN_EXCHANGE_GRANT_TYPE.into());
+        for (name, value) in subject {
+            body.insert((*name).into(), (*value).into());
+        }
+        body.insert(
+            "identity_provider_id".into(),
+            self.identity_provider_id.as_str().into(),
+        );
+        body.insert(
+            "service_account_id".into(),
+            self.service_account_id.as_str().into(),
+        );
+        client.post(self.url.clone()).json(&body).send().await
+    }
+}
+
 /// Performs exchanges against one endpoint for one identity-provider / service-account pair.
 pub(crate) struct Exchanger {
     client: reqwest::Client,
-    url: Url,
-    identity_provider_id: String,
-    service_account_id: String,
+    target: ExchangeTarget,
     policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
     /// What an OAuth error's text and request id are scrubbed of, besides the subject token.
@@ -87,9 +140,7 @@ pub(crate) struct Exchanger {
 impl std::fmt::Debug for Exchanger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Exchanger")
-            .field("url", &conn_schema::redact_url(self.url.as_str()))
-            .field("identity_provider_id", &self.identity_provider_id)
-            .field("service_account_id", &self.service_account_id)
+            .field("target", &self.target)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
@@ -97,9 +148,7 @@ impl std::fmt::Debug for Exchanger {
 
 impl Exchanger {
     pub(crate) fn new(
-        url: Url,
-        identity_provider_id: String,
-        service_account_id: String,
+        target: ExchangeTarget,
         policy: RetryPolicy,
         sleep: Arc<dyn Sleep>,
     ) -> Result<Self, ExchangeError> {
@@ -114,9 +163,7 @@ impl Exchanger {
             })?;
         Ok(Exchanger {
             client,
-            url,
-            identity_provider_id,
-            service_account_id,
+            target,
             policy,
             sleep,
             secrets: ConfiguredSecrets::default(),
@@ -127,10 +174,6 @@ impl Exchanger {
     pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
         self.secrets = secrets;
         self
-    }
-
-    pub(crate) fn url(&self) -> &Url {
-        &self.url
     }
 
     /// Exchanges `subject`, retrying transient failures within the policy. `on_attempt` is called
@@ -162,25 +205,19 @@ impl Exchanger {
 
     async fn send(&self, subject: &SubjectToken) -> Result<Exchanged, ExchangeError> {
         // The subject token is exposed here and only here, where the request body is built.
-        let body = serde_json::json!({
-            "grant_type": TOKEN_EXCHANGE_GRANT_TYPE,
-            "subject_token": subject.secret().expose_secret(),
-            "subject_token_type": subject.token_type().urn(),
-            "identity_provider_id": self.identity_provider_id,
-            "service_account_id": self.service_account_id,
-        });
+        let secret = subject.secret().expose_secret();
         let response = self
-            .client
-            .post(self.url.clone())
-            .json(&body)
-            .send()
+            .target
+            .post(
+                &self.client,
+                &[
+                    ("subject_token", secret),
+                    ("subject_token_type", subject.token_type().urn()),
+                ],
+            )
             .await
             .map_err(|error| HttpError::transport(ENDPOINT, error))?;
-        token_reply(
-            response,
-            &self.secrets.with(&[subject.secret().expose_secret()]),
-        )
-        .await
+        token_reply(response, &self.secrets.with(&[secret])).await
     }
 }
 
@@ -471,22 +508,15 @@ impl TokenMinter for SubjectTokenMinter {
                 return Err(ExchangeError::EmptySubjectToken);
             }
             let issued_at = tokio::time::Instant::now();
-            let count = || {
-                counters
-                    .exchanges
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            };
-            let exchanged = self.exchanger.exchange(&subject, &count).await?;
-            Ok(Minted {
-                access_token: exchanged.access_token,
-                expires_in: exchanged.expires_in,
-                issued_at,
-                server_date: exchanged.server_date,
-            })
+            let exchanged = self
+                .exchanger
+                .exchange(&subject, &|| counters.count_exchange())
+                .await?;
+            Ok(exchanged.minted(issued_at))
         })
     }
 
     fn endpoint(&self) -> &str {
-        self.exchanger.url().as_str()
+        self.exchanger.target.url.as_str()
     }
 }

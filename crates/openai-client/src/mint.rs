@@ -34,6 +34,14 @@ pub(crate) struct MintCounters {
     pub(crate) subject_fetches: AtomicU64,
 }
 
+impl MintCounters {
+    /// Counts one exchange request.
+    pub(crate) fn count_exchange(&self) {
+        self.exchanges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Mints one access token per call, retrying within its own policy.
 pub(crate) trait TokenMinter: Send + Sync + std::fmt::Debug {
     /// One token, counting its requests in `counters`.

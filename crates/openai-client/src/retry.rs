@@ -12,96 +12,59 @@
 //!
 //! The success path costs one status check: a 2xx reply is returned as it came.
 
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use providers_core::{BoxFuture, SdkRetryPolicy};
+use providers_core::SdkRetryPolicy;
 use reqwest::header::HeaderMap;
-use tower::{Layer, Service, ServiceExt};
+use tower::retry::{Policy, RetryLayer};
 
 use crate::errors::ApiTransportError;
 
 /// Retries API requests on the SDK's schedule; see the module docs.
+///
+/// tower's `Retry` service does the rest: it calls the service that was polled ready, keeps a
+/// copy of the request for the next attempt, drops a reply before the wait, and waits for the
+/// service to be ready again before each retry.
+pub(crate) fn sdk_retry_layer(max_retries: u32) -> RetryLayer<SdkRetry> {
+    RetryLayer::new(SdkRetry {
+        policy: SdkRetryPolicy::api(max_retries),
+        retries_done: 0,
+    })
+}
+
+/// The retry policy of one request: tower's `Retry` clones it for every request, so
+/// `retries_done` counts that request's retries.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SdkRetryLayer {
+pub(crate) struct SdkRetry {
     policy: SdkRetryPolicy,
+    retries_done: u32,
 }
 
-impl SdkRetryLayer {
-    /// A layer allowing `max_retries` retries.
-    pub(crate) fn new(max_retries: u32) -> Self {
-        SdkRetryLayer {
-            policy: SdkRetryPolicy::api(max_retries),
-        }
-    }
-}
+impl Policy<HttpRequestFactory, reqwest::Response, OpenAIError> for SdkRetry {
+    type Future = tokio::time::Sleep;
 
-impl<S> Layer<S> for SdkRetryLayer {
-    type Service = SdkRetry<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        SdkRetry {
-            inner,
-            policy: self.policy,
-        }
-    }
-}
-
-/// The service made by [`SdkRetryLayer`].
-#[derive(Clone, Debug)]
-pub(crate) struct SdkRetry<S> {
-    inner: S,
-    policy: SdkRetryPolicy,
-}
-
-impl<S> Service<HttpRequestFactory> for SdkRetry<S>
-where
-    S: Service<HttpRequestFactory, Response = reqwest::Response, Error = OpenAIError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = reqwest::Response;
-    type Error = OpenAIError;
-    type Future = BoxFuture<'static, Result<reqwest::Response, OpenAIError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn retry(
+        &mut self,
+        _request: &mut HttpRequestFactory,
+        result: &mut Result<reqwest::Response, OpenAIError>,
+    ) -> Option<Self::Future> {
+        let delay = retry_delay(&self.policy, result, self.retries_done)?;
+        tracing::debug!(
+            target: "openai_conn_client::retry",
+            retries_done = self.retries_done,
+            status = result.as_ref().ok().map(|response| response.status().as_u16()),
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "retrying api request"
+        );
+        self.retries_done += 1;
+        Some(tokio::time::sleep(delay))
     }
 
-    fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
-        // The service that was polled ready is the one to call first; leave a fresh clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let policy = self.policy;
-        let first = inner.call(request.clone());
-        Box::pin(async move {
-            let mut result = first.await;
-            let mut retries_done = 0;
-            loop {
-                let Some(delay) = retry_delay(&policy, &result, retries_done) else {
-                    return result;
-                };
-                tracing::debug!(
-                    target: "openai_conn_client::retry",
-                    retries_done,
-                    status = result.as_ref().ok().map(|response| response.status().as_u16()),
-                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    "retrying api request"
-                );
-                // The reply's connection goes back to the pool (or closes) before the wait.
-                drop(result);
-                tokio::time::sleep(delay).await;
-                retries_done += 1;
-                result = match inner.ready().await {
-                    Ok(service) => service.call(request.clone()).await,
-                    Err(error) => Err(error),
-                };
-            }
-        })
+    fn clone_request(&mut self, request: &HttpRequestFactory) -> Option<HttpRequestFactory> {
+        // Every attempt rebuilds the request from its factory, so it can always be sent again.
+        Some(request.clone())
     }
 }
 

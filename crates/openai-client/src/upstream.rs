@@ -64,9 +64,8 @@ pub fn upstream(
     let Prepared {
         base_url,
         config,
-        connect_timeout,
         token_cache,
-        x509_identity,
+        x509_client,
         http,
         plan,
     } = prepare(conn, conn_id, &options)?;
@@ -89,15 +88,8 @@ pub fn upstream(
             }
         }
     }
-    let client = match x509_identity {
-        Some(identity) => Client::X509(
-            X509ApiClient::new(identity, connect_timeout, plan.timeout).map_err(|source| {
-                ClientError::X509 {
-                    conn_id: conn_id.to_owned(),
-                    source,
-                }
-            })?,
-        ),
+    let client = match x509_client {
+        Some(x509) => Client::X509(x509),
         None => Client::Plain(http),
     };
     let default_query = conn

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::errors::{ExchangeError, MutualTlsError};
 use crate::exchange::{
-    ENDPOINT, EXCHANGE_TIMEOUT, Exchanged, TOKEN_EXCHANGE_GRANT_TYPE, logged_attempt, token_reply,
+    ENDPOINT, EXCHANGE_TIMEOUT, ExchangeTarget, Exchanged, logged_attempt, token_reply,
 };
 use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::retry::is_retried_status;
@@ -85,9 +85,7 @@ impl Attempt {
 /// Performs X.509 exchanges: `POST` over mutual TLS with the identity's current certificate.
 pub(crate) struct X509Exchanger {
     client: ReloadingClient,
-    url: Url,
-    identity_provider_id: String,
-    service_account_id: String,
+    target: ExchangeTarget,
     policy: SdkRetryPolicy,
     sleep: Arc<dyn Sleep>,
     /// What an OAuth error's text and request id are scrubbed of.
@@ -97,28 +95,24 @@ pub(crate) struct X509Exchanger {
 impl std::fmt::Debug for X509Exchanger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("X509Exchanger")
-            .field("url", &self.url.as_str())
+            .field("target", &self.target)
             .field("identity", self.client.identity())
-            .field("identity_provider_id", &self.identity_provider_id)
-            .field("service_account_id", &self.service_account_id)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
 impl X509Exchanger {
-    /// An exchanger retrying on `policy`; `api_timeouts` (connect, read) are the API client's,
-    /// and each phase of the exchange gets the smaller of that and 10 s, as in the SDK.
+    /// An exchanger retrying on `policy` (the target's URL checked by
+    /// [`parse_x509_exchange_url`]); `api_timeouts` (connect, read) are the API client's, and
+    /// each phase of the exchange gets the smaller of that and 10 s, as in the SDK.
     pub(crate) fn new(
         identity: Arc<ReloadingIdentity>,
-        url: &str,
-        identity_provider_id: String,
-        service_account_id: String,
+        target: ExchangeTarget,
         policy: SdkRetryPolicy,
         api_timeouts: (Duration, Duration),
         sleep: Arc<dyn Sleep>,
     ) -> Result<Self, ExchangeError> {
-        let url = parse_x509_exchange_url(url)?;
         let client = ReloadingClient::with_timeouts(
             identity,
             api_timeouts.0.min(EXCHANGE_TIMEOUT),
@@ -127,9 +121,7 @@ impl X509Exchanger {
         .map_err(|error| ExchangeError::X509(Arc::new(error)))?;
         Ok(X509Exchanger {
             client,
-            url,
-            identity_provider_id,
-            service_account_id,
+            target,
             policy,
             sleep,
             secrets: ConfiguredSecrets::default(),
@@ -140,10 +132,6 @@ impl X509Exchanger {
     pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
         self.secrets = secrets;
         self
-    }
-
-    pub(crate) fn url(&self) -> &Url {
-        &self.url
     }
 
     pub(crate) async fn exchange(
@@ -185,18 +173,12 @@ impl X509Exchanger {
         reply: &mut Option<(u16, reqwest::header::HeaderMap)>,
     ) -> Result<Exchanged, ExchangeError> {
         // Exactly the SDK's four fields; the certificate of the TLS handshake is the subject.
-        let body = serde_json::json!({
-            "grant_type": TOKEN_EXCHANGE_GRANT_TYPE,
-            "subject_token_type": X509_SUBJECT_TOKEN_TYPE,
-            "identity_provider_id": self.identity_provider_id,
-            "service_account_id": self.service_account_id,
-        });
         let response = self
-            .client
-            .client()
-            .post(self.url.clone())
-            .json(&body)
-            .send()
+            .target
+            .post(
+                &self.client.client(),
+                &[("subject_token_type", X509_SUBJECT_TOKEN_TYPE)],
+            )
             .await
             .map_err(|error| self.request_error(error))?;
         if !response.status().is_success() {
@@ -211,7 +193,7 @@ impl X509Exchanger {
     fn request_error(&self, error: reqwest::Error) -> ExchangeError {
         match tls_failure(&error) {
             Some(failure) => ExchangeError::MutualTls(Arc::new(MutualTlsError {
-                endpoint: origin(&self.url),
+                endpoint: origin(&self.target.url),
                 certificate_path: self.client.identity().files().certificate_path.clone(),
                 failure,
             })),
@@ -231,23 +213,13 @@ impl TokenMinter for X509Exchanger {
     ) -> BoxFuture<'a, Result<Minted, ExchangeError>> {
         Box::pin(async move {
             let issued_at = tokio::time::Instant::now();
-            let count = || {
-                counters
-                    .exchanges
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            };
-            let exchanged = self.exchange(&count).await?;
-            Ok(Minted {
-                access_token: exchanged.access_token,
-                expires_in: exchanged.expires_in,
-                issued_at,
-                server_date: exchanged.server_date,
-            })
+            let exchanged = self.exchange(&|| counters.count_exchange()).await?;
+            Ok(exchanged.minted(issued_at))
         })
     }
 
     fn endpoint(&self) -> &str {
-        self.url().as_str()
+        self.target.url.as_str()
     }
 }
 
