@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_github::HttpSource;
-use providers_github::{GithubActionsError, GithubActionsSource, HttpError, SourceHttpError};
-use providers_http::conformance::{recording_sleep, renderings};
+use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
+use providers_http::conformance::{
+    cause_of, recorded, recording_sleep, renderings, request_count, serving,
+};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -44,31 +46,12 @@ fn source_for(
     )
 }
 
-fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
-    delays.lock().expect("not poisoned").clone()
-}
-
-async fn request_count(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
-}
-
 fn github_error(error: &SourceError) -> &GithubActionsError {
-    assert_eq!(error.provider(), "github_actions");
-    error
-        .cause()
-        .downcast_ref::<GithubActionsError>()
-        .expect("the cause is a GithubActionsError")
+    cause_of(error, "github_actions")
 }
 
 fn token_reply() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "count": 2, "value": TOKEN }))
-}
-
-async fn mount_status(server: &MockServer, status: u16) {
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(server)
-        .await;
 }
 
 #[tokio::test]
@@ -220,11 +203,7 @@ async fn a_reply_without_a_usable_value_is_an_error() {
         ResponseTemplate::new(200).set_body_json(json!({ "value": 42 })),
     ];
     for reply in bodies {
-        let server = MockServer::start().await;
-        Mock::given(path(TOKEN_PATH))
-            .respond_with(reply)
-            .mount(&server)
-            .await;
+        let server = serving(TOKEN_PATH, reply).await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
         let error = source.fetch().await.expect_err("no value");
         assert!(
@@ -248,11 +227,11 @@ async fn a_reply_without_a_usable_value_is_an_error() {
 
 #[tokio::test]
 async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
+    let server = serving(
+        TOKEN_PATH,
+        ResponseTemplate::new(200).set_body_string(TOKEN),
+    )
+    .await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("not json");
     assert!(
@@ -271,34 +250,11 @@ async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
 }
 
 #[tokio::test]
-async fn other_statuses_are_not_retried() {
-    for (status, transient) in [
-        (400, false),
-        (401, false),
-        (403, false),
-        (404, false),
-        (429, true),
-        (500, true),
-    ] {
-        let server = MockServer::start().await;
-        mount_status(&server, status).await;
-        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-        let error = source.fetch().await.expect_err("fails");
-        assert_eq!(github_error(&error).status(), Some(status));
-        assert_eq!(error.is_transient(), transient, "{status}");
-        assert_eq!(error.step(), "requesting the oidc token");
-        assert_eq!(request_count(&server).await, 1, "{status}");
-        assert!(recorded(&delays).is_empty(), "{status}");
-    }
-}
-
-#[tokio::test]
 async fn a_rejected_request_token_says_so() {
-    let server = MockServer::start().await;
-    mount_status(&server, 401).await;
+    let server = serving(TOKEN_PATH, ResponseTemplate::new(401)).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("401");
+    assert_eq!(error.step(), "requesting the oidc token");
     assert_eq!(
         github_error(&error).to_string(),
         "the github actions token endpoint at 127.0.0.1 answered status 401 (the request token \

@@ -1,7 +1,7 @@
 //! The conformance suite every HTTP source runs against a loopback server (feature `test-util`):
 //! the endpoint is taken from the injected `Env`, a redirect is refused, each attempt has its own
 //! timeout, a reply body is bounded, no body reaches an error, and failures are retried on the
-//! source's schedule. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
+//! source's schedule while the statuses it does not retry fail at once. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
 //! [`run`]; its own tests keep only what is its own.
 
 use std::sync::{Arc, Mutex};
@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use providers_core::{BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource};
 use secrecy::ExposeSecret;
-use wiremock::matchers::path;
+use wiremock::matchers::{self, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{HttpSource, MAX_BODY_BYTES};
+use crate::{HttpSource, MAX_BODY_BYTES, SourceHttpError};
 
 /// The token the suite's servers hand out; it must never appear in an error.
 pub const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-SECRET.sig";
@@ -22,14 +22,18 @@ const ERROR_BODY: &str = "denied: sk-BODY-SECRET";
 
 /// One HTTP source as the suite drives it.
 pub trait HttpSourceUnderTest {
-    /// The provider the source names in its [`SourceError`]s.
-    const PROVIDER: &'static str;
     /// The path the source requests.
     const PATH: &'static str;
     /// The source's default retry policy.
     const RETRY_POLICY: RetryPolicy;
     /// A status the source retries.
     const RETRIED_STATUS: u16;
+    /// Statuses the source does not retry, each with whether the failure is transient (a later
+    /// fetch may get past it).
+    const NOT_RETRIED: &'static [(u16, bool)];
+
+    /// The source's error: its errors name its provider and have it as their cause.
+    type Error: SourceHttpError;
 
     /// The source type.
     type Source: SubjectTokenSource + HttpSource + 'static;
@@ -53,6 +57,7 @@ pub async fn run<S: HttpSourceUnderTest>() {
     bounded_body::<S>().await;
     no_body_in_an_error::<S>().await;
     retry_schedule::<S>().await;
+    statuses_not_retried::<S>().await;
     retry_after_honoured::<S>().await;
     recovers_after_failures::<S>().await;
     refused_connection_retried::<S>().await;
@@ -102,6 +107,48 @@ pub fn renderings(error: &SourceError) -> Vec<String> {
     texts
 }
 
+/// A loopback server that answers every request for `path` with `reply`.
+pub async fn serving(path: &str, reply: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(path))
+        .respond_with(reply)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// How many requests `server` has received.
+pub async fn request_count(server: &MockServer) -> usize {
+    match server.received_requests().await {
+        Some(requests) => requests.len(),
+        None => panic!("the server was expected to record its requests"),
+    }
+}
+
+/// The delays a [`recording_sleep`] has recorded so far.
+pub fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
+    delays
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// The cause of `error` as the source's own error type `E`, once the error is seen to name
+/// `provider`; panics, naming what it expected, otherwise.
+pub fn cause_of<'e, E: std::error::Error + 'static>(
+    error: &'e SourceError,
+    provider: &str,
+) -> &'e E {
+    assert_eq!(error.provider(), provider, "the provider named by {error}");
+    match error.cause().downcast_ref::<E>() {
+        Some(cause) => cause,
+        None => panic!(
+            "the cause of {error} was expected to be a {}",
+            std::any::type_name::<E>()
+        ),
+    }
+}
+
 struct Setup {
     server: MockServer,
     delays: Arc<Mutex<Vec<Duration>>>,
@@ -114,11 +161,7 @@ impl Setup {
         timeout: Option<Duration>,
         retry_policy: Option<RetryPolicy>,
     ) -> Setup {
-        let server = MockServer::start().await;
-        Mock::given(path(S::PATH))
-            .respond_with(reply)
-            .mount(&server)
-            .await;
+        let server = serving(S::PATH, reply).await;
         let (source, delays) = knobbed::<S>(&server.address().to_string(), timeout, retry_policy);
         Setup {
             server,
@@ -128,17 +171,11 @@ impl Setup {
     }
 
     async fn requests(&self) -> usize {
-        self.server
-            .received_requests()
-            .await
-            .map_or(0, |requests| requests.len())
+        request_count(&self.server).await
     }
 
     fn delays(&self) -> Vec<Duration> {
-        self.delays
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        recorded(&self.delays)
     }
 
     async fn error<S: HttpSourceUnderTest>(&self, check: &str) -> SourceError {
@@ -146,7 +183,7 @@ impl Setup {
             Ok(_) => panic!("{check}: the fetch was expected to fail"),
             Err(error) => error,
         };
-        assert_eq!(error.provider(), S::PROVIDER, "{check}: {error}");
+        let _: &S::Error = cause_of(&error, S::Error::PROVIDER);
         for text in renderings(&error) {
             assert!(!text.contains("SECRET"), "{check}: {text}");
         }
@@ -187,7 +224,7 @@ async fn redirect_refused<S: HttpSourceUnderTest>() {
     );
     assert_eq!(setup.requests().await, 1, "redirect refused");
     assert_eq!(
-        target.received_requests().await.map_or(0, |r| r.len()),
+        request_count(&target).await,
         0,
         "redirect refused: the target was asked"
     );
@@ -270,6 +307,20 @@ async fn retry_schedule<S: HttpSourceUnderTest>() {
     }
 }
 
+/// A status the source does not retry fails after one request and no sleep, naming the status.
+async fn statuses_not_retried<S: HttpSourceUnderTest>() {
+    for &(status, transient) in S::NOT_RETRIED {
+        let check = format!("status {status} not retried");
+        let setup = Setup::new::<S>(ResponseTemplate::new(status), None, None).await;
+        let error = setup.error::<S>(&check).await;
+        let cause: &S::Error = cause_of(&error, S::Error::PROVIDER);
+        assert_eq!(cause.status(), Some(status), "{check}: {error}");
+        assert_eq!(error.is_transient(), transient, "{check}: {error}");
+        assert_eq!(setup.requests().await, 1, "{check}");
+        assert!(setup.delays().is_empty(), "{check}");
+    }
+}
+
 /// A server's `Retry-After` replaces the computed delay, and success ends the loop.
 async fn retry_after_honoured<S: HttpSourceUnderTest>() {
     let reply = ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3");
@@ -337,9 +388,9 @@ async fn refused_connection_retried<S: HttpSourceUnderTest>() {
         "refused connection retried: {error}"
     );
     let retries = usize::try_from(S::RETRY_POLICY.max_retries).unwrap_or(usize::MAX);
-    let delays = delays
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .len();
-    assert_eq!(delays, retries, "refused connection retried");
+    assert_eq!(
+        recorded(&delays).len(),
+        retries,
+        "refused connection retried"
+    );
 }
