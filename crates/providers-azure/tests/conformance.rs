@@ -14,7 +14,7 @@ impl HttpSourceUnderTest for Azure {
     const PATH: &'static str = "/metadata/identity/oauth2/token";
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
-    const NOT_RETRIED: &'static [(u16, bool)] = &[(401, false), (403, false)];
+    const NOT_RETRIED: &'static [u16] = &[401, 403];
 
     type Error = AzureError;
     type Source = AzureSource;

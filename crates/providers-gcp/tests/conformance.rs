@@ -13,13 +13,7 @@ impl HttpSourceUnderTest for Gcp {
     const PATH: &'static str = IDENTITY_PATH;
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
-    const NOT_RETRIED: &'static [(u16, bool)] = &[
-        (400, false),
-        (401, false),
-        (403, false),
-        (404, false),
-        (502, true),
-    ];
+    const NOT_RETRIED: &'static [u16] = &[400, 401, 403, 404, 502];
 
     type Error = GcpError;
     type Source = GcpSource;

@@ -17,14 +17,7 @@ impl HttpSourceUnderTest for Github {
     const PATH: &'static str = "/plans/p1/jobs/j1/idtoken";
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
-    const NOT_RETRIED: &'static [(u16, bool)] = &[
-        (400, false),
-        (401, false),
-        (403, false),
-        (404, false),
-        (429, true),
-        (500, true),
-    ];
+    const NOT_RETRIED: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 
     type Error = GithubActionsError;
     type Source = GithubActionsSource;

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use wiremock::matchers::{self, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{HttpSource, MAX_BODY_BYTES, SourceHttpError};
+use crate::{HttpSource, MAX_BODY_BYTES, SourceHttpError, is_transient_status};
 
 /// The token the suite's servers hand out; it must never appear in an error.
 pub const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-SECRET.sig";
@@ -28,9 +28,9 @@ pub trait HttpSourceUnderTest {
     const RETRY_POLICY: RetryPolicy;
     /// A status the source retries.
     const RETRIED_STATUS: u16;
-    /// Statuses the source does not retry, each with whether the failure is transient (a later
-    /// fetch may get past it).
-    const NOT_RETRIED: &'static [(u16, bool)];
+    /// Statuses the source does not retry. Each failure is transient or not as
+    /// [`is_transient_status`] says.
+    const NOT_RETRIED: &'static [u16];
 
     /// The source's error: its errors name its provider and have it as their cause.
     type Error: SourceHttpError;
@@ -309,13 +309,17 @@ async fn retry_schedule<S: HttpSourceUnderTest>() {
 
 /// A status the source does not retry fails after one request and no sleep, naming the status.
 async fn statuses_not_retried<S: HttpSourceUnderTest>() {
-    for &(status, transient) in S::NOT_RETRIED {
+    for &status in S::NOT_RETRIED {
         let check = format!("status {status} not retried");
         let setup = Setup::new::<S>(ResponseTemplate::new(status), None, None).await;
         let error = setup.error::<S>(&check).await;
         let cause: &S::Error = cause_of(&error, S::Error::PROVIDER);
         assert_eq!(cause.status(), Some(status), "{check}: {error}");
-        assert_eq!(error.is_transient(), transient, "{check}: {error}");
+        assert_eq!(
+            error.is_transient(),
+            is_transient_status(status),
+            "{check}: {error}"
+        );
         assert_eq!(setup.requests().await, 1, "{check}");
         assert!(setup.delays().is_empty(), "{check}");
     }
