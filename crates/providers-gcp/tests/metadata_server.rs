@@ -9,7 +9,7 @@ use providers_gcp::{
     DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
 use providers_http::conformance::{
-    cause_of, recorded, recording_sleep, renderings, request_count, serving,
+    cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
 };
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
@@ -53,15 +53,9 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
         .await;
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let token = source.fetch().await.expect("token");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(token.token_type(), TokenType::Id);
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
     assert_eq!(GcpSource::TOKEN_TYPE, TokenType::Id);
     assert!(recorded(&delays).is_empty());
-
-    let requests = server.received_requests().await.expect("recording");
-    assert_eq!(requests.len(), 1);
-    let request = &requests[0];
     // The audience is the only query parameter, and it is url-encoded on the wire.
     assert_eq!(
         request.url.query(),
@@ -90,10 +84,9 @@ async fn a_configured_audience_is_sent_url_encoded() {
     let (source, _) = source_for(&server, audience);
     assert_eq!(source.audience(), audience);
 
-    source.fetch().await.expect("token");
-    let requests = server.received_requests().await.expect("recording");
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b")
     );
 }

@@ -7,7 +7,7 @@ use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, Token
 use providers_github::HttpSource;
 use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
 use providers_http::conformance::{
-    cause_of, recorded, recording_sleep, renderings, request_count, serving,
+    cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -69,17 +69,12 @@ async fn request_is_exact_and_the_token_is_the_value_field() {
         .await;
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let token = source.fetch().await.expect("token");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(token.token_type(), TokenType::Jwt);
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
     assert_eq!(GithubActionsSource::TOKEN_TYPE, TokenType::Jwt);
     assert!(recorded(&delays).is_empty());
-
-    let requests = server.received_requests().await.expect("recording");
-    assert_eq!(requests.len(), 1);
     // The audience follows the runner's own query with `&`, url-encoded.
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("api-version=2.0&audience=https%3A%2F%2Fapi.openai.com%2Fv1")
     );
 }
@@ -98,10 +93,9 @@ async fn a_url_without_a_query_gets_one() {
     let source = GithubActionsSource::new(audience, Arc::new(env)).expect("the client builds");
     assert_eq!(source.audience(), audience);
 
-    source.fetch().await.expect("token");
-    let requests = server.received_requests().await.expect("recording");
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("audience=sts.example%2Fopenai+wi%3Fx%3D1%26y")
     );
 }

@@ -7,10 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource};
+use providers_core::{
+    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{self, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::{HttpSource, MAX_BODY_BYTES, SourceHttpError, is_transient_status};
 
@@ -131,6 +133,29 @@ pub fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone()
+}
+
+/// Fetches a token from `source`, checks that it is `token` of `token_type`, and returns the one
+/// request `server` received for it; panics, naming what it expected, otherwise.
+pub async fn fetch_once(
+    source: &dyn SubjectTokenSource,
+    server: &MockServer,
+    token: &str,
+    token_type: TokenType,
+) -> Request {
+    let fetched = match source.fetch().await {
+        Ok(fetched) => fetched,
+        Err(error) => panic!("a token was expected: {error}"),
+    };
+    assert_eq!(
+        fetched.secret().expose_secret(),
+        token,
+        "the server's token"
+    );
+    assert_eq!(fetched.token_type(), token_type, "the token's type");
+    let mut requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "one request to the server");
+    requests.remove(0)
 }
 
 /// The cause of `error` as the source's own error type `E`, once the error is seen to name
