@@ -9,6 +9,10 @@ use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_for};
 use conn_schema::{Auth, DocumentKind, Location, Profile, ProviderKind, Severity};
 use secrecy::ExposeSecret;
 
+mod support;
+
+use support::errors;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/connections")
@@ -29,12 +33,7 @@ fn loaded(name: &str, conn_id: &str) -> Loaded {
 
 fn clean(name: &str, conn_id: &str) -> conn_schema::Connection {
     let loaded = loaded(name, conn_id);
-    let errors: Vec<_> = loaded
-        .report
-        .diagnostics()
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == Severity::Error)
-        .collect();
+    let errors = errors(&loaded);
     assert!(errors.is_empty(), "{name}#{conn_id}: {errors:?}");
     loaded.report.into_connection().expect("valid")
 }
