@@ -1,26 +1,14 @@
 //! The public API of `providers-kubernetes` against real files in a temporary directory.
 
-use std::future::Future;
 use std::path::Path;
 
 use providers_core::{SourceError, SubjectToken, SubjectTokenSource, TokenType};
 use providers_kubernetes::{KubernetesError, KubernetesSource};
 use secrecy::ExposeSecret;
 
-/// Runs a future that never waits on anything (the source reads with `std::fs`), so polling it
-/// with a no-op waker finishes it without an async runtime.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
-            return value;
-        }
-    }
-}
-
 fn fetch(source: &KubernetesSource) -> Result<SubjectToken, SourceError> {
-    block_on(source.fetch())
+    // The source reads with `std::fs`: its future finishes without an async runtime.
+    futures_executor::block_on(source.fetch())
 }
 
 fn kubernetes_error(error: &SourceError) -> &KubernetesError {
@@ -192,6 +180,6 @@ fn the_source_works_as_a_shared_trait_object() {
 
     let source: std::sync::Arc<dyn SubjectTokenSource> =
         std::sync::Arc::new(KubernetesSource::new(&path));
-    let token = block_on(source.fetch()).expect("token");
+    let token = futures_executor::block_on(source.fetch()).expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.shared");
 }
