@@ -7,10 +7,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openai_conn_client::TokenCache;
 use openai_conn_client::providers_core::TokenType;
-use openai_conn_client::{ExchangeError, HttpError, TokenCache};
 use secrecy::ExposeSecret;
-use support::{CountingSource, Mock, Reply, eventually};
+use support::{CountingSource, Mock, Reply, eventually, failed_status};
 
 fn value(token: &openai_conn_client::AccessToken) -> String {
     token.secret().expose_secret().to_owned()
@@ -120,13 +120,7 @@ async fn a_failing_refresh_keeps_serving_the_valid_token_then_reports_and_recove
 
     tokio::time::sleep_until(first.expires_at()).await;
     let error = cache.token().await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 500, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(500), "{error:?}");
 
     mock.set_exchange_default(Reply::Token);
     assert_eq!(value(&cache.token().await.unwrap()), "access-2");

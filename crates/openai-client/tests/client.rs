@@ -13,7 +13,9 @@ use openai_conn_client::{
     embed, from_connection, test_connection,
 };
 use serde_json::json;
-use support::{CountingSource, Mock, Reply, parse, workload_identity_connection};
+use support::{
+    CountingSource, Mock, Reply, connect_workload_identity, parse, workload_identity_connection,
+};
 
 fn api_status(error: &OpenAIError) -> Option<u16> {
     match error {
@@ -25,10 +27,7 @@ fn api_status(error: &OpenAIError) -> Option<u16> {
 #[tokio::test]
 async fn the_api_receives_the_exchanged_bearer() {
     let mock = Mock::start().await;
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     assert_eq!(
         test_connection(&connected.client).await.unwrap(),
@@ -46,10 +45,7 @@ async fn the_api_receives_the_exchanged_bearer() {
 #[tokio::test]
 async fn two_api_calls_make_one_fetch_and_one_exchange() {
     let mock = Mock::start().await;
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (source, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
     test_connection(&connected.client).await.unwrap();
@@ -106,10 +102,7 @@ async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_mad
 async fn an_api_401_re_exchanges_once_and_replays_with_the_new_token() {
     let mock = Mock::start().await;
     mock.script_api([401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (source, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
 
@@ -121,37 +114,25 @@ async fn an_api_401_re_exchanges_once_and_replays_with_the_new_token() {
     );
 }
 
+/// A second 401 is returned as it is, after one replay; a 403 at once, without a new exchange.
 #[tokio::test]
-async fn a_second_401_is_returned_as_is() {
-    let mock = Mock::start().await;
-    mock.script_api([401, 401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+async fn a_second_401_and_a_403_are_returned_as_they_are() {
+    // The API's replies, and the requests, exchanges and fetches each takes.
+    for (replies, calls) in [(&[401, 401][..], 2), (&[403][..], 1)] {
+        let mock = Mock::start().await;
+        mock.script_api(replies.iter().copied());
+        let (source, connected) = connect_workload_identity(&mock);
 
-    let error = test_connection(&connected.client).await.unwrap_err();
+        let error = test_connection(&connected.client)
+            .await
+            .expect_err("the API's last status is returned");
 
-    assert_eq!(api_status(&error), Some(401), "{error:?}");
-    assert_eq!(mock.api_calls(), 2);
-    assert_eq!(mock.exchange_calls(), 2);
-    assert_eq!(source.fetches(), 2);
-}
-
-#[tokio::test]
-async fn a_403_is_not_re_exchanged() {
-    let mock = Mock::start().await;
-    mock.script_api([403]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
-
-    let error = test_connection(&connected.client).await.unwrap_err();
-
-    assert_eq!(api_status(&error), Some(403), "{error:?}");
-    assert_eq!(mock.api_calls(), 1);
-    assert_eq!(mock.exchange_calls(), 1);
+        let last = replies.last().copied();
+        assert_eq!(api_status(&error), last, "{error:?}");
+        assert_eq!(mock.api_calls(), calls, "API calls for {replies:?}");
+        assert_eq!(mock.exchange_calls(), calls, "exchanges for {replies:?}");
+        assert_eq!(source.fetches(), calls, "fetches for {replies:?}");
+    }
 }
 
 #[tokio::test]
@@ -281,10 +262,7 @@ async fn retries_and_the_401_replay_compose() {
     // A 500 is retried by async-openai's layer; the retry then meets a 401, which our layer
     // replays with a fresh token.
     mock.script_api([500, 401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
 

@@ -34,16 +34,14 @@ async fn setup() -> Setup {
     let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let server = MtlsServer::start(echo_router(), &ca.server(), &[&ca]).await;
-    let client_cert = ca.client("workload-1");
-    let (cert, key) = client_cert.write(directory.path(), "client");
-    let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
+    let files = ca.client_files(directory.path(), "workload-1");
     Setup {
         _directory: directory,
         ca,
         server,
-        files: X509Files::new(cert, key).with_ca_bundle(bundle),
-        client_cert,
+        files: X509Files::new(files.certificate_path, files.private_key_path)
+            .with_ca_bundle(files.ca_bundle_path),
+        client_cert: files.client,
     }
 }
 
@@ -96,33 +94,23 @@ async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
 #[tokio::test]
 async fn a_server_outside_the_roots_is_not_trusted() {
     let setup = setup().await;
-    // The system roots (no ca_bundle_path) do not hold the test CA.
-    let files = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
-    let client = client(files);
-    let error = whoami(&client, &setup.server)
-        .await
-        .expect_err("the step fails");
-    assert!(
-        matches!(
-            tls_failure(&error),
-            Some(TlsFailure::ServerNotTrusted { .. })
-        ),
-        "{error:?}"
-    );
-    // And a bundle of another CA replaces the system roots: also not trusted.
+    // The system roots (no ca_bundle_path) do not hold the test CA; and a bundle of another CA
+    // replaces the system roots: also not trusted.
+    let system_roots = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
     let other = setup._directory.path().join("other.pem");
     std::fs::write(&other, TestCa::new("other").pem()).expect("the test file can be written");
-    let client = self::client(setup.files.clone().with_ca_bundle(&other));
-    let error = whoami(&client, &setup.server)
-        .await
-        .expect_err("the step fails");
-    assert!(
-        matches!(
-            tls_failure(&error),
-            Some(TlsFailure::ServerNotTrusted { .. })
-        ),
-        "{error:?}"
-    );
+    for files in [system_roots, setup.files.clone().with_ca_bundle(&other)] {
+        let error = whoami(&client(files), &setup.server)
+            .await
+            .expect_err("the server is not trusted");
+        assert!(
+            matches!(
+                tls_failure(&error),
+                Some(TlsFailure::ServerNotTrusted { .. })
+            ),
+            "{error:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -123,16 +123,17 @@ impl Case {
     }
 
     pub async fn mount_exchange(&self, reply: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(reply.insert_header("date", NOW_HTTP))
-            .mount(&self.server)
-            .await;
+        self.mount("POST", "/oauth/token", reply).await;
     }
 
     pub async fn mount_api(&self, reply: ResponseTemplate) {
-        Mock::given(method("GET"))
-            .and(path("/v1/models"))
+        self.mount("GET", "/v1/models", reply).await;
+    }
+
+    /// Answers `verb route` with `reply`, dated at [`NOW`] as the server's clock.
+    async fn mount(&self, verb: &str, route: &str, reply: ResponseTemplate) {
+        Mock::given(method(verb))
+            .and(path(route))
             .respond_with(reply.insert_header("date", NOW_HTTP))
             .mount(&self.server)
             .await;
@@ -203,6 +204,15 @@ pub fn statuses(report: &Report) -> Vec<String> {
 }
 
 /// The hint codes of step `id`.
+/// Why the step `id` was skipped, when it was.
+pub fn reason(report: &Report, id: StepId) -> Option<&str> {
+    report
+        .step(id)
+        .expect("the step is reported")
+        .reason
+        .as_deref()
+}
+
 pub fn codes(report: &Report, id: StepId) -> Vec<&'static str> {
     report
         .step(id)

@@ -16,7 +16,9 @@ use axum::routing::{any, post};
 use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_conn_client::{ClientOptions, TokenCache};
+use openai_conn_client::{
+    ClientOptions, Connected, ExchangeError, HttpError, TokenCache, from_connection,
+};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -329,6 +331,25 @@ pub fn workload_identity_connection(mock: &Mock, extra: Value) -> conn_schema::C
     });
     merge(&mut document["extra"], extra);
     parse(&document)
+}
+
+/// A client connected as `openai_wi` through `mock` with [`workload_identity_connection`] (no
+/// extra keys) and a fresh counting source of JWTs, and that source.
+pub fn connect_workload_identity(mock: &Mock) -> (Arc<CountingSource>, Connected) {
+    let source = CountingSource::new(TokenType::Jwt);
+    let connection = workload_identity_connection(mock, json!({}));
+    let connected = from_connection(&connection, "openai_wi", mock.options(source.clone()))
+        .expect("the workload-identity connection gives a client");
+    (source, connected)
+}
+
+/// The status an exchange failed on, when it failed on an HTTP status (not a malformed reply, an
+/// OAuth error or a transport failure).
+pub fn failed_status(error: &ExchangeError) -> Option<u16> {
+    match error {
+        ExchangeError::Http(HttpError::Status { status, .. }) => Some(*status),
+        _ => None,
+    }
 }
 
 pub fn parse(document: &Value) -> conn_schema::Connection {
