@@ -6,7 +6,9 @@ use std::time::Duration;
 use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
-use providers_http::conformance::{cause_of, recorded, recording_sleep, request_count, serving};
+use providers_http::conformance::{
+    cause_of, fetch_once, recorded, recording_sleep, request_count, serving,
+};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
@@ -277,35 +279,25 @@ fn full_text(error: &SourceError) -> String {
 
 #[tokio::test]
 async fn explicit_authority_overrides_the_environment() {
-    let server = MockServer::start().await;
-    Mock::given(path(IMDS_PATH))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(IMDS_PATH, token_reply()).await;
     // The variable points at a port nobody listens on; the override must win.
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
     let source = azure(env)
         .with_authority(format!("{}/", server.uri()))
         .with_retry_policy(RetryPolicy::NONE);
 
-    source.fetch().await.expect("ok");
+    fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
 }
 
 #[tokio::test]
 async fn only_one_app_service_variable_falls_back_to_imds() {
-    let server = MockServer::start().await;
-    Mock::given(path(IMDS_PATH))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(IMDS_PATH, token_reply()).await;
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
         .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
     let source = azure(env).with_retry_policy(RetryPolicy::NONE);
 
-    source.fetch().await.expect("ok");
+    fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
 }
 
 #[tokio::test]
@@ -430,36 +422,32 @@ async fn error_bodies_never_reach_the_message() {
 
 #[tokio::test]
 async fn bad_environment_is_reported_at_fetch_time() {
-    let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254");
-    let source = azure(env);
+    let cases = [
+        (
+            MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254"),
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST is not a valid URL",
+        ),
+        (
+            MapEnv::new()
+                .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
+                .with("IDENTITY_HEADER", "h"),
+            "IDENTITY_ENDPOINT must be an http or https URL",
+        ),
+        (
+            MapEnv::new()
+                .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
+                .with("IDENTITY_HEADER", "bad\nheader-secret"),
+            "IDENTITY_HEADER is not a valid HTTP header value",
+        ),
+    ];
+    for (env, expected) in cases {
+        let error = azure(env).fetch().await.expect_err("the fetch fails");
 
-    let error = source.fetch().await.expect_err("the fetch fails");
-
-    assert!(!error.is_transient());
-    assert_eq!(error.step(), "reading the endpoint from the environment");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "AZURE_POD_IDENTITY_AUTHORITY_HOST is not a valid URL"
-    );
-
-    let env = MapEnv::new()
-        .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
-        .with("IDENTITY_HEADER", "h");
-    let error = azure(env).fetch().await.expect_err("the fetch fails");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "IDENTITY_ENDPOINT must be an http or https URL"
-    );
-
-    let env = MapEnv::new()
-        .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
-        .with("IDENTITY_HEADER", "bad\nheader-secret");
-    let error = azure(env).fetch().await.expect_err("the fetch fails");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "IDENTITY_HEADER is not a valid HTTP header value"
-    );
-    assert!(!full_text(&error).contains("header-secret"));
+        assert!(!error.is_transient(), "{expected}");
+        assert_eq!(error.step(), "reading the endpoint from the environment");
+        assert_eq!(azure_error(&error).to_string(), expected);
+        assert!(!full_text(&error).contains("header-secret"));
+    }
 }
 
 /// App Service's endpoint sends the `IDENTITY_HEADER` secret: plain http is refused unless it
