@@ -73,14 +73,12 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
 
 #[tokio::test]
 async fn a_configured_audience_is_sent_url_encoded() {
-    let server = MockServer::start().await;
+    let server = serving(
+        IDENTITY_PATH,
+        ResponseTemplate::new(200).set_body_string(TOKEN),
+    )
+    .await;
     let audience = "api://openai wi/?team=a&b";
-    Mock::given(path(IDENTITY_PATH))
-        .and(query_param("audience", audience))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .expect(1)
-        .mount(&server)
-        .await;
     let (source, _) = source_for(&server, audience);
     assert_eq!(source.audience(), audience);
 

@@ -50,6 +50,17 @@ fn github_error(error: &SourceError) -> &GithubActionsError {
     cause_of(error, "github_actions")
 }
 
+/// What fetching with `env` fails with. Construction never fails: what is wrong in the
+/// environment surfaces at fetch time.
+async fn fetch_error(env: MapEnv) -> SourceError {
+    let source =
+        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
+    source
+        .fetch()
+        .await
+        .expect_err("the fetch fails on the environment")
+}
+
 fn token_reply() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "count": 2, "value": TOKEN }))
 }
@@ -81,14 +92,8 @@ async fn request_is_exact_and_the_token_is_the_value_field() {
 
 #[tokio::test]
 async fn a_url_without_a_query_gets_one() {
-    let server = MockServer::start().await;
+    let server = serving(TOKEN_PATH, token_reply()).await;
     let audience = "sts.example/openai wi?x=1&y";
-    Mock::given(path(TOKEN_PATH))
-        .and(query_param("audience", audience))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
     let env = env_for(format!("{}{TOKEN_PATH}", server.uri()));
     let source = GithubActionsSource::new(audience, Arc::new(env)).expect("the client builds");
     assert_eq!(source.audience(), audience);
@@ -120,10 +125,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
         ),
     ];
     for (env, names) in cases {
-        // Construction never fails; the missing variables surface at fetch time.
-        let source =
-            GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-        let error = source.fetch().await.expect_err("missing variables");
+        let error = fetch_error(env).await;
         assert!(
             matches!(
                 github_error(&error),
@@ -151,9 +153,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
 #[tokio::test]
 async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
     let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
-    let source =
-        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-    let error = source.fetch().await.expect_err("refused");
+    let error = fetch_error(env).await;
     assert!(
         matches!(
             github_error(&error),
@@ -175,9 +175,7 @@ async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value()
     let env = MapEnv::new()
         .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
         .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
-    let source =
-        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-    let error = source.fetch().await.expect_err("refused");
+    let error = fetch_error(env).await;
     assert!(
         matches!(
             github_error(&error),
