@@ -203,6 +203,36 @@ impl Setup {
         recorded(&self.delays)
     }
 
+    /// [`Setup::error`], checked with [`assert_failure`].
+    async fn failure<S: HttpSourceUnderTest>(&self, check: &str, transient: bool, says: &str) {
+        let error = self.error::<S>(check).await;
+        assert_failure(check, &error, transient, says);
+    }
+
+    /// Makes the server answer `failures` times with `failure`, then with the token, and checks
+    /// that one fetch gets the token through the retries.
+    async fn token_after<S: HttpSourceUnderTest>(
+        &self,
+        failure: ResponseTemplate,
+        failures: u64,
+        check: &str,
+    ) {
+        self.server.reset().await;
+        Mock::given(path(S::PATH))
+            .respond_with(failure)
+            .up_to_n_times(failures)
+            .mount(&self.server)
+            .await;
+        Mock::given(path(S::PATH))
+            .respond_with(S::token_reply(TOKEN))
+            .mount(&self.server)
+            .await;
+        match self.source.fetch().await {
+            Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN, "{check}"),
+            Err(error) => panic!("{check}: a token was expected: {error}"),
+        }
+    }
+
     async fn error<S: HttpSourceUnderTest>(&self, check: &str) -> SourceError {
         let error = match self.source.fetch().await {
             Ok(_) => panic!("{check}: the fetch was expected to fail"),
@@ -214,6 +244,20 @@ impl Setup {
         }
         error
     }
+}
+
+/// Asserts that `error` is transient or not as `transient` says, and that its message or one
+/// of its causes says `says`.
+fn assert_failure(check: &str, error: &SourceError, transient: bool, says: &str) {
+    assert_eq!(
+        error.is_transient(),
+        transient,
+        "{check}: transient? {error}"
+    );
+    assert!(
+        renderings(error).iter().any(|text| text.contains(says)),
+        "{check}: {says:?} was expected in {error}"
+    );
 }
 
 /// The source finds the server only through the environment it was given, and the token is the
@@ -239,14 +283,9 @@ async fn redirect_refused<S: HttpSourceUnderTest>() {
     let redirect =
         ResponseTemplate::new(302).insert_header("Location", format!("{}/elsewhere", target.uri()));
     let setup = Setup::new::<S>(redirect, None, None).await;
-    let error = setup.error::<S>("redirect refused").await;
-    assert!(!error.is_transient(), "redirect refused: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("redirect status 302")),
-        "redirect refused: {error}"
-    );
+    setup
+        .failure::<S>("redirect refused", false, "redirect status 302")
+        .await;
     assert_eq!(setup.requests().await, 1, "redirect refused");
     assert_eq!(
         request_count(&target).await,
@@ -265,14 +304,9 @@ async fn timeout_per_attempt<S: HttpSourceUnderTest>() {
         ..RetryPolicy::NONE
     };
     let setup = Setup::new::<S>(slow, Some(Duration::from_millis(200)), Some(two_retries)).await;
-    let error = setup.error::<S>("timeout per attempt").await;
-    assert!(error.is_transient(), "timeout per attempt: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("timed out")),
-        "timeout per attempt: {error}"
-    );
+    setup
+        .failure::<S>("timeout per attempt", true, "timed out")
+        .await;
     assert_eq!(setup.requests().await, 3, "timeout per attempt");
 }
 
@@ -280,14 +314,13 @@ async fn timeout_per_attempt<S: HttpSourceUnderTest>() {
 async fn bounded_body<S: HttpSourceUnderTest>() {
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b'e'; MAX_BODY_BYTES + 1]);
     let setup = Setup::new::<S>(huge, None, None).await;
-    let error = setup.error::<S>("bounded body").await;
-    assert!(!error.is_transient(), "bounded body: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains(&format!("larger than {MAX_BODY_BYTES} bytes"))),
-        "bounded body: {error}"
-    );
+    setup
+        .failure::<S>(
+            "bounded body",
+            false,
+            &format!("larger than {MAX_BODY_BYTES} bytes"),
+        )
+        .await;
     assert_eq!(setup.requests().await, 1, "bounded body");
     assert!(setup.delays().is_empty(), "bounded body");
 }
@@ -353,21 +386,10 @@ async fn statuses_not_retried<S: HttpSourceUnderTest>() {
 /// A server's `Retry-After` replaces the computed delay, and success ends the loop.
 async fn retry_after_honoured<S: HttpSourceUnderTest>() {
     let reply = ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3");
-    let setup = Setup::new::<S>(reply, None, None).await;
-    // Mounted after the first reply: once that one has answered, the token follows.
-    setup.server.reset().await;
-    Mock::given(path(S::PATH))
-        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3"))
-        .up_to_n_times(1)
-        .mount(&setup.server)
+    let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
+    setup
+        .token_after::<S>(reply, 1, "retry-after honoured")
         .await;
-    Mock::given(path(S::PATH))
-        .respond_with(S::token_reply(TOKEN))
-        .mount(&setup.server)
-        .await;
-    if let Err(error) = setup.source.fetch().await {
-        panic!("retry-after honoured: {error}");
-    }
     assert_eq!(
         setup.delays(),
         [Duration::from_secs(3)],
@@ -379,20 +401,10 @@ async fn retry_after_honoured<S: HttpSourceUnderTest>() {
 /// Two retried failures, then a token: three requests, two delays.
 async fn recovers_after_failures<S: HttpSourceUnderTest>() {
     let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
-    setup.server.reset().await;
-    Mock::given(path(S::PATH))
-        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS))
-        .up_to_n_times(2)
-        .mount(&setup.server)
+    let failure = ResponseTemplate::new(S::RETRIED_STATUS);
+    setup
+        .token_after::<S>(failure, 2, "recovers after failures")
         .await;
-    Mock::given(path(S::PATH))
-        .respond_with(S::token_reply(TOKEN))
-        .mount(&setup.server)
-        .await;
-    match setup.source.fetch().await {
-        Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN),
-        Err(error) => panic!("recovers after failures: {error}"),
-    }
     assert_eq!(setup.requests().await, 3, "recovers after failures");
     assert_eq!(setup.delays().len(), 2, "recovers after failures");
 }
@@ -409,12 +421,11 @@ async fn refused_connection_retried<S: HttpSourceUnderTest>() {
         Ok(_) => panic!("refused connection retried: nothing listens at {address}"),
         Err(error) => error,
     };
-    assert!(error.is_transient(), "refused connection retried: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("could not connect")),
-        "refused connection retried: {error}"
+    assert_failure(
+        "refused connection retried",
+        &error,
+        true,
+        "could not connect",
     );
     let retries = usize::try_from(S::RETRY_POLICY.max_retries).unwrap_or(usize::MAX);
     assert_eq!(
