@@ -330,20 +330,21 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
             .connection()
             .is_none()
     );
-    let error = plan(
-        &connection(None, None),
-        "x",
-        &options(MapEnv::new().with("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")),
-    )
-    .expect_err("the step fails");
-    assert!(error.to_string().contains("needs an https url"), "{error}");
-    let error = plan(
-        &connection(None, None),
-        "x",
-        &options(MapEnv::new().with("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:1/t")),
-    )
-    .expect_err("the step fails");
-    assert!(error.to_string().contains("needs an https url"), "{error}");
+    for (variable, url) in [
+        ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+        ("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:1/t"),
+    ] {
+        let error = plan(
+            &connection(None, None),
+            "x",
+            &options(MapEnv::new().with(variable, url)),
+        )
+        .expect_err("a plain-http url is refused");
+        assert!(
+            error.to_string().contains("needs an https url"),
+            "{variable}: {error}"
+        );
+    }
 }
 
 #[tokio::test]
