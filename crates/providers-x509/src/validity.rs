@@ -48,19 +48,41 @@ pub(crate) fn expect<'a>(
     Ok((content, rest))
 }
 
-/// The certificate's validity period: `(notBefore, notAfter)`.
-pub(crate) fn validity(der: &[u8]) -> Result<(SystemTime, SystemTime), &'static str> {
+/// The leading fields of a certificate's `tbsCertificate` (RFC 5280 section 4.1), each the
+/// content of its element, and what follows the subject (the public key and the extensions).
+pub(crate) struct Tbs<'a> {
+    pub(crate) serial: &'a [u8],
+    pub(crate) issuer: &'a [u8],
+    pub(crate) validity: &'a [u8],
+    pub(crate) subject: &'a [u8],
+    pub(crate) after_subject: &'a [u8],
+}
+
+/// Walks `tbsCertificate` up to its subject: the one walk of the certificate's DER.
+pub(crate) fn tbs(der: &[u8]) -> Result<Tbs<'_>, &'static str> {
     let (certificate, _) = expect(der, SEQUENCE, "not a certificate")?;
     let (tbs, _) = expect(certificate, SEQUENCE, "no tbsCertificate")?;
     let mut rest = tbs;
     if rest.first() == Some(&VERSION) {
         rest = element(rest)?.2;
     }
-    let (_, rest) = expect(rest, INTEGER, "no serial number")?;
+    let (serial, rest) = expect(rest, INTEGER, "no serial number")?;
     let (_, rest) = expect(rest, SEQUENCE, "no signature algorithm")?;
-    let (_, rest) = expect(rest, SEQUENCE, "no issuer")?;
-    let (validity, _) = expect(rest, SEQUENCE, "no validity")?;
-    let (not_before_tag, not_before, rest) = element(validity)?;
+    let (issuer, rest) = expect(rest, SEQUENCE, "no issuer")?;
+    let (validity, rest) = expect(rest, SEQUENCE, "no validity")?;
+    let (subject, after_subject) = expect(rest, SEQUENCE, "no subject")?;
+    Ok(Tbs {
+        serial,
+        issuer,
+        validity,
+        subject,
+        after_subject,
+    })
+}
+
+/// The certificate's validity period: `(notBefore, notAfter)`.
+pub(crate) fn validity(der: &[u8]) -> Result<(SystemTime, SystemTime), &'static str> {
+    let (not_before_tag, not_before, rest) = element(tbs(der)?.validity)?;
     let (not_after_tag, not_after, _) = element(rest)?;
     Ok((
         time(not_before_tag, not_before)?,
