@@ -141,10 +141,7 @@ async fn an_expired_token_fails_its_claims_and_the_exchange_still_runs() {
         text.contains("2026-12-06T01:40:00Z") && text.contains("1h 0m ago"),
         "{text}"
     );
-    assert_eq!(
-        report.step(StepId::Exchange).expect("exchange").status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Exchange), Status::Ok);
     assert!(!report.ok);
 }
 
@@ -296,10 +293,7 @@ async fn an_api_401_after_a_good_exchange_is_access_denied() {
     assert_eq!(codes(&report, StepId::Api), ["api-access-denied"]);
     let text = message(&report, StepId::Api, "api-access-denied");
     assert!(text.contains("accepted the token"), "{text}");
-    assert_eq!(
-        report.step(StepId::Exchange).expect("exchange").status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Exchange), Status::Ok);
 }
 
 #[tokio::test]
@@ -364,13 +358,7 @@ async fn a_document_that_does_not_parse_fails_load_with_its_error() {
             .contains("yaml"),
         "{load:?}"
     );
-    assert_eq!(
-        report
-            .step(StepId::Environment)
-            .expect("environment")
-            .status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Environment), Status::Ok);
     assert!(!report.ok);
 }
 
@@ -652,7 +640,7 @@ mod x509 {
                 .starts_with("verifies against"),
             "{claims:?}"
         );
-        assert_eq!(report.step(StepId::Api).expect("api").status, Status::Ok);
+        assert_eq!(status(&report, StepId::Api), Status::Ok);
         let text = human(&case, &report);
         assert!(
             text.contains("san_uris: spiffe://example.org/ns/jobs/sa/trainer"),
@@ -676,10 +664,7 @@ mod x509 {
         );
         let text = message(&report, StepId::Exchange, "exchange-tls");
         assert!(text.contains("refused the client certificate"), "{text}");
-        assert_eq!(
-            report.step(StepId::Api).expect("api").status,
-            Status::Skipped
-        );
+        assert_eq!(status(&report, StepId::Api), Status::Skipped);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use conn_load::SourceSpec;
 use conn_schema::DocumentKind;
 use openai_conn_client::{ClientOptions, default_exchange_retry_policy};
-use openai_conn_doctor::{FixedClock, Options, Report, StepId, diagnose, render_human};
+use openai_conn_doctor::{FixedClock, Options, Report, Status, StepId, diagnose, render_human};
 use providers_core::MapEnv;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -204,6 +204,11 @@ pub fn statuses(report: &Report) -> Vec<String> {
 }
 
 /// The hint codes of step `id`.
+/// The status of the step `id`.
+pub fn status(report: &Report, id: StepId) -> Status {
+    report.step(id).expect("the step is reported").status
+}
+
 /// Why the step `id` was skipped, when it was.
 pub fn reason(report: &Report, id: StepId) -> Option<&str> {
     report
