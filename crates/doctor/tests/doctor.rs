@@ -11,8 +11,7 @@ use wiremock::ResponseTemplate;
 
 #[tokio::test]
 async fn kubernetes_all_steps_ok() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
     assert_eq!(
         statuses(&report),
@@ -39,8 +38,7 @@ async fn kubernetes_all_steps_ok() {
 
 #[tokio::test]
 async fn the_json_document_has_the_contract_fields() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
     let document = report.to_json();
     assert_eq!(document["conn_id"], "conn");
@@ -131,8 +129,7 @@ async fn another_invalid_grant_is_its_own_hint() {
 
 #[tokio::test]
 async fn an_expired_token_fails_its_claims_and_the_exchange_still_runs() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iat": NOW - 7200, "nbf": NOW - 7200, "exp": NOW - 3600}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     assert_eq!(codes(&report, StepId::TokenClaims), ["token-expired"]);
@@ -147,8 +144,7 @@ async fn an_expired_token_fails_its_claims_and_the_exchange_still_runs() {
 
 #[tokio::test]
 async fn a_token_not_valid_yet_gives_the_skew() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iat": NOW + 300, "nbf": NOW + 300, "exp": NOW + 3900}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     let text = message(&report, StepId::TokenClaims, "token-not-yet-valid");
@@ -157,8 +153,7 @@ async fn a_token_not_valid_yet_gives_the_skew() {
 
 #[tokio::test]
 async fn the_default_service_account_token_is_named_by_its_audience() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({
         "iss": "https://kubernetes.default.svc.cluster.local",
         "aud": ["https://kubernetes.default.svc.cluster.local"],
@@ -173,8 +168,7 @@ async fn the_default_service_account_token_is_named_by_its_audience() {
 
 #[tokio::test]
 async fn an_issuer_that_is_not_https_is_a_warning() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iss": "http://issuer.internal"}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     assert_eq!(codes(&report, StepId::TokenClaims), ["issuer-not-https"]);
@@ -364,8 +358,7 @@ async fn a_document_that_does_not_parse_fails_load_with_its_error() {
 
 #[tokio::test]
 async fn azure_imds_on_a_workload_identity_pod_is_the_nodes_identity() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path("/metadata/identity/oauth2/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"access_token": jwt(json!({"aud": ["api://AzureADTokenExchange"]}))}),
@@ -423,8 +416,7 @@ async fn github_without_id_token_permission_fails_before_any_request() {
 
 #[tokio::test]
 async fn github_actions_with_the_wrong_audience() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path("/oidc"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(
@@ -455,8 +447,7 @@ async fn github_actions_with_the_wrong_audience() {
 
 #[tokio::test]
 async fn gcp_with_the_right_audience_is_ok_and_with_another_fails() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path(
         "/computeMetadata/v1/instance/service-accounts/default/identity",
     ))
@@ -502,8 +493,7 @@ async fn gcp_without_a_metadata_server_says_so() {
 
 #[tokio::test]
 async fn a_custom_command_with_an_opaque_token_shows_its_length_only() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case
         .run(workload(
             "custom",
@@ -520,8 +510,7 @@ async fn a_custom_command_with_an_opaque_token_shows_its_length_only() {
 
 #[tokio::test]
 async fn an_api_key_connection_skips_the_workload_steps() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case
         .run(json!({"openai_client_kwargs": {"api_key": "sk-test-SECRET"}}))
         .await;

@@ -74,6 +74,13 @@ pub struct Case {
 impl Case {
     /// A folder and a loopback server that is both the exchange and the API (not yet mounted);
     /// the environment points `OPENAI_TOKEN_EXCHANGE_URL` and `OPENAI_BASE_URL` at it.
+    /// A case whose exchange and API answer as they should ([`Case::mount_ok`]).
+    pub async fn answering() -> Case {
+        let case = Case::new().await;
+        case.mount_ok().await;
+        case
+    }
+
     pub async fn new() -> Case {
         let server = MockServer::start().await;
         let env = MapEnv::new()
