@@ -64,13 +64,7 @@ async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_mad
         401,
         json!({"error": "invalid_grant", "error_description": "bad subject token"}),
     )]);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     let error = test_connection(&connected.client).await.unwrap_err();
 
@@ -277,13 +271,7 @@ async fn retries_and_the_401_replay_compose() {
 async fn an_api_request_at_the_refresh_point_completes_before_the_slow_exchange() {
     let mock = Mock::start().await;
     mock.script_exchange([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
     test_connection(&connected.client).await.unwrap();
     let cache = connected.token_cache.clone().unwrap();
     let first = cache.token().await.unwrap();
@@ -304,13 +292,7 @@ async fn an_api_request_at_the_refresh_point_completes_before_the_slow_exchange(
 #[tokio::test]
 async fn the_helpers_use_the_default_models() {
     let mock = Mock::start().await;
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     let reply = chat_completion(&connected.client, "hi", None)
         .await
