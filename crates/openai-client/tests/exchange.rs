@@ -63,9 +63,7 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
         401,
         json!({"error": "invalid_grant", "error_description": "subject token expired"}),
     )]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     match &error {
         ExchangeError::OAuth {
@@ -93,8 +91,7 @@ async fn forbidden_and_bad_request_are_not_retried() {
     for status in [400, 403] {
         let mock = Mock::start().await;
         mock.script_exchange([Reply::Json(status, json!({"error": "invalid_request"}))]);
-        let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-        let error = cache.token().await.unwrap_err();
+        let error = mock.exchange_error().await;
         assert_eq!(error.status(), Some(status));
         assert!(matches!(error, ExchangeError::OAuth { .. }), "{error:?}");
         assert_eq!(mock.exchange_calls(), 1);
@@ -105,9 +102,7 @@ async fn forbidden_and_bad_request_are_not_retried() {
 async fn redirect_is_not_followed() {
     let mock = Mock::start().await;
     mock.script_exchange([Reply::Redirect(302)]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     assert!(
         matches!(
@@ -143,9 +138,7 @@ async fn two_server_errors_then_success_recovers_in_three_calls() {
 async fn retries_are_bounded_and_the_status_is_reported() {
     let mock = Mock::start().await;
     mock.set_exchange_default(Reply::Status(429));
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     assert_eq!(failed_status(&error), Some(429), "{error:?}");
     assert_eq!(
@@ -159,9 +152,7 @@ async fn retries_are_bounded_and_the_status_is_reported() {
 async fn unexpected_status_is_typed_and_not_retried() {
     let mock = Mock::start().await;
     mock.script_exchange([Reply::Json(404, json!({"access_token": "leaky"}))]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     assert_eq!(failed_status(&error), Some(404), "{error:?}");
     assert!(!error.to_string().contains("leaky"));
@@ -182,8 +173,7 @@ async fn malformed_success_bodies_are_typed_errors_after_one_call() {
     ] {
         let mock = Mock::start().await;
         mock.script_exchange([Reply::Json(200, body.clone())]);
-        let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-        let error = cache.token().await.unwrap_err();
+        let error = mock.exchange_error().await;
         assert!(
             matches!(
                 error,

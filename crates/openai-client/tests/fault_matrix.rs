@@ -35,9 +35,7 @@ async fn server_error_forever_is_a_typed_error_after_the_retry_budget() {
 async fn an_exchange_that_never_answers_times_out_and_is_retried() {
     let mock = Mock::start().await;
     mock.set_exchange_default(Reply::DelayedToken(Duration::from_secs(3600)));
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     assert!(
         matches!(error, ExchangeError::Http(HttpError::Timeout { .. })),

@@ -198,6 +198,14 @@ impl Mock {
             .unwrap()
     }
 
+    /// What a first token from a fresh cache (a counting source of JWTs) fails with.
+    pub async fn exchange_error(&self) -> ExchangeError {
+        self.cache(CountingSource::new(TokenType::Jwt))
+            .token()
+            .await
+            .expect_err("the exchange fails")
+    }
+
     pub fn options(&self, source: Arc<CountingSource>) -> ClientOptions {
         ClientOptions::new()
             .with_env(Arc::new(MapEnv::new()))
