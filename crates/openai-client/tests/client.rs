@@ -14,7 +14,8 @@ use openai_conn_client::{
 };
 use serde_json::json;
 use support::{
-    CountingSource, Mock, Reply, connect_workload_identity, parse, workload_identity_connection,
+    CountingSource, Mock, Reply, connect_workload_identity, oauth, parse,
+    workload_identity_connection,
 };
 
 fn api_status(error: &OpenAIError) -> Option<u16> {
@@ -71,20 +72,10 @@ async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_mad
     let OpenAIError::Boxed(boxed) = &error else {
         panic!("expected the exchange error, got {error:?}");
     };
-    match boxed.downcast_ref::<ExchangeError>() {
-        Some(ExchangeError::OAuth {
-            error,
-            description,
-            status,
-            ..
-        }) => {
-            assert_eq!(
-                (error.as_str(), description.as_str(), *status),
-                ("invalid_grant", "bad subject token", 401)
-            );
-        }
-        other => panic!("expected an oauth error, got {other:?}"),
-    }
+    let exchange = boxed
+        .downcast_ref::<ExchangeError>()
+        .expect("the boxed error is the exchange's");
+    assert_eq!(oauth(exchange), ("invalid_grant", "bad subject token", 401));
     assert_eq!(
         error.to_string(),
         "oauth error invalid_grant (401): bad subject token"

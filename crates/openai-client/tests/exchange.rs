@@ -8,7 +8,7 @@ use openai_conn_client::{ExchangeError, HttpError, TOKEN_EXCHANGE_URL_ENV, Token
 use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
-use support::{CountingSource, Mock, Reply, SUBJECT_TOKEN, failed_status};
+use support::{CountingSource, Mock, Reply, SUBJECT_TOKEN, failed_status, oauth};
 
 #[tokio::test]
 async fn exchange_body_for_a_jwt_source_is_exactly_the_five_fields() {
@@ -65,19 +65,10 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
     )]);
     let error = mock.exchange_error().await;
 
-    match &error {
-        ExchangeError::OAuth {
-            error: code,
-            description,
-            status,
-            ..
-        } => {
-            assert_eq!(code, "invalid_grant");
-            assert_eq!(description, "subject token expired");
-            assert_eq!(*status, 401);
-        }
-        other => panic!("expected an oauth error, got {other:?}"),
-    }
+    assert_eq!(
+        oauth(&error),
+        ("invalid_grant", "subject token expired", 401)
+    );
     assert_eq!(
         error.to_string(),
         "oauth error invalid_grant (401): subject token expired"

@@ -360,6 +360,20 @@ pub fn failed_status(error: &ExchangeError) -> Option<u16> {
     }
 }
 
+/// The code, description and status of the OAuth error an exchange answered with; any other
+/// error fails the test.
+pub fn oauth(error: &ExchangeError) -> (&str, &str, u16) {
+    match error {
+        ExchangeError::OAuth {
+            error,
+            description,
+            status,
+            ..
+        } => (error, description, *status),
+        other => panic!("an oauth error was expected, got {other:?}"),
+    }
+}
+
 pub fn parse(document: &Value) -> conn_schema::Connection {
     let report = conn_schema::validate(&document.to_string(), conn_schema::DocumentKind::Auto);
     match report.connection() {
