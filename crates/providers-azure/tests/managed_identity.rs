@@ -7,7 +7,7 @@ use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_http::conformance::{
-    cause_of, fetch_once, recorded, recording_sleep, request_count, serving,
+    cause_of, fetch_once, recorded, recording_sleep, request_count, serving, serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -346,21 +346,9 @@ async fn system_assigned_400_says_so() {
 
 #[tokio::test]
 async fn gone_has_its_own_budget() {
-    let server = MockServer::start().await;
-    Mock::given(path(IMDS_PATH))
-        .respond_with(ResponseTemplate::new(410))
-        .up_to_n_times(5)
-        .mount(&server)
-        .await;
-    Mock::given(path(IMDS_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path(IMDS_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
+    let gone = ResponseTemplate::new(410);
+    let unavailable = ResponseTemplate::new(503);
+    let server = serving_in_turn(IMDS_PATH, [(gone, 5), (unavailable, 2)], token_reply()).await;
     let (source, slept) = imds_source(&server, system_assigned);
     let source = source.with_retry_policy(providers_azure::DEFAULT_RETRY_POLICY.without_delays());
 

@@ -10,6 +10,7 @@ use providers_gcp::{
 };
 use providers_http::conformance::{
     cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
+    serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
@@ -246,19 +247,10 @@ async fn a_404_says_what_is_probably_wrong() {
 
 #[tokio::test]
 async fn no_token_or_body_reaches_debug_output_or_error_text() {
-    let server = MockServer::start().await;
     // An error reply that echoes the token, then a success.
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(
-            ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}")),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
+    let denied = ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}"));
+    let success = ResponseTemplate::new(200).set_body_string(TOKEN);
+    let server = serving_in_turn(IDENTITY_PATH, [(denied, 1)], success).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
 
     let error = source.fetch().await.expect_err("403");

@@ -8,6 +8,7 @@ use providers_github::HttpSource;
 use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
 use providers_http::conformance::{
     cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
+    serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -256,28 +257,17 @@ async fn a_rejected_request_token_says_so() {
 
 #[tokio::test]
 async fn neither_token_nor_request_token_reaches_debug_output_or_error_text() {
-    let server = MockServer::start().await;
     // Error replies that echo both secrets, then a success.
     let echo = json!({ "message": format!("bad {REQUEST_TOKEN} for {TOKEN}") });
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(403).set_body_json(echo.clone()))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": echo })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply().set_delay(Duration::from_secs(3)))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
+    let replies = [
+        (ResponseTemplate::new(403).set_body_json(echo.clone()), 1),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({ "message": echo })),
+            1,
+        ),
+        (token_reply().set_delay(Duration::from_secs(3)), 1),
+    ];
+    let server = serving_in_turn(TOKEN_PATH, replies, token_reply()).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let source = source
         .with_retry_policy(RetryPolicy::NONE)

@@ -119,6 +119,39 @@ pub async fn serving(path: &str, reply: ResponseTemplate) -> MockServer {
     server
 }
 
+/// A loopback server that answers requests for `path` with each of `replies` in turn, each for
+/// as many requests as its count says, and with `last` from then on.
+pub async fn serving_in_turn(
+    path: &str,
+    replies: impl IntoIterator<Item = (ResponseTemplate, u64)>,
+    last: ResponseTemplate,
+) -> MockServer {
+    let server = MockServer::start().await;
+    mount_in_turn(&server, path, replies, last).await;
+    server
+}
+
+/// Makes `server` answer requests for `path` with each of `replies` in turn, each for as many
+/// requests as its count says, and with `last` from then on.
+pub async fn mount_in_turn(
+    server: &MockServer,
+    path: &str,
+    replies: impl IntoIterator<Item = (ResponseTemplate, u64)>,
+    last: ResponseTemplate,
+) {
+    for (reply, times) in replies {
+        Mock::given(matchers::path(path))
+            .respond_with(reply)
+            .up_to_n_times(times)
+            .mount(server)
+            .await;
+    }
+    Mock::given(matchers::path(path))
+        .respond_with(last)
+        .mount(server)
+        .await;
+}
+
 /// How many requests `server` has received.
 pub async fn request_count(server: &MockServer) -> usize {
     match server.received_requests().await {
@@ -218,15 +251,13 @@ impl Setup {
         check: &str,
     ) {
         self.server.reset().await;
-        Mock::given(path(S::PATH))
-            .respond_with(failure)
-            .up_to_n_times(failures)
-            .mount(&self.server)
-            .await;
-        Mock::given(path(S::PATH))
-            .respond_with(S::token_reply(TOKEN))
-            .mount(&self.server)
-            .await;
+        mount_in_turn(
+            &self.server,
+            S::PATH,
+            [(failure, failures)],
+            S::token_reply(TOKEN),
+        )
+        .await;
         match self.source.fetch().await {
             Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN, "{check}"),
             Err(error) => panic!("{check}: a token was expected: {error}"),
