@@ -7,7 +7,8 @@ use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_http::conformance::{
-    cause_of, fetch_once, recorded, recording_sleep, request_count, serving, serving_in_turn,
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, request_count, serving,
+    serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -240,8 +241,7 @@ async fn malformed_and_empty_replies_are_errors() {
             "{error:?}"
         );
         assert_eq!(azure_error(&error).to_string(), expected);
-        assert_eq!(error.step(), "reading the IMDS reply");
-        assert!(!error.is_transient());
+        assert_failed_at(&error, "reading the IMDS reply", false);
         assert!(!error.to_string().contains(TOKEN));
     }
 }
@@ -317,10 +317,10 @@ async fn app_service_400_names_mi_res_id_and_is_not_retried() {
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
-    assert!(!error.is_transient());
-    assert_eq!(
-        error.step(),
-        "requesting a token from the App Service identity endpoint"
+    assert_failed_at(
+        &error,
+        "requesting a token from the App Service identity endpoint",
+        false,
     );
     assert_eq!(
         azure_error(&error).to_string(),
@@ -431,8 +431,7 @@ async fn bad_environment_is_reported_at_fetch_time() {
     for (env, expected) in cases {
         let error = azure(env).fetch().await.expect_err("the fetch fails");
 
-        assert!(!error.is_transient(), "{expected}");
-        assert_eq!(error.step(), "reading the endpoint from the environment");
+        assert_failed_at(&error, "reading the endpoint from the environment", false);
         assert_eq!(azure_error(&error).to_string(), expected);
         assert!(!full_text(&error).contains("header-secret"));
     }
@@ -451,8 +450,7 @@ async fn a_plain_http_identity_endpoint_off_this_machine_is_refused() {
             .with("IDENTITY_ENDPOINT", endpoint)
             .with("IDENTITY_HEADER", "header-secret");
         let error = azure(env).fetch().await.expect_err("the fetch fails");
-        assert!(!error.is_transient(), "{endpoint}");
-        assert_eq!(error.step(), "reading the endpoint from the environment");
+        assert_failed_at(&error, "reading the endpoint from the environment", false);
         assert!(
             azure_error(&error)
                 .to_string()

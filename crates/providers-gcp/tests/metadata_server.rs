@@ -9,8 +9,8 @@ use providers_gcp::{
     DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
 use providers_http::conformance::{
-    cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
-    serving_in_turn,
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
+    serving, serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
@@ -136,8 +136,7 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
     let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
 
     let error = source.fetch().await.expect_err("rejected");
-    assert_eq!(error.step(), "reading GCE_METADATA_HOST");
-    assert!(!error.is_transient());
+    assert_failed_at(&error, "reading GCE_METADATA_HOST", false);
     assert!(
         matches!(gcp_error(&error), GcpError::InvalidMetadataHost { value: v } if *v == value),
         "{error:?}"
@@ -174,8 +173,7 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
             ),
             "{error:?}"
         );
-        assert_eq!(error.step(), "reading the metadata server reply");
-        assert!(!error.is_transient());
+        assert_failed_at(&error, "reading the metadata server reply", false);
         assert_eq!(
             error.to_string(),
             format!(

@@ -7,8 +7,8 @@ use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, Token
 use providers_github::HttpSource;
 use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
 use providers_http::conformance::{
-    cause_of, fetch_once, recorded, recording_sleep, renderings, request_count, serving,
-    serving_in_turn,
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
+    serving, serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -134,10 +134,10 @@ async fn missing_variables_ask_for_the_id_token_permission() {
             ),
             "{error:?}"
         );
-        assert!(!error.is_transient());
-        assert_eq!(
-            error.step(),
-            "reading the ACTIONS_ID_TOKEN_REQUEST variables"
+        assert_failed_at(
+            &error,
+            "reading the ACTIONS_ID_TOKEN_REQUEST variables",
+            false,
         );
         assert_eq!(
             github_error(&error).to_string(),

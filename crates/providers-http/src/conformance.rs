@@ -191,6 +191,16 @@ pub async fn fetch_once(
     requests.remove(0)
 }
 
+/// Asserts that `error` failed at `step`, and is transient or not as `transient` says.
+pub fn assert_failed_at(error: &SourceError, step: &str, transient: bool) {
+    assert_eq!(error.step(), step, "the step of {error}");
+    assert_eq!(
+        error.is_transient(),
+        transient,
+        "whether {error} is transient"
+    );
+}
+
 /// The cause of `error` as the source's own error type `E`, once the error is seen to name
 /// `provider`; panics, naming what it expected, otherwise.
 pub fn cause_of<'e, E: std::error::Error + 'static>(
