@@ -82,12 +82,9 @@ async fn a_server_sent_event_reaches_the_client_before_the_upstream_sends_the_ne
     mock.script(ApiReply::Stream(receiver));
     let proxy = Proxy::start(mock.api_key_upstream(), Access::local()).await;
 
-    let mut response = client()
-        .post(proxy.url("/v1/chat/completions"))
-        .body(r#"{"stream":true}"#)
-        .send()
-        .await
-        .unwrap();
+    let mut response = proxy
+        .post("/v1/chat/completions", r#"{"stream":true}"#)
+        .await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     for n in 1..=3 {
         let event = format!("data: {{\"n\":{n}}}\n\n");
@@ -360,25 +357,14 @@ async fn a_second_401_and_a_401_to_a_body_past_the_limit_reach_the_client() {
     mock.script(ApiReply::Json(401, "{}"));
     let source = CountingSource::new();
     let proxy = Proxy::start(mock.workload_upstream(source.clone()), Access::local()).await;
-    let client = client();
 
-    let response = client
-        .post(proxy.url("/v1/embeddings"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = proxy.post("/v1/embeddings", "{}").await;
     assert_eq!(response.status(), 401);
     assert_eq!(mock.api_requests(), 2, "one replay, no more");
 
     mock.script(ApiReply::Json(401, "{}"));
     let large = vec![b'x'; REPLAY_BODY_LIMIT + 1];
-    let response = client
-        .post(proxy.url("/v1/files"))
-        .body(large)
-        .send()
-        .await
-        .unwrap();
+    let response = proxy.post("/v1/files", large).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
         mock.api_requests(),
@@ -517,12 +503,7 @@ async fn an_api_key_connection_is_healthy_at_once() {
 /// A streamed chat completion started through `proxy`, its first event (`data: 1`) sent on
 /// `events` and read; its stream is still open.
 async fn a_stream_in_flight(proxy: &Proxy, events: &mpsc::Sender<Bytes>) -> reqwest::Response {
-    let mut response = client()
-        .post(proxy.url("/v1/chat/completions"))
-        .body("{}")
-        .send()
-        .await
-        .expect("the proxy answers the streamed request");
+    let mut response = proxy.post("/v1/chat/completions", "{}").await;
     events
         .send(Bytes::from_static(b"data: 1\n\n"))
         .await

@@ -341,6 +341,16 @@ impl Proxy {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The proxy's answer to a `POST` of `body` to `path`.
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        client()
+            .post(self.url(path))
+            .body(body)
+            .send()
+            .await
+            .expect("the proxy answers the POST")
+    }
+
     /// The text of `/metrics` as the proxy serves it now.
     pub async fn metrics(&self) -> String {
         client()
