@@ -60,11 +60,11 @@ async fn two_api_calls_make_one_fetch_and_one_exchange() {
 
 #[tokio::test]
 async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_made() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(
+    let mock = Mock::scripted([Reply::Json(
         401,
         json!({"error": "invalid_grant", "error_description": "bad subject token"}),
-    )]);
+    )])
+    .await;
     let (_, connected) = connect_workload_identity(&mock);
 
     let error = test_connection(&connected.client).await.unwrap_err();
@@ -260,8 +260,7 @@ async fn retries_and_the_401_replay_compose() {
 
 #[tokio::test(start_paused = true)]
 async fn an_api_request_at_the_refresh_point_completes_before_the_slow_exchange() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]);
+    let mock = Mock::scripted([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]).await;
     let (_, connected) = connect_workload_identity(&mock);
     test_connection(&connected.client).await.unwrap();
     let cache = connected.token_cache.clone().unwrap();

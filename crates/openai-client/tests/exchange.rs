@@ -58,11 +58,11 @@ async fn exchange_body_for_an_id_source_names_the_id_token_type() {
 
 #[tokio::test]
 async fn oauth_error_is_typed_with_code_description_and_status() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(
+    let mock = Mock::scripted([Reply::Json(
         401,
         json!({"error": "invalid_grant", "error_description": "subject token expired"}),
-    )]);
+    )])
+    .await;
     let error = mock.exchange_error().await;
 
     assert_eq!(
@@ -80,8 +80,7 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
 #[tokio::test]
 async fn forbidden_and_bad_request_are_not_retried() {
     for status in [400, 403] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Json(status, json!({"error": "invalid_request"}))]);
+        let mock = Mock::scripted([Reply::Json(status, json!({"error": "invalid_request"}))]).await;
         let error = mock.exchange_error().await;
         assert_eq!(error.status(), Some(status));
         assert!(matches!(error, ExchangeError::OAuth { .. }), "{error:?}");
@@ -91,8 +90,7 @@ async fn forbidden_and_bad_request_are_not_retried() {
 
 #[tokio::test]
 async fn redirect_is_not_followed() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Redirect(302)]);
+    let mock = Mock::scripted([Reply::Redirect(302)]).await;
     let error = mock.exchange_error().await;
 
     assert!(
@@ -113,8 +111,7 @@ async fn redirect_is_not_followed() {
 
 #[tokio::test]
 async fn two_server_errors_then_success_recovers_in_three_calls() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Status(500), Reply::Status(503)]);
+    let mock = Mock::scripted([Reply::Status(500), Reply::Status(503)]).await;
     let cache = mock.cache(CountingSource::new(TokenType::Jwt));
 
     let token = cache.token().await.unwrap();
@@ -141,8 +138,7 @@ async fn retries_are_bounded_and_the_status_is_reported() {
 
 #[tokio::test]
 async fn unexpected_status_is_typed_and_not_retried() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(404, json!({"access_token": "leaky"}))]);
+    let mock = Mock::scripted([Reply::Json(404, json!({"access_token": "leaky"}))]).await;
     let error = mock.exchange_error().await;
 
     assert_eq!(failed_status(&error), Some(404), "{error:?}");
@@ -162,8 +158,7 @@ async fn malformed_success_bodies_are_typed_errors_after_one_call() {
         json!({"access_token": "a"}),
         json!(["not", "an", "object"]),
     ] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Json(200, body.clone())]);
+        let mock = Mock::scripted([Reply::Json(200, body.clone())]).await;
         let error = mock.exchange_error().await;
         assert!(
             matches!(

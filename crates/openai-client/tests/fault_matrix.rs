@@ -49,12 +49,12 @@ async fn an_exchange_that_never_answers_times_out_and_is_retried() {
 #[tokio::test]
 async fn an_html_page_is_a_malformed_reply_not_retried() {
     for status in [200, 502] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Raw(
+        let mock = Mock::scripted([Reply::Raw(
             status,
             "text/html",
             "<html><body>Bad gateway — access_token=leak</body></html>",
-        )]);
+        )])
+        .await;
         mock.set_exchange_default(Reply::Token);
         let cache = mock.cache(CountingSource::new(TokenType::Jwt));
 

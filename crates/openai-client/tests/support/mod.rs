@@ -140,6 +140,13 @@ impl Mock {
         format!("{}/v1", self.base)
     }
 
+    /// A mock whose first exchanges answer with `replies`, in order ([`Mock::script_exchange`]).
+    pub async fn scripted(replies: impl IntoIterator<Item = Reply>) -> Mock {
+        let mock = Mock::start().await;
+        mock.script_exchange(replies);
+        mock
+    }
+
     /// Replies used in order by the next exchanges; afterwards the default reply is used.
     pub fn script_exchange(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.exchange_script.lock().unwrap().extend(replies);
