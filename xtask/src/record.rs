@@ -17,14 +17,7 @@ use crate::schemastore::fixtures;
 /// explicit, reviewed step.
 pub(crate) fn record(root: &Path) -> Result<()> {
     refuse_breaking_changes(root)?;
-    for (name, content) in expected() {
-        let path = root.join(&name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
-    }
+    crate::schema::write_files(root, expected())?;
     eprintln!("xtask: recorded the published schemas in schema/{SCHEMA_MAJOR_DIR}/");
     Ok(())
 }
@@ -33,18 +26,15 @@ pub(crate) fn record(root: &Path) -> Result<()> {
 /// generate today, and the types break nothing the record accepted.
 pub(crate) fn check(root: &Path) -> Result<()> {
     refuse_breaking_changes(root)?;
-    let stale = stale_files(root);
-    if stale.is_empty() {
-        eprintln!("xtask: schema/{SCHEMA_MAJOR_DIR}/ records the current schemas");
-        return Ok(());
-    }
-    for diff in &stale {
-        eprintln!("{diff}");
-    }
-    bail!(
-        "schema/{SCHEMA_MAJOR_DIR}/ does not record the current schemas ({} file(s) differ); run \
-         `cargo xtask record` and commit the result",
-        stale.len()
+    crate::schema::check_files(
+        &crate::schema::diffs(root, &expected()),
+        &format!("xtask: schema/{SCHEMA_MAJOR_DIR}/ records the current schemas"),
+        |count| {
+            format!(
+                "schema/{SCHEMA_MAJOR_DIR}/ does not record the current schemas ({count} file(s) \
+                 differ); run `cargo xtask record` and commit the result"
+            )
+        },
     )
 }
 
@@ -59,11 +49,6 @@ fn expected() -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// A diff for every file of the record that differs from what the types generate.
-fn stale_files(root: &Path) -> Vec<String> {
-    crate::schema::diffs(root, &expected())
 }
 
 /// Fails when the current schemas reject a valid document the record accepts.

@@ -37,32 +37,55 @@ pub(crate) fn expected() -> Vec<(String, String)> {
 }
 
 pub(crate) fn write(root: &Path) -> Result<()> {
-    for (name, content) in expected() {
+    for name in write_files(root, expected())? {
+        eprintln!("xtask: wrote {name}");
+    }
+    Ok(())
+}
+
+/// Writes each `(name, content)` at `root/name`, making its folder first; returns the names.
+pub(crate) fn write_files(root: &Path, files: Vec<(String, String)>) -> Result<Vec<String>> {
+    let mut written = Vec::with_capacity(files.len());
+    for (name, content) in files {
         let path = root.join(&name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("xtask: wrote {name}");
+        written.push(name);
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Fails with a unified diff per stale file, and the command that fixes it.
 pub(crate) fn check(root: &Path) -> Result<()> {
-    let stale = stale_files(root);
+    check_files(
+        &stale_files(root),
+        "xtask: schema/ and docs/reference.md are up to date",
+        |count| {
+            format!(
+                "{count} generated file(s) are stale; run `cargo xtask schema` and commit the result"
+            )
+        },
+    )
+}
+
+/// Says `current` when there is no diff in `stale`; otherwise prints each diff and fails with
+/// the message `failure` gives for their number (what differs and the command that fixes it).
+pub(crate) fn check_files(
+    stale: &[String],
+    current: &str,
+    failure: impl FnOnce(usize) -> String,
+) -> Result<()> {
     if stale.is_empty() {
-        eprintln!("xtask: schema/ and docs/reference.md are up to date");
+        eprintln!("{current}");
         return Ok(());
     }
-    for diff in &stale {
+    for diff in stale {
         eprintln!("{diff}");
     }
-    bail!(
-        "{} generated file(s) are stale; run `cargo xtask schema` and commit the result",
-        stale.len()
-    )
+    bail!("{}", failure(stale.len()))
 }
 
 /// A diff for every generated file that differs from what the types generate.

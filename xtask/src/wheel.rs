@@ -217,9 +217,7 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
         0,
         "pre-commit try-repo on the good files",
     )?;
-    for hook in HOOK_NAMES {
-        expect_line(&good, hook, "Passed")?;
-    }
+    expect_every_hook(&good, "Passed")?;
 
     let bad = expect_exit(
         &mut try_repo(&[
@@ -230,9 +228,7 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
         1,
         "pre-commit try-repo on the bad files",
     )?;
-    for hook in HOOK_NAMES {
-        expect_line(&bad, hook, "Failed")?;
-    }
+    expect_every_hook(&bad, "Failed")?;
     expect_text(
         &bad,
         "bad.openai-connection.json:3:3: error[unknown-key]: unknown key \"workload_identity_providr\"",
@@ -249,15 +245,18 @@ fn check_pre_commit_hooks(root: &Path, work: &Path, tools: &Path, profile: &str)
     Ok(())
 }
 
-/// A line of pre-commit's summary: the hook's name, dots, then `Passed` or `Failed`.
-fn expect_line(output: &Output, hook: &str, verdict: &str) -> Result<()> {
+/// A line of pre-commit's summary for each of [`HOOK_NAMES`]: the hook's name, dots, then
+/// `verdict` (`Passed` or `Failed`).
+fn expect_every_hook(output: &Output, verdict: &str) -> Result<()> {
     let text = text(output);
-    let found = text.lines().any(|line| {
-        line.strip_prefix(hook)
-            .is_some_and(|rest| rest.starts_with('.') && rest.trim_end().ends_with(verdict))
-    });
-    if !found {
-        bail!("expected the hook {hook:?} to have {verdict} in:\n{text}");
+    for hook in HOOK_NAMES {
+        let found = text.lines().any(|line| {
+            line.strip_prefix(hook)
+                .is_some_and(|rest| rest.starts_with('.') && rest.trim_end().ends_with(verdict))
+        });
+        if !found {
+            bail!("expected the hook {hook:?} to have {verdict} in:\n{text}");
+        }
     }
     Ok(())
 }

@@ -9,6 +9,10 @@ use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_for};
 use conn_schema::{Auth, DocumentKind, Location, Profile, ProviderKind, Severity};
 use secrecy::ExposeSecret;
 
+mod support;
+
+use support::{error_located, errors};
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/connections")
@@ -27,14 +31,17 @@ fn loaded(name: &str, conn_id: &str) -> Loaded {
         .unwrap_or_else(|error| panic!("{name}#{conn_id}: {error}"))
 }
 
+/// What loading the connection `conn_id` of the fixture `name` fails with.
+fn load_error(name: &str, conn_id: &str) -> LoadError {
+    match load(&spec(name, conn_id), DocumentKind::Auto, &MapEnv::new()) {
+        Err(error) => error,
+        Ok(loaded) => panic!("{name}#{conn_id} was expected not to load: {loaded:?}"),
+    }
+}
+
 fn clean(name: &str, conn_id: &str) -> conn_schema::Connection {
     let loaded = loaded(name, conn_id);
-    let errors: Vec<_> = loaded
-        .report
-        .diagnostics()
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == Severity::Error)
-        .collect();
+    let errors = errors(&loaded);
     assert!(errors.is_empty(), "{name}#{conn_id}: {errors:?}");
     loaded.report.into_connection().expect("valid")
 }
@@ -103,16 +110,7 @@ fn env_file_with_comments_blank_lines_uris_and_json() {
 fn env_file_findings_keep_their_line_and_column() {
     // A JSON value: the finding is on the key inside the value, on the file's line 7.
     let broken = loaded("airflow-connections.env", "openai_broken");
-    let error = broken
-        .report
-        .diagnostics()
-        .iter()
-        .find(|d| d.pointer == "/extra/audience")
-        .expect("audience is reported");
-    assert_eq!(
-        error.location.map(|at| (at.line, at.column)),
-        Some((7, 181))
-    );
+    error_located(&broken, "/extra/audience", 7, 181);
     assert!(
         broken
             .label
@@ -126,13 +124,7 @@ fn env_file_findings_keep_their_line_and_column() {
 
     // A URI value: findings point at the start of the value on its line.
     let typo = loaded("airflow-connections.env", "openai_typo");
-    let error = typo
-        .report
-        .diagnostics()
-        .iter()
-        .find(|d| d.pointer == "/extra/workload_identity_provider")
-        .expect("provider is reported");
-    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((9, 13)));
+    let error = error_located(&typo, "/extra/workload_identity_provider", 9, 13);
     assert_eq!(
         error.suggestion.as_deref(),
         Some("did you mean \"kubernetes\"?")
@@ -141,17 +133,11 @@ fn env_file_findings_keep_their_line_and_column() {
 
 #[test]
 fn a_malformed_line_is_a_numbered_load_error_without_its_text() {
-    match load(
-        &spec("malformed.env", "openai_default"),
-        DocumentKind::Auto,
-        &MapEnv::new(),
-    ) {
-        Err(
-            error @ LoadError::Syntax {
-                location: Some(Location { line: 3, .. }),
-                ..
-            },
-        ) => {
+    match load_error("malformed.env", "openai_default") {
+        error @ LoadError::Syntax {
+            location: Some(Location { line: 3, .. }),
+            ..
+        } => {
             let message = error.to_string();
             assert!(message.contains("malformed.env:3:1:"), "{message}");
             assert!(message.contains("no `=`"), "{message}");
@@ -163,12 +149,8 @@ fn a_malformed_line_is_a_numbered_load_error_without_its_text() {
 
 #[test]
 fn a_missing_id_in_an_env_file_lists_the_ids() {
-    match load(
-        &spec("airflow-connections.env", "nope"),
-        DocumentKind::Auto,
-        &MapEnv::new(),
-    ) {
-        Err(LoadError::ConnIdNotFound { available, .. }) => assert_eq!(
+    match load_error("airflow-connections.env", "nope") {
+        LoadError::ConnIdNotFound { available, .. } => assert_eq!(
             available,
             [
                 "openai_broken",

@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use conn_load::{LoadError, Loaded, MapEnv, SourceSpec, load, load_with_stdin};
-use conn_schema::{Auth, Diagnostic, DocumentKind, Location, ProviderConfig};
+use conn_schema::{Auth, DocumentKind, Location, ProviderConfig};
 use secrecy::ExposeSecret;
+
+mod support;
+
+use support::{assert_clean, error_at, error_located, file, load_file, load_ok, write};
 
 const SECRET: &str = "sk-test-SECRET-123";
 
@@ -17,51 +21,10 @@ const GCP_EXTRA_JSON: &str = r#"{
   "service_account_id": "sa_1"
 }"#;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("the temporary directory is writable");
-    path
-}
-
-fn file(path: &Path) -> SourceSpec {
-    SourceSpec::File(path.to_owned())
-}
-
 fn env_conn(id: &str) -> SourceSpec {
     SourceSpec::Env {
         conn_id: id.to_owned(),
     }
-}
-
-fn load_ok(spec: &SourceSpec, kind: DocumentKind, env: &MapEnv) -> Loaded {
-    match load(spec, kind, env) {
-        Ok(loaded) => loaded,
-        Err(error) => panic!("load failed: {error}"),
-    }
-}
-
-fn errors(loaded: &Loaded) -> Vec<&Diagnostic> {
-    loaded
-        .report
-        .diagnostics()
-        .iter()
-        .filter(|diagnostic| diagnostic.severity == conn_schema::Severity::Error)
-        .collect()
-}
-
-fn error_at<'a>(loaded: &'a Loaded, pointer: &str) -> &'a Diagnostic {
-    errors(loaded)
-        .into_iter()
-        .find(|diagnostic| diagnostic.pointer == pointer)
-        .unwrap_or_else(|| panic!("no error at {pointer}: {:#?}", loaded.report.diagnostics()))
-}
-
-fn assert_clean(loaded: &Loaded) {
-    assert!(
-        !loaded.report.has_errors(),
-        "{}",
-        loaded.report.render(&loaded.label)
-    );
 }
 
 fn password(loaded: &Loaded) -> String {
@@ -123,8 +86,7 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
         "{\n  \"auth_type\": \"sometimes\"\n}\n",
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    let error = error_at(&loaded, "/auth_type");
-    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((2, 16)));
+    error_located(&loaded, "/auth_type", 2, 16);
     assert!(
         loaded
             .report
@@ -132,8 +94,7 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
             .contains("bad.json:2:16")
     );
 
-    let broken = write(dir.path(), "broken.json", "{\n  \"auth_type\": \n}\n");
-    let loaded = load_ok(&file(&broken), DocumentKind::Auto, &MapEnv::new());
+    let loaded = load_file(dir.path(), "broken.json", "{\n  \"auth_type\": \n}\n");
     assert!(loaded.report.has_errors());
     assert!(!loaded.report.well_formed());
     assert_eq!(
@@ -145,8 +106,7 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
 #[test]
 fn bare_extra_file_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "extra.json", GCP_EXTRA_JSON);
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
+    let loaded = load_file(dir.path(), "extra.json", GCP_EXTRA_JSON);
     assert_clean(&loaded);
     assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert!(matches!(workload(&loaded).provider, ProviderConfig::Gcp(_)));
@@ -156,12 +116,11 @@ fn bare_extra_file_is_detected() {
 fn extra_as_json_string() {
     let dir = tempfile::tempdir().unwrap();
     let extra = serde_json::to_string(GCP_EXTRA_JSON).unwrap();
-    let path = write(
+    let loaded = load_file(
         dir.path(),
         "conn.json",
         &format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}"),
     );
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(workload(&loaded).identity_provider_id, "idp_1");
 }
@@ -169,14 +128,13 @@ fn extra_as_json_string() {
 #[test]
 fn toml_whole_connection_and_bare_extra() {
     let dir = tempfile::tempdir().unwrap();
-    let whole = write(
+    let loaded = load_file(
         dir.path(),
         "conn.toml",
         &format!(
             "conn_type = \"openai\"\npassword = \"{SECRET}\"\n\n[extra]\nauth_type = \"api_key\"\n\n[extra.openai_client_kwargs]\ntimeout = 30\n"
         ),
     );
-    let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
@@ -186,12 +144,11 @@ fn toml_whole_connection_and_bare_extra() {
         Some(Duration::from_secs(30))
     );
 
-    let bare = write(
+    let loaded = load_file(
         dir.path(),
         "extra.toml",
         "auth_type = \"workload_identity\"\nworkload_identity_provider = \"azure\"\nidentity_provider_id = \"idp\"\nservice_account_id = \"sa\"\nresource = \"api://x\"\n",
     );
-    let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     match &workload(&loaded).provider {
@@ -209,8 +166,7 @@ fn toml_findings_point_at_the_key_or_value() {
         "conn_type = \"openai\"\n\n[extra]\nauth_type = \"sometimes\"\n",
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((4, 13)));
+    let error = error_located(&loaded, "/extra/auth_type", 4, 13);
     assert_eq!(error.origin, None);
 
     let broken = write(dir.path(), "broken.toml", "a = 1\nb = \n");
@@ -227,24 +183,22 @@ fn toml_findings_point_at_the_key_or_value() {
 #[test]
 fn yaml_whole_connection_and_bare_extra() {
     let dir = tempfile::tempdir().unwrap();
-    let whole = write(
+    let loaded = load_file(
         dir.path(),
         "conn.yaml",
         &format!(
             "conn_type: openai\nhost: https://api.example.com/v1\npassword: {SECRET}\nextra:\n  auth_type: api_key\n"
         ),
     );
-    let loaded = load_ok(&file(&whole), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
 
-    let bare = write(
+    let loaded = load_file(
         dir.path(),
         "extra.yml",
         "auth_type: workload_identity\nworkload_identity_provider: kubernetes\nidentity_provider_id: idp\nservice_account_id: sa\ntoken_file_path: /tmp/token\n",
     );
-    let loaded = load_ok(&file(&bare), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert_eq!(loaded.conn_id.as_deref(), Some("extra"));
@@ -259,8 +213,7 @@ fn yaml_findings_and_syntax_errors_have_positions() {
         "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n  refresh_buffer_seconds: soon\n",
     );
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
-    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((7, 27)));
+    error_located(&loaded, "/extra/refresh_buffer_seconds", 7, 27);
 
     let broken = write(
         dir.path(),
@@ -573,8 +526,7 @@ fn connections_file_json_hit_miss_and_positions() {
 
     let spec = connections_file(dir.path(), "conns.json", &text, "alpha");
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
-    let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!(error.location.map(|at| (at.line, at.column)), Some((5, 28)));
+    error_located(&loaded, "/extra/auth_type", 5, 28);
 
     let spec = connections_file(dir.path(), "conns.json", &text, "missing");
     match load(&spec, DocumentKind::Auto, &MapEnv::new()) {
@@ -604,11 +556,7 @@ fn connections_file_yaml_hit_miss_and_extra_dejson() {
 
     let spec = connections_file(dir.path(), "conns.yaml", text, "two");
     let loaded = load_ok(&spec, DocumentKind::Auto, &MapEnv::new());
-    let error = error_at(&loaded, "/extra/auth_type");
-    assert_eq!(
-        error.location.map(|at| (at.line, at.column)),
-        Some((11, 16))
-    );
+    error_located(&loaded, "/extra/auth_type", 11, 16);
 
     let spec = connections_file(dir.path(), "conns.yaml", text, "three");
     match load(&spec, DocumentKind::Auto, &MapEnv::new()) {

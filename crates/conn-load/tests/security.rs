@@ -1,20 +1,14 @@
 //! Loading against a hostile local environment and connections file, second pass.
 //! The environment is always a `MapEnv`: no test touches the process's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use conn_load::{LoadError, MapEnv, SourceSpec, load};
 use conn_schema::DocumentKind;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("the temporary directory is writable");
-    path
-}
+mod support;
 
-fn file(path: &Path) -> SourceSpec {
-    SourceSpec::File(path.to_owned())
-}
+use support::{assert_clean, file, load_ok, write};
 
 const CUSTOM_EXTRA: &str = r#"{"auth_type": "workload_identity", "workload_identity_provider": "custom",
   "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
@@ -85,12 +79,7 @@ fn no_override_sets_or_changes_a_token_command() {
     }
     // Other keys of a custom source may still be overridden, and the command stays.
     let env = MapEnv::new().with("OPENAI_CONN_EXTRA__SERVICE_ACCOUNT_ID", "sa-2");
-    let loaded = load(&file(&with_command), DocumentKind::Auto, &env).expect("loads");
-    assert!(
-        !loaded.report.has_errors(),
-        "{:?}",
-        loaded.report.diagnostics()
-    );
+    assert_clean(&load_ok(&file(&with_command), DocumentKind::Auto, &env));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Published, fixtures};
+use common::{Published, assert_same_verdict, fixtures};
 use conn_schema::{DocumentKind, validate_bytes};
 use serde_json::Value;
 
@@ -39,14 +39,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
                 );
                 continue;
             }
-            assert_eq!(
-                report.has_errors(),
-                !schema_errors.is_empty(),
-                "{}: parser says {:?}, schema says {:?}",
-                path.display(),
-                report.diagnostics(),
-                schema_errors
-            );
+            assert_same_verdict(&path, &report, &schema_errors);
             // And they point at the same places: every parser error sits at or below a schema
             // error, and every schema error has a parser error at or below it. ("At or below",
             // because a schema reports an unknown key or a missing one at its object, the parser at

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixtures, workspace};
+use common::{assert_same_verdict, fixtures, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
@@ -27,6 +27,29 @@ fn errors(text: &str, profile: Profile) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// The errors the Airflow profile finds in `text`, which the default profile accepts; there is
+/// at least one.
+fn airflow_errors(text: &str) -> Vec<Diagnostic> {
+    let default = errors(text, Profile::OpenaiConn);
+    assert!(
+        default.is_empty(),
+        "the default profile accepts it: {default:?}"
+    );
+    let found = errors(text, Profile::Airflow);
+    assert!(!found.is_empty(), "the Airflow profile refuses it");
+    found
+}
+
+/// `found` is an error at `pointer`, on `line` and `column`.
+fn assert_at(found: &Diagnostic, pointer: &str, line: usize, column: usize) {
+    assert_eq!(found.pointer, pointer, "{found:?}");
+    assert_eq!(
+        found.location.map(|at| (at.line, at.column)),
+        Some((line, column)),
+        "{found:?}"
+    );
+}
+
 fn workload(provider: &str, extra: &str) -> String {
     format!(
         "{{\n  \"auth_type\": \"workload_identity\",\n  \"workload_identity_provider\": \"{provider}\",\n  \"identity_provider_id\": \"idp\",\n  \"service_account_id\": \"sa\"{extra}\n}}"
@@ -36,14 +59,9 @@ fn workload(provider: &str, extra: &str) -> String {
 #[test]
 fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
     let text = workload("github_actions", "");
-    assert!(errors(&text, Profile::OpenaiConn).is_empty());
-    let found = errors(&text, Profile::Airflow);
+    let found = airflow_errors(&text);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].pointer, "/workload_identity_provider");
-    assert_eq!(
-        found[0].location.map(|at| (at.line, at.column)),
-        Some((3, 33))
-    );
+    assert_at(&found[0], "/workload_identity_provider", 3, 33);
     assert!(
         found[0]
             .message
@@ -71,8 +89,7 @@ fn token_command_and_its_timeout_are_errors_on_their_keys() {
         "custom",
         ",\n  \"token_command\": [\"vault\", \"read\"],\n  \"token_command_timeout_seconds\": 5",
     );
-    assert!(errors(&text, Profile::OpenaiConn).is_empty());
-    let found = errors(&text, Profile::Airflow);
+    let found = airflow_errors(&text);
     let at: Vec<(&str, usize, usize)> = found
         .iter()
         .filter_map(|d| Some((d.pointer.as_str(), d.location?.line, d.location?.column)))
@@ -99,14 +116,9 @@ fn token_command_and_its_timeout_are_errors_on_their_keys() {
 #[test]
 fn custom_token_provider_must_be_a_dotted_import_path_for_airflow() {
     let bare = workload("custom", ",\n  \"token_provider\": \"vault_jwt\"");
-    assert!(errors(&bare, Profile::OpenaiConn).is_empty());
-    let found = errors(&bare, Profile::Airflow);
+    let found = airflow_errors(&bare);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].pointer, "/token_provider");
-    assert_eq!(
-        found[0].location.map(|at| (at.line, at.column)),
-        Some((6, 21))
-    );
+    assert_at(&found[0], "/token_provider", 6, 21);
     assert!(found[0].message.contains("dotted Python import path"));
 
     let dotted = workload(
@@ -178,14 +190,7 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
             }
             let value: Value = serde_json::from_slice(&bytes).expect("well-formed");
             let schema_errors = schema.errors(&value);
-            assert_eq!(
-                report.has_errors(),
-                !schema_errors.is_empty(),
-                "{}: parser says {:?}, schema says {:?}",
-                path.display(),
-                report.diagnostics(),
-                schema_errors
-            );
+            assert_same_verdict(&path, &report, &schema_errors);
             let default = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::OpenaiConn);
             if report.has_errors() && !default.has_errors() {
                 rejected_only_by_airflow += 1;
@@ -231,14 +236,8 @@ fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
         "x509",
         ",\n  \"certificate_path\": \"/tls/tls.crt\",\n  \"private_key_path\": \"/tls/tls.key\"",
     );
-    assert!(errors(&text, Profile::OpenaiConn).is_empty());
-    let found = errors(&text, Profile::Airflow);
-    assert!(!found.is_empty(), "x509 accepted under the Airflow profile");
-    assert_eq!(found[0].pointer, "/workload_identity_provider");
-    assert_eq!(
-        found[0].location.map(|at| (at.line, at.column)),
-        Some((3, 33))
-    );
+    let found = airflow_errors(&text);
+    assert_at(&found[0], "/workload_identity_provider", 3, 33);
     assert!(
         found[0]
             .message

@@ -11,8 +11,7 @@ use wiremock::ResponseTemplate;
 
 #[tokio::test]
 async fn kubernetes_all_steps_ok() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
     assert_eq!(
         statuses(&report),
@@ -39,8 +38,7 @@ async fn kubernetes_all_steps_ok() {
 
 #[tokio::test]
 async fn the_json_document_has_the_contract_fields() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
     let document = report.to_json();
     assert_eq!(document["conn_id"], "conn");
@@ -131,8 +129,7 @@ async fn another_invalid_grant_is_its_own_hint() {
 
 #[tokio::test]
 async fn an_expired_token_fails_its_claims_and_the_exchange_still_runs() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iat": NOW - 7200, "nbf": NOW - 7200, "exp": NOW - 3600}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     assert_eq!(codes(&report, StepId::TokenClaims), ["token-expired"]);
@@ -141,17 +138,13 @@ async fn an_expired_token_fails_its_claims_and_the_exchange_still_runs() {
         text.contains("2026-12-06T01:40:00Z") && text.contains("1h 0m ago"),
         "{text}"
     );
-    assert_eq!(
-        report.step(StepId::Exchange).expect("exchange").status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Exchange), Status::Ok);
     assert!(!report.ok);
 }
 
 #[tokio::test]
 async fn a_token_not_valid_yet_gives_the_skew() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iat": NOW + 300, "nbf": NOW + 300, "exp": NOW + 3900}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     let text = message(&report, StepId::TokenClaims, "token-not-yet-valid");
@@ -160,8 +153,7 @@ async fn a_token_not_valid_yet_gives_the_skew() {
 
 #[tokio::test]
 async fn the_default_service_account_token_is_named_by_its_audience() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({
         "iss": "https://kubernetes.default.svc.cluster.local",
         "aud": ["https://kubernetes.default.svc.cluster.local"],
@@ -176,8 +168,7 @@ async fn the_default_service_account_token_is_named_by_its_audience() {
 
 #[tokio::test]
 async fn an_issuer_that_is_not_https_is_a_warning() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let token = jwt(json!({"iss": "http://issuer.internal"}));
     let report = case.run(case.kubernetes(&token, json!({}))).await;
     assert_eq!(codes(&report, StepId::TokenClaims), ["issuer-not-https"]);
@@ -296,10 +287,7 @@ async fn an_api_401_after_a_good_exchange_is_access_denied() {
     assert_eq!(codes(&report, StepId::Api), ["api-access-denied"]);
     let text = message(&report, StepId::Api, "api-access-denied");
     assert!(text.contains("accepted the token"), "{text}");
-    assert_eq!(
-        report.step(StepId::Exchange).expect("exchange").status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Exchange), Status::Ok);
 }
 
 #[tokio::test]
@@ -317,10 +305,7 @@ async fn no_exchange_and_no_api_send_nothing_past_their_step() {
     case.exchange = true;
     case.api = false;
     let report = case.run(case.kubernetes(&jwt(json!({})), json!({}))).await;
-    assert_eq!(
-        report.step(StepId::Api).expect("api").reason.as_deref(),
-        Some("--no-api")
-    );
+    assert_eq!(reason(&report, StepId::Api), Some("--no-api"));
     assert_eq!(case.requests("/oauth/token").await, 1);
     assert_eq!(case.requests("/v1/models").await, 0);
 }
@@ -367,20 +352,13 @@ async fn a_document_that_does_not_parse_fails_load_with_its_error() {
             .contains("yaml"),
         "{load:?}"
     );
-    assert_eq!(
-        report
-            .step(StepId::Environment)
-            .expect("environment")
-            .status,
-        Status::Ok
-    );
+    assert_eq!(status(&report, StepId::Environment), Status::Ok);
     assert!(!report.ok);
 }
 
 #[tokio::test]
 async fn azure_imds_on_a_workload_identity_pod_is_the_nodes_identity() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path("/metadata/identity/oauth2/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"access_token": jwt(json!({"aud": ["api://AzureADTokenExchange"]}))}),
@@ -438,8 +416,7 @@ async fn github_without_id_token_permission_fails_before_any_request() {
 
 #[tokio::test]
 async fn github_actions_with_the_wrong_audience() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path("/oidc"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(
@@ -470,8 +447,7 @@ async fn github_actions_with_the_wrong_audience() {
 
 #[tokio::test]
 async fn gcp_with_the_right_audience_is_ok_and_with_another_fails() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     wiremock::Mock::given(wiremock::matchers::path(
         "/computeMetadata/v1/instance/service-accounts/default/identity",
     ))
@@ -512,20 +488,12 @@ async fn gcp_without_a_metadata_server_says_so() {
         codes(&report, StepId::SubjectToken),
         ["gcp-metadata-unreachable"]
     );
-    assert_eq!(
-        report
-            .step(StepId::Exchange)
-            .expect("exchange")
-            .reason
-            .as_deref(),
-        Some("no subject token")
-    );
+    assert_eq!(reason(&report, StepId::Exchange), Some("no subject token"));
 }
 
 #[tokio::test]
 async fn a_custom_command_with_an_opaque_token_shows_its_length_only() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case
         .run(workload(
             "custom",
@@ -542,8 +510,7 @@ async fn a_custom_command_with_an_opaque_token_shows_its_length_only() {
 
 #[tokio::test]
 async fn an_api_key_connection_skips_the_workload_steps() {
-    let case = Case::new().await;
-    case.mount_ok().await;
+    let case = Case::answering().await;
     let report = case
         .run(json!({"openai_client_kwargs": {"api_key": "sk-test-SECRET"}}))
         .await;
@@ -662,7 +629,7 @@ mod x509 {
                 .starts_with("verifies against"),
             "{claims:?}"
         );
-        assert_eq!(report.step(StepId::Api).expect("api").status, Status::Ok);
+        assert_eq!(status(&report, StepId::Api), Status::Ok);
         let text = human(&case, &report);
         assert!(
             text.contains("san_uris: spiffe://example.org/ns/jobs/sa/trainer"),
@@ -686,10 +653,7 @@ mod x509 {
         );
         let text = message(&report, StepId::Exchange, "exchange-tls");
         assert!(text.contains("refused the client certificate"), "{text}");
-        assert_eq!(
-            report.step(StepId::Api).expect("api").status,
-            Status::Skipped
-        );
+        assert_eq!(status(&report, StepId::Api), Status::Skipped);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -708,13 +672,6 @@ mod x509 {
             codes(&report, StepId::SubjectToken),
             ["certificate-expired"]
         );
-        assert_eq!(
-            report
-                .step(StepId::Exchange)
-                .expect("exchange")
-                .reason
-                .as_deref(),
-            Some("no subject token")
-        );
+        assert_eq!(reason(&report, StepId::Exchange), Some("no subject token"));
     }
 }

@@ -7,10 +7,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openai_conn_client::TokenCache;
 use openai_conn_client::providers_core::TokenType;
-use openai_conn_client::{ExchangeError, HttpError, TokenCache};
 use secrecy::ExposeSecret;
-use support::{CountingSource, Mock, Reply, eventually};
+use support::{CountingSource, Mock, Reply, eventually, failed_status};
 
 fn value(token: &openai_conn_client::AccessToken) -> String {
     token.secret().expose_secret().to_owned()
@@ -74,8 +74,7 @@ fn futures_now(cache: &TokenCache) -> Option<openai_conn_client::AccessToken> {
 
 #[tokio::test(start_paused = true)]
 async fn a_request_at_the_refresh_point_does_not_wait_for_the_exchange() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]);
+    let mock = Mock::scripted([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]).await;
     let cache = mock.cache(CountingSource::new(TokenType::Jwt));
     let first = cache.token().await.unwrap();
 
@@ -99,8 +98,7 @@ async fn a_request_at_the_refresh_point_does_not_wait_for_the_exchange() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_refresh_keeps_serving_the_valid_token_then_reports_and_recovers() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Token]);
+    let mock = Mock::scripted([Reply::Token]).await;
     mock.set_exchange_default(Reply::Status(500));
     let cache = mock.cache(CountingSource::new(TokenType::Jwt));
     let first = cache.token().await.unwrap();
@@ -120,13 +118,7 @@ async fn a_failing_refresh_keeps_serving_the_valid_token_then_reports_and_recove
 
     tokio::time::sleep_until(first.expires_at()).await;
     let error = cache.token().await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 500, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(500), "{error:?}");
 
     mock.set_exchange_default(Reply::Token);
     assert_eq!(value(&cache.token().await.unwrap()), "access-2");
@@ -150,8 +142,7 @@ async fn invalidation_compares_before_clearing() {
 
 #[tokio::test(start_paused = true)]
 async fn a_waiter_cancelled_mid_refresh_leaves_the_cache_usable() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::DelayedToken(Duration::from_secs(2))]);
+    let mock = Mock::scripted([Reply::DelayedToken(Duration::from_secs(2))]).await;
     let cache = mock.cache(CountingSource::new(TokenType::Jwt));
 
     let cancelled = tokio::time::timeout(Duration::from_millis(500), cache.token()).await;

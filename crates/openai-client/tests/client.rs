@@ -13,7 +13,10 @@ use openai_conn_client::{
     embed, from_connection, test_connection,
 };
 use serde_json::json;
-use support::{CountingSource, Mock, Reply, parse, workload_identity_connection};
+use support::{
+    CountingSource, Mock, Reply, connect_workload_identity, oauth, parse,
+    workload_identity_connection,
+};
 
 fn api_status(error: &OpenAIError) -> Option<u16> {
     match error {
@@ -25,10 +28,7 @@ fn api_status(error: &OpenAIError) -> Option<u16> {
 #[tokio::test]
 async fn the_api_receives_the_exchanged_bearer() {
     let mock = Mock::start().await;
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     assert_eq!(
         test_connection(&connected.client).await.unwrap(),
@@ -46,10 +46,7 @@ async fn the_api_receives_the_exchanged_bearer() {
 #[tokio::test]
 async fn two_api_calls_make_one_fetch_and_one_exchange() {
     let mock = Mock::start().await;
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (source, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
     test_connection(&connected.client).await.unwrap();
@@ -63,38 +60,22 @@ async fn two_api_calls_make_one_fetch_and_one_exchange() {
 
 #[tokio::test]
 async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_made() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(
+    let mock = Mock::scripted([Reply::Json(
         401,
         json!({"error": "invalid_grant", "error_description": "bad subject token"}),
-    )]);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    )])
+    .await;
+    let (_, connected) = connect_workload_identity(&mock);
 
     let error = test_connection(&connected.client).await.unwrap_err();
 
     let OpenAIError::Boxed(boxed) = &error else {
         panic!("expected the exchange error, got {error:?}");
     };
-    match boxed.downcast_ref::<ExchangeError>() {
-        Some(ExchangeError::OAuth {
-            error,
-            description,
-            status,
-            ..
-        }) => {
-            assert_eq!(
-                (error.as_str(), description.as_str(), *status),
-                ("invalid_grant", "bad subject token", 401)
-            );
-        }
-        other => panic!("expected an oauth error, got {other:?}"),
-    }
+    let exchange = boxed
+        .downcast_ref::<ExchangeError>()
+        .expect("the boxed error is the exchange's");
+    assert_eq!(oauth(exchange), ("invalid_grant", "bad subject token", 401));
     assert_eq!(
         error.to_string(),
         "oauth error invalid_grant (401): bad subject token"
@@ -106,10 +87,7 @@ async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_mad
 async fn an_api_401_re_exchanges_once_and_replays_with_the_new_token() {
     let mock = Mock::start().await;
     mock.script_api([401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (source, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
 
@@ -121,37 +99,25 @@ async fn an_api_401_re_exchanges_once_and_replays_with_the_new_token() {
     );
 }
 
+/// A second 401 is returned as it is, after one replay; a 403 at once, without a new exchange.
 #[tokio::test]
-async fn a_second_401_is_returned_as_is() {
-    let mock = Mock::start().await;
-    mock.script_api([401, 401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+async fn a_second_401_and_a_403_are_returned_as_they_are() {
+    // The API's replies, and the requests, exchanges and fetches each takes.
+    for (replies, calls) in [(&[401, 401][..], 2), (&[403][..], 1)] {
+        let mock = Mock::start().await;
+        mock.script_api(replies.iter().copied());
+        let (source, connected) = connect_workload_identity(&mock);
 
-    let error = test_connection(&connected.client).await.unwrap_err();
+        let error = test_connection(&connected.client)
+            .await
+            .expect_err("the API's last status is returned");
 
-    assert_eq!(api_status(&error), Some(401), "{error:?}");
-    assert_eq!(mock.api_calls(), 2);
-    assert_eq!(mock.exchange_calls(), 2);
-    assert_eq!(source.fetches(), 2);
-}
-
-#[tokio::test]
-async fn a_403_is_not_re_exchanged() {
-    let mock = Mock::start().await;
-    mock.script_api([403]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
-
-    let error = test_connection(&connected.client).await.unwrap_err();
-
-    assert_eq!(api_status(&error), Some(403), "{error:?}");
-    assert_eq!(mock.api_calls(), 1);
-    assert_eq!(mock.exchange_calls(), 1);
+        let last = replies.last().copied();
+        assert_eq!(api_status(&error), last, "{error:?}");
+        assert_eq!(mock.api_calls(), calls, "API calls for {replies:?}");
+        assert_eq!(mock.exchange_calls(), calls, "exchanges for {replies:?}");
+        assert_eq!(source.fetches(), calls, "fetches for {replies:?}");
+    }
 }
 
 #[tokio::test]
@@ -281,10 +247,7 @@ async fn retries_and_the_401_replay_compose() {
     // A 500 is retried by async-openai's layer; the retry then meets a 401, which our layer
     // replays with a fresh token.
     mock.script_api([500, 401]);
-    let source = CountingSource::new(TokenType::Jwt);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected =
-        from_connection(&connection, "openai_wi", mock.options(source.clone())).unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     test_connection(&connected.client).await.unwrap();
 
@@ -297,15 +260,8 @@ async fn retries_and_the_401_replay_compose() {
 
 #[tokio::test(start_paused = true)]
 async fn an_api_request_at_the_refresh_point_completes_before_the_slow_exchange() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]);
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    let mock = Mock::scripted([Reply::Token, Reply::DelayedToken(Duration::from_secs(2))]).await;
+    let (_, connected) = connect_workload_identity(&mock);
     test_connection(&connected.client).await.unwrap();
     let cache = connected.token_cache.clone().unwrap();
     let first = cache.token().await.unwrap();
@@ -326,13 +282,7 @@ async fn an_api_request_at_the_refresh_point_completes_before_the_slow_exchange(
 #[tokio::test]
 async fn the_helpers_use_the_default_models() {
     let mock = Mock::start().await;
-    let connection = workload_identity_connection(&mock, json!({}));
-    let connected = from_connection(
-        &connection,
-        "openai_wi",
-        mock.options(CountingSource::new(TokenType::Jwt)),
-    )
-    .unwrap();
+    let (_, connected) = connect_workload_identity(&mock);
 
     let reply = chat_completion(&connected.client, "hi", None)
         .await

@@ -15,11 +15,11 @@ use openai_conn_client::providers_core::{
 };
 use openai_conn_client::test_util::exchange_retry_policy_for;
 use openai_conn_client::{
-    DEFAULT_FLIGHT_DEADLINE, ExchangeError, HttpError, TokenCache, default_exchange_retry_policy,
+    DEFAULT_FLIGHT_DEADLINE, ExchangeError, TokenCache, default_exchange_retry_policy,
     from_connection,
 };
 use serde_json::json;
-use support::{CountingSource, Mock, Reply, workload_identity_connection};
+use support::{CountingSource, Mock, Reply, failed_status, workload_identity_connection};
 
 async fn exchange_calls_with_max_retries(max_retries: Option<u32>) -> usize {
     let mock = Mock::start().await;
@@ -36,13 +36,7 @@ async fn exchange_calls_with_max_retries(max_retries: Option<u32>) -> usize {
         .token_cache
         .expect("workload identity has a cache");
     let error = cache.token().await.expect_err("every attempt fails");
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 503, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(503), "{error:?}");
     mock.exchange_calls()
 }
 

@@ -8,7 +8,7 @@ use openai_conn_client::{ExchangeError, HttpError, TOKEN_EXCHANGE_URL_ENV, Token
 use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::Arc;
-use support::{CountingSource, Mock, Reply, SUBJECT_TOKEN};
+use support::{CountingSource, Mock, Reply, SUBJECT_TOKEN, failed_status, oauth};
 
 #[tokio::test]
 async fn exchange_body_for_a_jwt_source_is_exactly_the_five_fields() {
@@ -58,28 +58,17 @@ async fn exchange_body_for_an_id_source_names_the_id_token_type() {
 
 #[tokio::test]
 async fn oauth_error_is_typed_with_code_description_and_status() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(
+    let mock = Mock::scripted([Reply::Json(
         401,
         json!({"error": "invalid_grant", "error_description": "subject token expired"}),
-    )]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
+    )])
+    .await;
+    let error = mock.exchange_error().await;
 
-    let error = cache.token().await.unwrap_err();
-
-    match &error {
-        ExchangeError::OAuth {
-            error: code,
-            description,
-            status,
-            ..
-        } => {
-            assert_eq!(code, "invalid_grant");
-            assert_eq!(description, "subject token expired");
-            assert_eq!(*status, 401);
-        }
-        other => panic!("expected an oauth error, got {other:?}"),
-    }
+    assert_eq!(
+        oauth(&error),
+        ("invalid_grant", "subject token expired", 401)
+    );
     assert_eq!(
         error.to_string(),
         "oauth error invalid_grant (401): subject token expired"
@@ -91,10 +80,8 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
 #[tokio::test]
 async fn forbidden_and_bad_request_are_not_retried() {
     for status in [400, 403] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Json(status, json!({"error": "invalid_request"}))]);
-        let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-        let error = cache.token().await.unwrap_err();
+        let mock = Mock::scripted([Reply::Json(status, json!({"error": "invalid_request"}))]).await;
+        let error = mock.exchange_error().await;
         assert_eq!(error.status(), Some(status));
         assert!(matches!(error, ExchangeError::OAuth { .. }), "{error:?}");
         assert_eq!(mock.exchange_calls(), 1);
@@ -103,11 +90,8 @@ async fn forbidden_and_bad_request_are_not_retried() {
 
 #[tokio::test]
 async fn redirect_is_not_followed() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Redirect(302)]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let mock = Mock::scripted([Reply::Redirect(302)]).await;
+    let error = mock.exchange_error().await;
 
     assert!(
         matches!(
@@ -127,8 +111,7 @@ async fn redirect_is_not_followed() {
 
 #[tokio::test]
 async fn two_server_errors_then_success_recovers_in_three_calls() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Status(500), Reply::Status(503)]);
+    let mock = Mock::scripted([Reply::Status(500), Reply::Status(503)]).await;
     let cache = mock.cache(CountingSource::new(TokenType::Jwt));
 
     let token = cache.token().await.unwrap();
@@ -143,17 +126,9 @@ async fn two_server_errors_then_success_recovers_in_three_calls() {
 async fn retries_are_bounded_and_the_status_is_reported() {
     let mock = Mock::start().await;
     mock.set_exchange_default(Reply::Status(429));
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
+    let error = mock.exchange_error().await;
 
-    let error = cache.token().await.unwrap_err();
-
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 429, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(429), "{error:?}");
     assert_eq!(
         error.to_string(),
         "the token exchange endpoint answered status 429"
@@ -163,19 +138,10 @@ async fn retries_are_bounded_and_the_status_is_reported() {
 
 #[tokio::test]
 async fn unexpected_status_is_typed_and_not_retried() {
-    let mock = Mock::start().await;
-    mock.script_exchange([Reply::Json(404, json!({"access_token": "leaky"}))]);
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
+    let mock = Mock::scripted([Reply::Json(404, json!({"access_token": "leaky"}))]).await;
+    let error = mock.exchange_error().await;
 
-    let error = cache.token().await.unwrap_err();
-
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 404, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(404), "{error:?}");
     assert!(!error.to_string().contains("leaky"));
     assert_eq!(mock.exchange_calls(), 1);
 }
@@ -192,10 +158,8 @@ async fn malformed_success_bodies_are_typed_errors_after_one_call() {
         json!({"access_token": "a"}),
         json!(["not", "an", "object"]),
     ] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Json(200, body.clone())]);
-        let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-        let error = cache.token().await.unwrap_err();
+        let mock = Mock::scripted([Reply::Json(200, body.clone())]).await;
+        let error = mock.exchange_error().await;
         assert!(
             matches!(
                 error,

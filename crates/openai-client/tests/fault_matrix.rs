@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use openai_conn_client::providers_core::TokenType;
 use openai_conn_client::{ExchangeError, HttpError};
-use support::{CountingSource, Mock, Reply};
+use support::{CountingSource, Mock, Reply, failed_status};
 
 #[tokio::test]
 async fn server_error_forever_is_a_typed_error_after_the_retry_budget() {
@@ -17,13 +17,7 @@ async fn server_error_forever_is_a_typed_error_after_the_retry_budget() {
 
     let error = cache.token().await.unwrap_err();
 
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Status { status: 500, .. })
-        ),
-        "{error:?}"
-    );
+    assert_eq!(failed_status(&error), Some(500), "{error:?}");
     assert!(error.is_transient());
     assert_eq!(
         error.to_string(),
@@ -41,9 +35,7 @@ async fn server_error_forever_is_a_typed_error_after_the_retry_budget() {
 async fn an_exchange_that_never_answers_times_out_and_is_retried() {
     let mock = Mock::start().await;
     mock.set_exchange_default(Reply::DelayedToken(Duration::from_secs(3600)));
-    let cache = mock.cache(CountingSource::new(TokenType::Jwt));
-
-    let error = cache.token().await.unwrap_err();
+    let error = mock.exchange_error().await;
 
     assert!(
         matches!(error, ExchangeError::Http(HttpError::Timeout { .. })),
@@ -57,12 +49,12 @@ async fn an_exchange_that_never_answers_times_out_and_is_retried() {
 #[tokio::test]
 async fn an_html_page_is_a_malformed_reply_not_retried() {
     for status in [200, 502] {
-        let mock = Mock::start().await;
-        mock.script_exchange([Reply::Raw(
+        let mock = Mock::scripted([Reply::Raw(
             status,
             "text/html",
             "<html><body>Bad gateway — access_token=leak</body></html>",
-        )]);
+        )])
+        .await;
         mock.set_exchange_default(Reply::Token);
         let cache = mock.cache(CountingSource::new(TokenType::Jwt));
 

@@ -95,6 +95,16 @@ fn with_env(env: MapEnv) -> ClientOptions {
 }
 
 const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// The subject token an exchange request carried, and its type.
+fn subject(body: &Value) -> (&str, &str) {
+    let field = |name: &str| {
+        body[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("the exchange request has a string {name}: {body}"))
+    };
+    (field("subject_token"), field("subject_token_type"))
+}
 const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 
 #[tokio::test]
@@ -126,8 +136,7 @@ async fn an_azure_connection_asks_imds_for_the_configured_identity() {
           &client_id=cid&object_id=oid&msi_res_id=%2Fsubscriptions%2Fs%2Fmi"
         ]
     );
-    assert_eq!(body["subject_token"], "eyJ.azure");
-    assert_eq!(body["subject_token_type"], JWT);
+    assert_eq!(subject(&body), ("eyJ.azure", JWT));
 }
 
 #[tokio::test]
@@ -165,8 +174,7 @@ async fn a_gcp_connection_asks_for_an_id_token_for_its_audience() {
           ?audience=https%3A%2F%2Fapi.openai.com%2Fv1"
         ]
     );
-    assert_eq!(body["subject_token"], "eyJ.gcp");
-    assert_eq!(body["subject_token_type"], ID_TOKEN);
+    assert_eq!(subject(&body), ("eyJ.gcp", ID_TOKEN));
 }
 
 #[tokio::test]
@@ -192,8 +200,7 @@ async fn a_github_actions_connection_asks_the_runner_for_its_audience() {
     );
     let authorization = metadata.requests.lock().unwrap()[0].1["authorization"].clone();
     assert_eq!(authorization, "Bearer request-token");
-    assert_eq!(body["subject_token"], "eyJ.github");
-    assert_eq!(body["subject_token_type"], JWT);
+    assert_eq!(subject(&body), ("eyJ.github", JWT));
 }
 
 #[tokio::test]
@@ -208,8 +215,7 @@ async fn a_registered_custom_source_gets_the_configured_token_type() {
 
     let body = exchange_body(&mock, &connection, options).await;
 
-    assert_eq!(body["subject_token"], support::SUBJECT_TOKEN);
-    assert_eq!(body["subject_token_type"], ID_TOKEN);
+    assert_eq!(subject(&body), (support::SUBJECT_TOKEN, ID_TOKEN));
 }
 
 #[cfg(unix)]
@@ -228,8 +234,7 @@ async fn a_custom_command_runs_with_its_argv_and_the_configured_token_type() {
 
     let body = exchange_body(&mock, &connection, with_env(MapEnv::new())).await;
 
-    assert_eq!(body["subject_token"], "eyJ.from-command");
-    assert_eq!(body["subject_token_type"], ID_TOKEN);
+    assert_eq!(subject(&body), ("eyJ.from-command", ID_TOKEN));
 }
 
 #[test]

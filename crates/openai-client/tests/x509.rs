@@ -19,7 +19,7 @@ use openai_conn_client::{
     HttpError, MutualTlsError, from_connection, plan, test_connection,
 };
 use providers_x509::TlsFailure;
-use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
+use providers_x509::testing::{ClientFiles, MtlsServer, PeerCertificate, TestCa, TestCert};
 use serde_json::{Value, json};
 
 /// One exchange as the server saw it: path, headers, body and the client certificate (DER).
@@ -104,24 +104,16 @@ async fn setup() -> Setup {
     let ca = TestCa::new("test ca");
     let seen = Arc::new(Seen::default());
     let server = MtlsServer::start(router(Arc::clone(&seen)), &ca.server(), &[&ca]).await;
-    let client_cert = ca.client("workload-1");
-    let (cert, key) = client_cert.write(directory.path(), "client");
-    let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
-    let path = |path: &std::path::Path| {
-        path.to_str()
-            .expect("the temporary path is UTF-8")
-            .to_owned()
-    };
+    let files = ca.client_files(directory.path(), "workload-1");
     Setup {
-        certificate_path: path(&cert),
-        private_key_path: path(&key),
-        ca_bundle_path: path(&bundle),
+        certificate_path: ClientFiles::text(&files.certificate_path),
+        private_key_path: ClientFiles::text(&files.private_key_path),
+        ca_bundle_path: ClientFiles::text(&files.ca_bundle_path),
         directory,
         ca,
         server,
         seen,
-        client_cert,
+        client_cert: files.client,
     }
 }
 
@@ -177,12 +169,23 @@ impl Setup {
     }
 
     fn exchanges(&self) -> Vec<Exchange> {
-        self.seen
-            .exchanges
-            .lock()
-            .expect("the recording lock is not poisoned")
-            .clone()
+        recorded(&self.seen.exchanges)
     }
+
+    fn api_peers(&self) -> Vec<Vec<u8>> {
+        recorded(&self.seen.api_peers)
+    }
+
+    fn api_authorizations(&self) -> Vec<String> {
+        recorded(&self.seen.api_authorizations)
+    }
+}
+
+/// What the server recorded so far.
+fn recorded<T: Clone>(list: &Mutex<Vec<T>>) -> Vec<T> {
+    list.lock()
+        .expect("the recording lock is not poisoned")
+        .clone()
 }
 
 #[tokio::test]
@@ -215,20 +218,9 @@ async fn the_exchange_posts_exactly_four_fields_over_mutual_tls_and_the_api_gets
         assert!(headers.get(name).is_none(), "{name} sent to the exchange");
     }
     assert_eq!(peer, setup.client_cert.der.as_ref());
+    assert_eq!(setup.api_authorizations(), vec!["Bearer x509-access-1"]);
     assert_eq!(
-        *setup
-            .seen
-            .api_authorizations
-            .lock()
-            .expect("the recording lock is not poisoned"),
-        vec!["Bearer x509-access-1"]
-    );
-    assert_eq!(
-        *setup
-            .seen
-            .api_peers
-            .lock()
-            .expect("the recording lock is not poisoned"),
+        setup.api_peers(),
         vec![setup.client_cert.der.as_ref().to_vec()]
     );
     let cache = connected
@@ -250,14 +242,7 @@ async fn an_api_key_in_the_connection_is_never_sent_under_x509() {
     test_connection(&connected.client)
         .await
         .expect("the API answers through mutual TLS");
-    assert_eq!(
-        *setup
-            .seen
-            .api_authorizations
-            .lock()
-            .expect("the recording lock is not poisoned"),
-        vec!["Bearer x509-access-1"]
-    );
+    assert_eq!(setup.api_authorizations(), vec!["Bearer x509-access-1"]);
 }
 
 #[test]
@@ -345,20 +330,21 @@ fn the_defaults_are_the_mtls_endpoints_and_the_usual_precedence_applies() {
             .connection()
             .is_none()
     );
-    let error = plan(
-        &connection(None, None),
-        "x",
-        &options(MapEnv::new().with("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")),
-    )
-    .expect_err("the step fails");
-    assert!(error.to_string().contains("needs an https url"), "{error}");
-    let error = plan(
-        &connection(None, None),
-        "x",
-        &options(MapEnv::new().with("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:1/t")),
-    )
-    .expect_err("the step fails");
-    assert!(error.to_string().contains("needs an https url"), "{error}");
+    for (variable, url) in [
+        ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+        ("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:1/t"),
+    ] {
+        let error = plan(
+            &connection(None, None),
+            "x",
+            &options(MapEnv::new().with(variable, url)),
+        )
+        .expect_err("a plain-http url is refused");
+        assert!(
+            error.to_string().contains("needs an https url"),
+            "{variable}: {error}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -532,12 +518,7 @@ async fn a_rotation_during_a_load_run_fails_no_request_and_the_next_exchange_pre
     }
 
     assert_eq!(failures.load(Ordering::SeqCst), 0);
-    let peers = setup
-        .seen
-        .api_peers
-        .lock()
-        .expect("the recording lock is not poisoned")
-        .clone();
+    let peers = setup.api_peers();
     assert_eq!(peers.len(), TASKS * (BEFORE + AFTER));
     let old = setup.client_cert.der.as_ref().to_vec();
     let new = rotated.der.as_ref().to_vec();

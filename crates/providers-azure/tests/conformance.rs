@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use providers_azure::{AzureSource, DEFAULT_RETRY_POLICY};
+use providers_azure::{AzureError, AzureSource, DEFAULT_RETRY_POLICY};
 use providers_core::{MapEnv, RetryPolicy};
 use providers_http::conformance::{HttpSourceUnderTest, run};
 use serde_json::json;
@@ -11,11 +11,12 @@ use wiremock::ResponseTemplate;
 struct Azure;
 
 impl HttpSourceUnderTest for Azure {
-    const PROVIDER: &'static str = "azure";
     const PATH: &'static str = "/metadata/identity/oauth2/token";
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
+    const NOT_RETRIED: &'static [u16] = &[401, 403];
 
+    type Error = AzureError;
     type Source = AzureSource;
 
     fn env(address: &str) -> MapEnv {

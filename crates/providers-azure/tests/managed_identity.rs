@@ -6,7 +6,10 @@ use std::time::Duration;
 use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
-use providers_http::conformance::recording_sleep;
+use providers_http::conformance::{
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, request_count, serving,
+    serving_in_turn,
+};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
@@ -16,6 +19,7 @@ const TOKEN: &str = "eyJ.azure-MI-token.sig";
 const IDENTITY_HEADER: &str = "identity-header-SECRET";
 
 const RESOURCE: &str = "api://openai-wi";
+const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
 
 /// A source of the system-assigned identity for [`RESOURCE`]; tests add selectors with `with_*`.
 fn azure(env: MapEnv) -> AzureSource {
@@ -54,17 +58,23 @@ async fn fetch_error(source: &AzureSource) -> SourceError {
 }
 
 fn azure_error(error: &SourceError) -> &AzureError {
-    error
-        .cause()
-        .downcast_ref::<AzureError>()
-        .expect("an AzureError")
+    cause_of(error, "azure")
+}
+
+/// A server answering every IMDS request with `reply`, and a system-assigned source aimed at it.
+async fn imds_replying(
+    reply: ResponseTemplate,
+) -> (MockServer, AzureSource, Arc<Mutex<Vec<Duration>>>) {
+    let server = serving(IMDS_PATH, reply).await;
+    let (source, delays) = imds_source(&server, system_assigned);
+    (server, source, delays)
 }
 
 #[tokio::test]
 async fn imds_request_is_exact_and_the_token_is_the_access_token() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/metadata/identity/oauth2/token"))
+        .and(path(IMDS_PATH))
         .and(query_param("api-version", "2018-02-01"))
         .and(query_param("resource", "api://openai-wi"))
         .and(query_param("client_id", "cid-1"))
@@ -101,7 +111,7 @@ async fn imds_request_is_exact_and_the_token_is_the_access_token() {
 #[tokio::test]
 async fn system_assigned_identity_sends_no_selector() {
     let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
+    Mock::given(path(IMDS_PATH))
         .and(query_param_is_missing("client_id"))
         .and(query_param_is_missing("object_id"))
         .and(query_param_is_missing("msi_res_id"))
@@ -141,7 +151,7 @@ async fn app_service_endpoint_wins_when_both_variables_are_set() {
 #[tokio::test]
 async fn status_400_is_identity_not_assigned_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
+    Mock::given(path(IMDS_PATH))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_request",
             "error_description": "Identity not found",
@@ -171,39 +181,18 @@ async fn status_400_is_identity_not_assigned_and_not_retried() {
         !message.contains("Identity not found"),
         "the body's description stays out: {message}"
     );
-    assert!(delays.lock().expect("not poisoned").is_empty());
-}
-
-#[tokio::test]
-async fn statuses_401_and_403_are_not_retried() {
-    for status in [401, 403] {
-        let server = MockServer::start().await;
-        Mock::given(path("/metadata/identity/oauth2/token"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let (source, _) = imds_source(&server, system_assigned);
-        let error = fetch_error(&source).await;
-        assert_eq!(azure_error(&error).status(), Some(status));
-        assert!(!error.is_transient());
-    }
+    assert!(recorded(&delays).is_empty());
 }
 
 #[tokio::test]
 async fn transient_statuses_are_retried_three_times_with_growing_delays() {
     for status in [404, 408, 429, 500, 503] {
-        let server = MockServer::start().await;
-        Mock::given(path("/metadata/identity/oauth2/token"))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(4)
-            .mount(&server)
-            .await;
-        let (source, delays) = imds_source(&server, system_assigned);
+        let (server, source, delays) = imds_replying(ResponseTemplate::new(status)).await;
         let error = fetch_error(&source).await;
         assert_eq!(azure_error(&error).status(), Some(status));
         assert!(error.is_transient());
-        let delays = delays.lock().expect("not poisoned").clone();
+        assert_eq!(request_count(&server).await, 4, "{status}: four requests");
+        let delays = recorded(&delays);
         assert_eq!(delays.len(), 3, "{status}");
         for (delay, base) in delays.iter().zip([1.0, 2.0, 4.0]) {
             let seconds = delay.as_secs_f64();
@@ -217,19 +206,11 @@ async fn transient_statuses_are_retried_three_times_with_growing_delays() {
 
 #[tokio::test]
 async fn status_410_is_retried_every_ten_seconds_for_seventy_seconds() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(410))
-        .expect(8)
-        .mount(&server)
-        .await;
-    let (source, delays) = imds_source(&server, system_assigned);
+    let (server, source, delays) = imds_replying(ResponseTemplate::new(410)).await;
     let error = fetch_error(&source).await;
     assert_eq!(azure_error(&error).status(), Some(410));
-    assert_eq!(
-        *delays.lock().expect("not poisoned"),
-        vec![Duration::from_secs(10); 7]
-    );
+    assert_eq!(request_count(&server).await, 8, "eight requests");
+    assert_eq!(*recorded(&delays), vec![Duration::from_secs(10); 7]);
 }
 
 #[tokio::test]
@@ -244,14 +225,10 @@ async fn malformed_and_empty_replies_are_errors() {
             "the reply of IMDS is malformed: expected a non-empty access_token",
         ),
     ] {
-        let server = MockServer::start().await;
-        Mock::given(path("/metadata/identity/oauth2/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let (source, _) = imds_source(&server, system_assigned);
+        let (server, source, _) =
+            imds_replying(ResponseTemplate::new(200).set_body_json(body)).await;
         let error = fetch_error(&source).await;
+        assert_eq!(request_count(&server).await, 1, "one request");
         assert!(
             matches!(
                 azure_error(&error),
@@ -264,23 +241,17 @@ async fn malformed_and_empty_replies_are_errors() {
             "{error:?}"
         );
         assert_eq!(azure_error(&error).to_string(), expected);
-        assert_eq!(error.step(), "reading the IMDS reply");
-        assert!(!error.is_transient());
+        assert_failed_at(&error, "reading the IMDS reply", false);
         assert!(!error.to_string().contains(TOKEN));
     }
 }
 
 #[tokio::test]
 async fn no_token_in_debug_or_errors() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .set_body_json(json!({"access_token": TOKEN, "error": "oops"})),
-        )
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, system_assigned);
+    let (_server, source, _) = imds_replying(
+        ResponseTemplate::new(500).set_body_json(json!({"access_token": TOKEN, "error": "oops"})),
+    )
+    .await;
     let source = source.with_retry_policy(RetryPolicy::NONE);
     let error = fetch_error(&source).await;
     for text in [
@@ -290,18 +261,9 @@ async fn no_token_in_debug_or_errors() {
     ] {
         assert!(!text.contains(TOKEN), "{text}");
     }
-    let token_server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .mount(&token_server)
-        .await;
-    let (source, _) = imds_source(&token_server, system_assigned);
+    let (_token_server, source, _) = imds_replying(token_reply()).await;
     let token = source.fetch().await.expect("token");
     assert!(!format!("{token:?}").contains(TOKEN));
-}
-
-async fn requests(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
 }
 
 /// The error's message with all its sources, as a log line would show it.
@@ -317,35 +279,25 @@ fn full_text(error: &SourceError) -> String {
 
 #[tokio::test]
 async fn explicit_authority_overrides_the_environment() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(IMDS_PATH, token_reply()).await;
     // The variable points at a port nobody listens on; the override must win.
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9");
     let source = azure(env)
         .with_authority(format!("{}/", server.uri()))
         .with_retry_policy(RetryPolicy::NONE);
 
-    source.fetch().await.expect("ok");
+    fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
 }
 
 #[tokio::test]
 async fn only_one_app_service_variable_falls_back_to_imds() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = serving(IMDS_PATH, token_reply()).await;
     let env = MapEnv::new()
         .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
         .with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
     let source = azure(env).with_retry_policy(RetryPolicy::NONE);
 
-    source.fetch().await.expect("ok");
+    fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
 }
 
 #[tokio::test]
@@ -365,10 +317,10 @@ async fn app_service_400_names_mi_res_id_and_is_not_retried() {
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
-    assert!(!error.is_transient());
-    assert_eq!(
-        error.step(),
-        "requesting a token from the App Service identity endpoint"
+    assert_failed_at(
+        &error,
+        "requesting a token from the App Service identity endpoint",
+        false,
     );
     assert_eq!(
         azure_error(&error).to_string(),
@@ -381,12 +333,7 @@ async fn app_service_400_names_mi_res_id_and_is_not_retried() {
 
 #[tokio::test]
 async fn system_assigned_400_says_so() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(400))
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, system_assigned);
+    let (_server, source, _) = imds_replying(ResponseTemplate::new(400)).await;
 
     let error = source.fetch().await.expect_err("the fetch fails");
 
@@ -399,28 +346,16 @@ async fn system_assigned_400_says_so() {
 
 #[tokio::test]
 async fn gone_has_its_own_budget() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(410))
-        .up_to_n_times(5)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
+    let gone = ResponseTemplate::new(410);
+    let unavailable = ResponseTemplate::new(503);
+    let server = serving_in_turn(IMDS_PATH, [(gone, 5), (unavailable, 2)], token_reply()).await;
     let (source, slept) = imds_source(&server, system_assigned);
     let source = source.with_retry_policy(providers_azure::DEFAULT_RETRY_POLICY.without_delays());
 
     source.fetch().await.expect("ok");
 
-    assert_eq!(requests(&server).await, 8);
-    let slept = slept.lock().expect("ok").clone();
+    assert_eq!(request_count(&server).await, 8);
+    let slept = recorded(&slept);
     assert_eq!(slept[..5], [Duration::from_secs(10); 5]);
     assert_eq!(slept[5..], [Duration::ZERO; 2]);
 }
@@ -457,17 +392,14 @@ async fn connection_errors_are_transient_and_retried() {
         ),
         "{error}"
     );
-    assert_eq!(slept.lock().expect("ok").len(), 2);
+    assert_eq!(recorded(&slept).len(), 2);
 }
 
 #[tokio::test]
 async fn error_bodies_never_reach_the_message() {
-    let server = MockServer::start().await;
-    Mock::given(path("/metadata/identity/oauth2/token"))
-        .respond_with(ResponseTemplate::new(500).set_body_string(format!("upstream said {TOKEN}")))
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, system_assigned);
+    let (_server, source, _) =
+        imds_replying(ResponseTemplate::new(500).set_body_string(format!("upstream said {TOKEN}")))
+            .await;
     let source = source.with_retry_policy(RetryPolicy::NONE);
 
     let error = source.fetch().await.expect_err("the fetch fails");
@@ -478,36 +410,31 @@ async fn error_bodies_never_reach_the_message() {
 
 #[tokio::test]
 async fn bad_environment_is_reported_at_fetch_time() {
-    let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254");
-    let source = azure(env);
+    let cases = [
+        (
+            MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", "169.254.169.254"),
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST is not a valid URL",
+        ),
+        (
+            MapEnv::new()
+                .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
+                .with("IDENTITY_HEADER", "h"),
+            "IDENTITY_ENDPOINT must be an http or https URL",
+        ),
+        (
+            MapEnv::new()
+                .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
+                .with("IDENTITY_HEADER", "bad\nheader-secret"),
+            "IDENTITY_HEADER is not a valid HTTP header value",
+        ),
+    ];
+    for (env, expected) in cases {
+        let error = azure(env).fetch().await.expect_err("the fetch fails");
 
-    let error = source.fetch().await.expect_err("the fetch fails");
-
-    assert!(!error.is_transient());
-    assert_eq!(error.step(), "reading the endpoint from the environment");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "AZURE_POD_IDENTITY_AUTHORITY_HOST is not a valid URL"
-    );
-
-    let env = MapEnv::new()
-        .with("IDENTITY_ENDPOINT", "ftp://127.0.0.1/msi")
-        .with("IDENTITY_HEADER", "h");
-    let error = azure(env).fetch().await.expect_err("the fetch fails");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "IDENTITY_ENDPOINT must be an http or https URL"
-    );
-
-    let env = MapEnv::new()
-        .with("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi")
-        .with("IDENTITY_HEADER", "bad\nheader-secret");
-    let error = azure(env).fetch().await.expect_err("the fetch fails");
-    assert_eq!(
-        azure_error(&error).to_string(),
-        "IDENTITY_HEADER is not a valid HTTP header value"
-    );
-    assert!(!full_text(&error).contains("header-secret"));
+        assert_failed_at(&error, "reading the endpoint from the environment", false);
+        assert_eq!(azure_error(&error).to_string(), expected);
+        assert!(!full_text(&error).contains("header-secret"));
+    }
 }
 
 /// App Service's endpoint sends the `IDENTITY_HEADER` secret: plain http is refused unless it
@@ -523,8 +450,7 @@ async fn a_plain_http_identity_endpoint_off_this_machine_is_refused() {
             .with("IDENTITY_ENDPOINT", endpoint)
             .with("IDENTITY_HEADER", "header-secret");
         let error = azure(env).fetch().await.expect_err("the fetch fails");
-        assert!(!error.is_transient(), "{endpoint}");
-        assert_eq!(error.step(), "reading the endpoint from the environment");
+        assert_failed_at(&error, "reading the endpoint from the environment", false);
         assert!(
             azure_error(&error)
                 .to_string()

@@ -2,13 +2,15 @@
 //! [`TokenType`], the [`SourceError`] that says which source failed, at which step and whether it is
 //! worth retrying, an injectable [`Env`], and the runtime-agnostic [`retry`] loop with its
 //! [`RetryPolicy`], [`read_regular_file`] / [`read_bounded`], the bounded reads of documents and
-//! token files, and [`is_loopback_host`], the one rule of which hosts are this machine.
+//! token files, [`is_loopback_host`], the one rule of which hosts are this machine, and the
+//! [`calendar`] every date is read and written by.
 //!
 //! This crate has no async runtime and no HTTP stack: sources bring their own, and sleeping is
 //! injected through [`Sleep`] so tests can run on paused time.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod calendar;
 mod env;
 mod error;
 mod net;

@@ -202,18 +202,8 @@ pub fn retry_after_seconds(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_executor::block_on;
     use std::sync::{Arc, Mutex};
-
-    fn block_on<F: Future>(future: F) -> F::Output {
-        // The futures here never wait on anything, so polling once with a no-op waker finishes them.
-        let mut future = std::pin::pin!(future);
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
-                return value;
-            }
-        }
-    }
 
     #[test]
     fn delays_grow_exponentially_within_jitter_and_stop_at_the_budget() {

@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use providers_core::{MapEnv, RetryPolicy};
-use providers_gcp::{DEFAULT_RETRY_POLICY, GcpSource, IDENTITY_PATH, METADATA_HOST_ENV};
+use providers_gcp::{DEFAULT_RETRY_POLICY, GcpError, GcpSource, IDENTITY_PATH, METADATA_HOST_ENV};
 use providers_http::conformance::{HttpSourceUnderTest, run};
 use wiremock::ResponseTemplate;
 
 struct Gcp;
 
 impl HttpSourceUnderTest for Gcp {
-    const PROVIDER: &'static str = "gcp";
     const PATH: &'static str = IDENTITY_PATH;
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
+    const NOT_RETRIED: &'static [u16] = &[400, 401, 403, 404, 502];
 
+    type Error = GcpError;
     type Source = GcpSource;
 
     fn env(address: &str) -> MapEnv {

@@ -8,7 +8,10 @@ use providers_gcp::HttpSource;
 use providers_gcp::{
     DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
-use providers_http::conformance::{recording_sleep, renderings};
+use providers_http::conformance::{
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
+    serving, serving_in_turn,
+};
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -34,27 +37,8 @@ fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<
     )
 }
 
-fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
-    delays.lock().expect("not poisoned").clone()
-}
-
-async fn request_count(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
-}
-
 fn gcp_error(error: &SourceError) -> &GcpError {
-    assert_eq!(error.provider(), "gcp");
-    error
-        .cause()
-        .downcast_ref::<GcpError>()
-        .expect("the cause is a GcpError")
-}
-
-async fn mount_status(server: &MockServer, status: u16) {
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(server)
-        .await;
+    cause_of(error, "gcp")
 }
 
 #[tokio::test]
@@ -70,15 +54,9 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
         .await;
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let token = source.fetch().await.expect("token");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(token.token_type(), TokenType::Id);
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
     assert_eq!(GcpSource::TOKEN_TYPE, TokenType::Id);
     assert!(recorded(&delays).is_empty());
-
-    let requests = server.received_requests().await.expect("recording");
-    assert_eq!(requests.len(), 1);
-    let request = &requests[0];
     // The audience is the only query parameter, and it is url-encoded on the wire.
     assert_eq!(
         request.url.query(),
@@ -96,21 +74,18 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
 
 #[tokio::test]
 async fn a_configured_audience_is_sent_url_encoded() {
-    let server = MockServer::start().await;
+    let server = serving(
+        IDENTITY_PATH,
+        ResponseTemplate::new(200).set_body_string(TOKEN),
+    )
+    .await;
     let audience = "api://openai wi/?team=a&b";
-    Mock::given(path(IDENTITY_PATH))
-        .and(query_param("audience", audience))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .expect(1)
-        .mount(&server)
-        .await;
     let (source, _) = source_for(&server, audience);
     assert_eq!(source.audience(), audience);
 
-    source.fetch().await.expect("token");
-    let requests = server.received_requests().await.expect("recording");
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b")
     );
 }
@@ -161,8 +136,7 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
     let source = GcpSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
 
     let error = source.fetch().await.expect_err("rejected");
-    assert_eq!(error.step(), "reading GCE_METADATA_HOST");
-    assert!(!error.is_transient());
+    assert_failed_at(&error, "reading GCE_METADATA_HOST", false);
     assert!(
         matches!(gcp_error(&error), GcpError::InvalidMetadataHost { value: v } if *v == value),
         "{error:?}"
@@ -180,11 +154,11 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
 #[tokio::test]
 async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
     for body in ["", " \n\t "] {
-        let server = MockServer::start().await;
-        Mock::given(path(IDENTITY_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string(body))
-            .mount(&server)
-            .await;
+        let server = serving(
+            IDENTITY_PATH,
+            ResponseTemplate::new(200).set_body_string(body),
+        )
+        .await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
         let error = source.fetch().await.expect_err("empty");
@@ -199,8 +173,7 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
             ),
             "{error:?}"
         );
-        assert_eq!(error.step(), "reading the metadata server reply");
-        assert!(!error.is_transient());
+        assert_failed_at(&error, "reading the metadata server reply", false);
         assert_eq!(
             error.to_string(),
             format!(
@@ -216,11 +189,11 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
 
 #[tokio::test]
 async fn a_body_that_is_not_utf8_is_an_error() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![0xff, 0xfe, b'e', b'y']))
-        .mount(&server)
-        .await;
+    let server = serving(
+        IDENTITY_PATH,
+        ResponseTemplate::new(200).set_body_bytes(vec![0xff, 0xfe, b'e', b'y']),
+    )
+    .await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("not utf-8");
     assert!(
@@ -244,8 +217,7 @@ async fn a_body_that_is_not_utf8_is_an_error() {
 #[tokio::test]
 async fn retryable_statuses_are_retried_four_times() {
     for status in [408, 429, 500, 503, 504] {
-        let server = MockServer::start().await;
-        mount_status(&server, status).await;
+        let server = serving(IDENTITY_PATH, ResponseTemplate::new(status)).await;
         let (source, _) = source_for(&server, OPENAI_AUDIENCE);
         let source = source.with_retry_policy(DEFAULT_RETRY_POLICY.without_delays());
 
@@ -257,30 +229,8 @@ async fn retryable_statuses_are_retried_four_times() {
 }
 
 #[tokio::test]
-async fn other_statuses_are_not_retried() {
-    for (status, transient) in [
-        (400, false),
-        (401, false),
-        (403, false),
-        (404, false),
-        (502, true),
-    ] {
-        let server = MockServer::start().await;
-        mount_status(&server, status).await;
-        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-        let error = source.fetch().await.expect_err("fails");
-        assert_eq!(gcp_error(&error).status(), Some(status));
-        assert_eq!(error.is_transient(), transient, "{status}");
-        assert_eq!(request_count(&server).await, 1, "{status}");
-        assert!(recorded(&delays).is_empty(), "{status}");
-    }
-}
-
-#[tokio::test]
 async fn a_404_says_what_is_probably_wrong() {
-    let server = MockServer::start().await;
-    mount_status(&server, 404).await;
+    let server = serving(IDENTITY_PATH, ResponseTemplate::new(404)).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("fails");
     assert_eq!(
@@ -295,19 +245,10 @@ async fn a_404_says_what_is_probably_wrong() {
 
 #[tokio::test]
 async fn no_token_or_body_reaches_debug_output_or_error_text() {
-    let server = MockServer::start().await;
     // An error reply that echoes the token, then a success.
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(
-            ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}")),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
+    let denied = ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}"));
+    let success = ResponseTemplate::new(200).set_body_string(TOKEN);
+    let server = serving_in_turn(IDENTITY_PATH, [(denied, 1)], success).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
 
     let error = source.fetch().await.expect_err("403");
@@ -324,11 +265,11 @@ async fn no_token_or_body_reaches_debug_output_or_error_text() {
 
 #[tokio::test]
 async fn transport_errors_carry_no_url() {
-    let server = MockServer::start().await;
-    Mock::given(path(IDENTITY_PATH))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
+    let server = serving(
+        IDENTITY_PATH,
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(3)),
+    )
+    .await;
     let (source, _) = source_for(&server, "https://audience.example/SECRET-AUDIENCE");
     let source = source
         .with_retry_policy(RetryPolicy::NONE)

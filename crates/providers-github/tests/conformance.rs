@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use providers_core::{MapEnv, RetryPolicy};
 use providers_github::{
-    DEFAULT_RETRY_POLICY, GithubActionsSource, REQUEST_TOKEN_ENV, REQUEST_URL_ENV,
+    DEFAULT_RETRY_POLICY, GithubActionsError, GithubActionsSource, REQUEST_TOKEN_ENV,
+    REQUEST_URL_ENV,
 };
 use providers_http::conformance::{HttpSourceUnderTest, run};
 use serde_json::json;
@@ -13,11 +14,12 @@ use wiremock::ResponseTemplate;
 struct Github;
 
 impl HttpSourceUnderTest for Github {
-    const PROVIDER: &'static str = "github_actions";
     const PATH: &'static str = "/plans/p1/jobs/j1/idtoken";
     const RETRY_POLICY: RetryPolicy = DEFAULT_RETRY_POLICY;
     const RETRIED_STATUS: u16 = 503;
+    const NOT_RETRIED: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 
+    type Error = GithubActionsError;
     type Source = GithubActionsSource;
 
     fn env(address: &str) -> MapEnv {

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_github::HttpSource;
-use providers_github::{GithubActionsError, GithubActionsSource, HttpError, SourceHttpError};
-use providers_http::conformance::{recording_sleep, renderings};
+use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
+use providers_http::conformance::{
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
+    serving, serving_in_turn,
+};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -44,31 +47,23 @@ fn source_for(
     )
 }
 
-fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
-    delays.lock().expect("not poisoned").clone()
-}
-
-async fn request_count(server: &MockServer) -> usize {
-    server.received_requests().await.expect("recording").len()
-}
-
 fn github_error(error: &SourceError) -> &GithubActionsError {
-    assert_eq!(error.provider(), "github_actions");
-    error
-        .cause()
-        .downcast_ref::<GithubActionsError>()
-        .expect("the cause is a GithubActionsError")
+    cause_of(error, "github_actions")
+}
+
+/// What fetching with `env` fails with. Construction never fails: what is wrong in the
+/// environment surfaces at fetch time.
+async fn fetch_error(env: MapEnv) -> SourceError {
+    let source =
+        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
+    source
+        .fetch()
+        .await
+        .expect_err("the fetch fails on the environment")
 }
 
 fn token_reply() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "count": 2, "value": TOKEN }))
-}
-
-async fn mount_status(server: &MockServer, status: u16) {
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(server)
-        .await;
 }
 
 #[tokio::test]
@@ -86,39 +81,27 @@ async fn request_is_exact_and_the_token_is_the_value_field() {
         .await;
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let token = source.fetch().await.expect("token");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(token.token_type(), TokenType::Jwt);
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
     assert_eq!(GithubActionsSource::TOKEN_TYPE, TokenType::Jwt);
     assert!(recorded(&delays).is_empty());
-
-    let requests = server.received_requests().await.expect("recording");
-    assert_eq!(requests.len(), 1);
     // The audience follows the runner's own query with `&`, url-encoded.
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("api-version=2.0&audience=https%3A%2F%2Fapi.openai.com%2Fv1")
     );
 }
 
 #[tokio::test]
 async fn a_url_without_a_query_gets_one() {
-    let server = MockServer::start().await;
+    let server = serving(TOKEN_PATH, token_reply()).await;
     let audience = "sts.example/openai wi?x=1&y";
-    Mock::given(path(TOKEN_PATH))
-        .and(query_param("audience", audience))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
     let env = env_for(format!("{}{TOKEN_PATH}", server.uri()));
     let source = GithubActionsSource::new(audience, Arc::new(env)).expect("the client builds");
     assert_eq!(source.audience(), audience);
 
-    source.fetch().await.expect("token");
-    let requests = server.received_requests().await.expect("recording");
+    let request = fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some("audience=sts.example%2Fopenai+wi%3Fx%3D1%26y")
     );
 }
@@ -143,10 +126,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
         ),
     ];
     for (env, names) in cases {
-        // Construction never fails; the missing variables surface at fetch time.
-        let source =
-            GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-        let error = source.fetch().await.expect_err("missing variables");
+        let error = fetch_error(env).await;
         assert!(
             matches!(
                 github_error(&error),
@@ -154,10 +134,10 @@ async fn missing_variables_ask_for_the_id_token_permission() {
             ),
             "{error:?}"
         );
-        assert!(!error.is_transient());
-        assert_eq!(
-            error.step(),
-            "reading the ACTIONS_ID_TOKEN_REQUEST variables"
+        assert_failed_at(
+            &error,
+            "reading the ACTIONS_ID_TOKEN_REQUEST variables",
+            false,
         );
         assert_eq!(
             github_error(&error).to_string(),
@@ -174,9 +154,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
 #[tokio::test]
 async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
     let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
-    let source =
-        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-    let error = source.fetch().await.expect_err("refused");
+    let error = fetch_error(env).await;
     assert!(
         matches!(
             github_error(&error),
@@ -198,9 +176,7 @@ async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value()
     let env = MapEnv::new()
         .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
         .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
-    let source =
-        GithubActionsSource::new(OPENAI_AUDIENCE, Arc::new(env)).expect("the client builds");
-    let error = source.fetch().await.expect_err("refused");
+    let error = fetch_error(env).await;
     assert!(
         matches!(
             github_error(&error),
@@ -220,11 +196,7 @@ async fn a_reply_without_a_usable_value_is_an_error() {
         ResponseTemplate::new(200).set_body_json(json!({ "value": 42 })),
     ];
     for reply in bodies {
-        let server = MockServer::start().await;
-        Mock::given(path(TOKEN_PATH))
-            .respond_with(reply)
-            .mount(&server)
-            .await;
+        let server = serving(TOKEN_PATH, reply).await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
         let error = source.fetch().await.expect_err("no value");
         assert!(
@@ -248,11 +220,11 @@ async fn a_reply_without_a_usable_value_is_an_error() {
 
 #[tokio::test]
 async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
-    let server = MockServer::start().await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string(TOKEN))
-        .mount(&server)
-        .await;
+    let server = serving(
+        TOKEN_PATH,
+        ResponseTemplate::new(200).set_body_string(TOKEN),
+    )
+    .await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("not json");
     assert!(
@@ -271,34 +243,11 @@ async fn a_reply_that_is_not_json_is_an_error_without_the_body() {
 }
 
 #[tokio::test]
-async fn other_statuses_are_not_retried() {
-    for (status, transient) in [
-        (400, false),
-        (401, false),
-        (403, false),
-        (404, false),
-        (429, true),
-        (500, true),
-    ] {
-        let server = MockServer::start().await;
-        mount_status(&server, status).await;
-        let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-
-        let error = source.fetch().await.expect_err("fails");
-        assert_eq!(github_error(&error).status(), Some(status));
-        assert_eq!(error.is_transient(), transient, "{status}");
-        assert_eq!(error.step(), "requesting the oidc token");
-        assert_eq!(request_count(&server).await, 1, "{status}");
-        assert!(recorded(&delays).is_empty(), "{status}");
-    }
-}
-
-#[tokio::test]
 async fn a_rejected_request_token_says_so() {
-    let server = MockServer::start().await;
-    mount_status(&server, 401).await;
+    let server = serving(TOKEN_PATH, ResponseTemplate::new(401)).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let error = source.fetch().await.expect_err("401");
+    assert_eq!(error.step(), "requesting the oidc token");
     assert_eq!(
         github_error(&error).to_string(),
         "the github actions token endpoint at 127.0.0.1 answered status 401 (the request token \
@@ -308,28 +257,17 @@ async fn a_rejected_request_token_says_so() {
 
 #[tokio::test]
 async fn neither_token_nor_request_token_reaches_debug_output_or_error_text() {
-    let server = MockServer::start().await;
     // Error replies that echo both secrets, then a success.
     let echo = json!({ "message": format!("bad {REQUEST_TOKEN} for {TOKEN}") });
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(403).set_body_json(echo.clone()))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "message": echo })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply().set_delay(Duration::from_secs(3)))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path(TOKEN_PATH))
-        .respond_with(token_reply())
-        .mount(&server)
-        .await;
+    let replies = [
+        (ResponseTemplate::new(403).set_body_json(echo.clone()), 1),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({ "message": echo })),
+            1,
+        ),
+        (token_reply().set_delay(Duration::from_secs(3)), 1),
+    ];
+    let server = serving_in_turn(TOKEN_PATH, replies, token_reply()).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
     let source = source
         .with_retry_policy(RetryPolicy::NONE)

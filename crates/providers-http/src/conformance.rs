@@ -1,18 +1,20 @@
 //! The conformance suite every HTTP source runs against a loopback server (feature `test-util`):
 //! the endpoint is taken from the injected `Env`, a redirect is refused, each attempt has its own
 //! timeout, a reply body is bounded, no body reaches an error, and failures are retried on the
-//! source's schedule. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
+//! source's schedule while the statuses it does not retry fail at once. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
 //! [`run`]; its own tests keep only what is its own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use providers_core::{BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource};
+use providers_core::{
+    BoxFuture, MapEnv, RetryPolicy, Sleep, SourceError, SubjectTokenSource, TokenType,
+};
 use secrecy::ExposeSecret;
-use wiremock::matchers::path;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{self, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::{HttpSource, MAX_BODY_BYTES};
+use crate::{HttpSource, MAX_BODY_BYTES, SourceHttpError, is_transient_status};
 
 /// The token the suite's servers hand out; it must never appear in an error.
 pub const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.conformance-SECRET.sig";
@@ -22,14 +24,18 @@ const ERROR_BODY: &str = "denied: sk-BODY-SECRET";
 
 /// One HTTP source as the suite drives it.
 pub trait HttpSourceUnderTest {
-    /// The provider the source names in its [`SourceError`]s.
-    const PROVIDER: &'static str;
     /// The path the source requests.
     const PATH: &'static str;
     /// The source's default retry policy.
     const RETRY_POLICY: RetryPolicy;
     /// A status the source retries.
     const RETRIED_STATUS: u16;
+    /// Statuses the source does not retry. Each failure is transient or not as
+    /// [`is_transient_status`] says.
+    const NOT_RETRIED: &'static [u16];
+
+    /// The source's error: its errors name its provider and have it as their cause.
+    type Error: SourceHttpError;
 
     /// The source type.
     type Source: SubjectTokenSource + HttpSource + 'static;
@@ -53,6 +59,7 @@ pub async fn run<S: HttpSourceUnderTest>() {
     bounded_body::<S>().await;
     no_body_in_an_error::<S>().await;
     retry_schedule::<S>().await;
+    statuses_not_retried::<S>().await;
     retry_after_honoured::<S>().await;
     recovers_after_failures::<S>().await;
     refused_connection_retried::<S>().await;
@@ -102,6 +109,114 @@ pub fn renderings(error: &SourceError) -> Vec<String> {
     texts
 }
 
+/// A loopback server that answers every request for `path` with `reply`.
+pub async fn serving(path: &str, reply: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(matchers::path(path))
+        .respond_with(reply)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A loopback server that answers requests for `path` with each of `replies` in turn, each for
+/// as many requests as its count says, and with `last` from then on.
+pub async fn serving_in_turn(
+    path: &str,
+    replies: impl IntoIterator<Item = (ResponseTemplate, u64)>,
+    last: ResponseTemplate,
+) -> MockServer {
+    let server = MockServer::start().await;
+    mount_in_turn(&server, path, replies, last).await;
+    server
+}
+
+/// Makes `server` answer requests for `path` with each of `replies` in turn, each for as many
+/// requests as its count says, and with `last` from then on.
+pub async fn mount_in_turn(
+    server: &MockServer,
+    path: &str,
+    replies: impl IntoIterator<Item = (ResponseTemplate, u64)>,
+    last: ResponseTemplate,
+) {
+    for (reply, times) in replies {
+        Mock::given(matchers::path(path))
+            .respond_with(reply)
+            .up_to_n_times(times)
+            .mount(server)
+            .await;
+    }
+    Mock::given(matchers::path(path))
+        .respond_with(last)
+        .mount(server)
+        .await;
+}
+
+/// How many requests `server` has received.
+pub async fn request_count(server: &MockServer) -> usize {
+    match server.received_requests().await {
+        Some(requests) => requests.len(),
+        None => panic!("the server was expected to record its requests"),
+    }
+}
+
+/// The delays a [`recording_sleep`] has recorded so far.
+pub fn recorded(delays: &Mutex<Vec<Duration>>) -> Vec<Duration> {
+    delays
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// Fetches a token from `source`, checks that it is `token` of `token_type`, and returns the one
+/// request `server` received for it; panics, naming what it expected, otherwise.
+pub async fn fetch_once(
+    source: &dyn SubjectTokenSource,
+    server: &MockServer,
+    token: &str,
+    token_type: TokenType,
+) -> Request {
+    let fetched = match source.fetch().await {
+        Ok(fetched) => fetched,
+        Err(error) => panic!("a token was expected: {error}"),
+    };
+    assert_eq!(
+        fetched.secret().expose_secret(),
+        token,
+        "the server's token"
+    );
+    assert_eq!(fetched.token_type(), token_type, "the token's type");
+    let mut requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "one request to the server");
+    requests.remove(0)
+}
+
+/// Asserts that `error` failed at `step`, and is transient or not as `transient` says.
+pub fn assert_failed_at(error: &SourceError, step: &str, transient: bool) {
+    assert_eq!(error.step(), step, "the step of {error}");
+    assert_eq!(
+        error.is_transient(),
+        transient,
+        "whether {error} is transient"
+    );
+}
+
+/// The cause of `error` as the source's own error type `E`, once the error is seen to name
+/// `provider`; panics, naming what it expected, otherwise.
+pub fn cause_of<'e, E: std::error::Error + 'static>(
+    error: &'e SourceError,
+    provider: &str,
+) -> &'e E {
+    assert_eq!(error.provider(), provider, "the provider named by {error}");
+    match error.cause().downcast_ref::<E>() {
+        Some(cause) => cause,
+        None => panic!(
+            "the cause of {error} was expected to be a {}",
+            std::any::type_name::<E>()
+        ),
+    }
+}
+
 struct Setup {
     server: MockServer,
     delays: Arc<Mutex<Vec<Duration>>>,
@@ -114,11 +229,7 @@ impl Setup {
         timeout: Option<Duration>,
         retry_policy: Option<RetryPolicy>,
     ) -> Setup {
-        let server = MockServer::start().await;
-        Mock::given(path(S::PATH))
-            .respond_with(reply)
-            .mount(&server)
-            .await;
+        let server = serving(S::PATH, reply).await;
         let (source, delays) = knobbed::<S>(&server.address().to_string(), timeout, retry_policy);
         Setup {
             server,
@@ -128,17 +239,39 @@ impl Setup {
     }
 
     async fn requests(&self) -> usize {
-        self.server
-            .received_requests()
-            .await
-            .map_or(0, |requests| requests.len())
+        request_count(&self.server).await
     }
 
     fn delays(&self) -> Vec<Duration> {
-        self.delays
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        recorded(&self.delays)
+    }
+
+    /// [`Setup::error`], checked with [`assert_failure`].
+    async fn failure<S: HttpSourceUnderTest>(&self, check: &str, transient: bool, says: &str) {
+        let error = self.error::<S>(check).await;
+        assert_failure(check, &error, transient, says);
+    }
+
+    /// Makes the server answer `failures` times with `failure`, then with the token, and checks
+    /// that one fetch gets the token through the retries.
+    async fn token_after<S: HttpSourceUnderTest>(
+        &self,
+        failure: ResponseTemplate,
+        failures: u64,
+        check: &str,
+    ) {
+        self.server.reset().await;
+        mount_in_turn(
+            &self.server,
+            S::PATH,
+            [(failure, failures)],
+            S::token_reply(TOKEN),
+        )
+        .await;
+        match self.source.fetch().await {
+            Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN, "{check}"),
+            Err(error) => panic!("{check}: a token was expected: {error}"),
+        }
     }
 
     async fn error<S: HttpSourceUnderTest>(&self, check: &str) -> SourceError {
@@ -146,12 +279,26 @@ impl Setup {
             Ok(_) => panic!("{check}: the fetch was expected to fail"),
             Err(error) => error,
         };
-        assert_eq!(error.provider(), S::PROVIDER, "{check}: {error}");
+        let _: &S::Error = cause_of(&error, S::Error::PROVIDER);
         for text in renderings(&error) {
             assert!(!text.contains("SECRET"), "{check}: {text}");
         }
         error
     }
+}
+
+/// Asserts that `error` is transient or not as `transient` says, and that its message or one
+/// of its causes says `says`.
+fn assert_failure(check: &str, error: &SourceError, transient: bool, says: &str) {
+    assert_eq!(
+        error.is_transient(),
+        transient,
+        "{check}: transient? {error}"
+    );
+    assert!(
+        renderings(error).iter().any(|text| text.contains(says)),
+        "{check}: {says:?} was expected in {error}"
+    );
 }
 
 /// The source finds the server only through the environment it was given, and the token is the
@@ -177,17 +324,12 @@ async fn redirect_refused<S: HttpSourceUnderTest>() {
     let redirect =
         ResponseTemplate::new(302).insert_header("Location", format!("{}/elsewhere", target.uri()));
     let setup = Setup::new::<S>(redirect, None, None).await;
-    let error = setup.error::<S>("redirect refused").await;
-    assert!(!error.is_transient(), "redirect refused: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("redirect status 302")),
-        "redirect refused: {error}"
-    );
+    setup
+        .failure::<S>("redirect refused", false, "redirect status 302")
+        .await;
     assert_eq!(setup.requests().await, 1, "redirect refused");
     assert_eq!(
-        target.received_requests().await.map_or(0, |r| r.len()),
+        request_count(&target).await,
         0,
         "redirect refused: the target was asked"
     );
@@ -203,14 +345,9 @@ async fn timeout_per_attempt<S: HttpSourceUnderTest>() {
         ..RetryPolicy::NONE
     };
     let setup = Setup::new::<S>(slow, Some(Duration::from_millis(200)), Some(two_retries)).await;
-    let error = setup.error::<S>("timeout per attempt").await;
-    assert!(error.is_transient(), "timeout per attempt: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("timed out")),
-        "timeout per attempt: {error}"
-    );
+    setup
+        .failure::<S>("timeout per attempt", true, "timed out")
+        .await;
     assert_eq!(setup.requests().await, 3, "timeout per attempt");
 }
 
@@ -218,14 +355,13 @@ async fn timeout_per_attempt<S: HttpSourceUnderTest>() {
 async fn bounded_body<S: HttpSourceUnderTest>() {
     let huge = ResponseTemplate::new(200).set_body_bytes(vec![b'e'; MAX_BODY_BYTES + 1]);
     let setup = Setup::new::<S>(huge, None, None).await;
-    let error = setup.error::<S>("bounded body").await;
-    assert!(!error.is_transient(), "bounded body: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains(&format!("larger than {MAX_BODY_BYTES} bytes"))),
-        "bounded body: {error}"
-    );
+    setup
+        .failure::<S>(
+            "bounded body",
+            false,
+            &format!("larger than {MAX_BODY_BYTES} bytes"),
+        )
+        .await;
     assert_eq!(setup.requests().await, 1, "bounded body");
     assert!(setup.delays().is_empty(), "bounded body");
 }
@@ -270,24 +406,31 @@ async fn retry_schedule<S: HttpSourceUnderTest>() {
     }
 }
 
+/// A status the source does not retry fails after one request and no sleep, naming the status.
+async fn statuses_not_retried<S: HttpSourceUnderTest>() {
+    for &status in S::NOT_RETRIED {
+        let check = format!("status {status} not retried");
+        let setup = Setup::new::<S>(ResponseTemplate::new(status), None, None).await;
+        let error = setup.error::<S>(&check).await;
+        let cause: &S::Error = cause_of(&error, S::Error::PROVIDER);
+        assert_eq!(cause.status(), Some(status), "{check}: {error}");
+        assert_eq!(
+            error.is_transient(),
+            is_transient_status(status),
+            "{check}: {error}"
+        );
+        assert_eq!(setup.requests().await, 1, "{check}");
+        assert!(setup.delays().is_empty(), "{check}");
+    }
+}
+
 /// A server's `Retry-After` replaces the computed delay, and success ends the loop.
 async fn retry_after_honoured<S: HttpSourceUnderTest>() {
     let reply = ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3");
-    let setup = Setup::new::<S>(reply, None, None).await;
-    // Mounted after the first reply: once that one has answered, the token follows.
-    setup.server.reset().await;
-    Mock::given(path(S::PATH))
-        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS).insert_header("Retry-After", "3"))
-        .up_to_n_times(1)
-        .mount(&setup.server)
+    let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
+    setup
+        .token_after::<S>(reply, 1, "retry-after honoured")
         .await;
-    Mock::given(path(S::PATH))
-        .respond_with(S::token_reply(TOKEN))
-        .mount(&setup.server)
-        .await;
-    if let Err(error) = setup.source.fetch().await {
-        panic!("retry-after honoured: {error}");
-    }
     assert_eq!(
         setup.delays(),
         [Duration::from_secs(3)],
@@ -299,20 +442,10 @@ async fn retry_after_honoured<S: HttpSourceUnderTest>() {
 /// Two retried failures, then a token: three requests, two delays.
 async fn recovers_after_failures<S: HttpSourceUnderTest>() {
     let setup = Setup::new::<S>(S::token_reply(TOKEN), None, None).await;
-    setup.server.reset().await;
-    Mock::given(path(S::PATH))
-        .respond_with(ResponseTemplate::new(S::RETRIED_STATUS))
-        .up_to_n_times(2)
-        .mount(&setup.server)
+    let failure = ResponseTemplate::new(S::RETRIED_STATUS);
+    setup
+        .token_after::<S>(failure, 2, "recovers after failures")
         .await;
-    Mock::given(path(S::PATH))
-        .respond_with(S::token_reply(TOKEN))
-        .mount(&setup.server)
-        .await;
-    match setup.source.fetch().await {
-        Ok(token) => assert_eq!(token.secret().expose_secret(), TOKEN),
-        Err(error) => panic!("recovers after failures: {error}"),
-    }
     assert_eq!(setup.requests().await, 3, "recovers after failures");
     assert_eq!(setup.delays().len(), 2, "recovers after failures");
 }
@@ -329,17 +462,16 @@ async fn refused_connection_retried<S: HttpSourceUnderTest>() {
         Ok(_) => panic!("refused connection retried: nothing listens at {address}"),
         Err(error) => error,
     };
-    assert!(error.is_transient(), "refused connection retried: {error}");
-    assert!(
-        renderings(&error)
-            .iter()
-            .any(|text| text.contains("could not connect")),
-        "refused connection retried: {error}"
+    assert_failure(
+        "refused connection retried",
+        &error,
+        true,
+        "could not connect",
     );
     let retries = usize::try_from(S::RETRY_POLICY.max_retries).unwrap_or(usize::MAX);
-    let delays = delays
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .len();
-    assert_eq!(delays, retries, "refused connection retried");
+    assert_eq!(
+        recorded(&delays).len(),
+        retries,
+        "refused connection retried"
+    );
 }

@@ -1,26 +1,26 @@
 //! The public API of `providers-kubernetes` against real files in a temporary directory.
 
-use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use providers_core::{SourceError, SubjectToken, SubjectTokenSource, TokenType};
 use providers_kubernetes::{KubernetesError, KubernetesSource};
 use secrecy::ExposeSecret;
 
-/// Runs a future that never waits on anything (the source reads with `std::fs`), so polling it
-/// with a no-op waker finishes it without an async runtime.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
-            return value;
-        }
-    }
+/// Writes `contents` to `dir/name` and returns the path.
+fn token_file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("the temporary directory is writable");
+    path
 }
 
 fn fetch(source: &KubernetesSource) -> Result<SubjectToken, SourceError> {
-    block_on(source.fetch())
+    // The source reads with `std::fs`: its future finishes without an async runtime.
+    futures_executor::block_on(source.fetch())
+}
+
+/// What fetching from the token file at `path` fails with.
+fn fetch_error(path: &Path) -> SourceError {
+    fetch(&KubernetesSource::new(path)).expect_err("reading the token file fails")
 }
 
 fn kubernetes_error(error: &SourceError) -> &KubernetesError {
@@ -36,8 +36,7 @@ fn kubernetes_error(error: &SourceError) -> &KubernetesError {
 #[test]
 fn reads_and_trims_the_token_as_a_jwt() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("token");
-    std::fs::write(&path, "  eyJ.header.signature-one\n\n").expect("write token");
+    let path = token_file(dir.path(), "token", "  eyJ.header.signature-one\n\n");
 
     let token = fetch(&KubernetesSource::new(&path)).expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.header.signature-one");
@@ -105,7 +104,7 @@ fn a_missing_file_is_not_found_and_names_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("absent");
 
-    let error = fetch(&KubernetesSource::new(&path)).expect_err("no file");
+    let error = fetch_error(&path);
     let cause = kubernetes_error(&error);
     assert!(
         matches!(cause, KubernetesError::NotFound { .. }),
@@ -123,10 +122,9 @@ fn a_missing_file_is_not_found_and_names_the_path() {
 fn an_empty_or_blank_file_is_empty_and_names_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (name, contents) in [("empty", ""), ("blank", " \n\t\n")] {
-        let path = dir.path().join(name);
-        std::fs::write(&path, contents).expect("write file");
+        let path = token_file(dir.path(), name, contents);
 
-        let error = fetch(&KubernetesSource::new(&path)).expect_err("empty");
+        let error = fetch_error(&path);
         let cause = kubernetes_error(&error);
         assert!(
             matches!(cause, KubernetesError::Empty { .. }),
@@ -142,10 +140,9 @@ fn an_empty_or_blank_file_is_empty_and_names_the_path() {
 #[test]
 fn a_file_that_is_not_utf8_is_rejected_without_echoing_its_bytes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("token");
-    std::fs::write(&path, b"eyJ.secret-prefix\xff\xfe").expect("write file");
+    let path = token_file(dir.path(), "token", b"eyJ.secret-prefix\xff\xfe");
 
-    let error = fetch(&KubernetesSource::new(&path)).expect_err("not UTF-8");
+    let error = fetch_error(&path);
     let cause = kubernetes_error(&error);
     assert!(
         matches!(cause, KubernetesError::NotUtf8 { .. }),
@@ -173,8 +170,7 @@ fn a_directory_is_a_read_error_that_names_the_path() {
 #[test]
 fn debug_of_the_source_and_the_token_never_shows_the_token() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("token");
-    std::fs::write(&path, "eyJ.very-secret-value").expect("write token");
+    let path = token_file(dir.path(), "token", "eyJ.very-secret-value");
     let source = KubernetesSource::new(&path);
 
     let token = fetch(&source).expect("token");
@@ -187,11 +183,10 @@ fn debug_of_the_source_and_the_token_never_shows_the_token() {
 #[test]
 fn the_source_works_as_a_shared_trait_object() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("token");
-    std::fs::write(&path, "eyJ.shared").expect("write token");
+    let path = token_file(dir.path(), "token", "eyJ.shared");
 
     let source: std::sync::Arc<dyn SubjectTokenSource> =
         std::sync::Arc::new(KubernetesSource::new(&path));
-    let token = block_on(source.fetch()).expect("token");
+    let token = futures_executor::block_on(source.fetch()).expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.shared");
 }

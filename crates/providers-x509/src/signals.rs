@@ -12,11 +12,9 @@ use rustls::server::WebPkiClientVerifier;
 
 use crate::error::{FileRole, X509Error};
 use crate::identity::{X509Files, certificates, provider};
-use crate::validity::{element, expect, validity};
+use crate::validity::{Tbs, element, expect, tbs, validity};
 
 const SEQUENCE: u8 = 0x30;
-const VERSION: u8 = 0xa0;
-const INTEGER: u8 = 0x02;
 const EXTENSIONS: u8 = 0xa3;
 const OBJECT_IDENTIFIER: u8 = 0x06;
 const BOOLEAN: u8 = 0x01;
@@ -115,19 +113,14 @@ struct Names {
 /// Walks `tbsCertificate` (RFC 5280 section 4.1) for the serial, the issuer, the subject and the
 /// SAN extension.
 fn names(der: &[u8]) -> Result<Names, &'static str> {
-    let (certificate, _) = expect(der, SEQUENCE, "not a certificate")?;
-    let (tbs, _) = expect(certificate, SEQUENCE, "no tbsCertificate")?;
-    let mut rest = tbs;
-    if rest.first() == Some(&VERSION) {
-        rest = element(rest)?.2;
-    }
-    let (serial, rest) = expect(rest, INTEGER, "no serial number")?;
-    let (_, rest) = expect(rest, SEQUENCE, "no signature algorithm")?;
-    let (issuer, rest) = expect(rest, SEQUENCE, "no issuer")?;
-    let (_, rest) = expect(rest, SEQUENCE, "no validity")?;
-    let (subject, mut rest) = expect(rest, SEQUENCE, "no subject")?;
-    let (_, after_key) = expect(rest, SEQUENCE, "no public key")?;
-    rest = after_key;
+    let Tbs {
+        serial,
+        issuer,
+        subject,
+        after_subject,
+        ..
+    } = tbs(der)?;
+    let (_, mut rest) = expect(after_subject, SEQUENCE, "no public key")?;
     let mut san_uris = Vec::new();
     while !rest.is_empty() {
         let (tag, content, next) = element(rest)?;

@@ -75,6 +75,29 @@ impl TestCert {
     }
 }
 
+/// The files a connection names for a client of a [`TestCa`]: the certificate and key of a client
+/// certificate it issued, and a bundle of the CA alone ([`TestCa::client_files`]).
+pub struct ClientFiles {
+    /// The client certificate.
+    pub client: TestCert,
+    /// Where its certificate is written.
+    pub certificate_path: PathBuf,
+    /// Where its private key is written.
+    pub private_key_path: PathBuf,
+    /// Where the CA bundle is written.
+    pub ca_bundle_path: PathBuf,
+}
+
+impl ClientFiles {
+    /// `path` as the text a connection document holds.
+    pub fn text(path: &Path) -> String {
+        match path.to_str() {
+            Some(text) => text.to_owned(),
+            None => panic!("the test path {} was expected to be UTF-8", path.display()),
+        }
+    }
+}
+
 fn expect<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
     match result {
         Ok(value) => value,
@@ -115,6 +138,24 @@ impl TestCa {
             cert_pem: certificate.pem(),
             key_pem: key.serialize_pem(),
             der: certificate.der().clone(),
+        }
+    }
+
+    /// A client certificate `name` issued by this CA, written as `client.crt` and `client.key` in
+    /// `directory` with a bundle of this CA alone as `ca.pem`.
+    pub fn client_files(&self, directory: &Path, name: &str) -> ClientFiles {
+        let client = self.client(name);
+        let (certificate_path, private_key_path) = client.write(directory, "client");
+        let ca_bundle_path = directory.join("ca.pem");
+        expect(
+            std::fs::write(&ca_bundle_path, self.pem()),
+            "writing the CA bundle",
+        );
+        ClientFiles {
+            client,
+            certificate_path,
+            private_key_path,
+            ca_bundle_path,
         }
     }
 

@@ -6,6 +6,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use providers_core::calendar;
+
 const SEQUENCE: u8 = 0x30;
 const VERSION: u8 = 0xa0;
 const INTEGER: u8 = 0x02;
@@ -46,19 +48,41 @@ pub(crate) fn expect<'a>(
     Ok((content, rest))
 }
 
-/// The certificate's validity period: `(notBefore, notAfter)`.
-pub(crate) fn validity(der: &[u8]) -> Result<(SystemTime, SystemTime), &'static str> {
+/// The leading fields of a certificate's `tbsCertificate` (RFC 5280 section 4.1), each the
+/// content of its element, and what follows the subject (the public key and the extensions).
+pub(crate) struct Tbs<'a> {
+    pub(crate) serial: &'a [u8],
+    pub(crate) issuer: &'a [u8],
+    pub(crate) validity: &'a [u8],
+    pub(crate) subject: &'a [u8],
+    pub(crate) after_subject: &'a [u8],
+}
+
+/// Walks `tbsCertificate` up to its subject: the one walk of the certificate's DER.
+pub(crate) fn tbs(der: &[u8]) -> Result<Tbs<'_>, &'static str> {
     let (certificate, _) = expect(der, SEQUENCE, "not a certificate")?;
     let (tbs, _) = expect(certificate, SEQUENCE, "no tbsCertificate")?;
     let mut rest = tbs;
     if rest.first() == Some(&VERSION) {
         rest = element(rest)?.2;
     }
-    let (_, rest) = expect(rest, INTEGER, "no serial number")?;
+    let (serial, rest) = expect(rest, INTEGER, "no serial number")?;
     let (_, rest) = expect(rest, SEQUENCE, "no signature algorithm")?;
-    let (_, rest) = expect(rest, SEQUENCE, "no issuer")?;
-    let (validity, _) = expect(rest, SEQUENCE, "no validity")?;
-    let (not_before_tag, not_before, rest) = element(validity)?;
+    let (issuer, rest) = expect(rest, SEQUENCE, "no issuer")?;
+    let (validity, rest) = expect(rest, SEQUENCE, "no validity")?;
+    let (subject, after_subject) = expect(rest, SEQUENCE, "no subject")?;
+    Ok(Tbs {
+        serial,
+        issuer,
+        validity,
+        subject,
+        after_subject,
+    })
+}
+
+/// The certificate's validity period: `(notBefore, notAfter)`.
+pub(crate) fn validity(der: &[u8]) -> Result<(SystemTime, SystemTime), &'static str> {
+    let (not_before_tag, not_before, rest) = element(tbs(der)?.validity)?;
     let (not_after_tag, not_after, _) = element(rest)?;
     Ok((
         time(not_before_tag, not_before)?,
@@ -116,17 +140,14 @@ fn time(tag: u8, text: &[u8]) -> Result<SystemTime, &'static str> {
     Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`),
-/// `None` before 1970.
+/// Days from 1970-01-01 to a date, `None` before 1970.
 fn days_since_epoch(year: u64, month: u64, day: u64) -> Option<u64> {
-    let year = i64::try_from(year).ok()? - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::try_from(month).ok()?;
-    let day = i64::try_from(day).ok()?;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    u64::try_from(era * 146_097 + day_of_era - 719_468).ok()
+    let days = calendar::days_from_civil(
+        i64::try_from(year).ok()?,
+        i64::try_from(month).ok()?,
+        i64::try_from(day).ok()?,
+    );
+    u64::try_from(days).ok()
 }
 
 /// Formats a time as `YYYY-MM-DDTHH:MM:SSZ` for messages.
@@ -134,25 +155,7 @@ pub(crate) fn format_utc(time: SystemTime) -> String {
     let seconds = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    let days = i64::try_from(seconds / 86_400).unwrap_or(i64::MAX / 2);
-    let of_day = seconds % 86_400;
-    // Inverse of `days_since_epoch` (Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
+    calendar::format_utc(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -2,14 +2,13 @@
 //! key material, and a rotation on disk is picked up (a half-written rotation keeps the old
 //! certificate until the pair is whole again).
 
+mod support;
+
 use std::path::Path;
 
 use providers_x509::testing::{TestCa, write_atomically};
 use providers_x509::{FileRole, ReloadingIdentity, X509Error, X509Files};
-
-fn load(files: X509Files) -> X509Error {
-    ReloadingIdentity::load(files).expect_err("the load fails")
-}
+use support::{load, workload_pair};
 
 fn key_body(key_pem: &str) -> String {
     // The base64 body of the key, without its BEGIN/END lines.
@@ -103,10 +102,7 @@ fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
 
 #[test]
 fn a_key_file_without_a_key_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, _) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (_directory, cert, _) = workload_pair();
     let error = load(X509Files::new(&cert, &cert));
     assert!(
         matches!(&error, X509Error::NoPrivateKey { path } if path == &cert),
@@ -175,10 +171,7 @@ fn a_certificate_not_valid_yet_is_an_error_with_its_date() {
 
 #[test]
 fn a_broken_key_file_says_so_without_quoting_it() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, key) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (_directory, cert, key) = workload_pair();
     let secretish =
         "-----BEGIN PRIVATE KEY-----\nTOPSECRET!!notbase64\n-----END PRIVATE KEY-----\n";
     std::fs::write(&key, secretish).expect("the test file can be written");
@@ -198,10 +191,7 @@ fn a_broken_key_file_says_so_without_quoting_it() {
 
 #[test]
 fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, key) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (directory, cert, key) = workload_pair();
     let bundle = directory.path().join("bundle.pem");
     std::fs::write(&bundle, "no pem here\n").expect("the test file can be written");
     let error = load(X509Files::new(&cert, &key).with_ca_bundle(&bundle));

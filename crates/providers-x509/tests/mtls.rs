@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Extension, Router};
-use providers_x509::testing::{MtlsServer, PeerCertificate, TestCa, TestCert};
+use providers_x509::testing::{ClientFiles, MtlsServer, PeerCertificate, TestCa};
 use providers_x509::{ReloadingClient, ReloadingIdentity, TlsFailure, X509Files, tls_failure};
 
 /// Answers with the common name's position among the known certificates: the test compares DER.
@@ -26,24 +26,27 @@ struct Setup {
     _directory: tempfile::TempDir,
     ca: TestCa,
     server: MtlsServer,
-    files: X509Files,
-    client_cert: TestCert,
+    client: ClientFiles,
+}
+
+impl Setup {
+    /// The client's files as the client is configured with them.
+    fn files(&self) -> X509Files {
+        X509Files::new(&self.client.certificate_path, &self.client.private_key_path)
+            .with_ca_bundle(&self.client.ca_bundle_path)
+    }
 }
 
 async fn setup() -> Setup {
     let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let server = MtlsServer::start(echo_router(), &ca.server(), &[&ca]).await;
-    let client_cert = ca.client("workload-1");
-    let (cert, key) = client_cert.write(directory.path(), "client");
-    let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
+    let client = ca.client_files(directory.path(), "workload-1");
     Setup {
         _directory: directory,
         ca,
         server,
-        files: X509Files::new(cert, key).with_ca_bundle(bundle),
-        client_cert,
+        client,
     }
 }
 
@@ -66,11 +69,11 @@ async fn whoami(client: &ReloadingClient, server: &MtlsServer) -> Result<Vec<u8>
 #[tokio::test]
 async fn the_server_sees_the_configured_client_certificate() {
     let setup = setup().await;
-    let client = client(setup.files.clone());
+    let client = client(setup.files());
     let seen = whoami(&client, &setup.server)
         .await
         .expect("the mutual-TLS server answers");
-    assert_eq!(seen, setup.client_cert.der.as_ref());
+    assert_eq!(seen, setup.client.client.der.as_ref());
     assert_eq!(setup.server.refused_handshakes(), 0);
 }
 
@@ -78,8 +81,11 @@ async fn the_server_sees_the_configured_client_certificate() {
 async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
     let setup = setup().await;
     let stranger = TestCa::new("another ca").client("intruder");
-    stranger.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
-    let client = client(setup.files.clone());
+    stranger.write_to(
+        &setup.client.certificate_path,
+        &setup.client.private_key_path,
+    );
+    let client = client(setup.files());
     let error = whoami(&client, &setup.server)
         .await
         .expect_err("the step fails");
@@ -96,47 +102,43 @@ async fn a_certificate_from_another_ca_is_refused_and_recognised_as_refused() {
 #[tokio::test]
 async fn a_server_outside_the_roots_is_not_trusted() {
     let setup = setup().await;
-    // The system roots (no ca_bundle_path) do not hold the test CA.
-    let files = X509Files::new(&setup.files.certificate_path, &setup.files.private_key_path);
-    let client = client(files);
-    let error = whoami(&client, &setup.server)
-        .await
-        .expect_err("the step fails");
-    assert!(
-        matches!(
-            tls_failure(&error),
-            Some(TlsFailure::ServerNotTrusted { .. })
-        ),
-        "{error:?}"
+    // The system roots (no ca_bundle_path) do not hold the test CA; and a bundle of another CA
+    // replaces the system roots: also not trusted.
+    let system_roots = X509Files::new(
+        &setup.client.certificate_path,
+        &setup.client.private_key_path,
     );
-    // And a bundle of another CA replaces the system roots: also not trusted.
     let other = setup._directory.path().join("other.pem");
     std::fs::write(&other, TestCa::new("other").pem()).expect("the test file can be written");
-    let client = self::client(setup.files.clone().with_ca_bundle(&other));
-    let error = whoami(&client, &setup.server)
-        .await
-        .expect_err("the step fails");
-    assert!(
-        matches!(
-            tls_failure(&error),
-            Some(TlsFailure::ServerNotTrusted { .. })
-        ),
-        "{error:?}"
-    );
+    for files in [system_roots, setup.files().with_ca_bundle(&other)] {
+        let error = whoami(&client(files), &setup.server)
+            .await
+            .expect_err("the server is not trusted");
+        assert!(
+            matches!(
+                tls_failure(&error),
+                Some(TlsFailure::ServerNotTrusted { .. })
+            ),
+            "{error:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn after_a_rotation_the_next_request_presents_the_new_certificate() {
     let setup = setup().await;
-    let client = client(setup.files.clone());
+    let client = client(setup.files());
     assert_eq!(
         whoami(&client, &setup.server)
             .await
             .expect("the mutual-TLS server answers"),
-        setup.client_cert.der.as_ref()
+        setup.client.client.der.as_ref()
     );
     let rotated = setup.ca.client("workload-2");
-    rotated.write_to(&setup.files.certificate_path, &setup.files.private_key_path);
+    rotated.write_to(
+        &setup.client.certificate_path,
+        &setup.client.private_key_path,
+    );
     assert_eq!(
         whoami(&client, &setup.server)
             .await

@@ -2,14 +2,12 @@
 //! bounded, never blocking on a FIFO; an encrypted key is named as such.
 #![cfg(unix)]
 
+mod support;
+
 use std::path::Path;
 
-use providers_x509::testing::TestCa;
-use providers_x509::{ReloadingIdentity, X509Error, X509Files, exposed_key_mode};
-
-fn load(files: X509Files) -> X509Error {
-    ReloadingIdentity::load(files).expect_err("the load fails")
-}
+use providers_x509::{X509Error, X509Files, exposed_key_mode};
+use support::{load, workload_pair};
 
 fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo")
@@ -21,10 +19,7 @@ fn mkfifo(path: &Path) {
 
 #[test]
 fn fifos_devices_directories_and_huge_files_are_refused_without_blocking() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (directory, cert, key) = workload_pair();
     let fifo = directory.path().join("fifo.pem");
     mkfifo(&fifo);
     let huge = directory.path().join("huge.pem");
@@ -55,10 +50,7 @@ fn fifos_devices_directories_and_huge_files_are_refused_without_blocking() {
 
 #[test]
 fn an_encrypted_key_is_reported_as_encrypted() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let (cert, _) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (directory, cert, _) = workload_pair();
     let pkcs8 = directory.path().join("pkcs8.pem");
     std::fs::write(
         &pkcs8,
@@ -90,10 +82,7 @@ fn an_encrypted_key_is_reported_as_encrypted() {
 fn a_key_readable_by_group_or_others_is_exposed() {
     use std::os::unix::fs::PermissionsExt as _;
 
-    let directory = tempfile::tempdir().expect("temp dir");
-    let (_, key) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (_directory, _, key) = workload_pair();
     for (mode, exposed) in [
         (0o600, None),
         (0o400, None),

@@ -82,12 +82,9 @@ async fn a_server_sent_event_reaches_the_client_before_the_upstream_sends_the_ne
     mock.script(ApiReply::Stream(receiver));
     let proxy = Proxy::start(mock.api_key_upstream(), Access::local()).await;
 
-    let mut response = client()
-        .post(proxy.url("/v1/chat/completions"))
-        .body(r#"{"stream":true}"#)
-        .send()
-        .await
-        .unwrap();
+    let mut response = proxy
+        .post("/v1/chat/completions", r#"{"stream":true}"#)
+        .await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     for n in 1..=3 {
         let event = format!("data: {{\"n\":{n}}}\n\n");
@@ -360,25 +357,14 @@ async fn a_second_401_and_a_401_to_a_body_past_the_limit_reach_the_client() {
     mock.script(ApiReply::Json(401, "{}"));
     let source = CountingSource::new();
     let proxy = Proxy::start(mock.workload_upstream(source.clone()), Access::local()).await;
-    let client = client();
 
-    let response = client
-        .post(proxy.url("/v1/embeddings"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = proxy.post("/v1/embeddings", "{}").await;
     assert_eq!(response.status(), 401);
     assert_eq!(mock.api_requests(), 2, "one replay, no more");
 
     mock.script(ApiReply::Json(401, "{}"));
     let large = vec![b'x'; REPLAY_BODY_LIMIT + 1];
-    let response = client
-        .post(proxy.url("/v1/files"))
-        .body(large)
-        .send()
-        .await
-        .unwrap();
+    let response = proxy.post("/v1/files", large).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
         mock.api_requests(),
@@ -462,14 +448,7 @@ async fn healthz_turns_ready_without_traffic_and_neither_local_path_is_forwarded
     assert_eq!(mock.api_requests(), 0);
 
     client().get(proxy.url("/v1/models")).send().await.unwrap();
-    let text = client()
-        .get(proxy.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = proxy.metrics().await;
     assert!(
         text.contains("openai_conn_proxy_requests_total{status=\"200\"} 3\n"),
         "{text}"
@@ -500,14 +479,7 @@ async fn healthz_is_503_with_the_reason_and_no_secret_while_the_exchange_fails()
     assert!(body.contains(r#""status":"unavailable""#), "{body}");
     assert!(body.contains("invalid_grant"), "{body}");
     assert!(!body.contains("SECRET"), "{body}");
-    let text = client()
-        .get(proxy.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = proxy.metrics().await;
     assert!(
         !text.contains("openai_conn_proxy_refresh_failures_total 0\n"),
         "{text}"
@@ -528,23 +500,26 @@ async fn an_api_key_connection_is_healthy_at_once() {
     assert_eq!(mock.api_requests(), 0);
 }
 
+/// A streamed chat completion started through `proxy`, its first event (`data: 1`) sent on
+/// `events` and read; its stream is still open.
+async fn a_stream_in_flight(proxy: &Proxy, events: &mpsc::Sender<Bytes>) -> reqwest::Response {
+    let mut response = proxy.post("/v1/chat/completions", "{}").await;
+    events
+        .send(Bytes::from_static(b"data: 1\n\n"))
+        .await
+        .expect("the upstream stream is open");
+    let first = response.chunk().await.expect("the stream can be read");
+    assert_eq!(first.as_deref(), Some(&b"data: 1\n\n"[..]));
+    response
+}
+
 #[tokio::test(start_paused = true)]
 async fn shutdown_lets_the_request_in_flight_finish_and_refuses_new_connections() {
     let mock = Mock::start().await;
     let (events, receiver) = mpsc::channel(4);
     mock.script(ApiReply::Stream(receiver));
     let mut proxy = Proxy::start(mock.api_key_upstream(), Access::local()).await;
-    let mut response = client()
-        .post(proxy.url("/v1/chat/completions"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    events
-        .send(Bytes::from_static(b"data: 1\n\n"))
-        .await
-        .unwrap();
-    assert_eq!(response.chunk().await.unwrap().unwrap(), "data: 1\n\n");
+    let mut response = a_stream_in_flight(&proxy, &events).await;
 
     proxy.shut_down();
     tokio::task::yield_now().await;
@@ -580,17 +555,7 @@ async fn the_drain_deadline_closes_a_stream_that_does_not_end() {
     mock.script(ApiReply::Stream(receiver));
     let config = ProxyConfig::new(Access::local()).with_drain(Duration::from_secs(5));
     let mut proxy = Proxy::start_with(mock.api_key_upstream(), config).await;
-    let mut response = client()
-        .post(proxy.url("/v1/chat/completions"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    events
-        .send(Bytes::from_static(b"data: 1\n\n"))
-        .await
-        .unwrap();
-    assert_eq!(response.chunk().await.unwrap().unwrap(), "data: 1\n\n");
+    let mut response = a_stream_in_flight(&proxy, &events).await;
 
     let started = tokio::time::Instant::now();
     proxy.shut_down();

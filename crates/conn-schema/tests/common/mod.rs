@@ -71,3 +71,20 @@ impl Published {
         errors
     }
 }
+
+/// The parser's `report` and the schema's errors agree on whether the document at `path` has
+/// an error.
+pub(crate) fn assert_same_verdict(
+    path: &Path,
+    report: &conn_schema::Report,
+    schema_errors: &[impl std::fmt::Debug],
+) {
+    assert_eq!(
+        report.has_errors(),
+        !schema_errors.is_empty(),
+        "{}: parser says {:?}, schema says {:?}",
+        path.display(),
+        report.diagnostics(),
+        schema_errors
+    );
+}

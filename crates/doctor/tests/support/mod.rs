@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use conn_load::SourceSpec;
 use conn_schema::DocumentKind;
 use openai_conn_client::{ClientOptions, default_exchange_retry_policy};
-use openai_conn_doctor::{FixedClock, Options, Report, StepId, diagnose, render_human};
+use openai_conn_doctor::{FixedClock, Options, Report, Status, StepId, diagnose, render_human};
 use providers_core::MapEnv;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -74,6 +74,13 @@ pub struct Case {
 impl Case {
     /// A folder and a loopback server that is both the exchange and the API (not yet mounted);
     /// the environment points `OPENAI_TOKEN_EXCHANGE_URL` and `OPENAI_BASE_URL` at it.
+    /// A case whose exchange and API answer as they should ([`Case::mount_ok`]).
+    pub async fn answering() -> Case {
+        let case = Case::new().await;
+        case.mount_ok().await;
+        case
+    }
+
     pub async fn new() -> Case {
         let server = MockServer::start().await;
         let env = MapEnv::new()
@@ -123,16 +130,17 @@ impl Case {
     }
 
     pub async fn mount_exchange(&self, reply: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(reply.insert_header("date", NOW_HTTP))
-            .mount(&self.server)
-            .await;
+        self.mount("POST", "/oauth/token", reply).await;
     }
 
     pub async fn mount_api(&self, reply: ResponseTemplate) {
-        Mock::given(method("GET"))
-            .and(path("/v1/models"))
+        self.mount("GET", "/v1/models", reply).await;
+    }
+
+    /// Answers `verb route` with `reply`, dated at [`NOW`] as the server's clock.
+    async fn mount(&self, verb: &str, route: &str, reply: ResponseTemplate) {
+        Mock::given(method(verb))
+            .and(path(route))
             .respond_with(reply.insert_header("date", NOW_HTTP))
             .mount(&self.server)
             .await;
@@ -203,6 +211,20 @@ pub fn statuses(report: &Report) -> Vec<String> {
 }
 
 /// The hint codes of step `id`.
+/// The status of the step `id`.
+pub fn status(report: &Report, id: StepId) -> Status {
+    report.step(id).expect("the step is reported").status
+}
+
+/// Why the step `id` was skipped, when it was.
+pub fn reason(report: &Report, id: StepId) -> Option<&str> {
+    report
+        .step(id)
+        .expect("the step is reported")
+        .reason
+        .as_deref()
+}
+
 pub fn codes(report: &Report, id: StepId) -> Vec<&'static str> {
     report
         .step(id)

@@ -16,7 +16,9 @@ use axum::routing::{any, post};
 use openai_conn_client::providers_core::{
     BoxFuture, MapEnv, RetryPolicy, SourceError, SubjectToken, SubjectTokenSource, TokenType,
 };
-use openai_conn_client::{ClientOptions, TokenCache};
+use openai_conn_client::{
+    ClientOptions, Connected, ExchangeError, HttpError, TokenCache, from_connection,
+};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -138,6 +140,13 @@ impl Mock {
         format!("{}/v1", self.base)
     }
 
+    /// A mock whose first exchanges answer with `replies`, in order ([`Mock::script_exchange`]).
+    pub async fn scripted(replies: impl IntoIterator<Item = Reply>) -> Mock {
+        let mock = Mock::start().await;
+        mock.script_exchange(replies);
+        mock
+    }
+
     /// Replies used in order by the next exchanges; afterwards the default reply is used.
     pub fn script_exchange(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.exchange_script.lock().unwrap().extend(replies);
@@ -194,6 +203,14 @@ impl Mock {
             .retry_policy(openai_conn_client::default_exchange_retry_policy().without_delays())
             .build()
             .unwrap()
+    }
+
+    /// What a first token from a fresh cache (a counting source of JWTs) fails with.
+    pub async fn exchange_error(&self) -> ExchangeError {
+        self.cache(CountingSource::new(TokenType::Jwt))
+            .token()
+            .await
+            .expect_err("the exchange fails")
     }
 
     pub fn options(&self, source: Arc<CountingSource>) -> ClientOptions {
@@ -329,6 +346,39 @@ pub fn workload_identity_connection(mock: &Mock, extra: Value) -> conn_schema::C
     });
     merge(&mut document["extra"], extra);
     parse(&document)
+}
+
+/// A client connected as `openai_wi` through `mock` with [`workload_identity_connection`] (no
+/// extra keys) and a fresh counting source of JWTs, and that source.
+pub fn connect_workload_identity(mock: &Mock) -> (Arc<CountingSource>, Connected) {
+    let source = CountingSource::new(TokenType::Jwt);
+    let connection = workload_identity_connection(mock, json!({}));
+    let connected = from_connection(&connection, "openai_wi", mock.options(source.clone()))
+        .expect("the workload-identity connection gives a client");
+    (source, connected)
+}
+
+/// The status an exchange failed on, when it failed on an HTTP status (not a malformed reply, an
+/// OAuth error or a transport failure).
+pub fn failed_status(error: &ExchangeError) -> Option<u16> {
+    match error {
+        ExchangeError::Http(HttpError::Status { status, .. }) => Some(*status),
+        _ => None,
+    }
+}
+
+/// The code, description and status of the OAuth error an exchange answered with; any other
+/// error fails the test.
+pub fn oauth(error: &ExchangeError) -> (&str, &str, u16) {
+    match error {
+        ExchangeError::OAuth {
+            error,
+            description,
+            status,
+            ..
+        } => (error, description, *status),
+        other => panic!("an oauth error was expected, got {other:?}"),
+    }
 }
 
 pub fn parse(document: &Value) -> conn_schema::Connection {

@@ -341,6 +341,28 @@ impl Proxy {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The proxy's answer to a `POST` of `body` to `path`.
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        client()
+            .post(self.url(path))
+            .body(body)
+            .send()
+            .await
+            .expect("the proxy answers the POST")
+    }
+
+    /// The text of `/metrics` as the proxy serves it now.
+    pub async fn metrics(&self) -> String {
+        client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("the proxy answers /metrics")
+            .text()
+            .await
+            .expect("the metrics are text")
+    }
+
     /// Starts the shutdown (what SIGTERM does in the CLI).
     pub fn shut_down(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -1,0 +1,23 @@
+//! What the file tests share: a client certificate and key written to a temporary directory, and
+//! the error a load fails with.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+
+use providers_x509::testing::TestCa;
+use providers_x509::{ReloadingIdentity, X509Error, X509Files};
+
+/// A temporary directory holding `client.crt` and `client.key`, a client certificate `workload`
+/// of a fresh CA and its key, and their paths. The directory lives as long as the first value.
+pub fn workload_pair() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
+    let (cert, key) = TestCa::new("ca")
+        .client("workload")
+        .write(directory.path(), "client");
+    (directory, cert, key)
+}
+
+/// What loading `files` fails with.
+pub fn load(files: X509Files) -> X509Error {
+    ReloadingIdentity::load(files).expect_err("the load fails")
+}
