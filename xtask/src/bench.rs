@@ -19,9 +19,9 @@ use crate::bench_report::number;
 const SDK_PIN: &str = "openai==3.63.0";
 
 /// A running mock; killed when dropped.
-struct MockServer {
+pub(crate) struct MockServer {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for MockServer {
@@ -31,7 +31,7 @@ impl Drop for MockServer {
     }
 }
 
-fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
+pub(crate) fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
     let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
         .args(["--expires-in", &expires_in.to_string()])
         .args(["--exchange-delay-ms", &delay_ms.to_string()])
@@ -82,7 +82,8 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
     let installed = Command::new(&python)
         .args([
             "-c",
-            "import openai, sys; sys.exit(openai.__version__ != '3.57.0')",
+            "import openai, sys; sys.exit(openai.__version__ != sys.argv[1])",
+            SDK_PIN.trim_start_matches("openai=="),
         ])
         // A fresh venv has no SDK yet: that is the expected answer, not an error to print.
         .stderr(Stdio::null())
@@ -117,7 +118,7 @@ fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -
     run_json(command)
 }
 
-fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
+pub(crate) fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
     let mut command = Command::new(
         crate::target_dir(root)
             .join("release/examples")
@@ -131,7 +132,7 @@ fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result
 
 /// Writes the two connection files the load generator uses: workload identity (Kubernetes token
 /// file) and a static key, both pointing at `base`.
-fn connections(directory: &Path, base: &str) -> Result<(String, String)> {
+pub(crate) fn connections(directory: &Path, base: &str) -> Result<(String, String)> {
     std::fs::create_dir_all(directory)?;
     let token = directory.join("subject-token");
     std::fs::write(&token, "bench-subject")?;
@@ -428,6 +429,11 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             json!({"small_keys": 8000, "small_bytes": small_bytes, "small_ms": small_ms, "large_keys": 16000, "large_bytes": large_bytes, "large_ms": large_ms}),
         );
     }
+    // P7: `openai-conn proxy` in front of the mock.
+    results.insert(
+        "p7".into(),
+        crate::bench_proxy::run(root, &python, &scratch)?,
+    );
     std::fs::remove_dir_all(&scratch).ok();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);

@@ -38,7 +38,7 @@ struct Scenario {
 /// The scenarios that stand alone: each reads its own key of `results.json` and returns `None`
 /// when the run did not measure it. A new benchmark adds its figures under a new key in
 /// `bench.rs` and one function here.
-const SCENARIOS: &[fn(&Value) -> Option<Scenario>] = &[p6];
+const SCENARIOS: &[fn(&Value) -> Option<Scenario>] = &[p6, p7];
 
 /// P6: one line with thousands of findings; linear time doubles with twice the findings.
 fn p6(results: &Value) -> Option<Scenario> {
@@ -64,6 +64,75 @@ fn p6(results: &Value) -> Option<Scenario> {
         )
     };
     Some(Scenario { row, note })
+}
+
+/// P7: `openai-conn proxy` in front of the mock: the latency it adds, its throughput against
+/// calling the mock directly, its memory with streams held open, and the exchanges of many
+/// processes through it against as many using the SDK's workload identity each.
+fn p7(results: &Value) -> Option<Scenario> {
+    let p7 = results.get("p7")?;
+    let (latency, throughput) = (&p7["latency"], &p7["throughput"]);
+    let (memory, exchanges) = (&p7["memory"], &p7["exchanges"]);
+    let added = number(latency, "added_us");
+    let median = |values: &Value| {
+        let mut values: Vec<f64> = values
+            .as_array()
+            .map(|values| values.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (direct_rps, proxy_rps) = (
+        number(throughput, "direct_median_rps"),
+        number(throughput, "proxy_median_rps"),
+    );
+    let ratio = proxy_rps / direct_rps;
+    let (idle, held) = (number(memory, "idle_kib"), number(memory, "streams_kib"));
+    let streams = number(memory, "streams");
+    let one_exchange = exchanges["through_proxy"] == 1;
+    let rows = [
+        format!(
+            "| P7 proxy: latency added per request, `GET /v1/models` at concurrency 1 (p50 µs; median of 5 alternating rounds) | {:.0} | direct: {:.0} | +{added:.0} µs | ≤ 100 µs | {} |",
+            median(&latency["proxy_p50_us"]),
+            median(&latency["direct_p50_us"]),
+            verdict(added <= 100.0)
+        ),
+        format!(
+            "| P7 proxy: req/s at concurrency {}, through the proxy vs directly (client, proxy and mock on the same cores) | {proxy_rps:.0} | direct: {direct_rps:.0} | {ratio:.2} | ≥ 0.60 | {} |",
+            throughput["concurrency"],
+            verdict(ratio >= 0.6)
+        ),
+        format!(
+            "| P7 proxy: RSS with {streams:.0} server-sent-event streams open (MiB; {} open at the mock) | {:.1} | idle: {:.1} | +{:.1} KiB per stream | | |",
+            memory["upstream_streams"],
+            held / 1024.0,
+            idle / 1024.0,
+            (held - idle) / streams
+        ),
+        format!(
+            "| P7 {} separate processes calling the API once: exchanges through the proxy (its first token included) vs the SDK's workload identity in each | {} | {} | | 1 vs one per process | {} |",
+            exchanges["processes"],
+            exchanges["through_proxy"],
+            exchanges["sdk"],
+            verdict(one_exchange)
+        ),
+    ];
+    let mut note = String::new();
+    if added > 100.0 || ratio < 0.6 {
+        note = format!(
+            "- **P7 (proxy: ≤ 100 µs added, ≥ 0.60 of the direct throughput).** This run measured              +{added:.0} µs and {ratio:.2}. A request through the proxy crosses loopback twice as              often as a direct one, and the proxy parses and writes it twice (as a server and as              a client), on the same 2 cores as the load generator and the mock.\n"
+        );
+    }
+    if !one_exchange {
+        note.push_str(&format!(
+            "- **P7 (exchanges).** The processes through the proxy caused {} exchanges; expected              exactly the proxy's one.\n",
+            exchanges["through_proxy"]
+        ));
+    }
+    Some(Scenario {
+        row: rows.join("\n"),
+        note,
+    })
 }
 
 fn verdict(met: bool) -> &'static str {
