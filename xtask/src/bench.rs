@@ -24,6 +24,12 @@ pub(crate) struct MockServer {
     pub(crate) base: String,
 }
 
+impl MockServer {
+    pub(crate) fn child_id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -32,7 +32,7 @@ const STREAMS: usize = 1000;
 /// Separate client processes for the exchange count.
 const PROCESSES: usize = 50;
 /// Alternating rounds of the latency and throughput comparisons.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 /// What clients send the proxy as their API key (the proxy replaces it).
 const PLACEHOLDER_KEY: &str = "sk-placeholder-for-the-proxy";
 
@@ -92,6 +92,68 @@ fn rss_kib(pid: u32) -> Result<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmRSS in /proc/PID/status")
+}
+
+/// Open file descriptors of a process (its sockets, here).
+fn open_fds(pid: u32) -> Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count())
+}
+
+/// CPU time (user + system) in clock ticks from `/proc/PID/stat`: of the process itself (fields
+/// 14 and 15), or with `children` of its waited-for children (fields 16 and 17).
+fn cpu_ticks(pid: &str, children: bool) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name may hold spaces; the fields after it start at `) `, with field 3 first.
+    let fields: Vec<u64> = stat
+        .rsplit_once(") ")
+        .context("no fields in /proc/PID/stat")?
+        .1
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    let first = if children { 13 } else { 11 };
+    Ok(fields.get(first).copied().unwrap_or(0) + fields.get(first + 1).copied().unwrap_or(0))
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 where it cannot be asked).
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU ticks of the load generators (this process's children), the mock and the proxy.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    client: u64,
+    upstream: u64,
+    proxy: u64,
+}
+
+impl Cpu {
+    fn now(mock: u32, proxy: u32) -> Result<Cpu> {
+        Ok(Cpu {
+            client: cpu_ticks("self", true)?,
+            upstream: cpu_ticks(&mock.to_string(), false)?,
+            proxy: cpu_ticks(&proxy.to_string(), false)?,
+        })
+    }
+
+    fn add_since(&mut self, before: Cpu, after: Cpu) {
+        self.client += after.client - before.client;
+        self.upstream += after.upstream - before.upstream;
+        self.proxy += after.proxy - before.proxy;
+    }
+
+    /// Microseconds per request of each process.
+    fn per_request(self, requests: usize) -> Value {
+        let micros = |ticks: u64| ticks as f64 / ticks_per_second() * 1e6 / requests as f64;
+        json!({"client": micros(self.client), "upstream": micros(self.upstream),
+               "proxy": micros(self.proxy)})
+    }
 }
 
 /// Opens `count` streamed chat completions through the proxy, each on its own connection, and
@@ -191,13 +253,13 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
 
     // 1. Memory: idle, then with the streams held open, then after they closed.
     let pid = proxy.child.id();
-    let idle_kib = rss_kib(pid)?;
+    let (idle_kib, idle_fds) = (rss_kib(pid)?, open_fds(pid)?);
     let streams = open_streams(&proxy.addr, STREAMS)?;
     let upstream_streams = fetch_json(&mock_addr, "/stats")?["streams"].clone();
-    let streams_kib = rss_kib(pid)?;
+    let (streams_kib, streams_fds) = (rss_kib(pid)?, open_fds(pid)?);
     drop(streams);
     std::thread::sleep(Duration::from_millis(500));
-    let closed_kib = rss_kib(pid)?;
+    let (closed_kib, closed_fds) = (rss_kib(pid)?, open_fds(pid)?);
 
     // 2 and 3. Latency at concurrency 1 and throughput at 16, alternating direct and proxied.
     let load = |connection: &str, requests: &str, concurrency: &str| {
@@ -214,14 +276,22 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
     };
     let (mut direct_p50, mut proxy_p50, mut added) = (Vec::new(), Vec::new(), Vec::new());
     let (mut direct_rps, mut proxy_rps) = (Vec::new(), Vec::new());
+    // CPU of every process during the throughput rounds: what each request costs, whatever
+    // else the machine runs meanwhile.
+    let (mut direct_cpu, mut proxy_cpu) = (Cpu::default(), Cpu::default());
+    let cpu = || Cpu::now(mock.child_id(), pid);
     for _ in 0..ROUNDS {
         let plain = number(&load(&direct, "3000", "1")?, "p50_us");
         let proxied = number(&load(&through, "3000", "1")?, "p50_us");
         direct_p50.push(plain);
         proxy_p50.push(proxied);
         added.push(proxied - plain);
+        let before = cpu()?;
         direct_rps.push(number(&load(&direct, "20000", "16")?, "rps"));
+        let between = cpu()?;
         proxy_rps.push(number(&load(&through, "20000", "16")?, "rps"));
+        direct_cpu.add_since(before, between);
+        proxy_cpu.add_since(between, cpu()?);
     }
 
     // 4. Exchanges: the mock's count covers the proxy's whole life (its first token included).
@@ -246,6 +316,9 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
             "idle_kib": idle_kib,
             "streams_kib": streams_kib,
             "closed_kib": closed_kib,
+            "idle_fds": idle_fds,
+            "streams_fds": streams_fds,
+            "closed_fds": closed_fds,
         },
         "latency": {
             "direct_p50_us": direct_p50,
@@ -258,6 +331,8 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
             "proxy_rps": proxy_rps,
             "direct_median_rps": median(&direct_rps),
             "proxy_median_rps": median(&proxy_rps),
+            "direct_cpu_us_per_request": direct_cpu.per_request(ROUNDS * 20000),
+            "proxy_cpu_us_per_request": proxy_cpu.per_request(ROUNDS * 20000),
         },
         "exchanges": {
             "processes": PROCESSES,
