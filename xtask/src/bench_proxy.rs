@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::bench::{connections, ours, start_mock};
+use crate::bench_mock::{connections, ours, start_mock};
 use crate::bench_report::number;
 use crate::proxy_e2e::fetch_json;
 

@@ -98,7 +98,7 @@ fn p7(results: &Value) -> Option<Scenario> {
     let one_exchange = exchanges["through_proxy"] == 1;
     let rows = [
         format!(
-            "| P7 proxy: latency added per request, `GET /v1/models` at concurrency 1 (p50 µs; median of 5 alternating rounds) | {:.0} | direct: {:.0} | +{added:.0} µs | ≤ 100 µs | {} |",
+            "| P7 proxy: latency added per request, `GET /v1/models` at concurrency 1 (p50 µs; median of the alternating rounds' differences) | {:.0} | direct: {:.0} | +{added:.0} µs | ≤ 100 µs | {} |",
             median(&latency["proxy_p50_us"]),
             median(&latency["direct_p50_us"]),
             verdict(added <= 100.0)
@@ -109,12 +109,13 @@ fn p7(results: &Value) -> Option<Scenario> {
             verdict(ratio >= 0.6)
         ),
         format!(
-            "| P7 proxy: CPU per request in those rounds, load generator + mock (+ proxy) (µs) | {:.1} + {:.1} + {:.1} | direct: {:.1} + {:.1} | {cpu_ratio:.2} (the throughput ratio when the CPU is the limit) | | |",
+            "| P7 proxy: CPU per request in those rounds, load generator + mock (+ proxy) (µs) | {:.1} + {:.1} + {:.1} | direct: {:.1} + {:.1} | {cpu_ratio:.2}: the throughput ratio when the CPU is the limit | ≥ 0.60 | {} |",
             number(proxy_cpu, "client"),
             number(proxy_cpu, "upstream"),
             number(proxy_cpu, "proxy"),
             number(direct_cpu, "client"),
             number(direct_cpu, "upstream"),
+            verdict(cpu_ratio >= 0.6)
         ),
         format!(
             "| P7 proxy: RSS with {streams:.0} server-sent-event streams open (MiB; {} open at the mock; open files {} idle, {} with the streams, {} after they closed) | {:.1} | idle: {:.1} | +{:.1} KiB per stream | | |",
@@ -144,20 +145,45 @@ fn p7(results: &Value) -> Option<Scenario> {
         format!("{low:.0}–{high:.0}")
     };
     let mut note = String::new();
-    if added > 100.0 || ratio < 0.6 {
+    if added > 100.0 || ratio < 0.6 || cpu_ratio < 0.6 {
         note = format!(
             "- **P7 (proxy: ≤ 100 µs added, ≥ 0.60 of the direct throughput).** This run measured \
-             +{added:.0} µs and {ratio:.2}. A request through the proxy crosses loopback twice as \
-             often as a direct one, and the proxy parses and writes it twice (as a server and as \
-             a client), on the same 2 cores as the load generator and the mock. Counted in CPU \
-             time, which other work on the machine does not change, a request cost {:.1} µs \
-             directly and {:.1} µs through the proxy ({:.1} of them in the proxy), a ratio of \
-             {cpu_ratio:.2}; the rounds ranged over {} req/s directly and {} through the proxy.\n",
+             +{added:.0} µs (the rounds' p50 differences: {}) and a ratio of {ratio:.2} in \
+             requests per second (the rounds ranged over {} req/s directly and {} through the \
+             proxy, as other work on the machine came and went). Counted in CPU time, which that \
+             other work does not change, a request cost {:.1} µs directly and {:.1} µs through \
+             the proxy, {:.1} of them in the proxy: a ratio of {cpu_ratio:.2} wherever the two \
+             cores are the limit. Profiled (perf on the release build): about half of the proxy's \
+             time is in the kernel (its two socket writes, which on loopback also run the \
+             receiver's TCP input, two reads, epoll waits, wake-ups), the socket work a direct \
+             request pays once in the client and once in the mock; the rest is hyper parsing and \
+             writing each request twice (as a server and as a client), reqwest's request set-up \
+             (including the URL parse of the proxy-from-environment rule), allocations (about \
+             8 %) and the request log line (about 3 %). The system calls per request are already \
+             the minimum (strace at concurrency 1: 2 `writev`, 2 `recvfrom`, 2 `epoll_wait` and \
+             the log's `write`), and a current-thread runtime measured no better (the same CPU \
+             per request, +61–64 µs against +62–65 µs at concurrency 1) and was not kept. \
+             Reaching 0.60 would need the proxy to cost at most two thirds of what a direct \
+             request costs the client and the mock together ({:.1} µs here), less still as they \
+             also spend more per request behind it, while its socket work alone is about that; \
+             it is not met here.\n",
+            latency["proxy_p50_us"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .zip(latency["direct_p50_us"].as_array().into_iter().flatten())
+                .map(|(proxied, direct)| format!(
+                    "{:+.0}",
+                    proxied.as_f64().unwrap_or(f64::NAN) - direct.as_f64().unwrap_or(f64::NAN)
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            range(&throughput["direct_rps"]),
+            range(&throughput["proxy_rps"]),
             cpu(direct_cpu),
             cpu(proxy_cpu) + number(proxy_cpu, "proxy"),
             number(proxy_cpu, "proxy"),
-            range(&throughput["direct_rps"]),
-            range(&throughput["proxy_rps"]),
+            cpu(direct_cpu) * 2.0 / 3.0,
         );
     }
     if !one_exchange {
