@@ -167,9 +167,20 @@ def stream(args):
     }
 
 
+def once(args):
+    """P7: one process, one client.models.list(): with workload identity at `base` (its own
+    exchange), or with `--api-key` through the proxy at `base` (no exchange of its own)."""
+    if args.api_key:
+        sdk = OpenAI(api_key=args.api_key, base_url=f"{args.base}/v1", max_retries=0)
+    else:
+        sdk = client(args.base, CountingProvider())
+    sdk.models.list()
+    return {"ok": True}
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["read", "cold", "stream"])
+    parser.add_argument("scenario", choices=["read", "cold", "stream", "once"])
     parser.add_argument("--base", required=True)
     parser.add_argument("--iterations", type=int, default=200_000)
     parser.add_argument("--threads", type=int, default=1)
@@ -179,8 +190,9 @@ def main():
     parser.add_argument("--pace-ms", type=float, default=0)
     parser.add_argument("--waited-ms", type=float, default=100)
     parser.add_argument("--warmup", action="store_true")
+    parser.add_argument("--api-key", default=None)
     args = parser.parse_args()
-    result = {"read": read, "cold": cold, "stream": stream}[args.scenario](args)
+    result = {"read": read, "cold": cold, "stream": stream, "once": once}[args.scenario](args)
     json.dump(result, sys.stdout)
     print()
 

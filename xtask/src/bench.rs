@@ -5,66 +5,18 @@
 //! scenario through both clients in this one run, and writes `bench/RESULTS.md` and
 //! `bench/results.json`. Every loop is bounded and every server binds 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::bench_mock::{connections, ours, run_json, start_mock};
 use crate::bench_report::number;
 
 /// The SDK version compared against (its workload identity is `openai.auth.WorkloadIdentityAuth`).
 const SDK_PIN: &str = "openai==3.63.0";
-
-/// A running mock; killed when dropped.
-struct MockServer {
-    child: Child,
-    base: String,
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
-    let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
-        .args(["--expires-in", &expires_in.to_string()])
-        .args(["--exchange-delay-ms", &delay_ms.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the mock")?;
-    let stdout = child.stdout.take().context("mock stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .context("reading the mock's port")?;
-    let port = serde_json::from_str::<Value>(&line)?["port"]
-        .as_u64()
-        .context("the mock prints its port")?;
-    Ok(MockServer {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    })
-}
-
-fn run_json(mut command: Command) -> Result<Value> {
-    let output = command.output().context("running a benchmark step")?;
-    if !output.status.success() {
-        bail!(
-            "{:?} failed: {}",
-            command,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let last = text.lines().last().unwrap_or_default();
-    serde_json::from_str(last).with_context(|| format!("parsing {last:?}"))
-}
 
 fn python_venv(root: &Path) -> Result<PathBuf> {
     let venv = root.join("bench/.venv");
@@ -82,7 +34,8 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
     let installed = Command::new(&python)
         .args([
             "-c",
-            "import openai, sys; sys.exit(openai.__version__ != '3.57.0')",
+            "import openai, sys; sys.exit(openai.__version__ != sys.argv[1])",
+            SDK_PIN.trim_start_matches("openai=="),
         ])
         // A fresh venv has no SDK yet: that is the expected answer, not an error to print.
         .stderr(Stdio::null())
@@ -115,51 +68,6 @@ fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -
         .args(["--base", base])
         .args(extra);
     run_json(command)
-}
-
-fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
-    let mut command = Command::new(
-        crate::target_dir(root)
-            .join("release/examples")
-            .join(example),
-    );
-    command
-        .args(args)
-        .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
-    run_json(command)
-}
-
-/// Writes the two connection files the load generator uses: workload identity (Kubernetes token
-/// file) and a static key, both pointing at `base`.
-fn connections(directory: &Path, base: &str) -> Result<(String, String)> {
-    std::fs::create_dir_all(directory)?;
-    let token = directory.join("subject-token");
-    std::fs::write(&token, "bench-subject")?;
-    let workload = directory.join("workload.json");
-    std::fs::write(
-        &workload,
-        json!({
-            "conn_type": "openai",
-            "host": format!("{base}/v1"),
-            "extra": {
-                "auth_type": "workload_identity",
-                "workload_identity_provider": "kubernetes",
-                "token_file_path": token,
-                "identity_provider_id": "idp-bench",
-                "service_account_id": "sa-bench",
-                "openai_client_kwargs": {"max_retries": 0},
-            },
-        })
-        .to_string(),
-    )?;
-    let key = directory.join("static.json");
-    std::fs::write(
-        &key,
-        json!({"conn_type": "openai", "host": format!("{base}/v1"), "password": "sk-bench-static",
-               "extra": {"openai_client_kwargs": {"max_retries": 0}}})
-        .to_string(),
-    )?;
-    Ok((workload.display().to_string(), key.display().to_string()))
 }
 
 /// Median wall time of `runs` runs of a command that exits 0, in milliseconds.
@@ -429,6 +337,11 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         );
     }
     results.insert("p7".into(), crate::bench_validate::run(root, &scratch)?);
+    // P8: `openai-conn proxy` in front of the mock.
+    results.insert(
+        "p8".into(),
+        crate::bench_proxy::run(root, &python, &scratch)?,
+    );
     std::fs::remove_dir_all(&scratch).ok();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);

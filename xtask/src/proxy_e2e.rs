@@ -147,7 +147,7 @@ fn last_json_line(stdout: &[u8]) -> Result<Value> {
 }
 
 /// A GET over a plain TCP connection (xtask has no HTTP client).
-fn fetch_json(addr: &str, path: &str) -> Result<Value> {
+pub(crate) fn fetch_json(addr: &str, path: &str) -> Result<Value> {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(addr)?;
     write!(

@@ -1,7 +1,9 @@
 //! A loopback mock of the OpenAI token exchange and `GET /v1/models`, for benchmarks.
 //!
 //! `cargo run --release -p openai-conn-client --example mock_openai -- --expires-in 3600 --exchange-delay-ms 0`
-//! binds 127.0.0.1 on a free port and prints `{"port": N}` on one line. `GET /stats` returns the
+//! binds 127.0.0.1 on a free port and prints `{"port": N}` on one line. `POST
+//! /v1/chat/completions` answers with a server-sent-events stream that sends one chunk and then
+//! stays open until the client goes (the proxy's memory with streams held open). `GET /stats` returns the
 //! counters, `POST /config` changes `expires_in` and the exchange delay, `POST /reset` zeroes the
 //! counters. It accepts only tokens it issued and that have not expired (so a benchmark that sent
 //! an expired token would see failures). Never bind anything but loopback.
@@ -16,6 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -24,6 +27,7 @@ struct Mock {
     exchange_delay_ms: AtomicU64,
     exchanges: AtomicU64,
     models: AtomicU64,
+    streams: AtomicU64,
     rejected: AtomicU64,
     tokens: Mutex<HashMap<String, Instant>>,
 }
@@ -51,7 +55,8 @@ async fn exchange(State(mock): State<Arc<Mock>>) -> Response {
     .into_response()
 }
 
-async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+/// Whether the request carries the static key or an unexpired token this mock issued.
+fn authorized(mock: &Mock, headers: &HeaderMap) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -66,6 +71,12 @@ async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
             .is_some_and(|expires_at| Instant::now() < expires_at);
     if !valid {
         mock.rejected.fetch_add(1, Ordering::SeqCst);
+    }
+    valid
+}
+
+async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    if !authorized(&mock, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     mock.models.fetch_add(1, Ordering::SeqCst);
@@ -73,10 +84,30 @@ async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// A streamed chat completion that sends its first chunk and then holds the response open.
+async fn chat_stream(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    if !authorized(&mock, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    mock.streams.fetch_add(1, Ordering::SeqCst);
+    let chunk = json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0,
+        "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"role": "assistant",
+        "content": "held"}, "finish_reason": null}]});
+    let first = axum::body::Bytes::from(format!("data: {chunk}\n\n"));
+    let events = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) })
+        .chain(futures_util::stream::pending());
+    (
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        axum::body::Body::from_stream(events),
+    )
+        .into_response()
+}
+
 async fn stats(State(mock): State<Arc<Mock>>) -> Response {
     axum::Json(json!({
         "exchanges": mock.exchanges.load(Ordering::SeqCst),
         "models": mock.models.load(Ordering::SeqCst),
+        "streams": mock.streams.load(Ordering::SeqCst),
         "rejected": mock.rejected.load(Ordering::SeqCst),
     }))
     .into_response()
@@ -93,7 +124,7 @@ async fn configure(State(mock): State<Arc<Mock>>, axum::Json(body): axum::Json<V
 }
 
 async fn reset(State(mock): State<Arc<Mock>>) -> Response {
-    for counter in [&mock.exchanges, &mock.models, &mock.rejected] {
+    for counter in [&mock.exchanges, &mock.models, &mock.streams, &mock.rejected] {
         counter.store(0, Ordering::SeqCst);
     }
     StatusCode::NO_CONTENT.into_response()
@@ -118,6 +149,7 @@ async fn main() -> std::io::Result<()> {
     let router = Router::new()
         .route("/oauth/token", post(exchange))
         .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(chat_stream))
         .route("/stats", get(stats))
         .route("/config", post(configure))
         .route("/reset", post(reset))

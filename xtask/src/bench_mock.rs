@@ -1,0 +1,109 @@
+//! What `cargo xtask bench`'s scenarios share: the loopback mock (`openai-conn-client`'s
+//! `mock_openai` example, release build), the connection files the load generator reads, and
+//! running a release example that prints one JSON object.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+/// A running mock; killed when dropped.
+pub(crate) struct MockServer {
+    child: Child,
+    pub(crate) base: String,
+}
+
+impl MockServer {
+    pub(crate) fn child_id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
+    let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
+        .args(["--expires-in", &expires_in.to_string()])
+        .args(["--exchange-delay-ms", &delay_ms.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the mock")?;
+    let stdout = child.stdout.take().context("mock stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the mock's port")?;
+    let port = serde_json::from_str::<Value>(&line)?["port"]
+        .as_u64()
+        .context("the mock prints its port")?;
+    Ok(MockServer {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+pub(crate) fn run_json(mut command: Command) -> Result<Value> {
+    let output = command.output().context("running a benchmark step")?;
+    if !output.status.success() {
+        bail!(
+            "{:?} failed: {}",
+            command,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("parsing {last:?}"))
+}
+
+pub(crate) fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
+    let mut command = Command::new(
+        crate::target_dir(root)
+            .join("release/examples")
+            .join(example),
+    );
+    command
+        .args(args)
+        .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
+    run_json(command)
+}
+
+/// Writes the two connection files the load generator uses: workload identity (Kubernetes token
+/// file) and a static key, both pointing at `base`.
+pub(crate) fn connections(directory: &Path, base: &str) -> Result<(String, String)> {
+    std::fs::create_dir_all(directory)?;
+    let token = directory.join("subject-token");
+    std::fs::write(&token, "bench-subject")?;
+    let workload = directory.join("workload.json");
+    std::fs::write(
+        &workload,
+        json!({
+            "conn_type": "openai",
+            "host": format!("{base}/v1"),
+            "extra": {
+                "auth_type": "workload_identity",
+                "workload_identity_provider": "kubernetes",
+                "token_file_path": token,
+                "identity_provider_id": "idp-bench",
+                "service_account_id": "sa-bench",
+                "openai_client_kwargs": {"max_retries": 0},
+            },
+        })
+        .to_string(),
+    )?;
+    let key = directory.join("static.json");
+    std::fs::write(
+        &key,
+        json!({"conn_type": "openai", "host": format!("{base}/v1"), "password": "sk-bench-static",
+               "extra": {"openai_client_kwargs": {"max_retries": 0}}})
+        .to_string(),
+    )?;
+    Ok((workload.display().to_string(), key.display().to_string()))
+}
