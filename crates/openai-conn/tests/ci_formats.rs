@@ -434,18 +434,10 @@ fn sarif_regions_span_keys_and_values_and_every_result_has_a_location() {
     );
 
     // An unreadable file: the file, at its first line. Standard input: a logical location.
-    let mut child = support::command(&["validate", "--format", "sarif", "nope.json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("openai-conn starts");
-    std::io::Write::write_all(
-        &mut child.stdin.take().expect("stdin"),
-        b"{\"auth_type\": 1}",
-    )
-    .expect("stdin takes the document");
-    let output = child.wait_with_output().expect("openai-conn ends");
+    let output = support::with_stdin(
+        &["validate", "--format", "sarif", "nope.json", "-"],
+        "{\"auth_type\": 1}",
+    );
     let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(sarif_violations(&log), Vec::<String>::new());
     let results = log["runs"][0]["results"].as_array().expect("results");

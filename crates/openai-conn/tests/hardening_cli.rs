@@ -34,33 +34,43 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-#[test]
-fn validate_refuses_a_fifo_without_opening_it() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let fifo = directory.path().join("conn.json");
+/// Asserts that `output` exited with `code` and says `message` on standard error.
+fn assert_exit_saying(output: &Output, code: i32, message: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    assert!(
+        stderr(output).contains(message),
+        "standard error says {message:?}: {}",
+        stderr(output)
+    );
+}
+
+/// Makes a named pipe `name` in `directory` and returns its path.
+fn mkfifo(directory: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let fifo = directory.path().join(name);
     let made = Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .expect("mkfifo runs");
-    assert!(made.success());
+    assert!(made.success(), "mkfifo makes {}", fifo.display());
+    fifo
+}
+
+#[test]
+fn validate_refuses_a_fifo_without_opening_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let fifo = mkfifo(&directory, "conn.json");
 
     let output = finish(command(&[
         "validate",
         fifo.to_str().expect("UTF-8 temp path"),
     ]));
 
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("not a regular file (it is a named pipe)"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit_saying(&output, 2, "not a regular file (it is a named pipe)");
 }
 
 #[test]
 fn a_token_file_that_is_a_device_is_refused_at_once() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let file = directory.path().join("conn.json");
     let document = serde_json::json!({
         "conn_type": "openai",
         "host": "http://127.0.0.1:9/v1",
@@ -72,19 +82,17 @@ fn a_token_file_that_is_a_device_is_refused_at_once() {
             "service_account_id": "sa"
         }
     });
-    std::fs::write(&file, document.to_string()).expect("write");
-    let mut run = command(&["token", file.to_str().expect("UTF-8 temp path")]);
+    let file = support::write_connection(directory.path(), &document);
+    let mut run = command(&["token", &file]);
     // Nothing may leave this host, even if the source were read.
     run.env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token");
 
     let output = finish(run);
 
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains("token file /dev/zero: not a regular file (it is a character device)"),
-        "{}",
-        stderr(&output)
+    assert_exit_saying(
+        &output,
+        1,
+        "token file /dev/zero: not a regular file (it is a character device)",
     );
 }
 
@@ -110,23 +118,16 @@ fn standard_input_past_sixteen_mib_is_refused() {
     let output = child.wait_with_output().expect("output");
     writer.join().expect("writer");
 
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains("cannot read standard input: larger than the limit of 16777216 bytes"),
-        "{}",
-        stderr(&output)
+    assert_exit_saying(
+        &output,
+        2,
+        "cannot read standard input: larger than the limit of 16777216 bytes",
     );
 }
 
 /// A write end of a pipe whose read end is already closed: every write fails with `EPIPE`.
 fn broken_pipe(directory: &tempfile::TempDir) -> std::fs::File {
-    let fifo = directory.path().join("pipe");
-    let made = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    let fifo = mkfifo(directory, "pipe");
     // Opened for reading and writing first, so that opening the write end does not wait for a
     // reader; then the only reader goes away.
     let reader = std::fs::OpenOptions::new()
@@ -269,8 +270,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         "https://user:sk-URL-SECRET@api.example.com/v1",
     );
     let output = finish(plan);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("credentials in the url are not allowed"));
+    assert_exit_saying(&output, 1, "credentials in the url are not allowed");
     assert!(
         !stderr(&output).contains("sk-URL-SECRET"),
         "{}",
@@ -290,11 +290,10 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
     let mut plan = command(&["plan", &file]);
     plan.env("OPENAI_BASE_URL", "http://api.example.com/v1");
     let output = finish(plan);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("openai-conn: warning: the api base http://api.example.com/v1 (from the OPENAI_BASE_URL environment variable) is plain http"),
-        "{}",
-        stderr(&output)
+    assert_exit_saying(
+        &output,
+        0,
+        "openai-conn: warning: the api base http://api.example.com/v1 (from the OPENAI_BASE_URL environment variable) is plain http",
     );
 
     // A loopback base in clear text is a local proxy or test server: no warning.

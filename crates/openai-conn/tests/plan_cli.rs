@@ -7,9 +7,8 @@ use support::command;
 
 fn plan(document: &Value, env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
     let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("conn.json");
-    std::fs::write(&path, document.to_string()).expect("write");
-    let mut command = command(&["plan", path.to_str().expect("utf-8 path")]);
+    let file = support::write_connection(directory.path(), document);
+    let mut command = command(&["plan", &file]);
     for (name, value) in env {
         command.env(name, value);
     }

@@ -15,10 +15,10 @@ use serde_json::json;
 use support::{command, run};
 
 fn api_key_connection(dir: &std::path::Path, host: &str) -> String {
-    let path = dir.join("conn.json");
-    let document = json!({"conn_type": "openai", "host": host, "password": "sk-cli-SECRET"});
-    std::fs::write(&path, document.to_string()).expect("write connection");
-    path.to_string_lossy().into_owned()
+    support::write_connection(
+        dir,
+        &json!({"conn_type": "openai", "host": host, "password": "sk-cli-SECRET"}),
+    )
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! `openai-conn` binary that cargo built for these tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -23,6 +24,15 @@ pub fn json_files(folder: &str) -> Vec<PathBuf> {
         .collect();
     paths.sort();
     paths
+}
+
+/// Writes `document` as `conn.json` in `directory` and returns its path as text.
+pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
+    let path = directory.join("conn.json");
+    std::fs::write(&path, document.to_string()).expect("the connection file can be written");
+    path.to_str()
+        .expect("the temporary path is UTF-8")
+        .to_owned()
 }
 
 /// Runs `openai-conn` with `args` in the workspace root, with a clean environment for the
@@ -54,6 +64,23 @@ pub fn command(args: &[&str]) -> Command {
     command
 }
 
+/// Runs `openai-conn` with `args`, `input` on its standard input, both outputs captured.
+pub fn with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openai-conn starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("stdin takes the document");
+    child.wait_with_output().expect("openai-conn ends")
+}
+
 /// Runs `openai-conn` with `args` and the extra `env` off the async runtime, so the loopback
 /// servers of the test keep serving while it runs.
 pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output {
@@ -72,4 +99,14 @@ pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output 
 /// Output bytes as text, for assertions and failure messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A token exchange reply that grants `access_token` for an hour, as OpenAI's exchange words it.
+pub fn granting(access_token: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "access_token": access_token,
+        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }))
 }
