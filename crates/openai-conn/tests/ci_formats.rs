@@ -49,12 +49,7 @@ fn sarif_is_a_valid_sarif_2_1_0_log_with_a_rule_per_code() {
     let driver = &runs[0]["tool"]["driver"];
     assert_eq!(driver["name"], "openai-conn");
     assert!(driver["informationUri"].as_str().is_some());
-    let rules: Vec<&str> = driver["rules"]
-        .as_array()
-        .expect("rules")
-        .iter()
-        .map(|rule| rule["id"].as_str().expect("rule id"))
-        .collect();
+    let rules = support::texts_at(&driver["rules"], "id");
     let codes: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
     assert_eq!(rules, codes);
 

@@ -90,12 +90,7 @@ async fn exit_0_with_the_json_document_when_every_step_passes() {
     let document: Value = serde_json::from_str(&stdout).expect("one json document");
     assert_eq!(document["conn_id"], "conn");
     assert_eq!(document["ok"], true);
-    let statuses: Vec<&str> = document["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|step| step["status"].as_str().expect("status"))
-        .collect();
+    let statuses = support::texts_at(&document["steps"], "status");
     assert_eq!(statuses, ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]);
     assert_eq!(
         document["steps"][4]["facts"]["format"], "opaque",

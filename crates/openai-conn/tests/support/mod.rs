@@ -110,3 +110,17 @@ pub fn granting(access_token: &str) -> wiremock::ResponseTemplate {
         "expires_in": 3600,
     }))
 }
+
+/// The text at `key` in each object of the JSON array `array`.
+pub fn texts_at<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("an array of objects with {key:?}, got {array}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key:?} is text in {item}"))
+        })
+        .collect()
+}
