@@ -25,13 +25,7 @@ async fn setup(exchange: ResponseTemplate) -> Setup {
         .respond_with(exchange)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-        )
-        .mount(&server)
-        .await;
+    support::serve_models(&server).await;
     let directory = tempfile::tempdir().expect("temp dir");
     let token = directory.path().join("token");
     std::fs::write(&token, SUBJECT).expect("token");

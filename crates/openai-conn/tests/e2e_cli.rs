@@ -31,9 +31,7 @@ async fn exchange_and_api(subject_token_type: &str) -> MockServer {
     Mock::given(method("GET"))
         .and(path("/v1/models"))
         .and(header("authorization", format!("Bearer {ACCESS}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-        )
+        .respond_with(support::model_list())
         .mount(&server)
         .await;
     server
@@ -198,9 +196,7 @@ async fn api_key_from_password_kwargs_and_env() {
         Mock::given(method("GET"))
             .and(path("/v1/models"))
             .and(header("authorization", format!("Bearer {key}").as_str()))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-            )
+            .respond_with(support::model_list())
             .expect(1)
             .mount(&server)
             .await;

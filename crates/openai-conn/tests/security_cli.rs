@@ -477,14 +477,7 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
         .respond_with(support::granting("access-token"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"object": "list", "data": []})),
-        )
-        .mount(&server)
-        .await;
+    support::serve_models(&server).await;
     let directory = tempfile::tempdir().expect("temp dir");
     let token = write(&directory, "token", "subject-token");
     let connection = write(

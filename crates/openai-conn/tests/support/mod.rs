@@ -124,3 +124,18 @@ pub fn texts_at<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
         })
         .collect()
 }
+
+/// The API's answer to `GET /v1/models` (what `test` asks): an empty list.
+pub fn model_list() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .set_body_json(serde_json::json!({"object": "list", "data": []}))
+}
+
+/// Mounts `GET /v1/models` on `server`, answering [`model_list`] whatever the credential.
+pub async fn serve_models(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/models"))
+        .respond_with(model_list())
+        .mount(server)
+        .await;
+}
