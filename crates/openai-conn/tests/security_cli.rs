@@ -6,17 +6,7 @@ use std::process::{Output, Stdio};
 
 mod support;
 
-use support::{command, text};
-
-/// Runs `openai-conn` with `args` and `env`, standard input closed.
-fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = command(args);
-    command.stdin(Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("openai-conn runs")
-}
+use support::{command, run_with, text};
 
 /// Both streams of `output`, for assertions that nothing reached either.
 fn both(output: &Output) -> String {

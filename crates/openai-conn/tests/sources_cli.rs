@@ -2,14 +2,9 @@
 
 mod support;
 
-use support::command;
-
+/// Runs `openai-conn` with `args` and `env`: its exit code, standard output and standard error.
 fn run_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut command = command(args);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("openai-conn runs");
+    let output = support::run_with(args, env);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -41,6 +41,16 @@ pub fn run(args: &[&str]) -> Output {
     command(args).output().expect("openai-conn runs")
 }
 
+/// Runs `openai-conn` with `args` and the extra `env`, standard input closed.
+pub fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
+    command.stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("openai-conn runs")
+}
+
 /// A `Command` for `openai-conn` with `args`, ready for more settings (env, stdin).
 pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_openai-conn"));
