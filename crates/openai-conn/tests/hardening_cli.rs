@@ -9,10 +9,12 @@ mod support;
 
 use support::command;
 
-/// Runs `command` to its end; a run that has not ended after a minute is killed and fails the
-/// test, so a regression is a failure, not a hung test run.
-fn finish(mut command: Command) -> Output {
+/// Runs `openai-conn` with `args` and the extra `env` to its end; a run that has not ended after
+/// a minute is killed and fails the test, so a regression is a failure, not a hung test run.
+fn finish(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
     let mut child = command
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -60,10 +62,7 @@ fn validate_refuses_a_fifo_without_opening_it() {
     let directory = tempfile::tempdir().expect("temp dir");
     let fifo = mkfifo(&directory, "conn.json");
 
-    let output = finish(command(&[
-        "validate",
-        fifo.to_str().expect("UTF-8 temp path"),
-    ]));
+    let output = finish(&["validate", fifo.to_str().expect("UTF-8 temp path")], &[]);
 
     assert_exit_saying(&output, 2, "not a regular file (it is a named pipe)");
 }
@@ -83,11 +82,11 @@ fn a_token_file_that_is_a_device_is_refused_at_once() {
         }
     });
     let file = support::write_connection(directory.path(), &document);
-    let mut run = command(&["token", &file]);
     // Nothing may leave this host, even if the source were read.
-    run.env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token");
-
-    let output = finish(run);
+    let output = finish(
+        &["token", &file],
+        &[("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token")],
+    );
 
     assert_exit_saying(
         &output,
@@ -200,13 +199,14 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     let yaml = write(&directory, "conn.yaml", "auth_type: [unclosed\n");
     let toml = write(&directory, "conn.toml", "auth_type = \n");
     for file in [&json, &yaml, &toml] {
-        let output = finish(command(&["validate", file]));
+        let output = finish(&["validate", file], &[]);
         assert_eq!(output.status.code(), Some(1), "{file}: {}", stderr(&output));
     }
     // A connection URI that cannot be parsed, in AIRFLOW_CONN_*.
-    let mut uri = command(&["validate", "--conn-id", "broken"]);
-    uri.env("AIRFLOW_CONN_BROKEN", "openai://:sk-SECRET@host:notaport/");
-    let output = finish(uri);
+    let output = finish(
+        &["validate", "--conn-id", "broken"],
+        &[("AIRFLOW_CONN_BROKEN", "openai://:sk-SECRET@host:notaport/")],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         !stderr(&output).contains("sk-SECRET"),
@@ -215,9 +215,9 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     );
 
     let missing = directory.path().join("missing.json");
-    let output = finish(command(&["validate", missing.to_str().expect("UTF-8")]));
+    let output = finish(&["validate", missing.to_str().expect("UTF-8")], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let output = finish(command(&["validate", "--conn-id", "unset"]));
+    let output = finish(&["validate", "--conn-id", "unset"], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
 
@@ -229,7 +229,7 @@ fn control_characters_in_key_names_are_escaped_in_human_output() {
         "conn.json",
         r#"{"auth_type": "api_key", "evil\u001b[2J\nconn.json:1:1: error: forged": 1}"#,
     );
-    let output = finish(command(&["validate", &file]));
+    let output = finish(&["validate", &file], &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
@@ -250,12 +250,11 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         r#"{"conn_type": "openai", "password": "sk-conn-key", "extra": {}}"#,
     );
 
-    let mut with_credentials = command(&["validate", &file]);
-    with_credentials.env(
+    let with_credentials = [(
         "OPENAI_BASE_URL",
         "https://user:sk-URL-SECRET@api.example.com/v1",
-    );
-    let output = finish(with_credentials);
+    )];
+    let output = finish(&["validate", &file], &with_credentials);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr(&output));
     assert!(
@@ -264,12 +263,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
     );
     assert!(!stdout.contains("sk-URL-SECRET"), "{stdout}");
 
-    let mut plan = command(&["plan", &file]);
-    plan.env(
-        "OPENAI_BASE_URL",
-        "https://user:sk-URL-SECRET@api.example.com/v1",
-    );
-    let output = finish(plan);
+    let output = finish(&["plan", &file], &with_credentials);
     assert_exit_saying(&output, 1, "credentials in the url are not allowed");
     assert!(
         !stderr(&output).contains("sk-URL-SECRET"),
@@ -277,9 +271,8 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         stderr(&output)
     );
 
-    let mut in_clear = command(&["validate", &file]);
-    in_clear.env("OPENAI_BASE_URL", "http://api.example.com/v1");
-    let output = finish(in_clear);
+    let in_clear = [("OPENAI_BASE_URL", "http://api.example.com/v1")];
+    let output = finish(&["validate", &file], &in_clear);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
     assert!(
@@ -287,9 +280,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         "{stdout}"
     );
 
-    let mut plan = command(&["plan", &file]);
-    plan.env("OPENAI_BASE_URL", "http://api.example.com/v1");
-    let output = finish(plan);
+    let output = finish(&["plan", &file], &in_clear);
     assert_exit_saying(
         &output,
         0,
@@ -297,9 +288,10 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
     );
 
     // A loopback base in clear text is a local proxy or test server: no warning.
-    let mut local = command(&["validate", &file]);
-    local.env("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1");
-    let output = finish(local);
+    let output = finish(
+        &["validate", &file],
+        &[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")],
+    );
     assert_eq!(output.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&output.stdout).contains("cleartext-http"));
 }
