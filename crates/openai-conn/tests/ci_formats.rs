@@ -7,7 +7,7 @@ use conn_schema::Code;
 mod support;
 
 use serde_json::Value;
-use support::{run, workspace};
+use support::{run, stdout, workspace};
 
 /// One error per kind of source: a typo and a missing key, a syntax error, a warning only, and a
 /// file that cannot be read.
@@ -16,10 +16,6 @@ const FILES: [&str; 3] = [
     "tests/fixtures/invalid/syntax-trailing-comma.json",
     "tests/fixtures/valid/workload-identity-ignored-api-key.json",
 ];
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn sarif_schema() -> Value {
     let path = workspace().join("tests/sarif/sarif-schema-2.1.0.json");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::command;
+use support::{command, stderr, write};
 
 /// Runs `openai-conn` with `args` and the extra `env` to its end; a run that has not ended after
 /// a minute is killed and fails the test, so a regression is a failure, not a hung test run.
@@ -30,10 +30,6 @@ fn finish(args: &[&str], env: &[(&str, &str)]) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().expect("output")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Asserts that `output` exited with `code` and says `message` on standard error.
@@ -183,13 +179,6 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
             let _ = std::fs::remove_file(directory.path().join("pipe"));
         }
     }
-}
-
-/// Writes `text` as `name` in `directory` and returns the path as a string.
-fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = directory.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("UTF-8 temp path").to_owned()
 }
 
 #[test]

@@ -6,18 +6,11 @@ use std::process::{Output, Stdio};
 
 mod support;
 
-use support::{command, run_with, text};
+use support::{command, run_with, text, write};
 
 /// Both streams of `output`, for assertions that nothing reached either.
 fn both(output: &Output) -> String {
     format!("{}{}", text(&output.stdout), text(&output.stderr))
-}
-
-/// Writes `text` as `name` in `directory` and returns the path as a string.
-fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = directory.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("UTF-8 temp path").to_owned()
 }
 
 /// URLs whose user info the client reads although they do not look like `scheme://user@host`.

@@ -4,11 +4,7 @@ use conn_schema::{DocumentKind, validate_bytes};
 mod support;
 
 use serde_json::Value;
-use support::{json_files, run, with_stdin, workspace};
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{json_files, run, stdout, with_stdin, workspace};
 
 /// The CLI and the library give the same verdict, and the same diagnostics, on every fixture and
 /// example.

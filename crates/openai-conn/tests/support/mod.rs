@@ -26,13 +26,19 @@ pub fn json_files(folder: &str) -> Vec<PathBuf> {
     paths
 }
 
-/// Writes `document` as `conn.json` in `directory` and returns its path as text.
-pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
-    let path = directory.join("conn.json");
-    std::fs::write(&path, document.to_string()).expect("the connection file can be written");
+/// Writes `text` as `name` in `directory` and returns the path as text.
+pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {
+    let path = directory.as_ref().join(name);
+    std::fs::write(&path, text)
+        .unwrap_or_else(|error| panic!("{} can be written: {error}", path.display()));
     path.to_str()
         .expect("the temporary path is UTF-8")
         .to_owned()
+}
+
+/// Writes `document` as `conn.json` in `directory` and returns its path as text.
+pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
+    write(directory, "conn.json", &document.to_string())
 }
 
 /// Runs `openai-conn` with `args` in the workspace root, with a clean environment for the
@@ -109,6 +115,16 @@ pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output 
 /// Output bytes as text, for assertions and failure messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Standard output of `output` as text.
+pub fn stdout(output: &Output) -> String {
+    text(&output.stdout)
+}
+
+/// Standard error of `output` as text.
+pub fn stderr(output: &Output) -> String {
+    text(&output.stderr)
 }
 
 /// A token exchange reply that grants `access_token` for an hour, as OpenAI's exchange words it.
