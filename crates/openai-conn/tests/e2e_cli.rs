@@ -66,7 +66,7 @@ fn kubernetes_with_api_key(
     client_kwargs: Value,
 ) -> String {
     let token_file = directory.path().join("token");
-    std::fs::write(&token_file, SUBJECT).expect("token file");
+    std::fs::write(&token_file, SUBJECT).expect("the subject token file can be written");
     support::write_connection(
         directory.path(),
         &json!({
@@ -404,7 +404,7 @@ async fn azure_imds_end_to_end() {
 /// [`token_and_test`] for a connection whose source is `provider` with its defaults, the source
 /// pointed at `server` by `env`.
 async fn source_end_to_end(server: &MockServer, provider: &str, env: &[(&str, String)]) {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let file = write_connection(&directory, workload(provider, json!({})), &server.uri());
     let env = env
         .iter()

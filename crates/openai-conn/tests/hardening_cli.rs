@@ -58,7 +58,13 @@ fn validate_refuses_a_fifo_without_opening_it() {
     let directory = tempfile::tempdir().expect("temp dir");
     let fifo = mkfifo(&directory, "conn.json");
 
-    let output = finish(&["validate", fifo.to_str().expect("UTF-8 temp path")], &[]);
+    let output = finish(
+        &[
+            "validate",
+            fifo.to_str().expect("the temporary path is UTF-8"),
+        ],
+        &[],
+    );
 
     assert_exit_saying(&output, 2, "not a regular file (it is a named pipe)");
 }
@@ -204,7 +210,13 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     );
 
     let missing = directory.path().join("missing.json");
-    let output = finish(&["validate", missing.to_str().expect("UTF-8")], &[]);
+    let output = finish(
+        &[
+            "validate",
+            missing.to_str().expect("the temporary path is UTF-8"),
+        ],
+        &[],
+    );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let output = finish(&["validate", "--conn-id", "unset"], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
