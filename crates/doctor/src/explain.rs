@@ -27,7 +27,7 @@ const PROXY_VARIABLES: &[&str] = &[
 ];
 
 /// An error and its causes on one line, without repeating a cause the message already holds.
-pub(crate) fn one_line(error: &dyn StdError) -> String {
+pub fn one_line(error: &dyn StdError) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -36,6 +36,7 @@ use providers_core::{Env, ProcessEnv};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use explain::one_line;
 pub use hints::{HintCode, markdown_table};
 pub use jwt::{Jwt, TokenShape, inspect};
 pub use render::render_human;

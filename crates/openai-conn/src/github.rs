@@ -50,16 +50,7 @@ pub(crate) fn command(finding: &Finding<'_>) -> String {
 /// a connections file, standard input, an overriding variable), the message, and the
 /// suggestion on its own line.
 fn message(finding: &Finding<'_>) -> String {
-    let mut text = String::new();
-    let file_label = finding.file.map(|file| file.display().to_string());
-    if let Some(origin) = finding.origin {
-        text.push_str(origin);
-        text.push_str(": ");
-    } else if file_label.as_deref() != Some(finding.label) {
-        text.push_str(finding.label);
-        text.push_str(": ");
-    }
-    text.push_str(&finding.message);
+    let mut text = finding.headed_message();
     if let Some(suggestion) = finding.suggestion {
         text.push_str("\nhelp: ");
         text.push_str(suggestion);
@@ -93,6 +84,7 @@ mod tests {
             label,
             severity: Severity::Error,
             code: Code::UnknownKey,
+            pointer: "",
             location: Some(Location::span((3, 5), (3, 8))),
             message: "unknown key \"x\"".to_owned(),
             suggestion: None,

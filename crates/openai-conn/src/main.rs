@@ -110,6 +110,13 @@ pub(crate) struct Usable {
     pub(crate) overrides: Vec<String>,
 }
 
+impl Usable {
+    /// The client options with the applied `OPENAI_CONN_*` overrides named.
+    pub(crate) fn options(&self) -> openai_conn_client::ClientOptions {
+        openai_conn_client::ClientOptions::new().with_applied_overrides(self.overrides.clone())
+    }
+}
+
 /// Loads one connection and checks it. On failure the problem is already printed and the error
 /// is the exit code: 2 for usage or unreadable input, 1 for an invalid connection.
 pub(crate) fn load_connection(
@@ -136,6 +143,19 @@ pub(crate) fn load_connection(
         }),
         None => Err(ExitCode::from(EXIT_INVALID)),
     }
+}
+
+/// [`load_connection`], then the warning for an API key written in the file (`plan`, `token`
+/// and `test` print it; `proxy` does not).
+pub(crate) fn load_warned(
+    source: &source::SourceArgs,
+    file: Option<&std::path::PathBuf>,
+) -> Result<Usable, ExitCode> {
+    let usable = load_connection(source, file)?;
+    if let Some(warning) = openai_conn_client::exposed_key_warning(&usable.connection) {
+        errln!("openai-conn: warning: {warning}");
+    }
+    Ok(usable)
 }
 
 fn main() -> ExitCode {

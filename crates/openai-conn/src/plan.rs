@@ -4,12 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use openai_conn_client::ClientOptions;
 use serde_json::Value;
 
 use crate::escape::line;
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, Format, Usable, load_connection};
+use crate::{EXIT_INVALID, Format, load_warned};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -25,19 +24,13 @@ pub(crate) struct PlanArgs {
 }
 
 pub(crate) fn run(args: &PlanArgs) -> ExitCode {
-    let Usable {
-        connection,
-        conn_id,
-        overrides,
-    } = match load_connection(&args.source, args.file.as_ref()) {
+    let usable = match load_warned(&args.source, args.file.as_ref()) {
         Ok(usable) => usable,
         Err(code) => return code,
     };
-    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
-        errln!("openai-conn: warning: {warning}");
-    }
-    let options = ClientOptions::new().with_applied_overrides(overrides);
-    match openai_conn_client::plan(&connection, &conn_id, &options) {
+    let options = usable.options();
+    let (connection, conn_id) = (&usable.connection, &usable.conn_id);
+    match openai_conn_client::plan(connection, conn_id, &options) {
         Ok(plan) => {
             if let Some(warning) = plan.cleartext_warning() {
                 errln!("openai-conn: warning: {warning}");

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use openai_conn_client::{ClientOptions, upstream};
+use openai_conn_client::upstream;
 use openai_conn_proxy::{Access, DEFAULT_LISTEN, Listen, ProxyConfig, ProxyError, bind, serve};
 
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, EXIT_USAGE, Usable, load_connection};
+use crate::{EXIT_INVALID, EXIT_USAGE, load_connection};
 
 /// Arguments of `proxy`.
 #[derive(Debug, Args)]
@@ -53,16 +53,11 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
             Err(error) => return usage(error),
         }
     }
-    let Usable {
-        connection,
-        conn_id,
-        overrides,
-    } = match load_connection(&args.source, args.file.as_ref()) {
+    let usable = match load_connection(&args.source, args.file.as_ref()) {
         Ok(usable) => usable,
         Err(code) => return code,
     };
-    let options = ClientOptions::new().with_applied_overrides(overrides);
-    let upstream = match upstream(&connection, &conn_id, options) {
+    let upstream = match upstream(&usable.connection, &usable.conn_id, usable.options()) {
         Ok(upstream) => upstream,
         Err(error) => {
             eprintln!("{error}");

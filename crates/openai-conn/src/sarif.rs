@@ -93,20 +93,7 @@ fn result(finding: &Finding<'_>) -> Value {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut text = String::new();
-    if let Some(origin) = finding.origin {
-        text.push_str(origin);
-        text.push_str(": ");
-    } else if finding
-        .file
-        .map(|file| file.display().to_string())
-        .as_deref()
-        != Some(finding.label)
-    {
-        text.push_str(finding.label);
-        text.push_str(": ");
-    }
-    text.push_str(&finding.message);
+    let mut text = finding.headed_message();
     if let Some(suggestion) = finding.suggestion {
         text.push_str(" (help: ");
         text.push_str(suggestion);
@@ -210,6 +197,7 @@ mod tests {
             label: "a.json",
             severity: Severity::Warning,
             code: Code::IgnoredCredential,
+            pointer: "",
             location: Some(Location::span((2, 0), (2, 4))),
             message: "m".to_owned(),
             suggestion: Some("s"),

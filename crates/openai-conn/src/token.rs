@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use openai_conn_client::{ClientOptions, from_connection, test_connection};
+use openai_conn_client::{ClientOptions, Connected, from_connection, test_connection};
+use openai_conn_doctor::one_line;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::source::SourceArgs;
-use crate::{EXIT_INVALID, Usable, load_connection};
+use crate::{EXIT_INVALID, Usable, load_warned};
 
 /// Arguments of `token`.
 #[derive(Debug, Args)]
@@ -47,43 +48,45 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// Fetches the subject token, exchanges it and prints the result.
-pub(crate) fn token(args: &TokenArgs) -> ExitCode {
+/// Loads the connection and builds its client, printing the warnings `plan` prints too. On
+/// failure the problem is already printed and the error is the exit code.
+fn connect(source: &SourceArgs, file: Option<&PathBuf>) -> Result<(Connected, String), ExitCode> {
     let Usable {
         connection,
         conn_id,
         ..
-    } = match load_connection(&args.source, args.file.as_ref()) {
-        Ok(usable) => usable,
-        Err(code) => return code,
-    };
-    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
-        errln!("openai-conn: warning: {warning}");
-    }
-    let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
-        Ok(connected) => connected,
-        Err(error) => {
+    } = load_warned(source, file)?;
+    let connected =
+        from_connection(&connection, &conn_id, ClientOptions::new()).map_err(|error| {
             errln!("{error}");
-            return ExitCode::from(EXIT_INVALID);
-        }
-    };
+            ExitCode::from(EXIT_INVALID)
+        })?;
     if let Some(warning) = connected.plan.cleartext_warning() {
         errln!("openai-conn: warning: {warning}");
     }
+    Ok((connected, conn_id))
+}
+
+/// Runs `future` on a new runtime until it finishes or the user interrupts it.
+fn block_on<T>(future: impl Future<Output = T>) -> Result<T, ExitCode> {
+    let runtime = runtime().ok_or(ExitCode::from(EXIT_INVALID))?;
+    crate::interrupt::block_on(runtime, future)
+}
+
+/// Fetches the subject token, exchanges it and prints the result.
+pub(crate) fn token(args: &TokenArgs) -> ExitCode {
+    run_token(args).unwrap_or_else(|code| code)
+}
+
+fn run_token(args: &TokenArgs) -> Result<ExitCode, ExitCode> {
+    let (connected, conn_id) = connect(&args.source, args.file.as_ref())?;
     let Some(cache) = connected.token_cache else {
         errln!(
             "connection {conn_id:?} uses auth_type \"api_key\"; `token` needs \"workload_identity\""
         );
-        return ExitCode::from(EXIT_INVALID);
+        return Err(ExitCode::from(EXIT_INVALID));
     };
-    let Some(runtime) = runtime() else {
-        return ExitCode::from(EXIT_INVALID);
-    };
-    let outcome = match crate::interrupt::block_on(runtime, cache.token()) {
-        Ok(outcome) => outcome,
-        Err(code) => return code,
-    };
-    match outcome {
+    match block_on(cache.token())? {
         Ok(token) => {
             let expires_in = token
                 .expires_at()
@@ -96,68 +99,30 @@ pub(crate) fn token(args: &TokenArgs) -> ExitCode {
             };
             let reply = json!({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token});
             outln!("{}", crate::escape::json(&reply.to_string()));
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
             errln!("{error}");
-            ExitCode::from(EXIT_INVALID)
+            Ok(ExitCode::from(EXIT_INVALID))
         }
     }
 }
 
 /// Lists models with the authenticated client.
 pub(crate) fn test(args: &TestArgs) -> ExitCode {
-    let Usable {
-        connection,
-        conn_id,
-        ..
-    } = match load_connection(&args.source, args.file.as_ref()) {
-        Ok(usable) => usable,
-        Err(code) => return code,
-    };
-    if let Some(warning) = openai_conn_client::exposed_key_warning(&connection) {
-        errln!("openai-conn: warning: {warning}");
-    }
-    let connected = match from_connection(&connection, &conn_id, ClientOptions::new()) {
-        Ok(connected) => connected,
-        Err(error) => {
-            errln!("{error}");
-            return ExitCode::from(EXIT_INVALID);
-        }
-    };
-    if let Some(warning) = connected.plan.cleartext_warning() {
-        errln!("openai-conn: warning: {warning}");
-    }
-    let Some(runtime) = runtime() else {
-        return ExitCode::from(EXIT_INVALID);
-    };
-    let outcome = match crate::interrupt::block_on(runtime, test_connection(&connected.client)) {
-        Ok(outcome) => outcome,
-        Err(code) => return code,
-    };
-    match outcome {
+    run_test(args).unwrap_or_else(|code| code)
+}
+
+fn run_test(args: &TestArgs) -> Result<ExitCode, ExitCode> {
+    let (connected, _) = connect(&args.source, args.file.as_ref())?;
+    match block_on(test_connection(&connected.client))? {
         Ok(message) => {
             outln!("{}", crate::escape::line(message));
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
             errln!("{}", one_line(&error));
-            ExitCode::from(EXIT_INVALID)
+            Ok(ExitCode::from(EXIT_INVALID))
         }
     }
-}
-
-/// An error and its causes on one line, without repeating a cause the message already holds.
-fn one_line(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line.replace('\n', " ")
 }

@@ -97,10 +97,29 @@ struct JsonDiagnostic<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
-    message: std::borrow::Cow<'a, str>,
+    message: &'a str,
     suggestion: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     origin: Option<&'a str>,
+}
+
+impl<'a> From<&'a Finding<'a>> for JsonDiagnostic<'a> {
+    fn from(finding: &'a Finding<'a>) -> Self {
+        let location = finding.location;
+        JsonDiagnostic {
+            file: finding.label,
+            severity: finding.severity,
+            code: finding.code,
+            pointer: finding.pointer,
+            line: location.map_or(0, |at| at.line),
+            column: location.map_or(0, |at| at.column),
+            end_line: location.map_or(0, |at| at.end_line),
+            end_column: location.map_or(0, |at| at.end_column),
+            message: &finding.message,
+            suggestion: finding.suggestion,
+            origin: finding.origin,
+        }
+    }
 }
 
 /// One SOURCE argument and what came of it.
@@ -262,6 +281,7 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
                     label: &one.label,
                     severity: Severity::Error,
                     code: error.code(),
+                    pointer: "",
                     location,
                     message,
                     suggestion: None,
@@ -276,6 +296,7 @@ fn findings(checked: &[Checked]) -> Vec<Finding<'_>> {
                             label: &connection.label,
                             severity: diagnostic.severity,
                             code: diagnostic.code,
+                            pointer: &diagnostic.pointer,
                             location: diagnostic.location,
                             message: diagnostic.message.clone(),
                             suggestion: diagnostic.suggestion.as_deref(),
@@ -335,48 +356,8 @@ fn print_human(sink: &mut Sink, loaded: &[&Loaded], color: bool, quiet: bool) {
 }
 
 fn print_json(sink: &mut Sink, checked: &[Checked]) {
-    let mut diagnostics: Vec<JsonDiagnostic<'_>> = Vec::new();
-    for one in checked {
-        match &one.outcome {
-            // A source that could not be loaded is one finding, with its position when it has
-            // one, as a JSON syntax error is.
-            Err(error) => {
-                let (location, message) = load_error_position(error);
-                diagnostics.push(JsonDiagnostic {
-                    file: &one.label,
-                    severity: Severity::Error,
-                    code: error.code(),
-                    pointer: "",
-                    line: location.map_or(0, |at| at.line),
-                    column: location.map_or(0, |at| at.column),
-                    end_line: location.map_or(0, |at| at.end_line),
-                    end_column: location.map_or(0, |at| at.end_column),
-                    message: message.into(),
-                    suggestion: None,
-                    origin: None,
-                });
-            }
-            Ok(loaded) => {
-                for connection in loaded {
-                    for diagnostic in connection.report.diagnostics() {
-                        diagnostics.push(JsonDiagnostic {
-                            file: &connection.label,
-                            severity: diagnostic.severity,
-                            code: diagnostic.code,
-                            pointer: &diagnostic.pointer,
-                            line: diagnostic.location.map_or(0, |at| at.line),
-                            column: diagnostic.location.map_or(0, |at| at.column),
-                            end_line: diagnostic.location.map_or(0, |at| at.end_line),
-                            end_column: diagnostic.location.map_or(0, |at| at.end_column),
-                            message: diagnostic.message.as_str().into(),
-                            suggestion: diagnostic.suggestion.as_deref(),
-                            origin: diagnostic.origin.as_deref(),
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let findings = findings(checked);
+    let diagnostics: Vec<JsonDiagnostic<'_>> = findings.iter().map(JsonDiagnostic::from).collect();
     sink.json(&diagnostics);
 }
 

@@ -7,7 +7,7 @@ use conn_schema::Code;
 mod support;
 
 use serde_json::Value;
-use support::{run, workspace};
+use support::{run, stdout, workspace};
 
 /// One error per kind of source: a typo and a missing key, a syntax error, a warning only, and a
 /// file that cannot be read.
@@ -16,10 +16,6 @@ const FILES: [&str; 3] = [
     "tests/fixtures/invalid/syntax-trailing-comma.json",
     "tests/fixtures/valid/workload-identity-ignored-api-key.json",
 ];
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn sarif_schema() -> Value {
     let path = workspace().join("tests/sarif/sarif-schema-2.1.0.json");
@@ -49,12 +45,7 @@ fn sarif_is_a_valid_sarif_2_1_0_log_with_a_rule_per_code() {
     let driver = &runs[0]["tool"]["driver"];
     assert_eq!(driver["name"], "openai-conn");
     assert!(driver["informationUri"].as_str().is_some());
-    let rules: Vec<&str> = driver["rules"]
-        .as_array()
-        .expect("rules")
-        .iter()
-        .map(|rule| rule["id"].as_str().expect("rule id"))
-        .collect();
+    let rules = support::texts_at(&driver["rules"], "id");
     let codes: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
     assert_eq!(rules, codes);
 
@@ -434,18 +425,10 @@ fn sarif_regions_span_keys_and_values_and_every_result_has_a_location() {
     );
 
     // An unreadable file: the file, at its first line. Standard input: a logical location.
-    let mut child = support::command(&["validate", "--format", "sarif", "nope.json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("openai-conn starts");
-    std::io::Write::write_all(
-        &mut child.stdin.take().expect("stdin"),
-        b"{\"auth_type\": 1}",
-    )
-    .expect("stdin takes the document");
-    let output = child.wait_with_output().expect("openai-conn ends");
+    let output = support::with_stdin(
+        &["validate", "--format", "sarif", "nope.json", "-"],
+        "{\"auth_type\": 1}",
+    );
     let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(sarif_violations(&log), Vec::<String>::new());
     let results = log["runs"][0]["results"].as_array().expect("results");

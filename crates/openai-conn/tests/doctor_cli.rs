@@ -25,18 +25,13 @@ async fn setup(exchange: ResponseTemplate) -> Setup {
         .respond_with(exchange)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-        )
-        .mount(&server)
-        .await;
+    support::serve_models(&server).await;
     let directory = tempfile::tempdir().expect("temp dir");
     let token = directory.path().join("token");
     std::fs::write(&token, SUBJECT).expect("token");
-    let conn = directory.path().join("conn.json");
-    let document = json!({
+    let file = support::write_connection(
+        directory.path(),
+        &json!({
         "conn_type": "openai",
         "host": format!("{}/v1", server.uri()),
         "extra": {
@@ -46,14 +41,18 @@ async fn setup(exchange: ResponseTemplate) -> Setup {
             "service_account_id": "sa-doctor",
             "token_file_path": token,
         }
-    });
-    std::fs::write(&conn, document.to_string()).expect("conn");
-    let file = conn.to_str().expect("utf-8").to_owned();
+        }),
+    );
     Setup {
         server,
         directory,
         file,
     }
+}
+
+/// An exchange reply that grants [`ACCESS`].
+fn granted() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"access_token": ACCESS, "expires_in": 3600}))
 }
 
 fn exchange_env(server: &MockServer) -> Vec<(String, String)> {
@@ -69,11 +68,7 @@ fn args(list: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_0_with_the_json_document_when_every_step_passes() {
-    let setup = setup(
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"access_token": ACCESS, "expires_in": 3600})),
-    )
-    .await;
+    let setup = setup(granted()).await;
     let output = run_async(
         args(&["doctor", "--format", "json", &setup.file]),
         exchange_env(&setup.server),
@@ -89,12 +84,7 @@ async fn exit_0_with_the_json_document_when_every_step_passes() {
     let document: Value = serde_json::from_str(&stdout).expect("one json document");
     assert_eq!(document["conn_id"], "conn");
     assert_eq!(document["ok"], true);
-    let statuses: Vec<&str> = document["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .map(|step| step["status"].as_str().expect("status"))
-        .collect();
+    let statuses = support::texts_at(&document["steps"], "status");
     assert_eq!(statuses, ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]);
     assert_eq!(
         document["steps"][4]["facts"]["format"], "opaque",
@@ -147,11 +137,7 @@ async fn exit_1_when_a_step_fails_and_2_for_usage_or_unreadable_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_that_refuses_is_named() {
-    let setup = setup(
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"access_token": ACCESS, "expires_in": 3600})),
-    )
-    .await;
+    let setup = setup(granted()).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
     let proxy = format!(
         "http://{}",

@@ -25,30 +25,23 @@ async fn exchange_and_api(subject_token_type: &str) -> MockServer {
             "identity_provider_id": "idp-e2e",
             "service_account_id": "sa-e2e",
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": ACCESS,
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-            "token_type": "Bearer",
-            "expires_in": 3600,
-        })))
+        .respond_with(support::granting(ACCESS))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/models"))
         .and(header("authorization", format!("Bearer {ACCESS}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-        )
+        .respond_with(support::model_list())
         .mount(&server)
         .await;
     server
 }
 
 fn write_connection(directory: &tempfile::TempDir, extra: Value, base: &str) -> String {
-    let path = directory.path().join("conn.json");
-    let document = json!({"conn_type": "openai", "host": format!("{base}/v1"), "extra": extra});
-    std::fs::write(&path, document.to_string()).expect("write connection");
-    path.to_str().expect("utf-8 path").to_owned()
+    support::write_connection(
+        directory.path(),
+        &json!({"conn_type": "openai", "host": format!("{base}/v1"), "extra": extra}),
+    )
 }
 
 fn workload(provider: &str, more: Value) -> Value {
@@ -62,6 +55,30 @@ fn workload(provider: &str, more: Value) -> Value {
         target.extend(more);
     }
     extra
+}
+
+/// A Kubernetes workload-identity connection to `server` that also sets [`API_KEY`] as its
+/// password and `client_kwargs` as its `openai_client_kwargs`; the subject token file holds
+/// [`SUBJECT`].
+fn kubernetes_with_api_key(
+    directory: &tempfile::TempDir,
+    server: &MockServer,
+    client_kwargs: Value,
+) -> String {
+    let token_file = directory.path().join("token");
+    std::fs::write(&token_file, SUBJECT).expect("the subject token file can be written");
+    support::write_connection(
+        directory.path(),
+        &json!({
+        "conn_type": "openai",
+        "host": format!("{}/v1", server.uri()),
+        "password": API_KEY,
+        "extra": workload("kubernetes", json!({
+            "token_file_path": token_file,
+            "openai_client_kwargs": client_kwargs,
+        })),
+        }),
+    )
 }
 
 fn requests_carry(requests: &[Request], needle: &str) -> bool {
@@ -157,19 +174,7 @@ async fn custom_token_command_end_to_end() {
 async fn workload_identity_never_sends_a_configured_api_key() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
     let directory = tempfile::tempdir().expect("temp dir");
-    let token_file = directory.path().join("token");
-    std::fs::write(&token_file, SUBJECT).expect("token file");
-    let path = directory.path().join("conn.json");
-    let document = json!({
-        "conn_type": "openai",
-        "host": format!("{}/v1", server.uri()),
-        "password": API_KEY,
-        "extra": workload("kubernetes", json!({
-            "token_file_path": token_file,
-            "openai_client_kwargs": {"api_key": API_KEY},
-        })),
-    });
-    std::fs::write(&path, document.to_string()).expect("write");
+    let file = kubernetes_with_api_key(&directory, &server, json!({"api_key": API_KEY}));
     let env = vec![
         (
             "OPENAI_TOKEN_EXCHANGE_URL".to_owned(),
@@ -177,11 +182,7 @@ async fn workload_identity_never_sends_a_configured_api_key() {
         ),
         ("OPENAI_API_KEY".to_owned(), API_KEY.to_owned()),
     ];
-    let test = run_async(
-        vec!["test".into(), path.to_str().expect("utf-8").into()],
-        env,
-    )
-    .await;
+    let test = run_async(vec!["test".into(), file], env).await;
     assert_eq!(test.status.code(), Some(0), "{}", text(&test.stderr));
     let requests = server.received_requests().await.expect("recording");
     assert!(!requests.is_empty());
@@ -195,9 +196,7 @@ async fn api_key_from_password_kwargs_and_env() {
         Mock::given(method("GET"))
             .and(path("/v1/models"))
             .and(header("authorization", format!("Bearer {key}").as_str()))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-            )
+            .respond_with(support::model_list())
             .expect(1)
             .mount(&server)
             .await;
@@ -284,18 +283,11 @@ async fn test_reports_an_api_failure_and_exits_1() {
         .mount(&server)
         .await;
     let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("conn.json");
-    std::fs::write(
-        &path,
-        json!({"conn_type": "openai", "host": format!("{}/v1", server.uri()), "password": API_KEY})
-            .to_string(),
-    )
-    .expect("write");
-    let test = run_async(
-        vec!["test".into(), path.to_str().expect("utf-8").into()],
-        vec![],
-    )
-    .await;
+    let file = support::write_connection(
+        directory.path(),
+        &json!({"conn_type": "openai", "host": format!("{}/v1", server.uri()), "password": API_KEY}),
+    );
+    let test = run_async(vec!["test".into(), file], vec![]).await;
     assert_eq!(test.status.code(), Some(1));
     let stderr = text(&test.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -309,20 +301,11 @@ async fn test_reports_an_api_failure_and_exits_1() {
 async fn no_secret_in_any_output_even_at_trace_level() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
     let directory = tempfile::tempdir().expect("temp dir");
-    let token_file = directory.path().join("token");
-    std::fs::write(&token_file, SUBJECT).expect("token file");
-    let path = directory.path().join("conn.json");
-    let document = json!({
-        "conn_type": "openai",
-        "host": format!("{}/v1", server.uri()),
-        "password": API_KEY,
-        "extra": workload("kubernetes", json!({
-            "token_file_path": token_file,
-            "openai_client_kwargs": {"api_key": API_KEY, "default_headers": {"X-Secret": API_KEY}},
-        })),
-    });
-    std::fs::write(&path, document.to_string()).expect("write");
-    let file = path.to_str().expect("utf-8").to_owned();
+    let file = kubernetes_with_api_key(
+        &directory,
+        &server,
+        json!({"api_key": API_KEY, "default_headers": {"X-Secret": API_KEY}}),
+    );
     let env = vec![
         ("RUST_LOG".to_owned(), "trace".to_owned()),
         (
@@ -418,6 +401,18 @@ async fn azure_imds_end_to_end() {
     );
 }
 
+/// [`token_and_test`] for a connection whose source is `provider` with its defaults, the source
+/// pointed at `server` by `env`.
+async fn source_end_to_end(server: &MockServer, provider: &str, env: &[(&str, String)]) {
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
+    let file = write_connection(&directory, workload(provider, json!({})), &server.uri());
+    let env = env
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .collect();
+    token_and_test(server, &file, env).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_app_service_end_to_end() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
@@ -431,19 +426,11 @@ async fn azure_app_service_end_to_end() {
         )
         .mount(&server)
         .await;
-    let directory = tempfile::tempdir().expect("temp dir");
-    let file = write_connection(&directory, workload("azure", json!({})), &server.uri());
-    let env = vec![
-        (
-            "IDENTITY_ENDPOINT".to_owned(),
-            format!("{}/msi/token", server.uri()),
-        ),
-        (
-            "IDENTITY_HEADER".to_owned(),
-            "app-service-header-SECRET".to_owned(),
-        ),
+    let env = [
+        ("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri())),
+        ("IDENTITY_HEADER", "app-service-header-SECRET".to_owned()),
     ];
-    token_and_test(&server, &file, env).await;
+    source_end_to_end(&server, "azure", &env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,10 +445,8 @@ async fn gcp_metadata_end_to_end() {
         .respond_with(ResponseTemplate::new(200).set_body_string(format!("{SUBJECT}\n")))
         .mount(&server)
         .await;
-    let directory = tempfile::tempdir().expect("temp dir");
-    let file = write_connection(&directory, workload("gcp", json!({})), &server.uri());
     let host = server.uri().trim_start_matches("http://").to_owned();
-    token_and_test(&server, &file, vec![("GCE_METADATA_HOST".into(), host)]).await;
+    source_end_to_end(&server, "gcp", &[("GCE_METADATA_HOST", host)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -475,23 +460,17 @@ async fn github_actions_oidc_end_to_end() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": SUBJECT})))
         .mount(&server)
         .await;
-    let directory = tempfile::tempdir().expect("temp dir");
-    let file = write_connection(
-        &directory,
-        workload("github_actions", json!({})),
-        &server.uri(),
-    );
-    let env = vec![
+    let env = [
         (
-            "ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
             format!("{}/_apis/idtoken?api-version=2.0", server.uri()),
         ),
         (
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned(),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
             "actions-request-SECRET".to_owned(),
         ),
     ];
-    token_and_test(&server, &file, env).await;
+    source_end_to_end(&server, "github_actions", &env).await;
 }
 
 /// `token` never calls the API, so a plain-http base to another host can be named without any

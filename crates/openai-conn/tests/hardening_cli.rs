@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::command;
+use support::{command, stderr, write};
 
-/// Runs `command` to its end; a run that has not ended after a minute is killed and fails the
-/// test, so a regression is a failure, not a hung test run.
-fn finish(mut command: Command) -> Output {
+/// Runs `openai-conn` with `args` and the extra `env` to its end; a run that has not ended after
+/// a minute is killed and fails the test, so a regression is a failure, not a hung test run.
+fn finish(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
     let mut child = command
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -30,37 +32,46 @@ fn finish(mut command: Command) -> Output {
     child.wait_with_output().expect("output")
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// Asserts that `output` exited with `code` and says `message` on standard error.
+fn assert_exit_saying(output: &Output, code: i32, message: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", stderr(output));
+    assert!(
+        stderr(output).contains(message),
+        "standard error says {message:?}: {}",
+        stderr(output)
+    );
+}
+
+/// Makes a named pipe `name` in `directory` and returns its path.
+fn mkfifo(directory: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let fifo = directory.path().join(name);
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo makes {}", fifo.display());
+    fifo
 }
 
 #[test]
 fn validate_refuses_a_fifo_without_opening_it() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let fifo = directory.path().join("conn.json");
-    let made = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    let fifo = mkfifo(&directory, "conn.json");
 
-    let output = finish(command(&[
-        "validate",
-        fifo.to_str().expect("UTF-8 temp path"),
-    ]));
-
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("not a regular file (it is a named pipe)"),
-        "{}",
-        stderr(&output)
+    let output = finish(
+        &[
+            "validate",
+            fifo.to_str().expect("the temporary path is UTF-8"),
+        ],
+        &[],
     );
+
+    assert_exit_saying(&output, 2, "not a regular file (it is a named pipe)");
 }
 
 #[test]
 fn a_token_file_that_is_a_device_is_refused_at_once() {
     let directory = tempfile::tempdir().expect("temp dir");
-    let file = directory.path().join("conn.json");
     let document = serde_json::json!({
         "conn_type": "openai",
         "host": "http://127.0.0.1:9/v1",
@@ -72,19 +83,17 @@ fn a_token_file_that_is_a_device_is_refused_at_once() {
             "service_account_id": "sa"
         }
     });
-    std::fs::write(&file, document.to_string()).expect("write");
-    let mut run = command(&["token", file.to_str().expect("UTF-8 temp path")]);
+    let file = support::write_connection(directory.path(), &document);
     // Nothing may leave this host, even if the source were read.
-    run.env("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token");
+    let output = finish(
+        &["token", &file],
+        &[("OPENAI_TOKEN_EXCHANGE_URL", "http://127.0.0.1:9/token")],
+    );
 
-    let output = finish(run);
-
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains("token file /dev/zero: not a regular file (it is a character device)"),
-        "{}",
-        stderr(&output)
+    assert_exit_saying(
+        &output,
+        1,
+        "token file /dev/zero: not a regular file (it is a character device)",
     );
 }
 
@@ -110,23 +119,16 @@ fn standard_input_past_sixteen_mib_is_refused() {
     let output = child.wait_with_output().expect("output");
     writer.join().expect("writer");
 
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output)
-            .contains("cannot read standard input: larger than the limit of 16777216 bytes"),
-        "{}",
-        stderr(&output)
+    assert_exit_saying(
+        &output,
+        2,
+        "cannot read standard input: larger than the limit of 16777216 bytes",
     );
 }
 
 /// A write end of a pipe whose read end is already closed: every write fails with `EPIPE`.
 fn broken_pipe(directory: &tempfile::TempDir) -> std::fs::File {
-    let fifo = directory.path().join("pipe");
-    let made = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    let fifo = mkfifo(directory, "pipe");
     // Opened for reading and writing first, so that opening the write end does not wait for a
     // reader; then the only reader goes away.
     let reader = std::fs::OpenOptions::new()
@@ -185,13 +187,6 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
     }
 }
 
-/// Writes `text` as `name` in `directory` and returns the path as a string.
-fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = directory.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("UTF-8 temp path").to_owned()
-}
-
 #[test]
 fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     let directory = tempfile::tempdir().expect("temp dir");
@@ -199,13 +194,14 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     let yaml = write(&directory, "conn.yaml", "auth_type: [unclosed\n");
     let toml = write(&directory, "conn.toml", "auth_type = \n");
     for file in [&json, &yaml, &toml] {
-        let output = finish(command(&["validate", file]));
+        let output = finish(&["validate", file], &[]);
         assert_eq!(output.status.code(), Some(1), "{file}: {}", stderr(&output));
     }
     // A connection URI that cannot be parsed, in AIRFLOW_CONN_*.
-    let mut uri = command(&["validate", "--conn-id", "broken"]);
-    uri.env("AIRFLOW_CONN_BROKEN", "openai://:sk-SECRET@host:notaport/");
-    let output = finish(uri);
+    let output = finish(
+        &["validate", "--conn-id", "broken"],
+        &[("AIRFLOW_CONN_BROKEN", "openai://:sk-SECRET@host:notaport/")],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         !stderr(&output).contains("sk-SECRET"),
@@ -214,9 +210,15 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
     );
 
     let missing = directory.path().join("missing.json");
-    let output = finish(command(&["validate", missing.to_str().expect("UTF-8")]));
+    let output = finish(
+        &[
+            "validate",
+            missing.to_str().expect("the temporary path is UTF-8"),
+        ],
+        &[],
+    );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let output = finish(command(&["validate", "--conn-id", "unset"]));
+    let output = finish(&["validate", "--conn-id", "unset"], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
 
@@ -228,7 +230,7 @@ fn control_characters_in_key_names_are_escaped_in_human_output() {
         "conn.json",
         r#"{"auth_type": "api_key", "evil\u001b[2J\nconn.json:1:1: error: forged": 1}"#,
     );
-    let output = finish(command(&["validate", &file]));
+    let output = finish(&["validate", &file], &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
@@ -249,12 +251,11 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         r#"{"conn_type": "openai", "password": "sk-conn-key", "extra": {}}"#,
     );
 
-    let mut with_credentials = command(&["validate", &file]);
-    with_credentials.env(
+    let with_credentials = [(
         "OPENAI_BASE_URL",
         "https://user:sk-URL-SECRET@api.example.com/v1",
-    );
-    let output = finish(with_credentials);
+    )];
+    let output = finish(&["validate", &file], &with_credentials);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr(&output));
     assert!(
@@ -263,23 +264,16 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
     );
     assert!(!stdout.contains("sk-URL-SECRET"), "{stdout}");
 
-    let mut plan = command(&["plan", &file]);
-    plan.env(
-        "OPENAI_BASE_URL",
-        "https://user:sk-URL-SECRET@api.example.com/v1",
-    );
-    let output = finish(plan);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("credentials in the url are not allowed"));
+    let output = finish(&["plan", &file], &with_credentials);
+    assert_exit_saying(&output, 1, "credentials in the url are not allowed");
     assert!(
         !stderr(&output).contains("sk-URL-SECRET"),
         "{}",
         stderr(&output)
     );
 
-    let mut in_clear = command(&["validate", &file]);
-    in_clear.env("OPENAI_BASE_URL", "http://api.example.com/v1");
-    let output = finish(in_clear);
+    let in_clear = [("OPENAI_BASE_URL", "http://api.example.com/v1")];
+    let output = finish(&["validate", &file], &in_clear);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
     assert!(
@@ -287,20 +281,18 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         "{stdout}"
     );
 
-    let mut plan = command(&["plan", &file]);
-    plan.env("OPENAI_BASE_URL", "http://api.example.com/v1");
-    let output = finish(plan);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("openai-conn: warning: the api base http://api.example.com/v1 (from the OPENAI_BASE_URL environment variable) is plain http"),
-        "{}",
-        stderr(&output)
+    let output = finish(&["plan", &file], &in_clear);
+    assert_exit_saying(
+        &output,
+        0,
+        "openai-conn: warning: the api base http://api.example.com/v1 (from the OPENAI_BASE_URL environment variable) is plain http",
     );
 
     // A loopback base in clear text is a local proxy or test server: no warning.
-    let mut local = command(&["validate", &file]);
-    local.env("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1");
-    let output = finish(local);
+    let output = finish(
+        &["validate", &file],
+        &[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")],
+    );
     assert_eq!(output.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&output.stdout).contains("cleartext-http"));
 }

@@ -3,17 +3,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::command;
 
 fn plan(document: &Value, env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
     let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("conn.json");
-    std::fs::write(&path, document.to_string()).expect("write");
-    let mut command = command(&["plan", path.to_str().expect("utf-8 path")]);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("openai-conn runs");
+    let file = support::write_connection(directory.path(), document);
+    let output = support::run_with(&["plan", &file], env);
     let value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     (
         output.status.code(),

@@ -4,11 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::run;
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{run, stdout};
 
 #[test]
 fn github_actions_passes_by_default_and_fails_the_airflow_profile() {

@@ -6,19 +6,16 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 
-use axum::Json;
-use axum::http::HeaderMap;
-use axum::routing::get;
 use serde_json::json;
 use support::{command, run};
+use wiremock::MockServer;
 
 fn api_key_connection(dir: &std::path::Path, host: &str) -> String {
-    let path = dir.join("conn.json");
-    let document = json!({"conn_type": "openai", "host": host, "password": "sk-cli-SECRET"});
-    std::fs::write(&path, document.to_string()).expect("write connection");
-    path.to_string_lossy().into_owned()
+    support::write_connection(
+        dir,
+        &json!({"conn_type": "openai", "host": host, "password": "sk-cli-SECRET"}),
+    )
 }
 
 #[test]
@@ -48,28 +45,10 @@ fn a_remote_address_needs_allow_remote_and_a_client_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_forwards_with_the_connection_key_and_stops_on_sigterm() {
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let recorded = Arc::clone(&seen);
-    let app = axum::Router::new().route(
-        "/v1/models",
-        get(move |headers: HeaderMap| {
-            let recorded = Arc::clone(&recorded);
-            async move {
-                let bearer = headers
-                    .get("authorization")
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                recorded.lock().unwrap().push(bearer);
-                Json(json!({"object": "list", "data": []}))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let upstream = MockServer::start().await;
+    support::serve_models(&upstream).await;
     let dir = tempfile::tempdir().unwrap();
-    let conn = api_key_connection(dir.path(), &format!("http://{upstream}/v1"));
+    let conn = api_key_connection(dir.path(), &format!("{}/v1", upstream.uri()));
 
     let mut child = command(&["proxy", "--listen", "127.0.0.1:0", &conn])
         .stderr(Stdio::piped())
@@ -107,7 +86,15 @@ async fn the_proxy_forwards_with_the_connection_key_and_stops_on_sigterm() {
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#""object":"list""#), "{answer}");
-    assert_eq!(*seen.lock().unwrap(), ["Bearer sk-cli-SECRET"]);
+    let seen = upstream.received_requests().await.expect("recording is on");
+    let bearers: Vec<Option<&str>> = seen
+        .iter()
+        .map(|request| {
+            let header = request.headers.get("authorization");
+            header.and_then(|value| value.to_str().ok())
+        })
+        .collect();
+    assert_eq!(bearers, [Some("Bearer sk-cli-SECRET")]);
 
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")

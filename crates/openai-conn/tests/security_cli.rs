@@ -6,28 +6,11 @@ use std::process::{Output, Stdio};
 
 mod support;
 
-use support::{command, text};
-
-/// Runs `openai-conn` with `args` and `env`, standard input closed.
-fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = command(args);
-    command.stdin(Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("openai-conn runs")
-}
+use support::{command, run_with, text, write};
 
 /// Both streams of `output`, for assertions that nothing reached either.
 fn both(output: &Output) -> String {
     format!("{}{}", text(&output.stdout), text(&output.stderr))
-}
-
-/// Writes `text` as `name` in `directory` and returns the path as a string.
-fn write(directory: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = directory.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("UTF-8 temp path").to_owned()
 }
 
 /// URLs whose user info the client reads although they do not look like `scheme://user@host`.
@@ -44,45 +27,64 @@ const CLEARTEXT_FORMS: &[&str] = &[
     "http:\\\\api.example.com",
 ];
 
+/// A Kubernetes workload-identity connection reading its subject token from `token`, written
+/// as `wi.json` in `directory`.
+fn workload_file(directory: &tempfile::TempDir, token: &str) -> String {
+    write(
+        directory,
+        "wi.json",
+        &serde_json::json!({"conn_type": "openai", "extra": {
+            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
+            "identity_provider_id": "idp", "service_account_id": "sa",
+            "token_file_path": token}})
+        .to_string(),
+    )
+}
+
+/// The three places an API key connection takes its URL `form` from: `host`, `base_url` in
+/// `extra`, and `OPENAI_BASE_URL` beside a connection that sets neither. Each is a file and the
+/// environment to run it with.
+fn url_places(directory: &tempfile::TempDir, form: &str) -> [(String, Vec<(String, String)>); 3] {
+    let host = write(
+        directory,
+        "host.json",
+        &serde_json::json!({"conn_type": "openai", "host": form, "password": "sk-x"}).to_string(),
+    );
+    let base_url = write(
+        directory,
+        "base.json",
+        &serde_json::json!({"conn_type": "openai", "password": "sk-x",
+            "extra": {"openai_client_kwargs": {"base_url": form}}})
+        .to_string(),
+    );
+    let bare = write(
+        directory,
+        "bare.json",
+        r#"{"conn_type": "openai", "password": "sk-x"}"#,
+    );
+    [
+        (host, vec![]),
+        (base_url, vec![]),
+        (bare, vec![("OPENAI_BASE_URL".to_owned(), form.to_owned())]),
+    ]
+}
+
+/// `env` as the pairs `run_with` takes.
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect()
+}
+
 #[test]
 fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
     let directory = tempfile::tempdir().expect("temp dir");
     let token = write(&directory, "token", "subject-token");
+    let workload = workload_file(&directory, &token);
     for form in USER_INFO_FORMS {
-        let host = write(
-            &directory,
-            "host.json",
-            &serde_json::json!({"conn_type": "openai", "host": form, "password": "sk-x"})
-                .to_string(),
-        );
-        let base_url = write(
-            &directory,
-            "base.json",
-            &serde_json::json!({"conn_type": "openai", "password": "sk-x",
-                "extra": {"openai_client_kwargs": {"base_url": form}}})
-            .to_string(),
-        );
-        let bare = write(
-            &directory,
-            "bare.json",
-            r#"{"conn_type": "openai", "password": "sk-x"}"#,
-        );
-        let workload = write(
-            &directory,
-            "wi.json",
-            &serde_json::json!({"conn_type": "openai", "extra": {
-                "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
-                "identity_provider_id": "idp", "service_account_id": "sa",
-                "token_file_path": token}})
-            .to_string(),
-        );
-        for (file, env) in [
-            (&host, None),
-            (&base_url, None),
-            (&bare, Some(("OPENAI_BASE_URL", *form))),
-        ] {
-            let env: Vec<(&str, &str)> = env.into_iter().collect();
-            let output = run_with(&["validate", file], &env);
+        for (file, env) in url_places(&directory, form) {
+            let env = pairs(&env);
+            let output = run_with(&["validate", &file], &env);
             assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
             assert!(
                 text(&output.stdout).contains("error[credentials-in-url]"),
@@ -90,7 +92,7 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
                 both(&output)
             );
             for command in ["plan", "token", "test"] {
-                let output = run_with(&[command, file], &env);
+                let output = run_with(&[command, &file], &env);
                 assert_eq!(
                     output.status.code(),
                     Some(1),
@@ -123,31 +125,11 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
 fn every_cleartext_form_is_named_wherever_the_url_is_set() {
     let directory = tempfile::tempdir().expect("temp dir");
     let token = write(&directory, "token", "subject-token");
+    let workload = workload_file(&directory, &token);
     for form in CLEARTEXT_FORMS {
-        let host = write(
-            &directory,
-            "host.json",
-            &serde_json::json!({"conn_type": "openai", "host": form, "password": "sk-x"})
-                .to_string(),
-        );
-        let base_url = write(
-            &directory,
-            "base.json",
-            &serde_json::json!({"conn_type": "openai", "password": "sk-x",
-                "extra": {"openai_client_kwargs": {"base_url": form}}})
-            .to_string(),
-        );
-        let bare = write(
-            &directory,
-            "bare.json",
-            r#"{"conn_type": "openai", "password": "sk-x"}"#,
-        );
-        for (file, env) in [
-            (&host, None),
-            (&base_url, None),
-            (&bare, Some(("OPENAI_BASE_URL", *form))),
-        ] {
-            let env: Vec<(&str, &str)> = env.into_iter().collect();
+        let places = url_places(&directory, form);
+        for (file, env) in &places {
+            let env = pairs(env);
             let output = run_with(&["validate", file], &env);
             assert!(
                 text(&output.stdout).contains("warning[cleartext-http]"),
@@ -155,8 +137,9 @@ fn every_cleartext_form_is_named_wherever_the_url_is_set() {
                 both(&output)
             );
         }
-        for (file, env) in [(&host, None), (&bare, Some(("OPENAI_BASE_URL", *form)))] {
-            let env: Vec<(&str, &str)> = env.into_iter().collect();
+        // `plan` warns for the host and the variable (not for `base_url`).
+        for (file, env) in [&places[0], &places[2]] {
+            let env = pairs(env);
             let output = run_with(&["plan", file], &env);
             assert!(
                 text(&output.stderr).contains("is plain http"),
@@ -165,15 +148,6 @@ fn every_cleartext_form_is_named_wherever_the_url_is_set() {
             );
         }
         // The exchange refuses plain http to another host however it is spelt.
-        let workload = write(
-            &directory,
-            "wi.json",
-            &serde_json::json!({"conn_type": "openai", "extra": {
-                "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
-                "identity_provider_id": "idp", "service_account_id": "sa",
-                "token_file_path": token}})
-            .to_string(),
-        );
         let output = run_with(
             &["token", &workload],
             &[("OPENAI_TOKEN_EXCHANGE_URL", form)],
@@ -433,15 +407,7 @@ fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
         "key.json",
         r#"{"conn_type": "openai", "password": "sk-x"}"#,
     );
-    let workload = write(
-        &directory,
-        "wi.json",
-        &serde_json::json!({"conn_type": "openai", "extra": {
-            "auth_type": "workload_identity", "workload_identity_provider": "kubernetes",
-            "identity_provider_id": "idp", "service_account_id": "sa",
-            "token_file_path": token}})
-        .to_string(),
-    );
+    let workload = workload_file(&directory, &token);
     let not_utf8 = std::ffi::OsStr::from_bytes(b"https://api.example.com/\xff");
     for (file, var, subcommands) in [
         (
@@ -491,22 +457,10 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": "access-token",
-            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-            "token_type": "Bearer",
-            "expires_in": 3600,
-        })))
+        .respond_with(support::granting("access-token"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"object": "list", "data": []})),
-        )
-        .mount(&server)
-        .await;
+    support::serve_models(&server).await;
     let directory = tempfile::tempdir().expect("temp dir");
     let token = write(&directory, "token", "subject-token");
     let connection = write(

@@ -2,18 +2,21 @@
 
 mod support;
 
-use support::command;
-
+/// Runs `openai-conn` with `args` and `env`: its exit code, standard output and standard error.
 fn run_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut command = command(args);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("openai-conn runs");
+    let output = support::run_with(args, env);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `validate --connections-file FILE --conn-id CONN_ID`.
+fn validate_in(file: &str, conn_id: &str) -> (Option<i32>, String, String) {
+    run_with(
+        &["validate", "--connections-file", file, "--conn-id", conn_id],
+        &[],
     )
 }
 
@@ -58,38 +61,11 @@ fn a_missing_airflow_conn_variable_is_a_usage_error() {
 #[test]
 fn connections_files_in_yaml_and_json_are_read_by_conn_id() {
     let yaml = "tests/fixtures/connections/airflow-connections.yaml";
-    let (code, stdout, _) = run_with(
-        &[
-            "validate",
-            "--connections-file",
-            yaml,
-            "--conn-id",
-            "openai_gcp",
-        ],
-        &[],
-    );
+    let (code, stdout, _) = validate_in(yaml, "openai_gcp");
     assert_eq!(code, Some(0), "{stdout}");
-    let (code, stdout, _) = run_with(
-        &[
-            "validate",
-            "--connections-file",
-            yaml,
-            "--conn-id",
-            "openai_uri",
-        ],
-        &[],
-    );
+    let (code, stdout, _) = validate_in(yaml, "openai_uri");
     assert_eq!(code, Some(0), "{stdout}");
-    let (code, stdout, _) = run_with(
-        &[
-            "validate",
-            "--connections-file",
-            yaml,
-            "--conn-id",
-            "openai_broken",
-        ],
-        &[],
-    );
+    let (code, stdout, _) = validate_in(yaml, "openai_broken");
     assert_eq!(code, Some(1));
     assert!(
         stdout.contains(
@@ -97,32 +73,14 @@ fn connections_files_in_yaml_and_json_are_read_by_conn_id() {
         ),
         "{stdout}"
     );
-    let (code, _, stderr) = run_with(
-        &[
-            "validate",
-            "--connections-file",
-            yaml,
-            "--conn-id",
-            "missing",
-        ],
-        &[],
-    );
+    let (code, _, stderr) = validate_in(yaml, "missing");
     assert_eq!(code, Some(2));
     assert!(
         stderr.contains("openai_broken") && stderr.contains("openai_gcp"),
         "{stderr}"
     );
     let json = "tests/fixtures/connections/airflow-connections.json";
-    let (code, stdout, _) = run_with(
-        &[
-            "validate",
-            "--connections-file",
-            json,
-            "--conn-id",
-            "openai_k8s",
-        ],
-        &[],
-    );
+    let (code, stdout, _) = validate_in(json, "openai_k8s");
     assert_eq!(code, Some(0), "{stdout}");
 }
 

@@ -1,12 +1,11 @@
 //! The terminal habits of `validate`: the summary line, `--quiet`, `--color`, `--output-file`,
 //! `--exit-zero`, directory arguments, and standard input in any format (`--stdin-filename`).
 
-use std::io::Write as _;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 mod support;
 
-use support::{command, run, text};
+use support::{run, text, with_stdin};
 
 const TYPO: &str = "tests/fixtures/invalid/typo-provider-key.json";
 const WARNING_ONLY: &str = "tests/fixtures/valid/workload-identity-ignored-api-key.json";
@@ -17,22 +16,6 @@ fn last_line(output: &Output) -> String {
         .last()
         .unwrap_or_default()
         .to_owned()
-}
-
-fn with_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openai-conn starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("stdin takes the document");
-    child.wait_with_output().expect("openai-conn ends")
 }
 
 #[test]

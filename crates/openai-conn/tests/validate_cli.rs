@@ -1,17 +1,10 @@
 //! `openai-conn validate` and `schema` from the shell: verdicts, exit codes, output formats.
 
-use std::io::Write as _;
-use std::process::Stdio;
-
 use conn_schema::{DocumentKind, validate_bytes};
 mod support;
 
 use serde_json::Value;
-use support::{command, json_files, run, workspace};
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{json_files, run, stdout, with_stdin, workspace};
 
 /// The CLI and the library give the same verdict, and the same diagnostics, on every fixture and
 /// example.
@@ -116,18 +109,10 @@ fn unreadable_files_and_bad_usage_exit_2() {
 
 #[test]
 fn stdin_is_read_for_a_dash_and_kind_forces_the_reading() {
-    let mut child = command(&["validate", "--kind", "connection", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(br#"{"auth_type": "api_key"}"#)
-        .expect("write");
-    let output = child.wait_with_output().expect("wait");
+    let output = with_stdin(
+        &["validate", "--kind", "connection", "-"],
+        r#"{"auth_type": "api_key"}"#,
+    );
     // As a whole connection, `auth_type` is not a connection key.
     assert_eq!(output.status.code(), Some(1));
     assert!(

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use providers_x509::testing::{MtlsServer, TestCa, TestCert};
+use providers_x509::testing::{ClientFiles, MtlsServer, TestCa};
 use serde_json::{Value, json};
 use support::{run_async, text};
 
@@ -48,10 +48,7 @@ struct Setup {
     directory: tempfile::TempDir,
     server: MtlsServer,
     exchanges: Arc<AtomicUsize>,
-    client: TestCert,
-    certificate_path: String,
-    private_key_path: String,
-    ca_bundle_path: String,
+    files: ClientFiles,
 }
 
 async fn setup() -> Setup {
@@ -59,29 +56,16 @@ async fn setup() -> Setup {
     let ca = TestCa::new("e2e ca");
     let exchanges = Arc::new(AtomicUsize::new(0));
     let server = MtlsServer::start(router(Arc::clone(&exchanges)), &ca.server(), &[&ca]).await;
-    let client = ca.client("workload");
-    let (cert, key) = client.write(directory.path(), "client");
-    let bundle = directory.path().join("ca.pem");
-    std::fs::write(&bundle, ca.pem()).expect("the test file can be written");
-    let path = |path: &std::path::Path| {
-        path.to_str()
-            .expect("the temporary path is UTF-8")
-            .to_owned()
-    };
     Setup {
-        certificate_path: path(&cert),
-        private_key_path: path(&key),
-        ca_bundle_path: path(&bundle),
+        files: ca.client_files(directory.path(), "workload"),
         directory,
         server,
         exchanges,
-        client,
     }
 }
 
 impl Setup {
     fn connection(&self, host: Option<String>) -> String {
-        let path = self.directory.path().join("conn.json");
         let document = json!({
             "conn_type": "openai",
             "host": host,
@@ -90,15 +74,12 @@ impl Setup {
                 "workload_identity_provider": "x509",
                 "identity_provider_id": "idp-e2e",
                 "service_account_id": "sa-e2e",
-                "certificate_path": self.certificate_path,
-                "private_key_path": self.private_key_path,
-                "ca_bundle_path": self.ca_bundle_path,
+                "certificate_path": ClientFiles::text(&self.files.certificate_path),
+                "private_key_path": ClientFiles::text(&self.files.private_key_path),
+                "ca_bundle_path": ClientFiles::text(&self.files.ca_bundle_path),
             }
         });
-        std::fs::write(&path, document.to_string()).expect("the test file can be written");
-        path.to_str()
-            .expect("the temporary path is UTF-8")
-            .to_owned()
+        support::write_connection(self.directory.path(), &document)
     }
 
     fn env(&self) -> Vec<(String, String)> {
@@ -109,7 +90,8 @@ impl Setup {
     }
 
     fn key_body(&self) -> String {
-        self.client
+        self.files
+            .client
             .key_pem
             .lines()
             .filter(|line| !line.starts_with("-----"))
@@ -151,15 +133,13 @@ async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
         workload["subject_token_type"],
         "urn:openai:params:oauth:token-type:x509"
     );
-    assert_eq!(
-        workload["certificate_path"],
-        setup.certificate_path.as_str()
-    );
-    assert_eq!(
-        workload["private_key_path"],
-        setup.private_key_path.as_str()
-    );
-    assert_eq!(workload["ca_bundle_path"], setup.ca_bundle_path.as_str());
+    for (key, path) in [
+        ("certificate_path", &setup.files.certificate_path),
+        ("private_key_path", &setup.files.private_key_path),
+        ("ca_bundle_path", &setup.files.ca_bundle_path),
+    ] {
+        assert_eq!(workload[key], ClientFiles::text(path).as_str(), "{key}");
+    }
     assert_eq!(
         workload["token_exchange_url"],
         "https://mtls.auth.openai.com/oauth/token"
@@ -173,10 +153,9 @@ async fn plan_shows_the_paths_and_the_mtls_defaults_never_the_contents() {
 async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
     let setup = setup().await;
     let file = setup.connection(Some(setup.server.url("/v1")));
-    TestCa::new("stranger ca").client("intruder").write_to(
-        setup.certificate_path.as_ref(),
-        setup.private_key_path.as_ref(),
-    );
+    TestCa::new("stranger ca")
+        .client("intruder")
+        .write_to(&setup.files.certificate_path, &setup.files.private_key_path);
     let output = run_async(vec!["token".into(), file.clone()], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
@@ -185,16 +164,19 @@ async fn a_refused_certificate_and_a_missing_key_are_clear_errors() {
         "{stderr}"
     );
     assert!(stderr.contains("unknown_ca"), "{stderr}");
-    assert!(stderr.contains(&setup.certificate_path), "{stderr}");
+    assert!(
+        stderr.contains(&ClientFiles::text(&setup.files.certificate_path)),
+        "{stderr}"
+    );
 
-    std::fs::remove_file(&setup.private_key_path).expect("the file can be removed");
+    std::fs::remove_file(&setup.files.private_key_path).expect("the file can be removed");
     let output = run_async(vec!["test".into(), file], setup.env()).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains(&format!(
             "private_key_path {:?} does not exist",
-            setup.private_key_path
+            ClientFiles::text(&setup.files.private_key_path)
         )),
         "{stderr}"
     );

@@ -2,8 +2,9 @@
 //! `openai-conn` binary that cargo built for these tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -25,10 +26,35 @@ pub fn json_files(folder: &str) -> Vec<PathBuf> {
     paths
 }
 
+/// Writes `text` as `name` in `directory` and returns the path as text.
+pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {
+    let path = directory.as_ref().join(name);
+    std::fs::write(&path, text)
+        .unwrap_or_else(|error| panic!("{} can be written: {error}", path.display()));
+    path.to_str()
+        .expect("the temporary path is UTF-8")
+        .to_owned()
+}
+
+/// Writes `document` as `conn.json` in `directory` and returns its path as text.
+pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
+    write(directory, "conn.json", &document.to_string())
+}
+
 /// Runs `openai-conn` with `args` in the workspace root, with a clean environment for the
 /// variables the tool reads (so a developer's own settings cannot change a test's outcome).
 pub fn run(args: &[&str]) -> Output {
     command(args).output().expect("openai-conn runs")
+}
+
+/// Runs `openai-conn` with `args` and the extra `env`, standard input closed.
+pub fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
+    command.stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("openai-conn runs")
 }
 
 /// A `Command` for `openai-conn` with `args`, ready for more settings (env, stdin).
@@ -54,6 +80,23 @@ pub fn command(args: &[&str]) -> Command {
     command
 }
 
+/// Runs `openai-conn` with `args`, `input` on its standard input, both outputs captured.
+pub fn with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openai-conn starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("stdin takes the document");
+    child.wait_with_output().expect("openai-conn ends")
+}
+
 /// Runs `openai-conn` with `args` and the extra `env` off the async runtime, so the loopback
 /// servers of the test keep serving while it runs.
 pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output {
@@ -72,4 +115,53 @@ pub async fn run_async(args: Vec<String>, env: Vec<(String, String)>) -> Output 
 /// Output bytes as text, for assertions and failure messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Standard output of `output` as text.
+pub fn stdout(output: &Output) -> String {
+    text(&output.stdout)
+}
+
+/// Standard error of `output` as text.
+pub fn stderr(output: &Output) -> String {
+    text(&output.stderr)
+}
+
+/// A token exchange reply that grants `access_token` for an hour, as OpenAI's exchange words it.
+pub fn granting(access_token: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "access_token": access_token,
+        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }))
+}
+
+/// The text at `key` in each object of the JSON array `array`.
+pub fn texts_at<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("an array of objects with {key:?}, got {array}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key:?} is text in {item}"))
+        })
+        .collect()
+}
+
+/// The API's answer to `GET /v1/models` (what `test` asks): an empty list.
+pub fn model_list() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .set_body_json(serde_json::json!({"object": "list", "data": []}))
+}
+
+/// Mounts `GET /v1/models` on `server`, answering [`model_list`] whatever the credential.
+pub async fn serve_models(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/models"))
+        .respond_with(model_list())
+        .mount(server)
+        .await;
 }
