@@ -106,15 +106,7 @@ fn install_ajv(root: &Path) -> Result<PathBuf> {
 fn write_files(root: &Path, directory: &Path) -> Result<()> {
     std::fs::create_dir_all(directory)?;
     let mut extras: Vec<String> = Vec::new();
-    let mut names: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    names.sort();
-    for path in names {
+    for path in crate::files_with_extension(&root.join("examples"), "json")? {
         let text = std::fs::read_to_string(&path)?;
         if text.contains("openai-connection-extra.schema.json") {
             extras.push(text);
