@@ -122,12 +122,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .unwrap_or_default();
     // One invocation, so both packages share one feature resolution and every dependency is
     // compiled once (two invocations rebuilt tokio and friends with other features: +2 min cold).
-    crate::cargo(
+    crate::release_build(
         root,
         &[
-            "build",
-            "--release",
-            "--quiet",
             "-p",
             "openai-conn-client",
             "--examples",

@@ -22,17 +22,7 @@ const TARGET_RATIO: f64 = 3.0;
 
 /// `cargo xtask bench --validate`: the release binary, then P7 alone, printed as JSON.
 pub(crate) fn standalone(root: &Path) -> Result<()> {
-    crate::cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "openai-conn",
-            "--bins",
-        ],
-    )?;
+    crate::release_build(root, &["-p", "openai-conn", "--bins"])?;
     let scratch = std::env::temp_dir().join(format!("openai-conn-p7-{}", std::process::id()));
     let result = run(root, &scratch);
     std::fs::remove_dir_all(&scratch).ok();

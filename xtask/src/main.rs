@@ -170,6 +170,13 @@ pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     )
 }
 
+/// `cargo build --release --quiet` with `args` (the packages and targets), as the benches measure.
+pub(crate) fn release_build(root: &Path, args: &[&str]) -> Result<()> {
+    let mut all = vec!["build", "--release", "--quiet"];
+    all.extend_from_slice(args);
+    cargo(root, &all)
+}
+
 /// The files directly in `directory` whose extension is `extension`, sorted.
 pub(crate) fn files_with_extension(directory: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(directory)
