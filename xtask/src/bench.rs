@@ -122,12 +122,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .unwrap_or_default();
     // One invocation, so both packages share one feature resolution and every dependency is
     // compiled once (two invocations rebuilt tokio and friends with other features: +2 min cold).
-    crate::cargo(
+    crate::release_build(
         root,
         &[
-            "build",
-            "--release",
-            "--quiet",
             "-p",
             "openai-conn-client",
             "--examples",
@@ -167,20 +164,17 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         let ours_2 = token_bench("read", "2")?;
         let floor_1 = token_bench("floor", "1")?;
         let floor_2 = token_bench("floor", "2")?;
-        let sdk_1 = sdk(
-            &python,
-            root,
-            "read",
-            &mock.base,
-            &["--iterations", "200000", "--threads", "1"],
-        )?;
-        let sdk_2 = sdk(
-            &python,
-            root,
-            "read",
-            &mock.base,
-            &["--iterations", "100000", "--threads", "2"],
-        )?;
+        let sdk_read = |iterations: &str, threads: &str| {
+            sdk(
+                &python,
+                root,
+                "read",
+                &mock.base,
+                &["--iterations", iterations, "--threads", threads],
+            )
+        };
+        let sdk_1 = sdk_read("200000", "1")?;
+        let sdk_2 = sdk_read("100000", "2")?;
         results.insert("p1".into(), json!({"ours_1_thread": ours_1, "ours_2_threads": ours_2, "sdk_1_thread": sdk_1, "sdk_2_threads": sdk_2, "floor_1_thread": floor_1, "floor_2_threads": floor_2}));
     }
     // P2: 1000 concurrent first calls.
@@ -286,13 +280,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
     // P5: `openai-conn validate` on the examples, whole process, against spawning `true`.
     {
-        let examples: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| {
-                path.extension()
-                    .is_some_and(|extension| extension == "json")
-            })
-            .collect();
+        let examples = crate::files_with_extension(&root.join("examples"), "json")?;
         let binary = crate::target_dir(root).join("release/openai-conn");
         let validate = median_ms(50, || {
             let mut command = Command::new(&binary);

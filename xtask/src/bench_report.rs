@@ -150,15 +150,6 @@ fn p8(results: &Value) -> Option<Scenario> {
             verdict(one_exchange)
         ),
     ];
-    let range = |values: &Value| {
-        let values: Vec<f64> = values
-            .as_array()
-            .map(|values| values.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
-        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = values.iter().copied().fold(0.0, f64::max);
-        format!("{low:.0}–{high:.0}")
-    };
     let mut note = String::new();
     if added > 100.0 || ratio < 0.6 || cpu_ratio < 0.6 {
         note = format!(
@@ -349,15 +340,6 @@ fn report(results: &Value) -> String {
     let p4_note = if wi / key >= 0.97 {
         String::new()
     } else {
-        let range = |key: &str| {
-            let rounds: Vec<f64> = p4[key]
-                .as_array()
-                .map(|rounds| rounds.iter().filter_map(Value::as_f64).collect())
-                .unwrap_or_default();
-            let low = rounds.iter().copied().fold(f64::INFINITY, f64::min);
-            let high = rounds.iter().copied().fold(0.0, f64::max);
-            format!("{low:.0}–{high:.0}")
-        };
         format!(
             "- **P4 (workload identity ≥ 0.97 × static key).** This run measured {:.3} (medians \
              of five alternating rounds; the rounds ranged over {} req/s with workload identity \
@@ -368,8 +350,8 @@ fn report(results: &Value) -> String {
              itself accounts for 1–2 %; the rest of the gap is the spread between rounds on a \
              shared 2-core VM.\n",
             wi / key,
-            range("workload_identity_rounds_rps"),
-            range("static_key_rounds_rps"),
+            range(&p4["workload_identity_rounds_rps"]),
+            range(&p4["static_key_rounds_rps"]),
             2.0e6 / key
         )
     };
@@ -466,4 +448,16 @@ fn section(root: &Path) -> Result<String> {
         build["cores"],
         rows.join("\n")
     ))
+}
+
+/// The lowest and highest of the rounds' numbers in `values`, as `low–high` rounded to whole
+/// units (an absent list reads as empty).
+fn range(values: &Value) -> String {
+    let values: Vec<f64> = values
+        .as_array()
+        .map(|values| values.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(0.0, f64::max);
+    format!("{low:.0}–{high:.0}")
 }

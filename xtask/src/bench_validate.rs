@@ -22,17 +22,7 @@ const TARGET_RATIO: f64 = 3.0;
 
 /// `cargo xtask bench --validate`: the release binary, then P7 alone, printed as JSON.
 pub(crate) fn standalone(root: &Path) -> Result<()> {
-    crate::cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "openai-conn",
-            "--bins",
-        ],
-    )?;
+    crate::release_build(root, &["-p", "openai-conn", "--bins"])?;
     let scratch = std::env::temp_dir().join(format!("openai-conn-p7-{}", std::process::id()));
     let result = run(root, &scratch);
     std::fs::remove_dir_all(&scratch).ok();
@@ -106,15 +96,7 @@ fn install_ajv(root: &Path) -> Result<PathBuf> {
 fn write_files(root: &Path, directory: &Path) -> Result<()> {
     std::fs::create_dir_all(directory)?;
     let mut extras: Vec<String> = Vec::new();
-    let mut names: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    names.sort();
-    for path in names {
+    for path in crate::files_with_extension(&root.join("examples"), "json")? {
         let text = std::fs::read_to_string(&path)?;
         if text.contains("openai-connection-extra.schema.json") {
             extras.push(text);

@@ -65,12 +65,5 @@ pub(crate) fn check(root: &Path) -> Result<()> {
 }
 
 fn manifests(root: &Path) -> Result<Vec<PathBuf>> {
-    let directory = root.join("deploy/kubernetes");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&directory)
-        .with_context(|| format!("reading {}", directory.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    found.sort();
-    Ok(found)
+    crate::files_with_extension(&root.join("deploy/kubernetes"), "yaml")
 }

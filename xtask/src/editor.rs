@@ -124,16 +124,13 @@ fn status(program: &str, args: &[&str], directory: &Path, env: &[(&str, &str)]) 
     );
     std::fs::create_dir_all(directory)
         .with_context(|| format!("creating {}", directory.display()))?;
-    let status = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(directory)
-        .status()
-        .with_context(|| format!("running {program} {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("{program} {} failed ({status})", args.join(" "));
-    }
-    Ok(())
+    crate::process::run_status(
+        Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(directory),
+        &format!("{program} {}", args.join(" ")),
+    )
 }
 
 fn output(program: &str, args: &[&str], directory: &Path) -> Result<String> {

@@ -42,7 +42,7 @@ mod workflows;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 /// Maintainer tasks of the openai-conn workspace.
@@ -164,15 +164,28 @@ fn run(task: Task) -> Result<()> {
 pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     eprintln!("xtask: cargo {}", args.join(" "));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("cargo {} failed ({status})", args.join(" "));
-    }
-    Ok(())
+    process::run_status(
+        Command::new(cargo).args(args).current_dir(root),
+        &format!("cargo {}", args.join(" ")),
+    )
+}
+
+/// `cargo build --release --quiet` with `args` (the packages and targets), as the benches measure.
+pub(crate) fn release_build(root: &Path, args: &[&str]) -> Result<()> {
+    let mut all = vec!["build", "--release", "--quiet"];
+    all.extend_from_slice(args);
+    cargo(root, &all)
+}
+
+/// The files directly in `directory` whose extension is `extension`, sorted.
+pub(crate) fn files_with_extension(directory: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(directory)
+        .with_context(|| format!("reading {}", directory.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 /// The workspace root: the parent of this crate's directory.

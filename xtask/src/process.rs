@@ -35,6 +35,18 @@ pub(crate) fn describe(command: &Command) -> String {
         .join(" ")
 }
 
+/// Runs `command` with its output going straight to the terminal, and fails unless it succeeds;
+/// `what` names the command in the errors.
+pub(crate) fn run_status(command: &mut Command, what: &str) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("running {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
 /// Runs `command` with its output shown, and fails unless it exits 0.
 pub(crate) fn run_checked(command: &mut Command) -> Result<Output> {
     let output = expect_exit(command, 0, "")?;

@@ -1,7 +1,7 @@
 //! The record of the published major, `schema/<major>/` (checked in), and the versioning rule it
 //! holds later schemas to: every valid document the record accepts, the current schema accepts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use conn_schema::SchemaValidator;
@@ -70,14 +70,7 @@ pub(crate) fn valid_documents(root: &Path) -> Result<Vec<(String, Value)>> {
         .into_iter()
         .map(|f| (format!("tests/fixtures/valid/{}.json", f.stem), f.value))
         .collect();
-    let examples = root.join("examples");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .with_context(|| format!("reading {}", examples.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    for path in paths {
+    for path in crate::files_with_extension(&root.join("examples"), "json")? {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let value = serde_json::from_str(&text)

@@ -49,17 +49,14 @@ pub(crate) fn connections_file_entry(
         prefix: child("", conn_id),
         ..PointerMap::default()
     };
-    let mut warnings = Vec::new();
-    let value = match entry {
-        Value::String(uri) => {
-            let (value, uri_warnings) =
-                parse_uri(uri.trim()).map_err(|reason| LoadError::BadUri {
-                    origin: label.to_owned(),
-                    reason,
-                })?;
-            warnings = uri_warnings;
-            value
-        }
+    let from_uri = |uri: &str| {
+        parse_uri(uri.trim()).map_err(|reason| LoadError::BadUri {
+            origin: label.to_owned(),
+            reason,
+        })
+    };
+    let (value, warnings) = match entry {
+        Value::String(uri) => from_uri(&uri)?,
         Value::Object(mut object) => {
             match object.remove("conn_id") {
                 Some(Value::String(inner)) if inner != conn_id => {
@@ -86,13 +83,7 @@ pub(crate) fn connections_file_entry(
                                 .to_owned(),
                         ));
                     }
-                    let (value, uri_warnings) =
-                        parse_uri(uri.trim()).map_err(|reason| LoadError::BadUri {
-                            origin: label.to_owned(),
-                            reason,
-                        })?;
-                    warnings = uri_warnings;
-                    value
+                    from_uri(&uri)?
                 }
                 Some(other) => {
                     return Err(shape_error(format!(
@@ -100,7 +91,7 @@ pub(crate) fn connections_file_entry(
                         kind_of(&other)
                     )));
                 }
-                None => Value::Object(object),
+                None => (Value::Object(object), Vec::new()),
             }
         }
         other => {

@@ -140,18 +140,7 @@ pub fn load_for(
         SourceSpec::File(path) => {
             let format = Format::of_document(path)?;
             let bytes = read_file(path)?;
-            let conn_id = path
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned());
-            document(
-                &bytes,
-                format,
-                path.display().to_string(),
-                conn_id,
-                kind,
-                profile,
-                env,
-            )
+            named_document(&bytes, format, path, kind, profile, env)
         }
         SourceSpec::Stdin => {
             let bytes = read_bounded(stdin, MAX_DOCUMENT_BYTES).map_err(LoadError::Stdin)?;
@@ -169,18 +158,7 @@ pub fn load_for(
         SourceSpec::StdinAs { name } => {
             let format = Format::of_document(name)?;
             let bytes = read_bounded(stdin, MAX_DOCUMENT_BYTES).map_err(LoadError::Stdin)?;
-            let conn_id = name
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned());
-            document(
-                &bytes,
-                format,
-                name.display().to_string(),
-                conn_id,
-                kind,
-                profile,
-                env,
-            )
+            named_document(&bytes, format, name, kind, profile, env)
         }
         SourceSpec::Env { conn_id } => {
             let var = format!("AIRFLOW_CONN_{}", conn_id.to_uppercase());
@@ -262,6 +240,30 @@ pub fn load_for(
             finish(parsed, kind, profile, env, label, Some(conn_id.clone()))
         }
     }
+}
+
+/// [`document`] for text read under a file name: the name is its label and its stem the
+/// connection id.
+fn named_document(
+    bytes: &[u8],
+    format: Format,
+    name: &Path,
+    kind: DocumentKind,
+    profile: Profile,
+    env: &dyn Env,
+) -> Result<Loaded, LoadError> {
+    let conn_id = name
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned());
+    document(
+        bytes,
+        format,
+        name.display().to_string(),
+        conn_id,
+        kind,
+        profile,
+        env,
+    )
 }
 
 /// Parses and validates one document of a known format. A JSON syntax error is a finding of

@@ -93,27 +93,28 @@ fn duplicates_are_never_silent() {
         "connections.json",
         "{\"a\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"b\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"a\": {\"conn_type\": \"openai\", \"password\": \"y\"}}\n",
     );
-    let error = load_connections_file(
-        &json,
-        DocumentKind::Auto,
-        Profile::default(),
-        &MapEnv::new(),
-    )
-    .expect_err("two values for one id");
+    // A connections file is refused read whole, and read for one of its ids.
+    let refused = |path: &std::path::PathBuf| {
+        let whole =
+            load_connections_file(path, DocumentKind::Auto, Profile::default(), &MapEnv::new())
+                .expect_err("two values for one id");
+        let spec = SourceSpec::ConnectionsFile {
+            path: path.clone(),
+            conn_id: "b".to_owned(),
+        };
+        let one = load(&spec, DocumentKind::Auto, &MapEnv::new()).expect_err("the file is refused");
+        [whole, one]
+    };
+    let [whole, one] = refused(&json);
     assert!(
-        error
+        whole
             .to_string()
             .contains("connection id \"a\" is defined on line 1 and again on line 3"),
-        "{error}"
+        "{whole}"
     );
-    let spec = SourceSpec::ConnectionsFile {
-        path: json.clone(),
-        conn_id: "b".to_owned(),
-    };
-    let error = load(&spec, DocumentKind::Auto, &MapEnv::new()).expect_err("the file is refused");
     assert!(
-        error.to_string().contains("line 1 and again on line 3"),
-        "{error}"
+        one.to_string().contains("line 1 and again on line 3"),
+        "{one}"
     );
 
     // A YAML connections file names both places too, read whole or for one of its ids.
@@ -122,23 +123,7 @@ fn duplicates_are_never_silent() {
         "connections.yaml",
         "a:\n  conn_type: openai\n  password: x\nb: {conn_type: openai, password: x}\na:\n  conn_type: openai\n",
     );
-    let whole = load_connections_file(
-        &yaml,
-        DocumentKind::Auto,
-        Profile::default(),
-        &MapEnv::new(),
-    )
-    .expect_err("two values for one id");
-    let one = load(
-        &SourceSpec::ConnectionsFile {
-            path: yaml.clone(),
-            conn_id: "b".to_owned(),
-        },
-        DocumentKind::Auto,
-        &MapEnv::new(),
-    )
-    .expect_err("the file is refused");
-    for error in [whole, one] {
+    for error in refused(&yaml) {
         assert!(
             error.to_string().contains(
                 "duplicate key \"a\" in a mapping, given on line 1, column 1 and again on line 5, column 1"

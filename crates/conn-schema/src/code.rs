@@ -6,8 +6,6 @@
 //! and an example message (the README's table) sit side by side. A code, once published, is
 //! never renamed or reused for another meaning.
 
-use std::fmt;
-
 use crate::schema::SCHEMA_BASE_URL;
 
 /// How serious a finding is.
@@ -276,11 +274,7 @@ impl Code {
     }
 }
 
-impl fmt::Display for Code {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
+providers_core::display_via!(Code, as_str);
 
 impl serde::Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

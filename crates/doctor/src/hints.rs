@@ -85,11 +85,7 @@ impl Serialize for HintCode {
     }
 }
 
-impl std::fmt::Display for HintCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+providers_core::display_via!(HintCode, as_str);
 
 /// The README's hint-code table (markdown), derived from [`HintCode::ALL`].
 pub fn markdown_table() -> String {

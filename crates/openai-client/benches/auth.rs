@@ -10,21 +10,14 @@ use async_openai::middleware::HttpRequestFactory;
 use axum::Router;
 use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
-use openai_conn_client::providers_core::{
-    BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
+use openai_conn_client::providers_core::MapEnv;
 use openai_conn_client::{TokenCache, WorkloadIdentityLayer};
 use serde_json::json;
 use tower::{Layer, ServiceExt, service_fn};
 
-#[derive(Debug)]
-struct StaticSource;
+mod support;
 
-impl SubjectTokenSource for StaticSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async { Ok(SubjectToken::new("bench-subject", TokenType::Jwt)) })
-    }
-}
+use support::StaticSource;
 
 /// A warm cache whose one exchange went to an in-process mock on 127.0.0.1.
 fn warm_cache(runtime: &tokio::runtime::Runtime) -> TokenCache {

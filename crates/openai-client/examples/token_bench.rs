@@ -10,19 +10,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openai_conn_client::TokenCache;
-use openai_conn_client::providers_core::{
-    BoxFuture, MapEnv, SourceError, SubjectToken, SubjectTokenSource, TokenType,
-};
+use openai_conn_client::providers_core::MapEnv;
 use serde_json::json;
 
-#[derive(Debug)]
-struct StaticSource;
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-impl SubjectTokenSource for StaticSource {
-    fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
-        Box::pin(async { Ok(SubjectToken::new("bench-subject", TokenType::Jwt)) })
-    }
-}
+use support::StaticSource;
 
 fn argument(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

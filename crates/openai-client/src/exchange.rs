@@ -127,15 +127,45 @@ impl ExchangeTarget {
     }
 }
 
-/// Performs exchanges against one endpoint for one identity-provider / service-account pair.
-pub(crate) struct Exchanger {
-    client: reqwest::Client,
-    target: ExchangeTarget,
-    policy: RetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    /// What an OAuth error's text and request id are scrubbed of, besides the subject token.
-    secrets: ConfiguredSecrets,
+/// Performs exchanges against one endpoint for one identity-provider / service-account pair,
+/// with the client `C` of its mode, retrying on a policy `P`. Both modes are one:
+/// [`Exchanger`] (a subject token) and `x509::X509Exchanger` (the client certificate).
+pub(crate) struct Exchange<C, P> {
+    pub(crate) client: C,
+    pub(crate) target: ExchangeTarget,
+    pub(crate) policy: P,
+    pub(crate) sleep: Arc<dyn Sleep>,
+    /// What an OAuth error's text and request id are scrubbed of (besides the subject token,
+    /// when there is one).
+    pub(crate) secrets: ConfiguredSecrets,
 }
+
+impl<C, P> Exchange<C, P> {
+    /// An exchange with `client` that scrubs no configured secret yet.
+    pub(crate) fn with_client(
+        client: C,
+        target: ExchangeTarget,
+        policy: P,
+        sleep: Arc<dyn Sleep>,
+    ) -> Self {
+        Exchange {
+            client,
+            target,
+            policy,
+            sleep,
+            secrets: ConfiguredSecrets::default(),
+        }
+    }
+
+    /// The configured secrets no OAuth error it reports may repeat.
+    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+}
+
+/// The subject-token exchange.
+pub(crate) type Exchanger = Exchange<reqwest::Client, RetryPolicy>;
 
 impl std::fmt::Debug for Exchanger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,19 +191,7 @@ impl Exchanger {
                 endpoint: ENDPOINT.into(),
                 source: Arc::new(error),
             })?;
-        Ok(Exchanger {
-            client,
-            target,
-            policy,
-            sleep,
-            secrets: ConfiguredSecrets::default(),
-        })
-    }
-
-    /// The configured secrets no OAuth error it reports may repeat.
-    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
-        self.secrets = secrets;
-        self
+        Ok(Exchange::with_client(client, target, policy, sleep))
     }
 
     /// Exchanges `subject`, retrying transient failures within the policy. `on_attempt` is called

@@ -100,11 +100,7 @@ impl BaseUrlOrigin {
     }
 }
 
-impl std::fmt::Display for BaseUrlOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+providers_core::display_via!(BaseUrlOrigin, as_str);
 
 /// Where the API key came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,11 +125,7 @@ impl ApiKeyOrigin {
     }
 }
 
-impl std::fmt::Display for ApiKeyOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+providers_core::display_via!(ApiKeyOrigin, as_str);
 
 impl ExchangeUrlOrigin {
     /// A short description for people.

@@ -18,11 +18,10 @@ use url::Url;
 
 use crate::errors::{ExchangeError, MutualTlsError};
 use crate::exchange::{
-    ENDPOINT, EXCHANGE_TIMEOUT, ExchangeTarget, Exchanged, logged_attempt, token_reply,
+    ENDPOINT, EXCHANGE_TIMEOUT, Exchange, ExchangeTarget, Exchanged, logged_attempt, token_reply,
 };
 use crate::mint::{MintCounters, Minted, TokenMinter};
 use crate::retry::is_retried_status;
-use crate::server_text::ConfiguredSecrets;
 use crate::transport::ApiClient;
 
 /// The `subject_token_type` of an X.509 exchange (the certificate is the subject).
@@ -83,14 +82,7 @@ impl Attempt {
 }
 
 /// Performs X.509 exchanges: `POST` over mutual TLS with the identity's current certificate.
-pub(crate) struct X509Exchanger {
-    client: ReloadingClient,
-    target: ExchangeTarget,
-    policy: SdkRetryPolicy,
-    sleep: Arc<dyn Sleep>,
-    /// What an OAuth error's text and request id are scrubbed of.
-    secrets: ConfiguredSecrets,
-}
+pub(crate) type X509Exchanger = Exchange<ReloadingClient, SdkRetryPolicy>;
 
 impl std::fmt::Debug for X509Exchanger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,19 +111,7 @@ impl X509Exchanger {
             api_timeouts.1.min(EXCHANGE_TIMEOUT),
         )
         .map_err(|error| ExchangeError::X509(Arc::new(error)))?;
-        Ok(X509Exchanger {
-            client,
-            target,
-            policy,
-            sleep,
-            secrets: ConfiguredSecrets::default(),
-        })
-    }
-
-    /// The configured secrets no OAuth error it reports may repeat.
-    pub(crate) fn scrubbing(mut self, secrets: ConfiguredSecrets) -> Self {
-        self.secrets = secrets;
-        self
+        Ok(Exchange::with_client(client, target, policy, sleep))
     }
 
     pub(crate) async fn exchange(
@@ -202,8 +182,6 @@ impl X509Exchanger {
     }
 }
 
-/// The SDK's checks of an X.509 exchange reply: a `token_type`, when present, is `Bearer` (any
-/// case), and the token is usable as a bearer (`[A-Za-z0-9._~+/-]+=*`).
 /// The X.509 exchange as a [`TokenMinter`]: no subject token, the client certificate is the
 /// subject.
 impl TokenMinter for X509Exchanger {
@@ -223,6 +201,8 @@ impl TokenMinter for X509Exchanger {
     }
 }
 
+/// The SDK's checks of an X.509 exchange reply: a `token_type`, when present, is `Bearer` (any
+/// case), and the token is usable as a bearer (`[A-Za-z0-9._~+/-]+=*`).
 fn check_bearer(exchanged: &Exchanged) -> Result<(), ExchangeError> {
     use secrecy::ExposeSecret;
     let malformed = |expected| {

@@ -651,31 +651,10 @@ async fn the_x509_exchange_gives_up_after_its_10_second_timeout() {
 #[tokio::test]
 async fn the_x509_exchange_follows_max_retries() {
     let setup = setup().await;
-    let token_calls = Arc::new(AtomicUsize::new(0));
-    let router = Router::new().route(
-        "/oauth/token",
-        post({
-            let token_calls = Arc::clone(&token_calls);
-            move || {
-                token_calls.fetch_add(1, Ordering::SeqCst);
-                async { StatusCode::CONFLICT }
-            }
-        }),
-    );
-    let server = MtlsServer::start(router, &setup.ca.server(), &[&setup.ca]).await;
-    let options = setup
-        .options()
-        .with_exchange_url(server.url("/oauth/token"));
-    let connection =
-        setup.connection(json!({"extra": {"openai_client_kwargs": {"max_retries": 0}}}));
-    let cache = from_connection(&connection, "x509", options)
-        .expect("the test connection builds a client")
-        .token_cache
-        .expect("a workload-identity connection has a token cache");
-
-    let error = cache.token().await.expect_err("the step fails");
+    let (error, calls) =
+        failing_x509_exchange(&setup, StatusCode::CONFLICT, &[], json!({"max_retries": 0})).await;
     assert_eq!(error.status(), Some(409), "{error:?}");
-    assert_eq!(token_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls, 1);
 }
 
 /// A mutual-TLS exchange that answers `reply` (status, headers, body) to every request, and the
@@ -726,21 +705,33 @@ async fn scripted_x509_exchange(
     (cache, calls, server)
 }
 
+/// [`scripted_x509_exchange`] answering `status` with `headers` and an empty body: the error
+/// the token cache ends with, and how many requests the exchange received.
+async fn failing_x509_exchange(
+    setup: &Setup,
+    status: StatusCode,
+    headers: &'static [(&'static str, &'static str)],
+    kwargs: Value,
+) -> (ExchangeError, usize) {
+    let (cache, calls, _server) =
+        scripted_x509_exchange(setup, status, headers, json!({}), kwargs).await;
+    let error = cache.token().await.expect_err("every attempt fails");
+    (error, calls.load(Ordering::SeqCst))
+}
+
 /// The SDK caps the X.509 exchange's retries at 2, whatever `max_retries` says.
 #[tokio::test]
 async fn the_x509_exchange_retries_at_most_twice() {
     let setup = setup().await;
-    let (cache, calls, _server) = scripted_x509_exchange(
+    let (error, calls) = failing_x509_exchange(
         &setup,
         StatusCode::SERVICE_UNAVAILABLE,
         &[],
-        json!({}),
         json!({"max_retries": 5}),
     )
     .await;
-    let error = cache.token().await.expect_err("every attempt fails");
     assert_eq!(error.status(), Some(503), "{error:?}");
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(calls, 3);
 }
 
 /// A server delay over 120 s means no retry; `x-should-retry: false` too; 401 is never retried,
@@ -776,15 +767,9 @@ async fn the_x509_exchange_follows_the_servers_retry_headers() {
             3,
         ),
     ] {
-        let (cache, calls, _server) =
-            scripted_x509_exchange(&setup, status, headers, json!({}), json!({})).await;
-        let error = cache.token().await.expect_err("every attempt fails");
+        let (error, calls) = failing_x509_exchange(&setup, status, headers, json!({})).await;
         assert_eq!(error.status(), Some(status.as_u16()), "{error:?}");
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            expected_calls,
-            "{status} {headers:?}"
-        );
+        assert_eq!(calls, expected_calls, "{status} {headers:?}");
     }
 }
 

@@ -35,6 +35,19 @@ pub use token::{SubjectToken, TokenType};
 use std::future::Future;
 use std::pin::Pin;
 
+/// Implements [`std::fmt::Display`] for a type whose text is one of its `&'static str` methods
+/// (`display_via!(TokenType, as_str)`), so that the text is written in one place.
+#[macro_export]
+macro_rules! display_via {
+    ($type:ty, $method:ident) => {
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.$method())
+            }
+        }
+    };
+}
+
 /// A boxed, sendable future, as returned by the object-safe traits of this crate.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

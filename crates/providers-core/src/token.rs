@@ -32,11 +32,7 @@ impl TokenType {
     }
 }
 
-impl fmt::Display for TokenType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::display_via!(TokenType, as_str);
 
 /// A subject token: a secret value and its type. Debug shows `[redacted]`, never the value.
 #[derive(Clone)]

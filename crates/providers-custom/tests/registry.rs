@@ -50,19 +50,22 @@ fn registry() -> Registry {
         .with("corp.broken", Arc::new(Broken))
 }
 
+/// The source [`registry`] holds under `name`, giving tokens of `token_type`.
+fn registered(name: &str, token_type: TokenType) -> Arc<dyn SubjectTokenSource> {
+    registry()
+        .source(name, token_type)
+        .expect("the name is registered")
+}
+
 #[tokio::test]
 async fn a_registered_source_is_found_and_its_token_gets_the_configured_type() {
-    let source = registry()
-        .source("corp.vault", TokenType::Id)
-        .expect("registered");
+    let source = registered("corp.vault", TokenType::Id);
     let token = source.fetch().await.expect("token");
     assert_eq!(token.secret().expose_secret(), "eyJ.registered-secret");
     // The source reports a JWT; the connection says `id`, and the connection wins.
     assert_eq!(token.token_type(), TokenType::Id);
 
-    let source = registry()
-        .source("corp.vault", TokenType::Jwt)
-        .expect("registered");
+    let source = registered("corp.vault", TokenType::Jwt);
     assert_eq!(
         source.fetch().await.expect("token").token_type(),
         TokenType::Jwt
@@ -174,9 +177,7 @@ async fn an_empty_token_from_a_registered_source_is_an_error() {
 
 #[tokio::test]
 async fn a_registered_source_error_passes_through_unchanged() {
-    let source = registry()
-        .source("corp.broken", TokenType::Jwt)
-        .expect("registered");
+    let source = registered("corp.broken", TokenType::Jwt);
     let error = source.fetch().await.expect_err("sealed");
     assert_eq!(error.provider(), "vault");
     assert_eq!(error.step(), "reading the secret");

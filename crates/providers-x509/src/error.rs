@@ -25,11 +25,7 @@ impl FileRole {
     }
 }
 
-impl std::fmt::Display for FileRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.key())
-    }
-}
+providers_core::display_via!(FileRole, key);
 
 /// Loading the client certificate, its key or the CA bundle failed, or the TLS set-up built from
 /// them did. Every message names the file; none holds key material (a PEM parse error of the key
