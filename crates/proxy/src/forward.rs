@@ -284,13 +284,11 @@ async fn forward(shared: &Shared, request: Request<Incoming>, url: Url) -> Respo
         RequestBody::Complete(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
         RequestBody::Streaming(body) => (reqwest::Body::wrap(body), None),
     };
-    // The headers are kept for the replay only when there can be one.
+    // The headers and the URL are copied for the replay only when there can be one.
     let replay = match (cache, kept) {
-        (Some(cache), Some(kept)) => Some((cache, kept, headers.clone())),
+        (Some(cache), Some(kept)) => Some((cache, kept, headers.clone(), url.clone())),
         _ => None,
     };
-    // The URL too: a second copy only for the replay.
-    let replay = replay.map(|(cache, kept, headers)| (cache, kept, headers, url.clone()));
     let mut response = match send(shared, &parts.method, url, headers, first).await {
         Ok(response) => response,
         Err(response) => return response,

@@ -86,9 +86,9 @@ pub async fn serve(
 ///
 /// Forwarding costs tens of microseconds of CPU per request against upstream latencies of
 /// milliseconds to seconds, so one worker carries far more than a node's clients send; a second
-/// worker costs CPU on every request for the hand-offs between the threads (measured with
-/// `cargo xtask bench --proxy`: about 10 % of the proxy's CPU time per request, P8 in
-/// bench/RESULTS.md). Blocking work still goes to tokio's blocking pool.
+/// worker costs CPU on every request for the hand-offs between the threads (about 10 % of the
+/// proxy's CPU time per request against the loopback mock; README, P8). Blocking work still goes
+/// to tokio's blocking pool.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
