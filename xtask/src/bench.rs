@@ -60,27 +60,6 @@ fn python_venv(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-/// The release build of the mock, the load generator and the other examples, and the
-/// command-line binary.
-pub(crate) fn build_release(root: &Path) -> Result<()> {
-    crate::cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "openai-conn-client",
-            "--examples",
-            "-p",
-            "openai-conn",
-            // The command-line binary too: P5, P6 and P8 run it (`--examples` alone leaves it
-            // out).
-            "--bins",
-        ],
-    )
-}
-
 fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -> Result<Value> {
     let mut command = Command::new(python);
     command
@@ -143,7 +122,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .unwrap_or_default();
     // One invocation, so both packages share one feature resolution and every dependency is
     // compiled once (two invocations rebuilt tokio and friends with other features: +2 min cold).
-    build_release(root)?;
+    crate::bench_mock::build_release(root)?;
     let built = started.elapsed().as_secs_f64();
     let python = python_venv(root)?;
     let prepared = started.elapsed().as_secs_f64();

@@ -238,7 +238,7 @@ fn median(values: &[f64]) -> f64 {
 /// throughput rounds alone (no Python: memory and exchanges are left to the full bench), then
 /// prints their figures and the CPU time per request of each process.
 pub(crate) fn standalone(root: &Path) -> Result<()> {
-    crate::bench::build_release(root)?;
+    crate::bench_mock::build_release(root)?;
     let scratch = std::env::temp_dir().join(format!("openai-conn-p8-{}", std::process::id()));
     let result = Setup::start(root, &scratch).and_then(|setup| setup.speed(root));
     std::fs::remove_dir_all(&scratch).ok();
