@@ -86,7 +86,7 @@ pub async fn serve(
 ///
 /// Forwarding costs tens of microseconds of CPU per request against upstream latencies of
 /// milliseconds to seconds, so one worker carries far more than a node's clients send; a second
-/// worker costs CPU on every request for the hand-offs between the threads (about 10 % of the
+/// worker costs CPU on every request for the hand-offs between the threads (6 to 11 % of the
 /// proxy's CPU time per request against the loopback mock; README, P8). Blocking work still goes
 /// to tokio's blocking pool.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
