@@ -122,18 +122,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .unwrap_or_default();
     // One invocation, so both packages share one feature resolution and every dependency is
     // compiled once (two invocations rebuilt tokio and friends with other features: +2 min cold).
-    crate::release_build(
-        root,
-        &[
-            "-p",
-            "openai-conn-client",
-            "--examples",
-            "-p",
-            "openai-conn",
-            // The command-line binary too: P5 and P6 run it (`--examples` alone leaves it out).
-            "--bins",
-        ],
-    )?;
+    crate::bench_mock::build_release(root)?;
     let built = started.elapsed().as_secs_f64();
     let python = python_venv(root)?;
     let prepared = started.elapsed().as_secs_f64();

@@ -107,3 +107,21 @@ pub(crate) fn connections(directory: &Path, base: &str) -> Result<(String, Strin
     )?;
     Ok((workload.display().to_string(), key.display().to_string()))
 }
+
+/// The release build of the mock, the load generator and the other examples, and the
+/// command-line binary.
+pub(crate) fn build_release(root: &Path) -> Result<()> {
+    crate::release_build(
+        root,
+        &[
+            "-p",
+            "openai-conn-client",
+            "--examples",
+            "-p",
+            "openai-conn",
+            // The command-line binary too: P5, P6 and P8 run it (`--examples` alone leaves it
+            // out).
+            "--bins",
+        ],
+    )
+}

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::bench_mock::{connections, ours, start_mock};
+use crate::bench_mock::{MockServer, connections, ours, start_mock};
 use crate::bench_report::number;
 use crate::proxy_e2e::fetch_json;
 
@@ -234,65 +234,143 @@ fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// `cargo xtask bench --proxy`: builds the release binaries and runs P8's latency and
+/// throughput rounds alone (no Python: memory and exchanges are left to the full bench), then
+/// prints their figures and the CPU time per request of each process.
+pub(crate) fn standalone(root: &Path) -> Result<()> {
+    crate::bench_mock::build_release(root)?;
+    let scratch = std::env::temp_dir().join(format!("openai-conn-p8-{}", std::process::id()));
+    let result = Setup::start(root, &scratch).and_then(|setup| setup.speed(root));
+    std::fs::remove_dir_all(&scratch).ok();
+    let result = result?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    let throughput = &result["throughput"];
+    let cpu = |side: &str, process: &str| {
+        number(&throughput[format!("{side}_cpu_us_per_request")], process)
+    };
+    let direct = cpu("direct", "client") + cpu("direct", "upstream");
+    let proxied = cpu("proxy", "client") + cpu("proxy", "upstream") + cpu("proxy", "proxy");
+    println!(
+        "P8: added {:.0} µs at concurrency 1; CPU µs per request: direct {:.1} + {:.1} = {direct:.1}, \
+         through the proxy {:.1} + {:.1} + {:.1} (proxy) = {proxied:.1}; ratio {:.2}; req/s ratio {:.2}",
+        number(&result["latency"], "added_us"),
+        cpu("direct", "client"),
+        cpu("direct", "upstream"),
+        cpu("proxy", "client"),
+        cpu("proxy", "upstream"),
+        cpu("proxy", "proxy"),
+        direct / proxied,
+        number(throughput, "proxy_median_rps") / number(throughput, "direct_median_rps"),
+    );
+    Ok(())
+}
+
+/// The mock, the proxy in front of it and the two connection files of the load generator.
+struct Setup {
+    mock: MockServer,
+    mock_addr: String,
+    exchange_url: String,
+    proxy: Proxy,
+    direct: String,
+    through: String,
+}
+
+impl Setup {
+    fn start(root: &Path, scratch: &Path) -> Result<Setup> {
+        let mock = start_mock(root, 3600, 0)?;
+        let mock_addr = mock.base.trim_start_matches("http://").to_owned();
+        let exchange_url = format!("{}/oauth/token", mock.base);
+        let (workload, direct) = connections(&scratch.join("p8"), &mock.base)?;
+        let proxy = start_proxy(root, &workload, &exchange_url)?;
+        let through = scratch.join("p8/through-proxy.json");
+        std::fs::write(
+            &through,
+            json!({"conn_type": "openai", "host": format!("http://{}/v1", proxy.addr),
+                   "password": PLACEHOLDER_KEY,
+                   "extra": {"openai_client_kwargs": {"max_retries": 0}}})
+            .to_string(),
+        )?;
+        Ok(Setup {
+            mock,
+            mock_addr,
+            exchange_url,
+            proxy,
+            direct,
+            through: through.display().to_string(),
+        })
+    }
+
+    /// Latency at concurrency 1 and throughput at 16, alternating direct and proxied:
+    /// `{"latency", "throughput"}`.
+    fn speed(&self, root: &Path) -> Result<Value> {
+        let load = |connection: &str, requests: &str, concurrency: &str| {
+            let args = [
+                "--conn",
+                connection,
+                "--requests",
+                requests,
+                "--concurrency",
+                concurrency,
+                "--warmup",
+            ];
+            ours(root, "load", &args, &self.exchange_url)
+        };
+        let (direct, through) = (self.direct.as_str(), self.through.as_str());
+        let (mut direct_p50, mut proxy_p50, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut direct_rps, mut proxy_rps) = (Vec::new(), Vec::new());
+        // CPU of every process during the throughput rounds: what each request costs, whatever
+        // else the machine runs meanwhile.
+        let (mut direct_cpu, mut proxy_cpu) = (Cpu::default(), Cpu::default());
+        let cpu = || Cpu::now(self.mock.child_id(), self.proxy.child.id());
+        for _ in 0..ROUNDS {
+            let plain = number(&load(direct, "3000", "1")?, "p50_us");
+            let proxied = number(&load(through, "3000", "1")?, "p50_us");
+            direct_p50.push(plain);
+            proxy_p50.push(proxied);
+            added.push(proxied - plain);
+            let before = cpu()?;
+            direct_rps.push(number(&load(direct, "20000", "16")?, "rps"));
+            let between = cpu()?;
+            proxy_rps.push(number(&load(through, "20000", "16")?, "rps"));
+            direct_cpu.add_since(before, between);
+            proxy_cpu.add_since(between, cpu()?);
+        }
+        Ok(json!({
+            "latency": {
+                "direct_p50_us": direct_p50,
+                "proxy_p50_us": proxy_p50,
+                "added_us": median(&added),
+            },
+            "throughput": {
+                "concurrency": 16,
+                "direct_rps": direct_rps,
+                "proxy_rps": proxy_rps,
+                "direct_median_rps": median(&direct_rps),
+                "proxy_median_rps": median(&proxy_rps),
+                "direct_cpu_us_per_request": direct_cpu.per_request(ROUNDS * 20000),
+                "proxy_cpu_us_per_request": proxy_cpu.per_request(ROUNDS * 20000),
+            },
+        }))
+    }
+}
+
 /// Measures P8 and returns its figures (the `p8` key of `bench/results.json`).
 pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
-    let mock = start_mock(root, 3600, 0)?;
-    let mock_addr = mock.base.trim_start_matches("http://").to_owned();
-    let exchange_url = format!("{}/oauth/token", mock.base);
-    let (workload, direct) = connections(&scratch.join("p8"), &mock.base)?;
-    let proxy = start_proxy(root, &workload, &exchange_url)?;
-    let through = scratch.join("p8/through-proxy.json");
-    std::fs::write(
-        &through,
-        json!({"conn_type": "openai", "host": format!("http://{}/v1", proxy.addr),
-               "password": PLACEHOLDER_KEY,
-               "extra": {"openai_client_kwargs": {"max_retries": 0}}})
-        .to_string(),
-    )?;
-    let through = through.display().to_string();
+    let setup = Setup::start(root, scratch)?;
+    let (proxy, mock_addr) = (&setup.proxy, setup.mock_addr.as_str());
 
     // 1. Memory: idle, then with the streams held open, then after they closed.
     let pid = proxy.child.id();
     let (idle_kib, idle_fds) = (rss_kib(pid)?, open_fds(pid)?);
     let streams = open_streams(&proxy.addr, STREAMS)?;
-    let upstream_streams = fetch_json(&mock_addr, "/stats")?["streams"].clone();
+    let upstream_streams = fetch_json(mock_addr, "/stats")?["streams"].clone();
     let (streams_kib, streams_fds) = (rss_kib(pid)?, open_fds(pid)?);
     drop(streams);
     std::thread::sleep(Duration::from_millis(500));
     let (closed_kib, closed_fds) = (rss_kib(pid)?, open_fds(pid)?);
 
-    // 2 and 3. Latency at concurrency 1 and throughput at 16, alternating direct and proxied.
-    let load = |connection: &str, requests: &str, concurrency: &str| {
-        let args = [
-            "--conn",
-            connection,
-            "--requests",
-            requests,
-            "--concurrency",
-            concurrency,
-            "--warmup",
-        ];
-        ours(root, "load", &args, &exchange_url)
-    };
-    let (mut direct_p50, mut proxy_p50, mut added) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut direct_rps, mut proxy_rps) = (Vec::new(), Vec::new());
-    // CPU of every process during the throughput rounds: what each request costs, whatever
-    // else the machine runs meanwhile.
-    let (mut direct_cpu, mut proxy_cpu) = (Cpu::default(), Cpu::default());
-    let cpu = || Cpu::now(mock.child_id(), pid);
-    for _ in 0..ROUNDS {
-        let plain = number(&load(&direct, "3000", "1")?, "p50_us");
-        let proxied = number(&load(&through, "3000", "1")?, "p50_us");
-        direct_p50.push(plain);
-        proxy_p50.push(proxied);
-        added.push(proxied - plain);
-        let before = cpu()?;
-        direct_rps.push(number(&load(&direct, "20000", "16")?, "rps"));
-        let between = cpu()?;
-        proxy_rps.push(number(&load(&through, "20000", "16")?, "rps"));
-        direct_cpu.add_since(before, between);
-        proxy_cpu.add_since(between, cpu()?);
-    }
+    // 2 and 3. Latency at concurrency 1 and throughput at 16.
+    let speed = setup.speed(root)?;
 
     // 4. Exchanges: the mock's count covers the proxy's whole life (its first token included).
     let key_arg = [
@@ -301,11 +379,11 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
         "--api-key",
         PLACEHOLDER_KEY,
     ];
-    let before = fetch_json(&mock_addr, "/stats")?;
+    let before = fetch_json(mock_addr, "/stats")?;
     let through_seconds = python_processes(python, root, PROCESSES, &key_arg)?;
-    let after_proxy = fetch_json(&mock_addr, "/stats")?;
-    let sdk_seconds = python_processes(python, root, PROCESSES, &["--base", &mock.base])?;
-    let after_sdk = fetch_json(&mock_addr, "/stats")?;
+    let after_proxy = fetch_json(mock_addr, "/stats")?;
+    let sdk_seconds = python_processes(python, root, PROCESSES, &["--base", &setup.mock.base])?;
+    let after_sdk = fetch_json(mock_addr, "/stats")?;
     let count = |stats: &Value, key: &str| stats[key].as_u64().unwrap_or(0);
     let requests = |from: &Value, to: &Value| count(to, "models") - count(from, "models");
 
@@ -320,20 +398,8 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
             "streams_fds": streams_fds,
             "closed_fds": closed_fds,
         },
-        "latency": {
-            "direct_p50_us": direct_p50,
-            "proxy_p50_us": proxy_p50,
-            "added_us": median(&added),
-        },
-        "throughput": {
-            "concurrency": 16,
-            "direct_rps": direct_rps,
-            "proxy_rps": proxy_rps,
-            "direct_median_rps": median(&direct_rps),
-            "proxy_median_rps": median(&proxy_rps),
-            "direct_cpu_us_per_request": direct_cpu.per_request(ROUNDS * 20000),
-            "proxy_cpu_us_per_request": proxy_cpu.per_request(ROUNDS * 20000),
-        },
+        "latency": speed["latency"],
+        "throughput": speed["throughput"],
         "exchanges": {
             "processes": PROCESSES,
             "through_proxy": count(&after_proxy, "exchanges"),

@@ -90,11 +90,15 @@ enum Task {
     /// Benchmark authentication against the official Python SDK (bench/RESULTS.md).
     Bench {
         /// Time a first build from a fresh clone and fresh consumers of one crate instead.
-        #[arg(long, conflicts_with = "validate")]
+        #[arg(long, conflicts_with_all = ["validate", "proxy"])]
         cold: bool,
         /// Run only P7: `openai-conn validate` of 10 000 files next to ajv-cli (release build).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "proxy")]
         validate: bool,
+        /// Run only P8's latency and throughput rounds through `openai-conn proxy` and print the
+        /// CPU time per request of each process (release build; no Python).
+        #[arg(long)]
+        proxy: bool,
     },
     /// Build the Python wheel, install it in a fresh venv, run it and the pre-commit hooks.
     WheelTest {
@@ -150,6 +154,7 @@ fn run(task: Task) -> Result<()> {
         Task::Fuzz => fuzz::run(&root, 60),
         Task::Bench { cold: true, .. } => build_cost::run(&root),
         Task::Bench { validate: true, .. } => bench_validate::standalone(&root),
+        Task::Bench { proxy: true, .. } => bench_proxy::standalone(&root),
         Task::Bench { .. } => bench::run(&root),
         Task::WheelTest { release } => wheel::run(&root, release),
         Task::Dist { out } => dist::run(&root, out),
@@ -241,17 +246,29 @@ mod tests {
             parse(&["bench", "--cold"]),
             Ok(Task::Bench {
                 cold: true,
-                validate: false
+                validate: false,
+                proxy: false
             })
         ));
         assert!(matches!(
             parse(&["bench", "--validate"]),
             Ok(Task::Bench {
                 cold: false,
-                validate: true
+                validate: true,
+                proxy: false
+            })
+        ));
+        assert!(matches!(
+            parse(&["bench", "--proxy"]),
+            Ok(Task::Bench {
+                cold: false,
+                validate: false,
+                proxy: true
             })
         ));
         assert!(parse(&["bench", "--cold", "--validate"]).is_err());
+        assert!(parse(&["bench", "--cold", "--proxy"]).is_err());
+        assert!(parse(&["bench", "--validate", "--proxy"]).is_err());
     }
 
     /// xtask stays in small parts: no source file over 600 lines.

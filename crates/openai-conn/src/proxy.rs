@@ -67,10 +67,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     if let Some(warning) = upstream.plan().cleartext_warning() {
         eprintln!("openai-conn: warning: {warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match openai_conn_proxy::runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("openai-conn: cannot start the async runtime: {error}");

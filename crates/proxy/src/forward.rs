@@ -284,12 +284,17 @@ async fn forward(shared: &Shared, request: Request<Incoming>, url: Url) -> Respo
         RequestBody::Complete(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
         RequestBody::Streaming(body) => (reqwest::Body::wrap(body), None),
     };
-    let mut response = match send(shared, &parts.method, &url, headers.clone(), first).await {
+    // The headers and the URL are copied for the replay only when there can be one.
+    let replay = match (cache, kept) {
+        (Some(cache), Some(kept)) => Some((cache, kept, headers.clone(), url.clone())),
+        _ => None,
+    };
+    let mut response = match send(shared, &parts.method, url, headers, first).await {
         Ok(response) => response,
         Err(response) => return response,
     };
     if response.status() == StatusCode::UNAUTHORIZED {
-        if let (Some(cache), Some(used), Some(kept)) = (cache, token.take(), kept) {
+        if let (Some((cache, kept, mut headers, url)), Some(used)) = (replay, token.take()) {
             cache.invalidate(&used);
             drop(response);
             tracing::info!(
@@ -307,7 +312,7 @@ async fn forward(shared: &Shared, request: Request<Incoming>, url: Url) -> Respo
             response = match send(
                 shared,
                 &parts.method,
-                &url,
+                url,
                 headers,
                 reqwest::Body::from(kept),
             )
@@ -349,7 +354,7 @@ fn no_token(error: &openai_conn_client::ExchangeError) -> Response<ProxyBody> {
 async fn send(
     shared: &Shared,
     method: &Method,
-    url: &Url,
+    url: Url,
     headers: HeaderMap,
     body: reqwest::Body,
 ) -> Result<reqwest::Response, Response<ProxyBody>> {
@@ -357,7 +362,7 @@ async fn send(
     let result = shared
         .upstream
         .client()
-        .request(method.clone(), url.clone())
+        .request(method.clone(), url)
         .headers(headers)
         .body(body)
         .send()
