@@ -36,6 +36,37 @@ pub(crate) const WEIGHT_LIMITS: &[(&str, usize)] = &[
     ("openai-conn-proxy", 156),
 ];
 
+/// The client and the crates below it: all that the crates right above it (the proxy) may reach.
+const CLIENT_AND_BELOW: [&str; 10] = [
+    "conn-schema",
+    "providers-core",
+    "providers-http",
+    "providers-kubernetes",
+    "providers-custom",
+    "providers-azure",
+    "providers-gcp",
+    "providers-github",
+    "providers-x509",
+    "openai-conn-client",
+];
+/// [`CLIENT_AND_BELOW`] and conn-load.
+const CLIENT_AND_BELOW_AND_LOAD: [&str; 11] = with(CLIENT_AND_BELOW, "conn-load");
+
+/// `list` and `name`, at compile time.
+const fn with<const N: usize, const M: usize>(
+    list: [&'static str; N],
+    name: &'static str,
+) -> [&'static str; M] {
+    assert!(M == N + 1, "one name more");
+    let mut all = [name; M];
+    let mut index = 0;
+    while index < N {
+        all[index] = list[index];
+        index += 1;
+    }
+    all
+}
+
 /// Dependencies point downward only: each of these crates may reach, of the workspace's own
 /// crates, only the ones listed with it (those below it in ARCHITECTURE.md's picture). A crate of
 /// the workspace that is not listed here may reach any of them.
@@ -55,38 +86,9 @@ pub(crate) const DIRECTION: &[(&str, &[&str])] = &[
     // The certificate files are plain paths too; the mutual-TLS clients come from providers-http.
     ("providers-x509", &["providers-core", "providers-http"]),
     // The diagnosis sits below the CLI only.
-    (
-        "openai-conn-doctor",
-        &[
-            "conn-schema",
-            "conn-load",
-            "providers-core",
-            "providers-http",
-            "providers-kubernetes",
-            "providers-custom",
-            "providers-azure",
-            "providers-gcp",
-            "providers-github",
-            "providers-x509",
-            "openai-conn-client",
-        ],
-    ),
+    ("openai-conn-doctor", &CLIENT_AND_BELOW_AND_LOAD),
     // The proxy forwards with the client's resolution, cache and transport; the CLI starts it.
-    (
-        "openai-conn-proxy",
-        &[
-            "conn-schema",
-            "providers-core",
-            "providers-http",
-            "providers-kubernetes",
-            "providers-custom",
-            "providers-azure",
-            "providers-gcp",
-            "providers-github",
-            "providers-x509",
-            "openai-conn-client",
-        ],
-    ),
+    ("openai-conn-proxy", &CLIENT_AND_BELOW),
 ];
 
 pub(crate) fn check(root: &Path) -> Result<()> {
@@ -168,29 +170,19 @@ pub(crate) fn workspace_crates(metadata: &Value) -> Vec<&str> {
 
 /// `cargo tree -e normal -p CRATE --prefix depth --no-dedupe`: every line is a depth and a crate.
 pub(crate) fn normal_tree(root: &Path, crate_name: &str) -> Result<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "tree",
-            "-e",
-            "normal",
-            "-p",
-            crate_name,
-            "--prefix",
-            "depth",
-            "--no-dedupe",
-            "--locked",
-        ])
-        .current_dir(root)
-        .output()
-        .context("running cargo tree")?;
-    if !output.status.success() {
-        bail!(
-            "cargo tree -p {crate_name} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    String::from_utf8(output.stdout).context("cargo tree printed something that is not UTF-8")
+    let args = [
+        "tree",
+        "-e",
+        "normal",
+        "-p",
+        crate_name,
+        "--prefix",
+        "depth",
+        "--no-dedupe",
+        "--locked",
+    ];
+    let stdout = cargo(root, &args, &format!("cargo tree -p {crate_name}"))?;
+    String::from_utf8(stdout).context("cargo tree printed something that is not UTF-8")
 }
 
 /// The crates of a `--prefix depth` tree, de-duplicated (the root included), and for each direct
@@ -265,19 +257,24 @@ pub(crate) fn overweight(crate_name: &str, limit: usize, tree: &str) -> Option<S
 }
 
 pub(crate) fn metadata(root: &Path) -> Result<Value> {
+    let args = ["metadata", "--format-version", "1", "--locked"];
+    let stdout = cargo(root, &args, "cargo metadata")?;
+    serde_json::from_slice(&stdout).context("parsing cargo metadata")
+}
+
+/// What `cargo ARGS` (run in `root`) prints; when it fails, an error naming it as `what`, with
+/// its stderr.
+fn cargo(root: &Path, args: &[&str], what: &str) -> Result<Vec<u8>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
+        .args(args)
         .current_dir(root)
         .output()
-        .context("running cargo metadata")?;
+        .with_context(|| format!("running cargo {}", args[0]))?;
     if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    serde_json::from_slice(&output.stdout).context("parsing cargo metadata")
+    Ok(output.stdout)
 }
 
 /// For each light crate, every forbidden crate reachable through normal (not dev or build)

@@ -1,6 +1,7 @@
 //! The document formats: JSON, TOML and YAML, each parsed with the positions of its values.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use conn_schema::pointer::child;
@@ -178,17 +179,14 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
     })?;
     let mut spans = HashMap::new();
     if let Ok(root) = toml::de::DeTable::parse(text) {
-        let lines = LineIndex::new(text);
-        spans.insert(
-            String::new(),
-            Spot {
-                key: None,
-                value: lines.line_column(text, root.span().start),
-                key_end: None,
-                value_end: lines.line_column(text, root.span().end),
-            },
-        );
-        toml_positions(root.get_ref(), "", text, &lines, &mut spans);
+        let mut toml_spans = TomlSpans {
+            text,
+            lines: LineIndex::new(text),
+            spans: HashMap::new(),
+        };
+        toml_spans.insert(String::new(), None, root.span());
+        toml_spans.table(root.get_ref(), "");
+        spans = toml_spans.spans;
     }
     Ok(Parsed {
         value: toml_to_json(toml::Value::Table(table)),
@@ -200,53 +198,46 @@ pub(crate) fn toml_document(bytes: &[u8], label: &str) -> Result<Parsed, LoadErr
     })
 }
 
-pub(crate) fn toml_positions(
-    table: &toml::de::DeTable<'_>,
-    pointer: &str,
-    text: &str,
-    lines: &LineIndex,
-    spans: &mut HashMap<String, Spot>,
-) {
-    for (key, value) in table.iter() {
-        let pointer = child(pointer, key.get_ref());
-        spans.insert(
-            pointer.clone(),
-            Spot {
-                key: Some(lines.line_column(text, key.span().start)),
-                value: lines.line_column(text, value.span().start),
-                key_end: Some(lines.line_column(text, key.span().end)),
-                value_end: lines.line_column(text, value.span().end),
-            },
-        );
-        toml_value_positions(value.get_ref(), &pointer, text, lines, spans);
-    }
+/// The positions of a TOML document's keys and values, by JSON pointer.
+struct TomlSpans<'a> {
+    text: &'a str,
+    lines: LineIndex,
+    spans: HashMap<String, Spot>,
 }
 
-pub(crate) fn toml_value_positions(
-    value: &toml::de::DeValue<'_>,
-    pointer: &str,
-    text: &str,
-    lines: &LineIndex,
-    spans: &mut HashMap<String, Spot>,
-) {
-    match value {
-        toml::de::DeValue::Table(table) => toml_positions(table, pointer, text, lines, spans),
-        toml::de::DeValue::Array(array) => {
-            for (index, element) in array.iter().enumerate() {
-                let pointer = child(pointer, &index.to_string());
-                spans.insert(
-                    pointer.clone(),
-                    Spot {
-                        key: None,
-                        value: lines.line_column(text, element.span().start),
-                        key_end: None,
-                        value_end: lines.line_column(text, element.span().end),
-                    },
-                );
-                toml_value_positions(element.get_ref(), &pointer, text, lines, spans);
-            }
+impl TomlSpans<'_> {
+    /// Records `pointer` at `value`, after its `key` when it has one.
+    fn insert(&mut self, pointer: String, key: Option<Range<usize>>, value: Range<usize>) {
+        let at = |offset| self.lines.line_column(self.text, offset);
+        let spot = Spot {
+            key: key.as_ref().map(|key| at(key.start)),
+            value: at(value.start),
+            key_end: key.map(|key| at(key.end)),
+            value_end: at(value.end),
+        };
+        self.spans.insert(pointer, spot);
+    }
+
+    fn table(&mut self, table: &toml::de::DeTable<'_>, pointer: &str) {
+        for (key, value) in table.iter() {
+            let pointer = child(pointer, key.get_ref());
+            self.insert(pointer.clone(), Some(key.span()), value.span());
+            self.value(value.get_ref(), &pointer);
         }
-        _ => {}
+    }
+
+    fn value(&mut self, value: &toml::de::DeValue<'_>, pointer: &str) {
+        match value {
+            toml::de::DeValue::Table(table) => self.table(table, pointer),
+            toml::de::DeValue::Array(array) => {
+                for (index, element) in array.iter().enumerate() {
+                    let pointer = child(pointer, &index.to_string());
+                    self.insert(pointer.clone(), None, element.span());
+                    self.value(element.get_ref(), &pointer);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -228,25 +228,14 @@ impl Code {
     /// credential header that is stripped (low: a credential stored where it is never used), a
     /// private key file others may read (medium: exposed to the other users of the machine).
     pub const fn security(self) -> Option<Security> {
-        match self {
-            Code::CredentialsInUrl => Some(Security {
-                severity: "8.1",
-                cwe: 522,
-            }),
-            Code::CleartextHttp => Some(Security {
-                severity: "5.9",
-                cwe: 319,
-            }),
-            Code::IgnoredCredentialHeader => Some(Security {
-                severity: "3.1",
-                cwe: 260,
-            }),
-            Code::ExposedPrivateKey => Some(Security {
-                severity: "5.5",
-                cwe: 732,
-            }),
-            _ => None,
-        }
+        let (severity, cwe) = match self {
+            Code::CredentialsInUrl => ("8.1", 522),
+            Code::CleartextHttp => ("5.9", 319),
+            Code::IgnoredCredentialHeader => ("3.1", 260),
+            Code::ExposedPrivateKey => ("5.5", 732),
+            _ => return None,
+        };
+        Some(Security { severity, cwe })
     }
 
     /// The id of the code's entry in the reference page (`docs/reference.md`, published as the

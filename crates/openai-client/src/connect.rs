@@ -8,6 +8,7 @@
 //! for the `x509` provider's certificate files). The defaults, environment variables and origins
 //! are `resolve.rs`'s; the errors are `errors.rs`'s.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -244,67 +245,99 @@ pub(crate) fn prepare(
 }
 
 fn add_default_headers(
-    mut config: OpenAIConfig,
+    config: OpenAIConfig,
     headers: &BTreeMap<String, String>,
     workload_identity: bool,
     conn_id: &str,
 ) -> Result<OpenAIConfig, ClientError> {
-    for (name, value) in headers {
-        let key = format!("openai_client_kwargs.default_headers.{name}");
-        let invalid = || ClientError::InvalidHeader {
-            conn_id: conn_id.to_owned(),
-            key: key.clone(),
-        };
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        if workload_identity && header == reqwest::header::HOST {
-            // Validation refuses it too: a request carrying the bearer names its URL's host.
-            return Err(invalid());
-        }
-        if workload_identity && conn_schema::is_credential_header(header.as_str()) {
-            // The layer would remove it anyway; skipping it keeps it out of the config too.
-            tracing::warn!(
-                target: "openai_conn_client::connect",
-                conn_id,
-                header = %header,
-                "credential header in default_headers ignored under workload identity"
-            );
-            continue;
-        }
-        config = config
-            .with_header(header, value.as_str())
-            .map_err(|_| invalid())?;
-    }
-    Ok(config)
+    add_headers(
+        config,
+        headers,
+        conn_id,
+        |name| format!("openai_client_kwargs.default_headers.{name}"),
+        |header| {
+            if workload_identity && header == reqwest::header::HOST {
+                // Validation refuses it too: a request carrying the bearer names its URL's host.
+                return HeaderRule::Refuse;
+            }
+            if workload_identity && conn_schema::is_credential_header(header.as_str()) {
+                // The layer would remove it anyway; skipping it keeps it out of the config too.
+                return HeaderRule::Skip(
+                    "credential header in default_headers ignored under workload identity".into(),
+                );
+            }
+            HeaderRule::Keep
+        },
+    )
 }
 
 /// The headers of `OPENAI_CUSTOM_HEADERS`, below the explicit `default_headers` (a header named
 /// there is skipped here). `Authorization` is always dropped (the key or the bearer is set by
 /// the client), and under workload identity every credential header, as from `default_headers`.
 fn add_custom_headers(
-    mut config: OpenAIConfig,
+    config: OpenAIConfig,
     headers: &[(String, String)],
     explicit: &BTreeMap<String, String>,
     workload_identity: bool,
     conn_id: &str,
 ) -> Result<OpenAIConfig, ClientError> {
+    let below_explicit = headers
+        .iter()
+        .filter(|(name, _)| !explicit.keys().any(|key| key.eq_ignore_ascii_case(name)))
+        .map(|(name, value)| (name, value));
+    add_headers(
+        config,
+        below_explicit,
+        conn_id,
+        |name| format!("{CUSTOM_HEADERS_ENV} header {name}"),
+        |header| {
+            let host = workload_identity && header == reqwest::header::HOST;
+            if host || custom_credential_dropped(header.as_str(), workload_identity) {
+                return HeaderRule::Skip(
+                    format!("credential header in {CUSTOM_HEADERS_ENV} ignored").into(),
+                );
+            }
+            HeaderRule::Keep
+        },
+    )
+}
+
+/// What one source of headers does with a header before it joins the config.
+enum HeaderRule {
+    Keep,
+    /// Left out, with a warning saying why.
+    Skip(Cow<'static, str>),
+    /// An [`ClientError::InvalidHeader`].
+    Refuse,
+}
+
+/// Adds `headers` to `config`, each under its `rule`; a name or value that is no valid header
+/// is an [`ClientError::InvalidHeader`] naming the header by `key`.
+fn add_headers<'a>(
+    mut config: OpenAIConfig,
+    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+    conn_id: &str,
+    key: impl Fn(&str) -> String,
+    rule: impl Fn(&HeaderName) -> HeaderRule,
+) -> Result<OpenAIConfig, ClientError> {
     for (name, value) in headers {
-        if explicit.keys().any(|key| key.eq_ignore_ascii_case(name)) {
-            continue;
-        }
         let invalid = || ClientError::InvalidHeader {
             conn_id: conn_id.to_owned(),
-            key: format!("{CUSTOM_HEADERS_ENV} header {name}"),
+            key: key(name),
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-        let host = workload_identity && header == reqwest::header::HOST;
-        if host || custom_credential_dropped(header.as_str(), workload_identity) {
-            tracing::warn!(
-                target: "openai_conn_client::connect",
-                conn_id,
-                header = %header,
-                "credential header in {CUSTOM_HEADERS_ENV} ignored"
-            );
-            continue;
+        match rule(&header) {
+            HeaderRule::Keep => {}
+            HeaderRule::Skip(why) => {
+                tracing::warn!(
+                    target: "openai_conn_client::connect",
+                    conn_id,
+                    header = %header,
+                    "{why}"
+                );
+                continue;
+            }
+            HeaderRule::Refuse => return Err(invalid()),
         }
         config = config
             .with_header(header, value.as_str())

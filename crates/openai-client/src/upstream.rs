@@ -12,7 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap};
 use url::Url;
 
 use crate::cache::TokenCache;
-use crate::connect::{Prepared, prepare};
+use crate::connect::prepare;
 use crate::errors::ClientError;
 use crate::options::ClientOptions;
 use crate::plan::Plan;
@@ -61,22 +61,17 @@ pub fn upstream(
     conn_id: &str,
     options: ClientOptions,
 ) -> Result<Upstream, ClientError> {
-    let Prepared {
-        base_url,
-        config,
-        token_cache,
-        x509_client,
-        http,
-        plan,
-    } = prepare(conn, conn_id, &options)?;
+    let prepared = prepare(conn, conn_id, &options)?;
     let invalid_base = |reason: String| ClientError::InvalidBaseUrl {
         conn_id: conn_id.to_owned(),
-        url: plan.base_url.clone(),
-        origin: plan.base_url_origin,
+        url: prepared.plan.base_url.clone(),
+        origin: prepared.plan.base_url_origin,
         reason,
     };
-    let base_url = Url::parse(&base_url).map_err(|error| invalid_base(error.to_string()))?;
-    let mut headers = config.headers();
+    let base_url =
+        Url::parse(&prepared.base_url).map_err(|error| invalid_base(error.to_string()))?;
+    let mut headers = prepared.config.headers();
+    let token_cache = prepared.token_cache;
     match token_cache {
         // Under workload identity the config holds an empty key; the bearer comes per request.
         Some(_) => {
@@ -88,9 +83,9 @@ pub fn upstream(
             }
         }
     }
-    let client = match x509_client {
+    let client = match prepared.x509_client {
         Some(x509) => Client::X509(x509),
-        None => Client::Plain(http),
+        None => Client::Plain(prepared.http),
     };
     let default_query = conn
         .extra
@@ -106,7 +101,7 @@ pub fn upstream(
             default_query,
             token_cache,
             client,
-            plan,
+            plan: prepared.plan,
         }),
     })
 }
