@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use providers_x509::testing::{TestCa, write_atomically};
-use providers_x509::{FileRole, ReloadingIdentity, X509Error, X509Files};
+use providers_x509::{FileRole, X509Error, X509Files};
 use support::{load, loads, workload_client, workload_pair};
 
 fn key_body(key_pem: &str) -> String {
