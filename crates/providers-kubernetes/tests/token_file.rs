@@ -151,7 +151,6 @@ fn a_file_that_is_not_utf8_is_rejected_without_echoing_its_bytes() {
     let path = token_file(dir.path(), "token", b"eyJ.secret-prefix\xff\xfe");
 
     let error = fetch_fails_with!(&path, KubernetesError::NotUtf8 { .. });
-    let cause = kubernetes_error(&error);
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"
