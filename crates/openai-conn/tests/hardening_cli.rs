@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{command, stderr, write};
+use support::{command, stderr, write, written};
 
 /// Runs `openai-conn` with `args` and the extra `env` to its end; a run that has not ended after
 /// a minute is killed and fails the test, so a regression is a failure, not a hung test run.
@@ -189,8 +189,7 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
 
 #[test]
 fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let json = write(&directory, "conn.json", "{\"auth_type\": ,}");
+    let (directory, json) = written("conn.json", "{\"auth_type\": ,}");
     let yaml = write(&directory, "conn.yaml", "auth_type: [unclosed\n");
     let toml = write(&directory, "conn.toml", "auth_type = \n");
     for file in [&json, &yaml, &toml] {
@@ -224,9 +223,7 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
 
 #[test]
 fn control_characters_in_key_names_are_escaped_in_human_output() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let file = write(
-        &directory,
+    let (_directory, file) = written(
         "conn.json",
         r#"{"auth_type": "api_key", "evil\u001b[2J\nconn.json:1:1: error: forged": 1}"#,
     );
@@ -243,10 +240,8 @@ fn control_characters_in_key_names_are_escaped_in_human_output() {
 
 #[test]
 fn openai_base_url_is_checked_by_validate_and_plan() {
-    let directory = tempfile::tempdir().expect("temp dir");
     // No host and no base_url: OPENAI_BASE_URL is the base in effect.
-    let file = write(
-        &directory,
+    let (_directory, file) = written(
         "conn.json",
         r#"{"conn_type": "openai", "password": "sk-conn-key", "extra": {}}"#,
     );

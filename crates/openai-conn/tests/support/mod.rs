@@ -36,6 +36,14 @@ pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {
         .to_owned()
 }
 
+/// A fresh temporary directory holding `text` as `name`, and the file's path as text. The
+/// directory lives as long as the first value.
+pub fn written(name: &str, text: &str) -> (tempfile::TempDir, String) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = write(&directory, name, text);
+    (directory, path)
+}
+
 /// Writes `document` as `conn.json` in `directory` and returns its path as text.
 pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
     write(directory, "conn.json", &document.to_string())
