@@ -42,6 +42,22 @@ fn assert_exit_saying(output: &Output, code: i32, message: &str) {
     );
 }
 
+/// Checks the exit code, and that standard output says `message`; gives standard output.
+fn assert_exit_printing(output: &Output, code: i32, message: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        stderr(output)
+    );
+    assert!(
+        stdout.contains(message),
+        "standard output says {message:?}: {stdout}"
+    );
+    stdout
+}
+
 /// Makes a named pipe `name` in `directory` and returns its path.
 fn mkfifo(directory: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
     let fifo = directory.path().join(name);
@@ -251,12 +267,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         "https://user:sk-URL-SECRET@api.example.com/v1",
     )];
     let output = finish(&["validate", &file], &with_credentials);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr(&output));
-    assert!(
-        stdout.contains("env OPENAI_BASE_URL: error[credentials-in-url]"),
-        "{stdout}"
-    );
+    let stdout = assert_exit_printing(&output, 1, "env OPENAI_BASE_URL: error[credentials-in-url]");
     assert!(!stdout.contains("sk-URL-SECRET"), "{stdout}");
 
     let output = finish(&["plan", &file], &with_credentials);
@@ -269,12 +280,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
 
     let in_clear = [("OPENAI_BASE_URL", "http://api.example.com/v1")];
     let output = finish(&["validate", &file], &in_clear);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert!(
-        stdout.contains("env OPENAI_BASE_URL: warning[cleartext-http]"),
-        "{stdout}"
-    );
+    assert_exit_printing(&output, 0, "env OPENAI_BASE_URL: warning[cleartext-http]");
 
     let output = finish(&["plan", &file], &in_clear);
     assert_exit_saying(
