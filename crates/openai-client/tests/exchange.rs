@@ -75,11 +75,7 @@ async fn exchange_body_for_an_id_source_names_the_id_token_type() {
 
 #[tokio::test]
 async fn oauth_error_is_typed_with_code_description_and_status() {
-    let mock = Mock::scripted([Reply::Json(
-        401,
-        json!({"error": "invalid_grant", "error_description": "subject token expired"}),
-    )])
-    .await;
+    let mock = Mock::refusing_the_grant("subject token expired").await;
     let error = mock.exchange_error().await;
 
     assert_eq!(
