@@ -232,11 +232,8 @@ async fn a_reply_that_is_not_a_success_is_a_redirect_or_a_status() {
         .mount(&server)
         .await;
     let client = build_client(Proxy::Never).expect("client");
-    let moved = client
-        .get(format!("{}/moved", server.uri()))
-        .send()
-        .await
-        .expect("reply");
+    let get = |route: &'static str| client.get(format!("{}{route}", server.uri())).send();
+    let moved = get("/moved").await.expect("reply");
     let error = HttpError::status_of("IMDS", &moved);
     assert!(
         matches!(error, HttpError::Redirect { status: 307, .. }),
@@ -248,11 +245,7 @@ async fn a_reply_that_is_not_a_success_is_a_redirect_or_a_status() {
     );
     assert!(!error.is_transient());
 
-    let busy = client
-        .get(format!("{}/busy", server.uri()))
-        .send()
-        .await
-        .expect("reply");
+    let busy = get("/busy").await.expect("reply");
     let error = HttpError::status_of("IMDS", &busy);
     assert_eq!(error.status(), Some(503));
     assert_eq!(error.retry_after(), Some(Duration::from_secs(4)));
