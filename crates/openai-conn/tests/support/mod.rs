@@ -49,6 +49,19 @@ pub fn write_connection(directory: &Path, document: &serde_json::Value) -> Strin
     write(directory, "conn.json", &document.to_string())
 }
 
+/// Runs `openai-conn` with `args` (as [`run`]), which must exit with `code`.
+pub fn run_exiting(args: &[&str], code: i32) -> Output {
+    let output = run(args);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}: {}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
 /// Runs `openai-conn` with `args` in the workspace root, with a clean environment for the
 /// variables the tool reads (so a developer's own settings cannot change a test's outcome).
 pub fn run(args: &[&str]) -> Output {
