@@ -47,6 +47,14 @@ fn host(loaded: &Loaded) -> Option<String> {
         .clone()
 }
 
+/// Loads `text` as the file `name`, checks it has no errors and was read as `kind`.
+fn load_clean(dir: &Path, name: &str, text: &str, kind: DocumentKind) -> Loaded {
+    let loaded = load_file(dir, name, text);
+    assert_clean(&loaded);
+    assert_eq!(loaded.report.kind(), kind, "{name} read as the wrong kind");
+    loaded
+}
+
 fn workload(loaded: &Loaded) -> &conn_schema::WorkloadIdentity {
     match &loaded.report.connection().expect("valid").extra.auth {
         Auth::WorkloadIdentity(workload) => workload,
@@ -106,9 +114,12 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
 #[test]
 fn bare_extra_file_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let loaded = load_file(dir.path(), "extra.json", GCP_EXTRA_JSON);
-    assert_clean(&loaded);
-    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
+    let loaded = load_clean(
+        dir.path(),
+        "extra.json",
+        GCP_EXTRA_JSON,
+        DocumentKind::Extra,
+    );
     assert!(matches!(workload(&loaded).provider, ProviderConfig::Gcp(_)));
 }
 
@@ -128,15 +139,14 @@ fn extra_as_json_string() {
 #[test]
 fn toml_whole_connection_and_bare_extra() {
     let dir = tempfile::tempdir().unwrap();
-    let loaded = load_file(
+    let loaded = load_clean(
         dir.path(),
         "conn.toml",
         &format!(
             "conn_type = \"openai\"\npassword = \"{SECRET}\"\n\n[extra]\nauth_type = \"api_key\"\n\n[extra.openai_client_kwargs]\ntimeout = 30\n"
         ),
+        DocumentKind::Connection,
     );
-    assert_clean(&loaded);
-    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
     let connection = loaded.report.connection().unwrap();
     assert_eq!(
@@ -144,13 +154,12 @@ fn toml_whole_connection_and_bare_extra() {
         Some(Duration::from_secs(30))
     );
 
-    let loaded = load_file(
+    let loaded = load_clean(
         dir.path(),
         "extra.toml",
         "auth_type = \"workload_identity\"\nworkload_identity_provider = \"azure\"\nidentity_provider_id = \"idp\"\nservice_account_id = \"sa\"\nresource = \"api://x\"\n",
+        DocumentKind::Extra,
     );
-    assert_clean(&loaded);
-    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     match &workload(&loaded).provider {
         ProviderConfig::Azure(azure) => assert_eq!(azure.resource, "api://x"),
         other => panic!("expected azure, got {other:?}"),
@@ -183,24 +192,22 @@ fn toml_findings_point_at_the_key_or_value() {
 #[test]
 fn yaml_whole_connection_and_bare_extra() {
     let dir = tempfile::tempdir().unwrap();
-    let loaded = load_file(
+    let loaded = load_clean(
         dir.path(),
         "conn.yaml",
         &format!(
             "conn_type: openai\nhost: https://api.example.com/v1\npassword: {SECRET}\nextra:\n  auth_type: api_key\n"
         ),
+        DocumentKind::Connection,
     );
-    assert_clean(&loaded);
-    assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_eq!(password(&loaded), SECRET);
 
-    let loaded = load_file(
+    let loaded = load_clean(
         dir.path(),
         "extra.yml",
         "auth_type: workload_identity\nworkload_identity_provider: kubernetes\nidentity_provider_id: idp\nservice_account_id: sa\ntoken_file_path: /tmp/token\n",
+        DocumentKind::Extra,
     );
-    assert_clean(&loaded);
-    assert_eq!(loaded.report.kind(), DocumentKind::Extra);
     assert_eq!(loaded.conn_id.as_deref(), Some("extra"));
 }
 

@@ -60,11 +60,7 @@ async fn two_api_calls_make_one_fetch_and_one_exchange() {
 
 #[tokio::test]
 async fn an_exchange_oauth_error_reaches_the_caller_typed_and_no_api_call_is_made() {
-    let mock = Mock::scripted([Reply::Json(
-        401,
-        json!({"error": "invalid_grant", "error_description": "bad subject token"}),
-    )])
-    .await;
+    let mock = Mock::refusing_the_grant("bad subject token").await;
     let (_, connected) = connect_workload_identity(&mock);
 
     let error = test_connection(&connected.client).await.unwrap_err();

@@ -10,6 +10,23 @@ use serde_json::json;
 use std::sync::Arc;
 use support::{CountingSource, Mock, Reply, SUBJECT_TOKEN, failed_status, oauth};
 
+/// Starts a mock answering the exchange with `replies`, whose exchange must fail with an
+/// [`ExchangeError`] matching `pattern` (`context`, when given, leads the failure message);
+/// gives the mock and the error.
+macro_rules! exchange_fails_with {
+    ($replies:expr, $pattern:pat $(, $context:expr)?) => {{
+        let mock = Mock::scripted($replies).await;
+        let error = mock.exchange_error().await;
+        let context = String::new() $(+ &format!("{}: ", $context))?;
+        assert!(
+            matches!(error, $pattern),
+            "{context}expected {}, got {error:?}",
+            stringify!($pattern)
+        );
+        (mock, error)
+    }};
+}
+
 #[tokio::test]
 async fn exchange_body_for_a_jwt_source_is_exactly_the_five_fields() {
     let mock = Mock::start().await;
@@ -58,11 +75,7 @@ async fn exchange_body_for_an_id_source_names_the_id_token_type() {
 
 #[tokio::test]
 async fn oauth_error_is_typed_with_code_description_and_status() {
-    let mock = Mock::scripted([Reply::Json(
-        401,
-        json!({"error": "invalid_grant", "error_description": "subject token expired"}),
-    )])
-    .await;
+    let mock = Mock::refusing_the_grant("subject token expired").await;
     let error = mock.exchange_error().await;
 
     assert_eq!(
@@ -80,25 +93,20 @@ async fn oauth_error_is_typed_with_code_description_and_status() {
 #[tokio::test]
 async fn forbidden_and_bad_request_are_not_retried() {
     for status in [400, 403] {
-        let mock = Mock::scripted([Reply::Json(status, json!({"error": "invalid_request"}))]).await;
-        let error = mock.exchange_error().await;
+        let (mock, error) = exchange_fails_with!(
+            [Reply::Json(status, json!({"error": "invalid_request"}))],
+            ExchangeError::OAuth { .. }
+        );
         assert_eq!(error.status(), Some(status));
-        assert!(matches!(error, ExchangeError::OAuth { .. }), "{error:?}");
         assert_eq!(mock.exchange_calls(), 1);
     }
 }
 
 #[tokio::test]
 async fn redirect_is_not_followed() {
-    let mock = Mock::scripted([Reply::Redirect(302)]).await;
-    let error = mock.exchange_error().await;
-
-    assert!(
-        matches!(
-            error,
-            ExchangeError::Http(HttpError::Redirect { status: 302, .. })
-        ),
-        "{error:?}"
+    let (mock, _) = exchange_fails_with!(
+        [Reply::Redirect(302)],
+        ExchangeError::Http(HttpError::Redirect { status: 302, .. })
     );
     assert_eq!(mock.exchange_calls(), 1);
     assert_eq!(
@@ -158,14 +166,10 @@ async fn malformed_success_bodies_are_typed_errors_after_one_call() {
         json!({"access_token": "a"}),
         json!(["not", "an", "object"]),
     ] {
-        let mock = Mock::scripted([Reply::Json(200, body.clone())]).await;
-        let error = mock.exchange_error().await;
-        assert!(
-            matches!(
-                error,
-                ExchangeError::Http(HttpError::Malformed { status: 200, .. })
-            ),
-            "{body}: {error:?}"
+        let (mock, _) = exchange_fails_with!(
+            [Reply::Json(200, body.clone())],
+            ExchangeError::Http(HttpError::Malformed { status: 200, .. }),
+            body
         );
         assert_eq!(mock.exchange_calls(), 1, "{body}");
     }

@@ -25,6 +25,21 @@ fn api_key_connection(host: Value, password: Value, kwargs: Value) -> conn_schem
     }))
 }
 
+/// A Kubernetes workload identity connection that also carries a password (which it ignores),
+/// with `more` keys in its extra.
+fn kubernetes_with_a_password(more: Value) -> conn_schema::Connection {
+    let mut extra = json!({
+        "auth_type": "workload_identity",
+        "workload_identity_provider": "kubernetes",
+        "identity_provider_id": "idp",
+        "service_account_id": "sa"
+    });
+    for (key, value) in more.as_object().expect("test setup: an object") {
+        extra[key] = value.clone();
+    }
+    parse(&json!({"conn_type": "openai", "password": "sk-ignored", "extra": extra}))
+}
+
 #[test]
 fn base_url_prefers_kwargs_then_host_then_env_then_default() {
     let env = MapEnv::new()
@@ -98,17 +113,7 @@ fn a_missing_api_key_names_the_connection() {
 
 #[test]
 fn workload_identity_plan_shows_the_exchange_and_the_ignored_key() {
-    let connection = parse(&json!({
-        "conn_type": "openai",
-        "password": "sk-ignored",
-        "extra": {
-            "auth_type": "workload_identity",
-            "workload_identity_provider": "kubernetes",
-            "identity_provider_id": "idp",
-            "service_account_id": "sa",
-            "refresh_buffer_seconds": 300
-        }
-    }));
+    let connection = kubernetes_with_a_password(json!({"refresh_buffer_seconds": 300}));
     let env = MapEnv::new().with(
         "OPENAI_TOKEN_EXCHANGE_URL",
         "https://auth.example.com/token",
@@ -354,16 +359,7 @@ fn the_plan_serializes_to_its_documented_json_form_key_order_included() {
         printed,
         r#"{"conn_id":"c","auth_type":"api_key","base_url":"https://host.example.com/v1","base_url_source":"the connection host","api_key":"[redacted]","api_key_source":"the connection password","organization":"org","project":null,"timeout_seconds":30.0,"max_retries":2,"default_headers":["X-A"],"default_query":["q"],"env_overrides":[]}"#
     );
-    let kubernetes = parse(&json!({
-        "conn_type": "openai",
-        "password": "sk-ignored",
-        "extra": {
-            "auth_type": "workload_identity",
-            "workload_identity_provider": "kubernetes",
-            "identity_provider_id": "idp",
-            "service_account_id": "sa"
-        }
-    }));
+    let kubernetes = kubernetes_with_a_password(json!({}));
     let printed =
         serde_json::to_string(&plan(&kubernetes, "k", &options(MapEnv::new())).unwrap()).unwrap();
     assert_eq!(

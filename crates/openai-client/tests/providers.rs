@@ -76,6 +76,15 @@ fn workload(mock: &Mock, provider: Value) -> conn_schema::Connection {
     parse(&json!({"conn_type": "openai", "host": mock.api_base(), "extra": extra}))
 }
 
+/// A mock exchange and API, a mock metadata service, and a workload identity connection to the
+/// mock with `provider`'s keys.
+async fn with_metadata(provider: Value) -> (Mock, Metadata, conn_schema::Connection) {
+    let mock = Mock::start().await;
+    let metadata = Metadata::start().await;
+    let connection = workload(&mock, provider);
+    (mock, metadata, connection)
+}
+
 /// Connects with `env` and the mock's exchange, runs one API call, and returns the exchange body.
 async fn exchange_body(
     mock: &Mock,
@@ -109,19 +118,15 @@ const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 
 #[tokio::test]
 async fn an_azure_connection_asks_imds_for_the_configured_identity() {
-    let mock = Mock::start().await;
-    let metadata = Metadata::start().await;
-    let connection = workload(
-        &mock,
-        json!({
-            "workload_identity_provider": "azure",
-            "resource": "api://openai",
-            "client_id": "cid",
-            "object_id": "oid",
-            "msi_res_id": "/subscriptions/s/mi",
-            "api_version": "2019-11-01"
-        }),
-    );
+    let (mock, metadata, connection) = with_metadata(json!({
+        "workload_identity_provider": "azure",
+        "resource": "api://openai",
+        "client_id": "cid",
+        "object_id": "oid",
+        "msi_res_id": "/subscriptions/s/mi",
+        "api_version": "2019-11-01"
+    }))
+    .await;
     let env = MapEnv::new().with(
         "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         format!("http://{}", metadata.address),
@@ -141,9 +146,8 @@ async fn an_azure_connection_asks_imds_for_the_configured_identity() {
 
 #[tokio::test]
 async fn an_azure_connection_without_settings_gets_the_parsed_defaults() {
-    let mock = Mock::start().await;
-    let metadata = Metadata::start().await;
-    let connection = workload(&mock, json!({"workload_identity_provider": "azure"}));
+    let (mock, metadata, connection) =
+        with_metadata(json!({"workload_identity_provider": "azure"})).await;
     let env = MapEnv::new().with(
         "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         format!("http://{}", metadata.address),
@@ -160,9 +164,8 @@ async fn an_azure_connection_without_settings_gets_the_parsed_defaults() {
 
 #[tokio::test]
 async fn a_gcp_connection_asks_for_an_id_token_for_its_audience() {
-    let mock = Mock::start().await;
-    let metadata = Metadata::start().await;
-    let connection = workload(&mock, json!({"workload_identity_provider": "gcp"}));
+    let (mock, metadata, connection) =
+        with_metadata(json!({"workload_identity_provider": "gcp"})).await;
     let env = MapEnv::new().with("GCE_METADATA_HOST", metadata.address.clone());
 
     let body = exchange_body(&mock, &connection, with_env(env)).await;
@@ -179,12 +182,10 @@ async fn a_gcp_connection_asks_for_an_id_token_for_its_audience() {
 
 #[tokio::test]
 async fn a_github_actions_connection_asks_the_runner_for_its_audience() {
-    let mock = Mock::start().await;
-    let metadata = Metadata::start().await;
-    let connection = workload(
-        &mock,
+    let (mock, metadata, connection) = with_metadata(
         json!({"workload_identity_provider": "github_actions", "audience": "api://openai-wi"}),
-    );
+    )
+    .await;
     let env = MapEnv::new()
         .with(
             "ACTIONS_ID_TOKEN_REQUEST_URL",

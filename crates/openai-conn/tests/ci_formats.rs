@@ -7,7 +7,7 @@ use conn_schema::Code;
 mod support;
 
 use serde_json::Value;
-use support::{run, stdout, workspace};
+use support::{run, run_exiting, stdout, workspace};
 
 /// One error per kind of source: a typo and a missing key, a syntax error, a warning only, and a
 /// file that cannot be read.
@@ -97,14 +97,16 @@ fn the_sarif_schema_check_rejects_a_broken_log() {
 
 #[test]
 fn sarif_reports_unreadable_files_and_exits_2() {
-    let output = run(&[
-        "validate",
-        "--format",
-        "sarif",
-        "examples/gcp.json",
-        "tests/fixtures/no-such-file.json",
-    ]);
-    assert_eq!(output.status.code(), Some(2));
+    let output = run_exiting(
+        &[
+            "validate",
+            "--format",
+            "sarif",
+            "examples/gcp.json",
+            "tests/fixtures/no-such-file.json",
+        ],
+        2,
+    );
     let log: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(sarif_violations(&log), Vec::<String>::new());
     let results = log["runs"][0]["results"].as_array().expect("results");
@@ -135,17 +137,18 @@ fn github_prints_one_workflow_command_per_finding() {
     );
     insta::assert_snapshot!("github", text);
 
-    let clean = run(&["validate", "--format", "github", "examples/gcp.json"]);
-    assert_eq!(clean.status.code(), Some(0));
+    let clean = run_exiting(&["validate", "--format", "github", "examples/gcp.json"], 0);
     assert_eq!(stdout(&clean), "");
 
-    let missing = run(&[
-        "validate",
-        "--format",
-        "github",
-        "tests/fixtures/no-such-file.json",
-    ]);
-    assert_eq!(missing.status.code(), Some(2));
+    let missing = run_exiting(
+        &[
+            "validate",
+            "--format",
+            "github",
+            "tests/fixtures/no-such-file.json",
+        ],
+        2,
+    );
     assert!(
         stdout(&missing).starts_with(
             "::error file=tests/fixtures/no-such-file.json,title=unreadable::cannot read tests/fixtures/no-such-file.json"
@@ -176,12 +179,14 @@ fn json_carries_the_code_of_every_finding() {
 
 #[test]
 fn a_connections_file_without_conn_id_is_checked_whole() {
-    let output = run(&[
-        "validate",
-        "--connections-file",
-        "tests/fixtures/connections/airflow-connections.yaml",
-    ]);
-    assert_eq!(output.status.code(), Some(1));
+    let output = run_exiting(
+        &[
+            "validate",
+            "--connections-file",
+            "tests/fixtures/connections/airflow-connections.yaml",
+        ],
+        1,
+    );
     let text = stdout(&output);
     for line in [
         "tests/fixtures/connections/airflow-connections.yaml#openai_default: ok (api_key)",
@@ -193,15 +198,17 @@ fn a_connections_file_without_conn_id_is_checked_whole() {
     }
 
     // As pre-commit calls it: the flag without a value, the files after the other arguments.
-    let both = run(&[
-        "validate",
-        "--connections-file",
-        "--format",
-        "github",
-        "tests/fixtures/connections/airflow-connections.json",
-        "tests/fixtures/connections/airflow-connections.yaml",
-    ]);
-    assert_eq!(both.status.code(), Some(1));
+    let both = run_exiting(
+        &[
+            "validate",
+            "--connections-file",
+            "--format",
+            "github",
+            "tests/fixtures/connections/airflow-connections.json",
+            "tests/fixtures/connections/airflow-connections.yaml",
+        ],
+        1,
+    );
     assert_eq!(
         stdout(&both),
         "::error file=tests/fixtures/connections/airflow-connections.yaml,line=20,col=5,endLine=20,endColumn=12,title=not-allowed-here::tests/fixtures/connections/airflow-connections.yaml#openai_broken: key \"audience\" does not apply to workload_identity_provider \"azure\"%0Ahelp: it belongs to \"gcp\" and \"github_actions\"; remove it\n"
@@ -232,12 +239,14 @@ fn connections_of_other_types_are_skipped_and_syntax_errors_reported() {
 
     let broken = folder.path().join("broken-connections.json");
     std::fs::write(&broken, "{\"openai_default\": {,}}").expect("write");
-    let output = run(&[
-        "validate",
-        "--connections-file",
-        broken.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(output.status.code(), Some(1));
+    let output = run_exiting(
+        &[
+            "validate",
+            "--connections-file",
+            broken.to_str().expect("utf-8"),
+        ],
+        1,
+    );
     assert!(
         stdout(&output).contains(":1:21: error[syntax]: invalid JSON"),
         "{}",
@@ -245,8 +254,7 @@ fn connections_of_other_types_are_skipped_and_syntax_errors_reported() {
     );
 
     // The commands that need one connection still want an id.
-    let plan = run(&["plan", "--connections-file", path]);
-    assert_eq!(plan.status.code(), Some(2));
+    let plan = run_exiting(&["plan", "--connections-file", path], 2);
     assert!(String::from_utf8_lossy(&plan.stderr).contains("--conn-id"));
 }
 

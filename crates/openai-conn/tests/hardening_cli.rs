@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{command, stderr, write};
+use support::{command, stderr, write, written};
 
 /// Runs `openai-conn` with `args` and the extra `env` to its end; a run that has not ended after
 /// a minute is killed and fails the test, so a regression is a failure, not a hung test run.
@@ -40,6 +40,22 @@ fn assert_exit_saying(output: &Output, code: i32, message: &str) {
         "standard error says {message:?}: {}",
         stderr(output)
     );
+}
+
+/// Checks the exit code, and that standard output says `message`; gives standard output.
+fn assert_exit_printing(output: &Output, code: i32, message: &str) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        stderr(output)
+    );
+    assert!(
+        stdout.contains(message),
+        "standard output says {message:?}: {stdout}"
+    );
+    stdout
 }
 
 /// Makes a named pipe `name` in `directory` and returns its path.
@@ -189,8 +205,7 @@ fn a_closed_or_full_standard_output_is_exit_2_with_a_message_not_a_panic() {
 
 #[test]
 fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let json = write(&directory, "conn.json", "{\"auth_type\": ,}");
+    let (directory, json) = written("conn.json", "{\"auth_type\": ,}");
     let yaml = write(&directory, "conn.yaml", "auth_type: [unclosed\n");
     let toml = write(&directory, "conn.toml", "auth_type = \n");
     for file in [&json, &yaml, &toml] {
@@ -224,9 +239,7 @@ fn syntax_errors_are_exit_1_in_every_format_and_unreadable_input_is_2() {
 
 #[test]
 fn control_characters_in_key_names_are_escaped_in_human_output() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let file = write(
-        &directory,
+    let (_directory, file) = written(
         "conn.json",
         r#"{"auth_type": "api_key", "evil\u001b[2J\nconn.json:1:1: error: forged": 1}"#,
     );
@@ -243,10 +256,8 @@ fn control_characters_in_key_names_are_escaped_in_human_output() {
 
 #[test]
 fn openai_base_url_is_checked_by_validate_and_plan() {
-    let directory = tempfile::tempdir().expect("temp dir");
     // No host and no base_url: OPENAI_BASE_URL is the base in effect.
-    let file = write(
-        &directory,
+    let (_directory, file) = written(
         "conn.json",
         r#"{"conn_type": "openai", "password": "sk-conn-key", "extra": {}}"#,
     );
@@ -256,12 +267,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
         "https://user:sk-URL-SECRET@api.example.com/v1",
     )];
     let output = finish(&["validate", &file], &with_credentials);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(output.status.code(), Some(1), "{stdout}{}", stderr(&output));
-    assert!(
-        stdout.contains("env OPENAI_BASE_URL: error[credentials-in-url]"),
-        "{stdout}"
-    );
+    let stdout = assert_exit_printing(&output, 1, "env OPENAI_BASE_URL: error[credentials-in-url]");
     assert!(!stdout.contains("sk-URL-SECRET"), "{stdout}");
 
     let output = finish(&["plan", &file], &with_credentials);
@@ -274,12 +280,7 @@ fn openai_base_url_is_checked_by_validate_and_plan() {
 
     let in_clear = [("OPENAI_BASE_URL", "http://api.example.com/v1")];
     let output = finish(&["validate", &file], &in_clear);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert!(
-        stdout.contains("env OPENAI_BASE_URL: warning[cleartext-http]"),
-        "{stdout}"
-    );
+    assert_exit_printing(&output, 0, "env OPENAI_BASE_URL: warning[cleartext-http]");
 
     let output = finish(&["plan", &file], &in_clear);
     assert_exit_saying(

@@ -6,7 +6,7 @@ use std::process::{Output, Stdio};
 
 mod support;
 
-use support::{command, run_with, text, write};
+use support::{command, run_with, text, write, written};
 
 /// Both streams of `output`, for assertions that nothing reached either.
 fn both(output: &Output) -> String {
@@ -78,8 +78,7 @@ fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
 
 #[test]
 fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let token = write(&directory, "token", "subject-token");
+    let (directory, token) = written("token", "subject-token");
     let workload = workload_file(&directory, &token);
     for form in USER_INFO_FORMS {
         for (file, env) in url_places(&directory, form) {
@@ -123,8 +122,7 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
 
 #[test]
 fn every_cleartext_form_is_named_wherever_the_url_is_set() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let token = write(&directory, "token", "subject-token");
+    let (directory, token) = written("token", "subject-token");
     let workload = workload_file(&directory, &token);
     for form in CLEARTEXT_FORMS {
         let places = url_places(&directory, form);
@@ -269,12 +267,7 @@ fn hostile_text_never_reaches_a_terminal_raw_in_any_format_or_stream() {
 
 #[test]
 fn a_yaml_or_toml_syntax_error_is_a_finding_with_its_position_in_every_format() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let yaml = write(
-        &directory,
-        "conn.yaml",
-        "conn_type: openai\nextra: [unclosed\n",
-    );
+    let (directory, yaml) = written("conn.yaml", "conn_type: openai\nextra: [unclosed\n");
     let toml = write(
         &directory,
         "conn.toml",
@@ -400,8 +393,7 @@ fn an_override_cannot_run_a_program() {
 fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
     use std::os::unix::ffi::OsStrExt as _;
 
-    let directory = tempfile::tempdir().expect("temp dir");
-    let token = write(&directory, "token", "subject-token");
+    let (directory, token) = written("token", "subject-token");
     let api_key = write(
         &directory,
         "key.json",
@@ -461,8 +453,7 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
         .mount(&server)
         .await;
     support::serve_models(&server).await;
-    let directory = tempfile::tempdir().expect("temp dir");
-    let token = write(&directory, "token", "subject-token");
+    let (directory, token) = written("token", "subject-token");
     let connection = write(
         &directory,
         "wi.json",
@@ -610,9 +601,7 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
         )
         .mount(&api)
         .await;
-    let directory = tempfile::tempdir().expect("temp dir");
-    let connection = write(
-        &directory,
+    let (_directory, connection) = written(
         "conn.json",
         &serde_json::json!({"conn_type": "openai", "host": format!("{}/v1", api.uri()),
             "password": "sk-key", "extra": {"openai_client_kwargs": {
@@ -669,8 +658,7 @@ async fn server_text_and_request_ids_never_repeat_a_configured_secret() {
         .mount(&granting)
         .await;
 
-    let directory = tempfile::tempdir().expect("temp dir");
-    let token_file = write(&directory, "subject", "subj-SECRET-0");
+    let (directory, token_file) = written("subject", "subj-SECRET-0");
     let connection = write(
         &directory,
         "conn.json",
@@ -845,9 +833,7 @@ fn a_body_that_stalls_past_the_timeout_prints_no_url_query_or_path_secret() {
             held.push(socket);
         }
     });
-    let directory = tempfile::tempdir().expect("temp dir");
-    let connection = write(
-        &directory,
+    let (_directory, connection) = written(
         "conn.json",
         &serde_json::json!({"conn_type": "openai",
             "host": format!("http://{address}/PATH-SECRET-p41/v1"),

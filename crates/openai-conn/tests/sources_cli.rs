@@ -20,6 +20,15 @@ fn validate_in(file: &str, conn_id: &str) -> (Option<i32>, String, String) {
     )
 }
 
+/// Checks the exit code, and that stdout holds `expected`.
+fn assert_exit_and_stdout(code: Option<i32>, stdout: &str, expected_code: i32, expected: &str) {
+    assert_eq!(code, Some(expected_code), "{stdout}");
+    assert!(
+        stdout.contains(expected),
+        "expected stdout to hold {expected:?}: {stdout}"
+    );
+}
+
 #[test]
 fn airflow_conn_json_form_is_validated() {
     let json = r#"{"conn_type": "openai", "extra": {"auth_type": "workload_identity", "workload_identity_provider": "gcp", "identity_provider_id": "i", "service_account_id": "s"}}"#;
@@ -27,10 +36,11 @@ fn airflow_conn_json_form_is_validated() {
         &["validate", "--conn-id", "my_conn"],
         &[("AIRFLOW_CONN_MY_CONN", json)],
     );
-    assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("env AIRFLOW_CONN_MY_CONN: ok (workload_identity, provider gcp)"),
-        "{stdout}"
+    assert_exit_and_stdout(
+        code,
+        &stdout,
+        0,
+        "env AIRFLOW_CONN_MY_CONN: ok (workload_identity, provider gcp)",
     );
 }
 
@@ -90,10 +100,11 @@ fn an_error_in_an_override_names_the_variable() {
         &["validate", "examples/azure.json"],
         &[("OPENAI_CONN_EXTRA__AUDIENCE", "https://api.openai.com/v1")],
     );
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("env OPENAI_CONN_EXTRA__AUDIENCE: error[not-allowed-here]: key \"audience\" does not apply"),
-        "{stdout}"
+    assert_exit_and_stdout(
+        code,
+        &stdout,
+        1,
+        "env OPENAI_CONN_EXTRA__AUDIENCE: error[not-allowed-here]: key \"audience\" does not apply",
     );
 }
 

@@ -4,7 +4,7 @@ use conn_schema::{DocumentKind, validate_bytes};
 mod support;
 
 use serde_json::Value;
-use support::{json_files, run, stdout, with_stdin, workspace};
+use support::{json_files, run, run_exiting, stdout, with_stdin, workspace};
 
 /// The CLI and the library give the same verdict, and the same diagnostics, on every fixture and
 /// example.
@@ -49,8 +49,10 @@ fn cli_and_library_agree_on_every_fixture() {
 
 #[test]
 fn human_output_points_at_the_typo_with_a_caret_and_a_suggestion() {
-    let output = run(&["validate", "tests/fixtures/invalid/typo-provider-key.json"]);
-    assert_eq!(output.status.code(), Some(1));
+    let output = run_exiting(
+        &["validate", "tests/fixtures/invalid/typo-provider-key.json"],
+        1,
+    );
     let text = stdout(&output);
     assert!(
         text.contains("tests/fixtures/invalid/typo-provider-key.json:3:3: error[unknown-key]: unknown key \"workload_identity_providr\""),
@@ -71,29 +73,32 @@ fn human_output_points_at_the_typo_with_a_caret_and_a_suggestion() {
 
 #[test]
 fn warnings_do_not_fail_and_errors_in_any_file_do() {
-    let warning_only = run(&[
-        "validate",
-        "tests/fixtures/valid/workload-identity-ignored-api-key.json",
-    ]);
-    assert_eq!(warning_only.status.code(), Some(0));
+    let warning_only = run_exiting(
+        &[
+            "validate",
+            "tests/fixtures/valid/workload-identity-ignored-api-key.json",
+        ],
+        0,
+    );
     assert!(
         stdout(&warning_only).contains(
             "warning[ignored-credential]: \"api_key\" is ignored under workload identity"
         )
     );
-    let mixed = run(&[
-        "validate",
-        "examples/gcp.json",
-        "tests/fixtures/invalid/syntax-trailing-comma.json",
-    ]);
-    assert_eq!(mixed.status.code(), Some(1));
+    let mixed = run_exiting(
+        &[
+            "validate",
+            "examples/gcp.json",
+            "tests/fixtures/invalid/syntax-trailing-comma.json",
+        ],
+        1,
+    );
     assert!(stdout(&mixed).contains("examples/gcp.json: ok"));
 }
 
 #[test]
 fn unreadable_files_and_bad_usage_exit_2() {
-    let missing = run(&["validate", "tests/fixtures/no-such-file.json"]);
-    assert_eq!(missing.status.code(), Some(2));
+    let missing = run_exiting(&["validate", "tests/fixtures/no-such-file.json"], 2);
     assert!(
         String::from_utf8_lossy(&missing.stderr)
             .contains("cannot read tests/fixtures/no-such-file.json")
@@ -139,8 +144,7 @@ fn schema_prints_the_checked_in_files_byte_for_byte() {
         ("extra", "schema/openai-connection-extra.schema.json"),
         ("connection", "schema/openai-connection.schema.json"),
     ] {
-        let output = run(&["schema", "--kind", kind]);
-        assert_eq!(output.status.code(), Some(0));
+        let output = run_exiting(&["schema", "--kind", kind], 0);
         let checked_in = std::fs::read(workspace().join(file)).expect("schema file");
         assert_eq!(output.stdout, checked_in, "{kind}");
     }

@@ -7,8 +7,8 @@ use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_http::conformance::{
-    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, request_count, serving,
-    serving_in_turn,
+    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
+    serving, serving_in_turn,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -266,15 +266,9 @@ async fn no_token_in_debug_or_errors() {
     assert!(!format!("{token:?}").contains(TOKEN));
 }
 
-/// The error's message with all its sources, as a log line would show it.
+/// The error's message with all its sources, and their Debug forms, as one text.
 fn full_text(error: &SourceError) -> String {
-    let mut text = format!("{error} {error:?}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(" | {cause}"));
-        source = cause.source();
-    }
-    text
+    renderings(error).join(" | ")
 }
 
 #[tokio::test]

@@ -37,6 +37,19 @@ fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<
     )
 }
 
+/// Fetches with `source`, which must fail with a [`GcpError`] matching `pattern`; gives the error.
+macro_rules! fetch_fails_with {
+    ($source:expr, $pattern:pat) => {{
+        let error = $source.fetch().await.expect_err("the fetch fails");
+        assert!(
+            matches!(gcp_error(&error), $pattern),
+            "expected {}, got {error:?}",
+            stringify!($pattern)
+        );
+        error
+    }};
+}
+
 fn gcp_error(error: &SourceError) -> &GcpError {
     cause_of(error, "gcp")
 }
@@ -161,17 +174,13 @@ async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
         .await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-        let error = source.fetch().await.expect_err("empty");
-        assert!(
-            matches!(
-                gcp_error(&error),
-                GcpError::Http(HttpError::Malformed {
-                    status: 200,
-                    expected: "a non-empty identity token",
-                    ..
-                })
-            ),
-            "{error:?}"
+        let error = fetch_fails_with!(
+            source,
+            GcpError::Http(HttpError::Malformed {
+                status: 200,
+                expected: "a non-empty identity token",
+                ..
+            })
         );
         assert_failed_at(&error, "reading the metadata server reply", false);
         assert_eq!(
@@ -195,14 +204,7 @@ async fn a_body_that_is_not_utf8_is_an_error() {
     )
     .await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
-    let error = source.fetch().await.expect_err("not utf-8");
-    assert!(
-        matches!(
-            gcp_error(&error),
-            GcpError::Http(HttpError::Malformed { .. })
-        ),
-        "{error:?}"
-    );
+    let error = fetch_fails_with!(source, GcpError::Http(HttpError::Malformed { .. }));
     assert_eq!(
         gcp_error(&error).to_string(),
         format!(

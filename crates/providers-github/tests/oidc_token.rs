@@ -51,6 +51,20 @@ fn github_error(error: &SourceError) -> &GithubActionsError {
     cause_of(error, "github_actions")
 }
 
+/// Fetches with `env`, which must fail with a [`GithubActionsError`] matching `pattern`; gives
+/// the error.
+macro_rules! fetch_fails_with {
+    ($env:expr, $pattern:pat) => {{
+        let error = fetch_error($env).await;
+        assert!(
+            matches!(github_error(&error), $pattern),
+            "expected {}, got {error:?}",
+            stringify!($pattern)
+        );
+        error
+    }};
+}
+
 /// What fetching with `env` fails with. Construction never fails: what is wrong in the
 /// environment surfaces at fetch time.
 async fn fetch_error(env: MapEnv) -> SourceError {
@@ -126,14 +140,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
         ),
     ];
     for (env, names) in cases {
-        let error = fetch_error(env).await;
-        assert!(
-            matches!(
-                github_error(&error),
-                GithubActionsError::MissingEnvironment { .. }
-            ),
-            "{error:?}"
-        );
+        let error = fetch_fails_with!(env, GithubActionsError::MissingEnvironment { .. });
         assert_failed_at(
             &error,
             "reading the ACTIONS_ID_TOKEN_REQUEST variables",
@@ -154,14 +161,7 @@ async fn missing_variables_ask_for_the_id_token_permission() {
 #[tokio::test]
 async fn a_plain_http_url_to_another_host_is_refused_before_the_request_token_is_sent() {
     let env = env_for("http://pipelines.example.com/idtoken?api-version=2.0");
-    let error = fetch_error(env).await;
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::InvalidRequestUrl { .. }
-        ),
-        "{error:?}"
-    );
+    let error = fetch_fails_with!(env, GithubActionsError::InvalidRequestUrl { .. });
     assert_eq!(
         github_error(&error).to_string(),
         "ACTIONS_ID_TOKEN_REQUEST_URL is not a valid token request url: expected an https url \
@@ -176,14 +176,7 @@ async fn a_request_token_that_cannot_be_a_header_is_an_error_without_its_value()
     let env = MapEnv::new()
         .with("ACTIONS_ID_TOKEN_REQUEST_URL", request_url(&server))
         .with("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PRIVATE\nvalue");
-    let error = fetch_error(env).await;
-    assert!(
-        matches!(
-            github_error(&error),
-            GithubActionsError::InvalidRequestToken
-        ),
-        "{error:?}"
-    );
+    let error = fetch_fails_with!(env, GithubActionsError::InvalidRequestToken);
     assert!(!format!("{error} {error:?}").contains("PRIVATE"));
     assert_eq!(request_count(&server).await, 0);
 }

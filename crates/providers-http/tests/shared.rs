@@ -151,6 +151,19 @@ async fn retry_after_is_read_from_the_reply() {
     }
 }
 
+/// Sends a GET to `address` with no proxy; the request must fail as `failure`. Gives the shared
+/// error made of the failure.
+async fn transport_error(address: std::net::SocketAddr, failure: TransportFailure) -> HttpError {
+    let error = build_client(Proxy::Never)
+        .expect("client")
+        .get(format!("http://{address}/"))
+        .send()
+        .await
+        .expect_err("the request fails");
+    assert_eq!(TransportFailure::of(&error), failure);
+    HttpError::transport("the endpoint", error)
+}
+
 #[tokio::test]
 async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
     // Timeout: the server answers after the client's limit.
@@ -183,14 +196,7 @@ async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("address");
     drop(listener);
-    let error = build_client(Proxy::Never)
-        .expect("client")
-        .get(format!("http://{address}/"))
-        .send()
-        .await
-        .expect_err("refused");
-    assert_eq!(TransportFailure::of(&error), TransportFailure::Connect);
-    let shared = HttpError::transport("the endpoint", error);
+    let shared = transport_error(address, TransportFailure::Connect).await;
     assert!(matches!(shared, HttpError::Connect { .. }), "{shared:?}");
     assert_eq!(shared.to_string(), "could not connect to the endpoint");
 
@@ -204,14 +210,7 @@ async fn transport_failures_are_sorted_into_timeout_connect_and_other() {
             drop(socket);
         }
     });
-    let error = build_client(Proxy::Never)
-        .expect("client")
-        .get(format!("http://{address}/"))
-        .send()
-        .await
-        .expect_err("hung up");
-    assert_eq!(TransportFailure::of(&error), TransportFailure::Other);
-    let shared = HttpError::transport("the endpoint", error);
+    let shared = transport_error(address, TransportFailure::Other).await;
     assert!(matches!(shared, HttpError::Transport { .. }), "{shared:?}");
     assert_eq!(shared.to_string(), "request to the endpoint failed");
     assert!(shared.is_transient());
@@ -233,11 +232,8 @@ async fn a_reply_that_is_not_a_success_is_a_redirect_or_a_status() {
         .mount(&server)
         .await;
     let client = build_client(Proxy::Never).expect("client");
-    let moved = client
-        .get(format!("{}/moved", server.uri()))
-        .send()
-        .await
-        .expect("reply");
+    let get = |route: &'static str| client.get(format!("{}{route}", server.uri())).send();
+    let moved = get("/moved").await.expect("reply");
     let error = HttpError::status_of("IMDS", &moved);
     assert!(
         matches!(error, HttpError::Redirect { status: 307, .. }),
@@ -249,11 +245,7 @@ async fn a_reply_that_is_not_a_success_is_a_redirect_or_a_status() {
     );
     assert!(!error.is_transient());
 
-    let busy = client
-        .get(format!("{}/busy", server.uri()))
-        .send()
-        .await
-        .expect("reply");
+    let busy = get("/busy").await.expect("reply");
     let error = HttpError::status_of("IMDS", &busy);
     assert_eq!(error.status(), Some(503));
     assert_eq!(error.retry_after(), Some(Duration::from_secs(4)));

@@ -23,6 +23,22 @@ fn fetch_error(path: &Path) -> SourceError {
     fetch(&KubernetesSource::new(path)).expect_err("reading the token file fails")
 }
 
+/// Fetches from the token file at `path`, which must fail with a [`KubernetesError`] matching
+/// `pattern`; gives the error.
+macro_rules! fetch_fails_with {
+    ($path:expr, $pattern:pat) => {{
+        let error = fetch_error($path);
+        let cause = kubernetes_error(&error);
+        assert!(
+            matches!(cause, $pattern),
+            "{}: expected {}, got {cause:?}",
+            $path.display(),
+            stringify!($pattern)
+        );
+        error
+    }};
+}
+
 fn kubernetes_error(error: &SourceError) -> &KubernetesError {
     assert_eq!(error.provider(), "kubernetes");
     assert_eq!(error.step(), "reading the token file");
@@ -104,12 +120,8 @@ fn a_missing_file_is_not_found_and_names_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("absent");
 
-    let error = fetch_error(&path);
+    let error = fetch_fails_with!(&path, KubernetesError::NotFound { .. });
     let cause = kubernetes_error(&error);
-    assert!(
-        matches!(cause, KubernetesError::NotFound { .. }),
-        "{cause:?}"
-    );
     assert_eq!(cause.path(), path);
     assert!(
         error.to_string().contains(&path.display().to_string()),
@@ -124,12 +136,8 @@ fn an_empty_or_blank_file_is_empty_and_names_the_path() {
     for (name, contents) in [("empty", ""), ("blank", " \n\t\n")] {
         let path = token_file(dir.path(), name, contents);
 
-        let error = fetch_error(&path);
+        let error = fetch_fails_with!(&path, KubernetesError::Empty { .. });
         let cause = kubernetes_error(&error);
-        assert!(
-            matches!(cause, KubernetesError::Empty { .. }),
-            "{name}: {cause:?}"
-        );
         assert_eq!(
             cause.to_string(),
             format!("token file {} is empty; expected a JWT", path.display())
@@ -142,12 +150,7 @@ fn a_file_that_is_not_utf8_is_rejected_without_echoing_its_bytes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = token_file(dir.path(), "token", b"eyJ.secret-prefix\xff\xfe");
 
-    let error = fetch_error(&path);
-    let cause = kubernetes_error(&error);
-    assert!(
-        matches!(cause, KubernetesError::NotUtf8 { .. }),
-        "{cause:?}"
-    );
+    let error = fetch_fails_with!(&path, KubernetesError::NotUtf8 { .. });
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"

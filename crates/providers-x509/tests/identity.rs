@@ -7,8 +7,8 @@ mod support;
 use std::path::Path;
 
 use providers_x509::testing::{TestCa, write_atomically};
-use providers_x509::{FileRole, ReloadingIdentity, X509Error, X509Files};
-use support::{load, workload_pair};
+use providers_x509::{FileRole, X509Error, X509Files};
+use support::{load, loads, workload_client, workload_pair};
 
 fn key_body(key_pem: &str) -> String {
     // The base64 body of the key, without its BEGIN/END lines.
@@ -23,8 +23,7 @@ fn a_valid_pair_loads_as_generation_one() {
     let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("workload").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
-        .expect("the test certificate and key load");
+    let identity = loads(X509Files::new(&cert, &key));
     assert_eq!(identity.current().number(), 1);
     assert!(identity.last_reload_error().is_none());
 }
@@ -78,9 +77,7 @@ fn each_missing_file_is_named() {
 
 #[test]
 fn a_certificate_file_without_a_certificate_is_an_error_naming_it() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let client = TestCa::new("ca").client("workload");
-    let (_, key) = client.write(directory.path(), "client");
+    let (directory, client, _, key) = workload_client();
     // A common mistake: the key file given twice.
     let error = load(X509Files::new(&key, &key));
     assert!(
@@ -204,11 +201,8 @@ fn a_ca_bundle_without_certificates_is_an_error_naming_it() {
 
 #[test]
 fn debug_never_shows_key_material() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let client = TestCa::new("ca").client("workload");
-    let (cert, key) = client.write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
-        .expect("the test certificate and key load");
+    let (_directory, client, cert, key) = workload_client();
+    let identity = loads(X509Files::new(&cert, &key));
     let client_http = providers_x509::ReloadingClient::new(
         std::sync::Arc::new(identity),
         std::time::Duration::from_secs(5),
@@ -239,8 +233,7 @@ fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
     let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
-        .expect("the test certificate and key load");
+    let identity = loads(X509Files::new(&cert, &key));
     let first = identity.current();
     assert_eq!(first.number(), 1);
     // Unchanged files: the same generation, not a reload.
@@ -280,8 +273,7 @@ fn a_rotation_to_a_certificate_not_valid_yet_keeps_the_current_one() {
     let directory = tempfile::tempdir().expect("a temporary directory can be made");
     let ca = TestCa::new("ca");
     let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = ReloadingIdentity::load(X509Files::new(&cert, &key))
-        .expect("the test certificate and key load");
+    let identity = loads(X509Files::new(&cert, &key));
     let early = ca.future_client("early");
     rotate(&cert, &key, &early.cert_pem, &early.key_pem);
     assert_eq!(identity.current().number(), 1);

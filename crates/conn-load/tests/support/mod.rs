@@ -79,3 +79,11 @@ pub fn assert_clean(loaded: &Loaded) {
         loaded.report.render(&loaded.label)
     );
 }
+
+/// Checks that `message` says `expected`.
+pub fn assert_says(message: &str, expected: &str) {
+    assert!(
+        message.contains(expected),
+        "expected a message saying {expected:?}: {message}"
+    );
+}

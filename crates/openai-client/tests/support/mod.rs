@@ -140,6 +140,16 @@ impl Mock {
         format!("{}/v1", self.base)
     }
 
+    /// A mock whose first exchange is refused with a 401 OAuth `invalid_grant` error described
+    /// by `description`.
+    pub async fn refusing_the_grant(description: &str) -> Mock {
+        Mock::scripted([Reply::Json(
+            401,
+            json!({"error": "invalid_grant", "error_description": description}),
+        )])
+        .await
+    }
+
     /// A mock whose first exchanges answer with `replies`, in order ([`Mock::script_exchange`]).
     pub async fn scripted(replies: impl IntoIterator<Item = Reply>) -> Mock {
         let mock = Mock::start().await;

@@ -36,9 +36,30 @@ pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {
         .to_owned()
 }
 
+/// A fresh temporary directory holding `text` as `name`, and the file's path as text. The
+/// directory lives as long as the first value.
+pub fn written(name: &str, text: &str) -> (tempfile::TempDir, String) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = write(&directory, name, text);
+    (directory, path)
+}
+
 /// Writes `document` as `conn.json` in `directory` and returns its path as text.
 pub fn write_connection(directory: &Path, document: &serde_json::Value) -> String {
     write(directory, "conn.json", &document.to_string())
+}
+
+/// Runs `openai-conn` with `args` (as [`run`]), which must exit with `code`.
+pub fn run_exiting(args: &[&str], code: i32) -> Output {
+    let output = run(args);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}: {}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
 }
 
 /// Runs `openai-conn` with `args` in the workspace root, with a clean environment for the

@@ -4,17 +4,27 @@
 
 use std::path::PathBuf;
 
-use providers_x509::testing::TestCa;
+use providers_x509::testing::{TestCa, TestCert};
 use providers_x509::{ReloadingIdentity, X509Error, X509Files};
 
 /// A temporary directory holding `client.crt` and `client.key`, a client certificate `workload`
 /// of a fresh CA and its key, and their paths. The directory lives as long as the first value.
 pub fn workload_pair() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, key) = TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (directory, _, cert, key) = workload_client();
     (directory, cert, key)
+}
+
+/// As [`workload_pair`], with the client certificate itself (its PEM texts) second.
+pub fn workload_client() -> (tempfile::TempDir, TestCert, PathBuf, PathBuf) {
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
+    let client = TestCa::new("ca").client("workload");
+    let (cert, key) = client.write(directory.path(), "client");
+    (directory, client, cert, key)
+}
+
+/// The identity `files` load, which they must.
+pub fn loads(files: X509Files) -> ReloadingIdentity {
+    ReloadingIdentity::load(files).expect("the test certificate and key load")
 }
 
 /// What loading `files` fails with.
