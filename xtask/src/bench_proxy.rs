@@ -64,13 +64,7 @@ fn start_proxy(root: &Path, connection: &str, exchange_url: &str) -> Result<Prox
     let mut first = String::new();
     log.read_line(&mut first)?;
     std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-    let Some(addr) = first
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-    else {
-        bail!("the proxy did not start: {first}");
-    };
+    let addr = crate::proxy_e2e::listening_address(&first)?;
     let proxy = Proxy {
         addr: addr.to_owned(),
         child,

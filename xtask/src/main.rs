@@ -242,30 +242,20 @@ mod tests {
             parse(&["schema", "--check"]),
             Ok(Task::Schema { check: true })
         ));
-        assert!(matches!(
-            parse(&["bench", "--cold"]),
-            Ok(Task::Bench {
-                cold: true,
-                validate: false,
-                proxy: false
-            })
-        ));
-        assert!(matches!(
-            parse(&["bench", "--validate"]),
-            Ok(Task::Bench {
-                cold: false,
-                validate: true,
-                proxy: false
-            })
-        ));
-        assert!(matches!(
-            parse(&["bench", "--proxy"]),
-            Ok(Task::Bench {
-                cold: false,
-                validate: false,
-                proxy: true
-            })
-        ));
+        // Each of bench's flags sets its own field and no other.
+        for (flag, expected) in [
+            ("--cold", (true, false, false)),
+            ("--validate", (false, true, false)),
+            ("--proxy", (false, false, true)),
+        ] {
+            assert!(
+                matches!(
+                    parse(&["bench", flag]),
+                    Ok(Task::Bench { cold, validate, proxy }) if (cold, validate, proxy) == expected
+                ),
+                "bench {flag} sets (cold, validate, proxy) to {expected:?}"
+            );
+        }
         assert!(parse(&["bench", "--cold", "--validate"]).is_err());
         assert!(parse(&["bench", "--cold", "--proxy"]).is_err());
         assert!(parse(&["bench", "--validate", "--proxy"]).is_err());

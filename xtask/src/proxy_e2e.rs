@@ -90,13 +90,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let mut proxy_log = BufReader::new(proxy.0.stderr.take().context("proxy stderr")?);
     let mut first = String::new();
     proxy_log.read_line(&mut first)?;
-    let Some(proxy_addr) = first
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-    else {
-        bail!("the proxy did not start: {first}");
-    };
+    let proxy_addr = listening_address(&first)?;
     eprintln!("xtask: {}", first.trim());
 
     let output = expect_exit(
@@ -161,4 +155,14 @@ pub(crate) fn fetch_json(addr: &str, path: &str) -> Result<Value> {
         .map(|(_, body)| body)
         .unwrap_or_default();
     serde_json::from_str(body).with_context(|| format!("parsing the reply of {path}: {response}"))
+}
+
+/// The address in the proxy's first log line (`... listening on ADDR, ...`), or why it did not
+/// start.
+pub(crate) fn listening_address(first: &str) -> Result<&str> {
+    first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .with_context(|| format!("the proxy did not start: {first}"))
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use providers_core::{BoxFuture, RetryPolicy, Sleep, SubjectToken, SubjectTokenSource};
 use providers_http::{
     HttpError, MAX_BODY_BYTES, Proxy, client_builder, is_loopback, read_body, read_reply,
-    retry_with_policy,
+    retry_with_policies,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -201,9 +201,9 @@ impl Exchanger {
         subject: &SubjectToken,
         on_attempt: &(dyn Fn() + Send + Sync),
     ) -> Result<Exchanged, ExchangeError> {
-        retry_with_policy(
+        retry_with_policies(
             self.sleep.as_ref(),
-            &self.policy,
+            std::slice::from_ref(&self.policy),
             "openai token exchange",
             |retries_done| {
                 on_attempt();

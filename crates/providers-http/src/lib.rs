@@ -21,8 +21,8 @@
 //! - [`HttpSettings`]: the skeleton of every HTTP source (client, timeout, retry policies,
 //!   sleep), built once; [`SourceHttpError`] and [`source_http_error!`]: the shared methods of
 //!   each source's error, written once;
-//! - [`retry_with_policy`] and [`retry_with_policies`]: the retry loop of `providers-core` driven
-//!   by one [`RetryPolicy`] (or one per budget) and a [`Retryable`] error, with one debug event per
+//! - [`retry_with_policies`]: the retry loop of `providers-core` driven by one [`RetryPolicy`]
+//!   per budget (one for most callers) and a [`Retryable`] error, with one debug event per
 //!   retry (the error's message, never a body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -286,7 +286,7 @@ pub fn is_loopback(url: &Url) -> bool {
     url.host_str().is_some_and(providers_core::is_loopback_host)
 }
 
-/// A failure that [`retry_with_policy`] can sort.
+/// A failure that [`retry_with_policies`] can sort.
 pub trait Retryable: Display {
     /// Whether this request retries the failure itself.
     fn is_retried(&self) -> bool;
@@ -302,27 +302,12 @@ pub trait Retryable: Display {
     }
 }
 
-/// Runs `attempt` (given the retries done so far) until it succeeds, fails with an error that is
-/// not retried, or `policy` has no retry left. Between attempts it waits the policy's delay, or
-/// the server's `Retry-After` capped by the policy, on `sleep`. Each retry is one debug event with
-/// target `providers_http::retry`, naming `request` and the error's message.
-pub async fn retry_with_policy<T, E, F, Fut>(
-    sleep: &dyn Sleep,
-    policy: &RetryPolicy,
-    request: &'static str,
-    attempt: F,
-) -> Result<T, E>
-where
-    E: Retryable,
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    retry_with_policies(sleep, std::slice::from_ref(policy), request, attempt).await
-}
-
-/// [`retry_with_policy`] with one policy per budget: a failure draws on the budget
-/// [`Retryable::budget`] names, each counted on its own, and stops the loop when that budget is
-/// spent (or does not exist). `attempt` gets the retries done so far over all budgets.
+/// Runs `attempt` (given the retries done so far, over all budgets) until it succeeds, fails
+/// with an error that is not retried, or the budget of `policies` that [`Retryable::budget`]
+/// names for the failure is spent (or does not exist); each budget is counted on its own, and one
+/// policy is one budget. Between attempts it waits that policy's delay, or the server's
+/// `Retry-After` capped by the policy, on `sleep`. Each retry is one debug event with target
+/// `providers_http::retry`, naming `request` and the error's message.
 pub async fn retry_with_policies<T, E, F, Fut>(
     sleep: &dyn Sleep,
     policies: &[RetryPolicy],

@@ -6,7 +6,7 @@ use std::time::Duration;
 use providers_core::{BoxFuture, RetryPolicy, Sleep};
 use providers_http::{
     BodyError, HttpError, MAX_BODY_BYTES, Proxy, Retryable, TransportFailure, build_client,
-    client_builder, is_loopback, read_body, retry_after, retry_with_policies, retry_with_policy,
+    client_builder, is_loopback, read_body, retry_after, retry_with_policies,
 };
 use url::Url;
 use wiremock::matchers::{method, path};
@@ -371,7 +371,7 @@ const POLICY: RetryPolicy = RetryPolicy {
 async fn retries_stop_at_the_budget_with_doubling_delays() {
     let recorder = Arc::new(Recorder::default());
     let mut attempts = Vec::new();
-    let result: Result<(), Failure> = retry_with_policy(&*recorder, &POLICY, "test", |done| {
+    let result: Result<(), Failure> = retry_with_policies(&*recorder, &[POLICY], "test", |done| {
         attempts.push(done);
         async { Err(Failure::retried(0)) }
     })
@@ -388,7 +388,7 @@ async fn retries_stop_at_the_budget_with_doubling_delays() {
 async fn a_failure_that_is_not_retried_stops_at_once() {
     let recorder = Recorder::default();
     let mut attempts = 0;
-    let result: Result<(), Failure> = retry_with_policy(&recorder, &POLICY, "test", |_| {
+    let result: Result<(), Failure> = retry_with_policies(&recorder, &[POLICY], "test", |_| {
         attempts += 1;
         async {
             Err(Failure {
@@ -407,7 +407,7 @@ async fn a_failure_that_is_not_retried_stops_at_once() {
 #[tokio::test]
 async fn retry_after_replaces_the_delay_up_to_the_policy_cap_and_success_ends_the_loop() {
     let recorder = Recorder::default();
-    let result = retry_with_policy(&recorder, &POLICY, "test", |done| async move {
+    let result = retry_with_policies(&recorder, &[POLICY], "test", |done| async move {
         match done {
             0 => Err(Failure {
                 retry_after: Some(Duration::from_secs(2)),
