@@ -49,6 +49,17 @@ def client(base, provider, max_retries=0):
     return sdk
 
 
+def timed_threads(target, count):
+    """Runs `target` on `count` threads started together; the seconds until the last ends."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def read(args):
     """P1: get_token on a warm cache, on one thread or several."""
     provider = CountingProvider()
@@ -60,13 +71,7 @@ def read(args):
         for _ in range(iterations):
             wi.get_token()
 
-    threads = [threading.Thread(target=loop) for _ in range(args.threads)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = timed_threads(loop, args.threads)
     return {
         "threads": args.threads,
         "reads": iterations * args.threads,
@@ -138,13 +143,7 @@ def stream(args):
 
     if args.warmup:
         sdk.models.list()
-    threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = timed_threads(worker, args.concurrency)
     latencies.sort()
 
     def percentile(fraction):
