@@ -4,7 +4,7 @@
 use std::str::FromStr as _;
 
 use conn_schema::pointer::child;
-use conn_schema::{DocumentKind, Place, Profile, validate_for, validate_value_for};
+use conn_schema::{DocumentKind, Place, Profile, validate_parsed_for, validate_value_for};
 use figment::Figment;
 use figment::providers::Serialized;
 use figment::value::{Dict, Tag, Value as FigmentValue};
@@ -210,8 +210,9 @@ pub(crate) fn finish(
     }
 
     let mut report = if found.is_empty() {
-        match &pristine_json {
-            Some(text) => validate_for(text, kind, profile),
+        match pristine_json {
+            // The value is the text's, untouched: validated without parsing the text again.
+            Some(text) => validate_parsed_for(text, &value, kind, profile),
             None => {
                 let locate = |pointer: &str, at_key: bool| Place {
                     origin: None,

@@ -46,7 +46,7 @@ pub use redact::{
 };
 pub use report::{
     Diagnostic, DocumentKind, Location, Place, Report, Severity, validate, validate_bytes,
-    validate_bytes_for, validate_for, validate_value, validate_value_for,
+    validate_bytes_for, validate_for, validate_parsed_for, validate_value, validate_value_for,
 };
 #[cfg(feature = "validator")]
 pub use schema_check::{SchemaCompileError, SchemaError, SchemaValidator};

@@ -76,7 +76,9 @@ pub struct Report {
     connection: Option<Connection>,
     well_formed: bool,
     text: String,
-    masked: Vec<(usize, usize)>,
+    /// Byte ranges of `text` that a snippet must not show, found when the first snippet needs
+    /// them (a report without findings never does).
+    masked: std::sync::OnceLock<Vec<(usize, usize)>>,
 }
 
 impl std::fmt::Debug for Report {
@@ -188,6 +190,12 @@ impl Report {
         out
     }
 
+    /// The byte ranges of the source text's values that must not be shown, in document order.
+    fn masked(&self) -> &[(usize, usize)] {
+        self.masked
+            .get_or_init(|| Positions::index(&self.text).masked().to_vec())
+    }
+
     /// The line of `diagnostic`, masked and cut to a window around its column, the caret's column
     /// in it, and how many characters the carets underline: the key or value the finding is
     /// about, to the end of the line when it goes on (a masked value counts as its `"…"`).
@@ -238,6 +246,7 @@ impl Report {
     /// The text from `start` to `end` with masked values replaced by `"…"` and tabs by spaces,
     /// and where each piece of it begins in the source and in the shown characters.
     fn shown_line(&self, start: usize, end: usize) -> Option<ShownLine> {
+        let masked = self.masked();
         let char_offsets = self
             .text
             .get(start..end)?
@@ -248,20 +257,17 @@ impl Report {
         let mut steps = Vec::new();
         // Masks are sorted by start (the document's order): find the first on this line once,
         // then walk forward with the text.
-        let mut next_mask = self
-            .masked
-            .partition_point(|(mask_start, _)| *mask_start < start);
+        let mut next_mask = masked.partition_point(|(mask_start, _)| *mask_start < start);
         let mut offset = start;
         while offset < end {
             steps.push((offset, characters.len()));
-            while self
-                .masked
+            while masked
                 .get(next_mask)
                 .is_some_and(|(mask_start, _)| *mask_start < offset)
             {
                 next_mask += 1;
             }
-            if let Some(&(mask_start, mask_end)) = self.masked.get(next_mask)
+            if let Some(&(mask_start, mask_end)) = masked.get(next_mask)
                 && mask_start == offset
                 && mask_end > offset
             {
@@ -354,7 +360,7 @@ fn syntax_report(
         connection: None,
         well_formed: false,
         text,
-        masked: Vec::new(),
+        masked: std::sync::OnceLock::new(),
     }
 }
 
@@ -389,24 +395,76 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
             );
         }
     };
-    let positions = Positions::index(text);
-    let lines = LineIndex::new(text);
+    validate_parsed_for(text.to_owned(), &value, kind, profile)
+}
+
+/// [`validate_for`] of a `text` that `serde_json` has already parsed into `value`, so that a
+/// loader that needed the value first does not parse the text twice.
+///
+/// The position index (a second, position-keeping parse) is built only when something needs it:
+/// a finding to place, or a document whose keys are not all distinct (`serde_json` keeps only the
+/// last of a duplicate, so the value alone cannot say where it was). A valid document with
+/// distinct keys, the common case, is never indexed.
+pub fn validate_parsed_for(
+    text: String,
+    value: &Value,
+    kind: DocumentKind,
+    profile: Profile,
+) -> Report {
+    let index = std::cell::OnceCell::new();
+    let indexed = || index.get_or_init(|| (Positions::index(&text), LineIndex::new(&text)));
+    let duplicates: Vec<(String, String)> = if has_duplicate_keys(&text, value) {
+        indexed()
+            .0
+            .duplicates
+            .iter()
+            .map(|duplicate| (duplicate.pointer.clone(), duplicate.key.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let locate = |pointer: &str, at_key: bool| {
+        let (positions, lines) = indexed();
         let (start, end) = positions.range(pointer, at_key);
         Place::at(Location::span(
-            lines.line_column(text, start),
-            lines.line_column(text, end),
+            lines.line_column(&text, start),
+            lines.line_column(&text, end),
         ))
     };
-    let duplicates: Vec<(String, String)> = positions
-        .duplicates
-        .iter()
-        .map(|duplicate| (duplicate.pointer.clone(), duplicate.key.clone()))
-        .collect();
-    let mut report = check(&value, kind, profile, &duplicates, &locate);
-    report.text = text.to_owned();
-    report.masked = positions.masked().to_vec();
+    let mut report = check(value, kind, profile, &duplicates, &locate);
+    report.text = text;
     report
+}
+
+/// Whether the JSON `text` that parsed into `value` has an object with a key twice: then the
+/// text has more object members than the value, whose objects keep one entry per key. Each
+/// member of a JSON text has exactly one `:` outside strings, and nothing else has one.
+fn has_duplicate_keys(text: &str, value: &Value) -> bool {
+    fn members(value: &Value) -> usize {
+        match value {
+            Value::Object(map) => map.len() + map.values().map(members).sum::<usize>(),
+            Value::Array(items) => items.iter().map(members).sum(),
+            _ => 0,
+        }
+    }
+    let mut colons = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte == b':' {
+            colons += 1;
+        }
+    }
+    colons != members(value)
 }
 
 /// A place in a document's text: where the key or value a finding is about starts and ends.
@@ -553,7 +611,7 @@ fn check(
         connection: if has_errors { None } else { connection },
         well_formed: true,
         text: String::new(),
-        masked: Vec::new(),
+        masked: std::sync::OnceLock::new(),
     }
 }
 
@@ -631,7 +689,30 @@ fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) 
 
 #[cfg(test)]
 mod tests {
-    use super::Location;
+    use super::{Location, has_duplicate_keys};
+
+    #[test]
+    fn a_key_given_twice_is_told_apart_from_colons_and_quotes_inside_strings() {
+        let cases = [
+            (r#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#, false),
+            (r#"{"a": 1, "a": 2}"#, true),
+            (
+                r#"{"a": [{"x": 1, "y": {"x": 2}}], "b": {"z": 1, "z": 1}}"#,
+                true,
+            ),
+            (
+                r#"{"url": "https://h:443/p?q=a:b", "k\":": "v:\\", "n": {}}"#,
+                false,
+            ),
+            (r#"{"k\"": 1, "k\"": 2}"#, true),
+            (r#"[{"a": 1}, {"a": 2}]"#, false),
+            (r#""a:b""#, false),
+        ];
+        for (text, expected) in cases {
+            let value: serde_json::Value = serde_json::from_str(text).expect("the case is JSON");
+            assert_eq!(has_duplicate_keys(text, &value), expected, "{text}");
+        }
+    }
 
     #[test]
     fn a_span_whose_end_is_unknown_is_one_character() {

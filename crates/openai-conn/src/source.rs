@@ -240,12 +240,15 @@ fn walk_directory(directory: &Path, extensions: &[&str], out: &mut Vec<PathBuf>)
         out.push(directory.to_owned());
         return;
     };
-    let mut entries: Vec<(PathBuf, std::fs::FileType)> = entries
+    let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = entries
         .filter_map(Result::ok)
-        .filter_map(|entry| Some((entry.path(), entry.file_type().ok()?)))
+        .filter_map(|entry| Some((entry.file_name(), entry.file_type().ok()?)))
         .collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, file_type) in entries {
+    // By name: the same order as by path within one directory, without comparing the directory
+    // part of every path again.
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (name, file_type) in entries {
+        let path = directory.join(name);
         let hidden = path
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with('.'));
