@@ -7,6 +7,7 @@
 #[macro_use]
 mod output;
 mod color;
+mod deferred_log;
 mod doctor;
 mod escape;
 mod finding;
@@ -74,16 +75,19 @@ pub(crate) enum Format {
 
 /// Logs go to standard error, filtered by `RUST_LOG` (nothing by default; `proxy` logs its
 /// requests and token refreshes). No log line of this project carries a secret, at any level.
-fn logging(default: &str) {
+/// The proxy's lines are written when it idles (`deferred_log`), not on a request's path.
+fn logging(default: &str, deferred: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         // Colours only on a terminal: the proxy's logs go to journald or a container log.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init()
-        .ok();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = if deferred {
+        builder.with_writer(deferred_log::DeferredStderr).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
 
 /// Exit code: the connection or the remote side is wrong.
@@ -173,10 +177,10 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
         }
     };
-    logging(match cli.command {
-        Command::Proxy(_) => "openai_conn_proxy=info,openai_conn_client=info",
-        _ => "off",
-    });
+    match cli.command {
+        Command::Proxy(_) => logging("openai_conn_proxy=info,openai_conn_client=info", true),
+        _ => logging("off", false),
+    }
     let code = run(cli);
     output::flush();
     code

@@ -67,7 +67,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     if let Some(warning) = upstream.plan().cleartext_warning() {
         eprintln!("openai-conn: warning: {warning}");
     }
-    let runtime = match openai_conn_proxy::runtime() {
+    let runtime = match openai_conn_proxy::runtime_with_idle_hook(crate::deferred_log::flush) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("openai-conn: cannot start the async runtime: {error}");
@@ -102,6 +102,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
         );
         let config = ProxyConfig::new(access).with_drain(Duration::from_secs(args.drain_seconds));
         serve(listener, upstream, config, shutdown_signal()).await;
+        crate::deferred_log::flush();
         eprintln!("openai-conn proxy: stopped");
         ExitCode::SUCCESS
     })

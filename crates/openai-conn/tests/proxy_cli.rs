@@ -1,6 +1,6 @@
 //! `openai-conn proxy` as a process: refusals are usage errors (exit 2) before anything listens;
-//! a running proxy forwards with the connection's key, logs without query values and stops with
-//! exit 0 on SIGTERM.
+//! a running proxy forwards with the connection's key, logs without query values (while it runs,
+//! not only at exit) and stops with exit 0 on SIGTERM.
 
 mod support;
 
@@ -96,6 +96,34 @@ async fn the_proxy_forwards_with_the_connection_key_and_stops_on_sigterm() {
         .collect();
     assert_eq!(bearers, [Some("Bearer sk-cli-SECRET")]);
 
+    // The request's log line reaches standard error while the proxy runs (it is written when the
+    // proxy idles, not at exit). A thread passes the lines on; the bound only keeps a missing line
+    // from hanging the test.
+    let (lines, received) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    while !seen.contains("path=\"/v1/models\"") {
+        match received.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => seen.push_str(&line),
+            Err(_) => {
+                child.kill().ok();
+                panic!("no request log line while the proxy runs: {seen}");
+            }
+        }
+    }
+    assert!(seen.contains("status=200"), "{seen}");
+    assert!(
+        !seen.contains("QUERY-SECRET") && !seen.contains("sk-cli-SECRET"),
+        "{seen}"
+    );
+
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -103,19 +131,13 @@ async fn the_proxy_forwards_with_the_connection_key_and_stops_on_sigterm() {
         .unwrap();
     assert!(killed.success());
     let (status, rest) = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        let mut stderr = stderr;
-        stderr.read_to_string(&mut rest).unwrap();
-        (child.wait().unwrap(), rest)
+        let rest: Vec<String> = received.iter().collect();
+        (child.wait().unwrap(), rest.join("\n"))
     })
     .await
     .unwrap();
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(rest.contains("openai-conn proxy: stopped"), "{rest}");
-    assert!(
-        rest.contains("path=\"/v1/models\"") && rest.contains("status=200"),
-        "{rest}"
-    );
     assert!(
         !rest.contains("QUERY-SECRET") && !rest.contains("sk-cli-SECRET"),
         "{rest}"

@@ -29,7 +29,7 @@ use std::time::Duration;
 pub use forward::{HOP_BY_HOP_HEADERS, REPLAY_BODY_LIMIT};
 pub use listen::{Access, DEFAULT_LISTEN, Listen, Listener, bind, read_client_key};
 pub use openai_conn_client::Upstream;
-pub use server::{runtime, serve};
+pub use server::{runtime, runtime_with_idle_hook, serve};
 
 /// What the proxy serves with, besides its upstream.
 #[derive(Clone, Debug)]

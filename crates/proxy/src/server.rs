@@ -90,8 +90,17 @@ pub async fn serve(
 /// proxy's CPU time per request against the loopback mock; README, P8). Blocking work still goes
 /// to tokio's blocking pool.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    runtime_with_idle_hook(|| {})
+}
+
+/// [`runtime`], calling `on_idle` each time its worker is about to go idle: where work that
+/// must not delay a request can be done, such as writing the log lines gathered meanwhile.
+pub fn runtime_with_idle_hook(
+    on_idle: impl Fn() + Send + Sync + 'static,
+) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .on_thread_park(on_idle)
         .enable_all()
         .build()
 }
