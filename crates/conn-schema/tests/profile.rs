@@ -56,19 +56,27 @@ fn workload(provider: &str, extra: &str) -> String {
     )
 }
 
-#[test]
-fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
-    let text = workload("github_actions", "");
+/// The bare extra of a `provider` connection (with `extra` keys added), and the Airflow profile's
+/// errors in it, the first of which is checked to sit on the provider's value and to say that
+/// Airflow has no such provider.
+fn unknown_to_airflow(provider: &str, extra: &str) -> (String, Vec<Diagnostic>) {
+    let text = workload(provider, extra);
     let found = airflow_errors(&text);
-    assert_eq!(found.len(), 1, "{found:?}");
     assert_at(&found[0], "/workload_identity_provider", 3, 33);
     assert!(
         found[0]
             .message
-            .contains("no workload_identity_provider \"github_actions\""),
+            .contains(&format!("no workload_identity_provider {provider:?}")),
         "{}",
         found[0].message
     );
+    (text, found)
+}
+
+#[test]
+fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
+    let (text, found) = unknown_to_airflow("github_actions", "");
+    assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0]
             .message
@@ -232,18 +240,9 @@ fn token_provider_rule_and_schema_pattern_agree() {
 
 #[test]
 fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
-    let text = workload(
+    let (text, _) = unknown_to_airflow(
         "x509",
         ",\n  \"certificate_path\": \"/tls/tls.crt\",\n  \"private_key_path\": \"/tls/tls.key\"",
-    );
-    let found = airflow_errors(&text);
-    assert_at(&found[0], "/workload_identity_provider", 3, 33);
-    assert!(
-        found[0]
-            .message
-            .contains("no workload_identity_provider \"x509\""),
-        "{}",
-        found[0].message
     );
     let value: Value = serde_json::from_str(&text).expect("JSON");
     assert!(!airflow_schema().errors(&value).is_empty());
