@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Published, assert_same_verdict, fixtures};
+use common::{Published, assert_same_verdict, json_files};
 use conn_schema::{DocumentKind, validate_bytes};
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ fn parser_and_published_schema_agree_on_every_fixture() {
     let published = Published::load();
     let mut compared = 0;
     for folder in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
-        for path in fixtures(folder) {
+        for path in json_files(folder) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes(&bytes, DocumentKind::Auto);
             if !report.well_formed() {

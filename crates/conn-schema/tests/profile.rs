@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_same_verdict, fixtures, workspace};
+use common::{assert_same_verdict, json_files, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
@@ -183,7 +183,7 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
     let mut compared = 0;
     let mut rejected_only_by_airflow = 0;
     for directory in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
-        for path in fixtures(directory) {
+        for path in json_files(directory) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::Airflow);
             if !report.well_formed() || report.kind() != DocumentKind::Extra {
