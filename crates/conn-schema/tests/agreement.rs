@@ -7,8 +7,9 @@
 
 mod common;
 
-use common::{Published, assert_same_verdict, json_files};
+use common::{Published, assert_same_verdict};
 use conn_schema::{DocumentKind, validate_bytes};
+use openai_conn_tests::json_files;
 use serde_json::Value;
 
 #[test]

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{assert_same_verdict, json_files, workspace};
+use common::assert_same_verdict;
+use openai_conn_tests::{json_files, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{

@@ -1,5 +1,5 @@
-//! What the agreement, profile and property tests share: where the fixtures are, the published
-//! schemas and the schema's verdict.
+//! What the agreement, profile and property tests share: the published schemas and the schema's
+//! verdict (the fixture folders are read through `openai_conn_tests`).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -7,8 +7,6 @@ use std::path::Path;
 use conn_schema::schema::{CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE};
 use conn_schema::{DocumentKind, SchemaError, SchemaValidator};
 use serde_json::Value;
-
-pub(crate) use openai_conn_tests::{json_files, workspace};
 
 /// The checked-in schemas, compiled.
 pub(crate) struct Published {
