@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-pub use openai_conn_tests::{json_files, workspace};
+pub use openai_conn_tests::workspace;
 
 /// Writes `text` as `name` in `directory` and returns the path as text.
 pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {
