@@ -353,7 +353,8 @@ async fn no_secret_in_any_output_even_at_trace_level() {
 async fn metadata_mock(
     server: &MockServer,
     route: &str,
-    (query, headers): (&[(&str, &str)], &[(&str, &str)]),
+    query: &[(&str, &str)],
+    headers: &[(&str, &str)],
     body: ResponseTemplate,
 ) {
     let mut mock = Mock::given(method("GET")).and(path(route));
@@ -372,14 +373,12 @@ async fn azure_imds_end_to_end() {
     metadata_mock(
         &server,
         "/metadata/identity/oauth2/token",
-        (
-            &[
-                ("api-version", "2018-02-01"),
-                ("resource", "https://management.azure.com/"),
-                ("client_id", "cid-e2e"),
-            ],
-            &[],
-        ),
+        &[
+            ("api-version", "2018-02-01"),
+            ("resource", "https://management.azure.com/"),
+            ("client_id", "cid-e2e"),
+        ],
+        &[],
         ResponseTemplate::new(200)
             .set_body_json(json!({"access_token": SUBJECT, "expires_in": "86399"})),
     )
@@ -427,10 +426,8 @@ async fn azure_app_service_end_to_end() {
     metadata_mock(
         &server,
         "/msi/token",
-        (
-            &[("api-version", "2019-08-01")],
-            &[("x-identity-header", identity_header)],
-        ),
+        &[("api-version", "2019-08-01")],
+        &[("x-identity-header", identity_header)],
         ResponseTemplate::new(200)
             .set_body_json(json!({"access_token": SUBJECT, "expires_on": "1700000000"})),
     )
@@ -448,10 +445,8 @@ async fn gcp_metadata_end_to_end() {
     metadata_mock(
         &server,
         "/computeMetadata/v1/instance/service-accounts/default/identity",
-        (
-            &[("audience", "https://api.openai.com/v1")],
-            &[("Metadata-Flavor", "Google")],
-        ),
+        &[("audience", "https://api.openai.com/v1")],
+        &[("Metadata-Flavor", "Google")],
         ResponseTemplate::new(200).set_body_string(format!("{SUBJECT}\n")),
     )
     .await;
@@ -464,14 +459,14 @@ async fn github_actions_oidc_end_to_end() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
     let request_token = "actions-request-SECRET";
     let bearer = format!("Bearer {request_token}");
-    let query = [
-        ("api-version", "2.0"),
-        ("audience", "https://api.openai.com/v1"),
-    ];
     metadata_mock(
         &server,
         "/_apis/idtoken",
-        (&query, &[("authorization", bearer.as_str())]),
+        &[
+            ("api-version", "2.0"),
+            ("audience", "https://api.openai.com/v1"),
+        ],
+        &[("authorization", bearer.as_str())],
         ResponseTemplate::new(200).set_body_json(json!({"value": SUBJECT})),
     )
     .await;
