@@ -31,6 +31,11 @@ fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<
     sleeping_on_record(GcpSource::new(audience, Arc::new(env)).expect("the client builds"))
 }
 
+/// The metadata server's reply: the identity token is the body.
+fn token_body(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_string(body)
+}
+
 fn gcp_error(error: &SourceError) -> &GcpError {
     cause_of(error, "gcp")
 }
@@ -42,16 +47,11 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
         .and(path(IDENTITY_PATH))
         .and(query_param("audience", OPENAI_AUDIENCE))
         .and(header("Metadata-Flavor", "Google"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!("  {TOKEN}\n\n")));
+        .respond_with(token_body(&format!("  {TOKEN}\n\n")));
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
     let request = exact_request(&server, exact, &source, &delays, TOKEN, TokenType::Id).await;
     assert_eq!(GcpSource::TOKEN_TYPE, TokenType::Id);
-    // The audience is the only query parameter, and it is url-encoded on the wire.
-    assert_eq!(
-        request.url.query(),
-        Some("audience=https%3A%2F%2Fapi.openai.com%2Fv1")
-    );
     assert_eq!(
         request
             .headers
@@ -62,22 +62,28 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
     assert!(request.headers.get("authorization").is_none());
 }
 
+/// The audience, the default one as a configured one, is the only query parameter, and it is
+/// url-encoded on the wire.
 #[tokio::test]
-async fn a_configured_audience_is_sent_url_encoded() {
-    let server = serving(
-        IDENTITY_PATH,
-        ResponseTemplate::new(200).set_body_string(TOKEN),
-    )
-    .await;
-    let audience = "api://openai wi/?team=a&b";
-    let (source, _) = source_for(&server, audience);
-    assert_eq!(source.audience(), audience);
+async fn the_default_and_a_configured_audience_are_sent_url_encoded() {
+    let audiences = [
+        (
+            OPENAI_AUDIENCE,
+            "audience=https%3A%2F%2Fapi.openai.com%2Fv1",
+        ),
+        (
+            "api://openai wi/?team=a&b",
+            "audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b",
+        ),
+    ];
+    for (audience, query) in audiences {
+        let server = serving(IDENTITY_PATH, token_body(TOKEN)).await;
+        let (source, _) = source_for(&server, audience);
+        assert_eq!(source.audience(), audience);
 
-    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
-    assert_eq!(
-        request.url.query(),
-        Some("audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b")
-    );
+        let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
+        assert_eq!(request.url.query(), Some(query), "{audience}");
+    }
 }
 
 /// An environment whose `GCE_METADATA_HOST` the test can change between fetches.
@@ -103,7 +109,7 @@ async fn gce_metadata_host_is_read_at_every_fetch() {
     let second = MockServer::start().await;
     for (server, body) in [(&first, "eyJ.first"), (&second, "eyJ.second")] {
         Mock::given(path(IDENTITY_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .respond_with(token_body(body))
             .expect(1)
             .mount(server)
             .await;
@@ -214,7 +220,7 @@ async fn a_404_says_what_is_probably_wrong() {
 async fn no_token_or_body_reaches_debug_output_or_error_text() {
     // An error reply that echoes the token, then a success.
     let denied = ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}"));
-    let success = ResponseTemplate::new(200).set_body_string(TOKEN);
+    let success = token_body(TOKEN);
     let server = serving_in_turn(IDENTITY_PATH, [(denied, 1)], success).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
 
