@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 mod support;
 
-use support::{assert_clean, error_at, error_located, file, load_file, load_ok, write};
+use support::{assert_clean, error_at, error_located, file, load_file, load_ok, write, written};
 
 const SECRET: &str = "sk-test-SECRET-123";
 
@@ -67,13 +67,19 @@ fn assert_no_secret(text: &str) {
     assert!(!text.contains("SECRET"), "secret leaked: {text}");
 }
 
+/// The `conn.json` document of a connection whose `extra` is [`GCP_EXTRA_JSON`] held as a JSON
+/// string, as Airflow stores it.
+fn string_extra_connection() -> String {
+    let extra = serde_json::to_string(GCP_EXTRA_JSON).expect("a string serializes");
+    format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}")
+}
+
 #[test]
 fn json_whole_connection_file() {
-    let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "{{\n  \"conn_type\": \"openai\",\n  \"host\": \"https://api.example.com/v1\",\n  \"password\": \"{SECRET}\",\n  \"extra\": {{\"auth_type\": \"api_key\"}}\n}}\n"
     );
-    let path = write(dir.path(), "prod.json", &text);
+    let (_dir, path) = written("prod.json", &text);
     let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
     assert_clean(&loaded);
     assert_eq!(loaded.label, path.display().to_string());
@@ -85,23 +91,48 @@ fn json_whole_connection_file() {
     assert_no_secret(&format!("{loaded:?}"));
 }
 
+/// A finding in a file of each format points at its key or value, and the rendered report names
+/// the file, line and column; none comes from the environment.
 #[test]
-fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "bad.json",
-        "{\n  \"auth_type\": \"sometimes\"\n}\n",
-    );
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    error_located(&loaded, "/auth_type", 2, 16);
-    assert!(
-        loaded
-            .report
-            .render(&loaded.label)
-            .contains("bad.json:2:16")
-    );
+fn findings_point_at_the_key_or_value_in_every_format() {
+    let dir = tempfile::tempdir().expect("a temporary directory can be made");
+    let cases = [
+        (
+            "bad.json",
+            "{\n  \"auth_type\": \"sometimes\"\n}\n",
+            "/auth_type",
+            (2, 16),
+        ),
+        (
+            "bad.toml",
+            "conn_type = \"openai\"\n\n[extra]\nauth_type = \"sometimes\"\n",
+            "/extra/auth_type",
+            (4, 13),
+        ),
+        (
+            "bad.yaml",
+            "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n  refresh_buffer_seconds: soon\n",
+            "/extra/refresh_buffer_seconds",
+            (7, 27),
+        ),
+    ];
+    for (name, text, pointer, (line, column)) in cases {
+        let loaded = load_file(dir.path(), name, text);
+        let error = error_located(&loaded, pointer, line, column);
+        assert_eq!(error.origin, None, "{name}");
+        let rendered = loaded.report.render(&loaded.label);
+        assert!(
+            rendered.contains(&format!("{name}:{line}:{column}")),
+            "{rendered}"
+        );
+    }
+}
 
+/// A file that does not parse: a JSON syntax error is a finding of the report, with its line; a
+/// TOML or YAML one is a load error with its place.
+#[test]
+fn syntax_errors_have_positions_in_every_format() {
+    let dir = tempfile::tempdir().expect("a temporary directory can be made");
     let loaded = load_file(dir.path(), "broken.json", "{\n  \"auth_type\": \n}\n");
     assert!(loaded.report.has_errors());
     assert!(!loaded.report.well_formed());
@@ -109,74 +140,6 @@ fn json_file_errors_have_exact_positions_and_syntax_is_a_report() {
         loaded.report.diagnostics()[0].location.map(|at| at.line),
         Some(3)
     );
-}
-
-#[test]
-fn bare_extra_file_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let loaded = load_clean(
-        dir.path(),
-        "extra.json",
-        GCP_EXTRA_JSON,
-        DocumentKind::Extra,
-    );
-    assert!(matches!(workload(&loaded).provider, ProviderConfig::Gcp(_)));
-}
-
-#[test]
-fn extra_as_json_string() {
-    let dir = tempfile::tempdir().unwrap();
-    let extra = serde_json::to_string(GCP_EXTRA_JSON).unwrap();
-    let loaded = load_file(
-        dir.path(),
-        "conn.json",
-        &format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}"),
-    );
-    assert_clean(&loaded);
-    assert_eq!(workload(&loaded).identity_provider_id, "idp_1");
-}
-
-#[test]
-fn toml_whole_connection_and_bare_extra() {
-    let dir = tempfile::tempdir().unwrap();
-    let loaded = load_clean(
-        dir.path(),
-        "conn.toml",
-        &format!(
-            "conn_type = \"openai\"\npassword = \"{SECRET}\"\n\n[extra]\nauth_type = \"api_key\"\n\n[extra.openai_client_kwargs]\ntimeout = 30\n"
-        ),
-        DocumentKind::Connection,
-    );
-    assert_eq!(password(&loaded), SECRET);
-    let connection = loaded.report.connection().unwrap();
-    assert_eq!(
-        connection.extra.client_kwargs.timeout,
-        Some(Duration::from_secs(30))
-    );
-
-    let loaded = load_clean(
-        dir.path(),
-        "extra.toml",
-        "auth_type = \"workload_identity\"\nworkload_identity_provider = \"azure\"\nidentity_provider_id = \"idp\"\nservice_account_id = \"sa\"\nresource = \"api://x\"\n",
-        DocumentKind::Extra,
-    );
-    match &workload(&loaded).provider {
-        ProviderConfig::Azure(azure) => assert_eq!(azure.resource, "api://x"),
-        other => panic!("expected azure, got {other:?}"),
-    }
-}
-
-#[test]
-fn toml_findings_point_at_the_key_or_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "bad.toml",
-        "conn_type = \"openai\"\n\n[extra]\nauth_type = \"sometimes\"\n",
-    );
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    let error = error_located(&loaded, "/extra/auth_type", 4, 13);
-    assert_eq!(error.origin, None);
 
     let broken = write(dir.path(), "broken.toml", "a = 1\nb = \n");
     match load(&file(&broken), DocumentKind::Auto, &MapEnv::new()) {
@@ -187,40 +150,6 @@ fn toml_findings_point_at_the_key_or_value() {
         }) => assert_eq!(location.map(|at| at.line), Some(2)),
         other => panic!("expected a TOML syntax error, got {other:?}"),
     }
-}
-
-#[test]
-fn yaml_whole_connection_and_bare_extra() {
-    let dir = tempfile::tempdir().unwrap();
-    let loaded = load_clean(
-        dir.path(),
-        "conn.yaml",
-        &format!(
-            "conn_type: openai\nhost: https://api.example.com/v1\npassword: {SECRET}\nextra:\n  auth_type: api_key\n"
-        ),
-        DocumentKind::Connection,
-    );
-    assert_eq!(password(&loaded), SECRET);
-
-    let loaded = load_clean(
-        dir.path(),
-        "extra.yml",
-        "auth_type: workload_identity\nworkload_identity_provider: kubernetes\nidentity_provider_id: idp\nservice_account_id: sa\ntoken_file_path: /tmp/token\n",
-        DocumentKind::Extra,
-    );
-    assert_eq!(loaded.conn_id.as_deref(), Some("extra"));
-}
-
-#[test]
-fn yaml_findings_and_syntax_errors_have_positions() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "bad.yaml",
-        "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n  refresh_buffer_seconds: soon\n",
-    );
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &MapEnv::new());
-    error_located(&loaded, "/extra/refresh_buffer_seconds", 7, 27);
 
     let broken = write(
         dir.path(),
@@ -244,12 +173,85 @@ fn yaml_findings_and_syntax_errors_have_positions() {
     }
 }
 
+/// What a row of a table checks of the document it loaded, beside what every row checks; the
+/// row's file name, given first, names the case.
+type Check = fn(&str, &Loaded);
+
+/// Checks that the bare extra `name` is a workload identity with the GCP source.
+fn is_gcp(name: &str, loaded: &Loaded) {
+    let provider = &workload(loaded).provider;
+    assert!(
+        matches!(provider, ProviderConfig::Gcp(_)),
+        "{name}: {provider:?}"
+    );
+}
+
+/// Checks that the bare extra `name` is a workload identity with the Azure source for `api://x`.
+fn is_azure_for_api_x(name: &str, loaded: &Loaded) {
+    match &workload(loaded).provider {
+        ProviderConfig::Azure(azure) => assert_eq!(azure.resource, "api://x", "{name}"),
+        other => panic!("{name}: expected azure, got {other:?}"),
+    }
+}
+
+/// Checks that the document `name` (`extra.yml`) takes its connection id from the file name.
+fn is_named_extra(name: &str, loaded: &Loaded) {
+    assert_eq!(loaded.conn_id.as_deref(), Some("extra"), "{name}");
+}
+
+/// Checks that the connection `name`'s `openai_client_kwargs.timeout` is 30 s.
+fn times_out_after_30_s(name: &str, loaded: &Loaded) {
+    let connection = loaded.report.connection().expect("a valid connection");
+    assert_eq!(
+        connection.extra.client_kwargs.timeout,
+        Some(Duration::from_secs(30)),
+        "{name}"
+    );
+}
+
+/// Whole connections (each with the password [`SECRET`]) and bare extras, in every format and
+/// as a JSON string in `extra`, are read as what they are, each with what is its own.
+#[test]
+fn whole_connections_and_bare_extras_load_from_every_format() {
+    let dir = tempfile::tempdir().expect("a temporary directory can be made");
+    let toml = format!(
+        "conn_type = \"openai\"\npassword = \"{SECRET}\"\n\n[extra]\nauth_type = \"api_key\"\n\n[extra.openai_client_kwargs]\ntimeout = 30\n"
+    );
+    let yaml = format!(
+        "conn_type: openai\nhost: https://api.example.com/v1\npassword: {SECRET}\nextra:\n  auth_type: api_key\n"
+    );
+    let extra_toml = "auth_type = \"workload_identity\"\nworkload_identity_provider = \"azure\"\nidentity_provider_id = \"idp\"\nservice_account_id = \"sa\"\nresource = \"api://x\"\n";
+    let extra_yaml = "auth_type: workload_identity\nworkload_identity_provider: kubernetes\nidentity_provider_id: idp\nservice_account_id: sa\ntoken_file_path: /tmp/token\n";
+    let whole: [(&str, &str, Check); 2] = [
+        ("conn.toml", &toml, times_out_after_30_s),
+        ("conn.yaml", &yaml, |_, _| {}),
+    ];
+    for (name, text, check) in whole {
+        let loaded = load_clean(dir.path(), name, text, DocumentKind::Connection);
+        assert_eq!(password(&loaded), SECRET, "{name}");
+        check(name, &loaded);
+    }
+    let bare: [(&str, &str, Check); 3] = [
+        ("extra.json", GCP_EXTRA_JSON, is_gcp),
+        ("extra.toml", extra_toml, is_azure_for_api_x),
+        ("extra.yml", extra_yaml, is_named_extra),
+    ];
+    for (name, text, check) in bare {
+        check(
+            name,
+            &load_clean(dir.path(), name, text, DocumentKind::Extra),
+        );
+    }
+
+    let loaded = load_file(dir.path(), "conn.json", &string_extra_connection());
+    assert_clean(&loaded);
+    assert_eq!(workload(&loaded).identity_provider_id, "idp_1");
+}
+
 #[test]
 fn kind_flag_forces_the_reading() {
-    let dir = tempfile::tempdir().unwrap();
     // No `conn_type` or `extra`: detection reads it as a bare extra, with unknown keys.
-    let path = write(
-        dir.path(),
+    let (_dir, path) = written(
         "conn.json",
         "{\"host\": \"https://api.example.com/v1\", \"password\": \"x\"}",
     );
@@ -261,11 +263,20 @@ fn kind_flag_forces_the_reading() {
     assert_clean(&forced);
 }
 
+/// Loads `text` given on standard input as `spec` (`-` or a file name), its kind detected, with no
+/// environment.
+fn from_stdin(spec: &SourceSpec, text: &str) -> Result<Loaded, LoadError> {
+    load_with_stdin(
+        spec,
+        DocumentKind::Auto,
+        &MapEnv::new(),
+        &mut text.as_bytes(),
+    )
+}
+
 #[test]
 fn stdin_is_json() {
-    let env = MapEnv::new();
-    let mut input = GCP_EXTRA_JSON.as_bytes();
-    let loaded = load_with_stdin(&SourceSpec::Stdin, DocumentKind::Auto, &env, &mut input).unwrap();
+    let loaded = from_stdin(&SourceSpec::Stdin, GCP_EXTRA_JSON).expect("standard input loads");
     assert_clean(&loaded);
     assert_eq!(loaded.label, "<stdin>");
     assert_eq!(loaded.conn_id, None);
@@ -273,38 +284,20 @@ fn stdin_is_json() {
 
 #[test]
 fn stdin_yaml_and_toml_are_detected_and_keep_their_positions() {
-    let env = MapEnv::new();
     let yaml = "auth_type: workload_identity\nworkload_identity_provider: gcp\nidentity_provider_id: idp_1\nservice_account_id: sa_1\naudiense: x\n";
-    let loaded = load_with_stdin(
-        &SourceSpec::Stdin,
-        DocumentKind::Auto,
-        &env,
-        &mut yaml.as_bytes(),
-    )
-    .unwrap();
+    let loaded = from_stdin(&SourceSpec::Stdin, yaml).expect("standard input loads");
     let typo = error_at(&loaded, "/audiense");
     let at = typo.location.expect("the typo has a position");
     assert_eq!((at.line, at.column), (5, 1));
     assert_eq!(loaded.label, "<stdin>");
 
     let toml = "# a comment first\nauth_type = \"workload_identity\"\nworkload_identity_provider = \"gcp\"\nidentity_provider_id = \"idp_1\"\nservice_account_id = \"sa_1\"\n";
-    let loaded = load_with_stdin(
-        &SourceSpec::Stdin,
-        DocumentKind::Auto,
-        &env,
-        &mut toml.as_bytes(),
-    )
-    .unwrap();
+    let loaded = from_stdin(&SourceSpec::Stdin, toml).expect("standard input loads");
     assert_clean(&loaded);
 
     // Not TOML, and it looks like TOML: the TOML parser's error, with its position.
     let broken = "auth_type = \"api_key\"\ntimeout = = 3\n";
-    match load_with_stdin(
-        &SourceSpec::Stdin,
-        DocumentKind::Auto,
-        &env,
-        &mut broken.as_bytes(),
-    ) {
+    match from_stdin(&SourceSpec::Stdin, broken) {
         Err(LoadError::Syntax {
             format, location, ..
         }) => assert_eq!((format, location.map(|at| at.line)), ("TOML", Some(2))),
@@ -312,12 +305,7 @@ fn stdin_yaml_and_toml_are_detected_and_keep_their_positions() {
     }
     // YAML that is not a mapping of the right keys is still read as YAML.
     let broken = "auth_type: [api_key\n";
-    match load_with_stdin(
-        &SourceSpec::Stdin,
-        DocumentKind::Auto,
-        &env,
-        &mut broken.as_bytes(),
-    ) {
+    match from_stdin(&SourceSpec::Stdin, broken) {
         Err(LoadError::Syntax { format, .. }) => assert_eq!(format, "YAML"),
         other => panic!("expected a YAML syntax error, got {other:?}"),
     }
@@ -325,18 +313,11 @@ fn stdin_yaml_and_toml_are_detected_and_keep_their_positions() {
 
 #[test]
 fn stdin_as_a_named_file_takes_its_format_and_name() {
-    let env = MapEnv::new();
     let spec = SourceSpec::StdinAs {
         name: PathBuf::from("conf/prod.openai-connection-extra.yaml"),
     };
     // Valid JSON is valid YAML: the name, not the text, decides.
-    let loaded = load_with_stdin(
-        &spec,
-        DocumentKind::Auto,
-        &env,
-        &mut GCP_EXTRA_JSON.as_bytes(),
-    )
-    .unwrap();
+    let loaded = from_stdin(&spec, GCP_EXTRA_JSON).expect("standard input loads");
     assert_clean(&loaded);
     assert_eq!(loaded.label, "conf/prod.openai-connection-extra.yaml");
     assert_eq!(
@@ -346,12 +327,7 @@ fn stdin_as_a_named_file_takes_its_format_and_name() {
     let toml = SourceSpec::StdinAs {
         name: PathBuf::from("x.toml"),
     };
-    match load_with_stdin(
-        &toml,
-        DocumentKind::Auto,
-        &env,
-        &mut GCP_EXTRA_JSON.as_bytes(),
-    ) {
+    match from_stdin(&toml, GCP_EXTRA_JSON) {
         Err(LoadError::Syntax { format, label, .. }) => {
             assert_eq!((format, label.as_str()), ("TOML", "x.toml"));
         }
@@ -361,25 +337,25 @@ fn stdin_as_a_named_file_takes_its_format_and_name() {
         name: PathBuf::from("x.txt"),
     };
     assert!(matches!(
-        load_with_stdin(
-            &unknown,
-            DocumentKind::Auto,
-            &env,
-            &mut GCP_EXTRA_JSON.as_bytes()
-        ),
+        from_stdin(&unknown, GCP_EXTRA_JSON),
         Err(LoadError::UnknownExtension { .. })
     ));
 }
 
+/// Loads the connection `id` from `AIRFLOW_CONN_<ID>` set to `value`, its kind detected.
+fn from_airflow_conn(id: &str, value: impl Into<String>) -> Loaded {
+    let env = MapEnv::new().with(format!("AIRFLOW_CONN_{}", id.to_uppercase()), value);
+    load_ok(&env_conn(id), DocumentKind::Auto, &env)
+}
+
 #[test]
 fn airflow_conn_json_form() {
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_OPENAI_PROD",
+    let loaded = from_airflow_conn(
+        "openai_prod",
         format!(
             "{{\"conn_type\": \"openai\", \"host\": \"https://h.example/v1\", \"password\": \"{SECRET}\"}}"
         ),
     );
-    let loaded = load_ok(&env_conn("openai_prod"), DocumentKind::Auto, &env);
     assert_clean(&loaded);
     assert_eq!(loaded.label, "env AIRFLOW_CONN_OPENAI_PROD");
     assert_eq!(loaded.conn_id.as_deref(), Some("openai_prod"));
@@ -389,8 +365,7 @@ fn airflow_conn_json_form() {
 
 #[test]
 fn airflow_conn_json_form_without_conn_type_is_still_a_connection() {
-    let env = MapEnv::new().with("AIRFLOW_CONN_X", "{\"host\": \"https://h.example/v1\"}");
-    let loaded = load_ok(&env_conn("x"), DocumentKind::Auto, &env);
+    let loaded = from_airflow_conn("x", "{\"host\": \"https://h.example/v1\"}");
     assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     assert_clean(&loaded);
 }
@@ -398,11 +373,10 @@ fn airflow_conn_json_form_without_conn_type_is_still_a_connection() {
 #[test]
 fn uri_form_with_extra_json() {
     let extra = percent_encode(GCP_EXTRA_JSON);
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_OPENAI_WI",
+    let loaded = from_airflow_conn(
+        "openai_wi",
         format!("openai://api.example.com?__extra__={extra}"),
     );
-    let loaded = load_ok(&env_conn("openai_wi"), DocumentKind::Auto, &env);
     assert_clean(&loaded);
     assert_eq!(host(&loaded).as_deref(), Some("api.example.com"));
     assert_eq!(workload(&loaded).service_account_id, "sa_1");
@@ -410,11 +384,10 @@ fn uri_form_with_extra_json() {
 
 #[test]
 fn uri_form_with_plain_query_keys_gives_string_extras() {
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_Q",
+    let loaded = from_airflow_conn(
+        "q",
         "openai://:key@api.example.com?auth_type=workload_identity&workload_identity_provider=gcp&identity_provider_id=idp&service_account_id=sa&audience=https%3A%2F%2Faud.example",
     );
-    let loaded = load_ok(&env_conn("q"), DocumentKind::Auto, &env);
     assert_clean(&loaded);
     match &workload(&loaded).provider {
         ProviderConfig::Gcp(gcp) => assert_eq!(gcp.audience, "https://aud.example"),
@@ -422,11 +395,10 @@ fn uri_form_with_plain_query_keys_gives_string_extras() {
     }
 
     // Query values are strings, as in Airflow: a number-valued key is reported, at the env var.
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_Q",
+    let loaded = from_airflow_conn(
+        "q",
         "openai://h?auth_type=workload_identity&workload_identity_provider=gcp&identity_provider_id=i&service_account_id=s&refresh_buffer_seconds=600",
     );
-    let loaded = load_ok(&env_conn("q"), DocumentKind::Auto, &env);
     let error = error_at(&loaded, "/extra/refresh_buffer_seconds");
     assert_eq!(error.location, None);
     assert!(
@@ -439,11 +411,10 @@ fn uri_form_with_plain_query_keys_gives_string_extras() {
 
 #[test]
 fn uri_host_may_be_an_encoded_base_url() {
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_ENC",
+    let loaded = from_airflow_conn(
+        "enc",
         format!("openai://:{SECRET}@https%3A%2F%2Fapi.Example.com%2Fv1"),
     );
-    let loaded = load_ok(&env_conn("enc"), DocumentKind::Auto, &env);
     assert_clean(&loaded);
     // The encoded form keeps its case; a plain host is lower-cased, as by Python's urlsplit.
     assert_eq!(host(&loaded).as_deref(), Some("https://api.Example.com/v1"));
@@ -452,11 +423,7 @@ fn uri_host_may_be_an_encoded_base_url() {
 
 #[test]
 fn uri_password_is_percent_decoded() {
-    let env = MapEnv::new().with(
-        "AIRFLOW_CONN_P",
-        "openai://:sk%2Fab%40c%3Ad%25@API.EXAMPLE.COM",
-    );
-    let loaded = load_ok(&env_conn("p"), DocumentKind::Auto, &env);
+    let loaded = from_airflow_conn("p", "openai://:sk%2Fab%40c%3Ad%25@API.EXAMPLE.COM");
     assert_clean(&loaded);
     assert_eq!(password(&loaded), "sk/ab@c:d%");
     assert_eq!(host(&loaded).as_deref(), Some("api.example.com"));
@@ -574,14 +541,15 @@ fn connections_file_yaml_hit_miss_and_extra_dejson() {
     }
 }
 
+/// Writes `text` as `name` in a fresh directory (which lives as long as the first value) and
+/// loads it, its kind detected, with the overrides `env` holds.
+fn load_overridden(name: &str, text: &str, env: &MapEnv) -> (tempfile::TempDir, Loaded) {
+    let (dir, path) = written(name, text);
+    (dir, load_ok(&file(&path), DocumentKind::Auto, env))
+}
+
 #[test]
 fn env_overrides_host_password_and_nested_extra() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "conn.json",
-        "{\"conn_type\": \"openai\", \"host\": \"https://old.example/v1\", \"extra\": {\"auth_type\": \"api_key\"}}",
-    );
     let env = MapEnv::new()
         .with("OPENAI_CONN_HOST", "https://new.example/v1")
         .with("OPENAI_CONN_PASSWORD", "12345")
@@ -591,7 +559,11 @@ fn env_overrides_host_password_and_nested_extra() {
         )
         .with("OPENAI_CONN_EXTRA__OPENAI_CLIENT_KWARGS__TIMEOUT", "45")
         .with("UNRELATED", "x");
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    let (_dir, loaded) = load_overridden(
+        "conn.json",
+        "{\"conn_type\": \"openai\", \"host\": \"https://old.example/v1\", \"extra\": {\"auth_type\": \"api_key\"}}",
+        &env,
+    );
     assert_clean(&loaded);
     assert_eq!(host(&loaded).as_deref(), Some("https://new.example/v1"));
     // The password stays a string even though it looks like a number.
@@ -618,10 +590,8 @@ fn env_overrides_host_password_and_nested_extra() {
 
 #[test]
 fn env_override_numbers_are_parsed_like_figment_env() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "extra.json", GCP_EXTRA_JSON);
     let env = MapEnv::new().with("OPENAI_CONN_EXTRA__REFRESH_BUFFER_SECONDS", "1200");
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    let (_dir, loaded) = load_overridden("extra.json", GCP_EXTRA_JSON, &env);
     assert_clean(&loaded);
     // Applied to the bare extra itself, which stays a bare extra.
     assert_eq!(loaded.report.kind(), DocumentKind::Extra);
@@ -630,16 +600,14 @@ fn env_override_numbers_are_parsed_like_figment_env() {
 
 #[test]
 fn error_on_overridden_value_names_the_env_var() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "conn.yaml",
-        "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n",
-    );
     let env = MapEnv::new()
         .with("OPENAI_CONN_EXTRA__AUDIENCE", "[1, 2]")
         .with("OPENAI_CONN_PASSWORD", SECRET);
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    let (_dir, loaded) = load_overridden(
+        "conn.yaml",
+        "conn_type: openai\nextra:\n  auth_type: workload_identity\n  workload_identity_provider: gcp\n  identity_provider_id: idp\n  service_account_id: sa\n",
+        &env,
+    );
     let error = error_at(&loaded, "/extra/audience");
     assert_eq!(
         error.origin.as_deref(),
@@ -661,14 +629,12 @@ fn error_on_overridden_value_names_the_env_var() {
 
 #[test]
 fn host_override_on_a_bare_extra_makes_it_a_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
+    let env = MapEnv::new().with("OPENAI_CONN_HOST", "https://h.example/v1");
+    let (_dir, loaded) = load_overridden(
         "extra.json",
         "{\n  \"auth_type\": \"api_key\",\n  \"bogus\": 1\n}",
+        &env,
     );
-    let env = MapEnv::new().with("OPENAI_CONN_HOST", "https://h.example/v1");
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
     assert_eq!(loaded.report.kind(), DocumentKind::Connection);
     // The file's own finding still points into the file.
     let error = error_at(&loaded, "/extra/bogus");
@@ -678,15 +644,8 @@ fn host_override_on_a_bare_extra_makes_it_a_connection() {
 
 #[test]
 fn nested_override_merges_into_a_string_extra() {
-    let dir = tempfile::tempdir().unwrap();
-    let extra = serde_json::to_string(GCP_EXTRA_JSON).unwrap();
-    let path = write(
-        dir.path(),
-        "conn.json",
-        &format!("{{\"conn_type\": \"openai\", \"extra\": {extra}}}"),
-    );
     let env = MapEnv::new().with("OPENAI_CONN_EXTRA__AUDIENCE", "https://aud.example");
-    let loaded = load_ok(&file(&path), DocumentKind::Auto, &env);
+    let (_dir, loaded) = load_overridden("conn.json", &string_extra_connection(), &env);
     assert_clean(&loaded);
     match &workload(&loaded).provider {
         ProviderConfig::Gcp(gcp) => assert_eq!(gcp.audience, "https://aud.example"),

@@ -8,7 +8,7 @@ use conn_schema::DocumentKind;
 
 mod support;
 
-use support::{assert_clean, assert_says, file, load_ok, write};
+use support::{assert_clean, assert_says, file, load_ok, write, written};
 
 const CUSTOM_EXTRA: &str = r#"{"auth_type": "workload_identity", "workload_identity_provider": "custom",
   "identity_provider_id": "idp", "service_account_id": "sa", "token_type": "jwt",
@@ -16,9 +16,7 @@ const CUSTOM_EXTRA: &str = r#"{"auth_type": "workload_identity", "workload_ident
 
 #[test]
 fn no_override_sets_or_changes_a_token_command() {
-    let dir = tempfile::tempdir().unwrap();
-    let with_command = write(
-        dir.path(),
+    let (dir, with_command) = written(
         "with.json",
         &format!(r#"{{"conn_type": "openai", "extra": {CUSTOM_EXTRA}}}"#),
     );
@@ -87,9 +85,7 @@ fn duplicates_are_never_silent() {
     use conn_load::load_connections_file;
     use conn_schema::{Code, Profile};
 
-    let dir = tempfile::tempdir().unwrap();
-    let json = write(
-        dir.path(),
+    let (dir, json) = written(
         "connections.json",
         "{\"a\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"b\": {\"conn_type\": \"openai\", \"password\": \"x\"},\n \"a\": {\"conn_type\": \"openai\", \"password\": \"y\"}}\n",
     );

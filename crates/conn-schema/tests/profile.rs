@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{assert_same_verdict, fixtures, workspace};
+use common::assert_same_verdict;
+use openai_conn_tests::{json_files, workspace};
 
 use conn_schema::profile::{AIRFLOW_EXTRA_SCHEMA_FILE, is_python_import_path};
 use conn_schema::{
@@ -56,19 +57,27 @@ fn workload(provider: &str, extra: &str) -> String {
     )
 }
 
-#[test]
-fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
-    let text = workload("github_actions", "");
+/// The bare extra of a `provider` connection (with `extra` keys added), and the Airflow profile's
+/// errors in it, the first of which is checked to sit on the provider's value and to say that
+/// Airflow has no such provider.
+fn unknown_to_airflow(provider: &str, extra: &str) -> (String, Vec<Diagnostic>) {
+    let text = workload(provider, extra);
     let found = airflow_errors(&text);
-    assert_eq!(found.len(), 1, "{found:?}");
     assert_at(&found[0], "/workload_identity_provider", 3, 33);
     assert!(
         found[0]
             .message
-            .contains("no workload_identity_provider \"github_actions\""),
+            .contains(&format!("no workload_identity_provider {provider:?}")),
         "{}",
         found[0].message
     );
+    (text, found)
+}
+
+#[test]
+fn github_actions_is_an_error_on_its_value_only_under_the_airflow_profile() {
+    let (text, found) = unknown_to_airflow("github_actions", "");
+    assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0]
             .message
@@ -175,7 +184,7 @@ fn airflow_schema_and_airflow_profile_agree_on_every_fixture() {
     let mut compared = 0;
     let mut rejected_only_by_airflow = 0;
     for directory in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples"] {
-        for path in fixtures(directory) {
+        for path in json_files(directory) {
             let bytes = std::fs::read(&path).expect("fixture");
             let report = validate_bytes_for(&bytes, DocumentKind::Auto, Profile::Airflow);
             if !report.well_formed() || report.kind() != DocumentKind::Extra {
@@ -232,18 +241,9 @@ fn token_provider_rule_and_schema_pattern_agree() {
 
 #[test]
 fn x509_is_an_error_under_the_airflow_profile_and_the_airflow_schema_agrees() {
-    let text = workload(
+    let (text, _) = unknown_to_airflow(
         "x509",
         ",\n  \"certificate_path\": \"/tls/tls.crt\",\n  \"private_key_path\": \"/tls/tls.key\"",
-    );
-    let found = airflow_errors(&text);
-    assert_at(&found[0], "/workload_identity_provider", 3, 33);
-    assert!(
-        found[0]
-            .message
-            .contains("no workload_identity_provider \"x509\""),
-        "{}",
-        found[0].message
     );
     let value: Value = serde_json::from_str(&text).expect("JSON");
     assert!(!airflow_schema().errors(&value).is_empty());

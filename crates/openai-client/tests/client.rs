@@ -15,7 +15,7 @@ use openai_conn_client::{
 use serde_json::json;
 use support::{
     CountingSource, Mock, Reply, connect_workload_identity, oauth, parse,
-    workload_identity_connection,
+    workload_identity_connection, workload_identity_document,
 };
 
 fn api_status(error: &OpenAIError) -> Option<u16> {
@@ -144,16 +144,9 @@ async fn without_workload_identity_a_401_is_not_retried() {
 #[tokio::test]
 async fn under_workload_identity_no_request_carries_the_configured_api_key() {
     let mock = Mock::start().await;
-    let document = json!({
-        "conn_type": "openai",
-        "host": mock.api_base(),
-        "password": "sk-password-must-not-leak",
-        "extra": {
-            "auth_type": "workload_identity",
-            "workload_identity_provider": "custom",
-            "token_provider": "test",
-            "identity_provider_id": "idp-1",
-            "service_account_id": "sa-1",
+    let mut document = workload_identity_document(
+        &mock,
+        json!({
             "openai_client_kwargs": {
                 "api_key": "sk-kwargs-must-not-leak",
                 "default_headers": {
@@ -167,8 +160,9 @@ async fn under_workload_identity_no_request_carries_the_configured_api_key() {
                     "X-Trace": "t1"
                 }
             }
-        }
-    });
+        }),
+    );
+    document["password"] = json!("sk-password-must-not-leak");
     let connection = parse(&document);
     let env = MapEnv::new().with("OPENAI_API_KEY", "sk-env-must-not-leak");
     let options = mock

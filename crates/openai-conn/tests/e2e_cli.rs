@@ -348,16 +348,21 @@ async fn no_secret_in_any_output_even_at_trace_level() {
     assert!(!text(&shown.stderr).contains(ACCESS) && !text(&shown.stdout).contains(SUBJECT));
 }
 
-/// A mock metadata endpoint answering `SUBJECT` on `route`, with what it must receive.
+/// A mock metadata endpoint answering `body` to a GET of `route` that carries what it must
+/// receive: the query parameters and headers, as (name, value) pairs.
 async fn metadata_mock(
     server: &MockServer,
     route: &str,
-    matchers: Vec<(&str, &str)>,
+    query: &[(&str, &str)],
+    headers: &[(&str, &str)],
     body: ResponseTemplate,
 ) {
     let mut mock = Mock::given(method("GET")).and(path(route));
-    for (name, value) in matchers {
-        mock = mock.and(query_param(name, value));
+    for (name, value) in query {
+        mock = mock.and(query_param(*name, *value));
+    }
+    for (name, value) in headers {
+        mock = mock.and(header(*name, *value));
     }
     mock.respond_with(body).mount(server).await;
 }
@@ -368,11 +373,12 @@ async fn azure_imds_end_to_end() {
     metadata_mock(
         &server,
         "/metadata/identity/oauth2/token",
-        vec![
+        &[
             ("api-version", "2018-02-01"),
             ("resource", "https://management.azure.com/"),
             ("client_id", "cid-e2e"),
         ],
+        &[],
         ResponseTemplate::new(200)
             .set_body_json(json!({"access_token": SUBJECT, "expires_in": "86399"})),
     )
@@ -416,19 +422,19 @@ async fn source_end_to_end(server: &MockServer, provider: &str, env: &[(&str, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azure_app_service_end_to_end() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
-    Mock::given(method("GET"))
-        .and(path("/msi/token"))
-        .and(query_param("api-version", "2019-08-01"))
-        .and(header("x-identity-header", "app-service-header-SECRET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": SUBJECT, "expires_on": "1700000000"})),
-        )
-        .mount(&server)
-        .await;
+    let identity_header = "app-service-header-SECRET";
+    metadata_mock(
+        &server,
+        "/msi/token",
+        &[("api-version", "2019-08-01")],
+        &[("x-identity-header", identity_header)],
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": SUBJECT, "expires_on": "1700000000"})),
+    )
+    .await;
     let env = [
         ("IDENTITY_ENDPOINT", format!("{}/msi/token", server.uri())),
-        ("IDENTITY_HEADER", "app-service-header-SECRET".to_owned()),
+        ("IDENTITY_HEADER", identity_header.to_owned()),
     ];
     source_end_to_end(&server, "azure", &env).await;
 }
@@ -436,15 +442,14 @@ async fn azure_app_service_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcp_metadata_end_to_end() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:id_token").await;
-    Mock::given(method("GET"))
-        .and(path(
-            "/computeMetadata/v1/instance/service-accounts/default/identity",
-        ))
-        .and(query_param("audience", "https://api.openai.com/v1"))
-        .and(header("Metadata-Flavor", "Google"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!("{SUBJECT}\n")))
-        .mount(&server)
-        .await;
+    metadata_mock(
+        &server,
+        "/computeMetadata/v1/instance/service-accounts/default/identity",
+        &[("audience", "https://api.openai.com/v1")],
+        &[("Metadata-Flavor", "Google")],
+        ResponseTemplate::new(200).set_body_string(format!("{SUBJECT}\n")),
+    )
+    .await;
     let host = server.uri().trim_start_matches("http://").to_owned();
     source_end_to_end(&server, "gcp", &[("GCE_METADATA_HOST", host)]).await;
 }
@@ -452,23 +457,25 @@ async fn gcp_metadata_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_actions_oidc_end_to_end() {
     let server = exchange_and_api("urn:ietf:params:oauth:token-type:jwt").await;
-    Mock::given(method("GET"))
-        .and(path("/_apis/idtoken"))
-        .and(query_param("api-version", "2.0"))
-        .and(query_param("audience", "https://api.openai.com/v1"))
-        .and(header("authorization", "Bearer actions-request-SECRET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": SUBJECT})))
-        .mount(&server)
-        .await;
+    let request_token = "actions-request-SECRET";
+    let bearer = format!("Bearer {request_token}");
+    metadata_mock(
+        &server,
+        "/_apis/idtoken",
+        &[
+            ("api-version", "2.0"),
+            ("audience", "https://api.openai.com/v1"),
+        ],
+        &[("authorization", bearer.as_str())],
+        ResponseTemplate::new(200).set_body_json(json!({"value": SUBJECT})),
+    )
+    .await;
     let env = [
         (
             "ACTIONS_ID_TOKEN_REQUEST_URL",
             format!("{}/_apis/idtoken?api-version=2.0", server.uri()),
         ),
-        (
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-            "actions-request-SECRET".to_owned(),
-        ),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token.to_owned()),
     ];
     source_end_to_end(&server, "github_actions", &env).await;
 }

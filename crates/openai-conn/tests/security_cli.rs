@@ -13,6 +13,11 @@ fn both(output: &Output) -> String {
     format!("{}{}", text(&output.stdout), text(&output.stderr))
 }
 
+/// Asserts that `output` exited with `code`; a failure names `case` and shows both streams.
+fn assert_exit(output: &Output, code: i32, case: impl std::fmt::Display) {
+    assert_eq!(output.status.code(), Some(code), "{case}: {}", both(output));
+}
+
 /// URLs whose user info the client reads although they do not look like `scheme://user@host`.
 const USER_INFO_FORMS: &[&str] = &[
     "https:///user:PW-SECRET@api.example.com/v1",
@@ -41,6 +46,15 @@ fn workload_file(directory: &tempfile::TempDir, token: &str) -> String {
     )
 }
 
+/// An API key connection that sets no URL, written as `name` in `directory`.
+fn api_key_file(directory: &tempfile::TempDir, name: &str) -> String {
+    write(
+        directory,
+        name,
+        r#"{"conn_type": "openai", "password": "sk-x"}"#,
+    )
+}
+
 /// The three places an API key connection takes its URL `form` from: `host`, `base_url` in
 /// `extra`, and `OPENAI_BASE_URL` beside a connection that sets neither. Each is a file and the
 /// environment to run it with.
@@ -57,11 +71,7 @@ fn url_places(directory: &tempfile::TempDir, form: &str) -> [(String, Vec<(Strin
             "extra": {"openai_client_kwargs": {"base_url": form}}})
         .to_string(),
     );
-    let bare = write(
-        directory,
-        "bare.json",
-        r#"{"conn_type": "openai", "password": "sk-x"}"#,
-    );
+    let bare = api_key_file(directory, "bare.json");
     [
         (host, vec![]),
         (base_url, vec![]),
@@ -84,7 +94,7 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
         for (file, env) in url_places(&directory, form) {
             let env = pairs(&env);
             let output = run_with(&["validate", &file], &env);
-            assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+            assert_exit(&output, 1, format_args!("{form}"));
             assert!(
                 text(&output.stdout).contains("error[credentials-in-url]"),
                 "{form} {env:?}: {}",
@@ -92,12 +102,7 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
             );
             for command in ["plan", "token", "test"] {
                 let output = run_with(&[command, &file], &env);
-                assert_eq!(
-                    output.status.code(),
-                    Some(1),
-                    "{command} {form}: {}",
-                    both(&output)
-                );
+                assert_exit(&output, 1, format_args!("{command} {form}"));
                 assert!(
                     !both(&output).contains("PW-SECRET"),
                     "{command} {form}: {}",
@@ -116,7 +121,7 @@ fn every_user_info_form_is_refused_and_never_printed_wherever_the_url_is_set() {
             );
         }
         let output = run_with(&["token", &workload], &env);
-        assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+        assert_exit(&output, 1, format_args!("{form}"));
     }
 }
 
@@ -125,23 +130,24 @@ fn every_cleartext_form_is_named_wherever_the_url_is_set() {
     let (directory, token) = written("token", "subject-token");
     let workload = workload_file(&directory, &token);
     for form in CLEARTEXT_FORMS {
-        let places = url_places(&directory, form);
-        for (file, env) in &places {
+        let [host, base_url, variable] = url_places(&directory, form);
+        // `validate` warns on standard output wherever the URL is set; `plan` on standard error
+        // for the host and the variable (not for `base_url`).
+        let stdout: fn(&Output) -> String = |output| text(&output.stdout);
+        let stderr: fn(&Output) -> String = |output| text(&output.stderr);
+        let warnings = [
+            ("validate", &host, stdout, "warning[cleartext-http]"),
+            ("validate", &base_url, stdout, "warning[cleartext-http]"),
+            ("validate", &variable, stdout, "warning[cleartext-http]"),
+            ("plan", &host, stderr, "is plain http"),
+            ("plan", &variable, stderr, "is plain http"),
+        ];
+        for (subcommand, (file, env), stream, warning) in warnings {
             let env = pairs(env);
-            let output = run_with(&["validate", file], &env);
+            let output = run_with(&[subcommand, file], &env);
             assert!(
-                text(&output.stdout).contains("warning[cleartext-http]"),
-                "{form} {env:?}: {}",
-                both(&output)
-            );
-        }
-        // `plan` warns for the host and the variable (not for `base_url`).
-        for (file, env) in [&places[0], &places[2]] {
-            let env = pairs(env);
-            let output = run_with(&["plan", file], &env);
-            assert!(
-                text(&output.stderr).contains("is plain http"),
-                "{form} {env:?}: {}",
+                stream(&output).contains(warning),
+                "{subcommand} {form} {env:?}: {}",
                 both(&output)
             );
         }
@@ -150,7 +156,7 @@ fn every_cleartext_form_is_named_wherever_the_url_is_set() {
             &["token", &workload],
             &[("OPENAI_TOKEN_EXCHANGE_URL", form)],
         );
-        assert_eq!(output.status.code(), Some(1), "{form}: {}", both(&output));
+        assert_exit(&output, 1, format_args!("{form}"));
         assert!(
             text(&output.stderr).contains("plain http is only allowed to a loopback host"),
             "{form}: {}",
@@ -275,7 +281,7 @@ fn a_yaml_or_toml_syntax_error_is_a_finding_with_its_position_in_every_format() 
     );
     for file in [&yaml, &toml] {
         let output = run_with(&["validate", "--format", "json", file], &[]);
-        assert_eq!(output.status.code(), Some(1), "{file}: {}", both(&output));
+        assert_exit(&output, 1, format_args!("{file}"));
         let findings: serde_json::Value =
             serde_json::from_slice(&output.stdout).expect("a JSON array");
         let findings = findings.as_array().expect("an array");
@@ -312,14 +318,9 @@ fn a_yaml_or_toml_syntax_error_is_a_finding_with_its_position_in_every_format() 
 
 #[test]
 fn a_closed_or_full_standard_error_is_exit_2_not_a_panic() {
-    let directory = tempfile::tempdir().expect("temp dir");
+    let (directory, invalid) = written("invalid.json", r#"{"conn_type": "openai", "x": 1}"#);
     let missing = directory.path().join("missing.json");
     let missing = missing.to_str().expect("UTF-8 temp path");
-    let invalid = write(
-        &directory,
-        "invalid.json",
-        r#"{"conn_type": "openai", "x": 1}"#,
-    );
     let plain = write(
         &directory,
         "plain.json",
@@ -372,12 +373,7 @@ fn an_override_cannot_run_a_program() {
     ] {
         for subcommand in ["validate", "plan", "token", "test"] {
             let output = run_with(&[subcommand, &connection], &[(name, value)]);
-            assert_eq!(
-                output.status.code(),
-                Some(1),
-                "{subcommand} {name}: {}",
-                both(&output)
-            );
+            assert_exit(&output, 1, format_args!("{subcommand} {name}"));
             assert!(
                 text(&output.stderr).contains(name)
                     && text(&output.stderr).contains("may not set token_command"),
@@ -394,11 +390,7 @@ fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
     use std::os::unix::ffi::OsStrExt as _;
 
     let (directory, token) = written("token", "subject-token");
-    let api_key = write(
-        &directory,
-        "key.json",
-        r#"{"conn_type": "openai", "password": "sk-x"}"#,
-    );
+    let api_key = api_key_file(&directory, "key.json");
     let workload = workload_file(&directory, &token);
     let not_utf8 = std::ffi::OsStr::from_bytes(b"https://api.example.com/\xff");
     for (file, var, subcommands) in [
@@ -419,12 +411,7 @@ fn a_non_utf8_base_or_exchange_url_is_an_error_naming_the_variable() {
                 .stdin(Stdio::null())
                 .output()
                 .expect("openai-conn runs");
-            assert_eq!(
-                output.status.code(),
-                Some(1),
-                "{subcommand} {var}: {}",
-                both(&output)
-            );
+            assert_exit(&output, 1, format_args!("{subcommand} {var}"));
             assert!(
                 both(&output).contains(var) && both(&output).contains("not valid UTF-8"),
                 "{subcommand} {var}: {}",
@@ -474,12 +461,7 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
     for subcommand in ["token", "test"] {
         let output =
             support::run_async(vec![subcommand.to_owned(), connection.clone()], env.clone()).await;
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{subcommand}: {}",
-            both(&output)
-        );
+        assert_exit(&output, 0, format_args!("{subcommand}"));
     }
     let seen = proxy.received_requests().await.expect("recording");
     assert!(seen.is_empty(), "the proxy saw {} requests", seen.len());
@@ -513,14 +495,20 @@ fn x509_connection(
     write(directory, "x509.json", &document.to_string())
 }
 
-#[test]
-fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
-    use std::os::unix::fs::PermissionsExt as _;
-
+/// A fresh directory holding a client certificate of a fresh CA and its key, and their paths.
+fn x509_client_files() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let directory = tempfile::tempdir().expect("temp dir");
     let (cert, key) = providers_x509::testing::TestCa::new("ca")
         .client("workload")
         .write(directory.path(), "client");
+    (directory, cert, key)
+}
+
+#[test]
+fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (directory, cert, key) = x509_client_files();
     let connection = x509_connection(&directory, &cert, &key, None, None);
     for (mode, warned) in [(0o600, false), (0o644, true), (0o640, true)] {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).expect("chmod");
@@ -531,7 +519,7 @@ fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
             "{mode:o}: {}",
             both(&output)
         );
-        assert_eq!(output.status.code(), Some(0), "{mode:o}: {}", both(&output));
+        assert_exit(&output, 0, format_args!("{mode:o}"));
         // `token` fails later (no exchange answers at the default URL is never reached: the
         // exchange URL is refused first), but the warning comes before.
         for subcommand in ["plan", "token"] {
@@ -551,10 +539,7 @@ fn an_exposed_private_key_is_a_warning_in_validate_plan_and_token() {
 
 #[test]
 fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = providers_x509::testing::TestCa::new("ca")
-        .client("workload")
-        .write(directory.path(), "client");
+    let (directory, cert, key) = x509_client_files();
     for (host, base_url, at) in [
         (Some("http://127.0.0.1:8080/v1"), None, "host"),
         (None, Some("http://api.example.com/v1"), "base_url"),
@@ -566,7 +551,7 @@ fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
     ] {
         let connection = x509_connection(&directory, &cert, &key, host, base_url);
         let output = run_with(&["validate", &connection], &[]);
-        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+        assert_exit(&output, 1, format_args!("{at}"));
         assert!(
             text(&output.stdout).contains(&format!(
                 "error[invalid-url]: \"{at}\" must be https under x509 workload identity"
@@ -575,13 +560,13 @@ fn validate_refuses_a_plain_http_base_under_x509_as_test_does() {
             both(&output)
         );
         let output = run_with(&["test", &connection], &[]);
-        assert_eq!(output.status.code(), Some(1), "{at}: {}", both(&output));
+        assert_exit(&output, 1, format_args!("{at}"));
     }
     // https is fine, and so is a document without a base (the mutual-TLS default).
     for (host, base_url) in [(Some("https://api.example.com/v1"), None), (None, None)] {
         let connection = x509_connection(&directory, &cert, &key, host, base_url);
         let output = run_with(&["validate", &connection], &[]);
-        assert_eq!(output.status.code(), Some(0), "{}", both(&output));
+        assert_exit(&output, 0, "");
     }
 }
 
@@ -610,7 +595,7 @@ async fn server_text_never_repeats_a_configured_header_or_query_value() {
         .to_string(),
     );
     let output = support::run_async(vec!["test".to_owned(), connection], Vec::new()).await;
-    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert_exit(&output, 1, "");
     let printed = both(&output);
     assert!(!printed.contains("SECRET"), "{printed}");
     assert!(
@@ -844,7 +829,7 @@ fn a_body_that_stalls_past_the_timeout_prints_no_url_query_or_path_secret() {
         .to_string(),
     );
     let output = run_with(&["test", &connection], &[]);
-    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert_exit(&output, 1, "");
     let request = request_lines
         .try_recv()
         .expect("the server saw the request");

@@ -3,8 +3,9 @@
 use conn_schema::{DocumentKind, validate_bytes};
 mod support;
 
+use openai_conn_tests::json_files;
 use serde_json::Value;
-use support::{json_files, run, run_exiting, stdout, with_stdin, workspace};
+use support::{run, run_exiting, stdout, with_stdin, workspace};
 
 /// The CLI and the library give the same verdict, and the same diagnostics, on every fixture and
 /// example.

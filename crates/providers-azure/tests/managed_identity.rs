@@ -7,8 +7,8 @@ use providers_azure::HttpSource;
 use providers_azure::{AzureError, AzureSource, Endpoint, HttpError, SourceHttpError};
 use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, TokenType};
 use providers_http::conformance::{
-    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
-    serving, serving_in_turn,
+    assert_failed_at, cause_of, exact_request, fails_at_once, fetch_once, recorded, renderings,
+    request_count, serving, serving_in_turn, sleeping_on_record,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -33,8 +33,7 @@ fn imds_source(
     select: impl FnOnce(AzureSource) -> AzureSource,
 ) -> (AzureSource, Arc<Mutex<Vec<Duration>>>) {
     let env = MapEnv::new().with("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.uri());
-    let (sleep, delays) = recording_sleep();
-    (select(azure(env)).with_sleep(sleep), delays)
+    sleeping_on_record(select(azure(env)))
 }
 
 fn system_assigned(source: AzureSource) -> AzureSource {
@@ -73,7 +72,15 @@ async fn imds_replying(
 #[tokio::test]
 async fn imds_request_is_exact_and_the_token_is_the_access_token() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
+    let (source, delays) = imds_source(&server, |source| {
+        source
+            .with_client_id("cid-1")
+            .with_object_id("oid-2")
+            .with_msi_res_id("/subscriptions/s/identities/u")
+            .with_api_version("2018-02-01")
+    });
+    // The request those selectors make.
+    let exact = Mock::given(method("GET"))
         .and(path(IMDS_PATH))
         .and(query_param("api-version", "2018-02-01"))
         .and(query_param("resource", "api://openai-wi"))
@@ -81,26 +88,13 @@ async fn imds_request_is_exact_and_the_token_is_the_access_token() {
         .and(query_param("object_id", "oid-2"))
         .and(query_param("msi_res_id", "/subscriptions/s/identities/u"))
         .and(header("Metadata", "true"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (source, _) = imds_source(&server, |source| {
-        source
-            .with_client_id("cid-1")
-            .with_object_id("oid-2")
-            .with_msi_res_id("/subscriptions/s/identities/u")
-            .with_api_version("2018-02-01")
-    });
-    let token = source.fetch().await.expect("token");
-    assert_eq!(token.secret().expose_secret(), TOKEN);
-    assert_eq!(token.token_type(), TokenType::Jwt);
+        .respond_with(token_reply());
+    let request = exact_request(&server, exact, &source, &delays, TOKEN, TokenType::Jwt).await;
     assert_eq!(AzureSource::TOKEN_TYPE, TokenType::Jwt);
-    let requests = server.received_requests().await.expect("recording");
-    assert!(requests[0].headers.get("x-identity-header").is_none());
+    assert!(request.headers.get("x-identity-header").is_none());
     // The exact query, in order and form-encoded, with nothing else in it.
     assert_eq!(
-        requests[0].url.query(),
+        request.url.query(),
         Some(
             "api-version=2018-02-01&resource=api%3A%2F%2Fopenai-wi&client_id=cid-1&object_id=oid-2\
              &msi_res_id=%2Fsubscriptions%2Fs%2Fidentities%2Fu"
@@ -160,12 +154,11 @@ async fn status_400_is_identity_not_assigned_and_not_retried() {
         .mount(&server)
         .await;
     let (source, delays) = imds_source(&server, |source| source.with_client_id("cid-9"));
-    let error = fetch_error(&source).await;
+    let error = fails_at_once(&source, &server, &delays).await;
     assert!(matches!(
         azure_error(&error),
         AzureError::IdentityNotAssigned { .. }
     ));
-    assert!(!error.is_transient());
     let message = error.to_string();
     assert!(
         message.contains(
@@ -181,7 +174,6 @@ async fn status_400_is_identity_not_assigned_and_not_retried() {
         !message.contains("Identity not found"),
         "the body's description stays out: {message}"
     );
-    assert!(recorded(&delays).is_empty());
 }
 
 #[tokio::test]
@@ -225,10 +217,9 @@ async fn malformed_and_empty_replies_are_errors() {
             "the reply of IMDS is malformed: expected a non-empty access_token",
         ),
     ] {
-        let (server, source, _) =
+        let (server, source, delays) =
             imds_replying(ResponseTemplate::new(200).set_body_json(body)).await;
-        let error = fetch_error(&source).await;
-        assert_eq!(request_count(&server).await, 1, "one request");
+        let error = fails_at_once(&source, &server, &delays).await;
         assert!(
             matches!(
                 azure_error(&error),
@@ -366,8 +357,8 @@ async fn connection_errors_are_transient_and_retried() {
         "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         format!("http://127.0.0.1:{port}"),
     );
-    let (sleep, slept) = recording_sleep();
-    let source = azure(env).with_sleep(sleep).with_retry_policy(
+    let (source, slept) = sleeping_on_record(azure(env));
+    let source = source.with_retry_policy(
         RetryPolicy::exponential(2, Duration::from_secs(1), Duration::from_secs(4))
             .without_delays(),
     );

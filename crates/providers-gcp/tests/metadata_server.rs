@@ -9,8 +9,8 @@ use providers_gcp::{
     DEFAULT_RETRY_POLICY, GcpError, GcpSource, HttpError, IDENTITY_PATH, SourceHttpError,
 };
 use providers_http::conformance::{
-    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
-    serving, serving_in_turn,
+    assert_failed_at, cause_of, exact_request, fails_at_once, fetch_once, renderings,
+    request_count, serving, serving_in_turn, sleeping_on_record,
 };
 use secrecy::ExposeSecret;
 use wiremock::matchers::{header, method, path, query_param};
@@ -28,26 +28,12 @@ fn host_of(server: &MockServer) -> String {
 /// recording sleep (so backoff is observed, never waited for).
 fn source_for(server: &MockServer, audience: &str) -> (GcpSource, Arc<Mutex<Vec<Duration>>>) {
     let env = MapEnv::new().with("GCE_METADATA_HOST", host_of(server));
-    let (sleep, delays) = recording_sleep();
-    (
-        GcpSource::new(audience, Arc::new(env))
-            .expect("the client builds")
-            .with_sleep(sleep),
-        delays,
-    )
+    sleeping_on_record(GcpSource::new(audience, Arc::new(env)).expect("the client builds"))
 }
 
-/// Fetches with `source`, which must fail with a [`GcpError`] matching `pattern`; gives the error.
-macro_rules! fetch_fails_with {
-    ($source:expr, $pattern:pat) => {{
-        let error = $source.fetch().await.expect_err("the fetch fails");
-        assert!(
-            matches!(gcp_error(&error), $pattern),
-            "expected {}, got {error:?}",
-            stringify!($pattern)
-        );
-        error
-    }};
+/// The metadata server's reply: the identity token is the body.
+fn token_body(body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_string(body)
 }
 
 fn gcp_error(error: &SourceError) -> &GcpError {
@@ -57,24 +43,15 @@ fn gcp_error(error: &SourceError) -> &GcpError {
 #[tokio::test]
 async fn request_is_exact_and_the_token_is_the_trimmed_body() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
+    let exact = Mock::given(method("GET"))
         .and(path(IDENTITY_PATH))
         .and(query_param("audience", OPENAI_AUDIENCE))
         .and(header("Metadata-Flavor", "Google"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!("  {TOKEN}\n\n")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        .respond_with(token_body(&format!("  {TOKEN}\n\n")));
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
+    let request = exact_request(&server, exact, &source, &delays, TOKEN, TokenType::Id).await;
     assert_eq!(GcpSource::TOKEN_TYPE, TokenType::Id);
-    assert!(recorded(&delays).is_empty());
-    // The audience is the only query parameter, and it is url-encoded on the wire.
-    assert_eq!(
-        request.url.query(),
-        Some("audience=https%3A%2F%2Fapi.openai.com%2Fv1")
-    );
     assert_eq!(
         request
             .headers
@@ -85,22 +62,28 @@ async fn request_is_exact_and_the_token_is_the_trimmed_body() {
     assert!(request.headers.get("authorization").is_none());
 }
 
+/// The audience, the default one as a configured one, is the only query parameter, and it is
+/// url-encoded on the wire.
 #[tokio::test]
-async fn a_configured_audience_is_sent_url_encoded() {
-    let server = serving(
-        IDENTITY_PATH,
-        ResponseTemplate::new(200).set_body_string(TOKEN),
-    )
-    .await;
-    let audience = "api://openai wi/?team=a&b";
-    let (source, _) = source_for(&server, audience);
-    assert_eq!(source.audience(), audience);
+async fn the_default_and_a_configured_audience_are_sent_url_encoded() {
+    let audiences = [
+        (
+            OPENAI_AUDIENCE,
+            "audience=https%3A%2F%2Fapi.openai.com%2Fv1",
+        ),
+        (
+            "api://openai wi/?team=a&b",
+            "audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b",
+        ),
+    ];
+    for (audience, query) in audiences {
+        let server = serving(IDENTITY_PATH, token_body(TOKEN)).await;
+        let (source, _) = source_for(&server, audience);
+        assert_eq!(source.audience(), audience);
 
-    let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
-    assert_eq!(
-        request.url.query(),
-        Some("audience=api%3A%2F%2Fopenai+wi%2F%3Fteam%3Da%26b")
-    );
+        let request = fetch_once(&source, &server, TOKEN, TokenType::Id).await;
+        assert_eq!(request.url.query(), Some(query), "{audience}");
+    }
 }
 
 /// An environment whose `GCE_METADATA_HOST` the test can change between fetches.
@@ -126,7 +109,7 @@ async fn gce_metadata_host_is_read_at_every_fetch() {
     let second = MockServer::start().await;
     for (server, body) in [(&first, "eyJ.first"), (&second, "eyJ.second")] {
         Mock::given(path(IDENTITY_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .respond_with(token_body(body))
             .expect(1)
             .mount(server)
             .await;
@@ -164,56 +147,44 @@ async fn an_invalid_gce_metadata_host_fails_before_any_request() {
     assert_eq!(request_count(&server).await, 0);
 }
 
+/// Bodies the source cannot read a token from, each with what the error says it expected.
+const UNREADABLE_BODIES: [(&[u8], &str); 3] = [
+    (b"", "a non-empty identity token"),
+    (b" \n\t ", "a non-empty identity token"),
+    (&[0xff, 0xfe, b'e', b'y'], "an identity token in utf-8"),
+];
+
 #[tokio::test]
-async fn an_empty_or_blank_body_is_an_error_and_not_retried() {
-    for body in ["", " \n\t "] {
+async fn an_empty_blank_or_non_utf8_body_is_an_error_and_not_retried() {
+    for (body, expected) in UNREADABLE_BODIES {
         let server = serving(
             IDENTITY_PATH,
-            ResponseTemplate::new(200).set_body_string(body),
+            ResponseTemplate::new(200).set_body_bytes(body),
         )
         .await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-        let error = fetch_fails_with!(
-            source,
-            GcpError::Http(HttpError::Malformed {
-                status: 200,
-                expected: "a non-empty identity token",
-                ..
-            })
+        let error = fails_at_once(&source, &server, &delays).await;
+        assert!(
+            matches!(
+                gcp_error(&error),
+                GcpError::Http(HttpError::Malformed { status: 200, expected: said, .. })
+                    if *said == expected
+            ),
+            "body {body:?}: {error:?}"
         );
         assert_failed_at(&error, "reading the metadata server reply", false);
+        let cause = format!(
+            "the reply of the metadata server at {} is malformed: expected {expected}",
+            host_of(&server)
+        );
+        assert_eq!(gcp_error(&error).to_string(), cause, "body {body:?}");
         assert_eq!(
             error.to_string(),
-            format!(
-                "gcp token source failed while reading the metadata server reply: the reply of \
-                 the metadata server at {} is malformed: expected a non-empty identity token",
-                host_of(&server)
-            )
+            format!("gcp token source failed while reading the metadata server reply: {cause}"),
+            "body {body:?}"
         );
-        assert_eq!(request_count(&server).await, 1);
-        assert!(recorded(&delays).is_empty());
     }
-}
-
-#[tokio::test]
-async fn a_body_that_is_not_utf8_is_an_error() {
-    let server = serving(
-        IDENTITY_PATH,
-        ResponseTemplate::new(200).set_body_bytes(vec![0xff, 0xfe, b'e', b'y']),
-    )
-    .await;
-    let (source, _) = source_for(&server, OPENAI_AUDIENCE);
-    let error = fetch_fails_with!(source, GcpError::Http(HttpError::Malformed { .. }));
-    assert_eq!(
-        gcp_error(&error).to_string(),
-        format!(
-            "the reply of the metadata server at {} is malformed: expected an identity token in \
-             utf-8",
-            host_of(&server)
-        )
-    );
-    assert_eq!(request_count(&server).await, 1);
 }
 
 #[tokio::test]
@@ -249,7 +220,7 @@ async fn a_404_says_what_is_probably_wrong() {
 async fn no_token_or_body_reaches_debug_output_or_error_text() {
     // An error reply that echoes the token, then a success.
     let denied = ResponseTemplate::new(403).set_body_string(format!("denied for token {TOKEN}"));
-    let success = ResponseTemplate::new(200).set_body_string(TOKEN);
+    let success = token_body(TOKEN);
     let server = serving_in_turn(IDENTITY_PATH, [(denied, 1)], success).await;
     let (source, _) = source_for(&server, OPENAI_AUDIENCE);
 

@@ -7,8 +7,8 @@ use providers_core::{MapEnv, RetryPolicy, SourceError, SubjectTokenSource, Token
 use providers_github::HttpSource;
 use providers_github::{GithubActionsError, GithubActionsSource, HttpError};
 use providers_http::conformance::{
-    assert_failed_at, cause_of, fetch_once, recorded, recording_sleep, renderings, request_count,
-    serving, serving_in_turn,
+    assert_failed_at, cause_of, exact_request, fails_at_once, fetch_once, renderings,
+    request_count, serving, serving_in_turn, sleeping_on_record,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -37,13 +37,9 @@ fn source_for(
     server: &MockServer,
     audience: &str,
 ) -> (GithubActionsSource, Arc<Mutex<Vec<Duration>>>) {
-    let (sleep, delays) = recording_sleep();
     let env = env_for(request_url(server));
-    (
-        GithubActionsSource::new(audience, Arc::new(env))
-            .expect("the client builds")
-            .with_sleep(sleep),
-        delays,
+    sleeping_on_record(
+        GithubActionsSource::new(audience, Arc::new(env)).expect("the client builds"),
     )
 }
 
@@ -83,21 +79,17 @@ fn token_reply() -> ResponseTemplate {
 #[tokio::test]
 async fn request_is_exact_and_the_token_is_the_value_field() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
+    let exact = Mock::given(method("GET"))
         .and(path(TOKEN_PATH))
         .and(query_param("api-version", "2.0"))
         .and(query_param("audience", OPENAI_AUDIENCE))
         .and(header("Authorization", format!("Bearer {REQUEST_TOKEN}")))
         .and(header("Accept", "application/json"))
-        .respond_with(token_reply())
-        .expect(1)
-        .mount(&server)
-        .await;
+        .respond_with(token_reply());
     let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
 
-    let request = fetch_once(&source, &server, TOKEN, TokenType::Jwt).await;
+    let request = exact_request(&server, exact, &source, &delays, TOKEN, TokenType::Jwt).await;
     assert_eq!(GithubActionsSource::TOKEN_TYPE, TokenType::Jwt);
-    assert!(recorded(&delays).is_empty());
     // The audience follows the runner's own query with `&`, url-encoded.
     assert_eq!(
         request.url.query(),
@@ -191,7 +183,7 @@ async fn a_reply_without_a_usable_value_is_an_error() {
     for reply in bodies {
         let server = serving(TOKEN_PATH, reply).await;
         let (source, delays) = source_for(&server, OPENAI_AUDIENCE);
-        let error = source.fetch().await.expect_err("no value");
+        let error = fails_at_once(&source, &server, &delays).await;
         assert!(
             matches!(
                 github_error(&error),
@@ -205,9 +197,6 @@ async fn a_reply_without_a_usable_value_is_an_error() {
              the github actions token endpoint at 127.0.0.1 is malformed: expected a non-empty \
              string `value`"
         );
-        assert!(!error.is_transient());
-        assert_eq!(request_count(&server).await, 1);
-        assert!(recorded(&delays).is_empty());
     }
 }
 

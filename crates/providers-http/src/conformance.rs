@@ -72,8 +72,7 @@ fn knobbed<S: HttpSourceUnderTest>(
     timeout: Option<Duration>,
     retry_policy: Option<RetryPolicy>,
 ) -> (Box<dyn SubjectTokenSource>, Arc<Mutex<Vec<Duration>>>) {
-    let (sleep, delays) = recording_sleep();
-    let mut source = S::source(S::env(address)).with_sleep(sleep);
+    let (mut source, delays) = sleeping_on_record(S::source(S::env(address)));
     if let Some(timeout) = timeout {
         source = source.with_timeout(timeout);
     }
@@ -81,6 +80,13 @@ fn knobbed<S: HttpSourceUnderTest>(
         source = source.with_retry_policy(policy);
     }
     (Box::new(source), delays)
+}
+
+/// `source` sleeping on a [`recording_sleep`] (so backoff is observed, never waited for), and
+/// the delays it records.
+pub fn sleeping_on_record<S: HttpSource>(source: S) -> (S, Arc<Mutex<Vec<Duration>>>) {
+    let (sleep, delays) = recording_sleep();
+    (source.with_sleep(sleep), delays)
 }
 
 /// A sleep that records each delay and returns at once, and what it recorded.
@@ -189,6 +195,45 @@ pub async fn fetch_once(
     let mut requests = server.received_requests().await.unwrap_or_default();
     assert_eq!(requests.len(), 1, "one request to the server");
     requests.remove(0)
+}
+
+/// Mounts `request` on `server` as the one request the server must receive (wiremock checks, when
+/// the server is dropped, that it came exactly once), fetches through it as [`fetch_once`] does,
+/// checks that no retry slept (`delays` are what the source's [`recording_sleep`] recorded), and
+/// returns the request as the server received it.
+pub async fn exact_request(
+    server: &MockServer,
+    request: Mock,
+    source: &dyn SubjectTokenSource,
+    delays: &Mutex<Vec<Duration>>,
+    token: &str,
+    token_type: TokenType,
+) -> Request {
+    request.expect(1).mount(server).await;
+    let received = fetch_once(source, server, token, token_type).await;
+    assert_eq!(recorded(delays), [], "no retry before the token");
+    received
+}
+
+/// Fetches from `source`, which is expected to fail at once: after one request to `server`, with
+/// no retry slept (`delays` are what the source's [`recording_sleep`] recorded), with an error that
+/// is not transient; returns the error.
+pub async fn fails_at_once(
+    source: &dyn SubjectTokenSource,
+    server: &MockServer,
+    delays: &Mutex<Vec<Duration>>,
+) -> SourceError {
+    let error = match source.fetch().await {
+        Ok(_) => panic!("the fetch was expected to fail"),
+        Err(error) => error,
+    };
+    assert!(
+        !error.is_transient(),
+        "{error} was expected not to be transient"
+    );
+    assert_eq!(request_count(server).await, 1, "one request for {error}");
+    assert_eq!(recorded(delays), [], "no retry after {error}");
+    error
 }
 
 /// Asserts that `error` failed at `step`, and is transient or not as `transient` says.

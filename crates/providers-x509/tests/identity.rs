@@ -8,7 +8,7 @@ use std::path::Path;
 
 use providers_x509::testing::{TestCa, write_atomically};
 use providers_x509::{FileRole, X509Error, X509Files};
-use support::{load, loads, workload_client, workload_pair};
+use support::{load, loads, refused, workload_client, workload_pair, written_and_loaded};
 
 fn key_body(key_pem: &str) -> String {
     // The base64 body of the key, without its BEGIN/END lines.
@@ -20,59 +20,34 @@ fn key_body(key_pem: &str) -> String {
 
 #[test]
 fn a_valid_pair_loads_as_generation_one() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let ca = TestCa::new("ca");
-    let (cert, key) = ca.client("workload").write(directory.path(), "client");
-    let identity = loads(X509Files::new(&cert, &key));
+    let (_directory, _, _, _, identity) = written_and_loaded("workload");
     assert_eq!(identity.current().number(), 1);
     assert!(identity.last_reload_error().is_none());
 }
 
 #[test]
 fn each_missing_file_is_named() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let ca = TestCa::new("ca");
-    let (cert, key) = ca.client("workload").write(directory.path(), "client");
+    let (directory, cert, key) = workload_pair();
     let nowhere = directory.path().join("nowhere.pem");
-
-    let error = load(X509Files::new(&nowhere, &key));
-    assert!(
-        matches!(&error, X509Error::Missing { role: FileRole::Certificate, path } if path == &nowhere),
-        "{error:?}"
-    );
-    assert_eq!(
-        error.to_string(),
-        format!("certificate_path {nowhere:?} does not exist")
-    );
-
-    let error = load(X509Files::new(&cert, &nowhere));
-    assert!(
-        matches!(
-            &error,
-            X509Error::Missing {
-                role: FileRole::PrivateKey,
-                ..
-            }
+    let cases = [
+        ("certificate_path", X509Files::new(&nowhere, &key)),
+        ("private_key_path", X509Files::new(&cert, &nowhere)),
+        (
+            "ca_bundle_path",
+            X509Files::new(&cert, &key).with_ca_bundle(&nowhere),
         ),
-        "{error:?}"
-    );
-    assert!(
-        error.to_string().starts_with("private_key_path "),
-        "{error}"
-    );
-
-    let error = load(X509Files::new(&cert, &key).with_ca_bundle(&nowhere));
-    assert!(
-        matches!(
-            &error,
-            X509Error::Missing {
-                role: FileRole::CaBundle,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("nowhere.pem"), "{error}");
+    ];
+    for (key_name, files) in cases {
+        let error = load(files);
+        assert!(
+            matches!(&error, X509Error::Missing { role, path } if role.key() == key_name && path == &nowhere),
+            "{key_name}: {error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("{key_name} {nowhere:?} does not exist")
+        );
+    }
 }
 
 #[test]
@@ -130,40 +105,40 @@ fn a_key_that_does_not_match_the_certificate_names_both_files() {
 }
 
 #[test]
-fn an_expired_certificate_is_an_error_with_its_date() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, key) = TestCa::new("ca")
-        .expired_client("old")
-        .write(directory.path(), "old");
-    let error = load(X509Files::new(&cert, &key));
-    assert!(
-        matches!(&error, X509Error::Expired { path, not_after } if path == &cert && not_after == "2000-01-01T00:00:00Z"),
-        "{error:?}"
-    );
-    assert!(
-        error
-            .to_string()
-            .contains("expired at 2000-01-01T00:00:00Z")
-    );
-}
-
-#[test]
-fn a_certificate_not_valid_yet_is_an_error_with_its_date() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let (cert, key) = TestCa::new("ca")
-        .future_client("early")
-        .write(directory.path(), "early");
-    let error = load(X509Files::new(&cert, &key));
-    assert!(
-        matches!(&error, X509Error::NotYetValid { path, not_before } if path == &cert && not_before == "4000-01-01T00:00:00Z"),
-        "{error:?}"
-    );
-    let message = error.to_string();
-    assert!(
-        message.contains(&format!("certificate_path {cert:?}"))
-            && message.contains("is not valid before 4000-01-01T00:00:00Z"),
-        "{message}"
-    );
+fn a_certificate_outside_its_validity_is_an_error_with_its_date() {
+    let ca = TestCa::new("ca");
+    // The client, the error it is refused with, the date the error names, and what it says.
+    let cases = [
+        (
+            ca.expired_client("old"),
+            "Expired",
+            "2000-01-01T00:00:00Z",
+            "expired at",
+        ),
+        (
+            ca.future_client("early"),
+            "NotYetValid",
+            "4000-01-01T00:00:00Z",
+            "is not valid before",
+        ),
+    ];
+    for (client, variant, date, says) in cases {
+        let (_directory, cert, error) = refused(&client);
+        let (refused_as, named) = match &error {
+            X509Error::Expired { path, not_after } if path == &cert => ("Expired", not_after),
+            X509Error::NotYetValid { path, not_before } if path == &cert => {
+                ("NotYetValid", not_before)
+            }
+            other => panic!("{variant}: a validity error naming {cert:?} was expected: {other:?}"),
+        };
+        assert_eq!((refused_as, named.as_str()), (variant, date), "{cert:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("certificate_path {cert:?}"))
+                && message.contains(&format!("{says} {date}")),
+            "{variant}: {message}"
+        );
+    }
 }
 
 #[test]
@@ -230,10 +205,7 @@ fn rotate(cert: &Path, key: &Path, pem_cert: &str, pem_key: &str) {
 
 #[test]
 fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let ca = TestCa::new("ca");
-    let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = loads(X509Files::new(&cert, &key));
+    let (_directory, ca, cert, key, identity) = written_and_loaded("one");
     let first = identity.current();
     assert_eq!(first.number(), 1);
     // Unchanged files: the same generation, not a reload.
@@ -270,10 +242,7 @@ fn a_rotation_is_picked_up_and_a_half_written_one_keeps_the_old_certificate() {
 
 #[test]
 fn a_rotation_to_a_certificate_not_valid_yet_keeps_the_current_one() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be made");
-    let ca = TestCa::new("ca");
-    let (cert, key) = ca.client("one").write(directory.path(), "client");
-    let identity = loads(X509Files::new(&cert, &key));
+    let (_directory, ca, cert, key, identity) = written_and_loaded("one");
     let early = ca.future_client("early");
     rotate(&cert, &key, &early.cert_pem, &early.key_pem);
     assert_eq!(identity.current().number(), 1);

@@ -87,3 +87,11 @@ pub fn assert_says(message: &str, expected: &str) {
         "expected a message saying {expected:?}: {message}"
     );
 }
+
+/// A fresh temporary directory holding `text` as `name`, and the file's path. The directory
+/// lives as long as the first value.
+pub fn written(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory can be made");
+    let path = write(dir.path(), name, text);
+    (dir, path)
+}

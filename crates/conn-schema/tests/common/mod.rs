@@ -1,31 +1,12 @@
-//! What the agreement, profile and property tests share: where the fixtures are, the published
-//! schemas and the schema's verdict.
+//! What the agreement, profile and property tests share: the published schemas and the schema's
+//! verdict (the fixture folders are read through `openai_conn_tests`).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use conn_schema::schema::{CONNECTION_SCHEMA_FILE, EXTRA_SCHEMA_FILE};
 use conn_schema::{DocumentKind, SchemaError, SchemaValidator};
 use serde_json::Value;
-
-/// The workspace root.
-pub(crate) fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The `*.json` files of `folder` (relative to the workspace root), sorted.
-pub(crate) fn fixtures(folder: &str) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(workspace().join(folder))
-        .expect("fixture directory")
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    paths.sort();
-    paths
-}
 
 /// The checked-in schemas, compiled.
 pub(crate) struct Published {

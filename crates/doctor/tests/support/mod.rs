@@ -10,7 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use conn_load::SourceSpec;
 use conn_schema::DocumentKind;
 use openai_conn_client::{ClientOptions, default_exchange_retry_policy};
-use openai_conn_doctor::{FixedClock, Options, Report, Status, StepId, diagnose, render_human};
+use openai_conn_doctor::{
+    FixedClock, Options, Report, Status, Step, StepId, diagnose, render_human,
+};
 use providers_core::MapEnv;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -123,10 +125,7 @@ impl Case {
             json!({"access_token": ACCESS, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3600}),
         ))
         .await;
-        self.mount_api(
-            ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []})),
-        )
-        .await;
+        self.mount_api(model_list()).await;
     }
 
     pub async fn mount_exchange(&self, reply: ResponseTemplate) {
@@ -210,36 +209,60 @@ pub fn statuses(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// The hint codes of step `id`.
+/// The step `id` of `report`; a step that is not reported fails the test.
+pub fn step(report: &Report, id: StepId) -> &Step {
+    report
+        .step(id)
+        .unwrap_or_else(|| panic!("the step {id:?} was expected in {report:#?}"))
+}
+
 /// The status of the step `id`.
 pub fn status(report: &Report, id: StepId) -> Status {
-    report.step(id).expect("the step is reported").status
+    step(report, id).status
+}
+
+/// The run failed, though the step `id` still ran and passed.
+pub fn assert_failed_though_passed(report: &Report, id: StepId) {
+    assert_eq!(status(report, id), Status::Ok, "the step {id:?} passes");
+    assert!(!report.ok, "the run was expected to fail");
+}
+
+/// The text fact `key` of the step `id`; a fact that is missing or not text fails the test.
+pub fn text_fact<'r>(report: &'r Report, id: StepId, key: &str) -> &'r str {
+    let facts = &step(report, id).facts;
+    facts[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("a text {key:?} was expected in the facts of {id:?}: {facts:?}"))
 }
 
 /// Why the step `id` was skipped, when it was.
 pub fn reason(report: &Report, id: StepId) -> Option<&str> {
-    report
-        .step(id)
-        .expect("the step is reported")
-        .reason
-        .as_deref()
+    step(report, id).reason.as_deref()
 }
 
+/// The hint codes of step `id`.
 pub fn codes(report: &Report, id: StepId) -> Vec<&'static str> {
-    report
-        .step(id)
-        .expect("the step is reported")
+    step(report, id)
         .hints
         .iter()
         .map(|hint| hint.code.as_str())
         .collect()
 }
 
+/// A token exchange reply that grants [`ACCESS`] for `expires_in` seconds.
+pub fn granting(expires_in: u64) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"access_token": ACCESS, "expires_in": expires_in}))
+}
+
+/// The API's answer to `GET /v1/models`: an empty list.
+pub fn model_list() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"object": "list", "data": []}))
+}
+
 /// The one hint message of step `id` with `code`.
 pub fn message(report: &Report, id: StepId, code: &str) -> String {
-    report
-        .step(id)
-        .expect("the step is reported")
+    step(report, id)
         .hints
         .iter()
         .find(|hint| hint.code.as_str() == code)

@@ -343,6 +343,11 @@ async fn api(
 /// A workload-identity connection using the registered `test` source, with extra keys merged
 /// into `extra`.
 pub fn workload_identity_connection(mock: &Mock, extra: Value) -> conn_schema::Connection {
+    parse(&workload_identity_document(mock, extra))
+}
+
+/// The document of [`workload_identity_connection`], for tests that add keys outside `extra`.
+pub fn workload_identity_document(mock: &Mock, extra: Value) -> Value {
     let mut document = json!({
         "conn_type": "openai",
         "host": mock.api_base(),
@@ -355,7 +360,7 @@ pub fn workload_identity_connection(mock: &Mock, extra: Value) -> conn_schema::C
         }
     });
     merge(&mut document["extra"], extra);
-    parse(&document)
+    document
 }
 
 /// A client connected as `openai_wi` through `mock` with [`workload_identity_connection`] (no

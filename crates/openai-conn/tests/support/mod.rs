@@ -3,28 +3,10 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Sorted `*.json` files of `tests/fixtures/<class>` (or any folder relative to the workspace).
-pub fn json_files(folder: &str) -> Vec<PathBuf> {
-    let directory = workspace().join(folder);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
-        .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .collect();
-    paths.sort();
-    paths
-}
+pub use openai_conn_tests::workspace;
 
 /// Writes `text` as `name` in `directory` and returns the path as text.
 pub fn write(directory: impl AsRef<Path>, name: &str, text: &str) -> String {

@@ -31,3 +31,31 @@ pub fn loads(files: X509Files) -> ReloadingIdentity {
 pub fn load(files: X509Files) -> X509Error {
     ReloadingIdentity::load(files).expect_err("the load fails")
 }
+
+/// The client certificate `name` of a fresh CA written as `client.crt` and `client.key` in a
+/// temporary directory and loaded: the directory (which lives as long as the first value), the CA
+/// (for the certificates a test rotates to), the two paths, and the identity they loaded as.
+pub fn written_and_loaded(
+    name: &str,
+) -> (
+    tempfile::TempDir,
+    TestCa,
+    PathBuf,
+    PathBuf,
+    ReloadingIdentity,
+) {
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
+    let ca = TestCa::new("ca");
+    let (cert, key) = ca.client(name).write(directory.path(), "client");
+    let identity = loads(X509Files::new(&cert, &key));
+    (directory, ca, cert, key, identity)
+}
+
+/// `client` written as `client.crt` and `client.key` in a temporary directory (which lives as
+/// long as the first value), the certificate's path, and what loading the two fails with.
+pub fn refused(client: &TestCert) -> (tempfile::TempDir, PathBuf, X509Error) {
+    let directory = tempfile::tempdir().expect("a temporary directory can be made");
+    let (cert, key) = client.write(directory.path(), "client");
+    let error = load(X509Files::new(&cert, &key));
+    (directory, cert, error)
+}
