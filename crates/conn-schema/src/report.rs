@@ -68,6 +68,7 @@ pub struct Diagnostic {
 /// The outcome of validating one document: its findings, and the resolved connection exactly
 /// when none of them is an error (the methods that add findings keep that so). Debug leaves out
 /// the source text, which may hold secrets.
+#[derive(Debug)]
 pub struct Report {
     /// Every finding, sorted by position.
     diagnostics: Vec<Diagnostic>,
@@ -75,19 +76,23 @@ pub struct Report {
     /// `None` whenever a diagnostic is an error.
     connection: Option<Connection>,
     well_formed: bool,
+    source: MaskedText,
+}
+
+/// A document's text and the byte ranges of the values its snippets mask. Debug shows the
+/// length only: the text may hold secrets.
+#[derive(Default)]
+struct MaskedText {
     text: String,
+    /// Sorted by start (the document's order).
     masked: Vec<(usize, usize)>,
 }
 
-impl std::fmt::Debug for Report {
+impl std::fmt::Debug for MaskedText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Report")
-            .field("diagnostics", &self.diagnostics)
-            .field("kind", &self.kind)
-            .field("connection", &self.connection)
-            .field("well_formed", &self.well_formed)
-            .field("text_bytes", &self.text.len())
-            .finish()
+        f.debug_struct("MaskedText")
+            .field("bytes", &self.text.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +146,7 @@ impl Report {
     /// Renders the report like a compiler: `FILE:LINE:COL: error[CODE]: message`, a snippet with a caret
     /// under the position (secret-bearing string values masked), and the suggestion.
     pub fn render(&self, file: &str) -> String {
-        let lines = LineIndex::new(&self.text);
+        let lines = LineIndex::new(&self.source.text);
         let file = escape_controls(file);
         let mut shown = HashMap::new();
         let mut out = String::new();
@@ -203,10 +208,7 @@ impl Report {
         let line = location.line;
         let shown = shown
             .entry(line)
-            .or_insert_with(|| {
-                let (start, end) = lines.line_range(&self.text, line);
-                self.shown_line(start, end)
-            })
+            .or_insert_with(|| self.source.shown_line(lines, line))
             .as_ref()?;
         let caret = shown.index_of(location.column);
         if caret == 0 && shown.characters.iter().all(|c| c.is_whitespace()) {
@@ -234,10 +236,13 @@ impl Report {
         }
         Some((window, caret_in_window, width))
     }
+}
 
-    /// The text from `start` to `end` with masked values replaced by `"…"` and tabs by spaces,
-    /// and where each piece of it begins in the source and in the shown characters.
-    fn shown_line(&self, start: usize, end: usize) -> Option<ShownLine> {
+impl MaskedText {
+    /// Line `line` (1-based) with masked values replaced by `"…"` and tabs by spaces, and where
+    /// each piece of it begins in the source and in the shown characters.
+    fn shown_line(&self, lines: &LineIndex, line: usize) -> Option<ShownLine> {
+        let (start, end) = lines.line_range(&self.text, line);
         let char_offsets = self
             .text
             .get(start..end)?
@@ -353,8 +358,10 @@ fn syntax_report(
         kind,
         connection: None,
         well_formed: false,
-        text,
-        masked: Vec::new(),
+        source: MaskedText {
+            text,
+            masked: Vec::new(),
+        },
     }
 }
 
@@ -404,8 +411,10 @@ pub fn validate_for(text: &str, kind: DocumentKind, profile: Profile) -> Report 
         .map(|duplicate| (duplicate.pointer.clone(), duplicate.key.clone()))
         .collect();
     let mut report = check(&value, kind, profile, &duplicates, &locate);
-    report.text = text.to_owned();
-    report.masked = positions.masked().to_vec();
+    report.source = MaskedText {
+        text: text.to_owned(),
+        masked: positions.masked().to_vec(),
+    };
     report
 }
 
@@ -552,8 +561,7 @@ fn check(
         kind,
         connection: if has_errors { None } else { connection },
         well_formed: true,
-        text: String::new(),
-        masked: Vec::new(),
+        source: MaskedText::default(),
     }
 }
 
@@ -631,7 +639,18 @@ fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) 
 
 #[cfg(test)]
 mod tests {
-    use super::Location;
+    use super::{DocumentKind, Location, validate};
+
+    #[test]
+    fn debug_shows_the_length_of_the_text_not_the_text() {
+        let text = r#"{"api_kye": "sk-SECRET-123", "auth_type": "x"}"#;
+        let debug = format!("{:?}", validate(text, DocumentKind::Extra));
+        assert!(!debug.contains("sk-SECRET"), "{debug}");
+        assert!(
+            debug.contains(&format!("MaskedText {{ bytes: {}, .. }}", text.len())),
+            "{debug}"
+        );
+    }
 
     #[test]
     fn a_span_whose_end_is_unknown_is_one_character() {
