@@ -445,17 +445,6 @@ mod tests {
     }
 
     #[test]
-    fn positions_cover_keys_values_and_sequences() {
-        let spans = read("a:\n  b: 1\n  c:\n    - x\n    - {d: 2}\n")
-            .expect("a document")
-            .spans;
-        assert_eq!(spans["/a/b"].key, Some((2, 3)));
-        assert_eq!(spans["/a/b"].value, (2, 6));
-        assert_eq!(spans["/a/c/1"].value, (5, 7));
-        assert_eq!(spans["/a/c/1/d"].key, Some((5, 8)));
-    }
-
-    #[test]
     fn plain_scalars_resolve_by_the_core_schema() {
         let document = value(concat!(
             "n: ~\nempty:\nt: True\nf: false\nyes: yes\ni: -42\nbig: 18446744073709551615\n",
@@ -542,13 +531,17 @@ mod tests {
     }
 
     #[test]
-    fn spans_end_after_keys_scalars_and_collections() {
+    fn spans_start_and_end_at_keys_scalars_and_collections() {
         let spans = read("a:\n  b: \"xy\"\n  c:\n    - x\n    - {d: 2}\nz: 1\n")
             .expect("valid YAML")
             .spans;
+        assert_eq!(spans["/a/b"].key, Some((2, 3)));
         assert_eq!(spans["/a/b"].key_end, Some((2, 4)));
+        assert_eq!(spans["/a/b"].value, (2, 6));
         assert_eq!(spans["/a/b"].value_end, (2, 10));
+        assert_eq!(spans["/a/c/1"].value, (5, 7));
         assert_eq!(spans["/a/c/1"].value_end, (5, 13));
+        assert_eq!(spans["/a/c/1/d"].key, Some((5, 8)));
         // A block collection ends where its last value does, not at the next key.
         assert_eq!(spans["/a/c"].value_end, (5, 13));
         assert_eq!(spans["/a"].value_end, (5, 13));

@@ -68,6 +68,7 @@ pub struct Diagnostic {
 /// The outcome of validating one document: its findings, and the resolved connection exactly
 /// when none of them is an error (the methods that add findings keep that so). Debug leaves out
 /// the source text, which may hold secrets.
+#[derive(Debug)]
 pub struct Report {
     /// Every finding, sorted by position.
     diagnostics: Vec<Diagnostic>,
@@ -75,21 +76,24 @@ pub struct Report {
     /// `None` whenever a diagnostic is an error.
     connection: Option<Connection>,
     well_formed: bool,
+    source: MaskedText,
+}
+
+/// A document's text and the byte ranges of the values its snippets mask. Debug shows the
+/// length only: the text may hold secrets.
+#[derive(Default)]
+struct MaskedText {
     text: String,
-    /// Byte ranges of `text` that a snippet must not show, found when the first snippet needs
-    /// them (a report without findings never does).
+    /// Sorted by start (the document's order); found when the first snippet needs them (a
+    /// report without findings never does).
     masked: std::sync::OnceLock<Vec<(usize, usize)>>,
 }
 
-impl std::fmt::Debug for Report {
+impl std::fmt::Debug for MaskedText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Report")
-            .field("diagnostics", &self.diagnostics)
-            .field("kind", &self.kind)
-            .field("connection", &self.connection)
-            .field("well_formed", &self.well_formed)
-            .field("text_bytes", &self.text.len())
-            .finish()
+        f.debug_struct("MaskedText")
+            .field("bytes", &self.text.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -143,7 +147,7 @@ impl Report {
     /// Renders the report like a compiler: `FILE:LINE:COL: error[CODE]: message`, a snippet with a caret
     /// under the position (secret-bearing string values masked), and the suggestion.
     pub fn render(&self, file: &str) -> String {
-        let lines = LineIndex::new(&self.text);
+        let lines = LineIndex::new(&self.source.text);
         let file = escape_controls(file);
         let mut shown = HashMap::new();
         let mut out = String::new();
@@ -190,12 +194,6 @@ impl Report {
         out
     }
 
-    /// The byte ranges of the source text's values that must not be shown, in document order.
-    fn masked(&self) -> &[(usize, usize)] {
-        self.masked
-            .get_or_init(|| Positions::index(&self.text).masked().to_vec())
-    }
-
     /// The line of `diagnostic`, masked and cut to a window around its column, the caret's column
     /// in it, and how many characters the carets underline: the key or value the finding is
     /// about, to the end of the line when it goes on (a masked value counts as its `"…"`).
@@ -211,10 +209,7 @@ impl Report {
         let line = location.line;
         let shown = shown
             .entry(line)
-            .or_insert_with(|| {
-                let (start, end) = lines.line_range(&self.text, line);
-                self.shown_line(start, end)
-            })
+            .or_insert_with(|| self.source.shown_line(lines, line))
             .as_ref()?;
         let caret = shown.index_of(location.column);
         if caret == 0 && shown.characters.iter().all(|c| c.is_whitespace()) {
@@ -242,11 +237,26 @@ impl Report {
         }
         Some((window, caret_in_window, width))
     }
+}
 
-    /// The text from `start` to `end` with masked values replaced by `"…"` and tabs by spaces,
-    /// and where each piece of it begins in the source and in the shown characters.
-    fn shown_line(&self, start: usize, end: usize) -> Option<ShownLine> {
-        let masked = self.masked();
+impl MaskedText {
+    fn new(text: String) -> MaskedText {
+        MaskedText {
+            text,
+            masked: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The byte ranges of the text's values that must not be shown, in document order.
+    fn masked(&self) -> &[(usize, usize)] {
+        self.masked
+            .get_or_init(|| Positions::index(&self.text).masked().to_vec())
+    }
+
+    /// Line `line` (1-based) with masked values replaced by `"…"` and tabs by spaces, and where
+    /// each piece of it begins in the source and in the shown characters.
+    fn shown_line(&self, lines: &LineIndex, line: usize) -> Option<ShownLine> {
+        let (start, end) = lines.line_range(&self.text, line);
         let char_offsets = self
             .text
             .get(start..end)?
@@ -257,6 +267,7 @@ impl Report {
         let mut steps = Vec::new();
         // Masks are sorted by start (the document's order): find the first on this line once,
         // then walk forward with the text.
+        let masked = self.masked();
         let mut next_mask = masked.partition_point(|(mask_start, _)| *mask_start < start);
         let mut offset = start;
         while offset < end {
@@ -359,8 +370,7 @@ fn syntax_report(
         kind,
         connection: None,
         well_formed: false,
-        text,
-        masked: std::sync::OnceLock::new(),
+        source: MaskedText::new(text),
     }
 }
 
@@ -432,7 +442,7 @@ pub fn validate_parsed_for(
         ))
     };
     let mut report = check(value, kind, profile, &duplicates, &locate);
-    report.text = text;
+    report.source = MaskedText::new(text);
     report
 }
 
@@ -610,8 +620,7 @@ fn check(
         kind,
         connection: if has_errors { None } else { connection },
         well_formed: true,
-        text: String::new(),
-        masked: std::sync::OnceLock::new(),
+        source: MaskedText::default(),
     }
 }
 
@@ -689,7 +698,7 @@ fn describe_syntax_error(error: &serde_json::Error) -> (String, Option<String>) 
 
 #[cfg(test)]
 mod tests {
-    use super::{Location, has_duplicate_keys};
+    use super::{DocumentKind, Location, has_duplicate_keys, validate};
 
     #[test]
     fn a_key_given_twice_is_told_apart_from_colons_and_quotes_inside_strings() {
@@ -712,6 +721,17 @@ mod tests {
             let value: serde_json::Value = serde_json::from_str(text).expect("the case is JSON");
             assert_eq!(has_duplicate_keys(text, &value), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn debug_shows_the_length_of_the_text_not_the_text() {
+        let text = r#"{"api_kye": "sk-SECRET-123", "auth_type": "x"}"#;
+        let debug = format!("{:?}", validate(text, DocumentKind::Extra));
+        assert!(!debug.contains("sk-SECRET"), "{debug}");
+        assert!(
+            debug.contains(&format!("MaskedText {{ bytes: {}, .. }}", text.len())),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::exchange::{
 };
 use crate::mint::TokenMinter;
 use crate::resolve::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT, UrlText,
     resolve_exchange_url, resolve_exchange_url_with_default,
 };
 use crate::server_text::ConfiguredSecrets;
@@ -45,13 +45,14 @@ enum Grant {
     X509(Arc<ReloadingIdentity>),
 }
 
-/// Builds a [`TokenCache`].
+/// Builds a [`TokenCache`]. Debug shows the exchange URL without credentials or query values.
+#[derive(Debug)]
 pub struct TokenCacheBuilder {
     grant: Grant,
     identity_provider_id: String,
     service_account_id: String,
     refresh_buffer: Duration,
-    exchange_url: Option<String>,
+    exchange_url: Option<UrlText>,
     env: Arc<dyn Env>,
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
@@ -59,20 +60,6 @@ pub struct TokenCacheBuilder {
     flight_deadline: Duration,
     x509_api_timeouts: (Duration, Duration),
     secrets: ConfiguredSecrets,
-}
-
-impl std::fmt::Debug for TokenCacheBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCacheBuilder")
-            .field("grant", &self.grant)
-            .field("identity_provider_id", &self.identity_provider_id)
-            .field("service_account_id", &self.service_account_id)
-            .field("refresh_buffer", &self.refresh_buffer)
-            .field("exchange_url", &self.exchange_url)
-            .field("retry_policy", &self.retry_policy)
-            .field("flight_deadline", &self.flight_deadline)
-            .finish_non_exhaustive()
-    }
 }
 
 impl TokenCacheBuilder {
@@ -87,7 +74,7 @@ impl TokenCacheBuilder {
     /// Default: `https://auth.openai.com/oauth/token`, or
     /// `https://mtls.auth.openai.com/oauth/token` for [`TokenCache::x509_builder`].
     pub fn exchange_url(mut self, url: impl Into<String>) -> Self {
-        self.exchange_url = Some(url.into());
+        self.exchange_url = Some(UrlText::new(url));
         self
     }
 
@@ -149,8 +136,10 @@ impl TokenCacheBuilder {
     pub fn build(self) -> Result<TokenCache, ExchangeError> {
         let minter: Arc<dyn TokenMinter> = match self.grant {
             Grant::SubjectToken(source) => {
-                let (url, _) =
-                    resolve_exchange_url(self.exchange_url.as_deref(), self.env.as_ref());
+                let (url, _) = resolve_exchange_url(
+                    self.exchange_url.as_ref().map(UrlText::as_str),
+                    self.env.as_ref(),
+                );
                 let target = ExchangeTarget {
                     url: parse_exchange_url(&url)?,
                     identity_provider_id: self.identity_provider_id,
@@ -162,7 +151,7 @@ impl TokenCacheBuilder {
             }
             Grant::X509(identity) => {
                 let (url, _) = resolve_exchange_url_with_default(
-                    self.exchange_url.as_deref(),
+                    self.exchange_url.as_ref().map(UrlText::as_str),
                     self.env.as_ref(),
                     DEFAULT_MTLS_TOKEN_EXCHANGE_URL,
                 );
@@ -244,6 +233,32 @@ impl TokenCache {
             flight_deadline: DEFAULT_FLIGHT_DEADLINE,
             x509_api_timeouts: (DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
             secrets: ConfiguredSecrets::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use providers_core::{BoxFuture, SourceError, SubjectToken, TokenType};
+
+    #[derive(Debug)]
+    struct NeverFetched;
+
+    impl SubjectTokenSource for NeverFetched {
+        fn fetch(&self) -> BoxFuture<'_, Result<SubjectToken, SourceError>> {
+            Box::pin(async { Ok(SubjectToken::new("subject", TokenType::Jwt)) })
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_exchange_url_without_its_credentials() {
+        let url = "https://user:pw-SECRET@auth.example.com/token?key=query-SECRET";
+        let builder = TokenCache::builder(Arc::new(NeverFetched), "idp", "sa").exchange_url(url);
+        let options = crate::ClientOptions::new().with_exchange_url(url);
+        for debug in [format!("{builder:?}"), format!("{options:?}")] {
+            assert!(!debug.contains("SECRET"), "{debug}");
+            assert!(debug.contains("auth.example.com/token"), "{debug}");
         }
     }
 }

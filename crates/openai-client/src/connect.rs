@@ -583,7 +583,7 @@ fn build_with_options(
     builder = builder.refresh_buffer(identity.refresh_buffer);
     builder = builder.env(Arc::clone(&options.env));
     if let Some(url) = &options.exchange_url {
-        builder = builder.exchange_url(url.clone());
+        builder = builder.exchange_url(url.as_str());
     }
     let policy = options
         .exchange_retry

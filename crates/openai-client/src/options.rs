@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use providers_core::{Env, ProcessEnv, RetryPolicy, Sleep, SubjectTokenSource};
 
+use crate::resolve::UrlText;
+
 /// Options of [`from_connection`] and [`plan`]: the environment, custom sources, and overrides
-/// for tests.
-#[derive(Clone)]
+/// for tests. Debug shows the exchange URL without credentials or query values.
+#[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub(crate) env: Arc<dyn Env>,
     pub(crate) registry: providers_custom::Registry,
-    pub(crate) exchange_url: Option<String>,
+    pub(crate) exchange_url: Option<UrlText>,
     pub(crate) applied_overrides: Vec<String>,
     pub(crate) exchange_retry: Option<RetryPolicy>,
     pub(crate) exchange_sleep: Option<Arc<dyn Sleep>>,
@@ -31,22 +33,6 @@ impl Default for ClientOptions {
             refresh_backoff: None,
             subject_token_source: None,
         }
-    }
-}
-
-impl std::fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("env", &self.env)
-            .field("registry", &self.registry)
-            // A URL may carry a credential in its user info or query.
-            .field(
-                "exchange_url",
-                &self.exchange_url.as_deref().map(conn_schema::redact_url),
-            )
-            .field("exchange_retry", &self.exchange_retry)
-            .field("subject_token_source", &self.subject_token_source)
-            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +64,7 @@ impl ClientOptions {
 
     /// The exchange endpoint; wins over `OPENAI_TOKEN_EXCHANGE_URL`.
     pub fn with_exchange_url(mut self, url: impl Into<String>) -> Self {
-        self.exchange_url = Some(url.into());
+        self.exchange_url = Some(UrlText::new(url));
         self
     }
 

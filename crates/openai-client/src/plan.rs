@@ -16,9 +16,9 @@ use crate::resolve::{
     API_KEY_ENV, ApiKeyOrigin, BASE_URL_ENV, BaseUrlOrigin, CUSTOM_HEADERS_ENV,
     DEFAULT_MAX_RETRIES, DEFAULT_MTLS_TOKEN_EXCHANGE_URL, DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_EXCHANGE_URL, ExchangeUrlOrigin, ORGANIZATION_ENV, PROJECT_ENV,
-    TOKEN_EXCHANGE_URL_ENV, custom_credential_dropped, custom_headers, data_residency_error,
-    is_x509, non_empty, resolve_api_key, resolve_base_url, resolve_exchange_url_with_default,
-    token_type,
+    TOKEN_EXCHANGE_URL_ENV, UrlText, custom_credential_dropped, custom_headers,
+    data_residency_error, is_x509, non_empty, resolve_api_key, resolve_base_url,
+    resolve_exchange_url_with_default, token_type,
 };
 use crate::x509::{X509_SUBJECT_TOKEN_TYPE, parse_x509_exchange_url, require_https};
 
@@ -131,7 +131,7 @@ pub fn plan(
                 DEFAULT_TOKEN_EXCHANGE_URL
             };
             let (exchange_url, exchange_url_origin) = resolve_exchange_url_with_default(
-                options.exchange_url.as_deref(),
+                options.exchange_url.as_ref().map(UrlText::as_str),
                 env,
                 default_exchange_url,
             );

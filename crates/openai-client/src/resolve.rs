@@ -151,6 +151,27 @@ pub enum ExchangeUrlOrigin {
     Default,
 }
 
+/// An exchange URL given by an option or the builder, kept as written. Debug shows it as
+/// [`conn_schema::redact_url`] does: a URL may carry a credential in its user info or query.
+#[derive(Clone)]
+pub(crate) struct UrlText(String);
+
+impl UrlText {
+    pub(crate) fn new(url: impl Into<String>) -> Self {
+        UrlText(url.into())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for UrlText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&conn_schema::redact_url(&self.0), f)
+    }
+}
+
 /// Resolves the exchange endpoint: an explicit override, else `OPENAI_TOKEN_EXCHANGE_URL` (when
 /// set and not blank), else the default. The URL is not checked here.
 pub(crate) fn resolve_exchange_url(

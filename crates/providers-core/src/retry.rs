@@ -11,6 +11,14 @@ pub trait Sleep: Send + Sync {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
 }
 
+/// A sleep has nothing to show; this lets the types that hold one derive `Debug` (as std does
+/// for `dyn Any`).
+impl std::fmt::Debug for dyn Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep").finish_non_exhaustive()
+    }
+}
+
 impl<F> Sleep for F
 where
     F: Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync,

@@ -229,21 +229,27 @@ impl ReloadingIdentity {
 /// A `reqwest::Client` that presents the identity's current certificate: rebuilt (new
 /// connections, new TLS sessions) when the identity moves to a new generation. Redirects are
 /// never followed; a proxy named by the environment applies.
+#[derive(Debug)]
 pub struct ReloadingClient {
     identity: Arc<ReloadingIdentity>,
     // Per phase, as the official SDK's: the connect, and each read (a reply that keeps sending
     // is never cut).
     connect_timeout: Duration,
     read_timeout: Duration,
-    current: ArcSwap<(u64, reqwest::Client)>,
+    current: ArcSwap<BuiltClient>,
 }
 
-impl std::fmt::Debug for ReloadingClient {
+/// The client built for one generation of the identity. Debug shows the generation only, not the
+/// client's configuration.
+struct BuiltClient {
+    generation: u64,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for BuiltClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReloadingClient")
-            .field("identity", &self.identity)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
+        f.debug_struct("BuiltClient")
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
@@ -280,7 +286,10 @@ impl ReloadingClient {
             identity,
             connect_timeout,
             read_timeout,
-            current: ArcSwap::from_pointee((generation.number(), client)),
+            current: ArcSwap::from_pointee(BuiltClient {
+                generation: generation.number(),
+                client,
+            }),
         })
     }
 
@@ -293,8 +302,8 @@ impl ReloadingClient {
     pub fn client(&self) -> reqwest::Client {
         let generation = self.identity.current();
         let cached = self.current.load();
-        if cached.0 >= generation.number() {
-            return cached.1.clone();
+        if cached.generation >= generation.number() {
+            return cached.client.clone();
         }
         match build(
             generation.tls_config(),
@@ -302,15 +311,17 @@ impl ReloadingClient {
             self.read_timeout,
         ) {
             Ok(client) => {
-                self.current
-                    .store(Arc::new((generation.number(), client.clone())));
+                self.current.store(Arc::new(BuiltClient {
+                    generation: generation.number(),
+                    client: client.clone(),
+                }));
                 client
             }
             Err(error) => {
                 // Building a client from a configuration that already loaded does not fail in
                 // practice; if it does, the previous certificate keeps serving.
                 tracing::warn!(target: "providers_x509", error = %error, "could not rebuild the mutual-TLS client");
-                cached.1.clone()
+                cached.client.clone()
             }
         }
     }
