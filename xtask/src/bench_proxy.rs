@@ -6,7 +6,8 @@
 //!    keeps each stream open; this process holds the client ends).
 //! 2. The latency it adds: the `load` example at concurrency 1, `GET /v1/models` straight to the
 //!    mock with a static key, then through the proxy (workload identity) with a placeholder key,
-//!    in alternating rounds; the median of the rounds' p50 differences.
+//!    in alternating rounds with the processes pinned to cores as a sidecar runs ([`Placement`]);
+//!    the median of the rounds' p50 differences. A few unpinned rounds follow, for the record.
 //! 3. Its throughput: the same at concurrency 16, the median round of each side.
 //! 4. Exchanges: [`PROCESSES`] Python processes with the pinned SDK, each calling the API once
 //!    through the proxy with a placeholder key, then as many using the SDK's own workload
@@ -35,6 +36,96 @@ const PROCESSES: usize = 50;
 const ROUNDS: usize = 7;
 /// What clients send the proxy as their API key (the proxy replaces it).
 const PLACEHOLDER_KEY: &str = "sk-placeholder-for-the-proxy";
+
+/// Unpinned latency rounds, after the pinned ones: what the scheduler's own placement gives.
+const UNPINNED_ROUNDS: usize = 3;
+
+/// Where the latency rounds run: the load generator and the proxy on one core, the mock (the
+/// API) on the other, as a sidecar runs beside its clients with the API elsewhere. A direct
+/// request then crosses between the cores twice (there and back), and so does one through the
+/// proxy, whose two extra hops stay on one core: the difference is what the proxy adds. Left to
+/// the scheduler, which of the three processes share a core changes from run to run, and on this
+/// VM (haltpoll cpuidle) each hop to an idle core costs tens of microseconds, so the unpinned
+/// difference measures the placement as much as the proxy (kept as `unpinned_added_us`).
+struct Placement {
+    client: usize,
+    upstream: usize,
+}
+
+impl Placement {
+    /// Pins the mock and the proxy (every thread of each) with `taskset`; `None`, changing
+    /// nothing, on a single core or without `taskset`.
+    fn pin(mock: u32, proxy: u32) -> Result<Option<Placement>> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let has_taskset = Command::new("taskset")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if cores < 2 || !has_taskset {
+            return Ok(None);
+        }
+        let placement = Placement {
+            client: 1,
+            upstream: 0,
+        };
+        taskset(mock, &placement.upstream.to_string())?;
+        taskset(proxy, &placement.client.to_string())?;
+        Ok(Some(placement))
+    }
+
+    /// Lets the mock and the proxy run on every core again.
+    fn unpin(mock: u32, proxy: u32) -> Result<()> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let all = format!("0-{}", cores - 1);
+        taskset(mock, &all)?;
+        taskset(proxy, &all)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "load generator and proxy on core {}, mock on core {}",
+            self.client, self.upstream
+        )
+    }
+}
+
+/// `taskset -a -p -c CPUS PID`: every thread of the process.
+fn taskset(pid: u32, cpus: &str) -> Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset")?;
+    if !status.success() {
+        bail!("taskset -a -p -c {cpus} {pid} failed: {status}");
+    }
+    Ok(())
+}
+
+/// [`ours`] on core `cpu` when given (`taskset -c`).
+fn ours_on_cpu(
+    root: &Path,
+    example: &str,
+    args: &[&str],
+    exchange_url: &str,
+    cpu: Option<usize>,
+) -> Result<Value> {
+    let Some(cpu) = cpu else {
+        return ours(root, example, args, exchange_url);
+    };
+    let binary = crate::target_dir(root)
+        .join("release/examples")
+        .join(example);
+    let mut command = Command::new("taskset");
+    command
+        .args(["-c", &cpu.to_string()])
+        .arg(binary)
+        .args(args)
+        .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
+    crate::bench_mock::run_json(command)
+}
 
 /// The proxy process; killed when dropped.
 struct Proxy {
@@ -245,9 +336,11 @@ pub(crate) fn standalone(root: &Path) -> Result<()> {
     let direct = cpu("direct", "client") + cpu("direct", "upstream");
     let proxied = cpu("proxy", "client") + cpu("proxy", "upstream") + cpu("proxy", "proxy");
     println!(
-        "P8: added {:.0} µs at concurrency 1; CPU µs per request: direct {:.1} + {:.1} = {direct:.1}, \
+        "P8: added {:.0} µs at concurrency 1 ({}; unpinned: {}); CPU µs per request: direct {:.1} + {:.1} = {direct:.1}, \
          through the proxy {:.1} + {:.1} + {:.1} (proxy) = {proxied:.1}; ratio {:.2}; req/s ratio {:.2}",
         number(&result["latency"], "added_us"),
+        result["latency"]["placement"].as_str().unwrap_or_default(),
+        result["latency"]["unpinned_added_us"],
         cpu("direct", "client"),
         cpu("direct", "upstream"),
         cpu("proxy", "client"),
@@ -297,7 +390,7 @@ impl Setup {
     /// Latency at concurrency 1 and throughput at 16, alternating direct and proxied:
     /// `{"latency", "throughput"}`.
     fn speed(&self, root: &Path) -> Result<Value> {
-        let load = |connection: &str, requests: &str, concurrency: &str| {
+        let load = |connection: &str, requests: &str, concurrency: &str, cpu: Option<usize>| {
             let args = [
                 "--conn",
                 connection,
@@ -307,33 +400,57 @@ impl Setup {
                 concurrency,
                 "--warmup",
             ];
-            ours(root, "load", &args, &self.exchange_url)
+            ours_on_cpu(root, "load", &args, &self.exchange_url, cpu)
         };
         let (direct, through) = (self.direct.as_str(), self.through.as_str());
+        let (mock, proxy) = (self.mock.child_id(), self.proxy.child.id());
+
+        // Latency: the sidecar's placement, pinned, so that both sides cross between the cores
+        // the same number of times (see `Placement`); then the same rounds unpinned, as the
+        // scheduler places them, for the record.
+        let placement = Placement::pin(mock, proxy)?;
         let (mut direct_p50, mut proxy_p50, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let client = placement.as_ref().map(|placement| placement.client);
+            let plain = number(&load(direct, "3000", "1", client)?, "p50_us");
+            let proxied = number(&load(through, "3000", "1", client)?, "p50_us");
+            direct_p50.push(plain);
+            proxy_p50.push(proxied);
+            added.push(proxied - plain);
+        }
+        if placement.is_some() {
+            Placement::unpin(mock, proxy)?;
+        }
+        let mut unpinned_added = Vec::new();
+        for _ in 0..UNPINNED_ROUNDS {
+            let plain = number(&load(direct, "3000", "1", None)?, "p50_us");
+            let proxied = number(&load(through, "3000", "1", None)?, "p50_us");
+            unpinned_added.push(proxied - plain);
+        }
+
         let (mut direct_rps, mut proxy_rps) = (Vec::new(), Vec::new());
         // CPU of every process during the throughput rounds: what each request costs, whatever
         // else the machine runs meanwhile.
         let (mut direct_cpu, mut proxy_cpu) = (Cpu::default(), Cpu::default());
-        let cpu = || Cpu::now(self.mock.child_id(), self.proxy.child.id());
+        let cpu = || Cpu::now(mock, proxy);
         for _ in 0..ROUNDS {
-            let plain = number(&load(direct, "3000", "1")?, "p50_us");
-            let proxied = number(&load(through, "3000", "1")?, "p50_us");
-            direct_p50.push(plain);
-            proxy_p50.push(proxied);
-            added.push(proxied - plain);
             let before = cpu()?;
-            direct_rps.push(number(&load(direct, "20000", "16")?, "rps"));
+            direct_rps.push(number(&load(direct, "20000", "16", None)?, "rps"));
             let between = cpu()?;
-            proxy_rps.push(number(&load(through, "20000", "16")?, "rps"));
+            proxy_rps.push(number(&load(through, "20000", "16", None)?, "rps"));
             direct_cpu.add_since(before, between);
             proxy_cpu.add_since(between, cpu()?);
         }
         Ok(json!({
             "latency": {
+                "placement": placement.map_or_else(
+                    || "unpinned (taskset or a second core missing)".to_owned(),
+                    |placement| placement.describe(),
+                ),
                 "direct_p50_us": direct_p50,
                 "proxy_p50_us": proxy_p50,
                 "added_us": median(&added),
+                "unpinned_added_us": unpinned_added,
             },
             "throughput": {
                 "concurrency": 16,

@@ -216,7 +216,11 @@ pub(crate) fn prepare(
         conn_id,
     )?;
 
-    let http = providers_http::tls_client_builder()
+    // Every API request goes to the base URL's origin: its proxy rule is decided once.
+    let http = match url::Url::parse(&base_url) {
+        Ok(origin) => providers_http::tls_client_builder_for_origin(&origin),
+        Err(_) => providers_http::tls_client_builder(),
+    }
         // No API request follows a redirect: the transport reports it (see `transport`).
         .redirect(reqwest::redirect::Policy::none())
         // Per phase, as the SDK's: connecting, and each read of the reply.
