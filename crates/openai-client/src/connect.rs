@@ -221,16 +221,16 @@ pub(crate) fn prepare(
         Ok(origin) => providers_http::tls_client_builder_for_origin(&origin),
         Err(_) => providers_http::tls_client_builder(),
     }
-        // No API request follows a redirect: the transport reports it (see `transport`).
-        .redirect(reqwest::redirect::Policy::none())
-        // Per phase, as the SDK's: connecting, and each read of the reply.
-        .connect_timeout(connect_timeout)
-        .read_timeout(plan.timeout)
-        .build()
-        .map_err(|source| ClientError::HttpClient {
-            conn_id: conn_id.to_owned(),
-            source,
-        })?;
+    // No API request follows a redirect: the transport reports it (see `transport`).
+    .redirect(reqwest::redirect::Policy::none())
+    // Per phase, as the SDK's: connecting, and each read of the reply.
+    .connect_timeout(connect_timeout)
+    .read_timeout(plan.timeout)
+    .build()
+    .map_err(|source| ClientError::HttpClient {
+        conn_id: conn_id.to_owned(),
+        source,
+    })?;
     let x509_client = x509_identity
         .map(|identity| X509ApiClient::new(identity, connect_timeout, plan.timeout))
         .transpose()

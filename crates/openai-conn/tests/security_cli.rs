@@ -474,6 +474,29 @@ async fn requests_to_this_machine_never_go_through_a_proxy() {
     );
 }
 
+/// The API client decides its proxy once, for the base URL's origin: a remote origin goes
+/// through the environment's proxy (here a loopback server standing in for one, which answers in
+/// the API's place: the origin's name is never resolved, so nothing leaves the machine).
+#[tokio::test]
+async fn api_requests_to_a_remote_origin_go_through_the_environments_proxy() {
+    let proxy = wiremock::MockServer::start().await;
+    support::serve_models(&proxy).await;
+    let (directory, _) = written("unused", "");
+    let connection = write(
+        &directory,
+        "key.json",
+        &serde_json::json!({"conn_type": "openai", "host": "http://api.openai.invalid/v1",
+            "password": "sk-proxied-SECRET"})
+        .to_string(),
+    );
+    let env = vec![("HTTP_PROXY".to_owned(), proxy.uri())];
+    let output = support::run_async(vec!["test".to_owned(), connection], env).await;
+    assert_exit(&output, 0, format_args!("test through the proxy"));
+    let seen = proxy.received_requests().await.expect("recording");
+    let targets: Vec<String> = seen.iter().map(|request| request.url.to_string()).collect();
+    assert_eq!(targets, ["http://api.openai.invalid/v1/models"]);
+}
+
 /// An x509 connection of `key` and `cert`, with `more` keys in `extra` and a `host`.
 fn x509_connection(
     directory: &tempfile::TempDir,
