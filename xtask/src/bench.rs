@@ -238,7 +238,6 @@ pub(crate) fn run(root: &Path) -> Result<()> {
                 &url,
             )
         };
-        // Alternate the two so drift on a shared machine hits both alike; keep the better of two.
         // Five alternating rounds, so drift on a shared machine hits both alike; each side keeps
         // its median round.
         let (mut statics, mut workloads) = (Vec::new(), Vec::new());
