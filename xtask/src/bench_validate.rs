@@ -17,8 +17,6 @@ const FILES: usize = 10_000;
 const AJV_CLI: &str = "ajv-cli@5.0.0";
 /// Where ajv-cli is installed, relative to the workspace root.
 const AJV_DIR: &str = "target/bench-ajv";
-/// The target: at least this many times faster than ajv-cli.
-const TARGET_RATIO: f64 = 3.0;
 
 /// `cargo xtask bench --validate`: the release binary, then P7 alone, printed as JSON.
 pub(crate) fn standalone(root: &Path) -> Result<()> {
@@ -28,7 +26,7 @@ pub(crate) fn standalone(root: &Path) -> Result<()> {
     std::fs::remove_dir_all(&scratch).ok();
     let result = result?;
     println!("{}", serde_json::to_string_pretty(&result)?);
-    if let Some((row, _)) = row(&json!({ "p7": result })) {
+    if let Some((row, _)) = crate::bench_report::p7_row(&json!({ "p7": result })) {
         println!("{row}");
     }
     Ok(())
@@ -56,21 +54,6 @@ pub(crate) fn run(root: &Path, scratch: &Path) -> Result<Value> {
         command
     })?;
     Ok(json!({ "files": FILES, "ours_ms": ours, "ajv_ms": ajv_ms, "ajv": AJV_CLI }))
-}
-
-/// The report's row for P7, when the results have it, and whether the target is met.
-pub(crate) fn row(results: &Value) -> Option<(String, bool)> {
-    let p7 = results.get("p7")?;
-    let (ours, ajv) = (p7["ours_ms"].as_f64()?, p7["ajv_ms"].as_f64()?);
-    let ratio = ajv / ours;
-    let met = ratio >= TARGET_RATIO;
-    let row = format!(
-        "| P7 `openai-conn validate` of {} files, whole process, line and column kept (ms, median of 3) | {ours:.0} | `{}`: {ajv:.0} | {ratio:.1}× faster | ≥ {TARGET_RATIO:.0}× | {} |",
-        p7["files"],
-        p7["ajv"].as_str().unwrap_or_default(),
-        if met { "met" } else { "missed (see below)" }
-    );
-    Some((row, met))
 }
 
 /// The `ajv` command, installed with npm when missing.
