@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::bench_mock::{connections, ours, run_json, start_mock};
+use crate::bench_mock::{connections, median_ms, median_ms_exiting, ours, run_json, start_mock};
 use crate::bench_report::number;
 
 /// The SDK version compared against (its workload identity is `openai.auth.WorkloadIdentityAuth`).
@@ -68,29 +68,6 @@ fn sdk(python: &Path, root: &Path, scenario: &str, base: &str, extra: &[&str]) -
         .args(["--base", base])
         .args(extra);
     run_json(command)
-}
-
-/// Median wall time of `runs` runs of a command that exits 0, in milliseconds.
-fn median_ms(runs: usize, make: impl FnMut() -> Command) -> Result<f64> {
-    median_ms_exiting(runs, 0, make)
-}
-
-/// Median wall time of `runs` runs of a command that exits with `code`, in milliseconds.
-fn median_ms_exiting(runs: usize, code: i32, mut make: impl FnMut() -> Command) -> Result<f64> {
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        let status = make()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        if status.code() != Some(code) {
-            bail!("a timed command exited with {status}, not {code}");
-        }
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
 }
 
 /// The total and the stolen CPU time so far (from `/proc/stat`), to report how much of the run the

@@ -1,10 +1,12 @@
 //! What `cargo xtask bench`'s scenarios share: the loopback mock (`openai-conn-client`'s
-//! `mock_openai` example, release build), the connection files the load generator reads, and
-//! running a release example that prints one JSON object.
+//! `mock_openai` example, release build), the connection files the load generator reads, the
+//! release build itself, running a release example that prints one JSON object, and the median
+//! wall time of a command run several times.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -124,4 +126,33 @@ pub(crate) fn build_release(root: &Path) -> Result<()> {
             "--bins",
         ],
     )
+}
+
+/// Median wall time of `runs` runs of a command that exits 0, in milliseconds.
+pub(crate) fn median_ms(runs: usize, make: impl FnMut() -> Command) -> Result<f64> {
+    median_ms_exiting(runs, 0, make)
+}
+
+/// Median wall time of `runs` runs of a command that exits with `code`, in milliseconds.
+pub(crate) fn median_ms_exiting(
+    runs: usize,
+    code: i32,
+    mut make: impl FnMut() -> Command,
+) -> Result<f64> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut command = make();
+        let started = Instant::now();
+        let status = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .with_context(|| format!("running {command:?}"))?;
+        if status.code() != Some(code) {
+            bail!("{command:?} exited with {status}, not {code}");
+        }
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }

@@ -5,11 +5,12 @@
 //! `cargo xtask bench --validate` runs this scenario alone (after a release build).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+
+use crate::bench_mock::median_ms;
 
 /// How many files each tool checks.
 const FILES: usize = 10_000;
@@ -38,13 +39,13 @@ pub(crate) fn run(root: &Path, scratch: &Path) -> Result<Value> {
     let directory = scratch.join("validate-10k");
     write_files(root, &directory)?;
     let binary = crate::target_dir(root).join("release/openai-conn");
-    let ours = median_ms(|| {
+    let ours = median_ms(3, || {
         let mut command = Command::new(&binary);
         command.args(["validate", "-q"]).arg(&directory);
         command
     })?;
     let schema = root.join("schema/openai-connection-extra.schema.json");
-    let ajv_ms = median_ms(|| {
+    let ajv_ms = median_ms(3, || {
         let mut command = Command::new(&ajv);
         command
             .args(["validate", "--spec=draft2020", "--strict=false", "-s"])
@@ -93,24 +94,4 @@ fn write_files(root: &Path, directory: &Path) -> Result<()> {
         std::fs::write(&path, &extras[index % extras.len()])?;
     }
     Ok(())
-}
-
-/// The median wall time of three runs of `make()`, each of which must exit 0.
-fn median_ms(mut make: impl FnMut() -> Command) -> Result<f64> {
-    let mut times = Vec::new();
-    for _ in 0..3 {
-        let mut command = make();
-        let started = Instant::now();
-        let status = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .with_context(|| format!("running {command:?}"))?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        if !status.success() {
-            bail!("{command:?} exited with {status}");
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(times[1])
 }
