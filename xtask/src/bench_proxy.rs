@@ -93,15 +93,13 @@ impl Placement {
 
 /// `taskset -a -p -c CPUS PID`: every thread of the process.
 fn taskset(pid: u32, cpus: &str) -> Result<()> {
-    let status = Command::new("taskset")
-        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
-        .stdout(Stdio::null())
-        .status()
-        .context("running taskset")?;
-    if !status.success() {
-        bail!("taskset -a -p -c {cpus} {pid} failed: {status}");
-    }
-    Ok(())
+    let pid = pid.to_string();
+    crate::process::run_status(
+        Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &pid])
+            .stdout(Stdio::null()),
+        &format!("taskset -a -p -c {cpus} {pid}"),
+    )
 }
 
 /// [`ours`] on core `cpu` when given (`taskset -c`).
