@@ -4,7 +4,7 @@
 //! wall time of a command run several times.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -31,7 +31,7 @@ impl Drop for MockServer {
 }
 
 pub(crate) fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<MockServer> {
-    let mut child = Command::new(crate::target_dir(root).join("release/examples/mock_openai"))
+    let mut child = Command::new(example(root, "mock_openai"))
         .args(["--expires-in", &expires_in.to_string()])
         .args(["--exchange-delay-ms", &delay_ms.to_string()])
         .stdout(Stdio::piped())
@@ -65,12 +65,13 @@ pub(crate) fn run_json(mut command: Command) -> Result<Value> {
     serde_json::from_str(last).with_context(|| format!("parsing {last:?}"))
 }
 
+/// The release build of `openai-conn-client`'s example `name`.
+pub(crate) fn example(root: &Path, name: &str) -> PathBuf {
+    crate::target_dir(root).join("release/examples").join(name)
+}
+
 pub(crate) fn ours(root: &Path, example: &str, args: &[&str], exchange_url: &str) -> Result<Value> {
-    let mut command = Command::new(
-        crate::target_dir(root)
-            .join("release/examples")
-            .join(example),
-    );
+    let mut command = Command::new(self::example(root, example));
     command
         .args(args)
         .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);

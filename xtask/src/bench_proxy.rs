@@ -113,13 +113,10 @@ fn ours_on_cpu(
     let Some(cpu) = cpu else {
         return ours(root, example, args, exchange_url);
     };
-    let binary = crate::target_dir(root)
-        .join("release/examples")
-        .join(example);
     let mut command = Command::new("taskset");
     command
         .args(["-c", &cpu.to_string()])
-        .arg(binary)
+        .arg(crate::bench_mock::example(root, example))
         .args(args)
         .env("OPENAI_TOKEN_EXCHANGE_URL", exchange_url);
     crate::bench_mock::run_json(command)
