@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::bench_mock::{MockServer, connections, ours, start_mock};
-use crate::bench_report::number;
+use crate::bench_report::{median, number};
 use crate::proxy_e2e::fetch_json;
 
 /// Server-sent-event streams held open through the proxy.
@@ -305,13 +305,6 @@ fn python_processes(python: &Path, root: &Path, count: usize, args: &[&str]) -> 
         }
     }
     Ok(started.elapsed().as_secs_f64())
-}
-
-/// The median of `values` (the upper one of an even count).
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// `cargo xtask bench --proxy`: builds the release binaries and runs P8's latency and

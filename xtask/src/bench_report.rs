@@ -112,14 +112,6 @@ fn p8(results: &Value) -> Option<Scenario> {
     let (latency, throughput) = (&p8["latency"], &p8["throughput"]);
     let (memory, exchanges) = (&p8["memory"], &p8["exchanges"]);
     let added = number(latency, "added_us");
-    let median = |values: &Value| {
-        let mut values: Vec<f64> = values
-            .as_array()
-            .map(|values| values.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
-        values.sort_by(f64::total_cmp);
-        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-    };
     let (direct_rps, proxy_rps) = (
         number(throughput, "direct_median_rps"),
         number(throughput, "proxy_median_rps"),
@@ -138,8 +130,8 @@ fn p8(results: &Value) -> Option<Scenario> {
         format!(
             "| P8 proxy: latency added per request, `GET /v1/models` at concurrency 1 (p50 µs; {}; median of the alternating rounds' differences) | {:.0} | direct: {:.0} | +{added:.0} µs | ≤ 100 µs | {} |",
             latency["placement"].as_str().unwrap_or("unpinned"),
-            median(&latency["proxy_p50_us"]),
-            median(&latency["direct_p50_us"]),
+            median(&numbers(&latency["proxy_p50_us"])),
+            median(&numbers(&latency["direct_p50_us"])),
             verdict(added <= 100.0)
         ),
         format!(
@@ -182,13 +174,7 @@ fn p8(results: &Value) -> Option<Scenario> {
          processes share a core changes from run to run, and on this VM (cpuidle `haltpoll`) a \
          wake-up on the other, idle core costs about 45 µs, so an unpinned difference counts \
          hops between cores as much as the proxy's work.\n",
-        latency["unpinned_added_us"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|value| format!("{:+.0}", value.as_f64().unwrap_or(f64::NAN)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        signed(numbers(&latency["unpinned_added_us"]))
     );
     if added > 100.0 || ratio < 0.6 || cpu_ratio < 0.6 {
         note.push_str(&format!(
@@ -215,17 +201,12 @@ fn p8(results: &Value) -> Option<Scenario> {
              cost at most two thirds of what a direct request costs the client and the mock \
              together ({:.1} µs here) and the cores to stay busy; the first holds in CPU time, \
              the second is the machine's scheduling.\n",
-            latency["proxy_p50_us"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .zip(latency["direct_p50_us"].as_array().into_iter().flatten())
-                .map(|(proxied, direct)| format!(
-                    "{:+.0}",
-                    proxied.as_f64().unwrap_or(f64::NAN) - direct.as_f64().unwrap_or(f64::NAN)
-                ))
-                .collect::<Vec<_>>()
-                .join(", "),
+            signed(
+                numbers(&latency["proxy_p50_us"])
+                    .into_iter()
+                    .zip(numbers(&latency["direct_p50_us"]))
+                    .map(|(proxied, direct)| proxied - direct)
+            ),
             range(&throughput["direct_rps"]),
             range(&throughput["proxy_rps"]),
             cpu(direct_cpu),
@@ -493,13 +474,34 @@ fn section(root: &Path) -> Result<String> {
     ))
 }
 
+/// The numbers of a list of the raw results (an absent list reads as empty).
+fn numbers(values: &Value) -> Vec<f64> {
+    values
+        .as_array()
+        .map(|values| values.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// The median of `values` (the upper one of an even count), NaN when there are none.
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// `values` with their signs, rounded to whole units: `+68, +71`.
+fn signed(values: impl IntoIterator<Item = f64>) -> String {
+    values
+        .into_iter()
+        .map(|value| format!("{value:+.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The lowest and highest of the rounds' numbers in `values`, as `low–high` rounded to whole
 /// units (an absent list reads as empty).
 fn range(values: &Value) -> String {
-    let values: Vec<f64> = values
-        .as_array()
-        .map(|values| values.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
+    let values = numbers(values);
     let low = values.iter().copied().fold(f64::INFINITY, f64::min);
     let high = values.iter().copied().fold(0.0, f64::max);
     format!("{low:.0}–{high:.0}")
