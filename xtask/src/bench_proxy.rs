@@ -230,7 +230,8 @@ impl Cpu {
 
     /// Microseconds per request of each process.
     fn per_request(self, requests: usize) -> Value {
-        let micros = |ticks: u64| ticks as f64 / ticks_per_second() * 1e6 / requests as f64;
+        let ticks_per_second = ticks_per_second();
+        let micros = |ticks: u64| ticks as f64 / ticks_per_second * 1e6 / requests as f64;
         json!({"client": micros(self.client), "upstream": micros(self.upstream),
                "proxy": micros(self.proxy)})
     }
