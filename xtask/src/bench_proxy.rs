@@ -34,6 +34,9 @@ const STREAMS: usize = 1000;
 const PROCESSES: usize = 50;
 /// Alternating rounds of the latency and throughput comparisons.
 const ROUNDS: usize = 7;
+/// Requests of each throughput round, and its concurrency.
+const THROUGHPUT_REQUESTS: usize = 20_000;
+const THROUGHPUT_CONCURRENCY: usize = 16;
 /// What clients send the proxy as their API key (the proxy replaces it).
 const PLACEHOLDER_KEY: &str = "sk-placeholder-for-the-proxy";
 
@@ -398,11 +401,13 @@ impl Setup {
         // the same number of times (see `Placement`); then the same rounds unpinned, as the
         // scheduler places them, for the record.
         let placement = Placement::pin(mock, proxy)?;
+        let p50 = |connection: &str, cpu: Option<usize>| -> Result<f64> {
+            Ok(number(&load(connection, "3000", "1", cpu)?, "p50_us"))
+        };
         let (mut direct_p50, mut proxy_p50, mut added) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let client = placement.as_ref().map(|placement| placement.client);
-            let plain = number(&load(direct, "3000", "1", client)?, "p50_us");
-            let proxied = number(&load(through, "3000", "1", client)?, "p50_us");
+            let (plain, proxied) = (p50(direct, client)?, p50(through, client)?);
             direct_p50.push(plain);
             proxy_p50.push(proxied);
             added.push(proxied - plain);
@@ -412,8 +417,7 @@ impl Setup {
         }
         let mut unpinned_added = Vec::new();
         for _ in 0..UNPINNED_ROUNDS {
-            let plain = number(&load(direct, "3000", "1", None)?, "p50_us");
-            let proxied = number(&load(through, "3000", "1", None)?, "p50_us");
+            let (plain, proxied) = (p50(direct, None)?, p50(through, None)?);
             unpinned_added.push(proxied - plain);
         }
 
@@ -422,11 +426,21 @@ impl Setup {
         // else the machine runs meanwhile.
         let (mut direct_cpu, mut proxy_cpu) = (Cpu::default(), Cpu::default());
         let cpu = || Cpu::now(mock, proxy);
+        let (requests, concurrency) = (
+            THROUGHPUT_REQUESTS.to_string(),
+            THROUGHPUT_CONCURRENCY.to_string(),
+        );
+        let rps = |connection: &str| -> Result<f64> {
+            Ok(number(
+                &load(connection, &requests, &concurrency, None)?,
+                "rps",
+            ))
+        };
         for _ in 0..ROUNDS {
             let before = cpu()?;
-            direct_rps.push(number(&load(direct, "20000", "16", None)?, "rps"));
+            direct_rps.push(rps(direct)?);
             let between = cpu()?;
-            proxy_rps.push(number(&load(through, "20000", "16", None)?, "rps"));
+            proxy_rps.push(rps(through)?);
             direct_cpu.add_since(before, between);
             proxy_cpu.add_since(between, cpu()?);
         }
@@ -442,13 +456,13 @@ impl Setup {
                 "unpinned_added_us": unpinned_added,
             },
             "throughput": {
-                "concurrency": 16,
+                "concurrency": THROUGHPUT_CONCURRENCY,
                 "direct_rps": direct_rps,
                 "proxy_rps": proxy_rps,
                 "direct_median_rps": median(&direct_rps),
                 "proxy_median_rps": median(&proxy_rps),
-                "direct_cpu_us_per_request": direct_cpu.per_request(ROUNDS * 20000),
-                "proxy_cpu_us_per_request": proxy_cpu.per_request(ROUNDS * 20000),
+                "direct_cpu_us_per_request": direct_cpu.per_request(ROUNDS * THROUGHPUT_REQUESTS),
+                "proxy_cpu_us_per_request": proxy_cpu.per_request(ROUNDS * THROUGHPUT_REQUESTS),
             },
         }))
     }
