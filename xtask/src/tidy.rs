@@ -181,7 +181,7 @@ pub(crate) fn normal_tree(root: &Path, crate_name: &str) -> Result<String> {
         "--no-dedupe",
         "--locked",
     ];
-    let stdout = cargo(root, &args, &format!("cargo tree -p {crate_name}"))?;
+    let stdout = cargo_stdout(root, &args, &format!("cargo tree -p {crate_name}"))?;
     String::from_utf8(stdout).context("cargo tree printed something that is not UTF-8")
 }
 
@@ -258,13 +258,13 @@ pub(crate) fn overweight(crate_name: &str, limit: usize, tree: &str) -> Option<S
 
 pub(crate) fn metadata(root: &Path) -> Result<Value> {
     let args = ["metadata", "--format-version", "1", "--locked"];
-    let stdout = cargo(root, &args, "cargo metadata")?;
+    let stdout = cargo_stdout(root, &args, "cargo metadata")?;
     serde_json::from_slice(&stdout).context("parsing cargo metadata")
 }
 
 /// What `cargo ARGS` (run in `root`) prints; when it fails, an error naming it as `what`, with
 /// its stderr.
-fn cargo(root: &Path, args: &[&str], what: &str) -> Result<Vec<u8>> {
+fn cargo_stdout(root: &Path, args: &[&str], what: &str) -> Result<Vec<u8>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args(args)
