@@ -2,8 +2,10 @@
 //!
 //! Builds the release binaries, starts the loopback mock (`openai-conn-client`'s `mock_openai`
 //! example) once per scenario, installs the pinned `openai` SDK into `bench/.venv`, runs every
-//! scenario through both clients in this one run, and writes `bench/RESULTS.md` and
-//! `bench/results.json`. Every loop is bounded and every server binds 127.0.0.1.
+//! scenario in this one run (P1 to P4 through both clients; P5 and P6 here, P7 in
+//! `bench_validate` and P8 in `bench_proxy`), writes the figures to `bench/results.json` and has
+//! `bench_report` write `bench/RESULTS.md` from them. Every loop is bounded and every server binds
+//! 127.0.0.1.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

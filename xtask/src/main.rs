@@ -5,10 +5,9 @@
 //! `schemastore` (the SchemaStore layout), `formats` (YAML and TOML forms of a document),
 //! `reference` (the reference page), `site` (the site assembled from those), `record` (the
 //! checked-in record of the published major), `publish` (the command), `tidy`, `editor`, `fuzz`,
-//! `bench`, `bench_validate` (its `validate` row), `bench_proxy` (its `openai-conn proxy` rows),
-//! `bench_mock` (what they share) and `build_cost` (measurements), `bench_report` (the one writer
-//! of their results),
-//! `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
+//! `bench`, `bench_validate` (its P7, `openai-conn validate` next to ajv-cli), `bench_proxy` (its
+//! P8, `openai-conn proxy`), `bench_mock` (what they share) and `build_cost` (measurements),
+//! `bench_report` (the one writer of their results), `wheel` (the Python wheel test), `dist` (release artifacts), `process` (running the programs
 //! those drive), `workflows` (actionlint), `proxy_e2e` (the official Python SDK through
 //! `openai-conn proxy`), `deploy` (the Kubernetes manifests) and `ci`.
 
