@@ -5,28 +5,23 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::process::Killed;
+
 /// A running mock; killed when dropped.
 pub(crate) struct MockServer {
-    child: Child,
+    process: Killed,
     pub(crate) base: String,
 }
 
 impl MockServer {
     pub(crate) fn child_id(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.0.id()
     }
 }
 
@@ -46,7 +41,7 @@ pub(crate) fn start_mock(root: &Path, expires_in: u64, delay_ms: u64) -> Result<
         .as_u64()
         .context("the mock prints its port")?;
     Ok(MockServer {
-        child,
+        process: Killed(child),
         base: format!("http://127.0.0.1:{port}"),
     })
 }

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::bench_mock::{MockServer, connections, ours, start_mock};
 use crate::bench_report::{median, number};
+use crate::process::Killed;
 use crate::proxy_e2e::fetch_json;
 
 /// Server-sent-event streams held open through the proxy.
@@ -125,17 +126,10 @@ fn ours_on_cpu(
     crate::bench_mock::run_json(command)
 }
 
-/// The proxy process; killed when dropped.
+/// The proxy process (killed when dropped) and its address.
 struct Proxy {
-    child: Child,
+    process: Killed,
     addr: String,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `openai-conn proxy` on an ephemeral loopback port in front of `connection` and waits
@@ -156,7 +150,7 @@ fn start_proxy(root: &Path, connection: &str, exchange_url: &str) -> Result<Prox
     let addr = crate::proxy_e2e::listening_address(&first)?;
     let proxy = Proxy {
         addr: addr.to_owned(),
-        child,
+        process: Killed(child),
     };
     for _ in 0..200 {
         if fetch_json(&proxy.addr, "/healthz").is_ok_and(|health| health["status"] == "ok") {
@@ -395,7 +389,7 @@ impl Setup {
             ours_on_cpu(root, "load", &args, &self.exchange_url, cpu)
         };
         let (direct, through) = (self.direct.as_str(), self.through.as_str());
-        let (mock, proxy) = (self.mock.child_id(), self.proxy.child.id());
+        let (mock, proxy) = (self.mock.child_id(), self.proxy.process.0.id());
 
         // Latency: the sidecar's placement, pinned, so that both sides cross between the cores
         // the same number of times (see `Placement`); then the same rounds unpinned, as the
@@ -474,7 +468,7 @@ pub(crate) fn run(root: &Path, python: &Path, scratch: &Path) -> Result<Value> {
     let (proxy, mock_addr) = (&setup.proxy, setup.mock_addr.as_str());
 
     // 1. Memory: idle, then with the streams held open, then after they closed.
-    let pid = proxy.child.id();
+    let pid = proxy.process.0.id();
     let (idle_kib, idle_fds) = (rss_kib(pid)?, open_fds(pid)?);
     let streams = open_streams(&proxy.addr, STREAMS)?;
     let upstream_streams = fetch_json(mock_addr, "/stats")?["streams"].clone();

@@ -3,9 +3,19 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 use anyhow::{Context, Result, bail};
+
+/// A child process killed (and waited for) when dropped, so an early return leaves none behind.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// A fresh venv at `venv` (an old one is removed), made by `$PYTHON` or `python3`.
 pub(crate) fn create_venv(venv: &Path) -> Result<()> {

@@ -13,27 +13,17 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::dist::tools_venv;
-use crate::process::expect_exit;
+use crate::process::{Killed, expect_exit};
 
 /// The SDK the reference behaviour comes from.
 const SDK: &str = "openai==3.63.0";
 const WORK_DIR: &str = "proxy-e2e";
-
-/// Kills a child process when the test ends early.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub(crate) fn run(root: &Path) -> Result<()> {
     let work = crate::target_dir(root).join(WORK_DIR);
