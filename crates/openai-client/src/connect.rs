@@ -84,7 +84,7 @@ pub fn from_connection(
     let prepared = prepare(conn, conn_id, &options)?;
     let plan = prepared.plan;
     let kwargs = &conn.extra.client_kwargs;
-    let secrets = configured_secrets(conn, options.env.as_ref());
+    let secrets = prepared.secrets;
     let token_cache = prepared.token_cache;
     let service = match prepared.x509_client {
         // Under x509 the requests go out with the client of the certificate's current
@@ -112,11 +112,12 @@ pub fn from_connection(
 
 /// What [`from_connection`] and [`crate::upstream`] share: the plan, the base URL as configured,
 /// the async-openai config (organization, project, API key, default headers), the token cache
-/// under workload identity, the API client of the x509 identity, and the HTTP client that
-/// follows no redirect.
+/// under workload identity, the API client of the x509 identity, the HTTP client that follows no
+/// redirect, and the configured secrets that no server text may repeat.
 pub(crate) struct Prepared {
     pub(crate) base_url: String,
     pub(crate) config: OpenAIConfig,
+    pub(crate) secrets: ConfiguredSecrets,
     pub(crate) token_cache: Option<TokenCache>,
     /// Under x509, the client presenting the certificate, with the connection's timeouts.
     pub(crate) x509_client: Option<X509ApiClient>,
@@ -187,7 +188,7 @@ pub(crate) fn prepare(
                         (connect_timeout, plan.timeout),
                         conn_id,
                         options,
-                        secrets,
+                        secrets.clone(),
                     )?;
                     x509_identity = Some(loaded);
                     Some(cache)
@@ -197,7 +198,7 @@ pub(crate) fn prepare(
                     kwargs.max_retries,
                     conn_id,
                     options,
-                    secrets,
+                    secrets.clone(),
                 )?),
             }
         }
@@ -241,6 +242,7 @@ pub(crate) fn prepare(
     Ok(Prepared {
         base_url,
         config,
+        secrets,
         token_cache,
         x509_client,
         http,
