@@ -575,10 +575,9 @@ fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
     ConfiguredSecrets::new(keys.chain(values))
 }
 
-/// The environment, the exchange overrides and the exchange's retries (which follow
-/// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
-/// Builds the cache with the connection's `refresh_buffer` and `max_retries` and the options'
-/// environment, exchange URL, retry policy, sleep and refresh backoff.
+/// Builds the cache with the connection's `refresh_buffer` and the options' environment,
+/// exchange URL, exchange retry policy (its retries following `openai_client_kwargs.max_retries`,
+/// as the SDK's do), sleep and refresh backoff.
 fn build_with_options(
     mut builder: TokenCacheBuilder,
     identity: &WorkloadIdentity,
