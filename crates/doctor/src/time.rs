@@ -3,7 +3,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use providers_core::calendar::{days_from_civil, format_utc};
+use providers_core::calendar::days_from_civil;
+/// `2026-12-06T02:40:00Z`: the calendar's one way of writing a time.
+pub(crate) use providers_core::calendar::format_utc as utc;
 
 /// Seconds since the epoch (negative before it).
 pub(crate) fn epoch_seconds(time: SystemTime) -> i64 {
@@ -11,11 +13,6 @@ pub(crate) fn epoch_seconds(time: SystemTime) -> i64 {
         Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
     }
-}
-
-/// `2026-12-06T02:40:00Z`.
-pub(crate) fn utc(seconds: i64) -> String {
-    format_utc(seconds)
 }
 
 /// A span without its sign: `3d 4h`, `1h 5m`, `59m 40s`, `12s`.

@@ -84,7 +84,7 @@ pub fn from_connection(
     let prepared = prepare(conn, conn_id, &options)?;
     let plan = prepared.plan;
     let kwargs = &conn.extra.client_kwargs;
-    let secrets = configured_secrets(conn, options.env.as_ref());
+    let secrets = prepared.secrets;
     let token_cache = prepared.token_cache;
     let service = match prepared.x509_client {
         // Under x509 the requests go out with the client of the certificate's current
@@ -112,11 +112,12 @@ pub fn from_connection(
 
 /// What [`from_connection`] and [`crate::upstream`] share: the plan, the base URL as configured,
 /// the async-openai config (organization, project, API key, default headers), the token cache
-/// under workload identity, the API client of the x509 identity, and the HTTP client that
-/// follows no redirect.
+/// under workload identity, the API client of the x509 identity, the HTTP client that follows no
+/// redirect, and the configured secrets that no server text may repeat.
 pub(crate) struct Prepared {
     pub(crate) base_url: String,
     pub(crate) config: OpenAIConfig,
+    pub(crate) secrets: ConfiguredSecrets,
     pub(crate) token_cache: Option<TokenCache>,
     /// Under x509, the client presenting the certificate, with the connection's timeouts.
     pub(crate) x509_client: Option<X509ApiClient>,
@@ -141,6 +142,8 @@ pub(crate) fn prepare(
 
     // The plan shows the base with query values masked; the client gets it as configured.
     let (base_url, _) = resolve_base_url(conn, options.env.as_ref());
+    let parsed_base_url = url::Url::parse(&base_url).ok();
+    let custom = custom_headers(options.env.as_ref());
     let mut config = OpenAIConfig::new().with_api_base(&base_url);
     // Set explicitly so async-openai's own reads of the process environment never apply; its
     // `Config::headers` parses these with `unwrap`, so they are checked first.
@@ -156,7 +159,12 @@ pub(crate) fn prepare(
         .with_org_id(plan.organization.clone().unwrap_or_default())
         .with_project_id(plan.project.clone().unwrap_or_default());
     let mut x509_identity = None;
-    let secrets = configured_secrets(conn, options.env.as_ref());
+    let secrets = configured_secrets(
+        conn,
+        options.env.as_ref(),
+        parsed_base_url.as_ref(),
+        &custom,
+    );
     let token_cache = match &conn.extra.auth {
         Auth::ApiKey => {
             let (key, origin) = resolve_api_key(conn, options.env.as_ref()).ok_or_else(|| {
@@ -187,7 +195,7 @@ pub(crate) fn prepare(
                         (connect_timeout, plan.timeout),
                         conn_id,
                         options,
-                        secrets,
+                        secrets.clone(),
                     )?;
                     x509_identity = Some(loaded);
                     Some(cache)
@@ -197,14 +205,14 @@ pub(crate) fn prepare(
                     kwargs.max_retries,
                     conn_id,
                     options,
-                    secrets,
+                    secrets.clone(),
                 )?),
             }
         }
     };
     config = add_custom_headers(
         config,
-        &custom_headers(options.env.as_ref()),
+        &custom,
         &kwargs.default_headers,
         token_cache.is_some(),
         conn_id,
@@ -217,9 +225,9 @@ pub(crate) fn prepare(
     )?;
 
     // Every API request goes to the base URL's origin: its proxy rule is decided once.
-    let http = match url::Url::parse(&base_url) {
-        Ok(origin) => providers_http::tls_client_builder_for_origin(&origin),
-        Err(_) => providers_http::tls_client_builder(),
+    let http = match &parsed_base_url {
+        Some(origin) => providers_http::tls_client_builder_for_origin(origin),
+        None => providers_http::tls_client_builder(),
     }
     // No API request follows a redirect: the transport reports it (see `transport`).
     .redirect(reqwest::redirect::Policy::none())
@@ -241,6 +249,7 @@ pub(crate) fn prepare(
     Ok(Prepared {
         base_url,
         config,
+        secrets,
         token_cache,
         x509_client,
         http,
@@ -547,11 +556,17 @@ fn build_source(
 
 /// The secrets of `conn`'s configuration that no server text may repeat (see
 /// [`ConfiguredSecrets`]): every API key it could use, and every configured header and query
-/// value (`default_query` and the base URL's own query), whether or not a request carries it.
-fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
+/// value (`default_query`, the query of `base_url` (the resolved base URL, when it parses) and
+/// `custom`, the headers of `OPENAI_CUSTOM_HEADERS`), whether or not a request carries it. The
+/// caller has resolved and read those already: they are not read twice.
+fn configured_secrets(
+    conn: &Connection,
+    env: &dyn Env,
+    base_url: Option<&url::Url>,
+    custom: &[(String, String)],
+) -> ConfiguredSecrets {
     let kwargs = &conn.extra.client_kwargs;
-    let (base_url, _) = resolve_base_url(conn, env);
-    let base_query: Vec<String> = url::Url::parse(&base_url)
+    let base_query: Vec<String> = base_url
         .map(|url| {
             url.query_pairs()
                 .map(|(_, value)| value.into_owned())
@@ -567,16 +582,15 @@ fn configured_secrets(conn: &Connection, env: &dyn Env) -> ConfiguredSecrets {
         .values()
         .chain(kwargs.default_query.values())
         .chain(&base_query)
+        .chain(custom.iter().map(|(_, value)| value))
         .cloned()
-        .chain(custom_headers(env).into_iter().map(|(_, value)| value))
         .map(SecretString::from);
     ConfiguredSecrets::new(keys.chain(values))
 }
 
-/// The environment, the exchange overrides and the exchange's retries (which follow
-/// `openai_client_kwargs.max_retries`, as the SDK's do), applied to a cache builder.
-/// Builds the cache with the connection's `refresh_buffer` and `max_retries` and the options'
-/// environment, exchange URL, retry policy, sleep and refresh backoff.
+/// Builds the cache with the connection's `refresh_buffer` and the options' environment,
+/// exchange URL, exchange retry policy (its retries following `openai_client_kwargs.max_retries`,
+/// as the SDK's do), sleep and refresh backoff.
 fn build_with_options(
     mut builder: TokenCacheBuilder,
     identity: &WorkloadIdentity,

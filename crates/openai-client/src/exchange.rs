@@ -275,8 +275,8 @@ pub(crate) async fn logged_attempt(
 
 /// The exchange's reply, read the same way in both modes: a 2xx body (bounded) is the token; a
 /// 400, 401 or 403 is an OAuth error keeping the `x-request-id`, its server text and request id
-/// scrubbed of `secrets` (an unreadable or oversized error body still yields the OAuth error with generic
-/// text); anything else, a redirect included, is the status.
+/// scrubbed of `secrets` (an unreadable or oversized error body still yields the OAuth error with
+/// generic text); anything else, a redirect included, is the status.
 pub(crate) async fn token_reply(
     response: reqwest::Response,
     secrets: &[&str],

@@ -1,8 +1,9 @@
 //! The conformance suite every HTTP source runs against a loopback server (feature `test-util`):
 //! the endpoint is taken from the injected `Env`, a redirect is refused, each attempt has its own
 //! timeout, a reply body is bounded, no body reaches an error, and failures are retried on the
-//! source's schedule while the statuses it does not retry fail at once. Each source states its protocol in an [`HttpSourceUnderTest`] and calls
-//! [`run`]; its own tests keep only what is its own.
+//! source's schedule while the statuses it does not retry fail at once. Each source states its
+//! protocol in an [`HttpSourceUnderTest`] and calls [`run`]; its own tests keep only what is its
+//! own.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
