@@ -285,7 +285,7 @@ pub(crate) async fn token_reply(
     let request_id = request_id(response.headers(), secrets);
     match status {
         200..=299 => {
-            let server_date = server_date(response.headers());
+            let server_date = server_date(response.headers(), secrets);
             let bytes = read_reply(ENDPOINT, response).await?;
             parse_success(&bytes, status).map(|exchanged| Exchanged {
                 server_date,
@@ -345,11 +345,12 @@ fn parse_success(bytes: &[u8], status: u16) -> Result<Exchanged, ExchangeError> 
 }
 
 /// The response's `Date` header (RFC 9110 section 6.6.1), printable and bounded; `None` when
-/// absent or blank. It is kept as text: only `doctor` reads it, to compare clocks.
-fn server_date(headers: &reqwest::header::HeaderMap) -> Option<String> {
+/// absent or blank. It is kept as text: only `doctor` reads it, to compare clocks; like every
+/// text from the server, it is scrubbed of the request's secrets (a server may echo them).
+fn server_date(headers: &reqwest::header::HeaderMap, secrets: &[&str]) -> Option<String> {
     const MAX_DATE_CHARS: usize = 64;
     let value = headers.get(reqwest::header::DATE)?.to_str().ok()?;
-    let date: String = scrub(value, &[]).chars().take(MAX_DATE_CHARS).collect();
+    let date: String = scrub(value, secrets).chars().take(MAX_DATE_CHARS).collect();
     (!date.is_empty()).then_some(date)
 }
 
@@ -438,6 +439,17 @@ mod tests {
             error.to_string(),
             "oauth error invalid_grant [redacted] (400): token [redacted] is expired"
         );
+    }
+
+    #[test]
+    fn the_server_date_never_repeats_the_subject_token() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::DATE,
+            reqwest::header::HeaderValue::from_static("Sun, 06 Dec 2026 eyJ.subject-SECRET.sig"),
+        );
+        let date = server_date(&headers, &[subject().secret().expose_secret()]);
+        assert_eq!(date.as_deref(), Some("Sun, 06 Dec 2026 [redacted]"));
     }
 
     #[test]
