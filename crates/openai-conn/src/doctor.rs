@@ -33,7 +33,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     let spec = match args.source.single(args.file.as_ref()) {
         Ok(spec) => spec,
         Err(error) => {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -43,7 +43,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     // a connection is the `load` step's failure.
     if let Err(error) = &loaded {
         if load_error_exit(error) == EXIT_USAGE {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     }
@@ -61,7 +61,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
         Format::Human => out!("{}", render_human(&report)),
         Format::Json => match serde_json::to_string_pretty(&report.to_json()) {
             Ok(text) => outln!("{text}"),
-            Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
+            Err(error) => errln!("openai-conn: cannot encode the report: {error}"),
         },
     }
     if report.ok {

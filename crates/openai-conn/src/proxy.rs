@@ -39,7 +39,7 @@ pub(crate) struct ProxyArgs {
 /// Runs the proxy until SIGTERM or Ctrl-C; exit 0 after the drain.
 pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     let usage = |error: ProxyError| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(EXIT_USAGE)
     };
     let listen: Listen = match args.listen.parse() {
@@ -60,17 +60,17 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     let upstream = match upstream(&usable.connection, &usable.conn_id, usable.options()) {
         Ok(upstream) => upstream,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = upstream.plan().cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let runtime = match openai_conn_proxy::runtime_with_idle_hook(crate::deferred_log::flush) {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("openai-conn: cannot start the async runtime: {error}");
+            errln!("openai-conn: cannot start the async runtime: {error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
@@ -78,7 +78,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
         let listener = match bind(&listen, &access).await {
             Ok(listener) => listener,
             Err(error @ ProxyError::Bind { .. }) => {
-                eprintln!("openai-conn: {error}");
+                errln!("openai-conn: {error}");
                 return ExitCode::from(EXIT_INVALID);
             }
             Err(error) => return usage(error),
@@ -87,7 +87,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
             Some(addr) => addr.to_string(),
             None => listen.to_string(),
         };
-        eprintln!(
+        errln!(
             "openai-conn proxy: listening on {shown}, forwarding {} to {} ({})",
             match upstream.base_url().path() {
                 "" | "/" => "/",
@@ -103,7 +103,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
         let config = ProxyConfig::new(access).with_drain(Duration::from_secs(args.drain_seconds));
         serve(listener, upstream, config, shutdown_signal()).await;
         crate::deferred_log::flush();
-        eprintln!("openai-conn proxy: stopped");
+        errln!("openai-conn proxy: stopped");
         ExitCode::SUCCESS
     })
 }
@@ -119,7 +119,7 @@ async fn shutdown_signal() {
             }
         }
         Err(error) => {
-            eprintln!("openai-conn: cannot watch SIGTERM ({error}); stop with Ctrl-C");
+            errln!("openai-conn: cannot watch SIGTERM ({error}); stop with Ctrl-C");
             let _ = tokio::signal::ctrl_c().await;
         }
     }
