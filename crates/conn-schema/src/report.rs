@@ -152,10 +152,7 @@ impl Report {
         let mut shown = HashMap::new();
         let mut out = String::new();
         for diagnostic in &self.diagnostics {
-            let severity = match diagnostic.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let severity = diagnostic.severity.as_str();
             let code = diagnostic.code;
             // Messages name keys, which may hold control characters: escaped, one line each.
             let message = escape_controls(&diagnostic.message);
