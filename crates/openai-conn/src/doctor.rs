@@ -47,13 +47,10 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     }
-    let Some(runtime) = crate::token::runtime() else {
-        return ExitCode::from(EXIT_INVALID);
-    };
     let options = Options::default()
         .with_exchange(!args.no_exchange)
         .with_api(!args.no_api);
-    let report = match crate::interrupt::block_on(runtime, diagnose(loaded, &label, &options)) {
+    let report = match crate::token::block_on(diagnose(loaded, &label, &options)) {
         Ok(report) => report,
         Err(code) => return code,
     };
