@@ -24,7 +24,8 @@ pub(crate) struct DoctorArgs {
     /// Stop before `GET /models`.
     #[arg(long)]
     no_api: bool,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }

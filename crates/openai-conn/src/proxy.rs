@@ -31,7 +31,8 @@ pub(crate) struct ProxyArgs {
     /// Seconds the requests in flight may take to finish after SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     drain_seconds: u64,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }

@@ -20,7 +20,8 @@ pub(crate) struct TokenArgs {
     /// Print the access token itself instead of `[redacted]`.
     #[arg(long)]
     show_token: bool,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -30,7 +31,8 @@ pub(crate) struct TokenArgs {
 pub(crate) struct TestArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
