@@ -98,9 +98,8 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
     // environment, in the command-line tool).
     let vars = env.vars_where(&is_override);
     if let Some((name, _)) = vars.iter().find(|(name, value)| {
-        is_override(name)
-            && (nesting(value) > MAX_OVERRIDE_NESTING
-                || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING)
+        nesting(value) > MAX_OVERRIDE_NESTING
+            || name.matches(OVERRIDE_SPLIT).count() > MAX_OVERRIDE_NESTING
     }) {
         return Err(LoadError::Overrides {
             vars: vec![name.clone()],
@@ -111,15 +110,9 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
     }
     let mut found: Vec<Override> = vars
         .into_iter()
-        .filter_map(|(name, value)| {
-            let head = name.get(..OVERRIDE_PREFIX.len())?;
-            if !head.eq_ignore_ascii_case(OVERRIDE_PREFIX) {
-                return None;
-            }
+        .map(|(name, value)| {
+            // `is_override` kept only names that go on after the prefix.
             let rest = &name[OVERRIDE_PREFIX.len()..];
-            if rest.is_empty() {
-                return None;
-            }
             let path: Vec<String> = rest.split(OVERRIDE_SPLIT).map(str::to_lowercase).collect();
             let value = if path.len() == 1 && RAW_STRING_FIELDS.contains(&path[0].as_str()) {
                 FigmentValue::from(value)
@@ -128,7 +121,7 @@ pub(crate) fn overrides(env: &dyn Env) -> Result<Vec<Override>, LoadError> {
                 // string, anything unparseable the string itself.
                 FigmentValue::from_str(&value).unwrap_or_else(|never| match never {})
             };
-            Some(Override { name, path, value })
+            Override { name, path, value }
         })
         .collect();
     found.sort_by(|a, b| a.name.cmp(&b.name));

@@ -18,6 +18,17 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// `error` or `warning`: the name reports, SARIF levels and GitHub annotations use (and its
+    /// serialised form).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 macro_rules! codes {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal, level: $level:ident, summary: $summary:literal, help: $help:literal, example: $example:literal; )*) => {
         /// The stable code of a finding, serialised as its kebab-case name.

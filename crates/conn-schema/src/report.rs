@@ -147,15 +147,16 @@ impl Report {
     /// Renders the report like a compiler: `FILE:LINE:COL: error[CODE]: message`, a snippet with a caret
     /// under the position (secret-bearing string values masked), and the suggestion.
     pub fn render(&self, file: &str) -> String {
+        // Most reports of a large run have no finding: nothing to index or escape.
+        if self.diagnostics.is_empty() {
+            return String::new();
+        }
         let lines = LineIndex::new(&self.source.text);
         let file = escape_controls(file);
         let mut shown = HashMap::new();
         let mut out = String::new();
         for diagnostic in &self.diagnostics {
-            let severity = match diagnostic.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let severity = diagnostic.severity.as_str();
             let code = diagnostic.code;
             // Messages name keys, which may hold control characters: escaped, one line each.
             let message = escape_controls(&diagnostic.message);

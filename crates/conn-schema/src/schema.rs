@@ -337,9 +337,6 @@ fn definitions() -> Map<String, Value> {
     definitions
 }
 
-/// The properties named by the key table, in its order: `$schema` is the shared key below, every
-/// other key takes the shape its type gave it in `generated` (a key the types lack is left out,
-/// and the tests below fail).
 /// "Not both of `pair`", stated so that an editor underlines only `underlined` (one of the
 /// pair): when the other is set, `underlined` is not allowed, with the message
 /// "Set exactly one of ... not both.".
@@ -359,6 +356,9 @@ fn not_both(object: &mut Map<String, Value>, pair: [&str; 2], underlined: &str) 
     );
 }
 
+/// The properties named by the key table, in its order: `$schema` is the shared key below, every
+/// other key takes the shape its type gave it in `generated` (a key the types lack is left out,
+/// and the tests below fail).
 fn from_table(names: &[&str], mut generated: Map<String, Value>) -> Map<String, Value> {
     names
         .iter()
@@ -396,9 +396,6 @@ fn root_schema_of<T: JsonSchema>() -> Schema {
         .into_root_schema_for::<T>()
 }
 
-/// The properties of `T`'s schema. schemars lets every `Option` field be `null`; in an `extra`
-/// an absent key and a `null` are not the same mistake, so `null` is taken out unless
-/// `keep_null` (Airflow exports the unused fields of a connection as `null`).
 /// A provider's summary and the properties its config type gives (the one place a provider's
 /// type is named, so the schema and the key-table test cannot miss one).
 fn provider_shape(kind: ProviderKind) -> (String, Map<String, Value>) {
@@ -421,6 +418,10 @@ fn provider_shape(kind: ProviderKind) -> (String, Map<String, Value>) {
     (summary, properties)
 }
 
+/// The properties of `T`'s schema. schemars lets every `Option` field be `null`; in an `extra`
+/// an absent key and a `null` are not the same mistake, so `null` is taken out (a connection's
+/// keys keep it, through `raw_properties_of`: Airflow exports a connection's unused fields as
+/// `null`).
 fn properties_of<T: JsonSchema>() -> Map<String, Value> {
     let mut properties = raw_properties_of::<T>();
     properties.values_mut().for_each(strip_null);

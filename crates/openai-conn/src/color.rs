@@ -11,6 +11,9 @@ const GUTTER: &str = "\u{1b}[1;34m";
 const HELP: &str = "\u{1b}[1;36m";
 const RESET: &str = "\u{1b}[0m";
 
+/// `ok` in bold green, as `validate` writes it after a connection without errors.
+pub(crate) const OK: &str = "\u{1b}[1;32mok\u{1b}[0m";
+
 /// `report`, escaped already, with colours.
 pub(crate) fn report(report: &str) -> String {
     let mut out = String::with_capacity(report.len() * 2);

@@ -24,7 +24,8 @@ pub(crate) struct DoctorArgs {
     /// Stop before `GET /models`.
     #[arg(long)]
     no_api: bool,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -33,7 +34,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     let spec = match args.source.single(args.file.as_ref()) {
         Ok(spec) => spec,
         Err(error) => {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -43,17 +44,14 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     // a connection is the `load` step's failure.
     if let Err(error) = &loaded {
         if load_error_exit(error) == EXIT_USAGE {
-            eprintln!("openai-conn: {error}");
+            errln!("openai-conn: {error}");
             return ExitCode::from(EXIT_USAGE);
         }
     }
-    let Some(runtime) = crate::token::runtime() else {
-        return ExitCode::from(EXIT_INVALID);
-    };
     let options = Options::default()
         .with_exchange(!args.no_exchange)
         .with_api(!args.no_api);
-    let report = match crate::interrupt::block_on(runtime, diagnose(loaded, &label, &options)) {
+    let report = match crate::token::block_on(diagnose(loaded, &label, &options)) {
         Ok(report) => report,
         Err(code) => return code,
     };
@@ -61,7 +59,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
         Format::Human => out!("{}", render_human(&report)),
         Format::Json => match serde_json::to_string_pretty(&report.to_json()) {
             Ok(text) => outln!("{text}"),
-            Err(error) => eprintln!("openai-conn: cannot encode the report: {error}"),
+            Err(error) => errln!("openai-conn: cannot encode the report: {error}"),
         },
     }
     if report.ok {

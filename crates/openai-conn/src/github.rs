@@ -5,8 +5,6 @@
 //! `escapeProperty`): in the message `%`, CR and LF; in property values also `:` and `,`, which
 //! would otherwise end the value.
 
-use conn_schema::Severity;
-
 use crate::finding::Finding;
 
 /// The workflow command for one finding:
@@ -16,10 +14,7 @@ use crate::finding::Finding;
 /// without a file (standard input, an environment variable) has no `file`; one without a
 /// position has no `line` or `col`.
 pub(crate) fn command(finding: &Finding<'_>) -> String {
-    let kind = match finding.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
+    let kind = finding.severity.as_str();
     let mut properties: Vec<(&str, String)> = Vec::new();
     if let Some(file) = finding.file {
         properties.push(("file", file.display().to_string()));
@@ -74,7 +69,7 @@ fn escape_property(text: &str) -> String {
 mod tests {
     use std::path::Path;
 
-    use conn_schema::{Code, Location};
+    use conn_schema::{Code, Location, Severity};
 
     use super::*;
 

@@ -49,16 +49,27 @@ pub(crate) fn write_line(stream: Stream, arguments: std::fmt::Arguments<'_>) {
 /// Writes `value` as pretty JSON and a line feed to standard output, escaped by
 /// [`escape::json`].
 pub(crate) fn json(value: &impl serde::Serialize) {
+    if let Some(text) = json_text(value) {
+        write_escaped(Stream::Out, &text);
+    }
+}
+
+/// `value` as pretty JSON and a line feed, escaped by [`escape::json`]; `None` (said on standard
+/// error) when it cannot be encoded.
+fn json_text(value: &impl serde::Serialize) -> Option<String> {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
             let mut text = escape::json(&text).into_owned();
             text.push('\n');
-            write_escaped(Stream::Out, &text);
+            Some(text)
         }
-        Err(error) => write_line(
-            Stream::Err,
-            format_args!("openai-conn: cannot encode the report: {error}"),
-        ),
+        Err(error) => {
+            write_line(
+                Stream::Err,
+                format_args!("openai-conn: cannot encode the report: {error}"),
+            );
+            None
+        }
     }
 }
 
@@ -149,16 +160,8 @@ impl Sink {
 
     /// Writes `value` as pretty JSON and a line feed, escaped by [`escape::json`].
     pub(crate) fn json(&mut self, value: &impl serde::Serialize) {
-        match serde_json::to_string_pretty(value) {
-            Ok(text) => {
-                let mut text = escape::json(&text).into_owned();
-                text.push('\n');
-                self.raw(&text);
-            }
-            Err(error) => write_line(
-                Stream::Err,
-                format_args!("openai-conn: cannot encode the report: {error}"),
-            ),
+        if let Some(text) = json_text(value) {
+            self.raw(&text);
         }
     }
 

@@ -18,7 +18,8 @@ pub(crate) struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }

@@ -31,7 +31,8 @@ pub(crate) struct ProxyArgs {
     /// Seconds the requests in flight may take to finish after SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     drain_seconds: u64,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -39,7 +40,7 @@ pub(crate) struct ProxyArgs {
 /// Runs the proxy until SIGTERM or Ctrl-C; exit 0 after the drain.
 pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     let usage = |error: ProxyError| {
-        eprintln!("openai-conn: {error}");
+        errln!("openai-conn: {error}");
         ExitCode::from(EXIT_USAGE)
     };
     let listen: Listen = match args.listen.parse() {
@@ -60,17 +61,17 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
     let upstream = match upstream(&usable.connection, &usable.conn_id, usable.options()) {
         Ok(upstream) => upstream,
         Err(error) => {
-            eprintln!("{error}");
+            errln!("{error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
     if let Some(warning) = upstream.plan().cleartext_warning() {
-        eprintln!("openai-conn: warning: {warning}");
+        errln!("openai-conn: warning: {warning}");
     }
     let runtime = match openai_conn_proxy::runtime_with_idle_hook(crate::deferred_log::flush) {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("openai-conn: cannot start the async runtime: {error}");
+            errln!("openai-conn: cannot start the async runtime: {error}");
             return ExitCode::from(EXIT_INVALID);
         }
     };
@@ -78,7 +79,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
         let listener = match bind(&listen, &access).await {
             Ok(listener) => listener,
             Err(error @ ProxyError::Bind { .. }) => {
-                eprintln!("openai-conn: {error}");
+                errln!("openai-conn: {error}");
                 return ExitCode::from(EXIT_INVALID);
             }
             Err(error) => return usage(error),
@@ -87,7 +88,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
             Some(addr) => addr.to_string(),
             None => listen.to_string(),
         };
-        eprintln!(
+        errln!(
             "openai-conn proxy: listening on {shown}, forwarding {} to {} ({})",
             match upstream.base_url().path() {
                 "" | "/" => "/",
@@ -103,7 +104,7 @@ pub(crate) fn run(args: &ProxyArgs) -> ExitCode {
         let config = ProxyConfig::new(access).with_drain(Duration::from_secs(args.drain_seconds));
         serve(listener, upstream, config, shutdown_signal()).await;
         crate::deferred_log::flush();
-        eprintln!("openai-conn proxy: stopped");
+        errln!("openai-conn proxy: stopped");
         ExitCode::SUCCESS
     })
 }
@@ -119,7 +120,7 @@ async fn shutdown_signal() {
             }
         }
         Err(error) => {
-            eprintln!("openai-conn: cannot watch SIGTERM ({error}); stop with Ctrl-C");
+            errln!("openai-conn: cannot watch SIGTERM ({error}); stop with Ctrl-C");
             let _ = tokio::signal::ctrl_c().await;
         }
     }

@@ -46,10 +46,7 @@ pub(crate) fn log(findings: &[Finding<'_>]) -> Value {
 
 /// The rule of `code`: what code-scanning tools show about every alert of that code.
 fn rule(code: Code) -> Value {
-    let level = match code.severity() {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
+    let level = code.severity().as_str();
     let help_uri = code.help_uri();
     let mut properties = match code.security() {
         Some(security) => json!({
@@ -89,10 +86,7 @@ fn rule(code: Code) -> Value {
 }
 
 fn result(finding: &Finding<'_>) -> Value {
-    let level = match finding.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
+    let level = finding.severity.as_str();
     let mut text = finding.headed_message();
     if let Some(suggestion) = finding.suggestion {
         text.push_str(" (help: ");

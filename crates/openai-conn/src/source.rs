@@ -222,7 +222,7 @@ fn walk(paths: &[PathBuf], extensions: &[&str]) -> Vec<PathBuf> {
             let before = out.len();
             walk_directory(path, extensions, &mut out);
             if out.len() == before {
-                eprintln!(
+                errln!(
                     "openai-conn: warning: no .{} files under {}",
                     extensions.join(", ."),
                     path.display()

@@ -20,7 +20,8 @@ pub(crate) struct TokenArgs {
     /// Print the access token itself instead of `[redacted]`.
     #[arg(long)]
     show_token: bool,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -30,12 +31,13 @@ pub(crate) struct TokenArgs {
 pub(crate) struct TestArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// The connection file (JSON, TOML or YAML); `-` reads JSON from standard input.
+    /// The connection file (JSON, TOML or YAML); `-` reads standard input, in the format it is
+    /// written in (or the one `--stdin-filename` names).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
 
-pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -67,8 +69,10 @@ fn connect(source: &SourceArgs, file: Option<&PathBuf>) -> Result<(Connected, St
     Ok((connected, conn_id))
 }
 
-/// Runs `future` on a new runtime until it finishes or the user interrupts it.
-fn block_on<T>(future: impl Future<Output = T>) -> Result<T, ExitCode> {
+/// Runs `future` on a new runtime until it finishes or the user interrupts it (`token`, `test`
+/// and `doctor`, which may start a token command). The error is the exit code: 1 when the runtime
+/// cannot start (said on standard error), 128 + the signal on an interrupt.
+pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> Result<T, ExitCode> {
     let runtime = runtime().ok_or(ExitCode::from(EXIT_INVALID))?;
     crate::interrupt::block_on(runtime, future)
 }

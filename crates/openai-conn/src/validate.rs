@@ -346,11 +346,8 @@ fn print_human(sink: &mut Sink, loaded: &[&Loaded], color: bool, quiet: bool) {
                 ),
             };
             let label = crate::escape::line(&one.label);
-            if color {
-                sink.raw(&format!("{label}: \x1b[1;32mok\x1b[0m ({summary})\n"));
-            } else {
-                sink.raw(&format!("{label}: ok ({summary})\n"));
-            }
+            let ok = if color { crate::color::OK } else { "ok" };
+            sink.raw(&format!("{label}: {ok} ({summary})\n"));
         }
     }
 }
