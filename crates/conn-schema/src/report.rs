@@ -443,7 +443,12 @@ pub fn validate_parsed_for(
         ))
     };
     let mut report = check(value, kind, profile, &duplicates, &locate);
-    report.source = MaskedText::new(text);
+    let source = MaskedText::new(text);
+    // The index built to place findings has the masks the snippets need: not built again.
+    if let Some((positions, _)) = index.get() {
+        let _ = source.masked.set(positions.masked().to_vec());
+    }
+    report.source = source;
     report
 }
 
