@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::dist::tools_venv;
 use crate::process::expect_exit;
@@ -19,8 +19,7 @@ const KUBERNETES_VERSION: &str = "1.33.0";
 const WORK_DIR: &str = "deploy-check";
 
 pub(crate) fn check(root: &Path) -> Result<()> {
-    let work = crate::target_dir(root).join(WORK_DIR);
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let work = crate::work_dir(root, WORK_DIR)?;
     let venv = tools_venv(&work.join("venv"), &[KUBERNETES_VALIDATE])?;
     let validator = venv.join("bin").join("kubernetes-validate");
     let manifests = manifests(root)?;

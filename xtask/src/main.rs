@@ -210,6 +210,14 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// The folder `name` under the target directory, created if missing: where a check keeps its
+/// venv and scratch files.
+pub(crate) fn work_dir(root: &Path, name: &str) -> Result<PathBuf> {
+    let work = target_dir(root).join(name);
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    Ok(work)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

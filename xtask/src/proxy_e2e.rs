@@ -26,8 +26,7 @@ const SDK: &str = "openai==3.63.0";
 const WORK_DIR: &str = "proxy-e2e";
 
 pub(crate) fn run(root: &Path) -> Result<()> {
-    let work = crate::target_dir(root).join(WORK_DIR);
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let work = crate::work_dir(root, WORK_DIR)?;
     let venv = tools_venv(&work.join("venv"), &[SDK])?;
     crate::cargo(root, &["build", "-p", "openai-conn", "--locked"])?;
     let binary = crate::target_dir(root).join("debug/openai-conn");

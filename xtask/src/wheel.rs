@@ -33,8 +33,7 @@ const WORK_DIR: &str = "wheel-test";
 /// does for users) instead of `dev`.
 pub(crate) fn run(root: &Path, release: bool) -> Result<()> {
     let started = Instant::now();
-    let work = crate::target_dir(root).join(WORK_DIR);
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let work = crate::work_dir(root, WORK_DIR)?;
     let mut packages = crate::dist::TOOLS.to_vec();
     packages.push(PRE_COMMIT);
     let tools = crate::dist::tools_venv(&work.join("venv"), &packages)?;
