@@ -82,14 +82,11 @@ pub fn tls_client_builder() -> reqwest::ClientBuilder {
 pub fn tls_client_builder_for_origin(origin: &Url) -> reqwest::ClientBuilder {
     install_ring_provider();
     let matcher = hyper_util::client::proxy::matcher::Matcher::from_env();
-    let builder = reqwest::Client::builder();
     match environment_proxy_for(&matcher, origin).map(reqwest::Proxy::all) {
-        None => builder.no_proxy(),
-        Some(Ok(proxy)) => builder.proxy(proxy),
-        // A proxy URL reqwest refuses: left to reqwest at each request, as for any client.
-        Some(Err(_)) => builder.proxy(reqwest::Proxy::custom(move |url: &Url| {
-            environment_proxy_for(&matcher, url)
-        })),
+        None => reqwest::Client::builder().no_proxy(),
+        Some(Ok(proxy)) => reqwest::Client::builder().proxy(proxy),
+        // A proxy URL reqwest refuses: decided at each request, as for any client.
+        Some(Err(_)) => tls_client_builder(),
     }
 }
 
